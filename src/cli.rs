@@ -1,0 +1,50 @@
+//! The command line: one subcommand per job.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "slate", version, about = "A release cockpit in the terminal", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Execute a release plan (headless with --headless)
+    Run(RunArgs),
+    /// Check a release plan and report every problem as FILE:LINE:COL
+    Validate {
+        /// The plan file (TOML)
+        plan: PathBuf,
+    },
+    /// Show a run's state, rebuilt from its journal
+    Show {
+        /// Run id, a unique prefix of one, or "latest"
+        #[arg(default_value = "latest")]
+        run: String,
+        /// Print the state as JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The plan file (TOML)
+    pub plan: PathBuf,
+    /// Drive the engine without the cockpit, printing one line per event
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: print events as NDJSON, one object per line
+    #[arg(long, requires = "headless")]
+    pub json: bool,
+    /// Approve this manual gate in advance (repeatable)
+    #[arg(long = "approve", value_name = "GATE")]
+    pub approve: Vec<String>,
+    /// Approve every manual gate in advance
+    #[arg(long)]
+    pub auto_approve: bool,
+}

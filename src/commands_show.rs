@@ -1,0 +1,78 @@
+//! `slate show RUN`: a run's state rebuilt from its journal.
+
+use std::path::{Path, PathBuf};
+
+use crate::engine::state::RunState;
+use crate::engine::runs_dir;
+use crate::journal::{JOURNAL_FILE, read_journal};
+
+/// Finds a run by id, unique prefix, or "latest".
+pub fn find_run(state_dir: &Path, run: &str) -> Result<PathBuf, String> {
+    let dir = runs_dir(state_dir);
+    let mut ids: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|_| format!("no runs yet in {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join(JOURNAL_FILE).exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    if run == "latest" {
+        return ids.last().map(|id| dir.join(id)).ok_or_else(|| format!("no runs yet in {}", dir.display()));
+    }
+    let matches: Vec<&String> = ids.iter().filter(|id| id.starts_with(run)).collect();
+    match matches.as_slice() {
+        [one] => Ok(dir.join(one)),
+        [] => Err(format!("no run matches `{run}` in {}", dir.display())),
+        many => Err(format!("`{run}` matches {} runs; give more of the id", many.len())),
+    }
+}
+
+pub fn run(state_dir: &Path, run: &str, json: bool) -> i32 {
+    let dir = match find_run(state_dir, run) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("slate: {e}");
+            return 2;
+        }
+    };
+    let journal = match read_journal(&dir.join(JOURNAL_FILE)) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("slate: {e}");
+            return 1;
+        }
+    };
+    if let Some(w) = &journal.warning {
+        eprintln!("slate: warning: {w}");
+    }
+    let state = RunState::replay(&journal.records);
+    if json {
+        match serde_json::to_string_pretty(&state) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("slate: {e}");
+                return 1;
+            }
+        }
+        return 0;
+    }
+    println!("run {} · {} {} (replacing {}) · {}", state.run_id, state.release, state.version, state.previous_version, state.status.word());
+    if !state.message.is_empty() {
+        println!("  {}", state.message);
+    }
+    for env in &state.envs {
+        println!("  {:<10} {:?}", env.name, env.status);
+        for s in &env.steps {
+            let d = s.duration_ms.map(|d| format!(" {:.1}s", d as f64 / 1000.0)).unwrap_or_default();
+            let m = if s.message.is_empty() { String::new() } else { format!(" — {}", s.message) };
+            println!("    {:<16} {:<28}{d}{m}", format!("{:?}", s.state), s.label);
+        }
+        for a in &env.approvals {
+            println!("    approved {} by {} ({}): {}", a.gate, a.user, a.via, a.comment);
+        }
+    }
+    for n in &state.notes {
+        println!("  note by {}: {}", n.user, n.text);
+    }
+    0
+}

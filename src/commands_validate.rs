@@ -1,0 +1,47 @@
+//! `slate validate PLAN`: a summary and exit 0, or every problem and exit 2.
+
+use std::path::Path;
+
+use crate::plan::{self, GateKind, steps::env_steps};
+
+pub fn run(path: &Path) -> i32 {
+    match plan::load_file(path) {
+        Ok(p) => {
+            println!(
+                "{}: ok — {} {} (replacing {}), owner {}",
+                path.display(),
+                p.release.name,
+                p.release.version,
+                p.release.previous_version,
+                p.release.owner
+            );
+            for (i, env) in p.environments.iter().enumerate() {
+                let steps = env_steps(&p, i);
+                let manual = steps
+                    .iter()
+                    .filter(|s| match s.kind {
+                        plan::steps::StepKind::Gate { gate } => matches!(p.gates[gate].kind, GateKind::Manual { .. }),
+                        _ => false,
+                    })
+                    .count();
+                let deltas = p.config_deltas(i).len();
+                println!(
+                    "  {:<10} {:<12} {:>2} steps, {} manual gate(s), {} config delta(s)",
+                    env.name,
+                    env.strategy.name(),
+                    steps.len(),
+                    manual,
+                    deltas
+                );
+            }
+            println!("  {} stages, {} gates", p.stages.len(), p.gates.len());
+            0
+        }
+        Err(e) => {
+            for line in e.lines() {
+                eprintln!("{line}");
+            }
+            2
+        }
+    }
+}

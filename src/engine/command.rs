@@ -1,0 +1,67 @@
+//! What clients ask of the engine. Every command names who issued it; the
+//! engine answers each with a [`Reply`] and journals what it decided.
+
+use tokio::sync::oneshot;
+
+use super::event::{Actor, RollbackChoice};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Approve the named gate, or whichever gate is waiting.
+    Approve { gate: Option<String>, comment: String },
+    Reject { gate: Option<String>, reason: String },
+    Pause,
+    Resume,
+    /// Stop the environment in progress and return it to the stable version.
+    Abort { reason: String },
+    /// Undo an environment (the one in progress, or a completed one by name).
+    Rollback { env: Option<String>, reason: String },
+    /// Try the failed step (or failed rollback step) again.
+    Retry,
+    /// Answer a blocked rollback.
+    Decide { choice: RollbackChoice, note: String },
+    Note { text: String },
+    /// Let a lingering engine finish (it stays up after the run for late rollbacks).
+    Shutdown,
+}
+
+impl Action {
+    pub fn describe(&self) -> String {
+        match self {
+            Action::Approve { gate, .. } => format!("approve {}", gate.as_deref().unwrap_or("(waiting gate)")),
+            Action::Reject { gate, .. } => format!("reject {}", gate.as_deref().unwrap_or("(waiting gate)")),
+            Action::Pause => "pause".into(),
+            Action::Resume => "resume".into(),
+            Action::Abort { .. } => "abort".into(),
+            Action::Rollback { env, .. } => format!("rollback {}", env.as_deref().unwrap_or("(current)")),
+            Action::Retry => "retry".into(),
+            Action::Decide { choice, .. } => format!("decide {choice:?}").to_lowercase(),
+            Action::Note { .. } => "note".into(),
+            Action::Shutdown => "shutdown".into(),
+        }
+    }
+}
+
+/// Ok carries what happened ("approved gate prod (1 of 2)"); Err why not.
+pub type Reply = Result<String, String>;
+
+#[derive(Debug)]
+pub struct Command {
+    pub actor: Actor,
+    pub action: Action,
+    pub reply: Option<oneshot::Sender<Reply>>,
+}
+
+impl Command {
+    pub fn new(actor: Actor, action: Action) -> (Self, oneshot::Receiver<Reply>) {
+        let (tx, rx) = oneshot::channel();
+        (
+            Self {
+                actor,
+                action,
+                reply: Some(tx),
+            },
+            rx,
+        )
+    }
+}

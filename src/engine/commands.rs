@@ -1,0 +1,319 @@
+//! How the engine answers each command, given what it is doing right now.
+//!
+//! Every decision is journaled — including refusals — so the record shows not
+//! only what happened but what was asked and why it was turned down.
+
+use super::command::{Action, Command};
+use super::event::{Actor, ApprovalSource, EnvOutcome, Event, RollbackChoice};
+use super::state::{EnvStatus, RunStatus};
+use super::{Engine, Fatal, Stop};
+
+/// A manual gate that is waiting for approvals.
+pub(super) struct GateCtx {
+    pub step: usize,
+    pub name: String,
+    pub required: u32,
+    pub require_comment: bool,
+}
+
+/// What the engine is doing while it waits for something.
+pub(super) enum Ctx<'a> {
+    /// Walking environment `env` forward (a step runs, a timer or gate waits, or it is paused).
+    InEnv { env: usize, gate: Option<&'a GateCtx> },
+    RollingBack,
+    Blocked { env: usize, step: usize, choices: &'a [RollbackChoice] },
+    Finished,
+}
+
+/// What a command changed for the code that is waiting.
+pub(super) enum Wake {
+    Stop(Stop),
+    GateApproved,
+    GateRejected { reason: String },
+    PauseRequested,
+    Resumed,
+    Decision { choice: RollbackChoice, actor: Actor, note: String },
+    RollbackEnv { env: usize, reason: String },
+    Shutdown,
+}
+
+impl Engine {
+    pub(super) fn on_command(&mut self, cmd: Command, ctx: &Ctx<'_>) -> Result<Option<Wake>, Fatal> {
+        let Command { actor, action, reply } = cmd;
+        let described = action.describe();
+        let answer = self.decide(&actor, action, ctx)?;
+        let (reply_value, wake) = match answer {
+            Ok((msg, wake)) => (Ok(msg), wake),
+            Err(reason) => {
+                self.emit(Event::CommandRefused {
+                    actor,
+                    command: described,
+                    reason: reason.clone(),
+                })?;
+                (Err(reason), None)
+            }
+        };
+        if let Some(tx) = reply {
+            let _ = tx.send(reply_value);
+        }
+        Ok(wake)
+    }
+
+    fn decide(&mut self, actor: &Actor, action: Action, ctx: &Ctx<'_>) -> Result<Result<(String, Option<Wake>), String>, Fatal> {
+        let finished = matches!(ctx, Ctx::Finished);
+        Ok(match action {
+            Action::Note { text } => {
+                let text = text.trim().to_string();
+                if text.is_empty() {
+                    Err("a note needs some text".into())
+                } else {
+                    self.emit(Event::NoteAdded { actor: actor.clone(), text })?;
+                    Ok(("note added".into(), None))
+                }
+            }
+            Action::Pause => {
+                if finished {
+                    Err("the run has finished; there is nothing to pause".into())
+                } else if matches!(ctx, Ctx::RollingBack | Ctx::Blocked { .. }) {
+                    Err("a rollback is not paused half-way; it runs to the end".into())
+                } else if self.state.pause_requested {
+                    Ok(("already pausing".into(), None))
+                } else {
+                    self.emit(Event::PauseRequested { actor: actor.clone() })?;
+                    Ok(("pausing at the next safe point".into(), Some(Wake::PauseRequested)))
+                }
+            }
+            Action::Resume => {
+                if !self.state.pause_requested && self.state.status != RunStatus::Paused {
+                    Err("the run is not paused".into())
+                } else {
+                    self.emit(Event::Resumed { actor: actor.clone() })?;
+                    Ok(("resumed".into(), Some(Wake::Resumed)))
+                }
+            }
+            Action::Abort { reason } => match ctx {
+                Ctx::InEnv { env, .. } => {
+                    let reason = if reason.trim().is_empty() { "aborted by operator".to_string() } else { reason };
+                    self.emit(Event::AbortRequested {
+                        actor: actor.clone(),
+                        reason: reason.clone(),
+                    })?;
+                    let name = self.plan.environments[*env].name.clone();
+                    Ok((format!("aborting {name}: stopping and rolling back"), Some(Wake::Stop(Stop::Abort { reason }))))
+                }
+                Ctx::RollingBack | Ctx::Blocked { .. } => Err("a rollback is already under way".into()),
+                Ctx::Finished => Err("the run has finished; use rollback to undo an environment".into()),
+            },
+            Action::Rollback { env, reason } => self.decide_rollback(actor, env, reason, ctx)?,
+            Action::Retry => match ctx {
+                Ctx::Blocked { env, step, choices } if choices.contains(&RollbackChoice::Retry) => {
+                    self.emit(Event::RetryRequested {
+                        env: *env,
+                        step: *step,
+                        actor: actor.clone(),
+                    })?;
+                    Ok((
+                        "retrying the failed rollback step".into(),
+                        Some(Wake::Decision {
+                            choice: RollbackChoice::Retry,
+                            actor: actor.clone(),
+                            note: String::new(),
+                        }),
+                    ))
+                }
+                Ctx::Blocked { .. } => Err("this step cannot be retried; choose hold, roll forward or force".into()),
+                _ => Err("nothing to retry: no step is waiting after a failure".into()),
+            },
+            Action::Decide { choice, note } => match ctx {
+                Ctx::Blocked { choices, .. } if choices.contains(&choice) => {
+                    if choice == RollbackChoice::Force && note.trim().is_empty() {
+                        Err("forcing a rollback past an irreversible step needs an acknowledgement note".into())
+                    } else {
+                        Ok((
+                            format!("decision recorded: {}", choice_word(choice)),
+                            Some(Wake::Decision {
+                                choice,
+                                actor: actor.clone(),
+                                note,
+                            }),
+                        ))
+                    }
+                }
+                Ctx::Blocked { choices, .. } => Err(format!(
+                    "`{}` is not one of the choices here ({})",
+                    choice_word(choice),
+                    choices.iter().map(|c| choice_word(*c)).collect::<Vec<_>>().join(", ")
+                )),
+                _ => Err("no rollback is waiting for a decision".into()),
+            },
+            Action::Approve { gate, comment } => self.decide_approve(actor, gate, comment, ctx)?,
+            Action::Reject { gate, reason } => match ctx {
+                Ctx::InEnv { env, gate: Some(g) } if gate.as_deref().is_none_or(|n| n == g.name) => {
+                    if reason.trim().is_empty() {
+                        Err("a rejection needs a reason".into())
+                    } else {
+                        self.emit(Event::Rejected {
+                            env: *env,
+                            step: g.step,
+                            gate: g.name.clone(),
+                            actor: actor.clone(),
+                            reason: reason.clone(),
+                        })?;
+                        Ok((format!("rejected {}", g.name), Some(Wake::GateRejected { reason })))
+                    }
+                }
+                _ => Err(not_waiting(gate.as_deref(), ctx)),
+            },
+            Action::Shutdown => {
+                if finished {
+                    Ok(("shutting down".into(), Some(Wake::Shutdown)))
+                } else {
+                    Err("the run is still active".into())
+                }
+            }
+        })
+    }
+
+    fn decide_approve(
+        &mut self,
+        actor: &Actor,
+        gate: Option<String>,
+        comment: String,
+        ctx: &Ctx<'_>,
+    ) -> Result<Result<(String, Option<Wake>), String>, Fatal> {
+        let Ctx::InEnv { env, gate: Some(g) } = ctx else {
+            return Ok(Err(not_waiting(gate.as_deref(), ctx)));
+        };
+        if gate.as_deref().is_some_and(|n| n != g.name) {
+            return Ok(Err(not_waiting(gate.as_deref(), ctx)));
+        }
+        let env = *env;
+        let policy = &self.plan.environments[env].approval;
+        if !policy.approvers.is_empty() && !policy.approvers.contains(&actor.user) {
+            return Ok(Err(format!(
+                "{} may not approve {} (approvers: {})",
+                actor.user,
+                self.plan.environments[env].name,
+                policy.approvers.join(", ")
+            )));
+        }
+        if g.require_comment && comment.trim().is_empty() {
+            return Ok(Err("approval needs a comment".into()));
+        }
+        let already = self.state.envs[env]
+            .approvals
+            .iter()
+            .any(|a| a.gate == g.name && a.step == g.step && a.user == actor.user);
+        if already {
+            return Ok(Err(format!("{} has already approved {}", actor.user, g.name)));
+        }
+        self.emit(Event::Approved {
+            env,
+            step: g.step,
+            gate: g.name.clone(),
+            actor: actor.clone(),
+            comment: comment.trim().to_string(),
+            source: ApprovalSource::Operator,
+        })?;
+        let have = self.approvals_for(env, g.step, &g.name);
+        if have >= g.required {
+            Ok(Ok((format!("approved {}", g.name), Some(Wake::GateApproved))))
+        } else {
+            Ok(Ok((format!("approved {} ({have} of {})", g.name, g.required), None)))
+        }
+    }
+
+    pub(super) fn approvals_for(&self, env: usize, step: usize, gate: &str) -> u32 {
+        let mut users: Vec<&str> = self.state.envs[env]
+            .approvals
+            .iter()
+            .filter(|a| a.gate == gate && a.step == step)
+            .map(|a| a.user.as_str())
+            .collect();
+        users.sort_unstable();
+        users.dedup();
+        users.len() as u32
+    }
+
+    fn decide_rollback(
+        &mut self,
+        actor: &Actor,
+        target: Option<String>,
+        reason: String,
+        ctx: &Ctx<'_>,
+    ) -> Result<Result<(String, Option<Wake>), String>, Fatal> {
+        if reason.trim().is_empty() {
+            return Ok(Err("a rollback needs a reason".into()));
+        }
+        let target = match &target {
+            Some(name) => match self.plan.env_index(name) {
+                Some(i) => Some(i),
+                None => return Ok(Err(format!("there is no environment `{name}`"))),
+            },
+            None => None,
+        };
+        match ctx {
+            Ctx::InEnv { env, .. } => {
+                let env = *env;
+                if target.is_some_and(|t| t != env) {
+                    let name = &self.plan.environments[env].name;
+                    return Ok(Err(format!(
+                        "{name} is in progress; roll back {name} first (or abort) before undoing an earlier environment"
+                    )));
+                }
+                self.emit(Event::RollbackRequested {
+                    env,
+                    actor: actor.clone(),
+                    reason: reason.clone(),
+                })?;
+                let name = self.plan.environments[env].name.clone();
+                Ok(Ok((format!("rolling back {name}"), Some(Wake::Stop(Stop::Rollback { reason })))))
+            }
+            Ctx::RollingBack | Ctx::Blocked { .. } => Ok(Err("a rollback is already under way".into())),
+            Ctx::Finished => {
+                let deployed = |i: usize| self.state.envs[i].status == EnvStatus::Done(EnvOutcome::Deployed);
+                let env = match target {
+                    Some(t) if deployed(t) => t,
+                    Some(t) => {
+                        return Ok(Err(format!(
+                            "{} is not deployed with {}; nothing to roll back",
+                            self.plan.environments[t].name, self.state.version
+                        )));
+                    }
+                    None => match (0..self.state.envs.len()).rev().find(|&i| deployed(i)) {
+                        Some(i) => i,
+                        None => return Ok(Err("no environment is deployed; nothing to roll back".into())),
+                    },
+                };
+                self.emit(Event::RollbackRequested {
+                    env,
+                    actor: actor.clone(),
+                    reason: reason.clone(),
+                })?;
+                let name = self.plan.environments[env].name.clone();
+                Ok(Ok((format!("rolling back {name}"), Some(Wake::RollbackEnv { env, reason }))))
+            }
+        }
+    }
+}
+
+pub(super) fn choice_word(c: RollbackChoice) -> &'static str {
+    match c {
+        RollbackChoice::Hold => "hold",
+        RollbackChoice::RollForward => "roll-forward",
+        RollbackChoice::Force => "force",
+        RollbackChoice::Retry => "retry",
+    }
+}
+
+fn not_waiting(gate: Option<&str>, ctx: &Ctx<'_>) -> String {
+    let waiting = match ctx {
+        Ctx::InEnv { gate: Some(g), .. } => Some(g.name.as_str()),
+        _ => None,
+    };
+    match (gate, waiting) {
+        (Some(asked), Some(w)) => format!("gate {asked} is not waiting (waiting: {w})"),
+        (Some(asked), None) => format!("gate {asked} is not waiting; no gate is"),
+        (None, _) => "no gate is waiting for a decision".into(),
+    }
+}

@@ -1,0 +1,389 @@
+//! What the engine emits and the journal stores: one [`Record`] per event.
+//!
+//! The cockpit, headless output, attach clients, the dossier and crash
+//! recovery all read these and nothing else, so every fact a client needs must
+//! be here — never only in engine memory.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Who issued a command, and through which client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user: String,
+    pub uid: u32,
+    /// "headless", "cockpit", "cli", "socket", or "engine" for its own decisions.
+    pub via: String,
+}
+
+impl Actor {
+    /// The OS user running this process.
+    pub fn current(via: &str) -> Self {
+        let uid = nix::unistd::getuid();
+        let user = nix::unistd::User::from_uid(uid)
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| format!("uid{}", uid.as_raw()));
+        Self {
+            user,
+            uid: uid.as_raw(),
+            via: via.to_string(),
+        }
+    }
+
+    pub fn engine() -> Self {
+        Self {
+            user: "slate".into(),
+            uid: nix::unistd::getuid().as_raw(),
+            via: "engine".into(),
+        }
+    }
+}
+
+/// One journal line: a sequence number, a timestamp and the event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub seq: u64,
+    pub ts: Timestamp,
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// The shape of an environment, so a reader can draw it without the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvOutline {
+    pub name: String,
+    pub strategy: String,
+    pub steps: Vec<StepOutline>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepOutline {
+    pub label: String,
+    /// "run", "gate" or "pause".
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub irreversible: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Succeeded,
+    Failed,
+    TimedOut,
+    /// Stopped by an abort or rollback while running.
+    Killed,
+}
+
+/// Why an environment is being rolled back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Trigger {
+    StepFailed { step: usize },
+    GateRejected { step: usize, gate: String },
+    GateFailed { step: usize, gate: String },
+    Abort,
+    Manual,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackChoice {
+    /// Leave the environment where it is; a human takes over.
+    Hold,
+    /// Keep the new version and try the failed step again after a fix.
+    RollForward,
+    /// Roll back across the irreversible step, acknowledged.
+    Force,
+    /// Run a failed rollback step again.
+    Retry,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalSource {
+    /// Decided by a person at the gate.
+    Operator,
+    /// `--approve GATE` on the command line before the run.
+    PreApproved,
+    /// `--auto-approve` for every manual gate.
+    AutoApproved,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnvOutcome {
+    Deployed,
+    RolledBack,
+    /// Stopped part-way by choice or because a rollback could not finish.
+    Held,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    Released,
+    RolledBack,
+    Rejected,
+    Aborted,
+    Held,
+    Failed,
+}
+
+impl RunOutcome {
+    pub fn released(self) -> bool {
+        self == RunOutcome::Released
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            RunOutcome::Released => "released",
+            RunOutcome::RolledBack => "rolled back",
+            RunOutcome::Rejected => "rejected",
+            RunOutcome::Aborted => "aborted",
+            RunOutcome::Held => "held",
+            RunOutcome::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    RunStarted {
+        run_id: String,
+        plan_path: String,
+        /// The plan text as run, so the record stands alone if the file changes.
+        plan_source: String,
+        release: String,
+        version: String,
+        previous_version: String,
+        owner: String,
+        environments: Vec<EnvOutline>,
+        actor: Actor,
+        pid: u32,
+    },
+    EnvStarted {
+        env: usize,
+    },
+    StepStarted {
+        env: usize,
+        step: usize,
+        attempt: u32,
+    },
+    /// The process group a step runs in, so recovery can find leftovers.
+    ProcessStarted {
+        env: usize,
+        step: usize,
+        pid: u32,
+        pgid: i32,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        rollback: bool,
+    },
+    Output {
+        env: usize,
+        step: usize,
+        stream: Stream,
+        line: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        rollback: bool,
+    },
+    StepFinished {
+        env: usize,
+        step: usize,
+        attempt: u32,
+        status: StepStatus,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        duration_ms: u64,
+        message: String,
+    },
+    RetryScheduled {
+        env: usize,
+        step: usize,
+        next_attempt: u32,
+        delay_ms: u64,
+    },
+    GateWaiting {
+        env: usize,
+        step: usize,
+        gate: String,
+        required: u32,
+        require_comment: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u64>,
+    },
+    /// A soak or pause began; the start and length let a restart resume it exactly.
+    TimerStarted {
+        env: usize,
+        step: usize,
+        started: Timestamp,
+        duration_ms: u64,
+    },
+    CheckResult {
+        env: usize,
+        step: usize,
+        gate: String,
+        attempt: u32,
+        ok: bool,
+        latency_ms: u64,
+        message: String,
+    },
+    Approved {
+        env: usize,
+        step: usize,
+        gate: String,
+        actor: Actor,
+        comment: String,
+        source: ApprovalSource,
+    },
+    Rejected {
+        env: usize,
+        step: usize,
+        gate: String,
+        actor: Actor,
+        reason: String,
+    },
+    GatePassed {
+        env: usize,
+        step: usize,
+        gate: String,
+    },
+    GateFailed {
+        env: usize,
+        step: usize,
+        gate: String,
+        reason: String,
+    },
+    /// A command the engine would not carry out, and why.
+    CommandRefused {
+        actor: Actor,
+        command: String,
+        reason: String,
+    },
+    PauseRequested {
+        actor: Actor,
+    },
+    Paused {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        env: Option<usize>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<usize>,
+    },
+    Resumed {
+        actor: Actor,
+    },
+    AbortRequested {
+        actor: Actor,
+        reason: String,
+    },
+    RollbackRequested {
+        env: usize,
+        actor: Actor,
+        reason: String,
+    },
+    RetryRequested {
+        env: usize,
+        step: usize,
+        actor: Actor,
+    },
+    RollbackStarted {
+        env: usize,
+        trigger: Trigger,
+        reason: String,
+    },
+    /// Undoing one completed step (`step` indexes the forward step).
+    RollbackStepStarted {
+        env: usize,
+        step: usize,
+        attempt: u32,
+    },
+    RollbackStepFinished {
+        env: usize,
+        step: usize,
+        attempt: u32,
+        status: StepStatus,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        duration_ms: u64,
+        message: String,
+    },
+    RollbackStepSkipped {
+        env: usize,
+        step: usize,
+        reason: String,
+    },
+    /// The rollback reached something it cannot honestly undo and needs a decision.
+    RollbackBlocked {
+        env: usize,
+        step: usize,
+        reason: String,
+        choices: Vec<RollbackChoice>,
+    },
+    RollbackDecision {
+        env: usize,
+        step: usize,
+        choice: RollbackChoice,
+        actor: Actor,
+        note: String,
+    },
+    RollbackVerified {
+        env: usize,
+        ok: bool,
+        message: String,
+    },
+    EnvFinished {
+        env: usize,
+        outcome: EnvOutcome,
+    },
+    NoteAdded {
+        actor: Actor,
+        text: String,
+    },
+    RunFinished {
+        outcome: RunOutcome,
+        message: String,
+    },
+}
+
+impl Event {
+    /// Output lines may be batched on disk; everything else is flushed before the engine acts.
+    pub fn is_state_change(&self) -> bool {
+        !matches!(self, Event::Output { .. })
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        macro_rules! names {
+            ($($v:ident => $n:literal),* $(,)?) => {
+                match self { $(Event::$v { .. } => $n,)* }
+            };
+        }
+        names!(
+            RunStarted => "run_started", EnvStarted => "env_started", StepStarted => "step_started",
+            ProcessStarted => "process_started", Output => "output", StepFinished => "step_finished",
+            RetryScheduled => "retry_scheduled", GateWaiting => "gate_waiting", TimerStarted => "timer_started",
+            CheckResult => "check_result", Approved => "approved", Rejected => "rejected",
+            GatePassed => "gate_passed", GateFailed => "gate_failed", CommandRefused => "command_refused",
+            PauseRequested => "pause_requested", Paused => "paused", Resumed => "resumed",
+            AbortRequested => "abort_requested", RollbackRequested => "rollback_requested",
+            RetryRequested => "retry_requested", RollbackStarted => "rollback_started",
+            RollbackStepStarted => "rollback_step_started", RollbackStepFinished => "rollback_step_finished",
+            RollbackStepSkipped => "rollback_step_skipped", RollbackBlocked => "rollback_blocked",
+            RollbackDecision => "rollback_decision", RollbackVerified => "rollback_verified",
+            EnvFinished => "env_finished", NoteAdded => "note_added", RunFinished => "run_finished",
+        )
+    }
+}

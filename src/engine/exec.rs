@@ -1,0 +1,219 @@
+//! Running one command under the engine's supervision: output to the journal,
+//! timeout, and commands answered while it runs.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::commands::{Ctx, Wake};
+use super::event::{Event, StepStatus};
+use super::process::{self, ProcSpec};
+use super::{Engine, Fatal, Stop};
+
+/// How long output may keep arriving after the command exits (a grandchild
+/// that inherited the pipe must not hold the step open).
+const DRAIN: Duration = Duration::from_millis(300);
+
+pub(super) struct Exec<'a> {
+    pub env: usize,
+    pub step: usize,
+    pub command: &'a str,
+    pub stage: Option<usize>,
+    pub vars: &'a [(String, String)],
+    pub timeout: Duration,
+    pub rollback: bool,
+    pub attempt: u32,
+}
+
+pub(super) struct ExecResult {
+    pub status: StepStatus,
+    pub exit_code: Option<i32>,
+    pub duration_ms: u64,
+    pub message: String,
+    /// Set when an abort or rollback command stopped the command.
+    pub interrupted: Option<Stop>,
+}
+
+impl Engine {
+    /// Variables every command gets; values travel only as variables.
+    pub(super) fn command_env(&self, x: &Exec<'_>) -> Vec<(String, String)> {
+        let env = &self.plan.environments[x.env];
+        let mut vars = vec![
+            ("SLATE_RUN_ID".to_string(), self.run_id.clone()),
+            ("SLATE_RELEASE".to_string(), self.plan.release.name.clone()),
+            ("SLATE_VERSION".to_string(), self.plan.release.version.clone()),
+            ("SLATE_PREVIOUS_VERSION".to_string(), self.plan.release.previous_version.clone()),
+            ("SLATE_ENV".to_string(), env.name.clone()),
+            ("SLATE_ATTEMPT".to_string(), x.attempt.to_string()),
+            ("SLATE_ROLLBACK".to_string(), if x.rollback { "1" } else { "0" }.to_string()),
+        ];
+        if x.rollback {
+            vars.push(("SLATE_TARGET_VERSION".to_string(), self.plan.release.previous_version.clone()));
+        } else {
+            vars.push(("SLATE_TARGET_VERSION".to_string(), self.plan.release.version.clone()));
+        }
+        for (k, v) in &env.config {
+            let key: String = k
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+                .collect();
+            vars.push((format!("SLATE_CONFIG_{key}"), v.clone()));
+        }
+        if let Some(s) = x.stage {
+            let stage = &self.plan.stages[s];
+            vars.push(("SLATE_STAGE".to_string(), stage.name.clone()));
+            vars.extend(stage.env.iter().cloned());
+        }
+        vars.extend(x.vars.iter().cloned());
+        vars
+    }
+
+    fn cwd(&self, stage: Option<usize>) -> std::path::PathBuf {
+        let base = &self.plan.base_dir;
+        match stage.and_then(|s| self.plan.stages[s].cwd.as_ref()) {
+            Some(c) if c.is_absolute() => c.clone(),
+            Some(c) => base.join(c),
+            None => base.clone(),
+        }
+    }
+
+    pub(super) async fn exec(&mut self, x: Exec<'_>) -> Result<ExecResult, Fatal> {
+        let spec = ProcSpec {
+            command: x.command.to_string(),
+            cwd: self.cwd(x.stage),
+            env: self.command_env(&x),
+        };
+        let started = Instant::now();
+        let (tx, mut lines) = mpsc::channel(1024);
+        let mut proc = match process::spawn(&spec, tx) {
+            Ok(p) => p,
+            Err(e) => {
+                return Ok(ExecResult {
+                    status: StepStatus::Failed,
+                    exit_code: None,
+                    duration_ms: 0,
+                    message: format!("cannot start the command in {}: {e}", spec.cwd.display()),
+                    interrupted: None,
+                });
+            }
+        };
+        self.emit(Event::ProcessStarted {
+            env: x.env,
+            step: x.step,
+            pid: proc.pid,
+            pgid: proc.pgid,
+            rollback: x.rollback,
+        })?;
+        let deadline = tokio::time::sleep(x.timeout);
+        tokio::pin!(deadline);
+        let mut flush = tokio::time::interval(crate::journal::OUTPUT_FLUSH);
+        let mut lines_open = true;
+
+        enum Ev {
+            Cmd(Option<super::Command>),
+            Line(Option<(super::event::Stream, String)>),
+            Flush,
+            Deadline,
+            Exit(std::io::Result<std::process::ExitStatus>),
+        }
+        let mut interrupted = None;
+        let mut timed_out = false;
+        let exit = loop {
+            let ev = tokio::select! {
+                c = self.cmds.recv(), if self.cmds_open => Ev::Cmd(c),
+                l = lines.recv(), if lines_open => Ev::Line(l),
+                _ = flush.tick() => Ev::Flush,
+                _ = &mut deadline => Ev::Deadline,
+                s = proc.wait() => Ev::Exit(s),
+            };
+            match ev {
+                Ev::Cmd(None) => self.cmds_open = false,
+                Ev::Cmd(Some(cmd)) => {
+                    let ctx = if x.rollback {
+                        Ctx::RollingBack
+                    } else {
+                        Ctx::InEnv { env: x.env, gate: None }
+                    };
+                    if let Some(Wake::Stop(stop)) = self.on_command(cmd, &ctx)? {
+                        interrupted = Some(stop);
+                        break proc.stop().await;
+                    }
+                }
+                Ev::Line(None) => lines_open = false,
+                Ev::Line(Some((stream, line))) => self.emit(Event::Output {
+                    env: x.env,
+                    step: x.step,
+                    stream,
+                    line,
+                    rollback: x.rollback,
+                })?,
+                Ev::Flush => {
+                    let _ = self.journal.flush();
+                }
+                Ev::Deadline => {
+                    timed_out = true;
+                    break proc.stop().await;
+                }
+                Ev::Exit(s) => break s.ok(),
+            }
+        };
+        // Output still in the pipe belongs to this step; a grandchild holding
+        // the pipe open gets a short grace and is then ignored.
+        let drain_until = tokio::time::Instant::now() + DRAIN;
+        while lines_open {
+            tokio::select! {
+                l = lines.recv() => match l {
+                    Some((stream, line)) => self.emit(Event::Output { env: x.env, step: x.step, stream, line, rollback: x.rollback })?,
+                    None => lines_open = false,
+                },
+                _ = tokio::time::sleep_until(drain_until) => break,
+            }
+        }
+        drop(proc);
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let exit_code = exit.as_ref().and_then(process::exit_code);
+        let (status, message) = if interrupted.is_some() {
+            (StepStatus::Killed, "stopped by operator".to_string())
+        } else if timed_out {
+            (
+                StepStatus::TimedOut,
+                format!("timed out after {}", humantime::format_duration(x.timeout)),
+            )
+        } else if exit.as_ref().is_some_and(|s| s.success()) {
+            (StepStatus::Succeeded, "ok".to_string())
+        } else {
+            let msg = match exit_code {
+                Some(c) if c > 128 => format!("killed by signal {}", c - 128),
+                Some(c) => format!("exited with status {c}"),
+                None => "ended without a status".to_string(),
+            };
+            (StepStatus::Failed, msg)
+        };
+        Ok(ExecResult {
+            status,
+            exit_code,
+            duration_ms,
+            message,
+            interrupted,
+        })
+    }
+
+    /// Sleeps while answering commands; an abort or rollback ends it early.
+    pub(super) async fn wait_for(&mut self, dur: Duration, env: usize, rollback: bool) -> Result<Option<Stop>, Fatal> {
+        let until = tokio::time::Instant::now() + dur;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => return Ok(None),
+                c = self.cmds.recv(), if self.cmds_open => match c {
+                    None => self.cmds_open = false,
+                    Some(cmd) => {
+                        let ctx = if rollback { Ctx::RollingBack } else { Ctx::InEnv { env, gate: None } };
+                        if let Some(Wake::Stop(stop)) = self.on_command(cmd, &ctx)? {
+                            return Ok(Some(stop));
+                        }
+                    }
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Stage commands as real child processes, each in its own process group.
+//!
+//! A stage's shell may fork helpers; killing only the shell would leave them
+//! running, so timeouts and aborts signal the whole group. Output is read line
+//! by line with a cap on line length so a stage that never prints a newline
+//! cannot exhaust memory.
+
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use super::event::Stream;
+
+/// Longest line kept as one event; longer output is split with a marker.
+pub const MAX_LINE: usize = 16 * 1024;
+/// Time between SIGTERM and SIGKILL when stopping a group.
+pub const KILL_GRACE: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone)]
+pub struct ProcSpec {
+    pub command: String,
+    pub cwd: PathBuf,
+    /// Variables added to the inherited environment. Values reach the command
+    /// only as variables, never spliced into its text, so they cannot become shell syntax.
+    pub env: Vec<(String, String)>,
+}
+
+pub struct Running {
+    pub pid: u32,
+    pub pgid: i32,
+    child: Child,
+    readers: Vec<AbortHandle>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for r in &self.readers {
+            r.abort();
+        }
+    }
+}
+
+/// Starts `sh -c command` in a new process group; its lines go to `lines`.
+pub fn spawn(spec: &ProcSpec, lines: mpsc::Sender<(Stream, String)>) -> std::io::Result<Running> {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(&spec.command)
+        .current_dir(&spec.cwd)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(false);
+    let mut child = cmd.spawn()?;
+    let pid = child.id().unwrap_or(0);
+    let mut readers = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        readers.push(tokio::spawn(read_lines(out, Stream::Stdout, lines.clone())).abort_handle());
+    }
+    if let Some(err) = child.stderr.take() {
+        readers.push(tokio::spawn(read_lines(err, Stream::Stderr, lines)).abort_handle());
+    }
+    Ok(Running {
+        pid,
+        pgid: pid as i32,
+        child,
+        readers,
+    })
+}
+
+async fn read_lines(reader: impl AsyncRead + Unpin, stream: Stream, tx: mpsc::Sender<(Stream, String)>) {
+    let mut reader = BufReader::with_capacity(64 * 1024, reader);
+    let mut acc: Vec<u8> = Vec::new();
+    loop {
+        let buf = match reader.fill_buf().await {
+            Ok(b) => b,
+            Err(_) => break,
+        };
+        if buf.is_empty() {
+            break;
+        }
+        let (take, complete) = match memchr(buf) {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        acc.extend_from_slice(&buf[..take]);
+        reader.consume(take);
+        if complete || acc.len() >= MAX_LINE {
+            let line = finish_line(&mut acc, !complete);
+            if tx.send((stream, line)).await.is_err() {
+                return;
+            }
+        }
+    }
+    if !acc.is_empty() {
+        let line = finish_line(&mut acc, false);
+        let _ = tx.send((stream, line)).await;
+    }
+}
+
+fn memchr(buf: &[u8]) -> Option<usize> {
+    buf.iter().position(|&b| b == b'\n')
+}
+
+fn finish_line(acc: &mut Vec<u8>, split: bool) -> String {
+    while matches!(acc.last(), Some(b'\n' | b'\r')) {
+        acc.pop();
+    }
+    let mut s = String::from_utf8_lossy(acc).into_owned();
+    if split {
+        s.push_str(" ⏎…");
+    }
+    acc.clear();
+    s
+}
+
+impl Running {
+    pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        self.child.wait().await
+    }
+
+    pub fn signal_group(&self, sig: Signal) {
+        if self.pgid > 0 {
+            let _ = killpg(Pid::from_raw(self.pgid), sig);
+        }
+    }
+
+    /// SIGTERM to the group, SIGKILL after the grace period, and SIGKILL again
+    /// once the shell is gone so no grandchild outlives the step.
+    pub async fn stop(&mut self) -> Option<ExitStatus> {
+        self.signal_group(Signal::SIGTERM);
+        let status = match tokio::time::timeout(KILL_GRACE, self.child.wait()).await {
+            Ok(s) => s.ok(),
+            Err(_) => {
+                self.signal_group(Signal::SIGKILL);
+                self.child.wait().await.ok()
+            }
+        };
+        self.signal_group(Signal::SIGKILL);
+        status
+    }
+}
+
+/// Exit code, or 128 + signal the way shells report it.
+pub fn exit_code(status: &ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().or_else(|| status.signal().map(|s| 128 + s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn streams_both_streams_and_splits_long_lines() {
+        let (tx, mut rx) = mpsc::channel(64);
+        let spec = ProcSpec {
+            command: format!("echo out; echo err >&2; head -c {} /dev/zero | tr '\\0' x; echo", MAX_LINE + 10),
+            cwd: ".".into(),
+            env: vec![],
+        };
+        let mut p = spawn(&spec, tx).unwrap();
+        let status = p.wait().await.unwrap();
+        assert!(status.success());
+        drop(p);
+        let mut got = Vec::new();
+        while let Ok(Some(l)) = tokio::time::timeout(Duration::from_secs(2), rx.recv()).await {
+            got.push(l);
+        }
+        assert!(got.contains(&(Stream::Stdout, "out".into())));
+        assert!(got.contains(&(Stream::Stderr, "err".into())));
+        let long: Vec<_> = got.iter().filter(|(_, l)| l.starts_with("xxx")).collect();
+        assert_eq!(long.len(), 2, "a long line is split in two: {:?}", long.iter().map(|l| l.1.len()).collect::<Vec<_>>());
+        assert!(long[0].1.ends_with(" ⏎…"));
+    }
+}

@@ -1,0 +1,197 @@
+//! Rolling an environment back: undo what ran, newest first, and verify.
+//!
+//! The step that failed is undone first (it may have half-applied), then the
+//! completed steps in reverse. An irreversible step is never silently
+//! crossed: the rollback stops there and asks — hold, roll forward, or force.
+
+use std::collections::HashSet;
+
+use super::commands::{Ctx, Wake, choice_word};
+use super::event::{Actor, EnvOutcome, Event, RollbackChoice, StepStatus, Trigger};
+use super::exec::Exec;
+use super::state::StepState;
+use super::walk::backoff;
+use super::{Engine, Fatal, Unattended};
+
+pub(super) enum RollbackEnd {
+    RolledBack,
+    /// Stopped part-way; the environment stays where it is.
+    Held(String),
+    /// The operator keeps the new version: continue forward from this step.
+    RollForward { from: usize },
+}
+
+impl Engine {
+    pub(super) async fn rollback_env(&mut self, env: usize, trigger: Trigger, reason: String) -> Result<RollbackEnd, Fatal> {
+        self.emit(Event::RollbackStarted {
+            env,
+            trigger,
+            reason: reason.clone(),
+        })?;
+        let to_undo: Vec<usize> = self.state.envs[env]
+            .steps
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(i, s)| {
+                self.steps[env][*i].run().is_some()
+                    && matches!(s.state, StepState::Succeeded | StepState::Failed | StepState::TimedOut | StepState::Killed)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let mut groups_done = HashSet::new();
+        let (mut undone, mut skipped) = (0, 0);
+        for step in to_undo {
+            let spec = self.steps[env][step].run().expect("filtered to runs").clone();
+            if let Some(g) = spec.rollback_group
+                && !groups_done.insert(g)
+            {
+                // Already undone as a whole by a later step of the same rollout.
+                continue;
+            }
+            let mut forced = false;
+            if spec.irreversible {
+                let label = self.steps[env][step].label.clone();
+                let why = format!("{label} is irreversible: rolling back past it cannot restore the previous state");
+                match self
+                    .decide_blocked(env, step, why, &[RollbackChoice::Hold, RollbackChoice::RollForward, RollbackChoice::Force])
+                    .await?
+                {
+                    RollbackChoice::Hold => return self.hold(env, format!("rollback stopped at irreversible step {label}")),
+                    RollbackChoice::RollForward => return Ok(RollbackEnd::RollForward { from: step + 1 }),
+                    _ => forced = true,
+                }
+            }
+            let Some(command) = spec.rollback.clone() else {
+                let reason = if forced {
+                    "forced past an irreversible step that has no rollback command".to_string()
+                } else {
+                    "no rollback command".to_string()
+                };
+                self.emit(Event::RollbackStepSkipped { env, step, reason })?;
+                skipped += 1;
+                continue;
+            };
+            let stage = self.plan.stages[spec.stage].clone();
+            let mut attempt = 1;
+            loop {
+                self.emit(Event::RollbackStepStarted { env, step, attempt })?;
+                let r = self
+                    .exec(Exec {
+                        env,
+                        step,
+                        command: &command,
+                        stage: Some(spec.stage),
+                        vars: &spec.rollback_vars,
+                        timeout: stage.timeout,
+                        rollback: true,
+                        attempt,
+                    })
+                    .await?;
+                self.emit(Event::RollbackStepFinished {
+                    env,
+                    step,
+                    attempt,
+                    status: r.status,
+                    exit_code: r.exit_code,
+                    duration_ms: r.duration_ms,
+                    message: r.message.clone(),
+                })?;
+                if r.status == StepStatus::Succeeded {
+                    undone += 1;
+                    break;
+                }
+                if attempt <= stage.retries {
+                    self.wait_for(backoff(stage.backoff, attempt), env, true).await?;
+                    attempt += 1;
+                    continue;
+                }
+                let label = self.steps[env][step].label.clone();
+                let why = format!("rollback of {label} failed: {}", r.message);
+                match self
+                    .decide_blocked(env, step, why, &[RollbackChoice::Retry, RollbackChoice::Hold, RollbackChoice::Force])
+                    .await?
+                {
+                    RollbackChoice::Retry => attempt = 1,
+                    RollbackChoice::Force => {
+                        skipped += 1;
+                        break;
+                    }
+                    _ => return self.hold(env, format!("rollback of {label} failed")),
+                }
+            }
+        }
+        let verify = self.plan.environments[env].verify_rollback.clone();
+        let (ok, message) = match verify {
+            Some(check) => {
+                let last = self.steps[env].len().saturating_sub(1);
+                let (ok, msg, _, _) = self.run_check(env, last, &check, 1).await?;
+                (ok, format!("{}: {msg}", check.describe()))
+            }
+            None => (true, format!("{undone} rollback command(s) succeeded, {skipped} skipped")),
+        };
+        self.emit(Event::RollbackVerified {
+            env,
+            ok,
+            message: message.clone(),
+        })?;
+        if !ok {
+            return self.hold(env, format!("rollback verification failed: {message}"));
+        }
+        self.emit(Event::EnvFinished {
+            env,
+            outcome: EnvOutcome::RolledBack,
+        })?;
+        Ok(RollbackEnd::RolledBack)
+    }
+
+    fn hold(&mut self, env: usize, why: String) -> Result<RollbackEnd, Fatal> {
+        self.emit(Event::EnvFinished {
+            env,
+            outcome: EnvOutcome::Held,
+        })?;
+        Ok(RollbackEnd::Held(why))
+    }
+
+    /// Journals the block, waits for (or, unattended, makes) the decision, journals it.
+    async fn decide_blocked(&mut self, env: usize, step: usize, reason: String, choices: &[RollbackChoice]) -> Result<RollbackChoice, Fatal> {
+        self.emit(Event::RollbackBlocked {
+            env,
+            step,
+            reason,
+            choices: choices.to_vec(),
+        })?;
+        let (choice, actor, note) = if self.opts.unattended == Unattended::FailClosed {
+            (
+                RollbackChoice::Hold,
+                Actor::engine(),
+                "no operator can decide in this mode, so the environment is held as it is".to_string(),
+            )
+        } else {
+            loop {
+                let Some(cmd) = self.next_command().await else {
+                    break (
+                        RollbackChoice::Hold,
+                        Actor::engine(),
+                        "every client disconnected, so the environment is held as it is".to_string(),
+                    );
+                };
+                if let Some(Wake::Decision { choice, actor, note }) = self.on_command(cmd, &Ctx::Blocked { env, step, choices })? {
+                    break (choice, actor, note);
+                }
+            }
+        };
+        tracing::info!(env, step, choice = choice_word(choice), "rollback decision");
+        if choice != RollbackChoice::Retry {
+            // Retry has its own record (RetryRequested), written when it was asked for.
+            self.emit(Event::RollbackDecision {
+                env,
+                step,
+                choice,
+                actor,
+                note,
+            })?;
+        }
+        Ok(choice)
+    }
+}

@@ -1,0 +1,575 @@
+//! The state of a run, rebuilt purely from its records.
+//!
+//! The live engine applies each record it emits through [`RunState::apply`],
+//! and replay applies the journal through the same function, so a replayed
+//! run equals the live one by construction. No clocks, no I/O in here.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::event::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Starting,
+    Running,
+    WaitingApproval,
+    Pausing,
+    Paused,
+    RollingBack,
+    /// Waiting for an operator decision (irreversible step, failed rollback).
+    Blocked,
+    Finished(RunOutcome),
+}
+
+impl RunStatus {
+    pub fn word(self) -> &'static str {
+        match self {
+            RunStatus::Starting => "starting",
+            RunStatus::Running => "running",
+            RunStatus::WaitingApproval => "waiting for approval",
+            RunStatus::Pausing => "pausing…",
+            RunStatus::Paused => "paused",
+            RunStatus::RollingBack => "rolling back",
+            RunStatus::Blocked => "needs a decision",
+            RunStatus::Finished(o) => o.word(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnvStatus {
+    Pending,
+    Running,
+    WaitingApproval,
+    RollingBack,
+    Blocked,
+    Done(EnvOutcome),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Pending,
+    Running,
+    Waiting,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Killed,
+    RollingBack,
+    RolledBack,
+    RollbackFailed,
+    RollbackSkipped,
+}
+
+impl StepState {
+    pub fn from_status(s: StepStatus) -> Self {
+        match s {
+            StepStatus::Succeeded => StepState::Succeeded,
+            StepStatus::Failed => StepState::Failed,
+            StepStatus::TimedOut => StepState::TimedOut,
+            StepStatus::Killed => StepState::Killed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Approval {
+    pub gate: String,
+    pub step: usize,
+    pub user: String,
+    pub via: String,
+    pub comment: String,
+    pub source: ApprovalSource,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepView {
+    pub label: String,
+    pub kind: String,
+    pub stage: Option<String>,
+    pub timeout_ms: Option<u64>,
+    pub irreversible: bool,
+    pub state: StepState,
+    pub attempts: u32,
+    pub started: Option<Timestamp>,
+    pub duration_ms: Option<u64>,
+    pub exit_code: Option<i32>,
+    pub message: String,
+    /// Process group of the running command, for recovery.
+    pub pgid: Option<i32>,
+    pub timer: Option<(Timestamp, u64)>,
+    pub output_lines: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnvView {
+    pub name: String,
+    pub strategy: String,
+    pub status: EnvStatus,
+    pub steps: Vec<StepView>,
+    pub current_step: Option<usize>,
+    pub approvals: Vec<Approval>,
+    pub rollback_reason: Option<String>,
+    pub rollback_verified: Option<bool>,
+    pub started: Option<Timestamp>,
+    pub finished: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GateWait {
+    pub env: usize,
+    pub step: usize,
+    pub gate: String,
+    pub required: u32,
+    pub require_comment: bool,
+    pub since: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Blocked {
+    pub env: usize,
+    pub step: usize,
+    pub reason: String,
+    pub choices: Vec<RollbackChoice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Note {
+    pub user: String,
+    pub text: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunState {
+    pub run_id: String,
+    pub plan_path: String,
+    pub release: String,
+    pub version: String,
+    pub previous_version: String,
+    pub owner: String,
+    pub started_by: String,
+    pub started: Option<Timestamp>,
+    pub finished: Option<Timestamp>,
+    pub status: RunStatus,
+    /// Status to return to when a pause ends.
+    pub status_before_pause: Option<RunStatus>,
+    pub pause_requested: bool,
+    pub current_env: Option<usize>,
+    pub envs: Vec<EnvView>,
+    pub waiting: Option<GateWait>,
+    pub blocked: Option<Blocked>,
+    pub notes: Vec<Note>,
+    pub refusals: u64,
+    pub outcome: Option<RunOutcome>,
+    pub message: String,
+    pub last_seq: u64,
+    pub last_ts: Option<Timestamp>,
+}
+
+impl Default for RunState {
+    fn default() -> Self {
+        Self {
+            run_id: String::new(),
+            plan_path: String::new(),
+            release: String::new(),
+            version: String::new(),
+            previous_version: String::new(),
+            owner: String::new(),
+            started_by: String::new(),
+            started: None,
+            finished: None,
+            status: RunStatus::Starting,
+            status_before_pause: None,
+            pause_requested: false,
+            current_env: None,
+            envs: Vec::new(),
+            waiting: None,
+            blocked: None,
+            notes: Vec::new(),
+            refusals: 0,
+            outcome: None,
+            message: String::new(),
+            last_seq: 0,
+            last_ts: None,
+        }
+    }
+}
+
+impl RunState {
+    /// Rebuilds a run from its records, in order.
+    pub fn replay<'a>(records: impl IntoIterator<Item = &'a Record>) -> Self {
+        let mut s = RunState::default();
+        for r in records {
+            s.apply(r);
+        }
+        s
+    }
+
+    pub fn is_finished(&self) -> bool {
+        matches!(self.status, RunStatus::Finished(_))
+    }
+
+    fn step_mut(&mut self, env: usize, step: usize) -> Option<&mut StepView> {
+        self.envs.get_mut(env)?.steps.get_mut(step)
+    }
+
+    fn set_env_status(&mut self, env: usize, status: EnvStatus) {
+        if let Some(e) = self.envs.get_mut(env) {
+            e.status = status;
+        }
+    }
+
+    /// While paused, status changes are remembered for when the run resumes.
+    fn set_status(&mut self, status: RunStatus) {
+        if matches!(self.status, RunStatus::Paused) && !matches!(status, RunStatus::Finished(_)) {
+            self.status_before_pause = Some(status);
+        } else if self.pause_requested && status == RunStatus::Running {
+            self.status = RunStatus::Pausing;
+        } else {
+            self.status = status;
+        }
+    }
+
+    pub fn apply(&mut self, rec: &Record) {
+        self.last_seq = rec.seq;
+        self.last_ts = Some(rec.ts);
+        let ts = rec.ts;
+        match &rec.event {
+            Event::RunStarted {
+                run_id,
+                plan_path,
+                release,
+                version,
+                previous_version,
+                owner,
+                environments,
+                actor,
+                ..
+            } => {
+                self.run_id = run_id.clone();
+                self.plan_path = plan_path.clone();
+                self.release = release.clone();
+                self.version = version.clone();
+                self.previous_version = previous_version.clone();
+                self.owner = owner.clone();
+                self.started_by = actor.user.clone();
+                self.started = Some(ts);
+                self.status = RunStatus::Running;
+                self.envs = environments
+                    .iter()
+                    .map(|e| EnvView {
+                        name: e.name.clone(),
+                        strategy: e.strategy.clone(),
+                        status: EnvStatus::Pending,
+                        steps: e
+                            .steps
+                            .iter()
+                            .map(|s| StepView {
+                                label: s.label.clone(),
+                                kind: s.kind.clone(),
+                                stage: s.stage.clone(),
+                                timeout_ms: s.timeout_ms,
+                                irreversible: s.irreversible,
+                                state: StepState::Pending,
+                                attempts: 0,
+                                started: None,
+                                duration_ms: None,
+                                exit_code: None,
+                                message: String::new(),
+                                pgid: None,
+                                timer: None,
+                                output_lines: 0,
+                            })
+                            .collect(),
+                        current_step: None,
+                        approvals: Vec::new(),
+                        rollback_reason: None,
+                        rollback_verified: None,
+                        started: None,
+                        finished: None,
+                    })
+                    .collect();
+            }
+            Event::EnvStarted { env } => {
+                self.current_env = Some(*env);
+                if let Some(e) = self.envs.get_mut(*env) {
+                    e.status = EnvStatus::Running;
+                    e.started = Some(ts);
+                }
+            }
+            Event::StepStarted { env, step, attempt } => {
+                self.current_env = Some(*env);
+                if let Some(e) = self.envs.get_mut(*env) {
+                    e.current_step = Some(*step);
+                    e.status = EnvStatus::Running;
+                }
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.state = StepState::Running;
+                    s.attempts = *attempt;
+                    s.started = Some(ts);
+                    s.duration_ms = None;
+                    s.exit_code = None;
+                    s.message.clear();
+                }
+                self.set_status(RunStatus::Running);
+            }
+            Event::ProcessStarted { env, step, pgid, .. } => {
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.pgid = Some(*pgid);
+                }
+            }
+            Event::Output { env, step, .. } => {
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.output_lines += 1;
+                }
+            }
+            Event::StepFinished {
+                env,
+                step,
+                status,
+                exit_code,
+                duration_ms,
+                message,
+                ..
+            } => {
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.state = StepState::from_status(*status);
+                    s.exit_code = *exit_code;
+                    s.duration_ms = Some(*duration_ms);
+                    s.message = message.clone();
+                    s.pgid = None;
+                }
+            }
+            Event::RetryScheduled { env, step, .. } => {
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.state = StepState::Pending;
+                }
+            }
+            Event::GateWaiting {
+                env,
+                step,
+                gate,
+                required,
+                require_comment,
+                ..
+            } => {
+                self.waiting = Some(GateWait {
+                    env: *env,
+                    step: *step,
+                    gate: gate.clone(),
+                    required: *required,
+                    require_comment: *require_comment,
+                    since: ts,
+                });
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.state = StepState::Waiting;
+                }
+                self.set_env_status(*env, EnvStatus::WaitingApproval);
+                self.set_status(RunStatus::WaitingApproval);
+            }
+            Event::TimerStarted {
+                env,
+                step,
+                started,
+                duration_ms,
+            } => {
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.timer = Some((*started, *duration_ms));
+                    s.state = StepState::Waiting;
+                }
+            }
+            Event::CheckResult { env, step, message, .. } => {
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.message = message.clone();
+                }
+            }
+            Event::Approved {
+                env,
+                step,
+                gate,
+                actor,
+                comment,
+                source,
+                ..
+            } => {
+                if let Some(e) = self.envs.get_mut(*env) {
+                    e.approvals.push(Approval {
+                        gate: gate.clone(),
+                        step: *step,
+                        user: actor.user.clone(),
+                        via: actor.via.clone(),
+                        comment: comment.clone(),
+                        source: *source,
+                        at: ts,
+                    });
+                }
+            }
+            Event::Rejected { env, step, reason, .. } => {
+                self.waiting = None;
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.state = StepState::Failed;
+                    s.message = format!("rejected: {reason}");
+                }
+            }
+            Event::GatePassed { env, step, .. } => {
+                if self.waiting.as_ref().is_some_and(|w| w.env == *env && w.step == *step) {
+                    self.waiting = None;
+                }
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.state = StepState::Succeeded;
+                    if let Some(st) = s.started {
+                        s.duration_ms = Some(ts.duration_since(st).as_millis().max(0) as u64);
+                    }
+                }
+                self.set_env_status(*env, EnvStatus::Running);
+                self.set_status(RunStatus::Running);
+            }
+            Event::GateFailed { env, step, reason, .. } => {
+                self.waiting = None;
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.state = StepState::Failed;
+                    s.message = reason.clone();
+                }
+            }
+            Event::CommandRefused { .. } => self.refusals += 1,
+            Event::PauseRequested { .. } => {
+                self.pause_requested = true;
+                if self.status == RunStatus::Running {
+                    self.status = RunStatus::Pausing;
+                }
+            }
+            Event::Paused { .. } => {
+                if self.status != RunStatus::Paused {
+                    let before = if self.status == RunStatus::Pausing {
+                        RunStatus::Running
+                    } else {
+                        self.status
+                    };
+                    self.status_before_pause = Some(before);
+                }
+                self.status = RunStatus::Paused;
+            }
+            Event::Resumed { .. } => {
+                self.pause_requested = false;
+                if let Some(prev) = self.status_before_pause.take() {
+                    self.status = prev;
+                } else if self.status == RunStatus::Pausing {
+                    self.status = RunStatus::Running;
+                }
+            }
+            Event::AbortRequested { reason, .. } => self.message = format!("abort requested: {reason}"),
+            Event::RollbackRequested { reason, .. } => self.message = format!("rollback requested: {reason}"),
+            Event::RetryRequested { env, step, .. } => {
+                self.blocked = None;
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.state = StepState::Pending;
+                }
+            }
+            Event::RollbackStarted { env, reason, .. } => {
+                self.current_env = Some(*env);
+                self.waiting = None;
+                if let Some(e) = self.envs.get_mut(*env) {
+                    e.status = EnvStatus::RollingBack;
+                    e.rollback_reason = Some(reason.clone());
+                    e.rollback_verified = None;
+                }
+                self.pause_requested = false;
+                self.status_before_pause = None;
+                self.status = RunStatus::RollingBack;
+            }
+            Event::RollbackStepStarted { env, step, .. } => {
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.state = StepState::RollingBack;
+                }
+            }
+            Event::RollbackStepFinished {
+                env,
+                step,
+                status,
+                message,
+                ..
+            } => {
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.state = if *status == StepStatus::Succeeded {
+                        StepState::RolledBack
+                    } else {
+                        StepState::RollbackFailed
+                    };
+                    s.message = message.clone();
+                    s.pgid = None;
+                }
+            }
+            Event::RollbackStepSkipped { env, step, reason } => {
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.state = StepState::RollbackSkipped;
+                    s.message = reason.clone();
+                }
+            }
+            Event::RollbackBlocked {
+                env,
+                step,
+                reason,
+                choices,
+            } => {
+                self.blocked = Some(Blocked {
+                    env: *env,
+                    step: *step,
+                    reason: reason.clone(),
+                    choices: choices.clone(),
+                });
+                self.set_env_status(*env, EnvStatus::Blocked);
+                self.status = RunStatus::Blocked;
+            }
+            Event::RollbackDecision { env, choice, .. } => {
+                self.blocked = None;
+                match choice {
+                    RollbackChoice::RollForward => {
+                        self.set_env_status(*env, EnvStatus::Running);
+                        self.status = RunStatus::Running;
+                    }
+                    RollbackChoice::Force => {
+                        self.set_env_status(*env, EnvStatus::RollingBack);
+                        self.status = RunStatus::RollingBack;
+                    }
+                    RollbackChoice::Hold | RollbackChoice::Retry => {}
+                }
+            }
+            Event::RollbackVerified { env, ok, .. } => {
+                if let Some(e) = self.envs.get_mut(*env) {
+                    e.rollback_verified = Some(*ok);
+                }
+            }
+            Event::EnvFinished { env, outcome } => {
+                if let Some(e) = self.envs.get_mut(*env) {
+                    e.status = EnvStatus::Done(*outcome);
+                    e.current_step = None;
+                    e.finished = Some(ts);
+                }
+                if self.status == RunStatus::RollingBack || self.status == RunStatus::Blocked {
+                    self.status = RunStatus::Running;
+                }
+            }
+            Event::NoteAdded { actor, text } => self.notes.push(Note {
+                user: actor.user.clone(),
+                text: text.clone(),
+                at: ts,
+            }),
+            Event::RunFinished { outcome, message } => {
+                self.status = RunStatus::Finished(*outcome);
+                self.outcome = Some(*outcome);
+                self.message = message.clone();
+                self.finished = Some(ts);
+                self.waiting = None;
+                self.blocked = None;
+                self.pause_requested = false;
+                self.status_before_pause = None;
+            }
+        }
+    }
+}

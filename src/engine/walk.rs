@@ -1,0 +1,265 @@
+//! Walking the plan: environments in promotion order, steps in order, with
+//! pauses honoured at safe points (between steps and at gates).
+
+use std::time::Duration;
+
+use super::commands::{Ctx, Wake};
+use super::event::{EnvOutcome, Event, RunOutcome, StepStatus, Trigger};
+use super::exec::Exec;
+use super::rollback::RollbackEnd;
+use super::{Engine, Fatal, Stop};
+use crate::plan::steps::{RunSpec, StepKind};
+
+/// Longest wait between retries, however many there are.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+impl Engine {
+    pub(super) async fn run_all(&mut self) -> Result<(), Fatal> {
+        let envs = self.outline();
+        self.emit(Event::RunStarted {
+            run_id: self.run_id.clone(),
+            plan_path: self.opts.plan_path.clone(),
+            plan_source: self.opts.plan_source.clone(),
+            release: self.plan.release.name.clone(),
+            version: self.plan.release.version.clone(),
+            previous_version: self.plan.release.previous_version.clone(),
+            owner: self.plan.release.owner.clone(),
+            environments: envs,
+            actor: self.opts.actor.clone(),
+            pid: std::process::id(),
+        })?;
+        let mut outcome = RunOutcome::Released;
+        let mut message = String::new();
+        'envs: for env in 0..self.plan.environments.len() {
+            self.emit(Event::EnvStarted { env })?;
+            let mut start = 0;
+            loop {
+                let stop = match self.run_env(env, start).await {
+                    Ok(()) => {
+                        self.emit(Event::EnvFinished {
+                            env,
+                            outcome: EnvOutcome::Deployed,
+                        })?;
+                        continue 'envs;
+                    }
+                    Err(Stop::Fatal(f)) => return Err(f),
+                    Err(stop) => stop,
+                };
+                let name = self.plan.environments[env].name.clone();
+                let (trigger, reason, run_outcome) = match stop {
+                    Stop::Abort { reason } => (Trigger::Abort, format!("aborted: {reason}"), RunOutcome::Aborted),
+                    Stop::Rollback { reason } => (Trigger::Manual, reason, RunOutcome::RolledBack),
+                    Stop::StepFailed { step, message } => (
+                        Trigger::StepFailed { step },
+                        format!("{} failed: {message}", self.step(env, step).label),
+                        RunOutcome::RolledBack,
+                    ),
+                    Stop::GateRejected { step, gate, reason } => (
+                        Trigger::GateRejected { step, gate: gate.clone() },
+                        format!("gate {gate} rejected: {reason}"),
+                        RunOutcome::Rejected,
+                    ),
+                    Stop::GateFailed { step, gate, reason } => (
+                        Trigger::GateFailed { step, gate: gate.clone() },
+                        format!("gate {gate} failed: {reason}"),
+                        RunOutcome::RolledBack,
+                    ),
+                    Stop::Fatal(f) => return Err(f),
+                };
+                match self.rollback_env(env, trigger, reason.clone()).await? {
+                    RollbackEnd::RollForward { from } => {
+                        start = from;
+                        continue;
+                    }
+                    RollbackEnd::RolledBack => {
+                        outcome = run_outcome;
+                        message = format!("{name} rolled back: {reason}");
+                    }
+                    RollbackEnd::Held(why) => {
+                        outcome = RunOutcome::Held;
+                        message = format!("{name} held: {why}");
+                    }
+                }
+                break 'envs;
+            }
+        }
+        if outcome == RunOutcome::Released {
+            message = format!(
+                "{} {} released to {}",
+                self.plan.release.name,
+                self.plan.release.version,
+                self.plan.environments.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+            );
+        }
+        self.emit(Event::RunFinished { outcome, message })?;
+        if self.opts.linger {
+            self.linger().await?;
+        }
+        Ok(())
+    }
+
+    /// After the run: answer commands (late rollbacks, notes) until told to stop.
+    async fn linger(&mut self) -> Result<(), Fatal> {
+        while self.cmds_open {
+            let Some(cmd) = self.cmds.recv().await else {
+                self.cmds_open = false;
+                break;
+            };
+            match self.on_command(cmd, &Ctx::Finished)? {
+                Some(Wake::Shutdown) => break,
+                Some(Wake::RollbackEnv { env, reason }) => {
+                    let name = self.plan.environments[env].name.clone();
+                    let (outcome, message) = match self.rollback_env(env, Trigger::Manual, reason.clone()).await? {
+                        RollbackEnd::RolledBack => (RunOutcome::RolledBack, format!("{name} rolled back after release: {reason}")),
+                        RollbackEnd::Held(why) => (RunOutcome::Held, format!("{name} held: {why}")),
+                        // Rolling forward after a release means keeping what is deployed.
+                        RollbackEnd::RollForward { .. } => {
+                            self.emit(Event::EnvFinished {
+                                env,
+                                outcome: EnvOutcome::Deployed,
+                            })?;
+                            (RunOutcome::Released, format!("{name} kept on {}", self.plan.release.version))
+                        }
+                    };
+                    self.emit(Event::RunFinished { outcome, message })?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn run_env(&mut self, env: usize, start: usize) -> Result<(), Stop> {
+        for step in start..self.steps[env].len() {
+            self.safe_point(env, step).await?;
+            match self.step(env, step).kind.clone() {
+                StepKind::Run(spec) => self.run_step(env, step, &spec).await?,
+                StepKind::Gate { gate } => self.gate(env, step, gate).await?,
+                StepKind::Pause { wait } => {
+                    self.emit(Event::StepStarted { env, step, attempt: 1 })?;
+                    self.timer(env, step, wait).await?;
+                    self.emit(Event::StepFinished {
+                        env,
+                        step,
+                        attempt: 1,
+                        status: StepStatus::Succeeded,
+                        exit_code: None,
+                        duration_ms: wait.as_millis() as u64,
+                        message: "pause over".into(),
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Between steps: if a pause was asked for, stop here until resumed.
+    async fn safe_point(&mut self, env: usize, step: usize) -> Result<(), Stop> {
+        if !self.state.pause_requested {
+            return Ok(());
+        }
+        self.emit(Event::Paused {
+            env: Some(env),
+            step: Some(step),
+        })?;
+        self.wait_while_paused(env, None).await
+    }
+
+    /// Answers commands until a resume; abort and rollback still work while paused.
+    pub(super) async fn wait_while_paused(&mut self, env: usize, gate: Option<&super::commands::GateCtx>) -> Result<(), Stop> {
+        while self.state.pause_requested {
+            let Some(cmd) = self.next_command().await else {
+                // Nobody can resume this run any more: hold it where it is, safely.
+                return Err(Stop::Abort {
+                    reason: "paused and every client has gone".into(),
+                });
+            };
+            if let Some(Wake::Stop(stop)) = self.on_command(cmd, &Ctx::InEnv { env, gate })? {
+                return Err(stop);
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn next_command(&mut self) -> Option<super::Command> {
+        if !self.cmds_open {
+            return None;
+        }
+        let c = self.cmds.recv().await;
+        if c.is_none() {
+            self.cmds_open = false;
+        }
+        c
+    }
+
+    async fn run_step(&mut self, env: usize, step: usize, spec: &RunSpec) -> Result<(), Stop> {
+        let stage = self.plan.stages[spec.stage].clone();
+        let mut attempt = 1;
+        loop {
+            self.emit(Event::StepStarted { env, step, attempt })?;
+            let r = self
+                .exec(Exec {
+                    env,
+                    step,
+                    command: &spec.command,
+                    stage: Some(spec.stage),
+                    vars: &spec.vars,
+                    timeout: stage.timeout,
+                    rollback: false,
+                    attempt,
+                })
+                .await?;
+            self.emit(Event::StepFinished {
+                env,
+                step,
+                attempt,
+                status: r.status,
+                exit_code: r.exit_code,
+                duration_ms: r.duration_ms,
+                message: r.message.clone(),
+            })?;
+            if let Some(stop) = r.interrupted {
+                return Err(stop);
+            }
+            if r.status == StepStatus::Succeeded {
+                return Ok(());
+            }
+            if attempt > stage.retries {
+                let tries = if attempt > 1 { format!(" after {attempt} attempts") } else { String::new() };
+                return Err(Stop::StepFailed {
+                    step,
+                    message: format!("{}{tries}", r.message),
+                });
+            }
+            let delay = backoff(stage.backoff, attempt);
+            self.emit(Event::RetryScheduled {
+                env,
+                step,
+                next_attempt: attempt + 1,
+                delay_ms: delay.as_millis() as u64,
+            })?;
+            if let Some(stop) = self.wait_for(delay, env, false).await? {
+                return Err(stop);
+            }
+            attempt += 1;
+        }
+    }
+}
+
+/// Exponential backoff: base, 2×base, 4×base… capped.
+pub(super) fn backoff(base: Duration, attempt: u32) -> Duration {
+    base.saturating_mul(1 << (attempt - 1).min(16)).min(MAX_BACKOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let b = Duration::from_secs(1);
+        assert_eq!(backoff(b, 1), b);
+        assert_eq!(backoff(b, 3), Duration::from_secs(4));
+        assert_eq!(backoff(b, 30), MAX_BACKOFF);
+    }
+}

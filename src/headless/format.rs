@@ -1,0 +1,237 @@
+//! One human-readable line per event for headless output.
+
+use std::path::PathBuf;
+
+use jiff::tz::TimeZone;
+
+use crate::engine::event::{ApprovalSource, Event, Record, Stream, StepStatus};
+use crate::engine::state::RunState;
+
+/// Keeps its own copy of the run state (rebuilt from the records it sees),
+/// like any client, to name environments and steps.
+pub struct Printer {
+    state: RunState,
+    journal: PathBuf,
+    tz: TimeZone,
+}
+
+impl Printer {
+    pub fn new(journal: PathBuf) -> Self {
+        Self {
+            state: RunState::default(),
+            journal,
+            tz: TimeZone::system(),
+        }
+    }
+
+    pub fn observe(&mut self, rec: &Record) {
+        self.state.apply(rec);
+    }
+
+    pub fn into_state(self) -> RunState {
+        self.state
+    }
+
+    fn env(&self, env: usize) -> &str {
+        self.state.envs.get(env).map(|e| e.name.as_str()).unwrap_or("?")
+    }
+
+    fn step(&self, env: usize, step: usize) -> &str {
+        self.state
+            .envs
+            .get(env)
+            .and_then(|e| e.steps.get(step))
+            .map(|s| s.label.as_str())
+            .unwrap_or("?")
+    }
+
+    fn at(&self, env: usize, step: usize) -> String {
+        format!("{} · {}", self.env(env), self.step(env, step))
+    }
+
+    /// The line for a record, or `None` for records that print nothing.
+    pub fn line(&mut self, rec: &Record) -> Option<String> {
+        // Labels of a step are needed before its first record is applied.
+        let before = self.state.clone();
+        self.observe(rec);
+        let time = rec.ts.to_zoned(self.tz.clone()).strftime("%H:%M:%S").to_string();
+        let secs = |ms: u64| format!("{:.1}s", ms as f64 / 1000.0);
+        let text = match &rec.event {
+            Event::RunStarted {
+                run_id,
+                release,
+                version,
+                previous_version,
+                actor,
+                ..
+            } => format!(
+                "▶ {release} {version} (replacing {previous_version}) · run {run_id} by {}\n         journal: {}",
+                actor.user,
+                self.journal.display()
+            ),
+            Event::EnvStarted { env } => format!("▶ {}", self.env(*env)),
+            Event::StepStarted { env, step, attempt } => {
+                let kind = self.state.envs[*env].steps[*step].kind.as_str();
+                if kind != "run" {
+                    return None;
+                }
+                if *attempt > 1 {
+                    format!("  {} — attempt {attempt}", self.at(*env, *step))
+                } else {
+                    format!("  {} — started", self.at(*env, *step))
+                }
+            }
+            Event::ProcessStarted { .. } => return None,
+            Event::Output {
+                env,
+                step,
+                stream,
+                line,
+                rollback,
+            } => {
+                let bar = match (stream, rollback) {
+                    (Stream::Stderr, _) => "┃!",
+                    (_, true) => "┃↶",
+                    _ => "┃ ",
+                };
+                format!("  {} {bar} {line}", self.at(*env, *step))
+            }
+            Event::StepFinished {
+                env,
+                step,
+                status,
+                duration_ms,
+                message,
+                ..
+            } => {
+                let glyph = match status {
+                    StepStatus::Succeeded => "✔",
+                    StepStatus::Killed => "■",
+                    _ => "✘",
+                };
+                format!("  {} {glyph} {message} ({})", self.at(*env, *step), secs(*duration_ms))
+            }
+            Event::RetryScheduled {
+                env,
+                step,
+                next_attempt,
+                delay_ms,
+            } => format!("  {} ↻ retrying (attempt {next_attempt}) in {}", self.at(*env, *step), secs(*delay_ms)),
+            Event::GateWaiting {
+                env,
+                step,
+                required,
+                require_comment,
+                ..
+            } => {
+                let s = if *required == 1 { "" } else { "s" };
+                let c = if *require_comment { ", comment required" } else { "" };
+                format!("  {} ⏸ waiting for {required} approval{s}{c}", self.at(*env, *step))
+            }
+            Event::TimerStarted { env, step, duration_ms, .. } => {
+                format!("  {} ⏲ waiting {}", self.at(*env, *step), secs(*duration_ms))
+            }
+            Event::CheckResult {
+                env,
+                step,
+                ok,
+                message,
+                attempt,
+                ..
+            } => format!(
+                "  {} {} check (attempt {attempt}): {message}",
+                self.at(*env, *step),
+                if *ok { "✔" } else { "✘" }
+            ),
+            Event::Approved {
+                env,
+                step,
+                actor,
+                comment,
+                source,
+                ..
+            } => {
+                let how = match source {
+                    ApprovalSource::Operator => format!("by {} via {}", actor.user, actor.via),
+                    ApprovalSource::PreApproved | ApprovalSource::AutoApproved => format!("by {}", actor.user),
+                };
+                let c = if comment.is_empty() { String::new() } else { format!(": {comment}") };
+                format!("  {} ✔ approved {how}{c}", self.at(*env, *step))
+            }
+            Event::Rejected {
+                env,
+                step,
+                actor,
+                reason,
+                ..
+            } => format!("  {} ✘ rejected by {}: {reason}", self.at(*env, *step), actor.user),
+            Event::GatePassed { env, step, .. } => format!("  {} ✔ passed", self.at(*env, *step)),
+            Event::GateFailed { env, step, reason, .. } => format!("  {} ✘ {reason}", self.at(*env, *step)),
+            Event::CommandRefused { actor, command, reason } => {
+                format!("  ! refused {command} from {}: {reason}", actor.user)
+            }
+            Event::PauseRequested { actor } => format!("⏸ pausing… (requested by {})", actor.user),
+            Event::Paused { env, step } => match (env, step) {
+                (Some(e), Some(s)) => format!("⏸ paused before {}", self.at(*e, *s)),
+                _ => "⏸ paused".to_string(),
+            },
+            Event::Resumed { actor } => format!("▶ resumed by {}", actor.user),
+            Event::AbortRequested { actor, reason } => format!("■ abort requested by {}: {reason}", actor.user),
+            Event::RollbackRequested { env, actor, reason } => {
+                format!("↶ rollback of {} requested by {}: {reason}", self.env(*env), actor.user)
+            }
+            Event::RetryRequested { env, step, actor } => {
+                format!("↻ retry of {} requested by {}", before_label(&before, *env, *step), actor.user)
+            }
+            Event::RollbackStarted { env, reason, .. } => format!("↶ rolling back {}: {reason}", self.env(*env)),
+            Event::RollbackStepStarted { env, step, .. } => format!("  {} ↶ undoing", self.at(*env, *step)),
+            Event::RollbackStepFinished {
+                env,
+                step,
+                status,
+                message,
+                duration_ms,
+                ..
+            } => {
+                let glyph = if *status == StepStatus::Succeeded { "✔" } else { "✘" };
+                format!("  {} {glyph} undo: {message} ({})", self.at(*env, *step), secs(*duration_ms))
+            }
+            Event::RollbackStepSkipped { env, step, reason } => {
+                format!("  {} – undo skipped: {reason}", self.at(*env, *step))
+            }
+            Event::RollbackBlocked { env, step, reason, choices } => format!(
+                "  {} ⚠ {reason}; choices: {}",
+                self.at(*env, *step),
+                choices.iter().map(|c| format!("{c:?}").to_lowercase()).collect::<Vec<_>>().join(", ")
+            ),
+            Event::RollbackDecision { choice, actor, note, .. } => {
+                format!("  decision: {} by {} — {note}", format!("{choice:?}").to_lowercase(), actor.user)
+            }
+            Event::RollbackVerified { env, ok, message } => {
+                format!("  {} {} rollback verified: {message}", self.env(*env), if *ok { "✔" } else { "✘" })
+            }
+            Event::EnvFinished { env, outcome } => {
+                format!("{} {} {}", if matches!(outcome, crate::engine::event::EnvOutcome::Deployed) { "✔" } else { "↶" }, self.env(*env), format!("{outcome:?}").to_lowercase().replace("rolledback", "rolled back"))
+            }
+            Event::NoteAdded { actor, text } => format!("✎ note from {}: {text}", actor.user),
+            Event::RunFinished { outcome, message } => {
+                let total = match (self.state.started, self.state.finished) {
+                    (Some(a), Some(b)) => format!(" in {:.1}s", b.duration_since(a).as_secs_f64()),
+                    _ => String::new(),
+                };
+                let glyph = if outcome.released() { "✔" } else { "✘" };
+                format!("{glyph} {}{total}: {message}", outcome.word())
+            }
+        };
+        Some(format!("{time} {text}"))
+    }
+}
+
+fn before_label(state: &RunState, env: usize, step: usize) -> String {
+    state
+        .envs
+        .get(env)
+        .and_then(|e| e.steps.get(step))
+        .map(|s| format!("{} · {}", state.envs[env].name, s.label))
+        .unwrap_or_else(|| "?".into())
+}

@@ -1,0 +1,161 @@
+//! Headless runs: the same engine, driven from a script or CI, one line per event.
+//!
+//! Exit status: 0 released, 1 not released, 2 invalid plan or usage.
+
+mod format;
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::engine::{Action, Actor, Engine, EngineHandle, EngineOptions, Event, RunState, Unattended};
+use crate::plan::{self, GateKind};
+
+pub use format::Printer;
+
+pub struct HeadlessArgs {
+    pub json: bool,
+    pub approve: Vec<String>,
+    pub auto_approve: bool,
+}
+
+pub const EXIT_RELEASED: i32 = 0;
+pub const EXIT_NOT_RELEASED: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+/// Writes a line, ignoring a closed terminal or pipe: losing the output must never stop the release.
+fn out(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
+}
+
+fn err(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 {
+    let plan = match plan::load_file(plan_path) {
+        Ok(p) => p,
+        Err(e) => {
+            for line in e.lines() {
+                err(&line);
+            }
+            return EXIT_USAGE;
+        }
+    };
+    let manual: Vec<&str> = plan
+        .gates
+        .iter()
+        .filter(|g| matches!(g.kind, GateKind::Manual { .. }))
+        .map(|g| g.name.as_str())
+        .collect();
+    for g in &args.approve {
+        if !manual.contains(&g.as_str()) {
+            err(&format!(
+                "slate: --approve {g}: the plan has no manual gate named {g} (manual gates: {})",
+                if manual.is_empty() { "none".to_string() } else { manual.join(", ") }
+            ));
+            return EXIT_USAGE;
+        }
+    }
+    let source = std::fs::read_to_string(plan_path).unwrap_or_default();
+    let actor = Actor::current("headless");
+    let mut opts = EngineOptions::new(plan_path.display().to_string(), source, state_dir, actor.clone());
+    opts.pre_approved = args.approve.clone();
+    opts.auto_approve = args.auto_approve;
+    opts.unattended = Unattended::FailClosed;
+    let (engine, handle) = match Engine::new(plan, opts) {
+        Ok(x) => x,
+        Err(e) => {
+            err(&format!("slate: {}", e.0));
+            return EXIT_NOT_RELEASED;
+        }
+    };
+    let events = handle.subscribe();
+    let engine_task = tokio::spawn(engine.run());
+    let signals = tokio::spawn(watch_signals(handle.clone(), actor));
+    let printed = print_events(events, args.json, &handle).await;
+    signals.abort();
+    let state = engine_task.await.unwrap_or(printed);
+    match state.outcome {
+        Some(o) if o.released() => EXIT_RELEASED,
+        _ => EXIT_NOT_RELEASED,
+    }
+}
+
+async fn print_events(mut events: tokio::sync::broadcast::Receiver<crate::engine::Record>, json: bool, handle: &EngineHandle) -> RunState {
+    let mut printer = Printer::new(handle.journal_path());
+    loop {
+        match events.recv().await {
+            Ok(rec) => {
+                let done = matches!(rec.event, Event::RunFinished { .. });
+                if json {
+                    if let Ok(line) = serde_json::to_string(&rec) {
+                        out(&line);
+                    }
+                    printer.observe(&rec);
+                } else if let Some(line) = printer.line(&rec) {
+                    out(&line);
+                }
+                if done {
+                    return printer.into_state();
+                }
+            }
+            Err(RecvError::Lagged(n)) => {
+                if !json {
+                    out(&format!("… {n} events not shown here (they are in {})", handle.journal_path().display()));
+                }
+            }
+            Err(RecvError::Closed) => return printer.into_state(),
+        }
+    }
+}
+
+/// Ctrl-C pauses at the next safe point and asks; a second Ctrl-C aborts with
+/// rollback. SIGTERM aborts. SIGHUP (the terminal went away) is ignored: the
+/// release carries on.
+async fn watch_signals(handle: EngineHandle, actor: Actor) {
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return;
+    };
+    let mut interrupts = 0;
+    loop {
+        tokio::select! {
+            _ = int.recv() => {
+                interrupts += 1;
+                if interrupts == 1 {
+                    handle.send_nowait(actor.clone(), Action::Pause);
+                    let resume = if std::io::stdin().is_terminal() { ", or Enter to resume" } else { "" };
+                    err(&format!("slate: pausing at the next safe point — Ctrl-C again aborts and rolls back{resume}"));
+                    if std::io::stdin().is_terminal() {
+                        let h = handle.clone();
+                        let a = actor.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let mut line = String::new();
+                            if std::io::stdin().read_line(&mut line).is_ok() {
+                                h.send_nowait(a, Action::Resume);
+                            }
+                        });
+                    }
+                } else {
+                    err("slate: aborting — the environment in progress is being rolled back");
+                    handle.send_nowait(actor.clone(), Action::Abort { reason: "interrupted twice (Ctrl-C)".into() });
+                }
+            }
+            _ = term.recv() => {
+                err("slate: SIGTERM — aborting and rolling back the environment in progress");
+                handle.send_nowait(actor.clone(), Action::Abort { reason: "SIGTERM".into() });
+            }
+            _ = hup.recv() => {
+                tracing::warn!("terminal hung up; the run continues");
+            }
+        }
+    }
+}

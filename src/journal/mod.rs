@@ -1,0 +1,88 @@
+//! The per-run journal: `runs/<run-id>/journal.ndjson`, one [`Record`] per line.
+//!
+//! It is the truth about a run. State changes are written and synced before
+//! the engine acts on them; output lines are buffered and written at the next
+//! state change or within [`OUTPUT_FLUSH`], so a log flood costs one write per
+//! batch instead of one per line.
+
+mod read;
+mod run_id;
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::engine::event::Record;
+
+pub use read::{JournalError, ReadJournal, read_journal};
+pub use run_id::new_run_id;
+
+pub const JOURNAL_FILE: &str = "journal.ndjson";
+/// Longest time an output line may sit in memory before it reaches the file.
+pub const OUTPUT_FLUSH: Duration = Duration::from_millis(100);
+
+pub struct JournalWriter {
+    path: PathBuf,
+    out: BufWriter<File>,
+    last_flush: Instant,
+    /// fsync state changes; tests and benchmarks of the batching may turn it off.
+    durable: bool,
+}
+
+impl JournalWriter {
+    /// Creates the run directory (owner-only) and a new journal in it.
+    pub fn create(run_dir: &Path) -> std::io::Result<Self> {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(run_dir)?;
+        let path = run_dir.join(JOURNAL_FILE);
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)?;
+        Ok(Self {
+            path,
+            out: BufWriter::with_capacity(256 * 1024, file),
+            last_flush: Instant::now(),
+            durable: true,
+        })
+    }
+
+    pub fn set_durable(&mut self, durable: bool) {
+        self.durable = durable;
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one record; state changes reach the disk before this returns.
+    pub fn append(&mut self, rec: &Record) -> std::io::Result<()> {
+        serde_json::to_writer(&mut self.out, rec)?;
+        self.out.write_all(b"\n")?;
+        if rec.event.is_state_change() {
+            self.out.flush()?;
+            if self.durable {
+                self.out.get_ref().sync_data()?;
+            }
+            self.last_flush = Instant::now();
+        } else if self.last_flush.elapsed() >= OUTPUT_FLUSH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes buffered output lines to the file.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()?;
+        self.last_flush = Instant::now();
+        Ok(())
+    }
+}
+
+impl Drop for JournalWriter {
+    fn drop(&mut self) {
+        let _ = self.out.flush();
+    }
+}

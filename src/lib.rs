@@ -1,0 +1,15 @@
+//! Slate: a release cockpit in the terminal.
+//!
+//! `plan` reads release plans, `engine` executes them and emits records,
+//! `journal` stores those records, and the clients (`headless`, later the
+//! cockpit and attach) drive the engine through its command/event API.
+
+pub mod cli;
+pub mod engine;
+pub mod headless;
+pub mod journal;
+pub mod logging;
+pub mod paths;
+pub mod plan;
+pub mod commands_show;
+pub mod commands_validate;

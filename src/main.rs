@@ -1,0 +1,41 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use slate::cli::{Cli, Cmd};
+use slate::{commands_show, commands_validate, headless, logging, paths};
+
+fn main() -> ExitCode {
+    let _ = color_eyre::install();
+    let cli = Cli::parse();
+    let state_dir = paths::state_dir();
+    logging::init(&state_dir);
+    tracing::info!(args = ?std::env::args().collect::<Vec<_>>(), "slate started");
+    let code = match cli.command {
+        Cmd::Validate { plan } => commands_validate::run(&plan),
+        Cmd::Show { run, json } => commands_show::run(&state_dir, &run, json),
+        Cmd::Run(args) => {
+            if !args.headless {
+                eprintln!(
+                    "slate: the interactive cockpit is not part of this build yet; \
+                     run with --headless (and --approve GATE or --auto-approve for manual gates)"
+                );
+                2
+            } else {
+                let rt = match tokio::runtime::Runtime::new() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        eprintln!("slate: cannot start the runtime: {e}");
+                        return ExitCode::from(1);
+                    }
+                };
+                let hargs = headless::HeadlessArgs {
+                    json: args.json,
+                    approve: args.approve,
+                    auto_approve: args.auto_approve,
+                };
+                rt.block_on(headless::run(&args.plan, hargs, &state_dir))
+            }
+        }
+    };
+    ExitCode::from(code as u8)
+}
