@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::state::RunState;
 use crate::engine::runs_dir;
+use crate::engine::state::RunState;
 use crate::journal::{JOURNAL_FILE, read_journal};
 
 /// Finds a run by id, unique prefix, or "latest".
@@ -17,13 +17,19 @@ pub fn find_run(state_dir: &Path, run: &str) -> Result<PathBuf, String> {
         .collect();
     ids.sort();
     if run == "latest" {
-        return ids.last().map(|id| dir.join(id)).ok_or_else(|| format!("no runs yet in {}", dir.display()));
+        return ids
+            .last()
+            .map(|id| dir.join(id))
+            .ok_or_else(|| format!("no runs yet in {}", dir.display()));
     }
     let matches: Vec<&String> = ids.iter().filter(|id| id.starts_with(run)).collect();
     match matches.as_slice() {
         [one] => Ok(dir.join(one)),
         [] => Err(format!("no run matches `{run}` in {}", dir.display())),
-        many => Err(format!("`{run}` matches {} runs; give more of the id", many.len())),
+        many => Err(format!(
+            "`{run}` matches {} runs; give more of the id",
+            many.len()
+        )),
     }
 }
 
@@ -31,48 +37,68 @@ pub fn run(state_dir: &Path, run: &str, json: bool) -> i32 {
     let dir = match find_run(state_dir, run) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("slate: {e}");
+            crate::warn_user!("slate: {e}");
             return 2;
         }
     };
     let journal = match read_journal(&dir.join(JOURNAL_FILE)) {
         Ok(j) => j,
         Err(e) => {
-            eprintln!("slate: {e}");
+            crate::warn_user!("slate: {e}");
             return 1;
         }
     };
     if let Some(w) = &journal.warning {
-        eprintln!("slate: warning: {w}");
+        crate::warn_user!("slate: warning: {w}");
     }
     let state = RunState::replay(&journal.records);
     if json {
         match serde_json::to_string_pretty(&state) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => crate::say!("{s}"),
             Err(e) => {
-                eprintln!("slate: {e}");
+                crate::warn_user!("slate: {e}");
                 return 1;
             }
         }
         return 0;
     }
-    println!("run {} · {} {} (replacing {}) · {}", state.run_id, state.release, state.version, state.previous_version, state.status.word());
+    crate::say!(
+        "run {} · {} {} (replacing {}) · {}",
+        state.run_id,
+        state.release,
+        state.version,
+        state.previous_version,
+        state.status.word()
+    );
     if !state.message.is_empty() {
-        println!("  {}", state.message);
+        crate::say!("  {}", state.message);
     }
     for env in &state.envs {
-        println!("  {:<10} {:?}", env.name, env.status);
+        crate::say!("  {:<10} {:?}", env.name, env.status);
         for s in &env.steps {
-            let d = s.duration_ms.map(|d| format!(" {:.1}s", d as f64 / 1000.0)).unwrap_or_default();
-            let m = if s.message.is_empty() { String::new() } else { format!(" — {}", s.message) };
-            println!("    {:<16} {:<28}{d}{m}", format!("{:?}", s.state), s.label);
+            let d = s
+                .duration_ms
+                .map(|d| format!(" {:.1}s", d as f64 / 1000.0))
+                .unwrap_or_default();
+            let m = if s.message.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", s.message)
+            };
+            crate::say!("    {:<16} {:<28}{d}{m}", format!("{:?}", s.state), s.label);
         }
         for a in &env.approvals {
-            println!("    approved {} by {} ({}): {}", a.gate, a.user, a.via, a.comment);
+            crate::say!(
+                "    approved {} by {} ({}): {}",
+                a.gate,
+                a.user,
+                a.via,
+                a.comment
+            );
         }
     }
     for n in &state.notes {
-        println!("  note by {}: {}", n.user, n.text);
+        crate::say!("  note by {}: {}", n.user, n.text);
     }
     0
 }

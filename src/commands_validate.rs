@@ -7,7 +7,7 @@ use crate::plan::{self, GateKind, steps::env_steps};
 pub fn run(path: &Path) -> i32 {
     match plan::load_file(path) {
         Ok(p) => {
-            println!(
+            crate::say!(
                 "{}: ok — {} {} (replacing {}), owner {}",
                 path.display(),
                 p.release.name,
@@ -20,12 +20,14 @@ pub fn run(path: &Path) -> i32 {
                 let manual = steps
                     .iter()
                     .filter(|s| match s.kind {
-                        plan::steps::StepKind::Gate { gate } => matches!(p.gates[gate].kind, GateKind::Manual { .. }),
+                        plan::steps::StepKind::Gate { gate } => {
+                            matches!(p.gates[gate].kind, GateKind::Manual { .. })
+                        }
                         _ => false,
                     })
                     .count();
                 let deltas = p.config_deltas(i).len();
-                println!(
+                crate::say!(
                     "  {:<10} {:<12} {:>2} steps, {} manual gate(s), {} config delta(s)",
                     env.name,
                     env.strategy.name(),
@@ -34,12 +36,12 @@ pub fn run(path: &Path) -> i32 {
                     deltas
                 );
             }
-            println!("  {} stages, {} gates", p.stages.len(), p.gates.len());
+            crate::say!("  {} stages, {} gates", p.stages.len(), p.gates.len());
             0
         }
         Err(e) => {
             for line in e.lines() {
-                eprintln!("{line}");
+                crate::warn_user!("{line}");
             }
             2
         }

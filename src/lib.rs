@@ -5,11 +5,12 @@
 //! cockpit and attach) drive the engine through its command/event API.
 
 pub mod cli;
+pub mod commands_show;
+pub mod commands_validate;
 pub mod engine;
 pub mod headless;
 pub mod journal;
 pub mod logging;
+pub mod output;
 pub mod paths;
 pub mod plan;
-pub mod commands_show;
-pub mod commands_validate;

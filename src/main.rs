@@ -15,7 +15,7 @@ fn main() -> ExitCode {
         Cmd::Show { run, json } => commands_show::run(&state_dir, &run, json),
         Cmd::Run(args) => {
             if !args.headless {
-                eprintln!(
+                slate::warn_user!(
                     "slate: the interactive cockpit is not part of this build yet; \
                      run with --headless (and --approve GATE or --auto-approve for manual gates)"
                 );
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
                 let rt = match tokio::runtime::Runtime::new() {
                     Ok(rt) => rt,
                     Err(e) => {
-                        eprintln!("slate: cannot start the runtime: {e}");
+                        slate::warn_user!("slate: cannot start the runtime: {e}");
                         return ExitCode::from(1);
                     }
                 };

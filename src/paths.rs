@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 fn home_override() -> Option<PathBuf> {
-    std::env::var_os("SLATE_HOME").filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os("SLATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 fn project() -> Option<directories::ProjectDirs> {
@@ -34,5 +36,8 @@ pub fn config_dir() -> PathBuf {
 /// Creates a directory only its owner can enter.
 pub fn ensure_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }

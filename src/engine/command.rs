@@ -8,19 +8,35 @@ use super::event::{Actor, RollbackChoice};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Approve the named gate, or whichever gate is waiting.
-    Approve { gate: Option<String>, comment: String },
-    Reject { gate: Option<String>, reason: String },
+    Approve {
+        gate: Option<String>,
+        comment: String,
+    },
+    Reject {
+        gate: Option<String>,
+        reason: String,
+    },
     Pause,
     Resume,
     /// Stop the environment in progress and return it to the stable version.
-    Abort { reason: String },
+    Abort {
+        reason: String,
+    },
     /// Undo an environment (the one in progress, or a completed one by name).
-    Rollback { env: Option<String>, reason: String },
+    Rollback {
+        env: Option<String>,
+        reason: String,
+    },
     /// Try the failed step (or failed rollback step) again.
     Retry,
     /// Answer a blocked rollback.
-    Decide { choice: RollbackChoice, note: String },
-    Note { text: String },
+    Decide {
+        choice: RollbackChoice,
+        note: String,
+    },
+    Note {
+        text: String,
+    },
     /// Let a lingering engine finish (it stays up after the run for late rollbacks).
     Shutdown,
 }
@@ -28,12 +44,18 @@ pub enum Action {
 impl Action {
     pub fn describe(&self) -> String {
         match self {
-            Action::Approve { gate, .. } => format!("approve {}", gate.as_deref().unwrap_or("(waiting gate)")),
-            Action::Reject { gate, .. } => format!("reject {}", gate.as_deref().unwrap_or("(waiting gate)")),
+            Action::Approve { gate, .. } => {
+                format!("approve {}", gate.as_deref().unwrap_or("(waiting gate)"))
+            }
+            Action::Reject { gate, .. } => {
+                format!("reject {}", gate.as_deref().unwrap_or("(waiting gate)"))
+            }
             Action::Pause => "pause".into(),
             Action::Resume => "resume".into(),
             Action::Abort { .. } => "abort".into(),
-            Action::Rollback { env, .. } => format!("rollback {}", env.as_deref().unwrap_or("(current)")),
+            Action::Rollback { env, .. } => {
+                format!("rollback {}", env.as_deref().unwrap_or("(current)"))
+            }
             Action::Retry => "retry".into(),
             Action::Decide { choice, .. } => format!("decide {choice:?}").to_lowercase(),
             Action::Note { .. } => "note".into(),

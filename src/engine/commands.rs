@@ -19,9 +19,16 @@ pub(super) struct GateCtx {
 /// What the engine is doing while it waits for something.
 pub(super) enum Ctx<'a> {
     /// Walking environment `env` forward (a step runs, a timer or gate waits, or it is paused).
-    InEnv { env: usize, gate: Option<&'a GateCtx> },
+    InEnv {
+        env: usize,
+        gate: Option<&'a GateCtx>,
+    },
     RollingBack,
-    Blocked { env: usize, step: usize, choices: &'a [RollbackChoice] },
+    Blocked {
+        env: usize,
+        step: usize,
+        choices: &'a [RollbackChoice],
+    },
     Finished,
 }
 
@@ -29,17 +36,34 @@ pub(super) enum Ctx<'a> {
 pub(super) enum Wake {
     Stop(Stop),
     GateApproved,
-    GateRejected { reason: String },
+    GateRejected {
+        reason: String,
+    },
     PauseRequested,
     Resumed,
-    Decision { choice: RollbackChoice, actor: Actor, note: String },
-    RollbackEnv { env: usize, reason: String },
+    Decision {
+        choice: RollbackChoice,
+        actor: Actor,
+        note: String,
+    },
+    RollbackEnv {
+        env: usize,
+        reason: String,
+    },
     Shutdown,
 }
 
 impl Engine {
-    pub(super) fn on_command(&mut self, cmd: Command, ctx: &Ctx<'_>) -> Result<Option<Wake>, Fatal> {
-        let Command { actor, action, reply } = cmd;
+    pub(super) fn on_command(
+        &mut self,
+        cmd: Command,
+        ctx: &Ctx<'_>,
+    ) -> Result<Option<Wake>, Fatal> {
+        let Command {
+            actor,
+            action,
+            reply,
+        } = cmd;
         let described = action.describe();
         let answer = self.decide(&actor, action, ctx)?;
         let (reply_value, wake) = match answer {
@@ -59,7 +83,12 @@ impl Engine {
         Ok(wake)
     }
 
-    fn decide(&mut self, actor: &Actor, action: Action, ctx: &Ctx<'_>) -> Result<Result<(String, Option<Wake>), String>, Fatal> {
+    fn decide(
+        &mut self,
+        actor: &Actor,
+        action: Action,
+        ctx: &Ctx<'_>,
+    ) -> Result<Result<(String, Option<Wake>), String>, Fatal> {
         let finished = matches!(ctx, Ctx::Finished);
         Ok(match action {
             Action::Note { text } => {
@@ -67,7 +96,10 @@ impl Engine {
                 if text.is_empty() {
                     Err("a note needs some text".into())
                 } else {
-                    self.emit(Event::NoteAdded { actor: actor.clone(), text })?;
+                    self.emit(Event::NoteAdded {
+                        actor: actor.clone(),
+                        text,
+                    })?;
                     Ok(("note added".into(), None))
                 }
             }
@@ -79,30 +111,48 @@ impl Engine {
                 } else if self.state.pause_requested {
                     Ok(("already pausing".into(), None))
                 } else {
-                    self.emit(Event::PauseRequested { actor: actor.clone() })?;
-                    Ok(("pausing at the next safe point".into(), Some(Wake::PauseRequested)))
+                    self.emit(Event::PauseRequested {
+                        actor: actor.clone(),
+                    })?;
+                    Ok((
+                        "pausing at the next safe point".into(),
+                        Some(Wake::PauseRequested),
+                    ))
                 }
             }
             Action::Resume => {
                 if !self.state.pause_requested && self.state.status != RunStatus::Paused {
                     Err("the run is not paused".into())
                 } else {
-                    self.emit(Event::Resumed { actor: actor.clone() })?;
+                    self.emit(Event::Resumed {
+                        actor: actor.clone(),
+                    })?;
                     Ok(("resumed".into(), Some(Wake::Resumed)))
                 }
             }
             Action::Abort { reason } => match ctx {
                 Ctx::InEnv { env, .. } => {
-                    let reason = if reason.trim().is_empty() { "aborted by operator".to_string() } else { reason };
+                    let reason = if reason.trim().is_empty() {
+                        "aborted by operator".to_string()
+                    } else {
+                        reason
+                    };
                     self.emit(Event::AbortRequested {
                         actor: actor.clone(),
                         reason: reason.clone(),
                     })?;
                     let name = self.plan.environments[*env].name.clone();
-                    Ok((format!("aborting {name}: stopping and rolling back"), Some(Wake::Stop(Stop::Abort { reason }))))
+                    Ok((
+                        format!("aborting {name}: stopping and rolling back"),
+                        Some(Wake::Stop(Stop::Abort { reason })),
+                    ))
                 }
-                Ctx::RollingBack | Ctx::Blocked { .. } => Err("a rollback is already under way".into()),
-                Ctx::Finished => Err("the run has finished; use rollback to undo an environment".into()),
+                Ctx::RollingBack | Ctx::Blocked { .. } => {
+                    Err("a rollback is already under way".into())
+                }
+                Ctx::Finished => {
+                    Err("the run has finished; use rollback to undo an environment".into())
+                }
             },
             Action::Rollback { env, reason } => self.decide_rollback(actor, env, reason, ctx)?,
             Action::Retry => match ctx {
@@ -121,7 +171,9 @@ impl Engine {
                         }),
                     ))
                 }
-                Ctx::Blocked { .. } => Err("this step cannot be retried; choose hold, roll forward or force".into()),
+                Ctx::Blocked { .. } => {
+                    Err("this step cannot be retried; choose hold, roll forward or force".into())
+                }
                 _ => Err("nothing to retry: no step is waiting after a failure".into()),
             },
             Action::Decide { choice, note } => match ctx {
@@ -142,13 +194,19 @@ impl Engine {
                 Ctx::Blocked { choices, .. } => Err(format!(
                     "`{}` is not one of the choices here ({})",
                     choice_word(choice),
-                    choices.iter().map(|c| choice_word(*c)).collect::<Vec<_>>().join(", ")
+                    choices
+                        .iter()
+                        .map(|c| choice_word(*c))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )),
                 _ => Err("no rollback is waiting for a decision".into()),
             },
             Action::Approve { gate, comment } => self.decide_approve(actor, gate, comment, ctx)?,
             Action::Reject { gate, reason } => match ctx {
-                Ctx::InEnv { env, gate: Some(g) } if gate.as_deref().is_none_or(|n| n == g.name) => {
+                Ctx::InEnv { env, gate: Some(g) }
+                    if gate.as_deref().is_none_or(|n| n == g.name) =>
+                {
                     if reason.trim().is_empty() {
                         Err("a rejection needs a reason".into())
                     } else {
@@ -159,7 +217,10 @@ impl Engine {
                             actor: actor.clone(),
                             reason: reason.clone(),
                         })?;
-                        Ok((format!("rejected {}", g.name), Some(Wake::GateRejected { reason })))
+                        Ok((
+                            format!("rejected {}", g.name),
+                            Some(Wake::GateRejected { reason }),
+                        ))
                     }
                 }
                 _ => Err(not_waiting(gate.as_deref(), ctx)),
@@ -205,7 +266,10 @@ impl Engine {
             .iter()
             .any(|a| a.gate == g.name && a.step == g.step && a.user == actor.user);
         if already {
-            return Ok(Err(format!("{} has already approved {}", actor.user, g.name)));
+            return Ok(Err(format!(
+                "{} has already approved {}",
+                actor.user, g.name
+            )));
         }
         self.emit(Event::Approved {
             env,
@@ -217,9 +281,15 @@ impl Engine {
         })?;
         let have = self.approvals_for(env, g.step, &g.name);
         if have >= g.required {
-            Ok(Ok((format!("approved {}", g.name), Some(Wake::GateApproved))))
+            Ok(Ok((
+                format!("approved {}", g.name),
+                Some(Wake::GateApproved),
+            )))
         } else {
-            Ok(Ok((format!("approved {} ({have} of {})", g.name, g.required), None)))
+            Ok(Ok((
+                format!("approved {} ({have} of {})", g.name, g.required),
+                None,
+            )))
         }
     }
 
@@ -267,11 +337,17 @@ impl Engine {
                     reason: reason.clone(),
                 })?;
                 let name = self.plan.environments[env].name.clone();
-                Ok(Ok((format!("rolling back {name}"), Some(Wake::Stop(Stop::Rollback { reason })))))
+                Ok(Ok((
+                    format!("rolling back {name}"),
+                    Some(Wake::Stop(Stop::Rollback { reason })),
+                )))
             }
-            Ctx::RollingBack | Ctx::Blocked { .. } => Ok(Err("a rollback is already under way".into())),
+            Ctx::RollingBack | Ctx::Blocked { .. } => {
+                Ok(Err("a rollback is already under way".into()))
+            }
             Ctx::Finished => {
-                let deployed = |i: usize| self.state.envs[i].status == EnvStatus::Done(EnvOutcome::Deployed);
+                let deployed =
+                    |i: usize| self.state.envs[i].status == EnvStatus::Done(EnvOutcome::Deployed);
                 let env = match target {
                     Some(t) if deployed(t) => t,
                     Some(t) => {
@@ -282,7 +358,11 @@ impl Engine {
                     }
                     None => match (0..self.state.envs.len()).rev().find(|&i| deployed(i)) {
                         Some(i) => i,
-                        None => return Ok(Err("no environment is deployed; nothing to roll back".into())),
+                        None => {
+                            return Ok(Err(
+                                "no environment is deployed; nothing to roll back".into()
+                            ));
+                        }
                     },
                 };
                 self.emit(Event::RollbackRequested {
@@ -291,7 +371,10 @@ impl Engine {
                     reason: reason.clone(),
                 })?;
                 let name = self.plan.environments[env].name.clone();
-                Ok(Ok((format!("rolling back {name}"), Some(Wake::RollbackEnv { env, reason }))))
+                Ok(Ok((
+                    format!("rolling back {name}"),
+                    Some(Wake::RollbackEnv { env, reason }),
+                )))
             }
         }
     }

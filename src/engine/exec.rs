@@ -41,21 +41,42 @@ impl Engine {
         let mut vars = vec![
             ("SLATE_RUN_ID".to_string(), self.run_id.clone()),
             ("SLATE_RELEASE".to_string(), self.plan.release.name.clone()),
-            ("SLATE_VERSION".to_string(), self.plan.release.version.clone()),
-            ("SLATE_PREVIOUS_VERSION".to_string(), self.plan.release.previous_version.clone()),
+            (
+                "SLATE_VERSION".to_string(),
+                self.plan.release.version.clone(),
+            ),
+            (
+                "SLATE_PREVIOUS_VERSION".to_string(),
+                self.plan.release.previous_version.clone(),
+            ),
             ("SLATE_ENV".to_string(), env.name.clone()),
             ("SLATE_ATTEMPT".to_string(), x.attempt.to_string()),
-            ("SLATE_ROLLBACK".to_string(), if x.rollback { "1" } else { "0" }.to_string()),
+            (
+                "SLATE_ROLLBACK".to_string(),
+                if x.rollback { "1" } else { "0" }.to_string(),
+            ),
         ];
         if x.rollback {
-            vars.push(("SLATE_TARGET_VERSION".to_string(), self.plan.release.previous_version.clone()));
+            vars.push((
+                "SLATE_TARGET_VERSION".to_string(),
+                self.plan.release.previous_version.clone(),
+            ));
         } else {
-            vars.push(("SLATE_TARGET_VERSION".to_string(), self.plan.release.version.clone()));
+            vars.push((
+                "SLATE_TARGET_VERSION".to_string(),
+                self.plan.release.version.clone(),
+            ));
         }
         for (k, v) in &env.config {
             let key: String = k
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             vars.push((format!("SLATE_CONFIG_{key}"), v.clone()));
         }
@@ -132,7 +153,10 @@ impl Engine {
                     let ctx = if x.rollback {
                         Ctx::RollingBack
                     } else {
-                        Ctx::InEnv { env: x.env, gate: None }
+                        Ctx::InEnv {
+                            env: x.env,
+                            gate: None,
+                        }
                     };
                     if let Some(Wake::Stop(stop)) = self.on_command(cmd, &ctx)? {
                         interrupted = Some(stop);
@@ -199,7 +223,12 @@ impl Engine {
     }
 
     /// Sleeps while answering commands; an abort or rollback ends it early.
-    pub(super) async fn wait_for(&mut self, dur: Duration, env: usize, rollback: bool) -> Result<Option<Stop>, Fatal> {
+    pub(super) async fn wait_for(
+        &mut self,
+        dur: Duration,
+        env: usize,
+        rollback: bool,
+    ) -> Result<Option<Stop>, Fatal> {
         let until = tokio::time::Instant::now() + dur;
         loop {
             tokio::select! {

@@ -13,7 +13,11 @@ use crate::plan::{Check, GateKind};
 impl Engine {
     pub(super) async fn gate(&mut self, env: usize, step: usize, gate: usize) -> Result<(), Stop> {
         let g = self.plan.gates[gate].clone();
-        self.emit(Event::StepStarted { env, step, attempt: 1 })?;
+        self.emit(Event::StepStarted {
+            env,
+            step,
+            attempt: 1,
+        })?;
         match &g.kind {
             GateKind::Manual {
                 require_comment,
@@ -30,18 +34,30 @@ impl Engine {
             }
             GateKind::Soak { wait } => {
                 self.timer(env, step, *wait).await?;
-                self.emit(Event::GatePassed { env, step, gate: g.name })?;
+                self.emit(Event::GatePassed {
+                    env,
+                    step,
+                    gate: g.name,
+                })?;
                 Ok(())
             }
             GateKind::Check {
                 check,
                 retries,
                 interval,
-            } => self.check_gate(env, step, &g.name, check, *retries, *interval).await,
+            } => {
+                self.check_gate(env, step, &g.name, check, *retries, *interval)
+                    .await
+            }
         }
     }
 
-    async fn manual_gate(&mut self, env: usize, g: GateCtx, timeout: Option<Duration>) -> Result<(), Stop> {
+    async fn manual_gate(
+        &mut self,
+        env: usize,
+        g: GateCtx,
+        timeout: Option<Duration>,
+    ) -> Result<(), Stop> {
         self.emit(Event::GateWaiting {
             env,
             step: g.step,
@@ -117,14 +133,30 @@ impl Engine {
             let Some(cmd) = cmd else {
                 // Every client is gone; wait out the gate's own timeout, if any.
                 if deadline.is_none() {
-                    let reason = "every client disconnected from a gate that has no timeout".to_string();
-                    self.emit(Event::GateFailed { env, step: g.step, gate: g.name.clone(), reason: reason.clone() })?;
-                    return Err(Stop::GateFailed { step: g.step, gate: g.name, reason });
+                    let reason =
+                        "every client disconnected from a gate that has no timeout".to_string();
+                    self.emit(Event::GateFailed {
+                        env,
+                        step: g.step,
+                        gate: g.name.clone(),
+                        reason: reason.clone(),
+                    })?;
+                    return Err(Stop::GateFailed {
+                        step: g.step,
+                        gate: g.name,
+                        reason,
+                    });
                 }
                 sleep_until_opt(deadline).await;
                 continue;
             };
-            match self.on_command(cmd, &Ctx::InEnv { env, gate: Some(&g) })? {
+            match self.on_command(
+                cmd,
+                &Ctx::InEnv {
+                    env,
+                    gate: Some(&g),
+                },
+            )? {
                 Some(Wake::GateApproved) => approved = true,
                 Some(Wake::GateRejected { reason }) => {
                     return Err(Stop::GateRejected {
@@ -147,7 +179,12 @@ impl Engine {
     }
 
     /// A soak or pause, journaled as start + length so a restart neither resets nor skips it.
-    pub(super) async fn timer(&mut self, env: usize, step: usize, wait: Duration) -> Result<(), Stop> {
+    pub(super) async fn timer(
+        &mut self,
+        env: usize,
+        step: usize,
+        wait: Duration,
+    ) -> Result<(), Stop> {
         let started = Timestamp::now();
         self.emit(Event::TimerStarted {
             env,
@@ -200,7 +237,11 @@ impl Engine {
                 return Err(stop);
             }
         }
-        let tries = if retries > 0 { format!(" ({} attempts)", retries + 1) } else { String::new() };
+        let tries = if retries > 0 {
+            format!(" ({} attempts)", retries + 1)
+        } else {
+            String::new()
+        };
         let reason = format!("{last}{tries}");
         self.emit(Event::GateFailed {
             env,
@@ -238,7 +279,11 @@ impl Engine {
                     })
                     .await?;
                 let ok = r.status == StepStatus::Succeeded;
-                let msg = if ok { "check command passed".to_string() } else { format!("check command {}", r.message) };
+                let msg = if ok {
+                    "check command passed".to_string()
+                } else {
+                    format!("check command {}", r.message)
+                };
                 Ok((ok, msg, r.duration_ms, r.interrupted))
             }
             Check::Http {
@@ -248,7 +293,8 @@ impl Engine {
                 contains,
                 timeout,
             } => {
-                let (ok, msg, ms) = http_probe(url, method, *expect_status, contains.as_deref(), *timeout).await;
+                let (ok, msg, ms) =
+                    http_probe(url, method, *expect_status, contains.as_deref(), *timeout).await;
                 Ok((ok, msg, ms, None))
             }
         }
@@ -263,9 +309,19 @@ async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
 }
 
 /// One HTTP probe: passes on the expected status (and body substring, if any).
-pub async fn http_probe(url: &str, method: &str, expect: u16, contains: Option<&str>, timeout: Duration) -> (bool, String, u64) {
+pub async fn http_probe(
+    url: &str,
+    method: &str,
+    expect: u16,
+    contains: Option<&str>,
+    timeout: Duration,
+) -> (bool, String, u64) {
     let started = Instant::now();
-    let client = match reqwest::Client::builder().timeout(timeout).no_proxy().build() {
+    let client = match reqwest::Client::builder()
+        .timeout(timeout)
+        .no_proxy()
+        .build()
+    {
         Ok(c) => c,
         Err(e) => return (false, format!("cannot build HTTP client: {e}"), 0),
     };
@@ -287,7 +343,11 @@ pub async fn http_probe(url: &str, method: &str, expect: u16, contains: Option<&
     };
     let status = resp.status().as_u16();
     if status != expect {
-        return (false, format!("{method} {url}: status {status}, expected {expect}"), ms);
+        return (
+            false,
+            format!("{method} {url}: status {status}, expected {expect}"),
+            ms,
+        );
     }
     if let Some(needle) = contains {
         // Read a bounded prefix: a probe never needs a huge body.
@@ -297,7 +357,11 @@ pub async fn http_probe(url: &str, method: &str, expect: u16, contains: Option<&
         };
         let text = String::from_utf8_lossy(&body[..body.len().min(1 << 20)]);
         if !text.contains(needle) {
-            return (false, format!("{method} {url}: body does not contain \"{needle}\""), ms);
+            return (
+                false,
+                format!("{method} {url}: body does not contain \"{needle}\""),
+                ms,
+            );
         }
     }
     (true, format!("{method} {url}: {status} in {ms} ms"), ms)

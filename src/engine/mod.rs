@@ -57,7 +57,12 @@ pub struct EngineOptions {
 }
 
 impl EngineOptions {
-    pub fn new(plan_path: impl Into<String>, plan_source: impl Into<String>, state_dir: impl Into<PathBuf>, actor: Actor) -> Self {
+    pub fn new(
+        plan_path: impl Into<String>,
+        plan_source: impl Into<String>,
+        state_dir: impl Into<PathBuf>,
+        actor: Actor,
+    ) -> Self {
         Self {
             plan_path: plan_path.into(),
             plan_source: plan_source.into(),
@@ -79,11 +84,26 @@ pub struct Fatal(pub String);
 /// Why the walk through an environment stopped early.
 #[derive(Debug)]
 enum Stop {
-    Abort { reason: String },
-    Rollback { reason: String },
-    StepFailed { step: usize, message: String },
-    GateRejected { step: usize, gate: String, reason: String },
-    GateFailed { step: usize, gate: String, reason: String },
+    Abort {
+        reason: String,
+    },
+    Rollback {
+        reason: String,
+    },
+    StepFailed {
+        step: usize,
+        message: String,
+    },
+    GateRejected {
+        step: usize,
+        gate: String,
+        reason: String,
+    },
+    GateFailed {
+        step: usize,
+        gate: String,
+        reason: String,
+    },
     Fatal(Fatal),
 }
 
@@ -124,8 +144,12 @@ impl EngineHandle {
     /// Sends a command and waits for the engine's answer.
     pub async fn send(&self, actor: Actor, action: Action) -> Reply {
         let (cmd, rx) = Command::new(actor, action);
-        self.cmd_tx.send(cmd).await.map_err(|_| "the engine has stopped".to_string())?;
-        rx.await.map_err(|_| "the engine stopped before answering".to_string())?
+        self.cmd_tx
+            .send(cmd)
+            .await
+            .map_err(|_| "the engine has stopped".to_string())?;
+        rx.await
+            .map_err(|_| "the engine stopped before answering".to_string())?
     }
 
     /// Sends a command without waiting for the answer (from signal handlers).
@@ -151,10 +175,16 @@ impl Engine {
     pub fn new(plan: Plan, opts: EngineOptions) -> Result<(Engine, EngineHandle), Fatal> {
         let run_id = new_run_id();
         let run_dir = runs_dir(&opts.state_dir).join(&run_id);
-        let mut journal =
-            JournalWriter::create(&run_dir).map_err(|e| Fatal(format!("cannot create journal in {}: {e}", run_dir.display())))?;
+        let mut journal = JournalWriter::create(&run_dir).map_err(|e| {
+            Fatal(format!(
+                "cannot create journal in {}: {e}",
+                run_dir.display()
+            ))
+        })?;
         journal.set_durable(opts.durable);
-        let steps = (0..plan.environments.len()).map(|e| env_steps(&plan, e)).collect();
+        let steps = (0..plan.environments.len())
+            .map(|e| env_steps(&plan, e))
+            .collect();
         let (cmd_tx, cmds) = mpsc::channel(256);
         let (events, _) = broadcast::channel(65_536);
         let handle = EngineHandle {
@@ -188,9 +218,12 @@ impl Engine {
             ts: Timestamp::now(),
             event,
         };
-        self.journal
-            .append(&rec)
-            .map_err(|e| Fatal(format!("cannot write the journal {}: {e}", self.journal.path().display())))?;
+        self.journal.append(&rec).map_err(|e| {
+            Fatal(format!(
+                "cannot write the journal {}: {e}",
+                self.journal.path().display()
+            ))
+        })?;
         self.state.apply(&rec);
         let _ = self.events.send(rec);
         Ok(())
@@ -227,10 +260,17 @@ impl Engine {
                         let (kind, stage, timeout, irreversible) = match &s.kind {
                             StepKind::Run(r) => {
                                 let st = &self.plan.stages[r.stage];
-                                ("run", Some(st.name.clone()), Some(st.timeout.as_millis() as u64), r.irreversible)
+                                (
+                                    "run",
+                                    Some(st.name.clone()),
+                                    Some(st.timeout.as_millis() as u64),
+                                    r.irreversible,
+                                )
                             }
                             StepKind::Gate { .. } => ("gate", None, None, false),
-                            StepKind::Pause { wait } => ("pause", None, Some(wait.as_millis() as u64), false),
+                            StepKind::Pause { wait } => {
+                                ("pause", None, Some(wait.as_millis() as u64), false)
+                            }
                         };
                         event::StepOutline {
                             label: s.label.clone(),

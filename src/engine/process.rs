@@ -76,7 +76,11 @@ pub fn spawn(spec: &ProcSpec, lines: mpsc::Sender<(Stream, String)>) -> std::io:
     })
 }
 
-async fn read_lines(reader: impl AsyncRead + Unpin, stream: Stream, tx: mpsc::Sender<(Stream, String)>) {
+async fn read_lines(
+    reader: impl AsyncRead + Unpin,
+    stream: Stream,
+    tx: mpsc::Sender<(Stream, String)>,
+) {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let mut acc: Vec<u8> = Vec::new();
     loop {
@@ -163,7 +167,10 @@ mod tests {
     async fn streams_both_streams_and_splits_long_lines() {
         let (tx, mut rx) = mpsc::channel(64);
         let spec = ProcSpec {
-            command: format!("echo out; echo err >&2; head -c {} /dev/zero | tr '\\0' x; echo", MAX_LINE + 10),
+            command: format!(
+                "echo out; echo err >&2; head -c {} /dev/zero | tr '\\0' x; echo",
+                MAX_LINE + 10
+            ),
             cwd: ".".into(),
             env: vec![],
         };
@@ -178,7 +185,12 @@ mod tests {
         assert!(got.contains(&(Stream::Stdout, "out".into())));
         assert!(got.contains(&(Stream::Stderr, "err".into())));
         let long: Vec<_> = got.iter().filter(|(_, l)| l.starts_with("xxx")).collect();
-        assert_eq!(long.len(), 2, "a long line is split in two: {:?}", long.iter().map(|l| l.1.len()).collect::<Vec<_>>());
+        assert_eq!(
+            long.len(),
+            2,
+            "a long line is split in two: {:?}",
+            long.iter().map(|l| l.1.len()).collect::<Vec<_>>()
+        );
         assert!(long[0].1.ends_with(" ⏎…"));
     }
 }

@@ -18,11 +18,18 @@ pub(super) enum RollbackEnd {
     /// Stopped part-way; the environment stays where it is.
     Held(String),
     /// The operator keeps the new version: continue forward from this step.
-    RollForward { from: usize },
+    RollForward {
+        from: usize,
+    },
 }
 
 impl Engine {
-    pub(super) async fn rollback_env(&mut self, env: usize, trigger: Trigger, reason: String) -> Result<RollbackEnd, Fatal> {
+    pub(super) async fn rollback_env(
+        &mut self,
+        env: usize,
+        trigger: Trigger,
+        reason: String,
+    ) -> Result<RollbackEnd, Fatal> {
         self.emit(Event::RollbackStarted {
             env,
             trigger,
@@ -35,14 +42,37 @@ impl Engine {
             .rev()
             .filter(|(i, s)| {
                 self.steps[env][*i].run().is_some()
-                    && matches!(s.state, StepState::Succeeded | StepState::Failed | StepState::TimedOut | StepState::Killed)
+                    && matches!(
+                        s.state,
+                        StepState::Succeeded
+                            | StepState::Failed
+                            | StepState::TimedOut
+                            | StepState::Killed
+                    )
             })
             .map(|(i, _)| i)
             .collect();
+        if to_undo.is_empty() {
+            // Nothing ran here, so nothing changed: there is nothing to undo or verify.
+            let name = self.plan.environments[env].name.clone();
+            self.emit(Event::RollbackVerified {
+                env,
+                ok: true,
+                message: format!("nothing had run in {name}; nothing to undo"),
+            })?;
+            self.emit(Event::EnvFinished {
+                env,
+                outcome: EnvOutcome::RolledBack,
+            })?;
+            return Ok(RollbackEnd::RolledBack);
+        }
         let mut groups_done = HashSet::new();
         let (mut undone, mut skipped) = (0, 0);
         for step in to_undo {
-            let spec = self.steps[env][step].run().expect("filtered to runs").clone();
+            let spec = self.steps[env][step]
+                .run()
+                .expect("filtered to runs")
+                .clone();
             if let Some(g) = spec.rollback_group
                 && !groups_done.insert(g)
             {
@@ -52,13 +82,31 @@ impl Engine {
             let mut forced = false;
             if spec.irreversible {
                 let label = self.steps[env][step].label.clone();
-                let why = format!("{label} is irreversible: rolling back past it cannot restore the previous state");
+                let why = format!(
+                    "{label} is irreversible: rolling back past it cannot restore the previous state"
+                );
                 match self
-                    .decide_blocked(env, step, why, &[RollbackChoice::Hold, RollbackChoice::RollForward, RollbackChoice::Force])
+                    .decide_blocked(
+                        env,
+                        step,
+                        why,
+                        &[
+                            RollbackChoice::Hold,
+                            RollbackChoice::RollForward,
+                            RollbackChoice::Force,
+                        ],
+                    )
                     .await?
                 {
-                    RollbackChoice::Hold => return self.hold(env, format!("rollback stopped at irreversible step {label}")),
-                    RollbackChoice::RollForward => return Ok(RollbackEnd::RollForward { from: step + 1 }),
+                    RollbackChoice::Hold => {
+                        return self.hold(
+                            env,
+                            format!("rollback stopped at irreversible step {label}"),
+                        );
+                    }
+                    RollbackChoice::RollForward => {
+                        return Ok(RollbackEnd::RollForward { from: step + 1 });
+                    }
                     _ => forced = true,
                 }
             }
@@ -102,14 +150,24 @@ impl Engine {
                     break;
                 }
                 if attempt <= stage.retries {
-                    self.wait_for(backoff(stage.backoff, attempt), env, true).await?;
+                    self.wait_for(backoff(stage.backoff, attempt), env, true)
+                        .await?;
                     attempt += 1;
                     continue;
                 }
                 let label = self.steps[env][step].label.clone();
                 let why = format!("rollback of {label} failed: {}", r.message);
                 match self
-                    .decide_blocked(env, step, why, &[RollbackChoice::Retry, RollbackChoice::Hold, RollbackChoice::Force])
+                    .decide_blocked(
+                        env,
+                        step,
+                        why,
+                        &[
+                            RollbackChoice::Retry,
+                            RollbackChoice::Hold,
+                            RollbackChoice::Force,
+                        ],
+                    )
                     .await?
                 {
                     RollbackChoice::Retry => attempt = 1,
@@ -128,7 +186,10 @@ impl Engine {
                 let (ok, msg, _, _) = self.run_check(env, last, &check, 1).await?;
                 (ok, format!("{}: {msg}", check.describe()))
             }
-            None => (true, format!("{undone} rollback command(s) succeeded, {skipped} skipped")),
+            None => (
+                true,
+                format!("{undone} rollback command(s) succeeded, {skipped} skipped"),
+            ),
         };
         self.emit(Event::RollbackVerified {
             env,
@@ -154,7 +215,13 @@ impl Engine {
     }
 
     /// Journals the block, waits for (or, unattended, makes) the decision, journals it.
-    async fn decide_blocked(&mut self, env: usize, step: usize, reason: String, choices: &[RollbackChoice]) -> Result<RollbackChoice, Fatal> {
+    async fn decide_blocked(
+        &mut self,
+        env: usize,
+        step: usize,
+        reason: String,
+        choices: &[RollbackChoice],
+    ) -> Result<RollbackChoice, Fatal> {
         self.emit(Event::RollbackBlocked {
             env,
             step,
@@ -165,7 +232,8 @@ impl Engine {
             (
                 RollbackChoice::Hold,
                 Actor::engine(),
-                "no operator can decide in this mode, so the environment is held as it is".to_string(),
+                "no operator can decide in this mode, so the environment is held as it is"
+                    .to_string(),
             )
         } else {
             loop {
@@ -173,10 +241,16 @@ impl Engine {
                     break (
                         RollbackChoice::Hold,
                         Actor::engine(),
-                        "every client disconnected, so the environment is held as it is".to_string(),
+                        "every client disconnected, so the environment is held as it is"
+                            .to_string(),
                     );
                 };
-                if let Some(Wake::Decision { choice, actor, note }) = self.on_command(cmd, &Ctx::Blocked { env, step, choices })? {
+                if let Some(Wake::Decision {
+                    choice,
+                    actor,
+                    note,
+                }) = self.on_command(cmd, &Ctx::Blocked { env, step, choices })?
+                {
                     break (choice, actor, note);
                 }
             }

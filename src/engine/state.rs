@@ -319,7 +319,9 @@ impl RunState {
                 }
                 self.set_status(RunStatus::Running);
             }
-            Event::ProcessStarted { env, step, pgid, .. } => {
+            Event::ProcessStarted {
+                env, step, pgid, ..
+            } => {
                 if let Some(s) = self.step_mut(*env, *step) {
                     s.pgid = Some(*pgid);
                 }
@@ -384,7 +386,9 @@ impl RunState {
                     s.state = StepState::Waiting;
                 }
             }
-            Event::CheckResult { env, step, message, .. } => {
+            Event::CheckResult {
+                env, step, message, ..
+            } => {
                 if let Some(s) = self.step_mut(*env, *step) {
                     s.message = message.clone();
                 }
@@ -410,7 +414,9 @@ impl RunState {
                     });
                 }
             }
-            Event::Rejected { env, step, reason, .. } => {
+            Event::Rejected {
+                env, step, reason, ..
+            } => {
                 self.waiting = None;
                 if let Some(s) = self.step_mut(*env, *step) {
                     s.state = StepState::Failed;
@@ -418,7 +424,11 @@ impl RunState {
                 }
             }
             Event::GatePassed { env, step, .. } => {
-                if self.waiting.as_ref().is_some_and(|w| w.env == *env && w.step == *step) {
+                if self
+                    .waiting
+                    .as_ref()
+                    .is_some_and(|w| w.env == *env && w.step == *step)
+                {
                     self.waiting = None;
                 }
                 if let Some(s) = self.step_mut(*env, *step) {
@@ -430,7 +440,9 @@ impl RunState {
                 self.set_env_status(*env, EnvStatus::Running);
                 self.set_status(RunStatus::Running);
             }
-            Event::GateFailed { env, step, reason, .. } => {
+            Event::GateFailed {
+                env, step, reason, ..
+            } => {
                 self.waiting = None;
                 if let Some(s) = self.step_mut(*env, *step) {
                     s.state = StepState::Failed;
@@ -463,8 +475,12 @@ impl RunState {
                     self.status = RunStatus::Running;
                 }
             }
-            Event::AbortRequested { reason, .. } => self.message = format!("abort requested: {reason}"),
-            Event::RollbackRequested { reason, .. } => self.message = format!("rollback requested: {reason}"),
+            Event::AbortRequested { reason, .. } => {
+                self.message = format!("abort requested: {reason}")
+            }
+            Event::RollbackRequested { reason, .. } => {
+                self.message = format!("rollback requested: {reason}")
+            }
             Event::RetryRequested { env, step, .. } => {
                 self.blocked = None;
                 if let Some(s) = self.step_mut(*env, *step) {

@@ -47,7 +47,11 @@ impl Engine {
                 };
                 let name = self.plan.environments[env].name.clone();
                 let (trigger, reason, run_outcome) = match stop {
-                    Stop::Abort { reason } => (Trigger::Abort, format!("aborted: {reason}"), RunOutcome::Aborted),
+                    Stop::Abort { reason } => (
+                        Trigger::Abort,
+                        format!("aborted: {reason}"),
+                        RunOutcome::Aborted,
+                    ),
                     Stop::Rollback { reason } => (Trigger::Manual, reason, RunOutcome::RolledBack),
                     Stop::StepFailed { step, message } => (
                         Trigger::StepFailed { step },
@@ -55,12 +59,18 @@ impl Engine {
                         RunOutcome::RolledBack,
                     ),
                     Stop::GateRejected { step, gate, reason } => (
-                        Trigger::GateRejected { step, gate: gate.clone() },
+                        Trigger::GateRejected {
+                            step,
+                            gate: gate.clone(),
+                        },
                         format!("gate {gate} rejected: {reason}"),
                         RunOutcome::Rejected,
                     ),
                     Stop::GateFailed { step, gate, reason } => (
-                        Trigger::GateFailed { step, gate: gate.clone() },
+                        Trigger::GateFailed {
+                            step,
+                            gate: gate.clone(),
+                        },
                         format!("gate {gate} failed: {reason}"),
                         RunOutcome::RolledBack,
                     ),
@@ -88,7 +98,12 @@ impl Engine {
                 "{} {} released to {}",
                 self.plan.release.name,
                 self.plan.release.version,
-                self.plan.environments.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+                self.plan
+                    .environments
+                    .iter()
+                    .map(|e| e.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         self.emit(Event::RunFinished { outcome, message })?;
@@ -109,8 +124,14 @@ impl Engine {
                 Some(Wake::Shutdown) => break,
                 Some(Wake::RollbackEnv { env, reason }) => {
                     let name = self.plan.environments[env].name.clone();
-                    let (outcome, message) = match self.rollback_env(env, Trigger::Manual, reason.clone()).await? {
-                        RollbackEnd::RolledBack => (RunOutcome::RolledBack, format!("{name} rolled back after release: {reason}")),
+                    let (outcome, message) = match self
+                        .rollback_env(env, Trigger::Manual, reason.clone())
+                        .await?
+                    {
+                        RollbackEnd::RolledBack => (
+                            RunOutcome::RolledBack,
+                            format!("{name} rolled back after release: {reason}"),
+                        ),
                         RollbackEnd::Held(why) => (RunOutcome::Held, format!("{name} held: {why}")),
                         // Rolling forward after a release means keeping what is deployed.
                         RollbackEnd::RollForward { .. } => {
@@ -118,7 +139,10 @@ impl Engine {
                                 env,
                                 outcome: EnvOutcome::Deployed,
                             })?;
-                            (RunOutcome::Released, format!("{name} kept on {}", self.plan.release.version))
+                            (
+                                RunOutcome::Released,
+                                format!("{name} kept on {}", self.plan.release.version),
+                            )
                         }
                     };
                     self.emit(Event::RunFinished { outcome, message })?;
@@ -136,7 +160,11 @@ impl Engine {
                 StepKind::Run(spec) => self.run_step(env, step, &spec).await?,
                 StepKind::Gate { gate } => self.gate(env, step, gate).await?,
                 StepKind::Pause { wait } => {
-                    self.emit(Event::StepStarted { env, step, attempt: 1 })?;
+                    self.emit(Event::StepStarted {
+                        env,
+                        step,
+                        attempt: 1,
+                    })?;
                     self.timer(env, step, wait).await?;
                     self.emit(Event::StepFinished {
                         env,
@@ -166,7 +194,11 @@ impl Engine {
     }
 
     /// Answers commands until a resume; abort and rollback still work while paused.
-    pub(super) async fn wait_while_paused(&mut self, env: usize, gate: Option<&super::commands::GateCtx>) -> Result<(), Stop> {
+    pub(super) async fn wait_while_paused(
+        &mut self,
+        env: usize,
+        gate: Option<&super::commands::GateCtx>,
+    ) -> Result<(), Stop> {
         while self.state.pause_requested {
             let Some(cmd) = self.next_command().await else {
                 // Nobody can resume this run any more: hold it where it is, safely.
@@ -225,7 +257,11 @@ impl Engine {
                 return Ok(());
             }
             if attempt > stage.retries {
-                let tries = if attempt > 1 { format!(" after {attempt} attempts") } else { String::new() };
+                let tries = if attempt > 1 {
+                    format!(" after {attempt} attempts")
+                } else {
+                    String::new()
+                };
                 return Err(Stop::StepFailed {
                     step,
                     message: format!("{}{tries}", r.message),
@@ -248,7 +284,8 @@ impl Engine {
 
 /// Exponential backoff: base, 2×base, 4×base… capped.
 pub(super) fn backoff(base: Duration, attempt: u32) -> Duration {
-    base.saturating_mul(1 << (attempt - 1).min(16)).min(MAX_BACKOFF)
+    base.saturating_mul(1 << (attempt - 1).min(16))
+        .min(MAX_BACKOFF)
 }
 
 #[cfg(test)]

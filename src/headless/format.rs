@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use jiff::tz::TimeZone;
 
-use crate::engine::event::{ApprovalSource, Event, Record, Stream, StepStatus};
+use crate::engine::event::{ApprovalSource, Event, Record, StepStatus, Stream};
 use crate::engine::state::RunState;
 
 /// Keeps its own copy of the run state (rebuilt from the records it sees),
@@ -33,7 +33,11 @@ impl Printer {
     }
 
     fn env(&self, env: usize) -> &str {
-        self.state.envs.get(env).map(|e| e.name.as_str()).unwrap_or("?")
+        self.state
+            .envs
+            .get(env)
+            .map(|e| e.name.as_str())
+            .unwrap_or("?")
     }
 
     fn step(&self, env: usize, step: usize) -> &str {
@@ -54,7 +58,11 @@ impl Printer {
         // Labels of a step are needed before its first record is applied.
         let before = self.state.clone();
         self.observe(rec);
-        let time = rec.ts.to_zoned(self.tz.clone()).strftime("%H:%M:%S").to_string();
+        let time = rec
+            .ts
+            .to_zoned(self.tz.clone())
+            .strftime("%H:%M:%S")
+            .to_string();
         let secs = |ms: u64| format!("{:.1}s", ms as f64 / 1000.0);
         let text = match &rec.event {
             Event::RunStarted {
@@ -109,14 +117,22 @@ impl Printer {
                     StepStatus::Killed => "■",
                     _ => "✘",
                 };
-                format!("  {} {glyph} {message} ({})", self.at(*env, *step), secs(*duration_ms))
+                format!(
+                    "  {} {glyph} {message} ({})",
+                    self.at(*env, *step),
+                    secs(*duration_ms)
+                )
             }
             Event::RetryScheduled {
                 env,
                 step,
                 next_attempt,
                 delay_ms,
-            } => format!("  {} ↻ retrying (attempt {next_attempt}) in {}", self.at(*env, *step), secs(*delay_ms)),
+            } => format!(
+                "  {} ↻ retrying (attempt {next_attempt}) in {}",
+                self.at(*env, *step),
+                secs(*delay_ms)
+            ),
             Event::GateWaiting {
                 env,
                 step,
@@ -125,11 +141,27 @@ impl Printer {
                 ..
             } => {
                 let s = if *required == 1 { "" } else { "s" };
-                let c = if *require_comment { ", comment required" } else { "" };
-                format!("  {} ⏸ waiting for {required} approval{s}{c}", self.at(*env, *step))
+                let c = if *require_comment {
+                    ", comment required"
+                } else {
+                    ""
+                };
+                format!(
+                    "  {} ⏸ waiting for {required} approval{s}{c}",
+                    self.at(*env, *step)
+                )
             }
-            Event::TimerStarted { env, step, duration_ms, .. } => {
-                format!("  {} ⏲ waiting {}", self.at(*env, *step), secs(*duration_ms))
+            Event::TimerStarted {
+                env,
+                step,
+                duration_ms,
+                ..
+            } => {
+                format!(
+                    "  {} ⏲ waiting {}",
+                    self.at(*env, *step),
+                    secs(*duration_ms)
+                )
             }
             Event::CheckResult {
                 env,
@@ -153,9 +185,15 @@ impl Printer {
             } => {
                 let how = match source {
                     ApprovalSource::Operator => format!("by {} via {}", actor.user, actor.via),
-                    ApprovalSource::PreApproved | ApprovalSource::AutoApproved => format!("by {}", actor.user),
+                    ApprovalSource::PreApproved | ApprovalSource::AutoApproved => {
+                        format!("by {}", actor.user)
+                    }
                 };
-                let c = if comment.is_empty() { String::new() } else { format!(": {comment}") };
+                let c = if comment.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {comment}")
+                };
                 format!("  {} ✔ approved {how}{c}", self.at(*env, *step))
             }
             Event::Rejected {
@@ -164,10 +202,20 @@ impl Printer {
                 actor,
                 reason,
                 ..
-            } => format!("  {} ✘ rejected by {}: {reason}", self.at(*env, *step), actor.user),
+            } => format!(
+                "  {} ✘ rejected by {}: {reason}",
+                self.at(*env, *step),
+                actor.user
+            ),
             Event::GatePassed { env, step, .. } => format!("  {} ✔ passed", self.at(*env, *step)),
-            Event::GateFailed { env, step, reason, .. } => format!("  {} ✘ {reason}", self.at(*env, *step)),
-            Event::CommandRefused { actor, command, reason } => {
+            Event::GateFailed {
+                env, step, reason, ..
+            } => format!("  {} ✘ {reason}", self.at(*env, *step)),
+            Event::CommandRefused {
+                actor,
+                command,
+                reason,
+            } => {
                 format!("  ! refused {command} from {}: {reason}", actor.user)
             }
             Event::PauseRequested { actor } => format!("⏸ pausing… (requested by {})", actor.user),
@@ -176,15 +224,29 @@ impl Printer {
                 _ => "⏸ paused".to_string(),
             },
             Event::Resumed { actor } => format!("▶ resumed by {}", actor.user),
-            Event::AbortRequested { actor, reason } => format!("■ abort requested by {}: {reason}", actor.user),
+            Event::AbortRequested { actor, reason } => {
+                format!("■ abort requested by {}: {reason}", actor.user)
+            }
             Event::RollbackRequested { env, actor, reason } => {
-                format!("↶ rollback of {} requested by {}: {reason}", self.env(*env), actor.user)
+                format!(
+                    "↶ rollback of {} requested by {}: {reason}",
+                    self.env(*env),
+                    actor.user
+                )
             }
             Event::RetryRequested { env, step, actor } => {
-                format!("↻ retry of {} requested by {}", before_label(&before, *env, *step), actor.user)
+                format!(
+                    "↻ retry of {} requested by {}",
+                    before_label(&before, *env, *step),
+                    actor.user
+                )
             }
-            Event::RollbackStarted { env, reason, .. } => format!("↶ rolling back {}: {reason}", self.env(*env)),
-            Event::RollbackStepStarted { env, step, .. } => format!("  {} ↶ undoing", self.at(*env, *step)),
+            Event::RollbackStarted { env, reason, .. } => {
+                format!("↶ rolling back {}: {reason}", self.env(*env))
+            }
+            Event::RollbackStepStarted { env, step, .. } => {
+                format!("  {} ↶ undoing", self.at(*env, *step))
+            }
             Event::RollbackStepFinished {
                 env,
                 step,
@@ -193,25 +255,66 @@ impl Printer {
                 duration_ms,
                 ..
             } => {
-                let glyph = if *status == StepStatus::Succeeded { "✔" } else { "✘" };
-                format!("  {} {glyph} undo: {message} ({})", self.at(*env, *step), secs(*duration_ms))
+                let glyph = if *status == StepStatus::Succeeded {
+                    "✔"
+                } else {
+                    "✘"
+                };
+                format!(
+                    "  {} {glyph} undo: {message} ({})",
+                    self.at(*env, *step),
+                    secs(*duration_ms)
+                )
             }
             Event::RollbackStepSkipped { env, step, reason } => {
                 format!("  {} – undo skipped: {reason}", self.at(*env, *step))
             }
-            Event::RollbackBlocked { env, step, reason, choices } => format!(
+            Event::RollbackBlocked {
+                env,
+                step,
+                reason,
+                choices,
+            } => format!(
                 "  {} ⚠ {reason}; choices: {}",
                 self.at(*env, *step),
-                choices.iter().map(|c| format!("{c:?}").to_lowercase()).collect::<Vec<_>>().join(", ")
+                choices
+                    .iter()
+                    .map(|c| format!("{c:?}").to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            Event::RollbackDecision { choice, actor, note, .. } => {
-                format!("  decision: {} by {} — {note}", format!("{choice:?}").to_lowercase(), actor.user)
+            Event::RollbackDecision {
+                choice,
+                actor,
+                note,
+                ..
+            } => {
+                format!(
+                    "  decision: {} by {} — {note}",
+                    format!("{choice:?}").to_lowercase(),
+                    actor.user
+                )
             }
             Event::RollbackVerified { env, ok, message } => {
-                format!("  {} {} rollback verified: {message}", self.env(*env), if *ok { "✔" } else { "✘" })
+                format!(
+                    "  {} {} rollback verified: {message}",
+                    self.env(*env),
+                    if *ok { "✔" } else { "✘" }
+                )
             }
             Event::EnvFinished { env, outcome } => {
-                format!("{} {} {}", if matches!(outcome, crate::engine::event::EnvOutcome::Deployed) { "✔" } else { "↶" }, self.env(*env), format!("{outcome:?}").to_lowercase().replace("rolledback", "rolled back"))
+                format!(
+                    "{} {} {}",
+                    if matches!(outcome, crate::engine::event::EnvOutcome::Deployed) {
+                        "✔"
+                    } else {
+                        "↶"
+                    },
+                    self.env(*env),
+                    format!("{outcome:?}")
+                        .to_lowercase()
+                        .replace("rolledback", "rolled back")
+                )
             }
             Event::NoteAdded { actor, text } => format!("✎ note from {}: {text}", actor.user),
             Event::RunFinished { outcome, message } => {

@@ -4,13 +4,15 @@
 
 mod format;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::engine::{Action, Actor, Engine, EngineHandle, EngineOptions, Event, RunState, Unattended};
+use crate::engine::{
+    Action, Actor, Engine, EngineHandle, EngineOptions, Event, RunState, Unattended,
+};
 use crate::plan::{self, GateKind};
 
 pub use format::Printer;
@@ -25,16 +27,8 @@ pub const EXIT_RELEASED: i32 = 0;
 pub const EXIT_NOT_RELEASED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 
-/// Writes a line, ignoring a closed terminal or pipe: losing the output must never stop the release.
-fn out(line: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{line}");
-    let _ = stdout.flush();
-}
-
-fn err(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
-}
+// Losing the output (closed terminal or pipe) must never stop the release.
+use crate::output::{err, out};
 
 pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 {
     let plan = match plan::load_file(plan_path) {
@@ -56,14 +50,23 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
         if !manual.contains(&g.as_str()) {
             err(&format!(
                 "slate: --approve {g}: the plan has no manual gate named {g} (manual gates: {})",
-                if manual.is_empty() { "none".to_string() } else { manual.join(", ") }
+                if manual.is_empty() {
+                    "none".to_string()
+                } else {
+                    manual.join(", ")
+                }
             ));
             return EXIT_USAGE;
         }
     }
     let source = std::fs::read_to_string(plan_path).unwrap_or_default();
     let actor = Actor::current("headless");
-    let mut opts = EngineOptions::new(plan_path.display().to_string(), source, state_dir, actor.clone());
+    let mut opts = EngineOptions::new(
+        plan_path.display().to_string(),
+        source,
+        state_dir,
+        actor.clone(),
+    );
     opts.pre_approved = args.approve.clone();
     opts.auto_approve = args.auto_approve;
     opts.unattended = Unattended::FailClosed;
@@ -86,7 +89,11 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
     }
 }
 
-async fn print_events(mut events: tokio::sync::broadcast::Receiver<crate::engine::Record>, json: bool, handle: &EngineHandle) -> RunState {
+async fn print_events(
+    mut events: tokio::sync::broadcast::Receiver<crate::engine::Record>,
+    json: bool,
+    handle: &EngineHandle,
+) -> RunState {
     let mut printer = Printer::new(handle.journal_path());
     loop {
         match events.recv().await {
@@ -106,7 +113,10 @@ async fn print_events(mut events: tokio::sync::broadcast::Receiver<crate::engine
             }
             Err(RecvError::Lagged(n)) => {
                 if !json {
-                    out(&format!("… {n} events not shown here (they are in {})", handle.journal_path().display()));
+                    out(&format!(
+                        "… {n} events not shown here (they are in {})",
+                        handle.journal_path().display()
+                    ));
                 }
             }
             Err(RecvError::Closed) => return printer.into_state(),

@@ -34,7 +34,10 @@ pub struct JournalWriter {
 impl JournalWriter {
     /// Creates the run directory (owner-only) and a new journal in it.
     pub fn create(run_dir: &Path) -> std::io::Result<Self> {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(run_dir)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(run_dir)?;
         let path = run_dir.join(JOURNAL_FILE);
         let file = OpenOptions::new()
             .create_new(true)

@@ -34,7 +34,8 @@ impl std::error::Error for JournalError {}
 /// Reads every record. A bad last line is a torn write and only warns; a bad
 /// line anywhere else means the journal cannot be trusted and is an error.
 pub fn read_journal(path: &Path) -> Result<ReadJournal, JournalError> {
-    let file = std::fs::File::open(path).map_err(|e| JournalError::Io(format!("{}: {e}", path.display())))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| JournalError::Io(format!("{}: {e}", path.display())))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut records = Vec::new();
     let mut buf = Vec::new();
@@ -62,7 +63,10 @@ pub fn read_journal(path: &Path) -> Result<ReadJournal, JournalError> {
                 if let Some(last) = records.last().map(|r: &Record| r.seq)
                     && rec.seq != last + 1
                 {
-                    pending_error = Some((line_no, format!("sequence jumps from {last} to {}", rec.seq)));
+                    pending_error = Some((
+                        line_no,
+                        format!("sequence jumps from {last} to {}", rec.seq),
+                    ));
                     continue;
                 }
                 records.push(rec);
@@ -92,7 +96,10 @@ pub fn read_journal(path: &Path) -> Result<ReadJournal, JournalError> {
             )),
         });
     }
-    Ok(ReadJournal { records, warning: None })
+    Ok(ReadJournal {
+        records,
+        warning: None,
+    })
 }
 
 fn trim_newline(buf: &[u8]) -> &[u8] {

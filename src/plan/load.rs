@@ -13,15 +13,47 @@ use super::*;
 
 const TOP_KEYS: &[&str] = &["release", "environments", "stages", "gates"];
 const RELEASE_KEYS: &[&str] = &["name", "version", "previous_version", "owner", "notes"];
-const ENV_KEYS: &[&str] = &["name", "config", "approval", "strategy", "gates", "verify_rollback"];
+const ENV_KEYS: &[&str] = &[
+    "name",
+    "config",
+    "approval",
+    "strategy",
+    "gates",
+    "verify_rollback",
+];
 const APPROVAL_KEYS: &[&str] = &["required", "approvers", "require_comment"];
-const STRATEGY_KEYS: &[&str] = &["kind", "batches", "steps", "pause", "gate", "color", "switch", "retire", "confirm"];
+const STRATEGY_KEYS: &[&str] = &[
+    "kind", "batches", "steps", "pause", "gate", "color", "switch", "retire", "confirm",
+];
 const STRATEGY_KINDS: &[&str] = &["all-at-once", "rolling", "canary", "blue-green"];
 const STAGE_KEYS: &[&str] = &[
-    "name", "kind", "owner", "command", "cwd", "env", "timeout", "retries", "backoff", "rollback",
-    "irreversible", "idempotent", "rollout", "environments", "gates_after",
+    "name",
+    "kind",
+    "owner",
+    "command",
+    "cwd",
+    "env",
+    "timeout",
+    "retries",
+    "backoff",
+    "rollback",
+    "irreversible",
+    "idempotent",
+    "rollout",
+    "environments",
+    "gates_after",
 ];
-const GATE_KEYS: &[&str] = &["name", "kind", "timeout", "require_comment", "approvals", "wait", "check", "retries", "interval"];
+const GATE_KEYS: &[&str] = &[
+    "name",
+    "kind",
+    "timeout",
+    "require_comment",
+    "approvals",
+    "wait",
+    "check",
+    "retries",
+    "interval",
+];
 const GATE_KINDS: &[&str] = &["manual", "soak", "check"];
 const CHECK_KEYS: &[&str] = &["command", "http", "method", "status", "contains", "timeout"];
 
@@ -43,7 +75,13 @@ pub fn load_file(path: &Path) -> Result<Plan, PlanErrors> {
     };
     let base = path
         .parent()
-        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
         .unwrap_or(Path::new("."))
         .to_path_buf();
     parse(&source, &file, base)
@@ -62,11 +100,19 @@ pub fn parse(source: &str, file: &str, base_dir: PathBuf) -> Result<Plan, PlanEr
             let span = e.span().unwrap_or(0..0);
             let msg = e.message().trim().trim_end_matches('.').to_string();
             let msg = msg.lines().next().unwrap_or("invalid TOML").to_string();
-            return Err(fail(vec![Diagnostic::new(span, format!("TOML syntax error: {msg}"))]));
+            return Err(fail(vec![Diagnostic::new(
+                span,
+                format!("TOML syntax error: {msg}"),
+            )]));
         }
     };
     let mut cx = Ctx::default();
-    let plan = Loader { cx: &mut cx, base_dir, source }.plan(doc.get_ref(), doc.span());
+    let plan = Loader {
+        cx: &mut cx,
+        base_dir,
+        source,
+    }
+    .plan(doc.get_ref(), doc.span());
     if cx.diags.is_empty() {
         Ok(plan.expect("a plan without diagnostics is complete"))
     } else {
@@ -97,7 +143,10 @@ impl Loader<'_> {
             Some(t) => self.release(&t),
             None => {
                 if top.get("release").is_none() && !doc.is_empty() {
-                    self.cx.error(0..0, "the plan has no [release] table (name, version, previous_version, owner)");
+                    self.cx.error(
+                        0..0,
+                        "the plan has no [release] table (name, version, previous_version, owner)",
+                    );
                 }
                 None
             }
@@ -108,8 +157,15 @@ impl Loader<'_> {
         let gate_tables = top.array_of_tables(self.cx, "gates");
 
         if stage_tables.is_empty() && top.get("stages").is_none() {
-            let what = if doc.is_empty() { "the plan is empty" } else { "the plan has no stages" };
-            self.cx.error(0..0, format!("{what}: declare at least one [[stages]] entry with a name and a command"));
+            let what = if doc.is_empty() {
+                "the plan is empty"
+            } else {
+                "the plan has no stages"
+            };
+            self.cx.error(
+                0..0,
+                format!("{what}: declare at least one [[stages]] entry with a name and a command"),
+            );
             return None;
         }
 
@@ -134,10 +190,16 @@ impl Loader<'_> {
                 });
             }
         } else if env_tables.is_empty() {
-            self.cx.error(top.key_span("environments").unwrap_or(0..0), "`environments` is empty: declare at least one environment");
+            self.cx.error(
+                top.key_span("environments").unwrap_or(0..0),
+                "`environments` is empty: declare at least one environment",
+            );
         }
 
-        let owner_default = release.as_ref().map(|r: &Release| r.owner.clone()).unwrap_or_default();
+        let owner_default = release
+            .as_ref()
+            .map(|r: &Release| r.owner.clone())
+            .unwrap_or_default();
         let mut stages = Vec::new();
         let mut stage_names = Vec::new();
         for (t, sp) in &stage_tables {
@@ -156,7 +218,8 @@ impl Loader<'_> {
             }
         }
 
-        let env_name_list: Vec<Spanned<String>> = env_spans.iter().map(|(n, _)| n.clone()).collect();
+        let env_name_list: Vec<Spanned<String>> =
+            env_spans.iter().map(|(n, _)| n.clone()).collect();
         self.duplicates("environment", &env_name_list);
         self.duplicates("stage", &stage_names);
         self.duplicates("gate", &gate_names);
@@ -219,8 +282,16 @@ impl Loader<'_> {
             }
         }
         for (stage, name) in stages.iter().zip(&stage_names) {
-            if !environments.iter().any(|e| stage.applies_to(&e.name)) && stage.environments.as_ref().is_some_and(|e| e.is_empty()) {
-                self.cx.error(name.span(), format!("stage `{}` runs in no environment (`environments` is empty)", stage.name));
+            if !environments.iter().any(|e| stage.applies_to(&e.name))
+                && stage.environments.as_ref().is_some_and(|e| e.is_empty())
+            {
+                self.cx.error(
+                    name.span(),
+                    format!(
+                        "stage `{}` runs in no environment (`environments` is empty)",
+                        stage.name
+                    ),
+                );
             }
         }
 
@@ -240,7 +311,10 @@ impl Loader<'_> {
                 let (line, _) = super::diagnostic::line_col(self.source, first.span().start);
                 self.cx.error(
                     n.span(),
-                    format!("duplicate {kind} name `{}` (first defined on line {line})", n.get_ref()),
+                    format!(
+                        "duplicate {kind} name `{}` (first defined on line {line})",
+                        n.get_ref()
+                    ),
                 );
             } else {
                 seen.insert(n.get_ref(), n);
@@ -286,9 +360,16 @@ impl Loader<'_> {
         t.check_keys(self.cx, ENV_KEYS);
         let name = t.req_name(self.cx, "name");
         let config = t.scalar_map(self.cx, "config");
-        let config: Vec<(String, String)> = config.into_iter().map(|(k, v)| (k.into_inner(), v)).collect();
+        let config: Vec<(String, String)> = config
+            .into_iter()
+            .map(|(k, v)| (k.into_inner(), v))
+            .collect();
 
-        let approval = match t.table(self.cx, "approval", format!("the approval policy of {label}")) {
+        let approval = match t.table(
+            self.cx,
+            "approval",
+            format!("the approval policy of {label}"),
+        ) {
             Some(a) => {
                 a.check_keys(self.cx, APPROVAL_KEYS);
                 let required = a.int(self.cx, "required", 1, 100);
@@ -328,7 +409,11 @@ impl Loader<'_> {
             });
         }
         let verify_rollback = t
-            .table(self.cx, "verify_rollback", format!("`verify_rollback` of {label}"))
+            .table(
+                self.cx,
+                "verify_rollback",
+                format!("`verify_rollback` of {label}"),
+            )
             .and_then(|c| self.check(&c));
 
         let name = name?;
@@ -346,7 +431,12 @@ impl Loader<'_> {
         ))
     }
 
-    fn strategy(&mut self, env: &Table<'_, '_>, label: &str, refs: &mut Vec<Ref>) -> Option<Strategy> {
+    fn strategy(
+        &mut self,
+        env: &Table<'_, '_>,
+        label: &str,
+        refs: &mut Vec<Ref>,
+    ) -> Option<Strategy> {
         let Some(v) = env.get("strategy") else {
             return Some(Strategy::AllAtOnce);
         };
@@ -374,7 +464,13 @@ impl Loader<'_> {
         t.check_keys(self.cx, STRATEGY_KEYS);
         let kind = match t.get("kind") {
             None => {
-                self.cx.error(t.span.clone(), format!("{what} is missing `kind` (one of: {})", STRATEGY_KINDS.join(", ")));
+                self.cx.error(
+                    t.span.clone(),
+                    format!(
+                        "{what} is missing `kind` (one of: {})",
+                        STRATEGY_KINDS.join(", ")
+                    ),
+                );
                 return None;
             }
             Some(_) => t.choice(self.cx, "kind", STRATEGY_KINDS)?,
@@ -389,7 +485,13 @@ impl Loader<'_> {
             if !allowed.contains(key)
                 && let Some(ks) = t.key_span(key)
             {
-                self.cx.error(ks, format!("`{key}` does not apply to the {} strategy (in {label})", kind.get_ref()));
+                self.cx.error(
+                    ks,
+                    format!(
+                        "`{key}` does not apply to the {} strategy (in {label})",
+                        kind.get_ref()
+                    ),
+                );
             }
         }
         let mut gate_ref = |cx: &mut Ctx, key: &str, refs: &mut Vec<Ref>| {
@@ -401,7 +503,13 @@ impl Loader<'_> {
             });
             Some(g.into_inner())
         };
-        let between = |cx: &mut Ctx, refs: &mut Vec<Ref>, gate_ref: &mut dyn FnMut(&mut Ctx, &str, &mut Vec<Ref>) -> Option<String>| Between {
+        let between = |cx: &mut Ctx,
+                       refs: &mut Vec<Ref>,
+                       gate_ref: &mut dyn FnMut(
+            &mut Ctx,
+            &str,
+            &mut Vec<Ref>,
+        ) -> Option<String>| Between {
             pause: t.duration(cx, "pause").map(|d| d.into_inner()),
             gate: gate_ref(cx, "gate", refs),
         };
@@ -410,7 +518,8 @@ impl Loader<'_> {
             "rolling" => {
                 let batches = t.int(self.cx, "batches", 1, 1000);
                 if t.get("batches").is_none() {
-                    self.cx.error(t.span.clone(), format!("{what} is missing `batches`"));
+                    self.cx
+                        .error(t.span.clone(), format!("{what} is missing `batches`"));
                 }
                 let between = between(self.cx, refs, &mut gate_ref);
                 Some(Strategy::Rolling {
@@ -421,29 +530,46 @@ impl Loader<'_> {
             "canary" => {
                 let steps = t.int_list(self.cx, "steps");
                 if t.get("steps").is_none() {
-                    self.cx.error(t.span.clone(), format!("{what} is missing `steps` (traffic weights such as [5, 25, 50, 100])"));
+                    self.cx.error(
+                        t.span.clone(),
+                        format!(
+                            "{what} is missing `steps` (traffic weights such as [5, 25, 50, 100])"
+                        ),
+                    );
                 }
                 let between = between(self.cx, refs, &mut gate_ref);
                 let steps = steps?;
                 let mut ok = !steps.is_empty();
                 if steps.is_empty() {
-                    self.cx.error(t.key_span("steps").unwrap_or(t.span.clone()), format!("`steps` in {what} is empty"));
+                    self.cx.error(
+                        t.key_span("steps").unwrap_or(t.span.clone()),
+                        format!("`steps` in {what} is empty"),
+                    );
                 }
                 let mut prev = 0;
                 for s in &steps {
                     let w = *s.get_ref();
                     if !(1..=100).contains(&w) {
-                        self.cx.error(s.span(), format!("canary weight {w} in {label} must be between 1 and 100"));
+                        self.cx.error(
+                            s.span(),
+                            format!("canary weight {w} in {label} must be between 1 and 100"),
+                        );
                         ok = false;
                     } else if w <= prev {
-                        self.cx.error(s.span(), format!("canary weights in {label} must increase ({w} follows {prev})"));
+                        self.cx.error(
+                            s.span(),
+                            format!("canary weights in {label} must increase ({w} follows {prev})"),
+                        );
                         ok = false;
                     }
                     prev = w;
                 }
                 if ok && prev != 100 {
                     let last = steps.last().expect("non-empty");
-                    self.cx.error(last.span(), format!("the last canary weight in {label} must be 100, found {prev}"));
+                    self.cx.error(
+                        last.span(),
+                        format!("the last canary weight in {label} must be 100, found {prev}"),
+                    );
                     ok = false;
                 }
                 ok.then(|| Strategy::Canary {
@@ -452,7 +578,10 @@ impl Loader<'_> {
                 })
             }
             _ => {
-                let color = t.string(self.cx, "color").map(|c| c.into_inner()).unwrap_or_else(|| "green".into());
+                let color = t
+                    .string(self.cx, "color")
+                    .map(|c| c.into_inner())
+                    .unwrap_or_else(|| "green".into());
                 let switch = t.req_string(self.cx, "switch");
                 let retire = t.string(self.cx, "retire").map(|r| r.into_inner());
                 let confirm = gate_ref(self.cx, "confirm", refs);
@@ -489,7 +618,8 @@ impl Loader<'_> {
         if let Some(c) = &command
             && c.get_ref().trim().is_empty()
         {
-            self.cx.error(c.span(), format!("`command` of {label} is empty"));
+            self.cx
+                .error(c.span(), format!("`command` of {label} is empty"));
         }
         let cwd = t.string(self.cx, "cwd");
         let env = t.scalar_map(self.cx, "env");
@@ -500,10 +630,18 @@ impl Loader<'_> {
                 && !key.starts_with(|c: char| c.is_ascii_digit())
                 && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
-                self.cx.error(k.span(), format!("`{key}` in {label} is not a valid environment variable name"));
+                self.cx.error(
+                    k.span(),
+                    format!("`{key}` in {label} is not a valid environment variable name"),
+                );
                 env_ok = false;
             } else if key.starts_with("SLATE_") {
-                self.cx.error(k.span(), format!("`{key}` in {label}: names starting with SLATE_ are set by Slate itself"));
+                self.cx.error(
+                    k.span(),
+                    format!(
+                        "`{key}` in {label}: names starting with SLATE_ are set by Slate itself"
+                    ),
+                );
                 env_ok = false;
             }
         }
@@ -539,15 +677,23 @@ impl Loader<'_> {
         Some((
             Stage {
                 name: name.get_ref().clone(),
-                kind: kind.and_then(|k| StageKind::from_name(k.get_ref())).unwrap_or(StageKind::Custom),
-                owner: owner.map(|o| o.into_inner()).unwrap_or_else(|| owner_default.to_string()),
+                kind: kind
+                    .and_then(|k| StageKind::from_name(k.get_ref()))
+                    .unwrap_or(StageKind::Custom),
+                owner: owner
+                    .map(|o| o.into_inner())
+                    .unwrap_or_else(|| owner_default.to_string()),
                 command: command?.into_inner(),
                 cwd: cwd.map(|c| PathBuf::from(c.into_inner())),
                 env: env.into_iter().map(|(k, v)| (k.into_inner(), v)).collect(),
                 timeout: timeout.unwrap_or(DEFAULT_STAGE_TIMEOUT),
                 retries: retries.map(|r| *r.get_ref() as u32).unwrap_or(0),
-                backoff: backoff.map(|b| b.into_inner()).unwrap_or(Duration::from_secs(1)),
-                rollback: rollback.map(|r| r.into_inner()).filter(|r| !r.trim().is_empty()),
+                backoff: backoff
+                    .map(|b| b.into_inner())
+                    .unwrap_or(Duration::from_secs(1)),
+                rollback: rollback
+                    .map(|r| r.into_inner())
+                    .filter(|r| !r.trim().is_empty()),
                 irreversible,
                 idempotent,
                 rollout,
@@ -562,7 +708,10 @@ impl Loader<'_> {
     fn positive(&mut self, t: &Table<'_, '_>, key: &str) -> Option<Duration> {
         let d = t.duration(self.cx, key)?;
         if d.get_ref().is_zero() {
-            self.cx.error(d.span(), format!("`{key}` in {} must be greater than zero", t.what));
+            self.cx.error(
+                d.span(),
+                format!("`{key}` in {} must be greater than zero", t.what),
+            );
             return None;
         }
         Some(d.into_inner())
@@ -579,7 +728,13 @@ impl Loader<'_> {
         let timeout = self.positive(&t, "timeout");
         let kind = match t.get("kind") {
             None => {
-                self.cx.error(t.span.clone(), format!("{label} is missing `kind` (one of: {})", GATE_KINDS.join(", ")));
+                self.cx.error(
+                    t.span.clone(),
+                    format!(
+                        "{label} is missing `kind` (one of: {})",
+                        GATE_KINDS.join(", ")
+                    ),
+                );
                 None
             }
             Some(_) => t.choice(self.cx, "kind", GATE_KINDS),
@@ -590,21 +745,39 @@ impl Loader<'_> {
             "soak" => &["wait"],
             _ => &["check", "retries", "interval"],
         };
-        for key in ["require_comment", "approvals", "wait", "check", "retries", "interval"] {
+        for key in [
+            "require_comment",
+            "approvals",
+            "wait",
+            "check",
+            "retries",
+            "interval",
+        ] {
             if !allowed.contains(&key)
                 && let Some(ks) = t.key_span(key)
             {
-                self.cx.error(ks, format!("`{key}` does not apply to a {} gate ({label})", kind.get_ref()));
+                self.cx.error(
+                    ks,
+                    format!(
+                        "`{key}` does not apply to a {} gate ({label})",
+                        kind.get_ref()
+                    ),
+                );
             }
         }
         let gate_kind = match kind.get_ref().as_str() {
             "manual" => GateKind::Manual {
                 require_comment: t.boolean(self.cx, "require_comment").unwrap_or(false),
-                approvals: t.int(self.cx, "approvals", 1, 100).map(|a| *a.get_ref() as u32),
+                approvals: t
+                    .int(self.cx, "approvals", 1, 100)
+                    .map(|a| *a.get_ref() as u32),
             },
             "soak" => {
                 if t.get("wait").is_none() {
-                    self.cx.error(t.span.clone(), format!("{label} is a soak gate but has no `wait` (e.g. wait = \"10m\")"));
+                    self.cx.error(
+                        t.span.clone(),
+                        format!("{label} is a soak gate but has no `wait` (e.g. wait = \"10m\")"),
+                    );
                 }
                 GateKind::Soak {
                     wait: self.positive(&t, "wait")?,
@@ -617,11 +790,19 @@ impl Loader<'_> {
                         format!("{label} is a check gate but has no `check` (e.g. check = {{ command = \"...\" }})"),
                     );
                 }
-                let check = t.table(self.cx, "check", format!("the check of {label}")).and_then(|c| self.check(&c));
+                let check = t
+                    .table(self.cx, "check", format!("the check of {label}"))
+                    .and_then(|c| self.check(&c));
                 GateKind::Check {
                     check: check?,
-                    retries: t.int(self.cx, "retries", 0, 1000).map(|r| *r.get_ref() as u32).unwrap_or(0),
-                    interval: t.duration(self.cx, "interval").map(|d| d.into_inner()).unwrap_or(Duration::from_secs(2)),
+                    retries: t
+                        .int(self.cx, "retries", 0, 1000)
+                        .map(|r| *r.get_ref() as u32)
+                        .unwrap_or(0),
+                    interval: t
+                        .duration(self.cx, "interval")
+                        .map(|d| d.into_inner())
+                        .unwrap_or(Duration::from_secs(2)),
                 }
             }
         };
@@ -645,7 +826,10 @@ impl Loader<'_> {
             (Some(c), None) => {
                 for key in ["method", "status", "contains"] {
                     if let Some(ks) = t.key_span(key) {
-                        self.cx.error(ks, format!("`{key}` applies only to HTTP checks (in {})", t.what));
+                        self.cx.error(
+                            ks,
+                            format!("`{key}` applies only to HTTP checks (in {})", t.what),
+                        );
                     }
                 }
                 Some(Check::Command {
@@ -656,14 +840,23 @@ impl Loader<'_> {
             (None, Some(url)) => {
                 let u = url.get_ref();
                 if !(u.starts_with("http://") || u.starts_with("https://")) {
-                    self.cx.error(url.span(), format!("`http` in {} must be an http:// or https:// URL, found \"{u}\"", t.what));
+                    self.cx.error(
+                        url.span(),
+                        format!(
+                            "`http` in {} must be an http:// or https:// URL, found \"{u}\"",
+                            t.what
+                        ),
+                    );
                     return None;
                 }
                 let method = t
                     .choice(self.cx, "method", &["GET", "HEAD", "POST", "PUT"])
                     .map(|m| m.into_inner())
                     .unwrap_or_else(|| "GET".into());
-                let status = t.int(self.cx, "status", 100, 599).map(|s| *s.get_ref() as u16).unwrap_or(200);
+                let status = t
+                    .int(self.cx, "status", 100, 599)
+                    .map(|s| *s.get_ref() as u16)
+                    .unwrap_or(200);
                 Some(Check::Http {
                     url: url.into_inner(),
                     method,
@@ -673,12 +866,18 @@ impl Loader<'_> {
                 })
             }
             (Some(_), Some(_)) => {
-                self.cx.error(t.span.clone(), format!("{} has both `command` and `http`; give exactly one", t.what));
+                self.cx.error(
+                    t.span.clone(),
+                    format!("{} has both `command` and `http`; give exactly one", t.what),
+                );
                 None
             }
             (None, None) => {
                 if !self.cx.diags.iter().any(|d| t.span.contains(&d.span.start)) {
-                    self.cx.error(t.span.clone(), format!("{} needs `command` or `http`", t.what));
+                    self.cx.error(
+                        t.span.clone(),
+                        format!("{} needs `command` or `http`", t.what),
+                    );
                 }
                 None
             }

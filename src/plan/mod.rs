@@ -120,7 +120,14 @@ pub enum StageKind {
 
 impl StageKind {
     pub const NAMES: [&'static str; 8] = [
-        "preflight", "build", "publish", "config", "migrate", "restart", "smoke", "custom",
+        "preflight",
+        "build",
+        "publish",
+        "config",
+        "migrate",
+        "restart",
+        "smoke",
+        "custom",
     ];
 
     pub fn from_name(s: &str) -> Option<Self> {
@@ -258,7 +265,9 @@ impl Plan {
         for (k, v) in cur {
             match prev.iter().find(|(pk, _)| pk == k) {
                 None => out.push(ConfigDelta::Added(k.clone(), v.clone())),
-                Some((_, pv)) if pv != v => out.push(ConfigDelta::Changed(k.clone(), pv.clone(), v.clone())),
+                Some((_, pv)) if pv != v => {
+                    out.push(ConfigDelta::Changed(k.clone(), pv.clone(), v.clone()))
+                }
                 _ => {}
             }
         }

@@ -74,13 +74,14 @@ impl<'t, 'i> Table<'t, 'i> {
 
     /// Span of the key itself, for messages about a value that is present.
     pub fn key_span(&self, key: &str) -> Option<Span> {
-        self.table
-            .get_key_value(key)
-            .map(|(k, _)| k.span())
+        self.table.get_key_value(key).map(|(k, _)| k.span())
     }
 
     fn missing(&self, cx: &mut Ctx, key: &str) {
-        cx.error(self.span.clone(), format!("{} is missing `{key}`", self.what));
+        cx.error(
+            self.span.clone(),
+            format!("{} is missing `{key}`", self.what),
+        );
     }
 
     fn wrong_type(&self, cx: &mut Ctx, key: &str, expected: &str, v: &Spanned<DeValue<'_>>) {
@@ -118,13 +119,19 @@ impl<'t, 'i> Table<'t, 'i> {
         let s = self.req_string(cx, key)?;
         let v = s.get_ref();
         if v.trim().is_empty() {
-            cx.error(s.span(), format!("`{key}` in {} must not be empty", self.what));
+            cx.error(
+                s.span(),
+                format!("`{key}` in {} must not be empty", self.what),
+            );
             return None;
         }
         if v.trim() != v || v.chars().any(|c| c.is_control()) {
             cx.error(
                 s.span(),
-                format!("`{key}` in {} must not contain surrounding whitespace or control characters", self.what),
+                format!(
+                    "`{key}` in {} must not contain surrounding whitespace or control characters",
+                    self.what
+                ),
             );
             return None;
         }
@@ -231,7 +238,10 @@ impl<'t, 'i> Table<'t, 'i> {
                     match item.get_ref() {
                         DeValue::Integer(i) => match i.as_str().replace('_', "").parse::<i64>() {
                             Ok(n) => out.push(Spanned::new(item.span(), n)),
-                            Err(_) => cx.error(item.span(), format!("`{key}` in {}: integer out of range", self.what)),
+                            Err(_) => cx.error(
+                                item.span(),
+                                format!("`{key}` in {}: integer out of range", self.what),
+                            ),
                         },
                         other => cx.error(
                             item.span(),
@@ -276,7 +286,10 @@ impl<'t, 'i> Table<'t, 'i> {
                         DeValue::Table(t) => out.push((t, item.span())),
                         other => cx.error(
                             item.span(),
-                            format!("each entry of `{key}` must be a table, found {}", type_name(other)),
+                            format!(
+                                "each entry of `{key}` must be a table, found {}",
+                                type_name(other)
+                            ),
                         ),
                     }
                 }

@@ -20,9 +20,13 @@ pub struct Step {
 pub enum StepKind {
     /// Run a command of a stage (the stage's own, or a strategy phase such as a switch).
     Run(RunSpec),
-    Gate { gate: usize },
+    Gate {
+        gate: usize,
+    },
     /// A timed pause between rollout steps, journaled like a soak.
-    Pause { wait: Duration },
+    Pause {
+        wait: Duration,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +70,11 @@ pub fn env_steps(plan: &Plan, env: usize) -> Vec<Step> {
         if !stage.applies_to(&environment.name) {
             continue;
         }
-        let plain = |command: &str, vars: Vec<(String, String)>, rollback: Option<&String>, rb_vars: Vec<(String, String)>, group| RunSpec {
+        let plain = |command: &str,
+                     vars: Vec<(String, String)>,
+                     rollback: Option<&String>,
+                     rb_vars: Vec<(String, String)>,
+                     group| RunSpec {
             stage: si,
             command: command.to_string(),
             vars,
@@ -87,7 +95,13 @@ pub fn env_steps(plan: &Plan, env: usize) -> Vec<Step> {
             }
         };
         match (&environment.strategy, stage.rollout) {
-            (Strategy::Rolling { batches, between: b }, true) => {
+            (
+                Strategy::Rolling {
+                    batches,
+                    between: b,
+                },
+                true,
+            ) => {
                 for i in 1..=*batches {
                     let vars = vec![
                         ("SLATE_BATCH".to_string(), i.to_string()),
@@ -95,14 +109,26 @@ pub fn env_steps(plan: &Plan, env: usize) -> Vec<Step> {
                     ];
                     steps.push(Step {
                         label: format!("{} batch {i}/{batches}", stage.name),
-                        kind: StepKind::Run(plain(&stage.command, vars.clone(), stage.rollback.as_ref(), vars, None)),
+                        kind: StepKind::Run(plain(
+                            &stage.command,
+                            vars.clone(),
+                            stage.rollback.as_ref(),
+                            vars,
+                            None,
+                        )),
                     });
                     if i < *batches {
                         between(&mut steps, b);
                     }
                 }
             }
-            (Strategy::Canary { weights, between: b }, true) => {
+            (
+                Strategy::Canary {
+                    weights,
+                    between: b,
+                },
+                true,
+            ) => {
                 let group = Some(si);
                 let n = weights.len();
                 for (i, w) in weights.iter().enumerate() {
@@ -114,7 +140,13 @@ pub fn env_steps(plan: &Plan, env: usize) -> Vec<Step> {
                     let rb_vars = vec![("SLATE_WEIGHT".to_string(), "0".to_string())];
                     steps.push(Step {
                         label: format!("{} canary {w}%", stage.name),
-                        kind: StepKind::Run(plain(&stage.command, vars, stage.rollback.as_ref(), rb_vars, group)),
+                        kind: StepKind::Run(plain(
+                            &stage.command,
+                            vars,
+                            stage.rollback.as_ref(),
+                            rb_vars,
+                            group,
+                        )),
                     });
                     if i + 1 < n {
                         between(&mut steps, b);
@@ -134,7 +166,14 @@ pub fn env_steps(plan: &Plan, env: usize) -> Vec<Step> {
                 let colors = |phase: &str, c: &str| {
                     vec![
                         ("SLATE_COLOR".to_string(), c.to_string()),
-                        ("SLATE_OLD_COLOR".to_string(), if c == color { old_color.clone() } else { color.clone() }),
+                        (
+                            "SLATE_OLD_COLOR".to_string(),
+                            if c == color {
+                                old_color.clone()
+                            } else {
+                                color.clone()
+                            },
+                        ),
                         ("SLATE_PHASE".to_string(), phase.to_string()),
                     ]
                 };
@@ -153,7 +192,13 @@ pub fn env_steps(plan: &Plan, env: usize) -> Vec<Step> {
                     label: format!("switch traffic to {color}"),
                     kind: StepKind::Run(RunSpec {
                         irreversible: false,
-                        ..plain(switch, colors("switch", color), Some(switch), colors("switch", old_color), None)
+                        ..plain(
+                            switch,
+                            colors("switch", color),
+                            Some(switch),
+                            colors("switch", old_color),
+                            None,
+                        )
                     }),
                 });
                 if let Some(g) = confirm {
@@ -171,7 +216,13 @@ pub fn env_steps(plan: &Plan, env: usize) -> Vec<Step> {
             }
             _ => steps.push(Step {
                 label: stage.name.clone(),
-                kind: StepKind::Run(plain(&stage.command, Vec::new(), stage.rollback.as_ref(), Vec::new(), None)),
+                kind: StepKind::Run(plain(
+                    &stage.command,
+                    Vec::new(),
+                    stage.rollback.as_ref(),
+                    Vec::new(),
+                    None,
+                )),
             }),
         }
         for g in &stage.gates_after {
@@ -262,8 +313,20 @@ wait = "1s"
         ));
         let steps = env_steps(&p, 0);
         let labels: Vec<&str> = steps.iter().map(|s| s.label.as_str()).collect();
-        assert_eq!(labels, ["deploy deploy blue", "switch traffic to blue", "gate ok", "retire green"]);
+        assert_eq!(
+            labels,
+            [
+                "deploy deploy blue",
+                "switch traffic to blue",
+                "gate ok",
+                "retire green"
+            ]
+        );
         let switch = steps[1].run().unwrap();
-        assert!(switch.rollback_vars.contains(&("SLATE_COLOR".into(), "green".into())));
+        assert!(
+            switch
+                .rollback_vars
+                .contains(&("SLATE_COLOR".into(), "green".into()))
+        );
     }
 }
