@@ -91,9 +91,10 @@ async fn read_lines(
         if buf.is_empty() {
             break;
         }
+        let room = MAX_LINE - acc.len();
         let (take, complete) = match memchr(buf) {
-            Some(i) => (i + 1, true),
-            None => (buf.len(), false),
+            Some(i) if i < room => (i + 1, true),
+            _ => (buf.len().min(room), false),
         };
         acc.extend_from_slice(&buf[..take]);
         reader.consume(take);

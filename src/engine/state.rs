@@ -59,10 +59,23 @@ pub enum StepState {
     Failed,
     TimedOut,
     Killed,
-    RollingBack,
-    RolledBack,
-    RollbackFailed,
-    RollbackSkipped,
+}
+
+/// What a rollback did to a step, kept apart from how the step itself ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UndoState {
+    Running,
+    Done,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Undo {
+    pub state: UndoState,
+    pub message: String,
+    pub attempts: u32,
 }
 
 impl StepState {
@@ -104,6 +117,7 @@ pub struct StepView {
     pub pgid: Option<i32>,
     pub timer: Option<(Timestamp, u64)>,
     pub output_lines: u64,
+    pub undo: Option<Undo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -285,6 +299,7 @@ impl RunState {
                                 pgid: None,
                                 timer: None,
                                 output_lines: 0,
+                                undo: None,
                             })
                             .collect(),
                         current_step: None,
@@ -316,6 +331,7 @@ impl RunState {
                     s.duration_ms = None;
                     s.exit_code = None;
                     s.message.clear();
+                    s.undo = None;
                 }
                 self.set_status(RunStatus::Running);
             }
@@ -499,9 +515,13 @@ impl RunState {
                 self.status_before_pause = None;
                 self.status = RunStatus::RollingBack;
             }
-            Event::RollbackStepStarted { env, step, .. } => {
+            Event::RollbackStepStarted { env, step, attempt } => {
                 if let Some(s) = self.step_mut(*env, *step) {
-                    s.state = StepState::RollingBack;
+                    s.undo = Some(Undo {
+                        state: UndoState::Running,
+                        message: String::new(),
+                        attempts: *attempt,
+                    });
                 }
             }
             Event::RollbackStepFinished {
@@ -512,19 +532,26 @@ impl RunState {
                 ..
             } => {
                 if let Some(s) = self.step_mut(*env, *step) {
-                    s.state = if *status == StepStatus::Succeeded {
-                        StepState::RolledBack
-                    } else {
-                        StepState::RollbackFailed
-                    };
-                    s.message = message.clone();
+                    let attempts = s.undo.as_ref().map(|u| u.attempts).unwrap_or(1);
+                    s.undo = Some(Undo {
+                        state: if *status == StepStatus::Succeeded {
+                            UndoState::Done
+                        } else {
+                            UndoState::Failed
+                        },
+                        message: message.clone(),
+                        attempts,
+                    });
                     s.pgid = None;
                 }
             }
             Event::RollbackStepSkipped { env, step, reason } => {
                 if let Some(s) = self.step_mut(*env, *step) {
-                    s.state = StepState::RollbackSkipped;
-                    s.message = reason.clone();
+                    s.undo = Some(Undo {
+                        state: UndoState::Skipped,
+                        message: reason.clone(),
+                        attempts: 0,
+                    });
                 }
             }
             Event::RollbackBlocked {

@@ -73,10 +73,13 @@ pub fn did_you_mean<'a>(
     given: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    // Case-blind so `get` finds `GET`; a third of the length, rounded up, so
+    // `retry` still finds `retries`.
+    let given = given.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(given, c), c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3) && *d < c.len().max(1))
+        .map(|c| (strsim::damerau_levenshtein(&given, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= 2.max(c.len().div_ceil(3)) && *d < c.len().max(1))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -107,5 +110,12 @@ mod tests {
         assert_eq!(did_you_mean("comand", ["command", "cwd"]), Some("command"));
         assert_eq!(did_you_mean("zzzzzz", ["command", "cwd"]), None);
         assert_eq!(did_you_mean("prd", ["dev", "prod"]), Some("prod"));
+        assert_eq!(
+            did_you_mean("retry", ["retries", "rollout"]),
+            Some("retries")
+        );
+        assert_eq!(did_you_mean("get", ["GET", "HEAD", "POST"]), Some("GET"));
+        assert_eq!(did_you_mean("deploy", ["publish", "restart"]), None);
+        assert_eq!(did_you_mean("notify", ["release", "stages", "gates"]), None);
     }
 }

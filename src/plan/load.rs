@@ -99,7 +99,15 @@ pub fn parse(source: &str, file: &str, base_dir: PathBuf) -> Result<Plan, PlanEr
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
             let msg = e.message().trim().trim_end_matches('.').to_string();
-            let msg = msg.lines().next().unwrap_or("invalid TOML").to_string();
+            let mut msg = msg.lines().next().unwrap_or("invalid TOML").to_string();
+            // toml does not say which key is repeated, but its span covers it.
+            if msg == "duplicate key"
+                && let Some(key) = source
+                    .get(span.clone())
+                    .filter(|k| !k.is_empty() && !k.contains('\n'))
+            {
+                msg = format!("duplicate key `{key}`: a key may appear only once in a table");
+            }
             return Err(fail(vec![Diagnostic::new(
                 span,
                 format!("TOML syntax error: {msg}"),
@@ -118,6 +126,20 @@ pub fn parse(source: &str, file: &str, base_dir: PathBuf) -> Result<Plan, PlanEr
     } else {
         Err(fail(cx.diags))
     }
+}
+
+/// The `name` of every entry that has a string one, whatever else is wrong with it.
+fn declared_names(tables: &[(&DeTable<'_>, Span)]) -> Vec<Spanned<String>> {
+    tables
+        .iter()
+        .filter_map(|(t, _)| {
+            let v = t.get("name")?;
+            match v.get_ref() {
+                DeValue::String(s) => Some(Spanned::new(v.span(), s.to_string())),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// A name that must exist somewhere else in the plan, checked once all is read.
@@ -166,7 +188,7 @@ impl Loader<'_> {
                 0..0,
                 format!("{what}: declare at least one [[stages]] entry with a name and a command"),
             );
-            return None;
+            // No early return: environments and gates may have problems of their own.
         }
 
         let mut environments = Vec::new();
@@ -210,22 +232,30 @@ impl Loader<'_> {
         }
 
         let mut gates = Vec::new();
-        let mut gate_names = Vec::new();
         for (t, sp) in &gate_tables {
-            if let Some((gate, name)) = self.gate(t, sp.clone()) {
+            if let Some(gate) = self.gate(t, sp.clone()) {
                 gates.push(gate);
-                gate_names.push(name);
             }
         }
 
-        let env_name_list: Vec<Spanned<String>> =
-            env_spans.iter().map(|(n, _)| n.clone()).collect();
-        self.duplicates("environment", &env_name_list);
-        self.duplicates("stage", &stage_names);
-        self.duplicates("gate", &gate_names);
+        // Names come from the raw tables rather than the loaded entries: an entry
+        // with a problem of its own is still declared, so it must not escape the
+        // duplicate check nor make every reference to it read "does not exist".
+        let declared_envs = declared_names(&env_tables);
+        let declared_gates = declared_names(&gate_tables);
+        self.duplicates("environment", &declared_envs);
+        self.duplicates("stage", &declared_names(&stage_tables));
+        self.duplicates("gate", &declared_gates);
 
-        let env_names: Vec<&str> = environments.iter().map(|e| e.name.as_str()).collect();
-        let gate_list: Vec<&str> = gates.iter().map(|g| g.name.as_str()).collect();
+        let env_names: Vec<&str> = if default_envs {
+            environments.iter().map(|e| e.name.as_str()).collect()
+        } else {
+            declared_envs.iter().map(|n| n.get_ref().as_str()).collect()
+        };
+        let gate_list: Vec<&str> = declared_gates
+            .iter()
+            .map(|n| n.get_ref().as_str())
+            .collect();
         for r in &refs {
             let (known, plural) = match r.kind {
                 "environment" => (&env_names, "environments"),
@@ -234,6 +264,11 @@ impl Loader<'_> {
             if !known.contains(&r.name.get_ref().as_str()) {
                 let known_txt = if known.is_empty() {
                     format!("no {plural} are declared")
+                } else if r.kind == "environment" && default_envs {
+                    format!(
+                        "no [[environments]] are declared, so there are only the defaults: {}",
+                        known.join(", ")
+                    )
                 } else {
                     format!("known {plural}: {}", known.join(", "))
                 };
@@ -251,8 +286,11 @@ impl Loader<'_> {
         }
 
         // A repeated rollout needs exactly one stage to repeat in that environment.
+        // Judged only when every stage loaded: a rollout stage with a problem of
+        // its own would otherwise be reported as missing too.
+        let all_stages_loaded = !stage_tables.is_empty() && stages.len() == stage_tables.len();
         for (env, (_, strategy_span)) in environments.iter().zip(&env_spans) {
-            if matches!(env.strategy, Strategy::AllAtOnce) {
+            if !all_stages_loaded || matches!(env.strategy, Strategy::AllAtOnce) {
                 continue;
             }
             let rollout: Vec<&str> = stages
@@ -632,7 +670,10 @@ impl Loader<'_> {
             if !valid {
                 self.cx.error(
                     k.span(),
-                    format!("`{key}` in {label} is not a valid environment variable name"),
+                    format!(
+                        "`{key}` in {label} is not a valid environment variable name \
+                         (use ASCII letters, digits and `_`, not starting with a digit)"
+                    ),
                 );
                 env_ok = false;
             } else if key.starts_with("SLATE_") {
@@ -717,7 +758,7 @@ impl Loader<'_> {
         Some(d.into_inner())
     }
 
-    fn gate(&mut self, t: &DeTable<'_>, span: Span) -> Option<(Gate, Spanned<String>)> {
+    fn gate(&mut self, t: &DeTable<'_>, span: Span) -> Option<Gate> {
         let label = match t.get("name").map(|v| v.get_ref()) {
             Some(DeValue::String(s)) => format!("gate `{s}`"),
             _ => "a gate".to_string(),
@@ -793,28 +834,27 @@ impl Loader<'_> {
                 let check = t
                     .table(self.cx, "check", format!("the check of {label}"))
                     .and_then(|c| self.check(&c));
+                // Read before giving up on a bad check, so their problems are reported too.
+                let retries = t
+                    .int(self.cx, "retries", 0, 1000)
+                    .map(|r| *r.get_ref() as u32)
+                    .unwrap_or(0);
+                let interval = t
+                    .duration(self.cx, "interval")
+                    .map(|d| d.into_inner())
+                    .unwrap_or(Duration::from_secs(2));
                 GateKind::Check {
                     check: check?,
-                    retries: t
-                        .int(self.cx, "retries", 0, 1000)
-                        .map(|r| *r.get_ref() as u32)
-                        .unwrap_or(0),
-                    interval: t
-                        .duration(self.cx, "interval")
-                        .map(|d| d.into_inner())
-                        .unwrap_or(Duration::from_secs(2)),
+                    retries,
+                    interval,
                 }
             }
         };
-        let name = name?;
-        Some((
-            Gate {
-                name: name.get_ref().clone(),
-                kind: gate_kind,
-                timeout,
-            },
-            name,
-        ))
+        Some(Gate {
+            name: name?.into_inner(),
+            kind: gate_kind,
+            timeout,
+        })
     }
 
     fn check(&mut self, t: &Table<'_, '_>) -> Option<Check> {
@@ -839,7 +879,8 @@ impl Loader<'_> {
             }
             (None, Some(url)) => {
                 let u = url.get_ref();
-                if !(u.starts_with("http://") || u.starts_with("https://")) {
+                let is_url = u.starts_with("http://") || u.starts_with("https://");
+                if !is_url {
                     self.cx.error(
                         url.span(),
                         format!(
@@ -847,7 +888,6 @@ impl Loader<'_> {
                             t.what
                         ),
                     );
-                    return None;
                 }
                 let method = t
                     .choice(self.cx, "method", &["GET", "HEAD", "POST", "PUT"])
@@ -857,6 +897,10 @@ impl Loader<'_> {
                     .int(self.cx, "status", 100, 599)
                     .map(|s| *s.get_ref() as u16)
                     .unwrap_or(200);
+                // Method and status are read first so their problems show up too.
+                if !is_url {
+                    return None;
+                }
                 Some(Check::Http {
                     url: url.into_inner(),
                     method,

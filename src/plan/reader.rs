@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use toml::de::{DeInteger, DeTable, DeValue};
 
 use super::diagnostic::{Diagnostic, suggestion};
 
@@ -40,6 +40,17 @@ pub fn type_name(v: &DeValue<'_>) -> &'static str {
         DeValue::Array(_) => "an array",
         DeValue::Table(_) => "a table",
     }
+}
+
+/// The value of a TOML integer as written: any radix, `_` separators, within i64.
+fn int_value(i: &DeInteger<'_>) -> Option<i64> {
+    let digits = i.as_str().replace('_', "");
+    let digits = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0o"))
+        .or_else(|| digits.strip_prefix("0b"))
+        .unwrap_or(&digits);
+    i64::from_str_radix(digits, i.radix()).ok()
 }
 
 impl<'t, 'i> Table<'t, 'i> {
@@ -141,24 +152,16 @@ impl<'t, 'i> Table<'t, 'i> {
     pub fn int(&self, cx: &mut Ctx, key: &str, min: i64, max: i64) -> Option<Spanned<i64>> {
         let v = self.get(key)?;
         match v.get_ref() {
-            DeValue::Integer(i) => {
-                let digits = i.as_str().replace('_', "");
-                let digits = digits
-                    .strip_prefix("0x")
-                    .or_else(|| digits.strip_prefix("0o"))
-                    .or_else(|| digits.strip_prefix("0b"))
-                    .unwrap_or(&digits);
-                match i64::from_str_radix(digits, i.radix()) {
-                    Ok(n) if (min..=max).contains(&n) => Some(Spanned::new(v.span(), n)),
-                    _ => {
-                        cx.error(
-                            v.span(),
-                            format!("`{key}` in {} must be between {min} and {max}", self.what),
-                        );
-                        None
-                    }
+            DeValue::Integer(i) => match int_value(i) {
+                Some(n) if (min..=max).contains(&n) => Some(Spanned::new(v.span(), n)),
+                _ => {
+                    cx.error(
+                        v.span(),
+                        format!("`{key}` in {} must be between {min} and {max}", self.what),
+                    );
+                    None
                 }
-            }
+            },
             _ => {
                 self.wrong_type(cx, key, "an integer", v);
                 None
@@ -236,9 +239,9 @@ impl<'t, 'i> Table<'t, 'i> {
                 let mut out = Vec::new();
                 for item in items.iter() {
                     match item.get_ref() {
-                        DeValue::Integer(i) => match i.as_str().replace('_', "").parse::<i64>() {
-                            Ok(n) => out.push(Spanned::new(item.span(), n)),
-                            Err(_) => cx.error(
+                        DeValue::Integer(i) => match int_value(i) {
+                            Some(n) => out.push(Spanned::new(item.span(), n)),
+                            None => cx.error(
                                 item.span(),
                                 format!("`{key}` in {}: integer out of range", self.what),
                             ),

@@ -1,0 +1,940 @@
+//! The engine's command/event API, driven the way the cockpit and the CLI
+//! verbs will drive it: real plans, real child processes, real journals.
+//! Every scenario ends by replaying the journal and comparing with the live state.
+
+use std::path::Path;
+use std::time::Duration;
+
+use slate::engine::event::{
+    ApprovalSource, EnvOutcome, Event, RollbackChoice, StepStatus, Trigger,
+};
+use slate::engine::{
+    Action, Actor, Engine, EngineHandle, EngineOptions, Record, RunOutcome, RunState, Unattended,
+};
+use slate::journal::read_journal;
+use tempfile::TempDir;
+use tokio::sync::broadcast;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn actor(user: &str) -> Actor {
+    Actor {
+        user: user.into(),
+        uid: 1000,
+        via: "test".into(),
+    }
+}
+
+struct Run {
+    handle: EngineHandle,
+    task: tokio::task::JoinHandle<RunState>,
+    rx: broadcast::Receiver<Record>,
+    seen: Vec<Record>,
+    _home: TempDir,
+    work: TempDir,
+}
+
+/// Starts a plan with a client attached (gates wait for commands).
+fn start(plan_body: &str, linger: bool) -> Run {
+    start_with(plan_body, |o| o.linger = linger)
+}
+
+fn start_with(plan_body: &str, tweak: impl FnOnce(&mut EngineOptions)) -> Run {
+    let home = TempDir::new().unwrap();
+    let work = TempDir::new().unwrap();
+    let src = format!(
+        r#"
+[release]
+name = "svc"
+version = "2.0"
+previous_version = "1.0"
+owner = "owner"
+{plan_body}
+"#
+    );
+    let plan = slate::plan::parse(&src, "test.toml", work.path().to_path_buf())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut opts = EngineOptions::new("test.toml", src, home.path(), actor("starter"));
+    opts.unattended = Unattended::Wait;
+    opts.durable = false;
+    tweak(&mut opts);
+    let (engine, handle) = Engine::new(plan, opts).unwrap();
+    let rx = handle.subscribe();
+    let task = tokio::spawn(engine.run());
+    Run {
+        handle,
+        task,
+        rx,
+        seen: Vec::new(),
+        _home: home,
+        work,
+    }
+}
+
+impl Run {
+    /// Waits until a record matches, returning it; fails after LIMIT.
+    async fn until(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        loop {
+            let rec = tokio::time::timeout_at(deadline, self.rx.recv())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "timed out waiting for {what}; saw: {:#?}",
+                        types(&self.seen)
+                    )
+                })
+                .expect("event stream ended");
+            self.seen.push(rec.clone());
+            if pred(&rec.event) {
+                return rec.event;
+            }
+        }
+    }
+
+    async fn send(&self, user: &str, action: Action) -> Result<String, String> {
+        self.handle.send(actor(user), action).await
+    }
+
+    fn ledger(&self) -> Vec<String> {
+        std::fs::read_to_string(self.work.path().join("ledger"))
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    /// Waits for the engine, then checks the journal against what clients saw.
+    async fn finish(mut self) -> (RunState, Vec<Record>, Vec<String>) {
+        let state = tokio::time::timeout(LIMIT, &mut self.task)
+            .await
+            .expect("engine did not finish")
+            .unwrap();
+        while let Ok(rec) = self.rx.try_recv() {
+            self.seen.push(rec);
+        }
+        let journal = read_journal(&self.handle.journal_path()).unwrap();
+        assert!(journal.warning.is_none());
+        assert_eq!(
+            journal.records, self.seen,
+            "clients saw exactly the journal, in order"
+        );
+        let replayed = RunState::replay(&journal.records);
+        assert_eq!(
+            replayed, state,
+            "replaying the journal rebuilds the live state"
+        );
+        let ledger = self.ledger();
+        (state, journal.records, ledger)
+    }
+}
+
+fn types(recs: &[Record]) -> Vec<&'static str> {
+    recs.iter().map(|r| r.event.type_name()).collect()
+}
+
+const ONE_ENV_GATE: &str = r#"
+[[environments]]
+name = "prod"
+gates = ["go"]
+[[stages]]
+name = "deploy"
+command = 'echo "deploy $SLATE_VERSION" >> ledger'
+rollback = 'echo "undo deploy to $SLATE_TARGET_VERSION" >> ledger'
+[[gates]]
+name = "go"
+kind = "manual"
+require_comment = true
+"#;
+
+#[tokio::test]
+async fn approval_with_comment_passes_the_gate_and_is_journaled() {
+    let mut run = start(ONE_ENV_GATE, false);
+    run.until("gate waiting", |e| matches!(e, Event::GateWaiting { .. }))
+        .await;
+    let refused = run
+        .send(
+            "alice",
+            Action::Approve {
+                gate: None,
+                comment: "  ".into(),
+            },
+        )
+        .await;
+    assert_eq!(refused, Err("approval needs a comment".into()));
+    let wrong = run
+        .send(
+            "alice",
+            Action::Approve {
+                gate: Some("nope".into()),
+                comment: "x".into(),
+            },
+        )
+        .await;
+    assert!(
+        wrong
+            .unwrap_err()
+            .contains("gate nope is not waiting (waiting: go)")
+    );
+    let ok = run
+        .send(
+            "alice",
+            Action::Approve {
+                gate: Some("go".into()),
+                comment: "checked dashboards".into(),
+            },
+        )
+        .await;
+    assert_eq!(ok, Ok("approved go".into()));
+    let (state, records, ledger) = run.finish().await;
+    assert_eq!(state.outcome, Some(RunOutcome::Released));
+    assert_eq!(ledger, ["deploy 2.0"]);
+    let approval = &state.envs[0].approvals[0];
+    assert_eq!(
+        (approval.user.as_str(), approval.comment.as_str()),
+        ("alice", "checked dashboards")
+    );
+    assert_eq!(approval.source, ApprovalSource::Operator);
+    let refusals: Vec<_> = records
+        .iter()
+        .filter(|r| matches!(r.event, Event::CommandRefused { .. }))
+        .collect();
+    assert_eq!(refusals.len(), 2, "refused commands are journaled too");
+}
+
+#[tokio::test]
+async fn rejection_rolls_back_and_ends_rejected() {
+    let mut run = start(
+        r#"
+[[environments]]
+name = "dev"
+[[environments]]
+name = "prod"
+gates = ["go"]
+[[stages]]
+name = "deploy"
+command = 'echo "deploy $SLATE_ENV" >> ledger'
+rollback = 'echo "undo $SLATE_ENV" >> ledger'
+[[gates]]
+name = "go"
+kind = "manual"
+"#,
+        false,
+    );
+    run.until("gate waiting", |e| matches!(e, Event::GateWaiting { .. }))
+        .await;
+    assert_eq!(
+        run.send(
+            "bob",
+            Action::Reject {
+                gate: None,
+                reason: "".into()
+            }
+        )
+        .await,
+        Err("a rejection needs a reason".into())
+    );
+    run.send(
+        "bob",
+        Action::Reject {
+            gate: None,
+            reason: "error budget spent".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let (state, records, ledger) = run.finish().await;
+    assert_eq!(state.outcome, Some(RunOutcome::Rejected));
+    // Nothing ran in prod, so nothing there is undone; dev stays deployed.
+    assert_eq!(ledger, ["deploy dev"]);
+    assert_eq!(
+        state.envs[0].status,
+        slate::engine::state::EnvStatus::Done(EnvOutcome::Deployed)
+    );
+    assert!(records.iter().any(|r| matches!(&r.event, Event::RollbackStarted { trigger: Trigger::GateRejected { gate, .. }, .. } if gate == "go")));
+}
+
+#[tokio::test]
+async fn two_approvals_need_two_people_from_the_approver_list() {
+    let mut run = start(
+        r#"
+[[environments]]
+name = "prod"
+gates = ["go"]
+approval = { required = 2, approvers = ["alice", "bob", "carol"] }
+[[stages]]
+name = "deploy"
+command = "true"
+[[gates]]
+name = "go"
+kind = "manual"
+"#,
+        false,
+    );
+    run.until("gate waiting", |e| {
+        matches!(e, Event::GateWaiting { required: 2, .. })
+    })
+    .await;
+    let mallory = run
+        .send(
+            "mallory",
+            Action::Approve {
+                gate: None,
+                comment: String::new(),
+            },
+        )
+        .await;
+    assert!(
+        mallory
+            .unwrap_err()
+            .contains("mallory may not approve prod")
+    );
+    assert_eq!(
+        run.send(
+            "alice",
+            Action::Approve {
+                gate: None,
+                comment: String::new()
+            }
+        )
+        .await,
+        Ok("approved go (1 of 2)".into())
+    );
+    let twice = run
+        .send(
+            "alice",
+            Action::Approve {
+                gate: None,
+                comment: String::new(),
+            },
+        )
+        .await;
+    assert_eq!(twice, Err("alice has already approved go".into()));
+    assert_eq!(
+        run.send(
+            "carol",
+            Action::Approve {
+                gate: None,
+                comment: String::new()
+            }
+        )
+        .await,
+        Ok("approved go".into())
+    );
+    let (state, _, _) = run.finish().await;
+    assert_eq!(state.outcome, Some(RunOutcome::Released));
+    let users: Vec<_> = state.envs[0]
+        .approvals
+        .iter()
+        .map(|a| a.user.as_str())
+        .collect();
+    assert_eq!(users, ["alice", "carol"]);
+}
+
+#[tokio::test]
+async fn pause_takes_effect_at_the_next_safe_point_and_resume_continues() {
+    let mut run = start(
+        r#"
+[[environments]]
+name = "dev"
+[[stages]]
+name = "one"
+command = 'sleep 0.5; echo one >> ledger'
+[[stages]]
+name = "two"
+command = 'echo two >> ledger'
+"#,
+        false,
+    );
+    run.until("stage one", |e| {
+        matches!(e, Event::StepStarted { step: 0, .. })
+    })
+    .await;
+    assert_eq!(
+        run.send("op", Action::Pause).await,
+        Ok("pausing at the next safe point".into())
+    );
+    run.until("pause requested", |e| {
+        matches!(e, Event::PauseRequested { .. })
+    })
+    .await;
+    assert_eq!(
+        run.handle_status(),
+        "pausing…",
+        "visible as pausing until the safe point"
+    );
+    let paused = run
+        .until("paused", |e| matches!(e, Event::Paused { .. }))
+        .await;
+    assert!(
+        matches!(paused, Event::Paused { step: Some(1), .. }),
+        "paused before step two, after one finished"
+    );
+    assert_eq!(
+        run.ledger(),
+        ["one"],
+        "step one finished; step two has not started"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(run.ledger(), ["one"], "nothing runs while paused");
+    assert_eq!(run.send("op", Action::Resume).await, Ok("resumed".into()));
+    let (state, records, ledger) = run.finish().await;
+    assert_eq!(ledger, ["one", "two"]);
+    assert_eq!(state.outcome, Some(RunOutcome::Released));
+    let order = types(&records);
+    let p = order.iter().position(|t| *t == "paused").unwrap();
+    let r = order.iter().position(|t| *t == "resumed").unwrap();
+    assert!(order[..p].contains(&"pause_requested") && p < r);
+}
+
+impl Run {
+    /// The status a client rebuilding state from what it has seen would show.
+    fn handle_status(&self) -> &'static str {
+        RunState::replay(&self.seen).status.word()
+    }
+}
+
+#[tokio::test]
+async fn abort_stops_the_running_step_and_rolls_the_environment_back() {
+    let mut run = start(
+        r#"
+[[environments]]
+name = "prod"
+[[stages]]
+name = "migrate"
+command = 'echo migrate >> ledger'
+rollback = 'echo "undo migrate" >> ledger'
+[[stages]]
+name = "deploy"
+command = 'echo deploy >> ledger; echo rolling; sleep 30'
+rollback = 'echo "undo deploy" >> ledger'
+"#,
+        false,
+    );
+    run.until("deploy running", |e| {
+        matches!(e, Event::Output { step: 1, .. })
+    })
+    .await;
+    let reply = run
+        .send(
+            "op",
+            Action::Abort {
+                reason: "wrong build".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply, "aborting prod: stopping and rolling back");
+    let (state, records, ledger) = run.finish().await;
+    assert_eq!(state.outcome, Some(RunOutcome::Aborted));
+    assert_eq!(ledger, ["migrate", "deploy", "undo deploy", "undo migrate"]);
+    assert!(records.iter().any(|r| matches!(
+        r.event,
+        Event::StepFinished {
+            step: 1,
+            status: StepStatus::Killed,
+            ..
+        }
+    )));
+    assert!(records.iter().any(|r| matches!(
+        r.event,
+        Event::RollbackStarted {
+            trigger: Trigger::Abort,
+            ..
+        }
+    )));
+}
+
+#[tokio::test]
+async fn rollback_during_rollout_is_journaled_with_its_reason() {
+    let mut run = start(
+        r#"
+[[environments]]
+name = "prod"
+strategy = { kind = "canary", steps = [10, 100], pause = "30s" }
+[[stages]]
+name = "deploy"
+rollout = true
+command = 'echo "weight $SLATE_WEIGHT" >> ledger'
+rollback = 'echo "weight $SLATE_WEIGHT" >> ledger'
+"#,
+        false,
+    );
+    run.until("canary pause", |e| matches!(e, Event::TimerStarted { .. }))
+        .await;
+    assert_eq!(
+        run.send(
+            "op",
+            Action::Rollback {
+                env: None,
+                reason: " ".into()
+            }
+        )
+        .await,
+        Err("a rollback needs a reason".into())
+    );
+    run.send(
+        "op",
+        Action::Rollback {
+            env: None,
+            reason: "p99 latency doubled".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let (state, records, ledger) = run.finish().await;
+    assert_eq!(
+        ledger,
+        ["weight 10", "weight 0"],
+        "a canary is undone by one call at weight 0"
+    );
+    assert_eq!(state.outcome, Some(RunOutcome::RolledBack));
+    assert!(records.iter().any(|r| matches!(&r.event, Event::RollbackRequested { reason, actor, .. } if reason == "p99 latency doubled" && actor.user == "op")));
+    assert!(records.iter().any(|r| matches!(
+        r.event,
+        Event::RollbackStarted {
+            trigger: Trigger::Manual,
+            ..
+        }
+    )));
+}
+
+const IRREVERSIBLE: &str = r#"
+[[environments]]
+name = "prod"
+[[stages]]
+name = "config"
+command = 'echo config >> ledger'
+rollback = 'echo "undo config" >> ledger'
+[[stages]]
+name = "migrate"
+irreversible = true
+command = 'echo migrate >> ledger'
+rollback = 'echo "undo migrate" >> ledger'
+[[stages]]
+name = "deploy"
+command = 'echo deploy >> ledger'
+rollback = 'echo "undo deploy" >> ledger'
+[[stages]]
+name = "smoke"
+command = 'test -f fixed && echo smoke >> ledger'
+"#;
+
+#[tokio::test]
+async fn rollback_stops_at_an_irreversible_step_and_hold_keeps_it_there() {
+    let mut run = start(IRREVERSIBLE, false);
+    let blocked = run
+        .until("blocked", |e| matches!(e, Event::RollbackBlocked { .. }))
+        .await;
+    let Event::RollbackBlocked {
+        step,
+        choices,
+        reason,
+        ..
+    } = blocked
+    else {
+        unreachable!()
+    };
+    assert_eq!(step, 1);
+    assert_eq!(
+        choices,
+        [
+            RollbackChoice::Hold,
+            RollbackChoice::RollForward,
+            RollbackChoice::Force
+        ]
+    );
+    assert!(reason.contains("migrate is irreversible"));
+    assert!(
+        run.send("op", Action::Retry).await.is_err(),
+        "retry is not one of the choices here"
+    );
+    run.send(
+        "op",
+        Action::Decide {
+            choice: RollbackChoice::Hold,
+            note: "DBA on it".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let (state, _, ledger) = run.finish().await;
+    assert_eq!(
+        ledger,
+        ["config", "migrate", "deploy", "undo deploy"],
+        "nothing before the irreversible step is undone"
+    );
+    assert_eq!(state.outcome, Some(RunOutcome::Held));
+    assert_eq!(
+        state.envs[0].status,
+        slate::engine::state::EnvStatus::Done(EnvOutcome::Held)
+    );
+}
+
+#[tokio::test]
+async fn forcing_past_an_irreversible_step_needs_an_acknowledgement() {
+    let mut run = start(IRREVERSIBLE, false);
+    run.until("blocked", |e| matches!(e, Event::RollbackBlocked { .. }))
+        .await;
+    let no_ack = run
+        .send(
+            "op",
+            Action::Decide {
+                choice: RollbackChoice::Force,
+                note: "".into(),
+            },
+        )
+        .await;
+    assert!(no_ack.unwrap_err().contains("needs an acknowledgement"));
+    run.send(
+        "op",
+        Action::Decide {
+            choice: RollbackChoice::Force,
+            note: "data loss of new column accepted".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let (state, records, ledger) = run.finish().await;
+    assert_eq!(
+        ledger,
+        [
+            "config",
+            "migrate",
+            "deploy",
+            "undo deploy",
+            "undo migrate",
+            "undo config"
+        ]
+    );
+    assert_eq!(state.outcome, Some(RunOutcome::RolledBack));
+    assert!(records.iter().any(|r| matches!(&r.event, Event::RollbackDecision { choice: RollbackChoice::Force, note, .. } if note.contains("accepted"))));
+}
+
+#[tokio::test]
+async fn rolling_forward_reruns_from_after_the_irreversible_step() {
+    let mut run = start(IRREVERSIBLE, false);
+    run.until("blocked", |e| matches!(e, Event::RollbackBlocked { .. }))
+        .await;
+    std::fs::write(run.work.path().join("fixed"), "").unwrap();
+    run.send(
+        "op",
+        Action::Decide {
+            choice: RollbackChoice::RollForward,
+            note: "hotfix in place".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let (state, _, ledger) = run.finish().await;
+    assert_eq!(
+        ledger,
+        [
+            "config",
+            "migrate",
+            "deploy",
+            "undo deploy",
+            "deploy",
+            "smoke"
+        ]
+    );
+    assert_eq!(state.outcome, Some(RunOutcome::Released));
+}
+
+#[tokio::test]
+async fn a_failed_rollback_step_can_be_retried() {
+    let mut run = start(
+        r#"
+[[environments]]
+name = "prod"
+[[stages]]
+name = "deploy"
+command = 'echo deploy >> ledger'
+rollback = 'test -f fixed && echo "undo deploy" >> ledger'
+[[stages]]
+name = "smoke"
+command = 'exit 3'
+"#,
+        false,
+    );
+    let blocked = run
+        .until("blocked", |e| matches!(e, Event::RollbackBlocked { .. }))
+        .await;
+    assert!(
+        matches!(blocked, Event::RollbackBlocked { ref choices, .. } if choices.contains(&RollbackChoice::Retry))
+    );
+    std::fs::write(run.work.path().join("fixed"), "").unwrap();
+    assert_eq!(
+        run.send("op", Action::Retry).await,
+        Ok("retrying the failed rollback step".into())
+    );
+    let (state, records, ledger) = run.finish().await;
+    assert_eq!(ledger, ["deploy", "undo deploy"]);
+    assert_eq!(state.outcome, Some(RunOutcome::RolledBack));
+    assert!(
+        records
+            .iter()
+            .any(|r| matches!(r.event, Event::RetryRequested { .. }))
+    );
+    assert!(records.iter().any(|r| matches!(&r.event, Event::StepFinished { exit_code: Some(3), message, .. } if message == "exited with status 3")));
+}
+
+#[tokio::test]
+async fn a_finished_release_can_still_be_rolled_back_by_environment() {
+    let mut run = start(
+        r#"
+[[environments]]
+name = "staging"
+[[environments]]
+name = "prod"
+[[stages]]
+name = "deploy"
+command = 'echo "deploy $SLATE_ENV" >> ledger'
+rollback = 'echo "undo $SLATE_ENV to $SLATE_TARGET_VERSION" >> ledger'
+"#,
+        true,
+    );
+    run.until("released", |e| {
+        matches!(
+            e,
+            Event::RunFinished {
+                outcome: RunOutcome::Released,
+                ..
+            }
+        )
+    })
+    .await;
+    let bad = run
+        .send(
+            "op",
+            Action::Rollback {
+                env: Some("qa".into()),
+                reason: "x".into(),
+            },
+        )
+        .await;
+    assert_eq!(bad, Err("there is no environment `qa`".into()));
+    assert_eq!(
+        run.send(
+            "op",
+            Action::Rollback {
+                env: Some("prod".into()),
+                reason: "checkout errors".into()
+            }
+        )
+        .await,
+        Ok("rolling back prod".into())
+    );
+    run.until("rolled back", |e| {
+        matches!(
+            e,
+            Event::RunFinished {
+                outcome: RunOutcome::RolledBack,
+                ..
+            }
+        )
+    })
+    .await;
+    let again = run
+        .send(
+            "op",
+            Action::Rollback {
+                env: Some("prod".into()),
+                reason: "again".into(),
+            },
+        )
+        .await;
+    assert!(again.unwrap_err().contains("prod is not deployed"));
+    run.send("op", Action::Shutdown).await.unwrap();
+    let (state, _, ledger) = run.finish().await;
+    assert_eq!(
+        ledger,
+        ["deploy staging", "deploy prod", "undo prod to 1.0"]
+    );
+    assert_eq!(
+        state.envs[0].status,
+        slate::engine::state::EnvStatus::Done(EnvOutcome::Deployed)
+    );
+    assert_eq!(
+        state.envs[1].status,
+        slate::engine::state::EnvStatus::Done(EnvOutcome::RolledBack)
+    );
+}
+
+#[tokio::test]
+async fn soak_is_journaled_as_start_and_length_and_check_gates_retry() {
+    let mut run = start(
+        r#"
+[[environments]]
+name = "prod"
+gates = ["soak", "ready"]
+[[stages]]
+name = "deploy"
+command = "true"
+[[gates]]
+name = "soak"
+kind = "soak"
+wait = "300ms"
+[[gates]]
+name = "ready"
+kind = "check"
+retries = 3
+interval = "50ms"
+check = { command = 'n=$(cat n 2>/dev/null || echo 0); echo $((n+1)) > n; test $n -ge 1' }
+"#,
+        false,
+    );
+    let timer = run
+        .until("timer", |e| matches!(e, Event::TimerStarted { .. }))
+        .await;
+    assert!(matches!(
+        timer,
+        Event::TimerStarted {
+            duration_ms: 300,
+            ..
+        }
+    ));
+    let (state, records, _) = run.finish().await;
+    assert_eq!(state.outcome, Some(RunOutcome::Released));
+    let checks: Vec<bool> = records
+        .iter()
+        .filter_map(|r| match r.event {
+            Event::CheckResult { ok, .. } => Some(ok),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(checks, [false, true]);
+    let soak_ms = state.envs[0].steps[0].duration_ms.unwrap();
+    assert!(
+        soak_ms >= 300,
+        "the soak lasted its full length ({soak_ms} ms)"
+    );
+}
+
+#[tokio::test]
+async fn notes_are_journaled_and_unknown_gates_in_headless_mode_fail_closed() {
+    let run = start_with(ONE_ENV_GATE, |o| o.unattended = Unattended::FailClosed);
+    run.send(
+        "op",
+        Action::Note {
+            text: "starting after the 14:00 freeze".into(),
+        },
+    )
+    .await
+    .ok();
+    let (state, records, ledger) = run.finish().await;
+    assert!(ledger.is_empty());
+    assert_eq!(state.outcome, Some(RunOutcome::RolledBack));
+    let reason = records
+        .iter()
+        .find_map(|r| match &r.event {
+            Event::GateFailed { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(reason.contains("--approve go"), "{reason}");
+}
+
+#[tokio::test]
+async fn pre_approval_is_journaled_as_such() {
+    let run = start_with(ONE_ENV_GATE, |o| {
+        o.unattended = Unattended::FailClosed;
+        o.pre_approved = vec!["go".into()];
+    });
+    let (state, _, ledger) = run.finish().await;
+    assert_eq!(ledger, ["deploy 2.0"]);
+    assert_eq!(
+        state.envs[0].approvals[0].source,
+        ApprovalSource::PreApproved
+    );
+    assert_eq!(state.envs[0].approvals[0].user, "starter");
+}
+
+#[tokio::test]
+async fn stage_env_and_config_reach_commands_as_variables_only() {
+    let run = start(
+        r#"
+[[environments]]
+name = "prod"
+config = { "log.level" = "warn", replicas = 3 }
+[[stages]]
+name = "show"
+env = { GREETING = "$(echo injected)" }
+command = 'printf "%s|%s|%s|%s\n" "$GREETING" "$SLATE_CONFIG_LOG_LEVEL" "$SLATE_CONFIG_REPLICAS" "$SLATE_STAGE" >> ledger'
+"#,
+        false,
+    );
+    let (_, _, ledger) = run.finish().await;
+    assert_eq!(ledger, ["$(echo injected)|warn|3|show"]);
+}
+
+#[tokio::test]
+async fn timeouts_and_missing_working_directories_fail_the_step_with_a_reason() {
+    let run = start(
+        r#"
+[[environments]]
+name = "prod"
+[[stages]]
+name = "slow"
+command = 'sleep 5'
+timeout = "200ms"
+[[stages]]
+name = "never"
+command = 'true'
+"#,
+        false,
+    );
+    let (state, _, _) = run.finish().await;
+    assert_eq!(state.outcome, Some(RunOutcome::RolledBack));
+    let slow = &state.envs[0].steps[0];
+    assert_eq!(slow.message, "timed out after 200ms");
+    assert_eq!(slow.state, slate::engine::state::StepState::TimedOut);
+    let undo = slow
+        .undo
+        .as_ref()
+        .expect("the rollback considered the failed step");
+    assert_eq!(
+        (undo.state, undo.message.as_str()),
+        (
+            slate::engine::state::UndoState::Skipped,
+            "no rollback command"
+        )
+    );
+    assert_eq!(
+        state.envs[0].steps[1].attempts, 0,
+        "later steps never started"
+    );
+
+    let run = start(
+        r#"
+[[environments]]
+name = "prod"
+[[stages]]
+name = "where"
+cwd = "does/not/exist"
+command = 'true'
+"#,
+        false,
+    );
+    let (state, _, _) = run.finish().await;
+    assert!(
+        state.envs[0].steps[0]
+            .message
+            .starts_with("cannot start the command in"),
+        "{}",
+        state.envs[0].steps[0].message
+    );
+}
+
+#[test]
+fn journal_path_is_under_the_run_directory() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let run = start("[[stages]]\nname = \"a\"\ncommand = \"true\"\n", false);
+        let path = run.handle.journal_path();
+        assert!(path.ends_with(Path::new(&run.handle.run_id).join("journal.ndjson")));
+        let (state, _, _) = run.finish().await;
+        assert_eq!(state.envs.len(), 3, "dev, staging and prod by default");
+        assert_eq!(state.outcome, Some(RunOutcome::Released));
+    });
+}
