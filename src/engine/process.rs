@@ -83,11 +83,7 @@ async fn read_lines(
 ) {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let mut acc: Vec<u8> = Vec::new();
-    loop {
-        let buf = match reader.fill_buf().await {
-            Ok(b) => b,
-            Err(_) => break,
-        };
+    while let Ok(buf) = reader.fill_buf().await {
         if buf.is_empty() {
             break;
         }
@@ -178,11 +174,12 @@ mod tests {
         let mut p = spawn(&spec, tx).unwrap();
         let status = p.wait().await.unwrap();
         assert!(status.success());
-        drop(p);
+        // Readers end when the pipes close; dropping `p` first would abort them.
         let mut got = Vec::new();
         while let Ok(Some(l)) = tokio::time::timeout(Duration::from_secs(2), rx.recv()).await {
             got.push(l);
         }
+        drop(p);
         assert!(got.contains(&(Stream::Stdout, "out".into())));
         assert!(got.contains(&(Stream::Stderr, "err".into())));
         let long: Vec<_> = got.iter().filter(|(_, l)| l.starts_with("xxx")).collect();
