@@ -938,3 +938,120 @@ fn journal_path_is_under_the_run_directory() {
         assert_eq!(state.outcome, Some(RunOutcome::Released));
     });
 }
+
+/// A minimal HTTP server on 127.0.0.1 answering each request with the next canned status.
+async fn http_server(
+    statuses: Vec<(u16, &'static str)>,
+) -> (String, tokio::task::JoinHandle<usize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/healthz", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let mut served = 0;
+        for (status, body) in statuses {
+            let Ok(Ok((mut sock, _))) = tokio::time::timeout(LIMIT, listener.accept()).await else {
+                break;
+            };
+            let mut buf = [0u8; 2048];
+            let _ = sock.read(&mut buf).await;
+            let resp = format!(
+                "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(resp.as_bytes()).await;
+            served += 1;
+        }
+        served
+    });
+    (url, task)
+}
+
+#[tokio::test]
+async fn http_check_gate_probes_a_real_server_until_it_is_healthy() {
+    let (url, server) = http_server(vec![
+        (503, "starting"),
+        (200, "warming"),
+        (200, "status: ok"),
+    ])
+    .await;
+    let run = start(
+        &format!(
+            r#"
+[[environments]]
+name = "prod"
+[[stages]]
+name = "deploy"
+command = "true"
+gates_after = ["healthy"]
+[[gates]]
+name = "healthy"
+kind = "check"
+retries = 4
+interval = "20ms"
+check = {{ http = "{url}", status = 200, contains = "ok", timeout = "2s" }}
+"#
+        ),
+        false,
+    );
+    let (state, records, _) = run.finish().await;
+    assert_eq!(state.outcome, Some(RunOutcome::Released));
+    let messages: Vec<String> = records
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::CheckResult { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(
+        messages[0].ends_with("status 503, expected 200"),
+        "{}",
+        messages[0]
+    );
+    assert!(
+        messages[1].ends_with("body does not contain \"ok\""),
+        "{}",
+        messages[1]
+    );
+    assert!(messages[2].contains(": 200 in "), "{}", messages[2]);
+    assert_eq!(server.await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn a_failing_http_check_rolls_back_and_verification_is_journaled() {
+    // Nothing listens on this port once the listener is dropped: connection refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = start(
+        &format!(
+            r#"
+[[environments]]
+name = "prod"
+verify_rollback = {{ command = 'grep -q "undo deploy" ledger' }}
+[[stages]]
+name = "deploy"
+command = 'echo deploy >> ledger'
+rollback = 'echo "undo deploy" >> ledger'
+gates_after = ["healthy"]
+[[gates]]
+name = "healthy"
+kind = "check"
+check = {{ http = "http://127.0.0.1:{port}/healthz", timeout = "1s" }}
+"#
+        ),
+        false,
+    );
+    let (state, records, ledger) = run.finish().await;
+    assert_eq!(ledger, ["deploy", "undo deploy"]);
+    assert_eq!(state.outcome, Some(RunOutcome::RolledBack));
+    assert!(
+        state.message.contains("connection refused"),
+        "{}",
+        state.message
+    );
+    assert_eq!(state.envs[0].rollback_verified, Some(true));
+    assert!(records.iter().any(|r| matches!(&r.event, Event::RollbackVerified { ok: true, message, .. } if message.starts_with("command `grep"))));
+}

@@ -109,3 +109,62 @@ fn trim_newline(buf: &[u8]) -> &[u8] {
     }
     &buf[..end]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::event::Event;
+    use std::io::Write;
+
+    fn line(seq: u64) -> String {
+        let rec = Record {
+            seq,
+            ts: jiff::Timestamp::from_second(1_800_000_000 + seq as i64).unwrap(),
+            event: Event::EnvStarted { env: 0 },
+        };
+        serde_json::to_string(&rec).unwrap()
+    }
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn reads_every_record_in_order() {
+        let f = write(&format!("{}\n{}\n", line(1), line(2)));
+        let j = read_journal(f.path()).unwrap();
+        assert_eq!(j.records.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2]);
+        assert!(j.warning.is_none());
+    }
+
+    #[test]
+    fn a_torn_last_line_is_skipped_with_a_warning() {
+        let torn = &line(3)[..20];
+        let f = write(&format!("{}\n{}\n{torn}", line(1), line(2)));
+        let j = read_journal(f.path()).unwrap();
+        assert_eq!(j.records.len(), 2);
+        assert!(j.warning.unwrap().contains("torn last line (3)"));
+    }
+
+    #[test]
+    fn a_corrupt_line_in_the_middle_is_an_error_naming_the_line() {
+        let f = write(&format!("{}\n{{garbage\n{}\n", line(1), line(2)));
+        let e = read_journal(f.path()).unwrap_err();
+        assert!(
+            e.to_string().starts_with("journal is corrupt at line 2:"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_record_is_detected_by_its_sequence_number() {
+        let f = write(&format!("{}\n{}\n{}\n", line(1), line(3), line(4)));
+        let e = read_journal(f.path()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "journal is corrupt at line 2: sequence jumps from 1 to 3"
+        );
+    }
+}
