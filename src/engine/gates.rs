@@ -99,17 +99,7 @@ impl Engine {
                  run again with --approve {} or --auto-approve",
                 g.name, g.name
             );
-            self.emit(Event::GateFailed {
-                env,
-                step: g.step,
-                gate: g.name.clone(),
-                reason: reason.clone(),
-            })?;
-            return Err(Stop::GateFailed {
-                step: g.step,
-                gate: g.name,
-                reason,
-            });
+            return Err(self.fail_gate(env, g.step, &g.name, reason));
         }
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         let mut approved = false;
@@ -126,8 +116,7 @@ impl Engine {
                 c = self.next_command() => c,
                 _ = sleep_until_opt(deadline) => {
                     let reason = format!("no decision within {}", humantime::format_duration(timeout.unwrap_or_default()));
-                    self.emit(Event::GateFailed { env, step: g.step, gate: g.name.clone(), reason: reason.clone() })?;
-                    return Err(Stop::GateFailed { step: g.step, gate: g.name, reason });
+                    return Err(self.fail_gate(env, g.step, &g.name, reason));
                 }
             };
             let Some(cmd) = cmd else {
@@ -135,17 +124,7 @@ impl Engine {
                 if deadline.is_none() {
                     let reason =
                         "every client disconnected from a gate that has no timeout".to_string();
-                    self.emit(Event::GateFailed {
-                        env,
-                        step: g.step,
-                        gate: g.name.clone(),
-                        reason: reason.clone(),
-                    })?;
-                    return Err(Stop::GateFailed {
-                        step: g.step,
-                        gate: g.name,
-                        reason,
-                    });
+                    return Err(self.fail_gate(env, g.step, &g.name, reason));
                 }
                 sleep_until_opt(deadline).await;
                 continue;
@@ -175,6 +154,23 @@ impl Engine {
                 Some(Wake::Stop(stop)) => return Err(stop),
                 _ => {}
             }
+        }
+    }
+
+    /// Journals a gate's failure and returns the stop that rolls the environment back.
+    fn fail_gate(&mut self, env: usize, step: usize, gate: &str, reason: String) -> Stop {
+        if let Err(f) = self.emit(Event::GateFailed {
+            env,
+            step,
+            gate: gate.to_string(),
+            reason: reason.clone(),
+        }) {
+            return Stop::Fatal(f);
+        }
+        Stop::GateFailed {
+            step,
+            gate: gate.to_string(),
+            reason,
         }
     }
 
@@ -242,18 +238,7 @@ impl Engine {
         } else {
             String::new()
         };
-        let reason = format!("{last}{tries}");
-        self.emit(Event::GateFailed {
-            env,
-            step,
-            gate: gate.to_string(),
-            reason: reason.clone(),
-        })?;
-        Err(Stop::GateFailed {
-            step,
-            gate: gate.to_string(),
-            reason,
-        })
+        Err(self.fail_gate(env, step, gate, format!("{last}{tries}")))
     }
 
     /// Runs one check: (passed, message, latency, interrupting command).
