@@ -100,13 +100,55 @@ pub fn parse(source: &str, file: &str, base_dir: PathBuf) -> Result<Plan, PlanEr
             let span = e.span().unwrap_or(0..0);
             let msg = e.message().trim().trim_end_matches('.').to_string();
             let mut msg = msg.lines().next().unwrap_or("invalid TOML").to_string();
+            // "invalid basic string" is what toml says of a string never closed;
+            // name it the way it names an unclosed array or table.
+            for (toml_says, plain) in [
+                (
+                    "invalid basic string, expected `\"`",
+                    "unclosed string, expected `\"`",
+                ),
+                (
+                    "invalid literal string, expected `'`",
+                    "unclosed string, expected `'`",
+                ),
+                (
+                    "invalid multi-line basic string, expected `\"`",
+                    "unclosed multi-line string, expected `\"\"\"`",
+                ),
+                (
+                    "invalid multi-line literal string, expected `'`",
+                    "unclosed multi-line string, expected `'''`",
+                ),
+            ] {
+                if msg == toml_says {
+                    msg = plain.to_string();
+                }
+            }
             // toml does not say which key is repeated, but its span covers it.
             if msg == "duplicate key"
                 && let Some(key) = source
                     .get(span.clone())
                     .filter(|k| !k.is_empty() && !k.contains('\n'))
             {
-                msg = format!("duplicate key `{key}`: a key may appear only once in a table");
+                let line_start = source[..span.start].rfind('\n').map_or(0, |i| i + 1);
+                let line = source[line_start..].lines().next().unwrap_or("").trim();
+                let header = line
+                    .trim_start_matches('[')
+                    .split(']')
+                    .next()
+                    .map_or(key, str::trim);
+                msg = if line.starts_with("[[") {
+                    format!(
+                        "`{key}` is already defined above as a key or table, \
+                         so [[{header}]] cannot add entries to it"
+                    )
+                } else if line.starts_with('[') {
+                    format!(
+                        "`{key}` is already defined above, so [{header}] cannot define it again"
+                    )
+                } else {
+                    format!("duplicate key `{key}`: a key may appear only once in a table")
+                };
             }
             return Err(fail(vec![Diagnostic::new(
                 span,
@@ -214,7 +256,8 @@ impl Loader<'_> {
         } else if env_tables.is_empty() {
             self.cx.error(
                 top.key_span("environments").unwrap_or(0..0),
-                "`environments` is empty: declare at least one environment",
+                "`environments` is empty: declare at least one [[environments]] entry, \
+                 or remove the key to get the defaults (dev, staging, prod)",
             );
         }
 
@@ -485,9 +528,17 @@ impl Loader<'_> {
                 return match kind.get_ref().as_str() {
                     "all-at-once" => Some(Strategy::AllAtOnce),
                     other => {
+                        let example = match other {
+                            "rolling" => "batches = 4",
+                            "canary" => "steps = [10, 50, 100]",
+                            _ => "switch = \"./switch.sh\"",
+                        };
                         self.cx.error(
                             kind.span(),
-                            format!("the {other} strategy needs settings: write `strategy = {{ kind = \"{other}\", ... }}`"),
+                            format!(
+                                "the {other} strategy of {label} needs settings: \
+                                 write `strategy = {{ kind = \"{other}\", {example} }}`"
+                            ),
                         );
                         None
                     }
@@ -532,7 +583,7 @@ impl Loader<'_> {
                 );
             }
         }
-        let mut gate_ref = |cx: &mut Ctx, key: &str, refs: &mut Vec<Ref>| {
+        let gate_ref = |cx: &mut Ctx, key: &str, refs: &mut Vec<Ref>| {
             let g = t.string(cx, key)?;
             refs.push(Ref {
                 kind: "gate",
@@ -541,13 +592,7 @@ impl Loader<'_> {
             });
             Some(g.into_inner())
         };
-        let between = |cx: &mut Ctx,
-                       refs: &mut Vec<Ref>,
-                       gate_ref: &mut dyn FnMut(
-            &mut Ctx,
-            &str,
-            &mut Vec<Ref>,
-        ) -> Option<String>| Between {
+        let between = |cx: &mut Ctx, refs: &mut Vec<Ref>| Between {
             pause: t.duration(cx, "pause").map(|d| d.into_inner()),
             gate: gate_ref(cx, "gate", refs),
         };
@@ -559,7 +604,7 @@ impl Loader<'_> {
                     self.cx
                         .error(t.span.clone(), format!("{what} is missing `batches`"));
                 }
-                let between = between(self.cx, refs, &mut gate_ref);
+                let between = between(self.cx, refs);
                 Some(Strategy::Rolling {
                     batches: *batches?.get_ref() as u32,
                     between,
@@ -575,7 +620,7 @@ impl Loader<'_> {
                         ),
                     );
                 }
-                let between = between(self.cx, refs, &mut gate_ref);
+                let between = between(self.cx, refs);
                 let steps = steps?;
                 let mut ok = !steps.is_empty();
                 if steps.is_empty() {

@@ -53,6 +53,26 @@ fn int_value(i: &DeInteger<'_>) -> Option<i64> {
     i64::from_str_radix(digits, i.radix()).ok()
 }
 
+/// humantime's reason in plan terms: its byte offsets and full unit list
+/// read as noise next to the quoted value and the example that follow.
+fn duration_problem(s: &str, e: &humantime::DurationError) -> String {
+    use humantime::DurationError as E;
+    match e {
+        E::InvalidCharacter(at) => match s.get(*at..).and_then(|r| r.chars().next()) {
+            Some(c) => format!("unexpected character '{c}'"),
+            None => "unexpected character".to_string(),
+        },
+        E::NumberExpected(at) => match s.get(*at..).filter(|r| !r.is_empty()) {
+            Some(rest) => format!("expected a number at \"{rest}\""),
+            None => "expected a number".to_string(),
+        },
+        E::UnknownUnit { unit, .. } if !unit.is_empty() => format!("unknown unit \"{unit}\""),
+        E::NumberOverflow => "number out of range".to_string(),
+        E::Empty => "it is empty".to_string(),
+        other => other.to_string(),
+    }
+}
+
 impl<'t, 'i> Table<'t, 'i> {
     pub fn new(table: &'t DeTable<'i>, span: Span, what: impl Into<String>) -> Self {
         Self {
@@ -192,7 +212,7 @@ impl<'t, 'i> Table<'t, 'i> {
                         format!(
                             "`{key}` in {}: bad duration \"{s}\" ({}); write it like \"90s\", \"10m\" or \"1h 30m\"",
                             self.what,
-                            e.to_string().to_lowercase()
+                            duration_problem(s, &e)
                         ),
                     );
                     None
