@@ -7,7 +7,7 @@ mod format;
 use std::io::IsTerminal;
 use std::path::Path;
 
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::engine::{
@@ -59,7 +59,19 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
             return EXIT_USAGE;
         }
     }
-    let source = std::fs::read_to_string(plan_path).unwrap_or_default();
+    // Handlers go in before the run exists: a Ctrl-C in between would
+    // otherwise kill Slate with its default action and leave the run half-journaled.
+    let (Ok(int), Ok(term), Ok(hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        err(
+            "slate: cannot install signal handlers; refusing to start a release that Ctrl-C could corrupt",
+        );
+        return EXIT_NOT_RELEASED;
+    };
+    let source = plan.source.clone();
     let actor = Actor::current("headless");
     let mut opts = EngineOptions::new(
         plan_path.display().to_string(),
@@ -79,7 +91,7 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
     };
     let events = handle.subscribe();
     let engine_task = tokio::spawn(engine.run());
-    let signals = tokio::spawn(watch_signals(handle.clone(), actor));
+    let signals = tokio::spawn(watch_signals(handle.clone(), actor, int, term, hup));
     let printed = print_events(events, args.json, &handle).await;
     signals.abort();
     let state = engine_task.await.unwrap_or(printed);
@@ -127,14 +139,13 @@ async fn print_events(
 /// Ctrl-C pauses at the next safe point and asks; a second Ctrl-C aborts with
 /// rollback. SIGTERM aborts. SIGHUP (the terminal went away) is ignored: the
 /// release carries on.
-async fn watch_signals(handle: EngineHandle, actor: Actor) {
-    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        return;
-    };
+async fn watch_signals(
+    handle: EngineHandle,
+    actor: Actor,
+    mut int: Signal,
+    mut term: Signal,
+    mut hup: Signal,
+) {
     let mut interrupts = 0;
     loop {
         tokio::select! {

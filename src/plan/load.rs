@@ -82,8 +82,9 @@ pub fn load_file(path: &Path) -> Result<Plan, PlanErrors> {
                 p
             }
         })
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
+        .unwrap_or(Path::new("."));
+    // Absolute, so stage directories stay right for a run resumed from elsewhere.
+    let base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
     parse(&source, &file, base)
 }
 
@@ -164,7 +165,9 @@ pub fn parse(source: &str, file: &str, base_dir: PathBuf) -> Result<Plan, PlanEr
     }
     .plan(doc.get_ref(), doc.span());
     if cx.diags.is_empty() {
-        Ok(plan.expect("a plan without diagnostics is complete"))
+        let mut plan = plan.expect("a plan without diagnostics is complete");
+        plan.source = source.to_string();
+        Ok(plan)
     } else {
         Err(fail(cx.diags))
     }
@@ -377,6 +380,7 @@ impl Loader<'_> {
         }
 
         Some(Plan {
+            source: String::new(),
             base_dir: self.base_dir.clone(),
             release: release?,
             environments,

@@ -16,6 +16,8 @@ pub use load::{load_file, parse};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
+    /// The text the plan was parsed from, journaled with the run so the record stands alone.
+    pub source: String,
     /// Directory that relative `cwd`s are resolved against (the plan file's).
     pub base_dir: PathBuf,
     pub release: Release,
