@@ -74,7 +74,7 @@ pub fn run(state_dir: &Path, run: &str, json: bool) -> i32 {
         crate::say!("  {}", state.message);
     }
     for env in &state.envs {
-        crate::say!("  {:<10} {:?}", env.name, env.status);
+        crate::say!("  {:<10} {}", env.name, env.status.word());
         for s in &env.steps {
             let d = s
                 .duration_ms
@@ -85,7 +85,12 @@ pub fn run(state_dir: &Path, run: &str, json: bool) -> i32 {
             } else {
                 format!(" — {}", s.message)
             };
-            crate::say!("    {:<16} {:<28}{d}{m}", format!("{:?}", s.state), s.label);
+            let undo = match &s.undo {
+                Some(u) if u.message.is_empty() => " (undo: running)".to_string(),
+                Some(u) => format!(" (undo: {})", u.message),
+                None => String::new(),
+            };
+            crate::say!("    {:<10} {:<28}{d}{m}{undo}", s.state.word(), s.label);
         }
         for a in &env.approvals {
             crate::say!(

@@ -33,7 +33,10 @@ fn main() -> ExitCode {
                     approve: args.approve,
                     auto_approve: args.auto_approve,
                 };
-                rt.block_on(headless::run(&args.plan, hargs, &state_dir))
+                let code = rt.block_on(headless::run(&args.plan, hargs, &state_dir));
+                // The run is over and journaled; nothing left may hold the process open.
+                rt.shutdown_background();
+                code
             }
         }
     };

@@ -49,6 +49,21 @@ pub enum EnvStatus {
     Done(EnvOutcome),
 }
 
+impl EnvStatus {
+    pub fn word(self) -> &'static str {
+        match self {
+            EnvStatus::Pending => "pending",
+            EnvStatus::Running => "running",
+            EnvStatus::WaitingApproval => "waiting for approval",
+            EnvStatus::RollingBack => "rolling back",
+            EnvStatus::Blocked => "needs a decision",
+            EnvStatus::Done(EnvOutcome::Deployed) => "deployed",
+            EnvStatus::Done(EnvOutcome::RolledBack) => "rolled back",
+            EnvStatus::Done(EnvOutcome::Held) => "held",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepState {
@@ -79,6 +94,18 @@ pub struct Undo {
 }
 
 impl StepState {
+    pub fn word(self) -> &'static str {
+        match self {
+            StepState::Pending => "pending",
+            StepState::Running => "running",
+            StepState::Waiting => "waiting",
+            StepState::Succeeded => "ok",
+            StepState::Failed => "failed",
+            StepState::TimedOut => "timed out",
+            StepState::Killed => "stopped",
+        }
+    }
+
     pub fn from_status(s: StepStatus) -> Self {
         match s {
             StepStatus::Succeeded => StepState::Succeeded,

@@ -91,7 +91,14 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
     };
     let events = handle.subscribe();
     let engine_task = tokio::spawn(engine.run());
-    let signals = tokio::spawn(watch_signals(handle.clone(), actor, int, term, hup));
+    let signals = tokio::spawn(watch_signals(
+        handle.clone(),
+        actor,
+        int,
+        term,
+        hup,
+        handle.subscribe(),
+    ));
     let printed = print_events(events, args.json, &handle).await;
     signals.abort();
     let state = engine_task.await.unwrap_or(printed);
@@ -145,10 +152,17 @@ async fn watch_signals(
     mut int: Signal,
     mut term: Signal,
     mut hup: Signal,
+    mut events: tokio::sync::broadcast::Receiver<crate::engine::Record>,
 ) {
     let mut interrupts = 0;
     loop {
         tokio::select! {
+            rec = events.recv() => match rec {
+                // Once resumed (from here or any client), Ctrl-C means "pause" again.
+                Ok(rec) if matches!(rec.event, Event::Resumed { .. }) => interrupts = 0,
+                Err(RecvError::Closed) => return,
+                _ => {}
+            },
             _ = int.recv() => {
                 interrupts += 1;
                 if interrupts == 1 {
@@ -158,7 +172,9 @@ async fn watch_signals(
                     if std::io::stdin().is_terminal() {
                         let h = handle.clone();
                         let a = actor.clone();
-                        tokio::task::spawn_blocking(move || {
+                        // A plain thread, not spawn_blocking: an unanswered read must
+                        // never keep Slate alive after the run has ended.
+                        std::thread::spawn(move || {
                             let mut line = String::new();
                             if std::io::stdin().read_line(&mut line).is_ok() {
                                 h.send_nowait(a, Action::Resume);
