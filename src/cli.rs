@@ -13,7 +13,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
-    /// Execute a release plan (headless with --headless)
+    /// Execute a release plan in the cockpit (or headless with --headless)
     Run(RunArgs),
     /// Check a release plan and report every problem as FILE:LINE:COL
     Validate {
@@ -42,9 +42,12 @@ pub struct RunArgs {
     #[arg(long, requires = "headless")]
     pub json: bool,
     /// Approve this manual gate in advance (repeatable)
-    #[arg(long = "approve", value_name = "GATE")]
+    #[arg(long = "approve", value_name = "GATE", requires = "headless")]
     pub approve: Vec<String>,
     /// Approve every manual gate in advance
-    #[arg(long)]
+    #[arg(long, requires = "headless")]
     pub auto_approve: bool,
+    /// Cockpit colour theme: default, light, high-contrast, sixteen, or one of yours
+    #[arg(long, value_name = "NAME", conflicts_with = "headless")]
+    pub theme: Option<String>,
 }

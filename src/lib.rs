@@ -5,6 +5,7 @@
 //! cockpit and attach) drive the engine through its command/event API.
 
 pub mod cli;
+pub mod cockpit;
 pub mod commands_show;
 pub mod commands_validate;
 pub mod engine;

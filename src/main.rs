@@ -14,30 +14,32 @@ fn main() -> ExitCode {
         Cmd::Validate { plan } => commands_validate::run(&plan),
         Cmd::Show { run, json } => commands_show::run(&state_dir, &run, json),
         Cmd::Run(args) => {
-            if !args.headless {
-                slate::warn_user!(
-                    "slate: the interactive cockpit is not part of this build yet; \
-                     run with --headless (and --approve GATE or --auto-approve for manual gates)"
-                );
-                2
-            } else {
-                let rt = match tokio::runtime::Runtime::new() {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        slate::warn_user!("slate: cannot start the runtime: {e}");
-                        return ExitCode::from(1);
-                    }
-                };
+            let rt = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    slate::warn_user!("slate: cannot start the runtime: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let code = if args.headless {
                 let hargs = headless::HeadlessArgs {
                     json: args.json,
                     approve: args.approve,
                     auto_approve: args.auto_approve,
                 };
-                let code = rt.block_on(headless::run(&args.plan, hargs, &state_dir));
-                // The run is over and journaled; nothing left may hold the process open.
-                rt.shutdown_background();
-                code
-            }
+                rt.block_on(headless::run(&args.plan, hargs, &state_dir))
+            } else {
+                let cargs = slate::cockpit::CockpitArgs { theme: args.theme };
+                rt.block_on(slate::cockpit::run(
+                    &args.plan,
+                    cargs,
+                    &state_dir,
+                    &paths::config_dir(),
+                ))
+            };
+            // The run is over and journaled; nothing left may hold the process open.
+            rt.shutdown_background();
+            code
         }
     };
     ExitCode::from(code as u8)

@@ -1,0 +1,167 @@
+//! The environment matrix: one row per environment, with config deltas
+//! (expandable key by key), approvals, rollout progress and health.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row, Table};
+
+use super::widgets::{env_glyph, panel_block};
+use crate::cockpit::app::{App, Panel};
+use crate::engine::event::EnvOutcome;
+use crate::engine::state::{EnvStatus, EnvView, StepState};
+use crate::plan::ConfigDelta;
+
+pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let sel = app.shown_env();
+    let hint = if app.view.expanded {
+        " Enter: collapse "
+    } else {
+        " Enter: deltas "
+    };
+    let block = panel_block(app, Panel::Matrix, Span::styled(hint, t.muted));
+    let mut rows = Vec::new();
+    for (i, env) in app.run.envs.iter().enumerate() {
+        let (glyph, gstyle) = env_glyph(app, env.status);
+        let version = match env.status {
+            EnvStatus::Done(EnvOutcome::Deployed) => app.plan.release.version.clone(),
+            EnvStatus::Done(EnvOutcome::RolledBack) => {
+                format!("{} ↶", app.plan.release.previous_version)
+            }
+            _ => format!(
+                "{} → {}",
+                app.plan.release.previous_version, app.plan.release.version
+            ),
+        };
+        let deltas = app
+            .plan
+            .config_deltas(i.min(app.plan.environments.len().saturating_sub(1)));
+        let delta = if deltas.is_empty() {
+            "–".to_string()
+        } else {
+            format!("{} Δ", deltas.len())
+        };
+        let row = Row::new(vec![
+            Cell::from(Line::from(vec![
+                Span::styled(format!("{glyph} "), gstyle),
+                Span::styled(env.name.clone(), t.text),
+            ])),
+            Cell::from(Span::styled(version, t.text)),
+            Cell::from(Span::styled(delta, t.muted)),
+            Cell::from(approval(app, i, env)),
+            Cell::from(rollout(app, i, env)),
+            Cell::from(health(app, i, env)),
+        ]);
+        rows.push(if i == sel {
+            row.style(t.selection)
+        } else {
+            row
+        });
+        if i == sel && app.view.expanded {
+            for d in deltas {
+                let (mark, text, style) = match d {
+                    ConfigDelta::Added(k, v) => ("+", format!("{k} = {v}"), t.ok),
+                    ConfigDelta::Changed(k, a, b) => ("~", format!("{k}: {a} → {b}"), t.warn),
+                    ConfigDelta::Removed(k, v) => ("-", format!("{k} (was {v})"), t.fail),
+                };
+                rows.push(Row::new(vec![
+                    Cell::from(""),
+                    Cell::from(Span::styled(format!("{mark} {text}"), style)),
+                ]));
+            }
+        }
+    }
+    let header =
+        Row::new(["env", "version", "config", "approval", "rollout", "health"]).style(t.muted);
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(11),
+            Constraint::Length(15),
+            Constraint::Length(6),
+            Constraint::Length(12),
+            Constraint::Min(14),
+            Constraint::Length(8),
+        ],
+    )
+    .header(header)
+    .block(block);
+    frame.render_widget(table, area);
+}
+
+fn approval<'a>(app: &App, env: usize, view: &EnvView) -> Span<'a> {
+    let t = &app.theme;
+    let has_manual = app.steps.get(env).is_some_and(|steps| {
+        steps.iter().any(|s| {
+            matches!(s.kind, crate::plan::steps::StepKind::Gate { gate } if app.plan.gates[gate].kind.name() == "manual")
+        })
+    });
+    if !has_manual {
+        return Span::styled("–", t.muted);
+    }
+    let required = app
+        .plan
+        .environments
+        .get(env)
+        .map(|e| e.approval.required)
+        .unwrap_or(1) as usize;
+    let mut users: Vec<&str> = view.approvals.iter().map(|a| a.user.as_str()).collect();
+    users.sort_unstable();
+    users.dedup();
+    let have = users.len().min(required);
+    let who = users.first().map(|u| format!(" {u}")).unwrap_or_default();
+    let style = if have >= required {
+        t.ok
+    } else if view.status == EnvStatus::WaitingApproval {
+        t.paused
+    } else {
+        t.muted
+    };
+    Span::styled(format!("{have}/{required}{who}"), style)
+}
+
+fn rollout(app: &App, i: usize, env: &EnvView) -> String {
+    let runs: Vec<_> = env.steps.iter().filter(|s| s.kind == "run").collect();
+    let done = runs
+        .iter()
+        .filter(|s| s.state == StepState::Succeeded)
+        .count();
+    let word = env.status_word();
+    match super::widgets::rollout_progress(app, i) {
+        Some((label, _)) => format!("{label} {word}"),
+        None => format!("{done}/{} steps {word}", runs.len()),
+    }
+    .trim_end()
+    .to_string()
+}
+
+fn health<'a>(app: &App, env: usize, view: &EnvView) -> Span<'a> {
+    let t = &app.theme;
+    let last = app
+        .checks
+        .iter()
+        .rev()
+        .filter(|c| c.env == env)
+        .find_map(|c| c.samples.back());
+    match (last, view.status) {
+        (_, EnvStatus::Done(EnvOutcome::RolledBack)) => Span::styled("↶ back", t.warn),
+        (Some((_, true)), _) => Span::styled("✔ ok", t.ok),
+        (Some((_, false)), _) => Span::styled("✘ fail", t.fail),
+        (None, EnvStatus::Done(EnvOutcome::Deployed)) => Span::styled("✔ ok", t.ok),
+        _ => Span::styled("–", t.muted),
+    }
+}
+
+trait StatusWord {
+    fn status_word(&self) -> &'static str;
+}
+
+impl StatusWord for EnvView {
+    fn status_word(&self) -> &'static str {
+        match self.status {
+            EnvStatus::Done(EnvOutcome::Deployed) => "",
+            s => s.word(),
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The steps of one environment with state glyphs, elapsed against timeout
+//! and attempts; a gauge for canary/rolling progress; a compact strip of the
+//! other environments.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Gauge, Paragraph};
+
+use super::widgets::{
+    env_glyph, fmt_ms, panel_block, rollout_progress, since_ms, step_glyph, truncate,
+};
+use crate::cockpit::app::{App, Panel};
+use crate::engine::state::{StepState, UndoState};
+
+pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let env = app.shown_env();
+    let Some(view) = app.run.envs.get(env) else {
+        frame.render_widget(panel_block(app, Panel::Pipeline, ""), area);
+        return;
+    };
+    let block = panel_block(
+        app,
+        Panel::Pipeline,
+        Line::from(vec![
+            Span::styled(format!("{} ", view.name), t.accent),
+            Span::styled(format!("({}) ", view.strategy), t.muted),
+        ]),
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let progress = rollout_progress(app, env);
+    let others = app.run.envs.len().saturating_sub(1) as u16;
+    let [list, gauge, strip] = inner.layout(&Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(if progress.is_some() { 1 } else { 0 }),
+        Constraint::Length(others.min(inner.height / 3)),
+    ]));
+    let width = list.width as usize;
+    let mut lines = Vec::new();
+    for s in &view.steps {
+        let (glyph, style) = step_glyph(app, s.state);
+        let mut spans = vec![Span::styled(format!("{glyph} "), style)];
+        let elapsed = match (s.state, s.started, s.duration_ms) {
+            (StepState::Running | StepState::Waiting, Some(st), _) => Some(since_ms(app, st)),
+            (_, _, Some(d)) => Some(d),
+            _ => None,
+        };
+        let mut right = String::new();
+        if let Some(e) = elapsed {
+            right = fmt_ms(e);
+            if let Some(to) = s.timeout_ms.filter(|_| s.kind == "run") {
+                right.push_str(&format!("/{}", fmt_ms(to)));
+            }
+        }
+        if s.attempts > 1 {
+            right.push_str(&format!(" try {}", s.attempts));
+        }
+        if let Some(u) = &s.undo {
+            let (g, st) = match u.state {
+                UndoState::Running => ("↶…", t.warn),
+                UndoState::Done => ("↶✔", t.warn),
+                UndoState::Failed => ("↶✘", t.fail),
+                UndoState::Skipped => ("↶–", t.muted),
+            };
+            spans.push(Span::styled(format!("{g} "), st));
+        }
+        let label_w = width.saturating_sub(right.chars().count() + 6);
+        let mut label = truncate(&s.label, label_w);
+        if s.irreversible {
+            label.push_str(" ⚠");
+        }
+        let lstyle = if s.state == StepState::Pending {
+            t.muted
+        } else {
+            t.text
+        };
+        let pad = width.saturating_sub(
+            label.chars().count()
+                + right.chars().count()
+                + spans
+                    .iter()
+                    .map(|s| s.content.chars().count())
+                    .sum::<usize>(),
+        );
+        spans.push(Span::styled(label, lstyle));
+        spans.push(Span::raw(" ".repeat(pad)));
+        spans.push(Span::styled(right, t.muted));
+        lines.push(Line::from(spans));
+        if matches!(s.state, StepState::Failed | StepState::TimedOut) && !s.message.is_empty() {
+            lines.push(Line::from(Span::styled(
+                format!("    {}", truncate(&s.message, width.saturating_sub(4))),
+                t.fail,
+            )));
+        }
+    }
+    // Keep the current step in view.
+    let cur = view.current_step.unwrap_or(0) as u16;
+    let auto = cur.saturating_sub(list.height.saturating_sub(3));
+    let scroll = app
+        .view
+        .pipeline_scroll
+        .max(auto)
+        .min(lines.len().saturating_sub(list.height as usize) as u16);
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), list);
+    if let Some((label, ratio)) = progress {
+        frame.render_widget(
+            Gauge::default()
+                .ratio(ratio.clamp(0.0, 1.0))
+                .label(label)
+                .gauge_style(t.gauge)
+                .use_unicode(true),
+            gauge,
+        );
+    }
+    let mut other_lines = Vec::new();
+    for (i, e) in app.run.envs.iter().enumerate() {
+        if i == env {
+            continue;
+        }
+        let (g, gs) = env_glyph(app, e.status);
+        let mut spans = vec![Span::styled(format!("{g} {:<9}", e.name), gs)];
+        for s in &e.steps {
+            let (sg, ss) = step_glyph(app, s.state);
+            spans.push(Span::styled(sg, ss));
+        }
+        other_lines.push(Line::from(spans));
+    }
+    frame.render_widget(Paragraph::new(other_lines), strip);
+}

@@ -1,0 +1,90 @@
+//! The status line (latest toast), the footer of key hints (from the keymap)
+//! and, in narrow layouts, the tab bar.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::cockpit::app::{App, Panel};
+use crate::cockpit::keymap::UiAction;
+
+pub fn status_line(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let line = match &app.toast {
+        Some(toast) => {
+            let (mark, style) = if toast.error {
+                ("✘ ", t.fail)
+            } else {
+                ("› ", t.accent)
+            };
+            Line::from(vec![
+                Span::styled(mark, style),
+                Span::styled(
+                    toast.text.clone(),
+                    if toast.error { t.fail } else { t.text },
+                ),
+            ])
+        }
+        None => Line::from(Span::styled("", t.muted)),
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+pub fn footer(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let k = |a| app.keymap.label(a);
+    let mut hints: Vec<(String, &str)> = Vec::new();
+    if app.run.waiting.is_some() {
+        hints.push((k(UiAction::Approve), "approve"));
+        hints.push((k(UiAction::Reject), "reject"));
+    }
+    if app.run.blocked.is_some() {
+        hints.push((k(UiAction::Decide), "decide"));
+    }
+    if app.is_active() {
+        let pause = if app.run.pause_requested
+            || app.run.status == crate::engine::state::RunStatus::Paused
+        {
+            "resume"
+        } else {
+            "pause"
+        };
+        hints.push((k(UiAction::TogglePause), pause));
+    }
+    hints.push((k(UiAction::Rollback), "rollback"));
+    hints.push((k(UiAction::Note), "note"));
+    hints.push((k(UiAction::FocusNext), "focus"));
+    hints.push((k(UiAction::Search), "search"));
+    hints.push((k(UiAction::ToggleFollow), "follow"));
+    hints.push((k(UiAction::Help), "help"));
+    hints.push((k(UiAction::Quit), "quit"));
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for (key, what) in hints {
+        let len = key.chars().count() + what.len() + 3;
+        if used + len > area.width as usize {
+            break;
+        }
+        spans.push(Span::styled(format!(" {key}"), t.accent));
+        spans.push(Span::styled(format!(" {what} "), t.status_bar));
+        used += len;
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(t.status_bar), area);
+}
+
+pub fn tabs(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let shown = super::tabbed_panel(app);
+    let mut spans = vec![Span::styled(" ", t.muted)];
+    for p in [Panel::Pipeline, Panel::Logs, Panel::Metrics] {
+        let style = if p == shown { t.selection } else { t.muted };
+        let mark = if p == shown { "▸" } else { " " };
+        spans.push(Span::styled(format!("{mark}{} ", p.title()), style));
+    }
+    spans.push(Span::styled(
+        format!(" {} switches", app.keymap.label(UiAction::FocusNext)),
+        t.muted,
+    ));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
