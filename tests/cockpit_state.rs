@@ -1,0 +1,567 @@
+//! The cockpit's state and key dispatch, with no terminal: records and keys
+//! go into `App`, and we check the state and the effects (engine commands) it asks for.
+
+use jiff::Timestamp;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use ratatui::layout::Rect;
+use slate::cockpit::app::{App, Effect, Modal, Panel, QuitState};
+use slate::cockpit::keymap::Keymap;
+use slate::cockpit::theme::Theme;
+use slate::engine::Action;
+use slate::engine::event::*;
+
+const PLAN: &str = r#"
+[release]
+name = "svc"
+version = "2.0"
+previous_version = "1.0"
+owner = "me"
+[[environments]]
+name = "dev"
+[[environments]]
+name = "prod"
+gates = ["go"]
+[[stages]]
+name = "migrate"
+command = "true"
+irreversible = true
+[[stages]]
+name = "deploy"
+command = "true"
+rollback = "undo-deploy"
+[[gates]]
+name = "go"
+kind = "manual"
+require_comment = true
+"#;
+
+fn app_with(keymap: Keymap) -> App {
+    let plan = slate::plan::parse(PLAN, "t.toml", ".".into()).unwrap();
+    let mut app = App::new(plan, keymap, Theme::monochrome());
+    app.view.size = Rect::new(0, 0, 120, 40);
+    app
+}
+
+struct Feed {
+    seq: u64,
+}
+
+impl Feed {
+    fn rec(&mut self, event: Event) -> Record {
+        self.seq += 1;
+        Record {
+            seq: self.seq,
+            ts: Timestamp::from_second(1_800_000_000).unwrap()
+                + jiff::SignedDuration::from_millis(self.seq as i64 * 100),
+            event,
+        }
+    }
+}
+
+fn actor(user: &str, via: &str) -> Actor {
+    Actor {
+        user: user.into(),
+        uid: 1,
+        via: via.into(),
+    }
+}
+
+fn outline(name: &str, steps: &[(&str, &str)]) -> EnvOutline {
+    EnvOutline {
+        name: name.into(),
+        strategy: "all-at-once".into(),
+        steps: steps
+            .iter()
+            .map(|(label, kind)| StepOutline {
+                label: label.to_string(),
+                kind: kind.to_string(),
+                stage: None,
+                timeout_ms: None,
+                irreversible: *label == "migrate",
+            })
+            .collect(),
+    }
+}
+
+/// Applies records for: run started, dev deployed, prod waiting at gate `go`.
+fn at_gate(app: &mut App) -> Feed {
+    let mut f = Feed { seq: 0 };
+    let events = vec![
+        Event::RunStarted {
+            run_id: "r".into(),
+            plan_path: "t.toml".into(),
+            plan_source: PLAN.into(),
+            release: "svc".into(),
+            version: "2.0".into(),
+            previous_version: "1.0".into(),
+            owner: "me".into(),
+            environments: vec![
+                outline("dev", &[("migrate", "run"), ("deploy", "run")]),
+                outline(
+                    "prod",
+                    &[("gate go", "gate"), ("migrate", "run"), ("deploy", "run")],
+                ),
+            ],
+            actor: actor("starter", "cockpit"),
+            pid: 1,
+        },
+        Event::EnvStarted { env: 0 },
+        Event::StepStarted {
+            env: 0,
+            step: 0,
+            attempt: 1,
+        },
+        Event::Output {
+            env: 0,
+            step: 0,
+            stream: Stream::Stdout,
+            line: "migrating".into(),
+            rollback: false,
+        },
+        Event::StepFinished {
+            env: 0,
+            step: 0,
+            attempt: 1,
+            status: StepStatus::Succeeded,
+            exit_code: Some(0),
+            duration_ms: 5,
+            message: "ok".into(),
+        },
+        Event::StepStarted {
+            env: 0,
+            step: 1,
+            attempt: 1,
+        },
+        Event::Output {
+            env: 0,
+            step: 1,
+            stream: Stream::Stderr,
+            line: "warning: slow disk".into(),
+            rollback: false,
+        },
+        Event::Output {
+            env: 0,
+            step: 1,
+            stream: Stream::Stdout,
+            line: "\u{1b}[32mdeployed\u{1b}[0m".into(),
+            rollback: false,
+        },
+        Event::StepFinished {
+            env: 0,
+            step: 1,
+            attempt: 1,
+            status: StepStatus::Succeeded,
+            exit_code: Some(0),
+            duration_ms: 5,
+            message: "ok".into(),
+        },
+        Event::EnvFinished {
+            env: 0,
+            outcome: EnvOutcome::Deployed,
+        },
+        Event::EnvStarted { env: 1 },
+        Event::StepStarted {
+            env: 1,
+            step: 0,
+            attempt: 1,
+        },
+        Event::GateWaiting {
+            env: 1,
+            step: 0,
+            gate: "go".into(),
+            required: 1,
+            require_comment: true,
+            timeout_ms: None,
+        },
+    ];
+    for e in events {
+        let r = f.rec(e);
+        app.apply_record(&r);
+    }
+    f
+}
+
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+fn code(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+fn ctrl(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
+fn type_text(app: &mut App, s: &str) {
+    for c in s.chars() {
+        assert!(app.on_key(key(c)).is_empty(), "typing sends nothing");
+    }
+}
+
+fn toast(app: &App) -> String {
+    app.toast
+        .as_ref()
+        .map(|t| t.text.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn approving_needs_a_waiting_gate_and_a_comment_when_required() {
+    let mut app = app_with(Keymap::default());
+    assert!(app.on_key(key('a')).is_empty());
+    assert!(app.modal.is_none());
+    assert_eq!(toast(&app), "no gate is waiting for a decision");
+
+    at_gate(&mut app);
+    assert!(app.on_key(key('a')).is_empty());
+    assert!(matches!(app.modal, Some(Modal::Gate { .. })));
+    assert!(app.on_key(code(KeyCode::Enter)).is_empty());
+    assert_eq!(toast(&app), "approval needs a comment");
+    assert!(app.modal.is_some(), "the prompt stays open");
+    type_text(&mut app, "looks good");
+    let fx = app.on_key(code(KeyCode::Enter));
+    assert_eq!(
+        fx,
+        [Effect::Send(Action::Approve {
+            gate: Some("go".into()),
+            comment: "looks good".into()
+        })]
+    );
+    assert!(app.modal.is_none());
+}
+
+#[test]
+fn ctrl_r_in_the_prompt_rejects_with_the_comment_as_reason() {
+    let mut app = app_with(Keymap::default());
+    at_gate(&mut app);
+    app.on_key(key('a'));
+    assert!(app.on_key(ctrl('r')).is_empty());
+    assert_eq!(toast(&app), "a rejection needs a reason");
+    type_text(&mut app, "error budget spent");
+    let fx = app.on_key(ctrl('r'));
+    assert_eq!(
+        fx,
+        [Effect::Send(Action::Reject {
+            gate: Some("go".into()),
+            reason: "error budget spent".into()
+        })]
+    );
+    // `x` opens the same prompt meant for rejecting: Enter rejects.
+    app.on_key(key('x'));
+    type_text(&mut app, "no");
+    assert!(matches!(
+        app.on_key(code(KeyCode::Enter)).as_slice(),
+        [Effect::Send(Action::Reject { .. })]
+    ));
+    // Esc closes without deciding.
+    app.on_key(key('a'));
+    assert!(app.on_key(code(KeyCode::Esc)).is_empty());
+    assert!(app.modal.is_none());
+}
+
+#[test]
+fn rollback_lists_what_will_be_undone_and_needs_a_reason() {
+    let mut app = app_with(Keymap::default());
+    let mut f = at_gate(&mut app);
+    for e in [
+        Event::GatePassed {
+            env: 1,
+            step: 0,
+            gate: "go".into(),
+        },
+        Event::StepStarted {
+            env: 1,
+            step: 1,
+            attempt: 1,
+        },
+        Event::StepFinished {
+            env: 1,
+            step: 1,
+            attempt: 1,
+            status: StepStatus::Succeeded,
+            exit_code: Some(0),
+            duration_ms: 5,
+            message: "ok".into(),
+        },
+        Event::StepStarted {
+            env: 1,
+            step: 2,
+            attempt: 1,
+        },
+    ] {
+        let r = f.rec(e);
+        app.apply_record(&r);
+    }
+    let plan = app.rollback_plan(1);
+    let labels: Vec<&str> = plan.iter().map(|(l, ..)| l.as_str()).collect();
+    assert_eq!(labels, ["deploy", "migrate"], "newest first");
+    assert_eq!(plan[0].1, "run: undo-deploy");
+    assert!(
+        plan[1].2 && plan[1].1.starts_with("IRREVERSIBLE"),
+        "{:?}",
+        plan[1]
+    );
+
+    app.on_key(key('R'));
+    assert!(matches!(app.modal, Some(Modal::Rollback { env: 1, .. })));
+    assert!(app.on_key(code(KeyCode::Enter)).is_empty());
+    assert_eq!(toast(&app), "a rollback needs a reason");
+    type_text(&mut app, "latency");
+    let fx = app.on_key(code(KeyCode::Enter));
+    assert_eq!(
+        fx,
+        [Effect::Send(Action::Rollback {
+            env: Some("prod".into()),
+            reason: "latency".into()
+        })]
+    );
+}
+
+#[test]
+fn pause_toggles_with_the_run_state() {
+    let mut app = app_with(Keymap::default());
+    let mut f = at_gate(&mut app);
+    assert_eq!(app.on_key(key('p')), [Effect::Send(Action::Pause)]);
+    let r = f.rec(Event::PauseRequested {
+        actor: actor("op", "cockpit"),
+    });
+    app.apply_record(&r);
+    assert_eq!(app.on_key(key('p')), [Effect::Send(Action::Resume)]);
+}
+
+#[test]
+fn quitting_an_active_release_asks_then_aborts_and_waits_for_the_rollback() {
+    let mut app = app_with(Keymap::default());
+    let mut f = at_gate(&mut app);
+    assert!(app.on_key(key('q')).is_empty());
+    assert!(matches!(app.modal, Some(Modal::Quit)));
+    app.on_key(key('n'));
+    assert!(app.modal.is_none());
+    app.on_key(key('q'));
+    let fx = app.on_key(key('y'));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Send(Action::Abort { .. })]
+    ));
+    assert_eq!(app.quit, QuitState::AfterFinish);
+    let r = f.rec(Event::RunFinished {
+        outcome: RunOutcome::Aborted,
+        message: "aborted".into(),
+    });
+    assert_eq!(
+        app.apply_record(&r),
+        [Effect::Send(Action::Shutdown), Effect::Quit]
+    );
+}
+
+#[test]
+fn quitting_a_finished_run_is_immediate() {
+    let mut app = app_with(Keymap::default());
+    let mut f = at_gate(&mut app);
+    let r = f.rec(Event::RunFinished {
+        outcome: RunOutcome::Released,
+        message: "released".into(),
+    });
+    app.apply_record(&r);
+    assert_eq!(
+        app.on_key(key('q')),
+        [Effect::Send(Action::Shutdown), Effect::Quit]
+    );
+}
+
+#[test]
+fn follow_is_on_by_default_and_scrolling_up_turns_it_off_without_moving_the_view() {
+    let mut app = app_with(Keymap::default());
+    let mut f = at_gate(&mut app);
+    assert!(app.view.follow);
+    assert_eq!(app.view.focus, Panel::Logs);
+    app.on_key(key('k'));
+    assert!(!app.view.follow);
+    assert_eq!(app.view.log_scroll, 1);
+    // New output arrives: the lines being read stay where they are.
+    let r = f.rec(Event::Output {
+        env: 1,
+        step: 1,
+        stream: Stream::Stdout,
+        line: "new".into(),
+        rollback: false,
+    });
+    app.apply_record(&r);
+    assert_eq!(app.view.log_scroll, 2);
+    app.on_key(key('f'));
+    assert!(app.view.follow);
+    assert_eq!(app.view.log_scroll, 0);
+    app.on_key(code(KeyCode::PageUp));
+    assert!(!app.view.follow);
+    app.on_key(key('G'));
+    assert!(app.view.follow && app.view.log_scroll == 0);
+}
+
+#[test]
+fn search_filters_and_ansi_handling() {
+    let mut app = app_with(Keymap::default());
+    at_gate(&mut app);
+    // ANSI codes are kept for rendering and stripped for search.
+    let deployed = app
+        .logs
+        .iter()
+        .find(|l| l.plain == "deployed")
+        .unwrap()
+        .clone();
+    assert!(deployed.raw.as_deref().unwrap().contains('\u{1b}'));
+
+    app.on_key(key('/'));
+    type_text(&mut app, "DEPLOY");
+    app.on_key(code(KeyCode::Enter));
+    let search = app.view.search.clone().unwrap();
+    assert_eq!(search.query, "DEPLOY");
+    assert_eq!(
+        search.current,
+        Some(deployed.seq),
+        "case-insensitive, newest match first"
+    );
+    assert!(!app.view.follow);
+    app.on_key(key('n'));
+    assert!(
+        toast(&app).starts_with("no more matches"),
+        "{}",
+        toast(&app)
+    );
+
+    app.on_key(key('e'));
+    let visible: Vec<String> = app
+        .logs
+        .iter()
+        .filter(|l| app.log_visible(l))
+        .map(|l| l.plain.clone())
+        .collect();
+    assert_eq!(visible, ["warning: slow disk"]);
+    app.on_key(key('e'));
+    app.on_key(key('l')); // pin dev, whose steps have output
+    app.on_key(key('h'));
+    app.on_key(key('s'));
+    assert_eq!(app.view.stage_filter, Some((0, 0)));
+    app.on_key(key('s'));
+    assert_eq!(app.view.stage_filter, Some((0, 1)));
+    app.on_key(key('s'));
+    assert_eq!(app.view.stage_filter, None);
+}
+
+#[test]
+fn focus_cycles_and_the_matrix_selects_environments() {
+    let mut app = app_with(Keymap::default());
+    at_gate(&mut app);
+    assert_eq!(app.shown_env(), 1, "follows the environment in progress");
+    app.on_key(code(KeyCode::Tab));
+    assert_eq!(app.view.focus, Panel::Metrics);
+    app.on_key(code(KeyCode::Tab));
+    assert_eq!(app.view.focus, Panel::Matrix);
+    app.on_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
+    assert_eq!(app.view.focus, Panel::Metrics);
+    app.on_key(code(KeyCode::Tab));
+    app.on_key(key('k'));
+    assert_eq!(app.shown_env(), 0);
+    app.on_key(code(KeyCode::Enter));
+    assert!(app.view.expanded);
+}
+
+#[test]
+fn a_blocked_rollback_opens_the_decision_dialog() {
+    let mut app = app_with(Keymap::default());
+    let mut f = at_gate(&mut app);
+    let r = f.rec(Event::RollbackBlocked {
+        env: 1,
+        step: 1,
+        reason: "migrate is irreversible".into(),
+        choices: vec![
+            RollbackChoice::Hold,
+            RollbackChoice::RollForward,
+            RollbackChoice::Force,
+        ],
+    });
+    app.apply_record(&r);
+    assert!(matches!(app.modal, Some(Modal::Decide { ack: None })));
+    assert!(app.on_key(key('r')).is_empty(), "retry is not offered here");
+    app.on_key(key('F'));
+    assert!(matches!(app.modal, Some(Modal::Decide { ack: Some(_) })));
+    assert!(app.on_key(code(KeyCode::Enter)).is_empty());
+    type_text(&mut app, "accept data loss");
+    let fx = app.on_key(code(KeyCode::Enter));
+    assert_eq!(
+        fx,
+        [Effect::Send(Action::Decide {
+            choice: RollbackChoice::Force,
+            note: "accept data loss".into()
+        })]
+    );
+    app.on_key(key('d'));
+    assert_eq!(
+        app.on_key(key('h')),
+        [Effect::Send(Action::Decide {
+            choice: RollbackChoice::Hold,
+            note: "decided in the cockpit".into()
+        })]
+    );
+}
+
+#[test]
+fn user_keymaps_change_dispatch() {
+    let cfg = slate::cockpit::config::parse("[keys]\napprove = \"A\"\n", "config.toml").unwrap();
+    let mut app = app_with(cfg.keymap);
+    at_gate(&mut app);
+    app.on_key(key('a'));
+    assert!(app.modal.is_none(), "a no longer approves");
+    app.on_key(key('A'));
+    assert!(matches!(app.modal, Some(Modal::Gate { .. })));
+}
+
+#[test]
+fn the_mouse_scrolls_and_focuses_panels() {
+    let mut app = app_with(Keymap::default());
+    at_gate(&mut app);
+    let panels = slate::cockpit::ui::areas(&app, app.view.size).panels;
+    let (_, matrix) = panels
+        .iter()
+        .find(|(p, _)| *p == Panel::Matrix)
+        .copied()
+        .unwrap();
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(ratatui::crossterm::event::MouseButton::Left),
+        column: matrix.x + 2,
+        row: matrix.y + 1,
+        modifiers: KeyModifiers::NONE,
+    };
+    app.on_mouse(click, &panels);
+    assert_eq!(app.view.focus, Panel::Matrix);
+    let (_, logs) = panels
+        .iter()
+        .find(|(p, _)| *p == Panel::Logs)
+        .copied()
+        .unwrap();
+    let wheel = MouseEvent {
+        kind: MouseEventKind::ScrollUp,
+        column: logs.x + 2,
+        row: logs.y + 2,
+        modifiers: KeyModifiers::NONE,
+    };
+    app.on_mouse(wheel, &panels);
+    assert_eq!(app.view.focus, Panel::Logs);
+    assert!(!app.view.follow);
+}
+
+#[test]
+fn commands_refused_elsewhere_show_up_as_errors() {
+    let mut app = app_with(Keymap::default());
+    let mut f = at_gate(&mut app);
+    let r = f.rec(Event::CommandRefused {
+        actor: actor("bob", "cli"),
+        command: "approve go".into(),
+        reason: "bob may not approve prod".into(),
+    });
+    app.apply_record(&r);
+    let t = app.toast.clone().unwrap();
+    assert!(t.error && t.text == "bob was refused: bob may not approve prod");
+    app.on_reply("approve go", Err("approval needs a comment".into()));
+    assert_eq!(toast(&app), "approve go: approval needs a comment");
+}
