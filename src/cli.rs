@@ -20,6 +20,20 @@ pub enum Cmd {
         /// The plan file (TOML)
         plan: PathBuf,
     },
+    /// Render the cockpit of a real run at its first manual gate into an SVG (for docs)
+    #[command(hide = true)]
+    Screenshot {
+        plan: PathBuf,
+        /// Where to write the SVG
+        #[arg(short, long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 120)]
+        width: u16,
+        #[arg(long, default_value_t = 36)]
+        height: u16,
+        #[arg(long, default_value = "default")]
+        theme: String,
+    },
     /// Show a run's state, rebuilt from its journal
     Show {
         /// Run id, a unique prefix of one, or "latest"

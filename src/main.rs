@@ -13,6 +13,25 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Cmd::Validate { plan } => commands_validate::run(&plan),
         Cmd::Show { run, json } => commands_show::run(&state_dir, &run, json),
+        Cmd::Screenshot {
+            plan,
+            out,
+            width,
+            height,
+            theme,
+        } => match tokio::runtime::Runtime::new()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| {
+                rt.block_on(slate::cockpit::screenshot::run(
+                    &plan, &out, width, height, &theme, &state_dir,
+                ))
+            }) {
+            Ok(()) => 0,
+            Err(e) => {
+                slate::warn_user!("slate: {e}");
+                1
+            }
+        },
         Cmd::Run(args) => {
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,

@@ -8,6 +8,8 @@ pub mod app;
 pub mod config;
 pub mod keymap;
 pub mod logs;
+pub mod screenshot;
+pub mod svg;
 pub mod terminal;
 pub mod theme;
 pub mod ui;

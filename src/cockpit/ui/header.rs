@@ -16,8 +16,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let (glyph, style) = match r.status {
         RunStatus::Starting => ("…", t.muted),
         RunStatus::Running => (spinner(app), t.running),
-        RunStatus::WaitingApproval => ("⏸", t.paused),
-        RunStatus::Pausing => ("‖", t.paused),
+        RunStatus::WaitingApproval => ("◷", t.paused),
+        RunStatus::Pausing => ("‖…", t.paused),
         RunStatus::Paused => ("‖", t.paused),
         RunStatus::RollingBack => ("↶", t.warn),
         RunStatus::Blocked => ("⚠", t.fail),
@@ -63,7 +63,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             .count();
         line2.push(Span::styled(
             format!(
-                "  ⏸ waiting {} ({have}/{}) · {} decides",
+                "  ◷ waiting {} ({have}/{}) · {} decides",
                 fmt_ms(since_ms(app, w.since)),
                 w.required,
                 app.keymap.label(crate::cockpit::keymap::UiAction::Approve)

@@ -44,10 +44,10 @@ pub fn step_glyph(app: &App, state: StepState) -> (&'static str, Style) {
     match state {
         StepState::Pending => ("·", t.muted),
         StepState::Running => (spinner(app), t.running),
-        StepState::Waiting => ("⏸", t.paused),
+        StepState::Waiting => ("◷", t.paused),
         StepState::Succeeded => ("✔", t.ok),
         StepState::Failed => ("✘", t.fail),
-        StepState::TimedOut => ("⏱", t.fail),
+        StepState::TimedOut => ("⊘", t.fail),
         StepState::Killed => ("■", t.warn),
     }
 }
@@ -57,7 +57,7 @@ pub fn env_glyph(app: &App, status: EnvStatus) -> (&'static str, Style) {
     match status {
         EnvStatus::Pending => ("·", t.muted),
         EnvStatus::Running => (spinner(app), t.running),
-        EnvStatus::WaitingApproval => ("⏸", t.paused),
+        EnvStatus::WaitingApproval => ("◷", t.paused),
         EnvStatus::RollingBack => ("↶", t.warn),
         EnvStatus::Blocked => ("⚠", t.fail),
         EnvStatus::Done(EnvOutcome::Deployed) => ("✔", t.ok),
