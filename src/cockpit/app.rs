@@ -663,6 +663,12 @@ impl App {
                 _ => {}
             },
             Modal::Quit => match key.code {
+                // The run may have ended while the question was on screen.
+                KeyCode::Char('y') | KeyCode::Enter if !self.is_active() => {
+                    keep = None;
+                    effects.push(Effect::Send(Action::Shutdown));
+                    effects.push(Effect::Quit);
+                }
                 KeyCode::Char('y') | KeyCode::Enter => {
                     keep = None;
                     self.quit = QuitState::AfterFinish;

@@ -190,6 +190,10 @@ pub async fn run(plan_path: &Path, args: CockpitArgs, state_dir: &Path, config_d
             _ = term_sig.recv() => effects.extend(app.on_terminate()),
             _ = hup.recv() => detached = true,
         }
+        // Without a terminal nobody can quit by hand: leave once the release has ended.
+        if detached && app.run.is_finished() {
+            quit = true;
+        }
         for e in effects {
             match e {
                 Effect::Quit => quit = true,

@@ -534,6 +534,19 @@ impl RunState {
                 self.current_env = Some(*env);
                 self.waiting = None;
                 if let Some(e) = self.envs.get_mut(*env) {
+                    // A gate or pause cut short by the rollback never finishes on its own.
+                    for s in &mut e.steps {
+                        if matches!(s.state, StepState::Running | StepState::Waiting) {
+                            s.state = StepState::Killed;
+                            s.message = "interrupted by the rollback".into();
+                            s.timer = None;
+                            if let Some(st) = s.started {
+                                s.duration_ms =
+                                    Some(ts.duration_since(st).as_millis().max(0) as u64);
+                            }
+                        }
+                    }
+                    e.current_step = None;
                     e.status = EnvStatus::RollingBack;
                     e.rollback_reason = Some(reason.clone());
                     e.rollback_verified = None;

@@ -3,6 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table};
 
@@ -42,16 +43,23 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         } else {
             format!("{} Δ", deltas.len())
         };
+        // In the selected row the selection's own colours win over the cells'
+        // (a theme's text colour may be its selection background).
+        let pick = |s: Style| if i == sel { s.patch(t.selection) } else { s };
+        let mut approval = approval(app, i, env);
+        approval.style = pick(approval.style);
+        let mut health = health(app, i, env);
+        health.style = pick(health.style);
         let row = Row::new(vec![
             Cell::from(Line::from(vec![
-                Span::styled(format!("{glyph} "), gstyle),
-                Span::styled(env.name.clone(), t.text),
+                Span::styled(format!("{glyph} "), pick(gstyle)),
+                Span::styled(env.name.clone(), pick(t.text)),
             ])),
-            Cell::from(Span::styled(version, t.text)),
-            Cell::from(Span::styled(delta, t.muted)),
-            Cell::from(approval(app, i, env)),
+            Cell::from(Span::styled(version, pick(t.text))),
+            Cell::from(Span::styled(delta, pick(t.muted))),
+            Cell::from(approval),
             Cell::from(rollout(app, i, env)),
-            Cell::from(health(app, i, env)),
+            Cell::from(health),
         ]);
         rows.push(if i == sel {
             row.style(t.selection)
@@ -81,7 +89,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             Constraint::Length(15),
             Constraint::Length(6),
             Constraint::Length(12),
-            Constraint::Min(14),
+            Constraint::Fill(1),
             Constraint::Length(8),
         ],
     )

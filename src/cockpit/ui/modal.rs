@@ -23,6 +23,38 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
+/// Rows `lines` take in a word-wrapped paragraph `width` columns wide (as
+/// ratatui wraps: at spaces, long words broken), so a dialog can be tall enough.
+fn wrapped_rows(lines: &[Line], width: u16) -> u16 {
+    use unicode_width::UnicodeWidthStr;
+    let width = usize::from(width.max(1));
+    let mut rows = 0;
+    for line in lines {
+        let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        rows += 1;
+        let mut col = 0;
+        for word in text.split_inclusive(' ') {
+            let w = word.trim_end_matches(' ').width();
+            if col > 0 && col + w > width {
+                rows += 1;
+                col = 0;
+            }
+            col += w;
+            if col > width {
+                rows += (col - 1) / width;
+                col = (col - 1) % width + 1;
+            }
+            col += word.width() - w;
+        }
+    }
+    rows.min(usize::from(u16::MAX)) as u16
+}
+
+/// The inner width of a dialog at most `w` wide (see [`centered`]).
+fn inner_width(area: Rect, w: u16) -> u16 {
+    w.min(area.width.saturating_sub(2)).saturating_sub(2)
+}
+
 fn frame_block<'a>(app: &App, title: &'a str) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
@@ -134,8 +166,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 }
                 Intent::Reject => "Enter reject (comment is the reason) · Esc close",
             };
-            let h = lines.len() as u16 + 7;
-            let r = centered(area, 76, h);
+            let rows = wrapped_rows(&lines, inner_width(area, 76));
+            let r = centered(area, 76, rows + 7);
             frame.render_widget(Clear, r);
             let title = match intent {
                 Intent::Approve => "Approve?",
@@ -145,7 +177,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             let inner = block.inner(r);
             frame.render_widget(block, r);
             let [info, input_area, hint] = inner.layout(&Layout::vertical([
-                Constraint::Length(lines.len() as u16),
+                Constraint::Length(rows),
                 Constraint::Length(3),
                 Constraint::Length(1),
             ]));
@@ -185,7 +217,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                     Span::styled(what.clone(), if *irreversible { t.fail } else { t.muted }),
                 ]));
             }
-            let r = centered(area, 80, lines.len() as u16 + 7);
+            let rows = wrapped_rows(&lines, inner_width(area, 80));
+            let r = centered(area, 80, rows + 7);
             frame.render_widget(Clear, r);
             let block = frame_block(app, "Roll back?");
             let inner = block.inner(r);
@@ -239,7 +272,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             let r = centered(
                 area,
                 84,
-                lines.len() as u16 + if ack.is_some() { 7 } else { 4 },
+                wrapped_rows(&lines, inner_width(area, 84)) + if ack.is_some() { 7 } else { 4 },
             );
             frame.render_widget(Clear, r);
             let block = frame_block(app, "The rollback needs a decision");
@@ -313,7 +346,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                     Span::styled(" stay", t.text),
                 ]),
             ];
-            let r = centered(area, 72, 7);
+            let r = centered(area, 72, wrapped_rows(&lines, inner_width(area, 72)) + 2);
             frame.render_widget(Clear, r);
             frame.render_widget(
                 Paragraph::new(lines)
@@ -347,6 +380,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             frame.render_widget(Clear, r);
             frame.render_widget(
                 Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
                     .scroll((*scroll, 0))
                     .block(frame_block(app, "Keys (? or Esc to close, j/k to scroll)")),
                 r,

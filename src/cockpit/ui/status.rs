@@ -9,9 +9,16 @@ use ratatui::widgets::Paragraph;
 use crate::cockpit::app::{App, Panel};
 use crate::cockpit::keymap::UiAction;
 
+/// How long an informational message stays; errors stay until replaced.
+const TOAST_SECS: i64 = 10;
+
 pub fn status_line(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let line = match &app.toast {
+    let fresh = app
+        .toast
+        .as_ref()
+        .filter(|t| t.error || app.now.duration_since(t.at).as_secs() < TOAST_SECS);
+    let line = match fresh {
         Some(toast) => {
             let (mark, style) = if toast.error {
                 ("✘ ", t.fail)
@@ -42,7 +49,7 @@ pub fn footer(frame: &mut Frame, app: &App, area: Rect) {
     if app.run.blocked.is_some() {
         hints.push((k(UiAction::Decide), "decide"));
     }
-    if app.is_active() {
+    if app.is_active() && app.run.blocked.is_none() {
         let pause = if app.run.pause_requested
             || app.run.status == crate::engine::state::RunStatus::Paused
         {
@@ -53,12 +60,13 @@ pub fn footer(frame: &mut Frame, app: &App, area: Rect) {
         hints.push((k(UiAction::TogglePause), pause));
     }
     hints.push((k(UiAction::Rollback), "rollback"));
-    hints.push((k(UiAction::Note), "note"));
-    hints.push((k(UiAction::FocusNext), "focus"));
-    hints.push((k(UiAction::Search), "search"));
-    hints.push((k(UiAction::ToggleFollow), "follow"));
+    // Help and quit come before the rest so a narrow footer never loses them.
     hints.push((k(UiAction::Help), "help"));
     hints.push((k(UiAction::Quit), "quit"));
+    hints.push((k(UiAction::FocusNext), "focus"));
+    hints.push((k(UiAction::Note), "note"));
+    hints.push((k(UiAction::Search), "search"));
+    hints.push((k(UiAction::ToggleFollow), "follow"));
     let mut spans = Vec::new();
     let mut used = 0;
     for (key, what) in hints {
@@ -66,7 +74,10 @@ pub fn footer(frame: &mut Frame, app: &App, area: Rect) {
         if used + len > area.width as usize {
             break;
         }
-        spans.push(Span::styled(format!(" {key}"), t.accent));
+        spans.push(Span::styled(
+            format!(" {key}"),
+            t.status_bar.add_modifier(ratatui::style::Modifier::BOLD),
+        ));
         spans.push(Span::styled(format!(" {what} "), t.status_bar));
         used += len;
     }

@@ -1,0 +1,1067 @@
+//! The interactive cockpit, end to end: the real `slate` binary in a
+//! pseudo-terminal, driven by keystrokes like a person would drive it.
+//!
+//! A reader thread feeds everything slate writes to the terminal into a
+//! `vt100` parser, so the tests read the screen as a person would see it. Like
+//! lazygit's integration tests, every step waits (with a deadline) until the
+//! cockpit shows what the next keystroke needs, and never sleeps blindly.
+//! Results are checked in the run's journal and in a ledger file the stages
+//! append to, not only on screen.
+//!
+//! Nothing outlives a test: every process started here carries a unique
+//! `SLATE_TEST_TAG` in its environment (stages inherit it), and dropping the
+//! harness SIGKILLs slate and whatever still carries the tag, also when the
+//! test panics. Each test has a budget of [`TEST_BUDGET`]; every wait is cut
+//! short by it.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The most any test may take, start to finish.
+const TEST_BUDGET: Duration = Duration::from_secs(30);
+/// Longest wait for one thing to show up (on screen or in the journal).
+const WAIT: Duration = Duration::from_secs(15);
+/// How long slate may take to exit once it has been told to.
+const EXIT_WAIT: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(20);
+
+/// Leaves the alternate screen / shows the cursor (what a restored terminal gets).
+const LEAVE_ALT_SCREEN: &str = "\x1b[?1049l";
+const SHOW_CURSOR: &str = "\x1b[?25h";
+
+const ENTER: &[u8] = b"\r";
+const ESC: &[u8] = b"\x1b";
+const CTRL_R: &[u8] = b"\x12";
+const CTRL_C: &[u8] = b"\x03";
+const TAB: &[u8] = b"\t";
+
+/// The common head of the plans.
+const HEAD: &str = r#"
+[release]
+name = "svc"
+version = "2.0.0"
+previous_version = "1.0.0"
+owner = "tests"
+"#;
+
+// ---------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------
+
+/// Digits that no other test (or test run) uses.
+fn unique() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}{:03}{:09}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        nanos
+    )
+}
+
+fn pty_size(cols: u16, rows: u16) -> PtySize {
+    PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    }
+}
+
+/// What the reader thread shares with the test.
+struct Screen {
+    parser: Mutex<vt100::Parser>,
+    /// Every byte slate wrote to the terminal, in order.
+    raw: Mutex<Vec<u8>>,
+    /// The terminal's output side is closed (slate and everything holding the pty are gone).
+    eof: AtomicBool,
+}
+
+/// Live (not zombie) processes whose environment carries `SLATE_TEST_TAG=tag`.
+fn tagged_processes(tag: &str) -> Vec<i32> {
+    let needle = format!("SLATE_TEST_TAG={tag}");
+    let me = std::process::id() as i32;
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            // "pid (comm) S ..." — comm may hold spaces and parentheses.
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let after = &s[s.rfind(')')? + 1..];
+                    after.split_whitespace().next().map(|st| st != "Z")
+                })
+                .unwrap_or(false)
+        })
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/environ"))
+                .map(|env| env.split(|&b| b == 0).any(|kv| kv == needle.as_bytes()))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// SIGKILLs everything carrying the tag, until nothing does (bounded).
+fn kill_tagged(tag: &str) {
+    for _ in 0..100 {
+        let pids = tagged_processes(tag);
+        if pids.is_empty() {
+            return;
+        }
+        for pid in pids {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        thread::sleep(POLL);
+    }
+}
+
+/// Every complete record of a journal file (a last line still being written is left out).
+fn parse_journal(text: &str) -> Vec<Value> {
+    text.split_inclusive('\n')
+        .take_while(|l| l.ends_with('\n'))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad journal line ({e}): {l}")))
+        .collect()
+}
+
+fn ty(rec: &Value) -> &str {
+    rec["event"]["type"].as_str().unwrap_or("")
+}
+
+fn types(recs: &[Value]) -> Vec<&str> {
+    recs.iter().map(ty).collect()
+}
+
+/// The `event` objects of every record of type `t`.
+fn events<'a>(recs: &'a [Value], t: &str) -> Vec<&'a Value> {
+    recs.iter()
+        .filter(|r| ty(r) == t)
+        .map(|r| &r["event"])
+        .collect()
+}
+
+/// The one event of type `t`; fails if there is none or more than one.
+fn only<'a>(recs: &'a [Value], t: &str) -> &'a Value {
+    let found = events(recs, t);
+    assert_eq!(
+        found.len(),
+        1,
+        "expected exactly one {t} record, journal: {:?}",
+        types(recs)
+    );
+    found[0]
+}
+
+/// The outcome of the run_finished record that ends the journal.
+fn outcome(recs: &[Value]) -> &str {
+    let last = recs.last().expect("journal is empty");
+    assert_eq!(
+        ty(last),
+        "run_finished",
+        "the journal must end with run_finished: {:?}",
+        types(recs)
+    );
+    last["event"]["outcome"].as_str().unwrap_or("")
+}
+
+/// `wanted` appear in the journal in this order (other records may sit between).
+fn assert_in_order(recs: &[Value], wanted: &[&str]) {
+    let all = types(recs);
+    let mut it = all.iter();
+    for w in wanted {
+        assert!(
+            it.any(|t| t == w),
+            "expected {wanted:?} in this order in the journal, got {all:?}"
+        );
+    }
+}
+
+/// A running `slate run PLAN` (the cockpit) in a pseudo-terminal, with its own
+/// SLATE_HOME, a work directory (plan, ledger) and a process tag.
+struct Cockpit {
+    home: TempDir,
+    dir: TempDir,
+    tag: String,
+    child: Box<dyn Child + Send + Sync>,
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    screen: Arc<Screen>,
+    status: Option<ExitStatus>,
+    deadline: Instant,
+}
+
+impl Cockpit {
+    /// Writes `plan` (with `@DIR@` replaced by the work directory) and starts
+    /// the cockpit on it in a `cols`×`rows` terminal; returns once the first
+    /// frame is on screen, so raw mode is on and keys will be read as keys.
+    fn start(plan: &str, cols: u16, rows: u16) -> Cockpit {
+        let deadline = Instant::now() + TEST_BUDGET;
+        let home = TempDir::new().expect("tempdir");
+        let dir = TempDir::new().expect("tempdir");
+        let tag = unique();
+        let plan_path = dir.path().join("plan.toml");
+        let dir_str = dir.path().to_str().expect("utf-8 temp path");
+        fs::write(&plan_path, plan.replace("@DIR@", dir_str)).expect("write plan");
+
+        let pair = native_pty_system()
+            .openpty(pty_size(cols, rows))
+            .expect("open a pty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_slate"));
+        cmd.arg("run");
+        cmd.arg(&plan_path);
+        cmd.cwd(dir.path());
+        cmd.env("SLATE_HOME", home.path());
+        cmd.env("LEDGER", dir.path().join("ledger"));
+        cmd.env("SLATE_TEST_TAG", &tag);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("SLATE_LOG");
+        cmd.env_remove("SLATE_EXAMPLE_ROOT");
+        let child = pair.slave.spawn_command(cmd).expect("spawn slate");
+        // Only slate may hold the terminal's slave side: then its exit closes the stream.
+        drop(pair.slave);
+
+        let screen = Arc::new(Screen {
+            parser: Mutex::new(vt100::Parser::new(rows, cols, 0)),
+            raw: Mutex::new(Vec::new()),
+            eof: AtomicBool::new(false),
+        });
+        let mut reader = pair.master.try_clone_reader().expect("pty reader");
+        let shared = Arc::clone(&screen);
+        thread::spawn(move || {
+            let mut buf = [0u8; 16 * 1024];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        shared.raw.lock().unwrap().extend_from_slice(&buf[..n]);
+                        shared.parser.lock().unwrap().process(&buf[..n]);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    // EIO: the last holder of the slave side is gone.
+                    Err(_) => break,
+                }
+            }
+            shared.eof.store(true, Ordering::SeqCst);
+        });
+        let writer = pair.master.take_writer().expect("pty writer");
+        let mut c = Cockpit {
+            home,
+            dir,
+            tag,
+            child,
+            master: pair.master,
+            writer,
+            screen,
+            status: None,
+            deadline,
+        };
+        // The header's first line; raw mode is on before the first frame is drawn.
+        c.wait_for_screen(" slate svc 2.0.0", WAIT);
+        assert!(
+            !c.tty_is_cooked(),
+            "the cockpit draws before the terminal is in raw mode"
+        );
+        c
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.process_id().expect("slate has a pid") as i32
+    }
+
+    /// The screen as text, one line per row.
+    fn screen_text(&self) -> String {
+        self.screen.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Everything slate wrote to the terminal so far, escape sequences included.
+    fn raw_output(&self) -> String {
+        String::from_utf8_lossy(&self.screen.raw.lock().unwrap()).into_owned()
+    }
+
+    fn send(&mut self, keys: &[u8]) {
+        self.writer.write_all(keys).expect("write keys to the pty");
+        self.writer.flush().expect("flush keys");
+    }
+
+    /// Resizes the terminal (the parser first, so the redraw lands in the new size).
+    fn resize(&mut self, cols: u16, rows: u16) {
+        self.screen
+            .parser
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(rows, cols);
+        self.master
+            .resize(pty_size(cols, rows))
+            .expect("resize pty");
+    }
+
+    fn ledger(&self) -> Vec<String> {
+        fs::read_to_string(self.dir.path().join("ledger"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn journal_path(&self) -> Option<PathBuf> {
+        let mut dirs: Vec<PathBuf> = fs::read_dir(self.home.path().join("runs"))
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        dirs.sort();
+        dirs.pop().map(|d| d.join("journal.ndjson"))
+    }
+
+    fn journal_text(&self) -> String {
+        self.journal_path()
+            .and_then(|p| fs::read_to_string(p).ok())
+            .unwrap_or_default()
+    }
+
+    fn journal(&self) -> Vec<Value> {
+        parse_journal(&self.journal_text())
+    }
+
+    fn alive(&mut self) -> bool {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().expect("try_wait");
+        }
+        self.status.is_none()
+    }
+
+    /// Polls `cond` until it holds or `timeout` (cut to the test's budget) passes.
+    /// If slate exits first, `cond` gets one last look before the wait fails.
+    fn wait_until(&mut self, what: &str, timeout: Duration, mut cond: impl FnMut(&Self) -> bool) {
+        let end = (Instant::now() + timeout).min(self.deadline);
+        loop {
+            if cond(self) {
+                return;
+            }
+            let alive = self.alive();
+            if !alive {
+                // The last bytes may still be in flight to the parser.
+                self.wait_eof(Duration::from_secs(2));
+                if cond(self) {
+                    return;
+                }
+            }
+            if !alive || Instant::now() >= end {
+                let why = match &self.status {
+                    Some(s) => format!("slate exited ({s:?})"),
+                    None if Instant::now() >= self.deadline => {
+                        format!("the test's budget of {TEST_BUDGET:?} ran out")
+                    }
+                    None => format!("gave up after {timeout:?}"),
+                };
+                panic!(
+                    "{why} waiting for {what}\n--- screen ---\n{}\n--- journal ---\n{:?}",
+                    self.screen_text(),
+                    types(&self.journal())
+                );
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Waits until the screen shows `needle`; returns the screen.
+    fn wait_for_screen(&mut self, needle: &str, timeout: Duration) -> String {
+        self.wait_until(&format!("{needle:?} on screen"), timeout, |c| {
+            c.screen_text().contains(needle)
+        });
+        self.screen_text()
+    }
+
+    /// Waits until the screen no longer shows `needle`; returns the screen.
+    fn wait_for_screen_without(&mut self, needle: &str, timeout: Duration) -> String {
+        self.wait_until(&format!("{needle:?} to leave the screen"), timeout, |c| {
+            !c.screen_text().contains(needle)
+        });
+        self.screen_text()
+    }
+
+    /// Waits until the journal's text holds `needle`; returns its records.
+    fn wait_for_journal(&mut self, needle: &str, timeout: Duration) -> Vec<Value> {
+        self.wait_until(&format!("{needle:?} in the journal"), timeout, |c| {
+            c.journal_text().contains(needle)
+        });
+        self.journal()
+    }
+
+    /// Waits until the terminal's output side is closed (everything slate wrote has been read).
+    fn wait_eof(&self, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if self.screen.eof.load(Ordering::SeqCst) {
+                return true;
+            }
+            thread::sleep(POLL);
+        }
+        self.screen.eof.load(Ordering::SeqCst)
+    }
+
+    /// Waits for slate to exit and for its last output to be read; fails after `timeout`.
+    fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let end = (Instant::now() + timeout).min(self.deadline);
+        while self.alive() {
+            if Instant::now() >= end {
+                panic!(
+                    "slate did not exit within {timeout:?}\n--- screen ---\n{}\n--- journal ---\n{:?}",
+                    self.screen_text(),
+                    types(&self.journal())
+                );
+            }
+            thread::sleep(POLL);
+        }
+        assert!(
+            self.wait_eof(Duration::from_secs(5)),
+            "slate exited but something still holds its terminal"
+        );
+        self.status.clone().expect("exited")
+    }
+
+    /// After exit: the terminal was handed back (alternate screen left, cursor
+    /// shown), and what slate printed afterwards on the normal screen.
+    fn assert_terminal_restored(&self) -> String {
+        let raw = self.raw_output();
+        let leave = raw.rfind(LEAVE_ALT_SCREEN).unwrap_or_else(|| {
+            panic!(
+                "slate never left the alternate screen; output ends with {:?}",
+                tail(&raw)
+            )
+        });
+        assert!(
+            raw[leave..].contains(SHOW_CURSOR),
+            "the cursor was not shown again after leaving the alternate screen; output ends with {:?}",
+            tail(&raw)
+        );
+        assert!(
+            !raw[leave..].contains("\x1b[?1049h"),
+            "slate went back into the alternate screen after leaving it"
+        );
+        let parser = self.screen.parser.lock().unwrap();
+        let screen = parser.screen();
+        assert!(
+            !screen.alternate_screen(),
+            "the terminal is still on the alternate screen"
+        );
+        assert!(!screen.hide_cursor(), "the cursor is still hidden");
+        assert_eq!(
+            screen.mouse_protocol_mode(),
+            vt100::MouseProtocolMode::None,
+            "mouse capture is still on"
+        );
+        let text = screen.contents();
+        drop(parser);
+        assert!(
+            self.tty_is_cooked(),
+            "the terminal was left in raw mode (no line editing, no echo)"
+        );
+        text
+    }
+
+    /// Whether the terminal is in canonical mode with echo (not raw), as the
+    /// line discipline itself reports it.
+    fn tty_is_cooked(&self) -> bool {
+        // Linux values of ICANON and ECHO.
+        const ICANON: u64 = 0o000002;
+        const ECHO: u64 = 0o000010;
+        let termios = self.master.get_termios().expect("tcgetattr on the pty");
+        let flags = u64::from(termios.local_flags.bits());
+        flags & ICANON != 0 && flags & ECHO != 0
+    }
+
+    /// Processes carrying this test's tag other than slate itself.
+    fn leftovers(&self) -> Vec<i32> {
+        let me = self.child.process_id().map(|p| p as i32);
+        tagged_processes(&self.tag)
+            .into_iter()
+            .filter(|p| Some(*p) != me)
+            .collect()
+    }
+}
+
+fn tail(s: &str) -> &str {
+    let mut i = s.len().saturating_sub(300);
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    &s[i..]
+}
+
+impl Drop for Cockpit {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait()
+            && let Some(pid) = self.child.process_id()
+        {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            let _ = self.child.wait();
+        }
+        kill_tagged(&self.tag);
+    }
+}
+
+/// Whether the narrow layout's tab bar marks `tab` (e.g. "▸Logs") as shown.
+fn tab_bar_shows(screen: &str, tab: &str) -> bool {
+    screen
+        .lines()
+        .any(|l| l.contains("Tab switches") && l.contains(tab))
+}
+
+/// The line of `screen` holding `needle`.
+fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line holds {needle:?}:\n{screen}"))
+}
+
+// ---------------------------------------------------------------------------
+// Plans
+// ---------------------------------------------------------------------------
+
+/// dev, then prod behind a manual gate; short stages that echo fixed text.
+fn gated_plan(require_comment: bool) -> String {
+    format!(
+        r#"{HEAD}
+[[environments]]
+name = "dev"
+
+[[environments]]
+name = "prod"
+gates = ["prod-approval"]
+
+[[stages]]
+name = "deploy"
+command = 'echo "deploying to $SLATE_ENV"; echo "deploy $SLATE_ENV" >> "$LEDGER"'
+rollback = 'echo "undo deploy $SLATE_ENV" >> "$LEDGER"'
+
+[[stages]]
+name = "smoke"
+command = 'echo "smoke test passed"'
+
+[[gates]]
+name = "prod-approval"
+kind = "manual"
+require_comment = {require_comment}
+"#
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------
+
+/// `a` opens the gate prompt; an empty comment is refused in the dialog; a
+/// typed comment approves; the release finishes; `q` exits 0 and hands the
+/// terminal back.
+#[test]
+fn approving_a_gate_from_the_keyboard_releases() {
+    let mut c = Cockpit::start(&gated_plan(true), 120, 40);
+    c.wait_for_journal("\"type\":\"gate_waiting\"", WAIT);
+    c.wait_for_screen("WAITING FOR APPROVAL", WAIT);
+
+    c.send(b"a");
+    // The dialog's last line: everything above it is drawn by then.
+    let s = c.wait_for_screen("Enter approve · Ctrl-R reject", WAIT);
+    assert!(s.contains("Approve?"), "{s}");
+    assert!(
+        s.contains("prod-approval"),
+        "the prompt names the gate:\n{s}"
+    );
+    assert!(
+        s.contains("a comment is required"),
+        "the prompt says a comment is required:\n{s}"
+    );
+
+    c.send(ENTER);
+    let s = c.wait_for_screen("approval needs a comment", WAIT);
+    assert!(s.contains("Approve?"), "the prompt stays open:\n{s}");
+
+    c.send(b"dashboards green");
+    c.wait_for_screen("dashboards green", WAIT);
+    c.send(ENTER);
+    c.wait_for_screen_without("Approve?", WAIT);
+    c.wait_for_screen("RELEASED", WAIT);
+
+    let recs = c.wait_for_journal("\"type\":\"run_finished\"", WAIT);
+    let approved = only(&recs, "approved");
+    assert_eq!(approved["gate"], "prod-approval");
+    assert_eq!(approved["comment"], "dashboards green");
+    assert_eq!(approved["source"], "operator");
+    assert_eq!(approved["actor"]["via"], "cockpit");
+    assert!(
+        events(&recs, "command_refused").is_empty(),
+        "the empty comment never reached the engine: {:?}",
+        events(&recs, "command_refused")
+    );
+    assert_eq!(outcome(&recs), "released");
+    assert_eq!(c.ledger(), ["deploy dev", "deploy prod"]);
+
+    c.send(b"q");
+    let status = c.wait_exit(EXIT_WAIT);
+    assert_eq!(status.exit_code(), 0, "released exits 0: {status:?}");
+    let after = c.assert_terminal_restored();
+    assert!(
+        after.contains("released"),
+        "the final message mentions the release:\n{after}"
+    );
+}
+
+/// `R` during a canary rollout shows what will be undone, insists on a
+/// reason, then rolls prod back; the undo really runs and `q` exits 1.
+#[test]
+fn rolling_back_during_a_rollout() {
+    let plan = format!(
+        r#"{HEAD}
+[[environments]]
+name = "dev"
+
+[[environments]]
+name = "prod"
+strategy = {{ kind = "canary", steps = [10, 50, 100], pause = "30s" }}
+
+[[stages]]
+name = "config"
+command = 'echo "config $SLATE_ENV" >> "$LEDGER"'
+rollback = 'echo "undo config $SLATE_ENV" >> "$LEDGER"'
+
+[[stages]]
+name = "deploy"
+rollout = true
+command = 'echo "deploy $SLATE_ENV $SLATE_WEIGHT" >> "$LEDGER"'
+rollback = 'echo "undo deploy $SLATE_ENV $SLATE_WEIGHT" >> "$LEDGER"'
+"#
+    );
+    let mut c = Cockpit::start(&plan, 120, 40);
+    // prod (env 1) is at the 10 % canary, pausing before the next weight.
+    c.wait_for_journal("\"type\":\"timer_started\",\"env\":1", WAIT);
+    c.wait_for_screen("prod · pause 30s", WAIT);
+    assert_eq!(
+        c.ledger(),
+        ["config dev", "deploy dev ", "config prod", "deploy prod 10"]
+    );
+
+    c.send(b"R");
+    // The dialog's last line: everything above it is drawn by then.
+    let s = c.wait_for_screen("Enter roll back · Esc cancel", WAIT);
+    assert!(s.contains("Roll back?"), "{s}");
+    assert!(
+        s.contains("Roll back prod to 1.0.0"),
+        "the confirmation names the environment and target:\n{s}"
+    );
+    let undo_deploy = s
+        .find("run: echo \"undo deploy")
+        .unwrap_or_else(|| panic!("the confirmation lists the deploy undo:\n{s}"));
+    let undo_config = s
+        .find("run: echo \"undo config")
+        .unwrap_or_else(|| panic!("the confirmation lists the config undo:\n{s}"));
+    assert!(
+        undo_deploy < undo_config,
+        "the undo runs in reverse order (deploy, then config):\n{s}"
+    );
+
+    c.send(ENTER);
+    let s = c.wait_for_screen("a rollback needs a reason", WAIT);
+    assert!(
+        s.contains("Roll back?"),
+        "the confirmation stays open:\n{s}"
+    );
+
+    c.send(b"error rate spiking");
+    c.wait_for_screen("error rate spiking", WAIT);
+    c.send(ENTER);
+
+    let recs = c.wait_for_journal("\"type\":\"run_finished\"", WAIT);
+    let req = only(&recs, "rollback_requested");
+    assert_eq!(req["reason"], "error rate spiking");
+    assert_eq!(req["env"], 1);
+    assert_eq!(req["actor"]["via"], "cockpit");
+    let started = only(&recs, "rollback_started");
+    assert_eq!(started["trigger"]["kind"], "manual");
+    assert_eq!(started["env"], 1);
+    assert_eq!(outcome(&recs), "rolled_back");
+    assert_in_order(
+        &recs,
+        &[
+            "rollback_requested",
+            "rollback_started",
+            "rollback_step_started",
+            "env_finished",
+            "run_finished",
+        ],
+    );
+    assert_eq!(
+        c.ledger(),
+        [
+            "config dev",
+            "deploy dev ",
+            "config prod",
+            "deploy prod 10",
+            "undo deploy prod 0",
+            "undo config prod",
+        ],
+        "prod is undone in reverse order; dev is left deployed"
+    );
+    c.wait_for_screen("ROLLED BACK", WAIT);
+
+    // The run is over: `q` quits at once, without asking.
+    c.send(b"q");
+    let status = c.wait_exit(EXIT_WAIT);
+    assert_eq!(
+        status.exit_code(),
+        1,
+        "a rolled-back run exits 1: {status:?}"
+    );
+    c.assert_terminal_restored();
+}
+
+/// `q` while a release is active asks first; `n` stays; `q` `y` aborts the
+/// release, waits for it to finish and exits.
+#[test]
+fn quitting_while_active_asks_then_aborts() {
+    let mut c = Cockpit::start(&gated_plan(false), 120, 40);
+    c.wait_for_journal("\"type\":\"gate_waiting\"", WAIT);
+    c.wait_for_screen("WAITING FOR APPROVAL", WAIT);
+
+    // In raw mode Ctrl-C is a key (quit), not SIGINT: it asks too.
+    c.send(CTRL_C);
+    c.wait_for_screen("Quit?", WAIT);
+    c.send(ESC);
+    c.wait_for_screen_without("Quit?", WAIT);
+    assert!(c.alive(), "Ctrl-C must not kill the cockpit");
+
+    c.send(b"q");
+    let s = c.wait_for_screen("abort and quit", WAIT);
+    assert!(s.contains("Quit?"), "{s}");
+    assert!(s.contains("A release is in progress."), "{s}");
+
+    c.send(b"n");
+    let s = c.wait_for_screen_without("Quit?", WAIT);
+    assert!(
+        s.contains("WAITING FOR APPROVAL"),
+        "the cockpit is still there:\n{s}"
+    );
+    assert!(c.alive(), "`n` must not quit");
+    let recs = c.journal();
+    assert!(
+        events(&recs, "abort_requested").is_empty(),
+        "`n` must not abort: {:?}",
+        types(&recs)
+    );
+
+    c.send(b"q");
+    c.wait_for_screen("Quit?", WAIT);
+    c.send(b"y");
+    let recs = c.wait_for_journal("\"type\":\"run_finished\"", WAIT);
+    let abort = only(&recs, "abort_requested");
+    assert_eq!(abort["actor"]["via"], "cockpit");
+    assert!(
+        ["aborted", "rolled_back"].contains(&outcome(&recs)),
+        "quitting aborts the release: {:?}",
+        outcome(&recs)
+    );
+    assert!(
+        events(&recs, "approved").is_empty(),
+        "prod was never approved"
+    );
+    let status = c.wait_exit(EXIT_WAIT);
+    assert_eq!(status.exit_code(), 1, "an aborted run exits 1: {status:?}");
+    c.assert_terminal_restored();
+    assert_eq!(c.ledger(), ["deploy dev"], "prod was never touched");
+}
+
+/// 80×24 shows the matrix and every other panel as a tab; 50×12 says the
+/// terminal is too small; 100×30 brings the cockpit back. The release keeps
+/// running (and finishes) while the terminal is too small to show it.
+#[test]
+fn small_terminals_and_resizing_keep_the_release_going() {
+    let plan = format!(
+        r#"{HEAD}
+[[environments]]
+name = "dev"
+
+[[stages]]
+name = "first"
+command = 'echo "first done"'
+
+[[stages]]
+name = "hold"
+command = '''
+echo "holding until released"
+i=0
+while [ ! -f "@DIR@/go" ] && [ $i -lt 500 ]; do sleep 0.05; i=$((i+1)); done
+test -f "@DIR@/go" && echo "let go"
+'''
+
+[[stages]]
+name = "last"
+command = 'echo "last done"'
+"#
+    );
+    let mut c = Cockpit::start(&plan, 80, 24);
+    c.wait_for_journal("holding until released", WAIT);
+    // Logs has focus first: the matrix, then a tab bar offering the rest.
+    c.wait_until("the matrix and the tab bar", WAIT, |c| {
+        let s = c.screen_text();
+        s.contains("Environments") && tab_bar_shows(&s, "▸Logs")
+    });
+    let s = c.screen_text();
+    for tab in ["Pipeline", "Logs", "Checks"] {
+        assert!(tab_bar_shows(&s, tab), "the tab bar offers {tab}:\n{s}");
+    }
+    // Tab walks every panel (Logs stays shown while the matrix has focus) and back.
+    for (tab, content) in [
+        ("▸Checks", "no checks have run yet"),
+        ("▸Logs", "holding until released"),
+        ("▸Pipeline", "· last"),
+        ("▸Logs", "holding until released"),
+    ] {
+        c.send(TAB);
+        c.wait_until(&format!("the {tab} tab showing {content:?}"), WAIT, |c| {
+            let s = c.screen_text();
+            tab_bar_shows(&s, tab) && s.contains(content)
+        });
+    }
+
+    let before = c.journal().len();
+    c.resize(50, 12);
+    let s = c.wait_for_screen("terminal too small", WAIT);
+    assert!(
+        !s.contains("Environments"),
+        "nothing else is drawn when too small:\n{s}"
+    );
+    // Let the held stage finish while nothing can be shown: the run goes on.
+    fs::write(c.dir.path().join("go"), "").unwrap();
+    let recs = c.wait_for_journal("\"type\":\"run_finished\"", WAIT);
+    assert!(recs.len() > before, "the journal kept growing");
+    assert_eq!(outcome(&recs), "released");
+    assert!(
+        c.screen_text().contains("terminal too small"),
+        "still too small:\n{}",
+        c.screen_text()
+    );
+    assert!(c.alive());
+
+    c.resize(100, 30);
+    c.wait_until("the normal screen at 100×30", WAIT, |c| {
+        let s = c.screen_text();
+        s.contains("RELEASED")
+            && s.contains("Environments")
+            && s.contains("q/Ctrl-c quit")
+            && !s.contains("terminal too small")
+    });
+
+    c.send(b"q");
+    let status = c.wait_exit(EXIT_WAIT);
+    assert_eq!(status.exit_code(), 0, "{status:?}");
+    c.assert_terminal_restored();
+}
+
+/// `?` lists the keys from the keymap; Esc closes the overlay.
+#[test]
+fn help_overlay_lists_the_keys() {
+    let mut c = Cockpit::start(&gated_plan(true), 120, 40);
+    c.wait_for_screen("WAITING FOR APPROVAL", WAIT);
+
+    c.send(b"?");
+    let s = c.wait_for_screen("roll back an environment", WAIT);
+    assert!(s.contains("Keys (? or Esc to close"), "{s}");
+    let line = line_with(&s, "approve the waiting gate");
+    let key = line[..line.find("approve the waiting gate").unwrap()].trim_end();
+    assert!(
+        key.ends_with(" a"),
+        "`a` approves the waiting gate: {line:?}"
+    );
+    let line = line_with(&s, "roll back an environment");
+    let key = line[..line.find("roll back an environment").unwrap()].trim_end();
+    assert!(key.ends_with(" R"), "`R` rolls back: {line:?}");
+
+    c.send(ESC);
+    let s = c.wait_for_screen_without("approve the waiting gate", WAIT);
+    assert!(
+        s.contains("WAITING FOR APPROVAL"),
+        "the cockpit is back:\n{s}"
+    );
+    // Keys reach the cockpit again after the overlay closed.
+    c.send(b"a");
+    c.wait_for_screen("Approve?", WAIT);
+    c.send(ESC);
+    c.wait_for_screen_without("Approve?", WAIT);
+    assert!(c.alive());
+}
+
+/// SIGTERM while a stage runs: the release is aborted and rolled back, the
+/// stage's processes are stopped, the terminal is handed back and slate exits.
+#[test]
+fn sigterm_aborts_with_rollback_and_restores_the_terminal() {
+    let plan = format!(
+        r#"{HEAD}
+[[environments]]
+name = "prod"
+
+[[stages]]
+name = "config"
+command = 'echo "config" >> "$LEDGER"'
+rollback = 'echo "undo config" >> "$LEDGER"'
+
+[[stages]]
+name = "deploy"
+command = 'echo "deploy started" >> "$LEDGER"; echo "deploying slowly"; sleep 30'
+rollback = 'echo "undo deploy" >> "$LEDGER"'
+"#
+    );
+    let mut c = Cockpit::start(&plan, 120, 40);
+    c.wait_for_journal("deploying slowly", WAIT);
+    c.wait_for_screen("deploying slowly", WAIT);
+    assert!(!c.leftovers().is_empty(), "the stage is running");
+
+    kill(Pid::from_raw(c.pid()), Signal::SIGTERM).expect("send SIGTERM");
+
+    let status = c.wait_exit(EXIT_WAIT);
+    assert_eq!(status.exit_code(), 1, "an aborted run exits 1: {status:?}");
+    let after = c.assert_terminal_restored();
+    assert!(
+        after.contains("aborted"),
+        "the final message says so:\n{after}"
+    );
+
+    let recs = c.journal();
+    let abort = only(&recs, "abort_requested");
+    assert_eq!(abort["actor"]["via"], "cockpit");
+    assert!(
+        abort["reason"].as_str().unwrap_or("").contains("SIGTERM"),
+        "{abort}"
+    );
+    assert_eq!(
+        only(&recs, "rollback_started")["trigger"]["kind"],
+        "abort",
+        "an abort rolls back"
+    );
+    assert_eq!(outcome(&recs), "aborted");
+    assert_eq!(
+        c.ledger(),
+        ["config", "deploy started", "undo deploy", "undo config"]
+    );
+    // The 30 s sleep was stopped with its process group, not left behind.
+    let end = Instant::now() + Duration::from_secs(5);
+    while !c.leftovers().is_empty() && Instant::now() < end {
+        thread::sleep(POLL);
+    }
+    assert_eq!(
+        c.leftovers(),
+        Vec::<i32>::new(),
+        "stage processes outlived slate"
+    );
+}
+
+/// Ctrl-R in the gate prompt rejects: an empty reason is refused in the
+/// dialog, a typed one is journaled and the run ends `rejected` (exit 1).
+#[test]
+fn rejecting_a_gate_with_ctrl_r() {
+    let mut c = Cockpit::start(&gated_plan(true), 120, 40);
+    c.wait_for_screen("WAITING FOR APPROVAL", WAIT);
+    c.send(b"a");
+    c.wait_for_screen("Approve?", WAIT);
+    c.send(CTRL_R);
+    c.wait_for_screen("a rejection needs a reason", WAIT);
+    c.send(b"latency too high");
+    c.wait_for_screen("latency too high", WAIT);
+    c.send(CTRL_R);
+    let recs = c.wait_for_journal("\"type\":\"run_finished\"", WAIT);
+    let rejected = only(&recs, "rejected");
+    assert_eq!(rejected["reason"], "latency too high");
+    assert_eq!(rejected["actor"]["via"], "cockpit");
+    assert!(events(&recs, "approved").is_empty());
+    assert_eq!(outcome(&recs), "rejected");
+    c.wait_for_screen("REJECTED", WAIT);
+    c.send(b"q");
+    let status = c.wait_exit(EXIT_WAIT);
+    assert_eq!(status.exit_code(), 1, "{status:?}");
+    c.assert_terminal_restored();
+}
+
+/// SIGHUP (a dropped SSH session) detaches the cockpit and the release
+/// carries on to the end; then nobody can ever talk to this process again,
+/// so it must exit rather than linger forever.
+#[test]
+fn after_a_hangup_the_release_finishes_and_slate_exits() {
+    let plan = format!(
+        r#"{HEAD}
+[[environments]]
+name = "dev"
+
+[[stages]]
+name = "hold"
+command = '''
+echo "holding until released"
+i=0
+while [ ! -f "@DIR@/go" ] && [ $i -lt 500 ]; do sleep 0.05; i=$((i+1)); done
+test -f "@DIR@/go" && echo "let go" >> "$LEDGER"
+'''
+"#
+    );
+    let mut c = Cockpit::start(&plan, 120, 40);
+    c.wait_for_screen("holding until released", WAIT);
+
+    kill(Pid::from_raw(c.pid()), Signal::SIGHUP).expect("send SIGHUP");
+    fs::write(c.dir.path().join("go"), "").unwrap();
+    let recs = c.wait_for_journal("\"type\":\"run_finished\"", WAIT);
+    assert_eq!(outcome(&recs), "released", "the release carried on");
+    assert_eq!(c.ledger(), ["let go"]);
+
+    let status = c.wait_exit(EXIT_WAIT);
+    assert_eq!(status.exit_code(), 0, "{status:?}");
+}
+
+/// The quit question is open when the release finishes on its own; answering
+/// `y` must still quit (there is nothing left to abort).
+#[test]
+fn confirming_quit_after_the_run_finished_quits() {
+    let plan = format!(
+        r#"{HEAD}
+[[environments]]
+name = "dev"
+
+[[stages]]
+name = "hold"
+command = '''
+echo "holding until released"
+i=0
+while [ ! -f "@DIR@/go" ] && [ $i -lt 500 ]; do sleep 0.05; i=$((i+1)); done
+'''
+"#
+    );
+    let mut c = Cockpit::start(&plan, 120, 40);
+    c.wait_for_screen("holding until released", WAIT);
+    c.send(b"q");
+    c.wait_for_screen("Quit?", WAIT);
+    fs::write(c.dir.path().join("go"), "").unwrap();
+    let recs = c.wait_for_journal("\"type\":\"run_finished\"", WAIT);
+    assert_eq!(outcome(&recs), "released");
+    let s = c.wait_for_screen("RELEASED", WAIT);
+    assert!(s.contains("Quit?"), "the question is still open:\n{s}");
+    c.send(b"y");
+    let status = c.wait_exit(EXIT_WAIT);
+    assert_eq!(status.exit_code(), 0, "{status:?}");
+    c.assert_terminal_restored();
+}

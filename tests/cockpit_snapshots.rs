@@ -1,0 +1,699 @@
+//! Snapshots of the cockpit's rendered screens.
+//!
+//! The App's state comes from a real engine run of a small plan (so the
+//! snapshots follow the engine as it evolves). Everything that differs between
+//! machines or runs — timestamps, durations, latencies, pids, run ids, user
+//! names, paths — is normalised before the records reach the App, so the
+//! rendered buffers are the same on every machine and every run.
+//!
+//! Regenerate with `INSTA_UPDATE=always cargo test --test cockpit_snapshots`
+//! and review every changed `.snap` as a screen.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use slate::cockpit::app::{App, Modal};
+use slate::cockpit::keymap::Keymap;
+use slate::cockpit::theme::Theme;
+use slate::engine::event::{Actor, Event, Record};
+use slate::engine::{Action, Engine, EngineOptions, Unattended};
+
+const PLAN: &str = r#"
+[release]
+name = "checkout"
+version = "2.4.0"
+previous_version = "2.3.1"
+owner = "release-manager"
+
+[[environments]]
+name = "dev"
+config = { replicas = 1, log_level = "debug" }
+
+[[environments]]
+name = "staging"
+config = { replicas = 2, log_level = "info" }
+
+[[environments]]
+name = "prod"
+config = { replicas = 4, log_level = "warn", db_pool = 50 }
+approval = { required = 1, require_comment = true }
+strategy = { kind = "canary", steps = [10, 50, 100], pause = "200ms", gate = "canary-healthy" }
+gates = ["prod-approval"]
+
+[[stages]]
+name = "build"
+environments = ["dev"]
+command = 'echo "built checkout $SLATE_VERSION"; echo "artifact checkout-$SLATE_VERSION.tar.gz"'
+
+[[stages]]
+name = "config"
+command = 'echo "wrote config for $SLATE_ENV"'
+rollback = 'echo "restored previous config"'
+
+[[stages]]
+name = "migrate"
+irreversible = true
+command = 'echo "applied 0042_drop_legacy_cart"'
+rollback = 'echo "no down migration"'
+
+[[stages]]
+name = "deploy"
+rollout = true
+command = 'echo "deploying $SLATE_ENV at weight ${SLATE_WEIGHT:-100}%"'
+rollback = 'echo "scaling $SLATE_ENV back to $SLATE_TARGET_VERSION"'
+timeout = "5m"
+
+[[stages]]
+name = "smoke"
+command = 'echo "warning: cache is cold in $SLATE_ENV" >&2'
+gates_after = ["healthy"]
+
+[[gates]]
+name = "prod-approval"
+kind = "manual"
+
+[[gates]]
+name = "healthy"
+kind = "check"
+retries = 2
+interval = "20ms"
+check = { command = 'n=$(cat probes 2>/dev/null || echo 0); echo $((n+1)) > probes; test "$n" -ge 1' }
+
+[[gates]]
+name = "canary-healthy"
+kind = "check"
+check = { command = 'true' }
+"#;
+
+/// Where the App's copy of the plan says it lives (never a temp path).
+const BASE_DIR: &str = "/srv/releases/checkout";
+const COMMENT: &str = "dashboards green, error budget fine";
+
+/// The second run's plan: the canary pause outlasts any slow machine, so the
+/// rollback command always lands in it.
+fn long_pause_plan() -> String {
+    PLAN.replace(r#"pause = "200ms""#, r#"pause = "1h""#)
+}
+
+/// The engine runs' records, normalised, with the cut points the tests use.
+struct Run {
+    /// A release that goes all the way (prod approved by alice).
+    records: Vec<Record>,
+    /// Records up to and including prod waiting at its manual gate.
+    at_gate: usize,
+    /// Records up to and including prod's first canary pause (after 10 %).
+    mid_prod: usize,
+    /// Another run of the plan (long pauses), rolled back from prod's first
+    /// canary pause, up to the rollback blocking at the irreversible migrate.
+    blocked: Vec<Record>,
+}
+
+fn run() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let raw = rt.block_on(run_engine(PLAN, false));
+        let blocked_raw = rt.block_on(run_engine(&long_pause_plan(), true));
+        let blocked: Vec<Record> = blocked_raw.iter().map(normalise).collect();
+        let cut = 1 + blocked
+            .iter()
+            .position(|r| matches!(r.event, Event::RollbackBlocked { .. }))
+            .expect("the rollback blocked at the irreversible step");
+        let blocked = blocked[..cut].to_vec();
+        let records: Vec<Record> = raw.iter().map(normalise).collect();
+        let at_gate = 1 + records
+            .iter()
+            .position(
+                |r| matches!(&r.event, Event::GateWaiting { gate, .. } if gate == "prod-approval"),
+            )
+            .expect("prod waited at its gate");
+        let mid_prod = 1 + records
+            .iter()
+            .position(|r| matches!(r.event, Event::TimerStarted { env: 2, .. }))
+            .expect("prod paused between canary weights");
+        Run {
+            records,
+            at_gate,
+            mid_prod,
+            blocked,
+        }
+    })
+}
+
+fn test_actor(user: &str, via: &str) -> Actor {
+    Actor {
+        user: user.into(),
+        uid: 1000,
+        via: via.into(),
+    }
+}
+
+/// Runs a plan in-process, approving prod from "the cockpit" when it waits.
+/// With `roll_back`, prod is rolled back at its first canary pause and the
+/// blocked rollback is held.
+async fn run_engine(src: &str, roll_back: bool) -> Vec<Record> {
+    let home = tempfile::TempDir::new().unwrap();
+    let work = tempfile::TempDir::new().unwrap();
+    let plan = slate::plan::parse(src, "release.toml", work.path().to_path_buf())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut opts = EngineOptions::new(
+        "release.toml",
+        src,
+        home.path(),
+        test_actor("release-manager", "cockpit"),
+    );
+    opts.unattended = Unattended::Wait;
+    opts.durable = false;
+    let (engine, handle) = Engine::new(plan, opts).unwrap();
+    let mut rx = handle.subscribe();
+    let task = tokio::spawn(engine.run());
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let rec = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .expect("the run finished in time")
+            .expect("event stream open");
+        let event = rec.event.clone();
+        seen.push(rec);
+        match event {
+            Event::GateWaiting { gate, .. } if gate == "prod-approval" => {
+                let reply = handle
+                    .send(
+                        test_actor("alice", "cockpit"),
+                        Action::Approve {
+                            gate: Some(gate),
+                            comment: COMMENT.into(),
+                        },
+                    )
+                    .await;
+                assert_eq!(reply, Ok("approved prod-approval".into()));
+            }
+            Event::TimerStarted { env: 2, .. } if roll_back => {
+                let reply = handle
+                    .send(
+                        test_actor("alice", "cockpit"),
+                        Action::Rollback {
+                            env: None,
+                            reason: "p99 latency doubled".into(),
+                        },
+                    )
+                    .await;
+                assert_eq!(reply, Ok("rolling back prod".into()));
+            }
+            Event::RollbackBlocked { .. } => {
+                let reply = handle
+                    .send(
+                        test_actor("alice", "cockpit"),
+                        Action::Decide {
+                            choice: slate::engine::event::RollbackChoice::Hold,
+                            note: "DBA on it".into(),
+                        },
+                    )
+                    .await;
+                assert!(reply.is_ok(), "{reply:?}");
+            }
+            Event::RunFinished { .. } => break,
+            _ => {}
+        }
+    }
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .expect("engine stopped")
+        .unwrap();
+    seen
+}
+
+fn base_ts() -> Timestamp {
+    "2025-03-14T09:00:00Z".parse().unwrap()
+}
+
+fn ts_for(seq: u64) -> Timestamp {
+    base_ts() + SignedDuration::from_millis(seq as i64 * 250)
+}
+
+fn fixed_actor(a: &Actor) -> Actor {
+    Actor {
+        user: match a.via.as_str() {
+            "engine" => "slate".into(),
+            _ => a.user.clone(),
+        },
+        uid: 1000,
+        via: a.via.clone(),
+    }
+}
+
+/// Makes a record machine- and run-independent.
+fn normalise(rec: &Record) -> Record {
+    let mut r = rec.clone();
+    r.ts = ts_for(r.seq);
+    match &mut r.event {
+        Event::RunStarted {
+            run_id,
+            plan_path,
+            actor,
+            pid,
+            ..
+        } => {
+            *run_id = "20250314-090000-snap".into();
+            *plan_path = format!("{BASE_DIR}/release.toml");
+            *actor = fixed_actor(actor);
+            *pid = 4242;
+        }
+        Event::ProcessStarted { pid, pgid, .. } => {
+            *pid = 31337;
+            *pgid = 31337;
+        }
+        Event::StepFinished { duration_ms, .. }
+        | Event::RollbackStepFinished { duration_ms, .. } => *duration_ms = 1200,
+        Event::RetryScheduled { delay_ms, .. } => *delay_ms = 1000,
+        Event::TimerStarted { started, .. } => *started = ts_for(rec.seq),
+        Event::CheckResult { ok, latency_ms, .. } => *latency_ms = if *ok { 42 } else { 180 },
+        Event::Approved { actor, .. }
+        | Event::Rejected { actor, .. }
+        | Event::CommandRefused { actor, .. }
+        | Event::PauseRequested { actor }
+        | Event::Resumed { actor }
+        | Event::AbortRequested { actor, .. }
+        | Event::RollbackRequested { actor, .. }
+        | Event::RetryRequested { actor, .. }
+        | Event::RollbackDecision { actor, .. }
+        | Event::NoteAdded { actor, .. } => *actor = fixed_actor(actor),
+        _ => {}
+    }
+    r
+}
+
+fn theme(name: &str) -> Theme {
+    Theme::builtin(name).expect("built-in theme").unwrap()
+}
+
+/// An App fed the first `n` normalised records, its clock at the last of them.
+fn app_after(n: usize, theme: Theme) -> App {
+    app_with(PLAN, &run().records[..n], theme)
+}
+
+fn app_with(src: &str, records: &[Record], theme: Theme) -> App {
+    let plan = slate::plan::parse(src, "release.toml", PathBuf::from(BASE_DIR))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut app = App::new(plan, Keymap::default(), theme);
+    for r in records {
+        app.apply_record(r);
+    }
+    app.now = records.last().map(|r| r.ts).unwrap_or_else(base_ts);
+    app.frame = 0;
+    app
+}
+
+fn at_gate(theme: Theme) -> App {
+    app_after(run().at_gate, theme)
+}
+
+fn mid_prod() -> App {
+    let mut app = app_after(run().mid_prod, theme("default"));
+    // The approval was sent from the cockpit; this is the reply it showed.
+    app.on_reply("approve", Ok("approved prod-approval".into()));
+    app
+}
+
+/// Prod's rollback stopped at the irreversible migrate; the decision dialog is up.
+fn blocked() -> App {
+    let mut app = app_with(&long_pause_plan(), &run().blocked, theme("default"));
+    app.on_reply("rollback", Ok("rolling back prod".into()));
+    app
+}
+
+fn finished() -> App {
+    app_after(run().records.len(), theme("default"))
+}
+
+fn render(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    app.view.size = Rect::new(0, 0, w, h);
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| slate::cockpit::ui::draw(f, app)).unwrap();
+    terminal
+}
+
+/// The buffer as plain text, one line per row.
+fn text(buf: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut skip = 0;
+        for x in 0..buf.area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let cell = &buf[(x, y)];
+            out.push_str(cell.symbol());
+            skip = unicode_width::UnicodeWidthStr::width(cell.symbol()).saturating_sub(1);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+fn type_text(app: &mut App, s: &str) {
+    for c in s.chars() {
+        let effects = app.on_key(key(c));
+        assert!(effects.is_empty(), "typing sends nothing");
+    }
+}
+
+fn describe(style: Style) -> String {
+    let mut parts = Vec::new();
+    let color = |c: Option<Color>| match c {
+        None | Some(Color::Reset) => "-".to_string(),
+        Some(c) => c.to_string(),
+    };
+    parts.push(format!("fg={}", color(style.fg)));
+    parts.push(format!("bg={}", color(style.bg)));
+    let m = style.add_modifier;
+    if !m.is_empty() {
+        let names: Vec<String> = m.iter().map(|f| format!("{f:?}")).collect();
+        parts.push(names.join("|"));
+    }
+    parts.join(" ")
+}
+
+/// The theme's roles that style is exactly, to make the legend readable.
+fn roles_of(theme: &Theme, style: Style) -> Vec<&'static str> {
+    let roles: [(&str, Style); 15] = [
+        ("text", theme.text),
+        ("muted", theme.muted),
+        ("accent", theme.accent),
+        ("ok", theme.ok),
+        ("warn", theme.warn),
+        ("fail", theme.fail),
+        ("running", theme.running),
+        ("paused", theme.paused),
+        ("border", theme.border),
+        ("border_focus", theme.border_focus),
+        ("selection", theme.selection),
+        ("title", theme.title),
+        ("search", theme.search),
+        ("gauge", theme.gauge),
+        ("status_bar", theme.status_bar),
+    ];
+    roles
+        .iter()
+        .filter(|(_, r)| cell_style(*r) == style)
+        .map(|(n, _)| *n)
+        .collect()
+}
+
+/// A style as a buffer cell holds it (no colour means reset, no removals).
+fn cell_style(s: Style) -> Style {
+    Style::default()
+        .fg(s.fg.unwrap_or(Color::Reset))
+        .bg(s.bg.unwrap_or(Color::Reset))
+        .add_modifier(s.add_modifier)
+}
+
+/// Text plus colours in a form a reviewer can read: the screen, a legend of
+/// the distinct styles (named by the theme roles they equal), and per row the
+/// runs of columns in each style.
+fn styled_dump(buf: &Buffer, theme: &Theme) -> String {
+    let mut ids: BTreeMap<String, (char, Style)> = BTreeMap::new();
+    let mut order: Vec<(char, Style)> = Vec::new();
+    let letters: Vec<char> = ('A'..='Z').chain('a'..='z').chain('0'..='9').collect();
+    let mut runs = String::new();
+    for y in 0..buf.area.height {
+        let mut row: Vec<(u16, u16, char)> = Vec::new();
+        for x in 0..buf.area.width {
+            let c = &buf[(x, y)];
+            let style = cell_style(Style::default().fg(c.fg).bg(c.bg).add_modifier(c.modifier));
+            let k = format!("{style:?}");
+            let id = match ids.get(&k) {
+                Some((id, _)) => *id,
+                None => {
+                    let id = letters[order.len() % letters.len()];
+                    ids.insert(k, (id, style));
+                    order.push((id, style));
+                    id
+                }
+            };
+            match row.last_mut() {
+                Some((_, end, last)) if *last == id => *end = x + 1,
+                _ => row.push((x, x + 1, id)),
+            }
+        }
+        let cells: Vec<String> = row
+            .iter()
+            .map(|(a, b, id)| format!("{id} {a}..{b}"))
+            .collect();
+        writeln!(runs, "{y:>2}: {}", cells.join(", ")).unwrap();
+    }
+    let mut out = String::new();
+    writeln!(out, "theme: {}", theme.name).unwrap();
+    out.push_str("screen:\n");
+    for line in text(buf).lines() {
+        writeln!(out, "  │{line}│").unwrap();
+    }
+    out.push_str("styles:\n");
+    for (id, style) in &order {
+        let roles = roles_of(theme, *style);
+        let roles = if roles.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", roles.join(", "))
+        };
+        writeln!(out, "  {id}  {}{roles}", describe(*style)).unwrap();
+    }
+    out.push_str("runs (row: style columns):\n");
+    out.push_str(&runs);
+    out
+}
+
+#[test]
+fn main_screen_80x24_waiting_at_the_prod_gate() {
+    let mut app = at_gate(theme("default"));
+    let term = render(&mut app, 80, 24);
+    let screen = text(term.backend().buffer());
+    assert!(screen.contains("WAITING FOR APPROVAL"), "{screen}");
+    assert!(screen.contains("prod"), "{screen}");
+    assert!(screen.contains("gate prod-approval is waiting"), "{screen}");
+    insta::assert_snapshot!("main_80x24_at_gate", term.backend());
+}
+
+#[test]
+fn main_screen_160x48_waiting_at_the_prod_gate() {
+    let mut app = at_gate(theme("default"));
+    let term = render(&mut app, 160, 48);
+    let screen = text(term.backend().buffer());
+    for panel in ["Environments", "Pipeline", "Logs", "Checks"] {
+        assert!(screen.contains(panel), "the wide layout shows {panel}");
+    }
+    assert!(screen.contains("dev · healthy"), "{screen}");
+    assert!(screen.contains("cache is cold"), "stderr output is shown");
+    insta::assert_snapshot!("main_160x48_at_gate", term.backend());
+}
+
+#[test]
+fn gate_modal_with_a_typed_comment() {
+    let mut app = at_gate(theme("default"));
+    assert!(app.on_key(key('a')).is_empty());
+    assert!(matches!(app.modal, Some(Modal::Gate { .. })));
+    type_text(&mut app, COMMENT);
+    let term = render(&mut app, 120, 40);
+    let screen = text(term.backend().buffer());
+    assert!(screen.contains("Approve?"));
+    assert!(screen.contains(COMMENT), "the typed comment is visible");
+    assert!(screen.contains("a comment is required"));
+    insta::assert_snapshot!("gate_modal_120x40", term.backend());
+    // At the minimum width the first line wraps; the dialog grows to keep the last.
+    let term = render(&mut app, 60, 30);
+    let screen = text(term.backend().buffer());
+    assert!(screen.contains("a comment is required"), "{screen}");
+    assert!(screen.contains(COMMENT), "{screen}");
+}
+
+#[test]
+fn rollback_confirmation_lists_the_undo_in_reverse_order() {
+    let mut app = mid_prod();
+    assert!(
+        app.on_key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT))
+            .is_empty()
+    );
+    assert!(matches!(app.modal, Some(Modal::Rollback { env: 2, .. })));
+    let term = render(&mut app, 120, 40);
+    let screen = text(term.backend().buffer());
+    let pos = |s: &str| {
+        screen
+            .find(s)
+            .unwrap_or_else(|| panic!("{s:?} is listed:\n{screen}"))
+    };
+    assert!(pos("1. deploy canary 10%") < pos("2. migrate"));
+    assert!(pos("2. migrate") < pos("3. config"));
+    assert!(screen.contains("IRREVERSIBLE"));
+    insta::assert_snapshot!("rollback_confirm_120x40", term.backend());
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = at_gate(theme("default"));
+    app.on_key(key('?'));
+    assert!(matches!(app.modal, Some(Modal::Help { scroll: 0 })));
+    let term = render(&mut app, 100, 40);
+    let screen = text(term.backend().buffer());
+    assert!(screen.contains("approve the waiting gate"));
+    insta::assert_snapshot!("help_100x40", term.backend());
+    // Tall enough for everything: the closing hint wraps instead of being cut.
+    let term = render(&mut app, 100, 50);
+    let screen = text(term.backend().buffer());
+    assert!(screen.contains("config.toml [keys]"), "{screen}");
+}
+
+#[test]
+fn main_screen_in_every_theme_with_styles() {
+    let themes = [
+        theme("default"),
+        theme("light"),
+        theme("high-contrast"),
+        theme("sixteen"),
+        Theme::monochrome(),
+    ];
+    let mut dumps = Vec::new();
+    for t in themes {
+        let name = t.name.clone();
+        let mut app = at_gate(t.clone());
+        let term = render(&mut app, 100, 30);
+        let buf = term.backend().buffer();
+        if name == "no-color" {
+            assert!(
+                buf.content()
+                    .iter()
+                    .all(|c| c.fg == Color::Reset && c.bg == Color::Reset),
+                "NO_COLOR uses no colours"
+            );
+        }
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                let c = &buf[(x, y)];
+                assert!(
+                    c.symbol() == " " || c.fg == Color::Reset || c.fg != c.bg,
+                    "{name}: {:?} at ({x}, {y}) is drawn in its background colour {:?}",
+                    c.symbol(),
+                    c.bg
+                );
+            }
+        }
+        let dump = styled_dump(buf, &t);
+        insta::assert_snapshot!(format!("theme_{name}"), dump);
+        dumps.push((name, dump));
+    }
+    let screens: Vec<&str> = dumps
+        .iter()
+        .map(|(_, d)| d.split("styles:").next().unwrap())
+        .collect();
+    for s in &screens {
+        assert_eq!(
+            s.lines().skip(1).collect::<Vec<_>>(),
+            screens[0].lines().skip(1).collect::<Vec<_>>(),
+            "a theme changes colours, never text"
+        );
+    }
+    for (i, (a, da)) in dumps.iter().enumerate() {
+        for (b, db) in &dumps[i + 1..] {
+            assert_ne!(da, db, "{a} and {b} look the same");
+        }
+    }
+}
+
+#[test]
+fn blocked_rollback_asks_for_a_decision() {
+    let mut app = blocked();
+    assert!(
+        matches!(app.modal, Some(Modal::Decide { ack: None })),
+        "a blocked rollback opens the decision dialog"
+    );
+    let term = render(&mut app, 120, 40);
+    let screen = text(term.backend().buffer());
+    assert!(screen.contains("NEEDS A DECISION"), "{screen}");
+    for choice in ["h  hold", "f  roll forward", "F  force"] {
+        assert!(screen.contains(choice), "{choice:?} is offered:\n{screen}");
+    }
+    assert!(!screen.contains("r  retry"), "retry is not a choice here");
+    insta::assert_snapshot!("rollback_blocked_decide_120x40", term.backend());
+    // Closed, the main screen shows the undo so far.
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert!(app.modal.is_none());
+    let term = render(&mut app, 120, 40);
+    insta::assert_snapshot!("rollback_blocked_main_120x40", term.backend());
+}
+
+#[test]
+fn terminal_too_small() {
+    let mut app = at_gate(theme("default"));
+    let term = render(&mut app, 50, 12);
+    let screen = text(term.backend().buffer());
+    assert!(screen.contains("terminal too small"), "{screen}");
+    insta::assert_snapshot!("too_small_50x12", term.backend());
+}
+
+#[test]
+fn finished_release() {
+    let mut app = finished();
+    assert!(app.run.is_finished());
+    let term = render(&mut app, 120, 40);
+    let screen = text(term.backend().buffer());
+    assert!(screen.contains("RELEASED"), "{screen}");
+    assert!(!screen.contains("WAITING"), "{screen}");
+    insta::assert_snapshot!("finished_120x40", term.backend());
+}
+
+#[test]
+fn render_sweep_never_panics_and_draws_something() {
+    let states = [at_gate(theme("default")), mid_prod(), finished(), blocked()];
+    let mut with_modal = at_gate(theme("default"));
+    with_modal.on_key(key('a'));
+    type_text(&mut with_modal, "ok");
+    let mut rollback = mid_prod();
+    rollback.on_key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT));
+    let mut help = at_gate(theme("default"));
+    help.on_key(key('?'));
+    for mut app in states.into_iter().chain([with_modal, rollback, help]) {
+        for w in (40..=220).step_by(9) {
+            for h in (10..=60).step_by(5) {
+                let term = render(&mut app, w, h);
+                let buf = term.backend().buffer();
+                let screen = text(buf);
+                assert!(
+                    screen.chars().any(|c| !c.is_whitespace()),
+                    "blank screen at {w}×{h}"
+                );
+                assert!(
+                    buf.content()
+                        .iter()
+                        .all(|c| !c.symbol().chars().any(char::is_control)),
+                    "control characters on screen at {w}×{h}:\n{screen}"
+                );
+                let too_small =
+                    w < slate::cockpit::ui::MIN_WIDTH || h < slate::cockpit::ui::MIN_HEIGHT;
+                assert_eq!(
+                    screen.contains("terminal too small"),
+                    too_small,
+                    "at {w}×{h}:\n{screen}"
+                );
+                if !too_small {
+                    let header = screen.lines().next().unwrap();
+                    assert!(header.contains("slate checkout"), "at {w}×{h}: {header}");
+                }
+            }
+        }
+    }
+}
