@@ -374,6 +374,16 @@ fn quitting_a_finished_run_is_immediate() {
 fn follow_is_on_by_default_and_scrolling_up_turns_it_off_without_moving_the_view() {
     let mut app = app_with(Keymap::default());
     let mut f = at_gate(&mut app);
+    for i in 0..200 {
+        let r = f.rec(Event::Output {
+            env: 1,
+            step: 0,
+            stream: Stream::Stdout,
+            line: format!("row {i}"),
+            rollback: false,
+        });
+        app.apply_record(&r);
+    }
     assert!(app.view.follow);
     assert_eq!(app.view.focus, Panel::Logs);
     app.on_key(key('k'));
@@ -564,4 +574,43 @@ fn commands_refused_elsewhere_show_up_as_errors() {
     assert!(t.error && t.text == "bob was refused: bob may not approve prod");
     app.on_reply("approve go", Err("approval needs a comment".into()));
     assert_eq!(toast(&app), "approve go: approval needs a comment");
+}
+
+#[test]
+fn scrolling_past_the_memory_window_reads_older_lines_back_from_the_journal() {
+    let mut app = app_with(Keymap::default());
+    let mut f = at_gate(&mut app);
+    let mut journal = Vec::new();
+    for i in 0..(slate::cockpit::logs::CAPACITY + 500) {
+        let r = f.rec(Event::Output {
+            env: 1,
+            step: 0,
+            stream: Stream::Stdout,
+            line: format!("line {i}"),
+            rollback: false,
+        });
+        app.apply_record(&r);
+        journal.push(r);
+    }
+    assert!(app.logs.more_in_journal());
+    // Paging up in the live window asks for nothing until the top is near.
+    assert!(app.on_key(code(KeyCode::PageUp)).is_empty());
+    let fx = app.on_key(key('g'));
+    let [Effect::LoadHistory { before }] = fx.as_slice() else {
+        panic!("expected a history read, got {fx:?}")
+    };
+    assert_eq!(Some(*before), app.logs.oldest_seq());
+    assert!(app.on_key(key('k')).is_empty(), "one read at a time");
+    let older = slate::cockpit::logs::history_from(&journal, *before, 2_000);
+    assert_eq!(
+        older.last().unwrap().plain,
+        "line 499",
+        "the lines just before the window"
+    );
+    app.add_history(older);
+    assert_eq!(app.logs.iter().next().unwrap().plain, "line 0");
+    assert!(toast(&app).starts_with("read 500 older lines"));
+    // Following again releases the history.
+    app.on_key(key('G'));
+    assert_eq!(app.logs.len(), slate::cockpit::logs::CAPACITY);
 }

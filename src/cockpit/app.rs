@@ -72,6 +72,10 @@ pub enum Modal {
 pub enum Effect {
     Send(Action),
     Quit,
+    /// Read output lines older than this sequence number back from the journal.
+    LoadHistory {
+        before: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +143,8 @@ pub struct App {
     pub frame: u64,
     pub quit: QuitState,
     pub dirty: bool,
+    /// A history read from the journal is under way.
+    pub loading_history: bool,
 }
 
 fn textarea(placeholder: &str) -> TextArea<'static> {
@@ -182,6 +188,7 @@ impl App {
             frame: 0,
             quit: QuitState::Running,
             dirty: true,
+            loading_history: false,
         }
     }
 
@@ -305,10 +312,15 @@ impl App {
         if self.modal.is_some() {
             return self.on_modal_key(key);
         }
-        match self.keymap.lookup(&key) {
+        let mut effects = match self.keymap.lookup(&key) {
             Some(a) => self.on_action(a),
             None => Vec::new(),
+        };
+        if self.view.follow {
+            self.logs.drop_history();
         }
+        effects.extend(self.history_wanted());
+        effects
     }
 
     pub fn on_action(&mut self, a: UiAction) -> Vec<Effect> {
@@ -436,8 +448,7 @@ impl App {
                 if v.focus == Panel::Pipeline {
                     v.pipeline_scroll = 0;
                 } else {
-                    v.follow = false;
-                    v.log_scroll = usize::MAX / 2;
+                    self.scroll_logs(usize::MAX / 2, true);
                 }
             }
             UiAction::Bottom => {
@@ -487,13 +498,55 @@ impl App {
     }
 
     fn scroll_logs(&mut self, delta: usize, up: bool) {
+        // Never further up than the oldest line, so scrolling back down answers at once.
+        let top = self
+            .logs
+            .iter()
+            .filter(|l| self.log_visible(l))
+            .count()
+            .saturating_sub(self.log_page());
         let v = &mut self.view;
+        v.log_scroll = v.log_scroll.min(top);
         if up {
             v.follow = false;
-            v.log_scroll = v.log_scroll.saturating_add(delta);
+            v.log_scroll = v.log_scroll.saturating_add(delta).min(top);
         } else {
             v.log_scroll = v.log_scroll.saturating_sub(delta);
         }
+    }
+
+    /// Rows inside the log panel, from the same layout the screen is drawn with.
+    fn log_page(&self) -> usize {
+        super::ui::areas(self, self.view.size)
+            .panels
+            .iter()
+            .find(|(p, _)| *p == Panel::Logs)
+            .map(|(_, r)| r.height.saturating_sub(2) as usize)
+            .unwrap_or(self.view.size.height as usize / 2)
+            .max(1)
+    }
+
+    /// Near the top of what is in memory with more in the journal: ask for it.
+    pub fn history_wanted(&mut self) -> Option<Effect> {
+        if self.view.follow || self.loading_history || !self.logs.more_in_journal() {
+            return None;
+        }
+        let visible = self.logs.iter().filter(|l| self.log_visible(l)).count();
+        let page = self.view.size.height as usize;
+        if self.view.log_scroll + 2 * page < visible {
+            return None;
+        }
+        self.loading_history = true;
+        self.logs
+            .oldest_seq()
+            .map(|before| Effect::LoadHistory { before })
+    }
+
+    pub fn add_history(&mut self, lines: Vec<LogLine>) {
+        self.loading_history = false;
+        let n = lines.iter().filter(|l| self.log_visible(l)).count();
+        self.logs.prepend_history(lines);
+        self.toast(format!("read {n} older lines back from the journal"), false);
     }
 
     /// The environment `R` would roll back: the one in progress, else the last deployed.

@@ -48,33 +48,99 @@ impl LogLine {
     }
 }
 
+/// Older lines read back from the journal while the user scrolls history.
+pub const HISTORY_CAPACITY: usize = 20_000;
+
 #[derive(Debug, Default)]
 pub struct LogBuffer {
+    /// Lines read back from the journal, oldest first, just before `lines`.
+    history: VecDeque<LogLine>,
     lines: VecDeque<LogLine>,
-    /// Lines dropped from the front since the run began.
+    /// Lines dropped from memory since the run began (all still in the journal).
     pub dropped: u64,
 }
 
 impl LogBuffer {
     pub fn push(&mut self, line: LogLine) {
         if self.lines.len() == CAPACITY {
-            self.lines.pop_front();
-            self.dropped += 1;
+            let out = self.lines.pop_front().expect("full");
+            if self.history.is_empty() {
+                self.dropped += 1;
+            } else {
+                // While history is on screen it must stay contiguous with the live lines.
+                self.history.push_back(out);
+                if self.history.len() > HISTORY_CAPACITY {
+                    self.history.pop_front();
+                    self.dropped += 1;
+                }
+            }
         }
         self.lines.push_back(line);
     }
 
     pub fn len(&self) -> usize {
-        self.lines.len()
+        self.history.len() + self.lines.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
+        self.lines.is_empty() && self.history.is_empty()
     }
 
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &LogLine> + ExactSizeIterator {
-        self.lines.iter()
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &LogLine> {
+        self.history.iter().chain(self.lines.iter())
     }
+
+    /// Sequence number of the oldest line in memory.
+    pub fn oldest_seq(&self) -> Option<u64> {
+        self.history.front().or(self.lines.front()).map(|l| l.seq)
+    }
+
+    /// Lines older than anything in memory remain in the journal.
+    pub fn more_in_journal(&self) -> bool {
+        self.dropped > 0 && self.history.len() < HISTORY_CAPACITY
+    }
+
+    /// Adds lines read back from the journal (oldest first), all older than what is held.
+    pub fn prepend_history(&mut self, older: Vec<LogLine>) {
+        let room = HISTORY_CAPACITY.saturating_sub(self.history.len());
+        let take = older.len().min(room);
+        self.dropped = self.dropped.saturating_sub(take as u64);
+        for l in older.into_iter().rev().take(take) {
+            self.history.push_front(l);
+        }
+    }
+
+    /// Back to the live window: history goes, memory returns to its bound.
+    pub fn drop_history(&mut self) {
+        self.dropped += self.history.len() as u64;
+        self.history.clear();
+    }
+}
+
+/// Up to `limit` output lines older than `before`, read from a journal's records.
+pub fn history_from(
+    records: &[crate::engine::event::Record],
+    before: u64,
+    limit: usize,
+) -> Vec<LogLine> {
+    let mut out: Vec<LogLine> = records
+        .iter()
+        .rev()
+        .filter(|r| r.seq < before)
+        .filter_map(|r| match &r.event {
+            crate::engine::event::Event::Output {
+                env,
+                step,
+                stream,
+                line,
+                rollback,
+            } => Some(LogLine::new(r.seq, *env, *step, *stream, *rollback, line)),
+            _ => None,
+        })
+        .take(limit)
+        .collect();
+    out.reverse();
+    out
 }
 
 /// Removes escape sequences (with the `strip-ansi-escapes` parser) and other
@@ -106,5 +172,35 @@ mod tests {
         assert_eq!(b.len(), CAPACITY);
         assert_eq!(b.dropped, 10);
         assert_eq!(b.iter().next().unwrap().seq, 10);
+    }
+
+    #[test]
+    fn history_from_the_journal_joins_the_live_window_without_gaps() {
+        let mut b = LogBuffer::default();
+        for i in 0..(CAPACITY as u64 + 100) {
+            b.push(LogLine::new(i, 0, 0, Stream::Stdout, false, "x"));
+        }
+        assert_eq!(b.oldest_seq(), Some(100));
+        assert!(b.more_in_journal());
+        let older: Vec<LogLine> = (0..100)
+            .map(|i| LogLine::new(i, 0, 0, Stream::Stdout, false, "old"))
+            .collect();
+        b.prepend_history(older);
+        assert_eq!(b.oldest_seq(), Some(0));
+        assert!(!b.more_in_journal());
+        // New output while history is shown keeps the sequence contiguous.
+        b.push(LogLine::new(
+            CAPACITY as u64 + 100,
+            0,
+            0,
+            Stream::Stdout,
+            false,
+            "new",
+        ));
+        let seqs: Vec<u64> = b.iter().map(|l| l.seq).collect();
+        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1));
+        b.drop_history();
+        assert_eq!(b.len(), CAPACITY);
+        assert!(b.more_in_journal());
     }
 }

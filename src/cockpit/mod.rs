@@ -118,6 +118,7 @@ pub async fn run(plan_path: &Path, args: CockpitArgs, state_dir: &Path, config_d
         app.view.size = ratatui::layout::Rect::new(0, 0, size.width, size.height);
     }
     let (reply_tx, mut replies) = mpsc::channel::<(String, crate::engine::Reply)>(64);
+    let (history_tx, mut history) = mpsc::channel::<Vec<logs::LogLine>>(4);
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
     let frame_gap = Duration::from_millis(1000 / MAX_FPS);
@@ -147,6 +148,7 @@ pub async fn run(plan_path: &Path, args: CockpitArgs, state_dir: &Path, config_d
                 Some(Ok(TermEvent::Mouse(m))) => {
                     let panels = ui::areas(&app, app.view.size).panels;
                     app.on_mouse(m, &panels);
+                    effects.extend(app.history_wanted());
                 }
                 Some(Ok(TermEvent::Resize(w, h))) => {
                     app.view.size = ratatui::layout::Rect::new(0, 0, w, h);
@@ -172,6 +174,7 @@ pub async fn run(plan_path: &Path, args: CockpitArgs, state_dir: &Path, config_d
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => quit = true,
             },
             Some((what, reply)) = replies.recv() => app.on_reply(&what, reply),
+            Some(lines) = history.recv() => app.add_history(lines),
             _ = tick.tick() => {
                 let now = Timestamp::now();
                 app.now = now;
@@ -197,6 +200,17 @@ pub async fn run(plan_path: &Path, args: CockpitArgs, state_dir: &Path, config_d
         for e in effects {
             match e {
                 Effect::Quit => quit = true,
+                Effect::LoadHistory { before } => {
+                    // Reading the journal is I/O: off the loop, back as a message.
+                    let path = handle.journal_path();
+                    let tx = history_tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let lines = crate::journal::read_journal(&path)
+                            .map(|j| logs::history_from(&j.records, before, 2_000))
+                            .unwrap_or_default();
+                        let _ = tx.blocking_send(lines);
+                    });
+                }
                 Effect::Send(action) => {
                     let h = handle.clone();
                     let a = actor.clone();

@@ -71,7 +71,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         return;
     }
     // Walk up from the bottom, skipping `log_scroll` lines, until the window is full.
-    let scroll = v.log_scroll.min(visible.len().saturating_sub(1));
+    // At the top, the first page is full rather than one line at the bottom.
+    let scroll = v.log_scroll.min(visible.len().saturating_sub(height));
     let end = visible.len() - scroll;
     let query = v.search.as_ref().map(|s| s.query.to_lowercase());
     let current = v.search.as_ref().and_then(|s| s.current);
@@ -107,7 +108,14 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(Paragraph::new(rows), inner);
     }
     if app.logs.dropped > 0 && scroll + height >= visible.len() {
-        let note = format!(" {} older lines are in the journal ", app.logs.dropped);
+        let note = if app.loading_history {
+            " reading older lines from the journal… ".to_string()
+        } else {
+            format!(
+                " {} older lines are in the journal; scroll up to read them ",
+                app.logs.dropped
+            )
+        };
         let w = (note.width() as u16).min(inner.width);
         frame.render_widget(
             Paragraph::new(Span::styled(note, t.muted)),
