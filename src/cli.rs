@@ -15,6 +15,18 @@ pub struct Cli {
 pub enum Cmd {
     /// Execute a release plan in the cockpit (or headless with --headless)
     Run(RunArgs),
+    /// Run the bundled example release in the cockpit (needs nothing but slate)
+    Demo {
+        /// Without the cockpit; manual gates are approved automatically
+        #[arg(long)]
+        headless: bool,
+        /// With --headless: print events as NDJSON
+        #[arg(long, requires = "headless")]
+        json: bool,
+        /// Cockpit colour theme
+        #[arg(long, value_name = "NAME", conflicts_with = "headless")]
+        theme: Option<String>,
+    },
     /// Check a release plan and report every problem as FILE:LINE:COL
     Validate {
         /// The plan file (TOML)

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod cockpit;
+pub mod commands_demo;
 pub mod commands_show;
 pub mod commands_validate;
 pub mod engine;
