@@ -1065,3 +1065,93 @@ while [ ! -f "@DIR@/go" ] && [ $i -lt 500 ]; do sleep 0.05; i=$((i+1)); done
     assert_eq!(status.exit_code(), 0, "{status:?}");
     c.assert_terminal_restored();
 }
+
+/// The terminal goes away for real, as when sshd or a tmux server dies: the
+/// process holding the pty's master side (`script` here) is killed. The
+/// release must carry on, and slate must sit idle rather than spin on the
+/// dead terminal. A spinning reader burns a whole core (~100 ticks a
+/// second); an idle cockpit uses almost nothing. Load on the machine can only
+/// lower the figure, so the bound is not a timing race.
+#[test]
+fn a_dead_terminal_leaves_slate_idle_not_spinning() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: util-linux `script` is not installed (.ci/run installs it)");
+        return;
+    }
+    let home = TempDir::new().unwrap();
+    let dir = TempDir::new().unwrap();
+    let tag = unique();
+    let plan = dir.path().join("plan.toml");
+    fs::write(
+        &plan,
+        format!(
+            r#"{HEAD}
+[[environments]]
+name = "prod"
+gates = ["go"]
+
+[[stages]]
+name = "deploy"
+command = "echo deployed"
+
+[[gates]]
+name = "go"
+kind = "manual"
+"#
+        ),
+    )
+    .unwrap();
+    let mut script = std::process::Command::new("script")
+        .args([
+            "-qfec",
+            &format!("{} run {}", env!("CARGO_BIN_EXE_slate"), plan.display()),
+            "/dev/null",
+        ])
+        .env("SLATE_HOME", home.path())
+        .env("SLATE_TEST_TAG", &tag)
+        .env("TERM", "xterm-256color")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = || -> String {
+        fs::read_dir(home.path().join("runs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| fs::read_to_string(e.path().join("journal.ndjson")).ok())
+            .collect()
+    };
+    let end = Instant::now() + WAIT;
+    while !journal().contains("\"gate_waiting\"") {
+        assert!(Instant::now() < end, "the run never reached its gate");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let slate = tagged_processes(&tag)
+        .into_iter()
+        .find(|p| fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "slate"))
+        .expect("find slate by its tag");
+    script.kill().unwrap();
+    let _ = script.wait();
+    thread::sleep(Duration::from_millis(800));
+    let ticks = || -> u64 {
+        let stat =
+            fs::read_to_string(format!("/proc/{slate}/stat")).expect("slate is still running");
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+    };
+    let before = ticks();
+    thread::sleep(Duration::from_secs(2));
+    let used = ticks() - before;
+    kill_tagged(&tag);
+    assert!(
+        used < 60,
+        "slate used {used} clock ticks of CPU in 2 s with no terminal: it is spinning"
+    );
+}

@@ -2,7 +2,7 @@
 //! hints and builds the `?` help, so the three can never disagree. User
 //! overrides from `config.toml` are merged over the defaults.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What a key can ask the cockpit to do outside modals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod config;
+mod input;
 pub mod keymap;
 pub mod logs;
 pub mod screenshot;
@@ -18,11 +19,8 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use jiff::Timestamp;
-use ratatui::crossterm::event::{
-    Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers,
-};
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::broadcast::error::TryRecvError;
 use tokio::sync::mpsc;
@@ -119,7 +117,8 @@ pub async fn run(plan_path: &Path, args: CockpitArgs, state_dir: &Path, config_d
     }
     let (reply_tx, mut replies) = mpsc::channel::<(String, crate::engine::Reply)>(64);
     let (history_tx, mut history) = mpsc::channel::<Vec<logs::LogLine>>(4);
-    let mut input = EventStream::new();
+    // Dropped when the terminal goes away, which stops its thread.
+    let mut input = Some(input::spawn());
     let mut tick = tokio::time::interval(TICK);
     let frame_gap = Duration::from_millis(1000 / MAX_FPS);
     let mut last_draw = tokio::time::Instant::now() - frame_gap;
@@ -132,7 +131,7 @@ pub async fn run(plan_path: &Path, args: CockpitArgs, state_dir: &Path, config_d
         let wait_draw = app.dirty && !detached;
         let mut effects = Vec::new();
         tokio::select! {
-            ev = input.next(), if !detached => match ev {
+            ev = async { input.as_mut().expect("guarded").events.recv().await }, if input.is_some() => match ev {
                 Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => {
                     app.now = Timestamp::now();
                     if k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL) {
@@ -176,6 +175,9 @@ pub async fn run(plan_path: &Path, args: CockpitArgs, state_dir: &Path, config_d
             Some((what, reply)) = replies.recv() => app.on_reply(&what, reply),
             Some(lines) = history.recv() => app.add_history(lines),
             _ = tick.tick() => {
+                if !detached && input::hung_up() {
+                    detached = true;
+                }
                 let now = Timestamp::now();
                 app.now = now;
                 if app.animating() {
@@ -193,9 +195,15 @@ pub async fn run(plan_path: &Path, args: CockpitArgs, state_dir: &Path, config_d
             _ = term_sig.recv() => effects.extend(app.on_terminate()),
             _ = hup.recv() => detached = true,
         }
-        // Without a terminal nobody can quit by hand: leave once the release has ended.
-        if detached && app.run.is_finished() {
-            quit = true;
+        if detached && input.is_some() {
+            input::retire_stdin();
+            input = None;
+        }
+        if detached {
+            // Without a terminal nobody can quit by hand: leave once the release has ended.
+            if app.run.is_finished() {
+                quit = true;
+            }
         }
         for e in effects {
             match e {

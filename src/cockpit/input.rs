@@ -1,0 +1,85 @@
+//! Terminal input on a thread of our own, forwarded to the loop, and
+//! detection of a terminal that went away.
+//!
+//! crossterm's reader handles keys and resizes well, but on a hung-up
+//! terminal (an SSH drop) its read loop retries end-of-file forever, spinning
+//! a core, and never reports it. So hang-ups are detected here — by SIGHUP in
+//! the loop, or a POLLHUP check on each tick — and then stdin is swapped for
+//! an empty non-blocking pipe, which ends crossterm's loop ("would block").
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use ratatui::crossterm::event::{self, Event};
+use tokio::sync::mpsc;
+
+/// Stops the reader thread when dropped.
+pub struct Input {
+    pub events: mpsc::Receiver<std::io::Result<Event>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Input {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+pub fn spawn() -> Input {
+    let (tx, events) = mpsc::channel(256);
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::Builder::new()
+        .name("slate-input".into())
+        .spawn(move || {
+            while !flag.load(Ordering::SeqCst) {
+                // The timeout only bounds how long a stop request waits.
+                match event::poll(Duration::from_millis(100)) {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        let ev = event::read();
+                        let failed = ev.is_err();
+                        if flag.load(Ordering::SeqCst) || tx.blocking_send(ev).is_err() || failed {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                }
+            }
+        })
+        .expect("spawn the input thread");
+    Input { events, stop }
+}
+
+/// Whether the terminal on stdin has hung up (checked without reading).
+pub fn hung_up() -> bool {
+    let stdin = std::io::stdin();
+    let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+    match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(n) if n > 0 => fds[0].revents().is_some_and(|r| {
+            r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL)
+        }),
+        _ => false,
+    }
+}
+
+/// Replaces stdin with an empty pipe that never reaches end-of-file, so
+/// nothing keeps reading a dead terminal. The write end is kept for good.
+pub fn retire_stdin() {
+    static KEEP: OnceLock<OwnedFd> = OnceLock::new();
+    if KEEP.get().is_some() {
+        return;
+    }
+    if let Ok((read, write)) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC) {
+        // dup2 swaps fd 0 atomically for every thread, including crossterm's reader.
+        let _ = nix::unistd::dup2_stdin(&read);
+        let _ = KEEP.set(write);
+    }
+}
