@@ -55,6 +55,24 @@ fn inner_width(area: Rect, w: u16) -> u16 {
     w.min(area.width.saturating_sub(2)).saturating_sub(2)
 }
 
+/// A dialog's text box: the textarea as typed so far, framed and titled.
+fn input_box(
+    frame: &mut Frame,
+    input: &ratatui_textarea::TextArea<'static>,
+    title: &str,
+    style: ratatui::style::Style,
+    area: Rect,
+) {
+    let mut ta = input.clone();
+    ta.set_block(
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(style)
+            .title(title.to_string()),
+    );
+    frame.render_widget(&ta, area);
+}
+
 fn frame_block<'a>(app: &App, title: &'a str) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
@@ -182,14 +200,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 Constraint::Length(1),
             ]));
             frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), info);
-            let mut ta = input.clone();
-            ta.set_block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(t.border)
-                    .title(" comment "),
-            );
-            frame.render_widget(&ta, input_area);
+            input_box(frame, input, " comment ", t.border, input_area);
             frame.render_widget(Paragraph::new(Span::styled(hints, t.muted)), hint);
         }
         Modal::Rollback { env, input } => {
@@ -229,14 +240,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 Constraint::Length(1),
             ]));
             frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), info);
-            let mut ta = input.clone();
-            ta.set_block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(t.border)
-                    .title(" reason "),
-            );
-            frame.render_widget(&ta, input_area);
+            input_box(frame, input, " reason ", t.border, input_area);
             frame.render_widget(
                 Paragraph::new(Span::styled("Enter roll back · Esc cancel", t.muted)),
                 hint,
@@ -285,14 +289,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             ]));
             frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), info);
             if let Some(input) = ack {
-                let mut ta = input.clone();
-                ta.set_block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .border_style(t.fail)
-                        .title(" acknowledgement "),
-                );
-                frame.render_widget(&ta, input_area);
+                input_box(frame, input, " acknowledgement ", t.fail, input_area);
             }
             let hint_text = if ack.is_some() {
                 "Enter force · Esc back"
@@ -315,13 +312,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 Constraint::Length(3),
                 Constraint::Length(1),
             ]));
-            let mut ta = input.clone();
-            ta.set_block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(t.border),
-            );
-            frame.render_widget(&ta, input_area);
+            input_box(frame, input, "", t.border, input_area);
             frame.render_widget(Paragraph::new(Span::styled(hint, t.muted)), hint_area);
         }
         Modal::Quit => {
