@@ -601,12 +601,16 @@ impl App {
             } else {
                 match &spec.rollback {
                     Some(cmd) => {
-                        let first = cmd
+                        let lines: Vec<&str> = cmd
                             .lines()
                             .map(str::trim)
-                            .find(|l| !l.is_empty())
-                            .unwrap_or("");
-                        format!("run: {first}")
+                            .filter(|l| !l.is_empty())
+                            .collect();
+                        // A script's first line is usually setup; say what it is instead.
+                        match lines.as_slice() {
+                            [one] => format!("run: {one}"),
+                            many => format!("run its rollback script ({} lines)", many.len()),
+                        }
                     }
                     None => "skipped (no rollback command)".to_string(),
                 }
