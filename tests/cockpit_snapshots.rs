@@ -168,7 +168,6 @@ async fn run_engine(src: &str, roll_back: bool) -> Vec<Record> {
         .unwrap_or_else(|e| panic!("{e}"));
     let mut opts = EngineOptions::new(
         "release.toml",
-        src,
         home.path(),
         test_actor("release-manager", "cockpit"),
     );

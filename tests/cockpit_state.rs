@@ -83,9 +83,8 @@ fn outline(name: &str, steps: &[(&str, &str)]) -> EnvOutline {
     }
 }
 
-/// Applies records for: run started, dev deployed, prod waiting at gate `go`.
-fn at_gate(app: &mut App) -> Feed {
-    let mut f = Feed { seq: 0 };
+/// The records of a run that deployed dev and waits at prod's gate `go`.
+fn gate_records(f: &mut Feed) -> Vec<Record> {
     let events = vec![
         Event::RunStarted {
             run_id: "r".into(),
@@ -174,8 +173,13 @@ fn at_gate(app: &mut App) -> Feed {
             timeout_ms: None,
         },
     ];
-    for e in events {
-        let r = f.rec(e);
+    events.into_iter().map(|e| f.rec(e)).collect()
+}
+
+/// Applies those records: run started, dev deployed, prod waiting at gate `go`.
+fn at_gate(app: &mut App) -> Feed {
+    let mut f = Feed { seq: 0 };
+    for r in gate_records(&mut f) {
         app.apply_record(&r);
     }
     f
@@ -613,4 +617,33 @@ fn scrolling_past_the_memory_window_reads_older_lines_back_from_the_journal() {
     // Following again releases the history.
     app.on_key(key('G'));
     assert_eq!(app.logs.len(), slate::cockpit::logs::CAPACITY);
+}
+
+#[test]
+fn catching_up_after_falling_behind_rebuilds_from_the_journal_without_doubling_lines() {
+    let mut f = Feed { seq: 0 };
+    let mut all = gate_records(&mut f);
+    for i in 0..50 {
+        all.push(f.rec(Event::Output {
+            env: 1,
+            step: 0,
+            stream: Stream::Stdout,
+            line: format!("flood {i}"),
+            rollback: false,
+        }));
+    }
+    // A cockpit that kept up.
+    let mut live = app_with(Keymap::default());
+    for r in &all {
+        live.apply_record(r);
+    }
+    // A cockpit that fell behind: it read the journal up to seq 40 while
+    // records 35 and later kept arriving.
+    let mut behind = app_with(Keymap::default());
+    let journal: Vec<Record> = all.iter().filter(|r| r.seq <= 40).cloned().collect();
+    let meanwhile: Vec<Record> = all.iter().filter(|r| r.seq >= 35).cloned().collect();
+    behind.catch_up(&journal, &meanwhile);
+    let lines = |a: &App| a.logs.iter().map(|l| l.plain.clone()).collect::<Vec<_>>();
+    assert_eq!(lines(&behind), lines(&live), "every line once, in order");
+    assert_eq!(behind.run, live.run);
 }

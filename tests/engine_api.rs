@@ -54,7 +54,7 @@ owner = "owner"
     );
     let plan = slate::plan::parse(&src, "test.toml", work.path().to_path_buf())
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut opts = EngineOptions::new("test.toml", src, home.path(), actor("starter"));
+    let mut opts = EngineOptions::new("test.toml", home.path(), actor("starter"));
     opts.unattended = Unattended::Wait;
     opts.durable = false;
     tweak(&mut opts);

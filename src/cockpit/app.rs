@@ -12,7 +12,7 @@ use super::logs::{LogBuffer, LogLine};
 use super::theme::Theme;
 use crate::engine::Action;
 use crate::engine::event::{Event, Record, RollbackChoice, Stream};
-use crate::engine::state::{RunState, RunStatus, StepState};
+use crate::engine::state::{RunState, RunStatus};
 use crate::plan::Plan;
 use crate::plan::steps::{Step, env_steps};
 
@@ -570,31 +570,14 @@ impl App {
     /// What a rollback of `env` would do, in order: (label, what happens, irreversible).
     pub fn rollback_plan(&self, env: usize) -> Vec<(String, String, bool)> {
         let mut out = Vec::new();
-        let mut groups = std::collections::HashSet::new();
-        let Some(view) = self.run.envs.get(env) else {
+        let (Some(view), Some(steps)) = (self.run.envs.get(env), self.steps.get(env)) else {
             return out;
         };
-        for (i, s) in view.steps.iter().enumerate().rev() {
-            let done = matches!(
-                s.state,
-                StepState::Succeeded | StepState::Failed | StepState::TimedOut | StepState::Killed
+        for i in crate::engine::undo_order(view, steps) {
+            let (s, spec) = (
+                &view.steps[i],
+                steps[i].run().expect("undo_order yields runs"),
             );
-            let Some(spec) = self
-                .steps
-                .get(env)
-                .and_then(|st| st.get(i))
-                .and_then(|st| st.run())
-            else {
-                continue;
-            };
-            if !done && s.state != StepState::Running {
-                continue;
-            }
-            if let Some(g) = spec.rollback_group
-                && !groups.insert(g)
-            {
-                continue;
-            }
             let what = if spec.irreversible {
                 "IRREVERSIBLE — the rollback stops here and asks: hold, roll forward or force"
                     .to_string()
@@ -942,7 +925,19 @@ impl App {
         }
     }
 
-    /// Rebuilds run state and the log window from records (after falling behind).
+    /// After falling behind: rebuild from the journal, then apply what arrived
+    /// while it was being read and is newer than the journal's end.
+    pub fn catch_up(&mut self, journal: &[Record], arrived_meanwhile: &[Record]) -> Vec<Effect> {
+        self.reset_from(journal);
+        let upto = self.run.last_seq;
+        arrived_meanwhile
+            .iter()
+            .filter(|r| r.seq > upto)
+            .flat_map(|r| self.apply_record(r))
+            .collect()
+    }
+
+    /// Rebuilds run state and the log window from records.
     pub fn reset_from(&mut self, records: &[Record]) {
         self.run = RunState::default();
         self.logs = LogBuffer::default();

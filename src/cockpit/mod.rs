@@ -80,12 +80,7 @@ pub async fn run(plan_path: &Path, args: CockpitArgs, state_dir: &Path, config_d
         return 1;
     };
     let actor = Actor::current("cockpit");
-    let mut opts = EngineOptions::new(
-        plan_path.display().to_string(),
-        plan.source.clone(),
-        state_dir,
-        actor.clone(),
-    );
+    let mut opts = EngineOptions::new(plan_path.display().to_string(), state_dir, actor.clone());
     opts.unattended = Unattended::Wait;
     opts.linger = true;
     let (engine, handle) = match Engine::new(plan.clone(), opts) {
@@ -117,6 +112,9 @@ pub async fn run(plan_path: &Path, args: CockpitArgs, state_dir: &Path, config_d
     }
     let (reply_tx, mut replies) = mpsc::channel::<(String, crate::engine::Reply)>(64);
     let (history_tx, mut history) = mpsc::channel::<Vec<logs::LogLine>>(4);
+    let (journal_tx, mut journal_rx) = mpsc::channel::<Vec<crate::engine::Record>>(1);
+    // Set while the journal is being read back after falling behind.
+    let mut catching_up: Option<Vec<crate::engine::Record>> = None;
     // Dropped when the terminal goes away, which stops its thread.
     let mut input = Some(input::spawn());
     let mut tick = tokio::time::interval(TICK);
@@ -157,21 +155,45 @@ pub async fn run(plan_path: &Path, args: CockpitArgs, state_dir: &Path, config_d
                 // The terminal is gone: keep the release going without a screen.
                 Some(Err(_)) | None => detached = true,
             },
-            rec = records.recv() => match rec {
-                Ok(rec) => {
-                    effects.extend(app.apply_record(&rec));
-                    // Drain whatever else is queued before drawing once.
-                    for _ in 0..10_000 {
-                        match records.try_recv() {
-                            Ok(r) => effects.extend(app.apply_record(&r)),
-                            Err(TryRecvError::Lagged(_)) => { resync(&mut app, &handle); break; }
-                            Err(_) => break,
+            rec = records.recv() => {
+                let mut lagged = false;
+                match rec {
+                    Ok(rec) => {
+                        let mut apply = |app: &mut App, r: crate::engine::Record| {
+                            effects.extend(app.apply_record(&r));
+                            if let Some(held) = catching_up.as_mut() {
+                                held.push(r);
+                            }
+                        };
+                        apply(&mut app, rec);
+                        // Drain whatever else is queued before drawing once.
+                        for _ in 0..10_000 {
+                            match records.try_recv() {
+                                Ok(r) => apply(&mut app, r),
+                                Err(TryRecvError::Lagged(_)) => { lagged = true; break; }
+                                Err(_) => break,
+                            }
                         }
                     }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => lagged = true,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => quit = true,
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => resync(&mut app, &handle),
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => quit = true,
-            },
+                // Fell behind a flood: rebuild from the journal, which has everything,
+                // read off the loop; records arriving meanwhile are kept for after.
+                if lagged && catching_up.is_none() {
+                    catching_up = Some(Vec::new());
+                    let path = handle.journal_path();
+                    let tx = journal_tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let records = crate::journal::read_journal(&path).map(|j| j.records).unwrap_or_default();
+                        let _ = tx.blocking_send(records);
+                    });
+                }
+            }
+            Some(journal) = journal_rx.recv() => {
+                let newer = catching_up.take().unwrap_or_default();
+                effects.extend(app.catch_up(&journal, &newer));
+            }
             Some((what, reply)) = replies.recv() => app.on_reply(&what, reply),
             Some(lines) = history.recv() => app.add_history(lines),
             _ = tick.tick() => {
@@ -254,11 +276,4 @@ pub async fn run(plan_path: &Path, args: CockpitArgs, state_dir: &Path, config_d
         handle.journal_path().display()
     );
     if released { 0 } else { 1 }
-}
-
-/// The cockpit fell behind a flood: rebuild from the journal, which has everything.
-fn resync(app: &mut App, handle: &crate::engine::EngineHandle) {
-    if let Ok(j) = crate::journal::read_journal(&handle.journal_path()) {
-        app.reset_from(&j.records);
-    }
 }

@@ -27,12 +27,7 @@ pub async fn run(
     let theme =
         Theme::builtin(theme).ok_or_else(|| format!("unknown built-in theme `{theme}`"))??;
     let actor = Actor::current("screenshot");
-    let mut opts = EngineOptions::new(
-        plan_path.display().to_string(),
-        plan.source.clone(),
-        state_dir,
-        actor.clone(),
-    );
+    let mut opts = EngineOptions::new(plan_path.display().to_string(), state_dir, actor.clone());
     opts.unattended = Unattended::Wait;
     let (engine, handle) = Engine::new(plan.clone(), opts).map_err(|e| e.0)?;
     let mut rx = handle.subscribe();

@@ -57,7 +57,7 @@ impl Action {
                 format!("rollback {}", env.as_deref().unwrap_or("(current)"))
             }
             Action::Retry => "retry".into(),
-            Action::Decide { choice, .. } => format!("decide {choice:?}").to_lowercase(),
+            Action::Decide { choice, .. } => format!("decide {}", choice.word()),
             Action::Note { .. } => "note".into(),
             Action::Shutdown => "shutdown".into(),
         }

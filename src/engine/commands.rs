@@ -182,7 +182,7 @@ impl Engine {
                         Err("forcing a rollback past an irreversible step needs an acknowledgement note".into())
                     } else {
                         Ok((
-                            format!("decision recorded: {}", choice_word(choice)),
+                            format!("decision recorded: {}", choice.word()),
                             Some(Wake::Decision {
                                 choice,
                                 actor: actor.clone(),
@@ -193,10 +193,10 @@ impl Engine {
                 }
                 Ctx::Blocked { choices, .. } => Err(format!(
                     "`{}` is not one of the choices here ({})",
-                    choice_word(choice),
+                    choice.word(),
                     choices
                         .iter()
-                        .map(|c| choice_word(*c))
+                        .map(|c| c.word())
                         .collect::<Vec<_>>()
                         .join(", ")
                 )),
@@ -377,15 +377,6 @@ impl Engine {
                 )))
             }
         }
-    }
-}
-
-pub(super) fn choice_word(c: RollbackChoice) -> &'static str {
-    match c {
-        RollbackChoice::Hold => "hold",
-        RollbackChoice::RollForward => "roll-forward",
-        RollbackChoice::Force => "force",
-        RollbackChoice::Retry => "retry",
     }
 }
 

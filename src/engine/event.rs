@@ -112,6 +112,18 @@ pub enum RollbackChoice {
     Retry,
 }
 
+impl RollbackChoice {
+    /// How the choice is written for people and accepted by the CLI.
+    pub fn word(self) -> &'static str {
+        match self {
+            RollbackChoice::Hold => "hold",
+            RollbackChoice::RollForward => "roll-forward",
+            RollbackChoice::Force => "force",
+            RollbackChoice::Retry => "retry",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalSource {
@@ -130,6 +142,16 @@ pub enum EnvOutcome {
     RolledBack,
     /// Stopped part-way by choice or because a rollback could not finish.
     Held,
+}
+
+impl EnvOutcome {
+    pub fn word(self) -> &'static str {
+        match self {
+            EnvOutcome::Deployed => "deployed",
+            EnvOutcome::RolledBack => "rolled back",
+            EnvOutcome::Held => "held",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

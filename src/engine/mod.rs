@@ -26,6 +26,7 @@ use crate::plan::steps::{Step, StepKind, env_steps};
 
 pub use command::{Action, Command, Reply};
 pub use event::{Actor, Event, Record, RunOutcome};
+pub use rollback::undo_order;
 pub use state::RunState;
 
 /// What to do at a manual gate nobody pre-approved, or a rollback that needs a decision.
@@ -40,7 +41,6 @@ pub enum Unattended {
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
     pub plan_path: String,
-    pub plan_source: String,
     /// Directory holding `runs/`.
     pub state_dir: PathBuf,
     /// Who started the run.
@@ -57,15 +57,9 @@ pub struct EngineOptions {
 }
 
 impl EngineOptions {
-    pub fn new(
-        plan_path: impl Into<String>,
-        plan_source: impl Into<String>,
-        state_dir: impl Into<PathBuf>,
-        actor: Actor,
-    ) -> Self {
+    pub fn new(plan_path: impl Into<String>, state_dir: impl Into<PathBuf>, actor: Actor) -> Self {
         Self {
             plan_path: plan_path.into(),
-            plan_source: plan_source.into(),
             state_dir: state_dir.into(),
             actor,
             pre_approved: Vec::new(),

@@ -6,12 +6,41 @@
 
 use std::collections::HashSet;
 
-use super::commands::{Ctx, Wake, choice_word};
+use super::state::EnvView;
+use crate::plan::steps::Step;
+
+use super::commands::{Ctx, Wake};
 use super::event::{Actor, EnvOutcome, Event, RollbackChoice, StepStatus, Trigger};
 use super::exec::Exec;
 use super::state::StepState;
 use super::walk::backoff;
 use super::{Engine, Fatal, Unattended};
+
+/// The steps a rollback of an environment undoes, newest first: every command
+/// step that ran (one still running is stopped first), and only the last of
+/// each rollback group (a canary is undone once, not once per weight). The
+/// engine walks this list; the cockpit shows it before anyone confirms.
+pub fn undo_order(view: &EnvView, steps: &[Step]) -> Vec<usize> {
+    let mut groups = HashSet::new();
+    view.steps
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, s)| {
+            matches!(
+                s.state,
+                StepState::Succeeded
+                    | StepState::Failed
+                    | StepState::TimedOut
+                    | StepState::Killed
+                    | StepState::Running
+            )
+        })
+        .filter_map(|(i, _)| Some((i, steps.get(i)?.run()?)))
+        .filter(|(_, spec)| spec.rollback_group.is_none_or(|g| groups.insert(g)))
+        .map(|(i, _)| i)
+        .collect()
+}
 
 pub(super) enum RollbackEnd {
     RolledBack,
@@ -35,23 +64,7 @@ impl Engine {
             trigger,
             reason: reason.clone(),
         })?;
-        let to_undo: Vec<usize> = self.state.envs[env]
-            .steps
-            .iter()
-            .enumerate()
-            .rev()
-            .filter(|(i, s)| {
-                self.steps[env][*i].run().is_some()
-                    && matches!(
-                        s.state,
-                        StepState::Succeeded
-                            | StepState::Failed
-                            | StepState::TimedOut
-                            | StepState::Killed
-                    )
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let to_undo = undo_order(&self.state.envs[env], &self.steps[env]);
         if to_undo.is_empty() {
             // Nothing ran here, so nothing changed: there is nothing to undo or verify.
             let name = self.plan.environments[env].name.clone();
@@ -66,19 +79,12 @@ impl Engine {
             })?;
             return Ok(RollbackEnd::RolledBack);
         }
-        let mut groups_done = HashSet::new();
         let (mut undone, mut skipped) = (0, 0);
         for step in to_undo {
             let spec = self.steps[env][step]
                 .run()
-                .expect("filtered to runs")
+                .expect("undo_order yields runs")
                 .clone();
-            if let Some(g) = spec.rollback_group
-                && !groups_done.insert(g)
-            {
-                // Already undone as a whole by a later step of the same rollout.
-                continue;
-            }
             let mut forced = false;
             if spec.irreversible {
                 let label = self.steps[env][step].label.clone();
@@ -255,7 +261,7 @@ impl Engine {
                 }
             }
         };
-        tracing::info!(env, step, choice = choice_word(choice), "rollback decision");
+        tracing::info!(env, step, choice = choice.word(), "rollback decision");
         if choice != RollbackChoice::Retry {
             // Retry has its own record (RetryRequested), written when it was asked for.
             self.emit(Event::RollbackDecision {

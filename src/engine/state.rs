@@ -57,9 +57,7 @@ impl EnvStatus {
             EnvStatus::WaitingApproval => "waiting for approval",
             EnvStatus::RollingBack => "rolling back",
             EnvStatus::Blocked => "needs a decision",
-            EnvStatus::Done(EnvOutcome::Deployed) => "deployed",
-            EnvStatus::Done(EnvOutcome::RolledBack) => "rolled back",
-            EnvStatus::Done(EnvOutcome::Held) => "held",
+            EnvStatus::Done(outcome) => outcome.word(),
         }
     }
 }

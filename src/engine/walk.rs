@@ -19,7 +19,7 @@ impl Engine {
         self.emit(Event::RunStarted {
             run_id: self.run_id.clone(),
             plan_path: self.opts.plan_path.clone(),
-            plan_source: self.opts.plan_source.clone(),
+            plan_source: self.plan.source.clone(),
             release: self.plan.release.name.clone(),
             version: self.plan.release.version.clone(),
             previous_version: self.plan.release.previous_version.clone(),

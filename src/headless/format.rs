@@ -55,8 +55,6 @@ impl Printer {
 
     /// The line for a record, or `None` for records that print nothing.
     pub fn line(&mut self, rec: &Record) -> Option<String> {
-        // Labels of a step are needed before its first record is applied.
-        let before = self.state.clone();
         self.observe(rec);
         let time = rec
             .ts
@@ -237,7 +235,7 @@ impl Printer {
             Event::RetryRequested { env, step, actor } => {
                 format!(
                     "↻ retry of {} requested by {}",
-                    before_label(&before, *env, *step),
+                    self.at(*env, *step),
                     actor.user
                 )
             }
@@ -279,7 +277,7 @@ impl Printer {
                 self.at(*env, *step),
                 choices
                     .iter()
-                    .map(|c| format!("{c:?}").to_lowercase())
+                    .map(|c| c.word())
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -289,11 +287,7 @@ impl Printer {
                 note,
                 ..
             } => {
-                format!(
-                    "  decision: {} by {} — {note}",
-                    format!("{choice:?}").to_lowercase(),
-                    actor.user
-                )
+                format!("  decision: {} by {} — {note}", choice.word(), actor.user)
             }
             Event::RollbackVerified { env, ok, message } => {
                 format!(
@@ -311,9 +305,7 @@ impl Printer {
                         "↶"
                     },
                     self.env(*env),
-                    format!("{outcome:?}")
-                        .to_lowercase()
-                        .replace("rolledback", "rolled back")
+                    outcome.word()
                 )
             }
             Event::NoteAdded { actor, text } => format!("✎ note from {}: {text}", actor.user),
@@ -328,13 +320,4 @@ impl Printer {
         };
         Some(format!("{time} {text}"))
     }
-}
-
-fn before_label(state: &RunState, env: usize, step: usize) -> String {
-    state
-        .envs
-        .get(env)
-        .and_then(|e| e.steps.get(step))
-        .map(|s| format!("{} · {}", state.envs[env].name, s.label))
-        .unwrap_or_else(|| "?".into())
 }

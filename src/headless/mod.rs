@@ -71,14 +71,8 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
         );
         return EXIT_NOT_RELEASED;
     };
-    let source = plan.source.clone();
     let actor = Actor::current("headless");
-    let mut opts = EngineOptions::new(
-        plan_path.display().to_string(),
-        source,
-        state_dir,
-        actor.clone(),
-    );
+    let mut opts = EngineOptions::new(plan_path.display().to_string(), state_dir, actor.clone());
     opts.pre_approved = args.approve.clone();
     opts.auto_approve = args.auto_approve;
     opts.unattended = Unattended::FailClosed;

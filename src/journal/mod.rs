@@ -10,7 +10,7 @@ mod run_id;
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -34,10 +34,7 @@ pub struct JournalWriter {
 impl JournalWriter {
     /// Creates the run directory (owner-only) and a new journal in it.
     pub fn create(run_dir: &Path) -> std::io::Result<Self> {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(run_dir)?;
+        crate::paths::ensure_private_dir(run_dir)?;
         let path = run_dir.join(JOURNAL_FILE);
         let file = OpenOptions::new()
             .create_new(true)

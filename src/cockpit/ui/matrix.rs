@@ -135,7 +135,11 @@ fn rollout(app: &App, i: usize, env: &EnvView) -> String {
         .iter()
         .filter(|s| s.state == StepState::Succeeded)
         .count();
-    let word = env.status_word();
+    // A deployed environment says so with its glyph; the word would only repeat it.
+    let word = match env.status {
+        EnvStatus::Done(EnvOutcome::Deployed) => "",
+        s => s.word(),
+    };
     match super::widgets::rollout_progress(app, i) {
         Some((label, _)) => format!("{label} {word}"),
         None => format!("{done}/{} steps {word}", runs.len()),
@@ -158,18 +162,5 @@ fn health<'a>(app: &App, env: usize, view: &EnvView) -> Span<'a> {
         (Some((_, false)), _) => Span::styled("✘ fail", t.fail),
         (None, EnvStatus::Done(EnvOutcome::Deployed)) => Span::styled("✔ ok", t.ok),
         _ => Span::styled("–", t.muted),
-    }
-}
-
-trait StatusWord {
-    fn status_word(&self) -> &'static str;
-}
-
-impl StatusWord for EnvView {
-    fn status_word(&self) -> &'static str {
-        match self.status {
-            EnvStatus::Done(EnvOutcome::Deployed) => "",
-            s => s.word(),
-        }
     }
 }
