@@ -17,16 +17,19 @@
 use std::fs;
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
 use serde_json::Value;
 use tempfile::TempDir;
+
+mod common;
+use common::*;
 
 /// The most any test may take, start to finish.
 const TEST_BUDGET: Duration = Duration::from_secs(30);
@@ -59,21 +62,6 @@ owner = "tests"
 // Harness
 // ---------------------------------------------------------------------------
 
-/// Digits that no other test (or test run) uses.
-fn unique() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{}{:03}{:09}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed),
-        nanos
-    )
-}
-
 fn pty_size(cols: u16, rows: u16) -> PtySize {
     PtySize {
         rows,
@@ -90,110 +78,6 @@ struct Screen {
     raw: Mutex<Vec<u8>>,
     /// The terminal's output side is closed (slate and everything holding the pty are gone).
     eof: AtomicBool,
-}
-
-/// Live (not zombie) processes whose environment carries `SLATE_TEST_TAG=tag`.
-fn tagged_processes(tag: &str) -> Vec<i32> {
-    let needle = format!("SLATE_TEST_TAG={tag}");
-    let me = std::process::id() as i32;
-    let Ok(dir) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| pid != me)
-        .filter(|pid| {
-            // "pid (comm) S ..." — comm may hold spaces and parentheses.
-            fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| {
-                    let after = &s[s.rfind(')')? + 1..];
-                    after.split_whitespace().next().map(|st| st != "Z")
-                })
-                .unwrap_or(false)
-        })
-        .filter(|pid| {
-            fs::read(format!("/proc/{pid}/environ"))
-                .map(|env| env.split(|&b| b == 0).any(|kv| kv == needle.as_bytes()))
-                .unwrap_or(false)
-        })
-        .collect()
-}
-
-/// SIGKILLs everything carrying the tag, until nothing does (bounded).
-fn kill_tagged(tag: &str) {
-    for _ in 0..100 {
-        let pids = tagged_processes(tag);
-        if pids.is_empty() {
-            return;
-        }
-        for pid in pids {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-        }
-        thread::sleep(POLL);
-    }
-}
-
-/// Every complete record of a journal file (a last line still being written is left out).
-fn parse_journal(text: &str) -> Vec<Value> {
-    text.split_inclusive('\n')
-        .take_while(|l| l.ends_with('\n'))
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad journal line ({e}): {l}")))
-        .collect()
-}
-
-fn ty(rec: &Value) -> &str {
-    rec["event"]["type"].as_str().unwrap_or("")
-}
-
-fn types(recs: &[Value]) -> Vec<&str> {
-    recs.iter().map(ty).collect()
-}
-
-/// The `event` objects of every record of type `t`.
-fn events<'a>(recs: &'a [Value], t: &str) -> Vec<&'a Value> {
-    recs.iter()
-        .filter(|r| ty(r) == t)
-        .map(|r| &r["event"])
-        .collect()
-}
-
-/// The one event of type `t`; fails if there is none or more than one.
-fn only<'a>(recs: &'a [Value], t: &str) -> &'a Value {
-    let found = events(recs, t);
-    assert_eq!(
-        found.len(),
-        1,
-        "expected exactly one {t} record, journal: {:?}",
-        types(recs)
-    );
-    found[0]
-}
-
-/// The outcome of the run_finished record that ends the journal.
-fn outcome(recs: &[Value]) -> &str {
-    let last = recs.last().expect("journal is empty");
-    assert_eq!(
-        ty(last),
-        "run_finished",
-        "the journal must end with run_finished: {:?}",
-        types(recs)
-    );
-    last["event"]["outcome"].as_str().unwrap_or("")
-}
-
-/// `wanted` appear in the journal in this order (other records may sit between).
-fn assert_in_order(recs: &[Value], wanted: &[&str]) {
-    let all = types(recs);
-    let mut it = all.iter();
-    for w in wanted {
-        assert!(
-            it.any(|t| t == w),
-            "expected {wanted:?} in this order in the journal, got {all:?}"
-        );
-    }
 }
 
 /// A running `slate run PLAN` (the cockpit) in a pseudo-terminal, with its own
@@ -339,7 +223,7 @@ impl Cockpit {
     }
 
     fn journal(&self) -> Vec<Value> {
-        parse_journal(&self.journal_text())
+        parse_journal(&self.journal_text(), "journal")
     }
 
     fn alive(&mut self) -> bool {

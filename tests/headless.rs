@@ -14,15 +14,17 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
 use tempfile::TempDir;
+
+mod common;
+use common::*;
 
 /// Longest any single slate invocation may take before the test fails.
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -57,97 +59,11 @@ fn slate(home: &Path) -> Command {
     cmd
 }
 
-/// Digits that no other test (or test run) uses: for tags and process markers.
-fn unique() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{}{:03}{:09}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed),
-        nanos
-    )
-}
-
 /// Writes a plan file into `dir` and returns its path.
 fn write_plan(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     fs::write(&path, text).expect("write plan");
     path
-}
-
-/// Every complete record of a journal file. A last line still being written
-/// (no newline yet) is left out; any other unparsable line fails the test.
-fn read_journal(path: &Path) -> Vec<Value> {
-    let Ok(bytes) = fs::read(path) else {
-        return Vec::new();
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    let mut records = Vec::new();
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        if !line.ends_with('\n') {
-            break;
-        }
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let rec: Value = serde_json::from_str(line).unwrap_or_else(|e| {
-            panic!(
-                "{}:{}: not a JSON record ({e}): {line}",
-                path.display(),
-                i + 1
-            )
-        });
-        records.push(rec);
-    }
-    records
-}
-
-fn ty(rec: &Value) -> &str {
-    rec["event"]["type"].as_str().unwrap_or("")
-}
-
-fn types(recs: &[Value]) -> Vec<&str> {
-    recs.iter().map(ty).collect()
-}
-
-/// The `event` objects of every record of type `t`.
-fn events<'a>(recs: &'a [Value], t: &str) -> Vec<&'a Value> {
-    recs.iter()
-        .filter(|r| ty(r) == t)
-        .map(|r| &r["event"])
-        .collect()
-}
-
-fn has(recs: &[Value], t: &str) -> bool {
-    recs.iter().any(|r| ty(r) == t)
-}
-
-/// The one event of type `t`; fails if there is none or more than one.
-fn only<'a>(recs: &'a [Value], t: &str) -> &'a Value {
-    let found = events(recs, t);
-    assert_eq!(
-        found.len(),
-        1,
-        "expected exactly one {t} record, journal: {:?}",
-        types(recs)
-    );
-    found[0]
-}
-
-fn outcome(recs: &[Value]) -> &str {
-    let last = recs.last().expect("journal is empty");
-    assert_eq!(
-        ty(last),
-        "run_finished",
-        "the journal must end with run_finished: {:?}",
-        types(recs)
-    );
-    last["event"]["outcome"].as_str().unwrap_or("")
 }
 
 /// Index of the step labelled `label` in environment `env`, from run_started.
@@ -175,18 +91,6 @@ fn assert_contiguous(recs: &[Value]) {
     let seqs: Vec<u64> = recs.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
     let expected: Vec<u64> = (1..=recs.len() as u64).collect();
     assert_eq!(seqs, expected, "seq numbers must run 1..N without gaps");
-}
-
-/// `wanted` appear in the journal in this order (other records may sit between).
-fn assert_in_order(recs: &[Value], wanted: &[&str]) {
-    let all = types(recs);
-    let mut it = all.iter();
-    for w in wanted {
-        assert!(
-            it.any(|t| t == w),
-            "expected {wanted:?} in this order in the journal, got {all:?}"
-        );
-    }
 }
 
 /// (type, step) of every rollback_step_* record, in journal order.
@@ -236,71 +140,11 @@ fn wait_until(proc: &mut Proc, what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// Live (not zombie) processes, as (pid, cmdline with spaces).
-fn live_processes() -> Vec<(i32, String)> {
-    let me = std::process::id() as i32;
-    let Ok(dir) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| pid != me)
-        .filter(|pid| {
-            // "pid (comm) S ..." — comm may hold spaces and parentheses.
-            fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| {
-                    let after = &s[s.rfind(')')? + 1..];
-                    after.split_whitespace().next().map(|st| st != "Z")
-                })
-                .unwrap_or(false)
-        })
-        .filter_map(|pid| {
-            let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            let cmd = String::from_utf8_lossy(&raw).replace('\0', " ");
-            Some((pid, cmd.trim().to_string()))
-        })
-        .collect()
-}
-
 fn processes_with_marker(marker: &str) -> Vec<(i32, String)> {
     live_processes()
         .into_iter()
         .filter(|(_, cmd)| cmd.contains(marker))
         .collect()
-}
-
-/// Processes whose environment carries `SLATE_TEST_TAG=tag`.
-fn tagged_processes(tag: &str) -> Vec<i32> {
-    let needle = format!("SLATE_TEST_TAG={tag}");
-    live_processes()
-        .into_iter()
-        .map(|(pid, _)| pid)
-        .filter(|pid| {
-            fs::read(format!("/proc/{pid}/environ"))
-                .map(|env| env.split(|&b| b == 0).any(|kv| kv == needle.as_bytes()))
-                .unwrap_or(false)
-        })
-        .collect()
-}
-
-/// SIGKILLs everything carrying the tag, until nothing does (bounded).
-fn kill_tagged(tag: &str) -> Vec<i32> {
-    let mut killed = Vec::new();
-    for _ in 0..50 {
-        let pids = tagged_processes(tag);
-        if pids.is_empty() {
-            break;
-        }
-        for pid in pids {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            killed.push(pid);
-        }
-        thread::sleep(POLL);
-    }
-    killed.sort_unstable();
-    killed.dedup();
-    killed
 }
 
 /// Waits up to REAP_TIMEOUT for every live process whose command line holds
