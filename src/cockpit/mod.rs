@@ -4,8 +4,10 @@
 //! and a slow tick arrive over channels; the loop applies them, then draws at
 //! most ~30 times a second and only when something changed.
 
+mod actions;
 pub mod app;
 pub mod config;
+mod dialogs;
 mod input;
 pub mod keymap;
 pub mod logs;

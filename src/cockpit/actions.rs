@@ -1,0 +1,348 @@
+//! What keys do outside dialogs: the release actions (which open dialogs or
+//! send commands), focus, scrolling, search, filters and reading history back.
+
+use ratatui::crossterm::event::{MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+use super::app::{App, Effect, Intent, Modal, Panel, textarea};
+use super::keymap::UiAction;
+use super::logs::LogLine;
+use crate::engine::Action;
+use crate::engine::event::RollbackChoice;
+use crate::engine::state::RunStatus;
+
+impl App {
+    pub fn on_action(&mut self, a: UiAction) -> Vec<Effect> {
+        self.dirty = true;
+        let v = &mut self.view;
+        match a {
+            UiAction::Approve | UiAction::Reject => {
+                if self.run.waiting.is_none() {
+                    self.toast("no gate is waiting for a decision", true);
+                } else {
+                    let intent = if a == UiAction::Approve {
+                        Intent::Approve
+                    } else {
+                        Intent::Reject
+                    };
+                    let hint = match intent {
+                        Intent::Approve => "comment (why is this safe to promote?)",
+                        Intent::Reject => "reason for rejecting",
+                    };
+                    self.modal = Some(Modal::Gate {
+                        intent,
+                        input: textarea(hint),
+                    });
+                }
+            }
+            UiAction::TogglePause => {
+                if self.run.is_finished() {
+                    self.toast("the run has finished; there is nothing to pause", true);
+                } else if self.run.pause_requested || self.run.status == RunStatus::Paused {
+                    return vec![Effect::Send(Action::Resume)];
+                } else {
+                    return vec![Effect::Send(Action::Pause)];
+                }
+            }
+            UiAction::Rollback => match self.rollback_target() {
+                Some(env) => {
+                    self.modal = Some(Modal::Rollback {
+                        env,
+                        input: textarea("reason (required)"),
+                    })
+                }
+                None => self.toast(
+                    "nothing to roll back: no environment has been touched yet",
+                    true,
+                ),
+            },
+            UiAction::Retry => {
+                if self
+                    .run
+                    .blocked
+                    .as_ref()
+                    .is_some_and(|b| b.choices.contains(&RollbackChoice::Retry))
+                {
+                    return vec![Effect::Send(Action::Retry)];
+                }
+                self.toast(
+                    "nothing to retry: only a failed rollback step waits for a retry",
+                    true,
+                );
+            }
+            UiAction::Decide => {
+                if self.run.blocked.is_some() {
+                    self.modal = Some(Modal::Decide { ack: None });
+                } else {
+                    self.toast("no rollback is waiting for a decision", true);
+                }
+            }
+            UiAction::Note => {
+                self.modal = Some(Modal::Note {
+                    input: textarea("note for the run record"),
+                })
+            }
+            UiAction::FocusNext | UiAction::FocusPrev => {
+                let i = Panel::ALL.iter().position(|p| *p == v.focus).unwrap_or(0);
+                let n = Panel::ALL.len();
+                let j = if a == UiAction::FocusNext {
+                    (i + 1) % n
+                } else {
+                    (i + n - 1) % n
+                };
+                v.focus = Panel::ALL[j];
+            }
+            UiAction::Up | UiAction::Down | UiAction::PageUp | UiAction::PageDown => {
+                let page = (v.size.height / 2).max(1) as usize;
+                let (delta, up) = match a {
+                    UiAction::Up => (1, true),
+                    UiAction::Down => (1, false),
+                    UiAction::PageUp => (page, true),
+                    _ => (page, false),
+                };
+                match v.focus {
+                    Panel::Matrix => {
+                        let n = self.run.envs.len().max(1);
+                        let cur = self.shown_env();
+                        self.view.env_sel = if up {
+                            cur.saturating_sub(delta)
+                        } else {
+                            (cur + delta).min(n - 1)
+                        };
+                        self.view.env_pinned = true;
+                    }
+                    Panel::Pipeline => {
+                        v.pipeline_scroll = if up {
+                            v.pipeline_scroll.saturating_sub(delta as u16)
+                        } else {
+                            v.pipeline_scroll.saturating_add(delta as u16)
+                        }
+                    }
+                    Panel::Logs | Panel::Metrics => self.scroll_logs(delta, up),
+                }
+            }
+            UiAction::Left | UiAction::Right => {
+                let n = self.run.envs.len().max(1);
+                let cur = self.shown_env();
+                let v = &mut self.view;
+                v.env_sel = if a == UiAction::Left {
+                    cur.saturating_sub(1)
+                } else {
+                    (cur + 1).min(n - 1)
+                };
+                v.env_pinned = true;
+                v.pipeline_scroll = 0;
+            }
+            UiAction::Top => {
+                if v.focus == Panel::Pipeline {
+                    v.pipeline_scroll = 0;
+                } else {
+                    self.scroll_logs(usize::MAX / 2, true);
+                }
+            }
+            UiAction::Bottom => {
+                v.log_scroll = 0;
+                v.follow = true;
+            }
+            UiAction::Expand => {
+                if v.focus == Panel::Matrix {
+                    v.expanded = !v.expanded;
+                } else {
+                    v.env_pinned = false;
+                }
+            }
+            UiAction::Search => {
+                self.modal = Some(Modal::Search {
+                    input: textarea("search logs"),
+                })
+            }
+            UiAction::SearchNext | UiAction::SearchPrev => {
+                self.jump_match(a == UiAction::SearchPrev)
+            }
+            UiAction::ToggleFollow => {
+                v.follow = !v.follow;
+                if v.follow {
+                    v.log_scroll = 0;
+                }
+                let on = if v.follow { "on" } else { "off" };
+                self.toast(format!("follow {on}"), false);
+            }
+            UiAction::StageFilter => self.cycle_stage_filter(),
+            UiAction::StderrOnly => {
+                v.stderr_only = !v.stderr_only;
+                v.log_scroll = 0;
+            }
+            UiAction::ToggleWrap => v.wrap = !v.wrap,
+            UiAction::ToggleAnsi => v.ansi = !v.ansi,
+            UiAction::Help => self.modal = Some(Modal::Help { scroll: 0 }),
+            UiAction::Quit => {
+                if self.is_active() {
+                    self.modal = Some(Modal::Quit);
+                } else {
+                    return vec![Effect::Send(Action::Shutdown), Effect::Quit];
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    pub(super) fn scroll_logs(&mut self, delta: usize, up: bool) {
+        // Never further up than the oldest line, so scrolling back down answers at once.
+        let top = self
+            .logs
+            .iter()
+            .filter(|l| self.log_visible(l))
+            .count()
+            .saturating_sub(self.log_page());
+        let v = &mut self.view;
+        v.log_scroll = v.log_scroll.min(top);
+        if up {
+            v.follow = false;
+            v.log_scroll = v.log_scroll.saturating_add(delta).min(top);
+        } else {
+            v.log_scroll = v.log_scroll.saturating_sub(delta);
+        }
+    }
+
+    /// Rows inside the log panel, from the same layout the screen is drawn with.
+    pub(super) fn log_page(&self) -> usize {
+        super::ui::areas(self, self.view.size)
+            .panels
+            .iter()
+            .find(|(p, _)| *p == Panel::Logs)
+            .map(|(_, r)| r.height.saturating_sub(2) as usize)
+            .unwrap_or(self.view.size.height as usize / 2)
+            .max(1)
+    }
+
+    /// Near the top of what is in memory with more in the journal: ask for it.
+    pub fn history_wanted(&mut self) -> Option<Effect> {
+        if self.view.follow || self.loading_history || !self.logs.more_in_journal() {
+            return None;
+        }
+        let visible = self.logs.iter().filter(|l| self.log_visible(l)).count();
+        let page = self.view.size.height as usize;
+        if self.view.log_scroll + 2 * page < visible {
+            return None;
+        }
+        self.loading_history = true;
+        self.logs
+            .oldest_seq()
+            .map(|before| Effect::LoadHistory { before })
+    }
+
+    pub fn add_history(&mut self, lines: Vec<LogLine>) {
+        self.loading_history = false;
+        let n = lines.iter().filter(|l| self.log_visible(l)).count();
+        self.logs.prepend_history(lines);
+        self.toast(format!("read {n} older lines back from the journal"), false);
+    }
+
+    pub(super) fn cycle_stage_filter(&mut self) {
+        let env = self.shown_env();
+        let with_output: Vec<(usize, usize)> = self
+            .run
+            .envs
+            .get(env)
+            .map(|e| {
+                e.steps
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.output_lines > 0)
+                    .map(|(i, _)| (env, i))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let next = match self.view.stage_filter {
+            None => with_output.first().copied(),
+            Some(cur) => with_output
+                .iter()
+                .position(|x| *x == cur)
+                .and_then(|i| with_output.get(i + 1).copied()),
+        };
+        self.view.stage_filter = next;
+        self.view.log_scroll = 0;
+        let msg = match next {
+            Some((e, s)) => format!(
+                "showing output of {} · {}",
+                self.run.envs[e].name, self.run.envs[e].steps[s].label
+            ),
+            None => "showing all output".to_string(),
+        };
+        self.toast(msg, false);
+    }
+
+    /// Moves to the next older (or newer) line matching the search.
+    pub(super) fn jump_match(&mut self, newer: bool) {
+        let Some(search) = &self.view.search else {
+            self.toast("no search; press / to search", true);
+            return;
+        };
+        let q = search.query.to_lowercase();
+        let visible: Vec<&LogLine> = self.logs.iter().filter(|l| self.log_visible(l)).collect();
+        let cur_idx = search
+            .current
+            .and_then(|seq| visible.iter().position(|l| l.seq == seq))
+            .unwrap_or(visible.len());
+        let hit = if newer {
+            visible
+                .iter()
+                .enumerate()
+                .skip(cur_idx + 1)
+                .find(|(_, l)| l.plain.to_lowercase().contains(&q))
+        } else {
+            visible
+                .iter()
+                .enumerate()
+                .take(cur_idx)
+                .rev()
+                .find(|(_, l)| l.plain.to_lowercase().contains(&q))
+        };
+        match hit.map(|(i, l)| (i, l.seq)) {
+            Some((i, seq)) => {
+                let from_bottom = visible.len() - 1 - i;
+                if let Some(s) = self.view.search.as_mut() {
+                    s.current = Some(seq);
+                }
+                self.view.follow = false;
+                self.view.log_scroll =
+                    from_bottom.saturating_sub((self.view.size.height / 4) as usize);
+            }
+            None => {
+                let q = self
+                    .view
+                    .search
+                    .as_ref()
+                    .map(|s| s.query.clone())
+                    .unwrap_or_default();
+                self.toast(format!("no more matches for \"{q}\""), true);
+            }
+        }
+    }
+
+    /// Mouse: the wheel scrolls the panel under it; a click focuses a panel.
+    pub fn on_mouse(&mut self, ev: MouseEvent, panels: &[(Panel, Rect)]) {
+        let at = Position::new(ev.column, ev.row);
+        let under = panels.iter().find(|(_, r)| r.contains(at)).map(|(p, _)| *p);
+        match ev.kind {
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                let up = matches!(ev.kind, MouseEventKind::ScrollUp);
+                if let Some(p) = under {
+                    self.view.focus = p;
+                }
+                self.on_action(if up { UiAction::Up } else { UiAction::Down });
+                if self.view.focus == Panel::Logs {
+                    // One wheel notch moves a few lines, like a pager.
+                    self.scroll_logs(2, up);
+                }
+            }
+            MouseEventKind::Down(_) => {
+                if let Some(p) = under {
+                    self.view.focus = p;
+                    self.dirty = true;
+                }
+            }
+            _ => {}
+        }
+    }
+}
