@@ -1,0 +1,272 @@
+//! Reading `[[environments]]`: config values, approval policy, rollout strategy, gates.
+
+use super::*;
+
+const ENV_KEYS: &[&str] = &[
+    "name",
+    "config",
+    "approval",
+    "strategy",
+    "gates",
+    "verify_rollback",
+];
+const APPROVAL_KEYS: &[&str] = &["required", "approvers", "require_comment"];
+const STRATEGY_KEYS: &[&str] = &[
+    "kind", "batches", "steps", "pause", "gate", "color", "switch", "retire", "confirm",
+];
+const STRATEGY_KINDS: &[&str] = &["all-at-once", "rolling", "canary", "blue-green"];
+
+impl Loader<'_> {
+    pub(super) fn environment(
+        &mut self,
+        t: &DeTable<'_>,
+        span: Span,
+        refs: &mut Vec<Ref>,
+    ) -> Option<(Environment, Spanned<String>, Option<Span>)> {
+        let label = match t.get("name").map(|v| v.get_ref()) {
+            Some(DeValue::String(s)) => format!("environment `{s}`"),
+            _ => "an environment".to_string(),
+        };
+        let t = Table::new(t, span, label.clone());
+        t.check_keys(self.cx, ENV_KEYS);
+        let name = t.req_name(self.cx, "name");
+        let config = t.scalar_map(self.cx, "config");
+        let config: Vec<(String, String)> = config
+            .into_iter()
+            .map(|(k, v)| (k.into_inner(), v))
+            .collect();
+
+        let approval = match t.table(
+            self.cx,
+            "approval",
+            format!("the approval policy of {label}"),
+        ) {
+            Some(a) => {
+                a.check_keys(self.cx, APPROVAL_KEYS);
+                let required = a.int(self.cx, "required", 1, 100);
+                let approvers = a.string_list(self.cx, "approvers").unwrap_or_default();
+                let require_comment = a.boolean(self.cx, "require_comment").unwrap_or(false);
+                if let Some(req) = &required
+                    && !approvers.is_empty()
+                    && *req.get_ref() as usize > approvers.len()
+                {
+                    self.cx.error(
+                        req.span(),
+                        format!(
+                            "{label} requires {} approvals but lists only {} approvers",
+                            req.get_ref(),
+                            approvers.len()
+                        ),
+                    );
+                }
+                ApprovalPolicy {
+                    required: required.map(|r| *r.get_ref() as u32).unwrap_or(1),
+                    approvers: approvers.into_iter().map(|a| a.into_inner()).collect(),
+                    require_comment,
+                }
+            }
+            None => ApprovalPolicy::default(),
+        };
+
+        let strategy_span = t.get("strategy").map(|v| v.span());
+        let strategy = self.strategy(&t, &label, refs);
+
+        let gates = t.string_list(self.cx, "gates").unwrap_or_default();
+        for g in &gates {
+            refs.push(Ref {
+                kind: "gate",
+                name: g.clone(),
+                from: format!("`gates` of {label}"),
+            });
+        }
+        let verify_rollback = t
+            .table(
+                self.cx,
+                "verify_rollback",
+                format!("`verify_rollback` of {label}"),
+            )
+            .and_then(|c| self.check(&c));
+
+        let name = name?;
+        Some((
+            Environment {
+                name: name.get_ref().clone(),
+                config,
+                approval,
+                strategy: strategy?,
+                gates: gates.into_iter().map(|g| g.into_inner()).collect(),
+                verify_rollback,
+            },
+            name,
+            strategy_span,
+        ))
+    }
+
+    pub(super) fn strategy(
+        &mut self,
+        env: &Table<'_, '_>,
+        label: &str,
+        refs: &mut Vec<Ref>,
+    ) -> Option<Strategy> {
+        let Some(v) = env.get("strategy") else {
+            return Some(Strategy::AllAtOnce);
+        };
+        let what = format!("the strategy of {label}");
+        let t = match v.get_ref() {
+            DeValue::String(_) => {
+                let kind = env.choice(self.cx, "strategy", STRATEGY_KINDS)?;
+                return match kind.get_ref().as_str() {
+                    "all-at-once" => Some(Strategy::AllAtOnce),
+                    other => {
+                        let example = match other {
+                            "rolling" => "batches = 4",
+                            "canary" => "steps = [10, 50, 100]",
+                            _ => "switch = \"./switch.sh\"",
+                        };
+                        self.cx.error(
+                            kind.span(),
+                            format!(
+                                "the {other} strategy of {label} needs settings: \
+                                 write `strategy = {{ kind = \"{other}\", {example} }}`"
+                            ),
+                        );
+                        None
+                    }
+                };
+            }
+            DeValue::Table(t) => Table::new(t, v.span(), what.clone()),
+            _ => {
+                env.table(self.cx, "strategy", what)?;
+                return None;
+            }
+        };
+        t.check_keys(self.cx, STRATEGY_KEYS);
+        let kind = match t.get("kind") {
+            None => {
+                self.cx.error(
+                    t.span.clone(),
+                    format!(
+                        "{what} is missing `kind` (one of: {})",
+                        STRATEGY_KINDS.join(", ")
+                    ),
+                );
+                return None;
+            }
+            Some(_) => t.choice(self.cx, "kind", STRATEGY_KINDS)?,
+        };
+        let allowed: &[&str] = match kind.get_ref().as_str() {
+            "all-at-once" => &["kind"],
+            "rolling" => &["kind", "batches", "pause", "gate"],
+            "canary" => &["kind", "steps", "pause", "gate"],
+            _ => &["kind", "color", "switch", "retire", "confirm"],
+        };
+        for key in STRATEGY_KEYS {
+            if !allowed.contains(key)
+                && let Some(ks) = t.key_span(key)
+            {
+                self.cx.error(
+                    ks,
+                    format!(
+                        "`{key}` does not apply to the {} strategy (in {label})",
+                        kind.get_ref()
+                    ),
+                );
+            }
+        }
+        let gate_ref = |cx: &mut Ctx, key: &str, refs: &mut Vec<Ref>| {
+            let g = t.string(cx, key)?;
+            refs.push(Ref {
+                kind: "gate",
+                name: g.clone(),
+                from: format!("the strategy of {label}"),
+            });
+            Some(g.into_inner())
+        };
+        let between = |cx: &mut Ctx, refs: &mut Vec<Ref>| Between {
+            pause: t.duration(cx, "pause").map(|d| d.into_inner()),
+            gate: gate_ref(cx, "gate", refs),
+        };
+        match kind.get_ref().as_str() {
+            "all-at-once" => Some(Strategy::AllAtOnce),
+            "rolling" => {
+                let batches = t.int(self.cx, "batches", 1, 1000);
+                if t.get("batches").is_none() {
+                    self.cx
+                        .error(t.span.clone(), format!("{what} is missing `batches`"));
+                }
+                let between = between(self.cx, refs);
+                Some(Strategy::Rolling {
+                    batches: *batches?.get_ref() as u32,
+                    between,
+                })
+            }
+            "canary" => {
+                let steps = t.int_list(self.cx, "steps");
+                if t.get("steps").is_none() {
+                    self.cx.error(
+                        t.span.clone(),
+                        format!(
+                            "{what} is missing `steps` (traffic weights such as [5, 25, 50, 100])"
+                        ),
+                    );
+                }
+                let between = between(self.cx, refs);
+                let steps = steps?;
+                let mut ok = !steps.is_empty();
+                if steps.is_empty() {
+                    self.cx.error(
+                        t.key_span("steps").unwrap_or(t.span.clone()),
+                        format!("`steps` in {what} is empty"),
+                    );
+                }
+                let mut prev = 0;
+                for s in &steps {
+                    let w = *s.get_ref();
+                    if !(1..=100).contains(&w) {
+                        self.cx.error(
+                            s.span(),
+                            format!("canary weight {w} in {label} must be between 1 and 100"),
+                        );
+                        ok = false;
+                    } else if w <= prev {
+                        self.cx.error(
+                            s.span(),
+                            format!("canary weights in {label} must increase ({w} follows {prev})"),
+                        );
+                        ok = false;
+                    }
+                    prev = w;
+                }
+                if ok && prev != 100 {
+                    let last = steps.last().expect("non-empty");
+                    self.cx.error(
+                        last.span(),
+                        format!("the last canary weight in {label} must be 100, found {prev}"),
+                    );
+                    ok = false;
+                }
+                ok.then(|| Strategy::Canary {
+                    weights: steps.iter().map(|s| *s.get_ref() as u32).collect(),
+                    between,
+                })
+            }
+            _ => {
+                let color = t
+                    .string(self.cx, "color")
+                    .map(|c| c.into_inner())
+                    .unwrap_or_else(|| "green".into());
+                let switch = t.req_string(self.cx, "switch");
+                let retire = t.string(self.cx, "retire").map(|r| r.into_inner());
+                let confirm = gate_ref(self.cx, "confirm", refs);
+                let old_color = if color == "blue" { "green" } else { "blue" }.to_string();
+                Some(Strategy::BlueGreen {
+                    color,
+                    old_color,
+                    switch: switch?.into_inner(),
+                    retire,
+                    confirm,
+                })
+            }
+        }
+    }
+}
