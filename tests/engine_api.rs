@@ -1055,3 +1055,52 @@ check = {{ http = "http://127.0.0.1:{port}/healthz", timeout = "1s" }}
     assert_eq!(state.envs[0].rollback_verified, Some(true));
     assert!(records.iter().any(|r| matches!(&r.event, Event::RollbackVerified { ok: true, message, .. } if message.starts_with("command `grep"))));
 }
+
+#[tokio::test]
+async fn a_gate_nobody_can_answer_fails_closed_at_its_timeout() {
+    let home = TempDir::new().unwrap();
+    let work = TempDir::new().unwrap();
+    let src = r#"
+[release]
+name = "svc"
+version = "2.0"
+previous_version = "1.0"
+owner = "owner"
+[[environments]]
+name = "prod"
+gates = ["go"]
+[[stages]]
+name = "deploy"
+command = "true"
+[[gates]]
+name = "go"
+kind = "manual"
+timeout = "300ms"
+"#;
+    let plan = slate::plan::parse(src, "test.toml", work.path().to_path_buf()).unwrap();
+    let mut opts = EngineOptions::new("test.toml", home.path(), actor("starter"));
+    opts.unattended = Unattended::Wait;
+    opts.durable = false;
+    let (engine, handle) = Engine::new(plan, opts).unwrap();
+    let journal = handle.journal_path();
+    // Every client is gone before the gate is reached.
+    drop(handle);
+    let state = tokio::time::timeout(LIMIT, engine.run())
+        .await
+        .expect("the engine finished");
+    assert_eq!(state.outcome, Some(RunOutcome::RolledBack));
+    let records = read_journal(&journal).unwrap().records;
+    let reason = records
+        .iter()
+        .find_map(|r| match &r.event {
+            Event::GateFailed { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .expect("the gate failed");
+    assert_eq!(reason, "no decision within 300ms");
+    let waited = records.last().unwrap().ts.duration_since(records[0].ts);
+    assert!(
+        waited.as_millis() >= 300,
+        "the gate kept its timeout ({waited:?})"
+    );
+}

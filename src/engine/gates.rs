@@ -120,14 +120,15 @@ impl Engine {
                 }
             };
             let Some(cmd) = cmd else {
-                // Every client is gone; wait out the gate's own timeout, if any.
-                if deadline.is_none() {
-                    let reason =
-                        "every client disconnected from a gate that has no timeout".to_string();
-                    return Err(self.fail_gate(env, g.step, &g.name, reason));
-                }
-                sleep_until_opt(deadline).await;
-                continue;
+                // Every client is gone: nobody can decide before the gate's own timeout.
+                let reason = match timeout {
+                    Some(t) => {
+                        sleep_until_opt(deadline).await;
+                        format!("no decision within {}", humantime::format_duration(t))
+                    }
+                    None => "every client disconnected from a gate that has no timeout".to_string(),
+                };
+                return Err(self.fail_gate(env, g.step, &g.name, reason));
             };
             match self.on_command(
                 cmd,
