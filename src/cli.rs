@@ -46,6 +46,9 @@ pub enum Cmd {
         #[arg(long, default_value = "default")]
         theme: String,
     },
+    /// The demo's fleet: start, steer and stop local demo service instances
+    #[command(hide = true, subcommand)]
+    DemoService(crate::demo_service::DemoServiceCmd),
     /// Show a run's state, rebuilt from its journal
     Show {
         /// Run id, a unique prefix of one, or "latest"

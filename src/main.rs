@@ -62,6 +62,7 @@ fn main() -> ExitCode {
             )
         }
         Cmd::Run(args) => run_plan(args, &state_dir),
+        Cmd::DemoService(cmd) => slate::demo_service::run(cmd),
     };
     ExitCode::from(code as u8)
 }

@@ -1,0 +1,1 @@
+//! Exposition-format parser (placeholder; being written).

@@ -1,0 +1,1 @@
+//! PromQL over direct scrapes (placeholder; being written).
