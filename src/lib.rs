@@ -4,6 +4,7 @@
 //! `journal` stores those records, and the clients (`headless`, later the
 //! cockpit and attach) drive the engine through its command/event API.
 
+pub mod analysis;
 pub mod cli;
 pub mod cockpit;
 pub mod commands_demo;
@@ -18,3 +19,4 @@ pub mod metrics;
 pub mod output;
 pub mod paths;
 pub mod plan;
+pub mod probe;

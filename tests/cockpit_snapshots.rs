@@ -281,7 +281,7 @@ fn normalise(rec: &Record) -> Record {
         Event::Approved { actor, .. }
         | Event::Rejected { actor, .. }
         | Event::CommandRefused { actor, .. }
-        | Event::PauseRequested { actor }
+        | Event::PauseRequested { actor, .. }
         | Event::Resumed { actor }
         | Event::AbortRequested { actor, .. }
         | Event::RollbackRequested { actor, .. }

@@ -329,6 +329,7 @@ fn pause_toggles_with_the_run_state() {
     assert_eq!(app.on_key(key('p')), [Effect::Send(Action::Pause)]);
     let r = f.rec(Event::PauseRequested {
         actor: actor("op", "cockpit"),
+        reason: None,
     });
     app.apply_record(&r);
     assert_eq!(app.on_key(key('p')), [Effect::Send(Action::Resume)]);

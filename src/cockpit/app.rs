@@ -248,7 +248,7 @@ impl App {
             }
             Event::CheckResult {
                 env,
-                gate,
+                check: gate,
                 ok,
                 latency_ms,
                 ..

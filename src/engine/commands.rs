@@ -113,6 +113,7 @@ impl Engine {
                 } else {
                     self.emit(Event::PauseRequested {
                         actor: actor.clone(),
+                        reason: None,
                     })?;
                     Ok((
                         "pausing at the next safe point".into(),

@@ -7,6 +7,23 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub use crate::analysis::{Judgement, Verdict};
+pub use crate::plan::steps::CheckRole;
+
+/// A metric as an analysis measures it, for drawing sparklines without the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricInfo {
+    pub name: String,
+    pub unit: String,
+    /// "< 0.05", or both conditions joined by ", fail ".
+    pub condition: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    pub interval_ms: u64,
+    /// Samples planned for this metric.
+    pub count: u32,
+}
+
 /// Who issued a command, and through which client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
@@ -95,6 +112,7 @@ pub enum Trigger {
     StepFailed { step: usize },
     GateRejected { step: usize, gate: String },
     GateFailed { step: usize, gate: String },
+    AnalysisFailed { step: usize, analysis: String },
     Abort,
     Manual,
 }
@@ -258,11 +276,45 @@ pub enum Event {
     CheckResult {
         env: usize,
         step: usize,
-        gate: String,
+        /// The check's name (for a gate's own check, the gate's name).
+        #[serde(alias = "gate")]
+        check: String,
+        #[serde(default)]
+        role: CheckRole,
         attempt: u32,
         ok: bool,
         latency_ms: u64,
         message: String,
+    },
+    /// An analysis began: what it measures and how the cockpit should draw it.
+    AnalysisStarted {
+        env: usize,
+        step: usize,
+        analysis: String,
+        metrics: Vec<MetricInfo>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window_ms: Option<u64>,
+    },
+    MetricSampled {
+        env: usize,
+        step: usize,
+        analysis: String,
+        metric: String,
+        /// The finite value; absent for no data, NaN, ±Inf and errors.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<f64>,
+        /// The value as shown: "0.071", "NaN", "no data", "error".
+        shown: String,
+        judgement: Judgement,
+        why: String,
+    },
+    AnalysisFinished {
+        env: usize,
+        step: usize,
+        analysis: String,
+        verdict: Verdict,
+        /// One line: "error_ratio 0.071 > 0.05 for 3 of 3 samples".
+        reason: String,
     },
     Approved {
         env: usize,
@@ -298,6 +350,9 @@ pub enum Event {
     },
     PauseRequested {
         actor: Actor,
+        /// Why the engine itself paused (an inconclusive analysis asks the operator).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     Paused {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -397,7 +452,8 @@ impl Event {
             RunStarted => "run_started", EnvStarted => "env_started", StepStarted => "step_started",
             ProcessStarted => "process_started", Output => "output", StepFinished => "step_finished",
             RetryScheduled => "retry_scheduled", GateWaiting => "gate_waiting", TimerStarted => "timer_started",
-            CheckResult => "check_result", Approved => "approved", Rejected => "rejected",
+            CheckResult => "check_result", AnalysisStarted => "analysis_started",
+            MetricSampled => "metric_sampled", AnalysisFinished => "analysis_finished", Approved => "approved", Rejected => "rejected",
             GatePassed => "gate_passed", GateFailed => "gate_failed", CommandRefused => "command_refused",
             PauseRequested => "pause_requested", Paused => "paused", Resumed => "resumed",
             AbortRequested => "abort_requested", RollbackRequested => "rollback_requested",

@@ -1,12 +1,11 @@
 //! Gates: manual approvals, timed soaks and checks that must pass.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jiff::Timestamp;
 
 use super::commands::{Ctx, GateCtx, Wake};
-use super::event::{ApprovalSource, Event, StepStatus};
-use super::exec::Exec;
+use super::event::{ApprovalSource, CheckRole, Event};
 use super::{Engine, Fatal, Stop, Unattended};
 use crate::plan::{Check, GateKind};
 
@@ -48,6 +47,26 @@ impl Engine {
             } => {
                 self.check_gate(env, step, &g.name, check, *retries, *interval)
                     .await
+            }
+            GateKind::Analysis { analysis } => {
+                let idx = self
+                    .plan
+                    .analyses
+                    .iter()
+                    .position(|a| &a.name == analysis)
+                    .ok_or_else(|| Stop::Fatal(Fatal(format!("no analysis `{analysis}`"))))?;
+                match self.analyze(env, step, idx, None).await {
+                    Err(Stop::AnalysisFailed { reason, .. }) => {
+                        return Err(self.fail_gate(env, step, &g.name, reason));
+                    }
+                    r => r?,
+                };
+                self.emit(Event::GatePassed {
+                    env,
+                    step,
+                    gate: g.name,
+                })?;
+                Ok(())
             }
         }
     }
@@ -159,7 +178,13 @@ impl Engine {
     }
 
     /// Journals a gate's failure and returns the stop that rolls the environment back.
-    fn fail_gate(&mut self, env: usize, step: usize, gate: &str, reason: String) -> Stop {
+    pub(super) fn fail_gate(
+        &mut self,
+        env: usize,
+        step: usize,
+        gate: &str,
+        reason: String,
+    ) -> Stop {
         if let Err(f) = self.emit(Event::GateFailed {
             env,
             step,
@@ -204,85 +229,19 @@ impl Engine {
         retries: u32,
         interval: Duration,
     ) -> Result<(), Stop> {
-        let mut last = String::new();
-        for attempt in 1..=retries + 1 {
-            let (ok, message, latency_ms, stop) = self.run_check(env, step, check, attempt).await?;
-            self.emit(Event::CheckResult {
-                env,
-                step,
-                gate: gate.to_string(),
-                attempt,
-                ok,
-                latency_ms,
-                message: message.clone(),
-            })?;
-            if let Some(stop) = stop {
-                return Err(stop);
-            }
-            if ok {
+        match self
+            .check_with_retries(env, step, gate, CheckRole::Gate, check, retries, interval)
+            .await?
+        {
+            Ok(()) => {
                 self.emit(Event::GatePassed {
                     env,
                     step,
                     gate: gate.to_string(),
                 })?;
-                return Ok(());
+                Ok(())
             }
-            last = message;
-            if attempt <= retries
-                && let Some(stop) = self.wait_for(interval, env, false).await?
-            {
-                return Err(stop);
-            }
-        }
-        let tries = if retries > 0 {
-            format!(" ({} attempts)", retries + 1)
-        } else {
-            String::new()
-        };
-        Err(self.fail_gate(env, step, gate, format!("{last}{tries}")))
-    }
-
-    /// Runs one check: (passed, message, latency, interrupting command).
-    pub(super) async fn run_check(
-        &mut self,
-        env: usize,
-        step: usize,
-        check: &Check,
-        attempt: u32,
-    ) -> Result<(bool, String, u64, Option<Stop>), Fatal> {
-        match check {
-            Check::Command { command, timeout } => {
-                let r = self
-                    .exec(Exec {
-                        env,
-                        step,
-                        command,
-                        stage: None,
-                        vars: &[],
-                        timeout: *timeout,
-                        rollback: false,
-                        attempt,
-                    })
-                    .await?;
-                let ok = r.status == StepStatus::Succeeded;
-                let msg = if ok {
-                    "check command passed".to_string()
-                } else {
-                    format!("check command {}", r.message)
-                };
-                Ok((ok, msg, r.duration_ms, r.interrupted))
-            }
-            Check::Http {
-                url,
-                method,
-                expect_status,
-                contains,
-                timeout,
-            } => {
-                let (ok, msg, ms) =
-                    http_probe(url, method, *expect_status, contains.as_deref(), *timeout).await;
-                Ok((ok, msg, ms, None))
-            }
+            Err(why) => Err(self.fail_gate(env, step, gate, why)),
         }
     }
 }
@@ -292,63 +251,4 @@ async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
-}
-
-/// One HTTP probe: passes on the expected status (and body substring, if any).
-pub async fn http_probe(
-    url: &str,
-    method: &str,
-    expect: u16,
-    contains: Option<&str>,
-    timeout: Duration,
-) -> (bool, String, u64) {
-    let started = Instant::now();
-    let client = match reqwest::Client::builder()
-        .timeout(timeout)
-        .no_proxy()
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => return (false, format!("cannot build HTTP client: {e}"), 0),
-    };
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
-    let result = client.request(method.clone(), url).send().await;
-    let ms = started.elapsed().as_millis() as u64;
-    let resp = match result {
-        Ok(r) => r,
-        Err(e) => {
-            let why = if e.is_timeout() {
-                format!("no answer within {}", humantime::format_duration(timeout))
-            } else if e.is_connect() {
-                "connection refused or unreachable".to_string()
-            } else {
-                e.to_string()
-            };
-            return (false, format!("{method} {url}: {why}"), ms);
-        }
-    };
-    let status = resp.status().as_u16();
-    if status != expect {
-        return (
-            false,
-            format!("{method} {url}: status {status}, expected {expect}"),
-            ms,
-        );
-    }
-    if let Some(needle) = contains {
-        // Read a bounded prefix: a probe never needs a huge body.
-        let body = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) => return (false, format!("{method} {url}: reading body: {e}"), ms),
-        };
-        let text = String::from_utf8_lossy(&body[..body.len().min(1 << 20)]);
-        if !text.contains(needle) {
-            return (
-                false,
-                format!("{method} {url}: body does not contain \"{needle}\""),
-                ms,
-            );
-        }
-    }
-    (true, format!("{method} {url}: {status} in {ms} ms"), ms)
 }

@@ -5,6 +5,8 @@
 //! records come out through a broadcast. Each record is appended to the
 //! journal *before* the engine acts on it and before any client sees it.
 
+mod analyze;
+mod checks;
 pub mod command;
 mod commands;
 pub mod event;
@@ -96,6 +98,11 @@ enum Stop {
     GateFailed {
         step: usize,
         gate: String,
+        reason: String,
+    },
+    AnalysisFailed {
+        step: usize,
+        analysis: String,
         reason: String,
     },
     Fatal(Fatal),
@@ -265,6 +272,13 @@ impl Engine {
                             StepKind::Pause { wait } => {
                                 ("pause", None, Some(wait.as_millis() as u64), false)
                             }
+                            StepKind::Analysis { window, .. } => (
+                                "analysis",
+                                None,
+                                window.map(|w| w.as_millis() as u64),
+                                false,
+                            ),
+                            StepKind::Checks { .. } => ("checks", None, None, false),
                         };
                         event::StepOutline {
                             label: s.label.clone(),

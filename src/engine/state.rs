@@ -155,8 +155,33 @@ pub struct EnvView {
     pub approvals: Vec<Approval>,
     pub rollback_reason: Option<String>,
     pub rollback_verified: Option<bool>,
+    /// Analyses run in this environment, in order.
+    pub analyses: Vec<AnalysisView>,
     pub started: Option<Timestamp>,
     pub finished: Option<Timestamp>,
+}
+
+/// Samples kept per metric in the state; the journal keeps them all.
+pub const SAMPLES_KEPT: usize = 240;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnalysisView {
+    pub step: usize,
+    pub name: String,
+    pub metrics: Vec<MetricView>,
+    pub verdict: Option<Verdict>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricView {
+    pub info: MetricInfo,
+    /// Newest last; `None` where a sample had no finite value.
+    pub samples: std::collections::VecDeque<(Option<f64>, Judgement)>,
+    pub taken: u32,
+    pub failed: u32,
+    pub last_shown: String,
+    pub last_why: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -199,6 +224,8 @@ pub struct RunState {
     /// Status to return to when a pause ends.
     pub status_before_pause: Option<RunStatus>,
     pub pause_requested: bool,
+    /// Why the engine paused by itself (an inconclusive analysis), until resumed.
+    pub pause_reason: Option<String>,
     pub current_env: Option<usize>,
     pub envs: Vec<EnvView>,
     pub waiting: Option<GateWait>,
@@ -226,6 +253,7 @@ impl Default for RunState {
             status: RunStatus::Starting,
             status_before_pause: None,
             pause_requested: false,
+            pause_reason: None,
             current_env: None,
             envs: Vec::new(),
             waiting: None,
@@ -331,6 +359,7 @@ impl RunState {
                         approvals: Vec::new(),
                         rollback_reason: None,
                         rollback_verified: None,
+                        analyses: Vec::new(),
                         started: None,
                         finished: None,
                     })
@@ -490,8 +519,86 @@ impl RunState {
                     s.message = reason.clone();
                 }
             }
+            Event::AnalysisStarted {
+                env,
+                step,
+                analysis,
+                metrics,
+                ..
+            } => {
+                if let Some(e) = self.envs.get_mut(*env) {
+                    e.analyses.push(AnalysisView {
+                        step: *step,
+                        name: analysis.clone(),
+                        metrics: metrics
+                            .iter()
+                            .map(|info| MetricView {
+                                info: info.clone(),
+                                samples: Default::default(),
+                                taken: 0,
+                                failed: 0,
+                                last_shown: String::new(),
+                                last_why: String::new(),
+                            })
+                            .collect(),
+                        verdict: None,
+                        reason: String::new(),
+                    });
+                }
+            }
+            Event::MetricSampled {
+                env,
+                step,
+                metric,
+                value,
+                shown,
+                judgement,
+                why,
+                ..
+            } => {
+                let view = self
+                    .envs
+                    .get_mut(*env)
+                    .and_then(|e| e.analyses.iter_mut().rev().find(|a| a.step == *step))
+                    .and_then(|a| a.metrics.iter_mut().find(|m| &m.info.name == metric));
+                if let Some(m) = view {
+                    if m.samples.len() == SAMPLES_KEPT {
+                        m.samples.pop_front();
+                    }
+                    m.samples.push_back((*value, *judgement));
+                    m.taken += 1;
+                    if *judgement == Judgement::Fail {
+                        m.failed += 1;
+                    }
+                    m.last_shown = shown.clone();
+                    m.last_why = why.clone();
+                }
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.message = format!("{metric} {shown}: {why}");
+                }
+            }
+            Event::AnalysisFinished {
+                env,
+                step,
+                verdict,
+                reason,
+                ..
+            } => {
+                let view = self
+                    .envs
+                    .get_mut(*env)
+                    .and_then(|e| e.analyses.iter_mut().rev().find(|a| a.step == *step));
+                if let Some(a) = view {
+                    a.verdict = Some(verdict.clone());
+                    a.reason = reason.clone();
+                }
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.message = format!("{}: {reason}", verdict.word());
+                }
+            }
             Event::CommandRefused { .. } => self.refusals += 1,
-            Event::PauseRequested { .. } => {
+            Event::PauseRequested { reason, .. } => {
+                self.pause_reason = reason.clone();
                 self.pause_requested = true;
                 if self.status == RunStatus::Running {
                     self.status = RunStatus::Pausing;
@@ -510,6 +617,7 @@ impl RunState {
             }
             Event::Resumed { .. } => {
                 self.pause_requested = false;
+                self.pause_reason = None;
                 if let Some(prev) = self.status_before_pause.take() {
                     self.status = prev;
                 } else if self.status == RunStatus::Pausing {
@@ -550,6 +658,7 @@ impl RunState {
                     e.rollback_verified = None;
                 }
                 self.pause_requested = false;
+                self.pause_reason = None;
                 self.status_before_pause = None;
                 self.status = RunStatus::RollingBack;
             }
@@ -649,6 +758,7 @@ impl RunState {
                 self.waiting = None;
                 self.blocked = None;
                 self.pause_requested = false;
+                self.pause_reason = None;
                 self.status_before_pause = None;
             }
         }

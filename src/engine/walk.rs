@@ -74,6 +74,18 @@ impl Engine {
                         format!("gate {gate} failed: {reason}"),
                         RunOutcome::RolledBack,
                     ),
+                    Stop::AnalysisFailed {
+                        step,
+                        analysis,
+                        reason,
+                    } => (
+                        Trigger::AnalysisFailed {
+                            step,
+                            analysis: analysis.clone(),
+                        },
+                        format!("analysis {analysis} failed: {reason}"),
+                        RunOutcome::RolledBack,
+                    ),
                     Stop::Fatal(f) => return Err(f),
                 };
                 match self.rollback_env(env, trigger, reason.clone()).await? {
@@ -159,6 +171,12 @@ impl Engine {
             match self.step(env, step).kind.clone() {
                 StepKind::Run(spec) => self.run_step(env, step, &spec).await?,
                 StepKind::Gate { gate } => self.gate(env, step, gate).await?,
+                StepKind::Analysis { analysis, window } => {
+                    self.analysis_step(env, step, analysis, window).await?
+                }
+                StepKind::Checks { checks, role } => {
+                    self.checks_step(env, step, &checks, role).await?
+                }
                 StepKind::Pause { wait } => {
                     self.emit(Event::StepStarted {
                         env,

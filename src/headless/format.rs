@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use jiff::tz::TimeZone;
 
-use crate::engine::event::{ApprovalSource, Event, Record, StepStatus, Stream};
+use crate::engine::event::{ApprovalSource, Event, Judgement, Record, StepStatus, Stream, Verdict};
 use crate::engine::state::RunState;
 
 /// Keeps its own copy of the run state (rebuilt from the records it sees),
@@ -164,14 +164,75 @@ impl Printer {
             Event::CheckResult {
                 env,
                 step,
+                check,
+                role,
                 ok,
                 message,
                 attempt,
                 ..
             } => format!(
-                "  {} {} check (attempt {attempt}): {message}",
+                "  {} {} {} {check}{}: {message}",
                 self.at(*env, *step),
-                if *ok { "✔" } else { "✘" }
+                if *ok { "✔" } else { "✘" },
+                role.word(),
+                if *attempt > 1 {
+                    format!(" (attempt {attempt})")
+                } else {
+                    String::new()
+                }
+            ),
+            Event::AnalysisStarted {
+                env,
+                step,
+                analysis,
+                metrics,
+                ..
+            } => format!(
+                "  {} ◔ analysis {analysis}: {}",
+                self.at(*env, *step),
+                metrics
+                    .iter()
+                    .map(|m| format!("{} {} ×{}", m.name, m.condition, m.count))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Event::MetricSampled {
+                env,
+                step,
+                metric,
+                shown,
+                judgement,
+                why,
+                ..
+            } => {
+                let mark = match judgement {
+                    Judgement::Pass => "✔",
+                    Judgement::Fail => "✘",
+                    Judgement::Inconclusive => "?",
+                    Judgement::Error => "!",
+                };
+                let detail = if why.starts_with(shown.as_str()) {
+                    why.clone()
+                } else {
+                    format!("{shown} ({why})")
+                };
+                format!("  {} {mark} {metric} {detail}", self.at(*env, *step))
+            }
+            Event::AnalysisFinished {
+                env,
+                step,
+                analysis,
+                verdict,
+                reason,
+            } => format!(
+                "  {} {} analysis {analysis} {}: {reason}",
+                self.at(*env, *step),
+                match verdict {
+                    Verdict::Passed => "✔",
+                    Verdict::Failed => "✘",
+                    Verdict::Inconclusive => "?",
+                },
+                verdict.word()
             ),
             Event::Approved {
                 env,
@@ -216,7 +277,12 @@ impl Printer {
             } => {
                 format!("  ! refused {command} from {}: {reason}", actor.user)
             }
-            Event::PauseRequested { actor } => format!("⏸ pausing… (requested by {})", actor.user),
+            Event::PauseRequested {
+                reason: Some(why), ..
+            } => format!("⏸ paused: {why}"),
+            Event::PauseRequested { actor, .. } => {
+                format!("⏸ pausing… (requested by {})", actor.user)
+            }
             Event::Paused { env, step } => match (env, step) {
                 (Some(e), Some(s)) => format!("⏸ paused before {}", self.at(*e, *s)),
                 _ => "⏸ paused".to_string(),

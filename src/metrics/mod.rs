@@ -4,6 +4,7 @@
 pub mod exposition;
 pub mod prometheus;
 pub mod promql;
+pub mod sampler;
 
 /// One reading of a metric, before analysis judges it.
 ///

@@ -3,14 +3,17 @@
 //! `load` turns TOML text into a [`Plan`] or a list of located problems;
 //! `steps` expands one environment of a plan into the flat list the engine walks.
 
+pub mod condition;
 pub mod diagnostic;
 mod load;
 pub mod reader;
 pub mod steps;
+pub mod template;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use condition::{CmpOp, Condition};
 pub use diagnostic::{Diagnostic, PlanErrors};
 pub use load::{load_file, parse};
 
@@ -24,6 +27,10 @@ pub struct Plan {
     pub environments: Vec<Environment>,
     pub stages: Vec<Stage>,
     pub gates: Vec<Gate>,
+    /// Named checks, used as smoke tests, health checks and by check gates.
+    pub checks: Vec<NamedCheck>,
+    pub metrics: Vec<Metric>,
+    pub analyses: Vec<Analysis>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +53,32 @@ pub struct Environment {
     pub gates: Vec<String>,
     /// Check run after a rollback to confirm the environment is back on the stable version.
     pub verify_rollback: Option<Check>,
+    /// Production environments fail closed on an inconclusive analysis unless told otherwise.
+    pub production: bool,
+    pub on_inconclusive: OnInconclusive,
+    /// Named checks run after every step of the rollout.
+    pub health: Vec<String>,
+    /// Analysis run once the environment's rollout is complete.
+    pub analysis: Option<String>,
+}
+
+/// What an inconclusive analysis (no data, NaN, unreachable source) does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnInconclusive {
+    /// Pause the run and let an operator resume (continue) or roll back.
+    Ask,
+    /// Treat it as a failure: roll the environment back.
+    Fail,
+    /// Carry on, journaling that nothing was proven.
+    Continue,
+}
+
+impl OnInconclusive {
+    pub const NAMES: [&'static str; 3] = ["ask", "fail", "continue"];
+
+    pub fn word(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +138,8 @@ impl Strategy {
 pub struct Between {
     pub pause: Option<Duration>,
     pub gate: Option<String>,
+    /// Analysis run between steps: for the whole pause when there is one.
+    pub analysis: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -172,6 +207,8 @@ pub struct Stage {
     pub environments: Option<Vec<String>>,
     /// Gates that must pass after the stage.
     pub gates_after: Vec<String>,
+    /// Named checks run as smoke tests once the stage succeeds.
+    pub smoke: Vec<String>,
 }
 
 impl Stage {
@@ -205,6 +242,9 @@ pub enum GateKind {
         retries: u32,
         interval: Duration,
     },
+    Analysis {
+        analysis: String,
+    },
 }
 
 impl GateKind {
@@ -213,37 +253,134 @@ impl GateKind {
             GateKind::Manual { .. } => "manual",
             GateKind::Soak { .. } => "soak",
             GateKind::Check { .. } => "check",
+            GateKind::Analysis { .. } => "analysis",
         }
     }
 }
 
+/// A check with a name, as declared in `[[checks]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedCheck {
+    pub name: String,
+    pub check: Check,
+    /// Further attempts before the check counts as failed.
+    pub retries: u32,
+    pub interval: Duration,
+}
+
+/// One probe that passes or fails. Strings other than commands may hold
+/// `${env}`, `${version}`, `${previous_version}` and `${config.KEY}` placeholders.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Check {
     Command {
         command: String,
         timeout: Duration,
     },
-    Http {
-        url: String,
-        method: String,
-        expect_status: u16,
-        contains: Option<String>,
+    Http(HttpCheck),
+    Tcp {
+        addr: String,
         timeout: Duration,
     },
+    /// Passes while no alert matching every label is firing in Prometheus.
+    Alerts {
+        prometheus: String,
+        labels: Vec<(String, String)>,
+        timeout: Duration,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpCheck {
+    pub url: String,
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+    pub expect_status: u16,
+    pub contains: Option<String>,
+    /// A dotted path into a JSON body and the value it must have.
+    pub json: Option<(String, serde_json::Value)>,
+    pub timeout: Duration,
 }
 
 impl Check {
     pub fn describe(&self) -> String {
         match self {
             Check::Command { command, .. } => format!("command `{command}`"),
-            Check::Http {
-                url,
-                method,
-                expect_status,
-                ..
-            } => format!("{method} {url} expects {expect_status}"),
+            Check::Http(h) => format!("{} {} expects {}", h.method, h.url, h.expect_status),
+            Check::Tcp { addr, .. } => format!("TCP connect to {addr}"),
+            Check::Alerts { labels, .. } => format!(
+                "no firing alert matching {{{}}}",
+                labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}=\"{v}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     }
+}
+
+/// A number sampled over time and judged against its conditions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    pub name: String,
+    /// Shown after values: "ratio", "ms", "req/s"…
+    pub unit: String,
+    pub source: MetricSource,
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// A sample meeting this passes.
+    pub success: Option<Condition>,
+    /// A sample meeting this fails (checked before `success`).
+    pub failure: Option<Condition>,
+}
+
+impl Metric {
+    /// The value the cockpit draws as the threshold line.
+    pub fn threshold(&self) -> Option<f64> {
+        self.success.or(self.failure).map(|c| c.value)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetricSource {
+    /// PromQL evaluated by Slate over scrapes of a Prometheus text-format endpoint.
+    Scrape { url: String, query: String },
+    /// Prometheus's HTTP API: an instant query, or a range query reduced to one value.
+    Prometheus {
+        url: String,
+        query: String,
+        range: Option<Duration>,
+        reduce: crate::metrics::prometheus::Reduce,
+    },
+    /// A command whose standard output is one number.
+    Command { command: String },
+}
+
+impl MetricSource {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MetricSource::Scrape { .. } => "scrape",
+            MetricSource::Prometheus { .. } => "prometheus",
+            MetricSource::Command { .. } => "command",
+        }
+    }
+}
+
+/// Progressive-delivery analysis: repeated measurements of metrics and the limits that judge them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    pub name: String,
+    pub metrics: Vec<String>,
+    /// Measurements per metric; with neither this nor `duration`, the surrounding pause decides.
+    pub count: Option<u32>,
+    pub duration: Option<Duration>,
+    pub initial_delay: Duration,
+    /// Failed measurements tolerated (per metric) before the analysis fails.
+    pub failure_limit: u32,
+    /// Inconclusive measurements tolerated before the analysis is inconclusive.
+    pub inconclusive_limit: u32,
+    /// Consecutive errors (source unreachable) tolerated before it is inconclusive.
+    pub consecutive_error_limit: u32,
 }
 
 impl Plan {
@@ -253,6 +390,18 @@ impl Plan {
 
     pub fn gate(&self, name: &str) -> Option<&Gate> {
         self.gates.iter().find(|g| g.name == name)
+    }
+
+    pub fn check(&self, name: &str) -> Option<&NamedCheck> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+
+    pub fn metric(&self, name: &str) -> Option<&Metric> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+
+    pub fn analysis(&self, name: &str) -> Option<&Analysis> {
+        self.analyses.iter().find(|a| a.name == name)
     }
 
     /// Config keys added, changed and removed against the previous environment.

@@ -27,6 +27,42 @@ pub enum StepKind {
     Pause {
         wait: Duration,
     },
+    /// Measure an analysis's metrics; `window` is the pause it replaces, if any.
+    Analysis {
+        analysis: usize,
+        window: Option<Duration>,
+    },
+    /// Run named checks once (each with its own retries).
+    Checks {
+        checks: Vec<usize>,
+        role: CheckRole,
+    },
+}
+
+/// Why a check ran: the journal and the cockpit say so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckRole {
+    /// The check of a check gate.
+    #[default]
+    Gate,
+    /// After a stage succeeded.
+    Smoke,
+    /// After each step of a rollout.
+    Health,
+    /// After a rollback, to confirm the old version is back.
+    Verify,
+}
+
+impl CheckRole {
+    pub fn word(self) -> &'static str {
+        match self {
+            CheckRole::Gate => "gate",
+            CheckRole::Smoke => "smoke",
+            CheckRole::Health => "health",
+            CheckRole::Verify => "verify",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +102,34 @@ pub fn env_steps(plan: &Plan, env: usize) -> Vec<Step> {
     for g in &environment.gates {
         steps.extend(gate_step(g));
     }
+    let checks_step = |names: &[String], role: CheckRole| -> Option<Step> {
+        let checks: Vec<usize> = names
+            .iter()
+            .filter_map(|n| plan.checks.iter().position(|c| &c.name == n))
+            .collect();
+        (!checks.is_empty()).then(|| Step {
+            label: format!("{} {}", role.word(), names.join(", ")),
+            kind: StepKind::Checks { checks, role },
+        })
+    };
+    let health = || checks_step(&environment.health, CheckRole::Health);
+    let analysis_step = |name: &str, window: Option<Duration>| -> Option<Step> {
+        let idx = plan.analyses.iter().position(|a| a.name == name)?;
+        Some(Step {
+            label: match window {
+                Some(w) => format!("analysis {name} {}", humantime::format_duration(w)),
+                None => format!("analysis {name}"),
+            },
+            kind: StepKind::Analysis {
+                analysis: idx,
+                window,
+            },
+        })
+    };
+    let has_rollout_stage = plan
+        .stages
+        .iter()
+        .any(|s| s.rollout && s.applies_to(&environment.name));
     for (si, stage) in plan.stages.iter().enumerate() {
         if !stage.applies_to(&environment.name) {
             continue;
@@ -84,7 +148,10 @@ pub fn env_steps(plan: &Plan, env: usize) -> Vec<Step> {
             irreversible: stage.irreversible,
         };
         let between = |steps: &mut Vec<Step>, b: &Between| {
-            if let Some(wait) = b.pause {
+            // An analysis takes the pause's place and measures for its whole length.
+            if let Some(a) = &b.analysis {
+                steps.extend(analysis_step(a, b.pause));
+            } else if let Some(wait) = b.pause {
                 steps.push(Step {
                     label: format!("pause {}", humantime::format_duration(wait)),
                     kind: StepKind::Pause { wait },
@@ -117,6 +184,7 @@ pub fn env_steps(plan: &Plan, env: usize) -> Vec<Step> {
                             None,
                         )),
                     });
+                    steps.extend(health());
                     if i < *batches {
                         between(&mut steps, b);
                     }
@@ -148,6 +216,7 @@ pub fn env_steps(plan: &Plan, env: usize) -> Vec<Step> {
                             group,
                         )),
                     });
+                    steps.extend(health());
                     if i + 1 < n {
                         between(&mut steps, b);
                     }
@@ -201,6 +270,7 @@ pub fn env_steps(plan: &Plan, env: usize) -> Vec<Step> {
                         )
                     }),
                 });
+                steps.extend(health());
                 if let Some(g) = confirm {
                     steps.extend(gate_step(g));
                 }
@@ -214,20 +284,33 @@ pub fn env_steps(plan: &Plan, env: usize) -> Vec<Step> {
                     });
                 }
             }
-            _ => steps.push(Step {
-                label: stage.name.clone(),
-                kind: StepKind::Run(plain(
-                    &stage.command,
-                    Vec::new(),
-                    stage.rollback.as_ref(),
-                    Vec::new(),
-                    None,
-                )),
-            }),
+            _ => {
+                steps.push(Step {
+                    label: stage.name.clone(),
+                    kind: StepKind::Run(plain(
+                        &stage.command,
+                        Vec::new(),
+                        stage.rollback.as_ref(),
+                        Vec::new(),
+                        None,
+                    )),
+                });
+                if stage.rollout {
+                    steps.extend(health());
+                }
+            }
         }
+        steps.extend(checks_step(&stage.smoke, CheckRole::Smoke));
         for g in &stage.gates_after {
             steps.extend(gate_step(g));
         }
+    }
+    // Without a rollout stage the whole environment is one rollout step.
+    if !has_rollout_stage {
+        steps.extend(health());
+    }
+    if let Some(a) = &environment.analysis {
+        steps.extend(analysis_step(a, None));
     }
     steps
 }

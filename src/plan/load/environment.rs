@@ -9,10 +9,16 @@ const ENV_KEYS: &[&str] = &[
     "strategy",
     "gates",
     "verify_rollback",
+    "production",
+    "on_inconclusive",
+    "health",
+    "analysis",
 ];
+/// Names that make an environment production unless it says `production = false`.
+const PRODUCTION_NAMES: &[&str] = &["prod", "production", "prd", "live"];
 const APPROVAL_KEYS: &[&str] = &["required", "approvers", "require_comment"];
 const STRATEGY_KEYS: &[&str] = &[
-    "kind", "batches", "steps", "pause", "gate", "color", "switch", "retire", "confirm",
+    "kind", "batches", "steps", "pause", "gate", "analysis", "color", "switch", "retire", "confirm",
 ];
 const STRATEGY_KINDS: &[&str] = &["all-at-once", "rolling", "canary", "blue-green"];
 
@@ -87,6 +93,39 @@ impl Loader<'_> {
             )
             .and_then(|c| self.check(&c));
 
+        let health = t.string_list(self.cx, "health").unwrap_or_default();
+        for h in &health {
+            refs.push(Ref {
+                kind: "check",
+                name: h.clone(),
+                from: format!("`health` of {label}"),
+            });
+        }
+        let analysis = t.string(self.cx, "analysis");
+        if let Some(a) = &analysis {
+            refs.push(Ref {
+                kind: "analysis",
+                name: a.clone(),
+                from: format!("`analysis` of {label}"),
+            });
+        }
+        let production = t.boolean(self.cx, "production").unwrap_or_else(|| {
+            name.as_ref()
+                .is_some_and(|n| PRODUCTION_NAMES.contains(&n.get_ref().to_lowercase().as_str()))
+        });
+        // Production fails closed: nothing proven is not good enough there.
+        let on_inconclusive = match t
+            .choice(self.cx, "on_inconclusive", &OnInconclusive::NAMES)
+            .map(|c| c.into_inner())
+            .as_deref()
+        {
+            Some("fail") => OnInconclusive::Fail,
+            Some("continue") => OnInconclusive::Continue,
+            Some(_) => OnInconclusive::Ask,
+            None if production => OnInconclusive::Fail,
+            None => OnInconclusive::Ask,
+        };
+
         let name = name?;
         Some((
             Environment {
@@ -96,6 +135,10 @@ impl Loader<'_> {
                 strategy: strategy?,
                 gates: gates.into_iter().map(|g| g.into_inner()).collect(),
                 verify_rollback,
+                production,
+                on_inconclusive,
+                health: health.into_iter().map(|h| h.into_inner()).collect(),
+                analysis: analysis.map(|a| a.into_inner()),
             },
             name,
             strategy_span,
@@ -156,8 +199,8 @@ impl Loader<'_> {
         };
         let allowed: &[&str] = match kind.get_ref().as_str() {
             "all-at-once" => &["kind"],
-            "rolling" => &["kind", "batches", "pause", "gate"],
-            "canary" => &["kind", "steps", "pause", "gate"],
+            "rolling" => &["kind", "batches", "pause", "gate", "analysis"],
+            "canary" => &["kind", "steps", "pause", "gate", "analysis"],
             _ => &["kind", "color", "switch", "retire", "confirm"],
         };
         for key in STRATEGY_KEYS {
@@ -185,6 +228,14 @@ impl Loader<'_> {
         let between = |cx: &mut Ctx, refs: &mut Vec<Ref>| Between {
             pause: t.duration(cx, "pause").map(|d| d.into_inner()),
             gate: gate_ref(cx, "gate", refs),
+            analysis: t.string(cx, "analysis").map(|a| {
+                refs.push(Ref {
+                    kind: "analysis",
+                    name: a.clone(),
+                    from: format!("the strategy of {label}"),
+                });
+                a.into_inner()
+            }),
         };
         match kind.get_ref().as_str() {
             "all-at-once" => Some(Strategy::AllAtOnce),

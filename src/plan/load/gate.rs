@@ -1,4 +1,4 @@
-//! Reading `[[gates]]` and the checks they (and `verify_rollback`) run.
+//! Reading `[[gates]]`: manual approvals, soaks, checks and analyses.
 
 use super::*;
 
@@ -12,13 +12,17 @@ const GATE_KEYS: &[&str] = &[
     "check",
     "retries",
     "interval",
+    "analysis",
 ];
-const GATE_KINDS: &[&str] = &["manual", "soak", "check"];
-const CHECK_KEYS: &[&str] = &["command", "http", "method", "status", "contains", "timeout"];
-const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+const GATE_KINDS: &[&str] = &["manual", "soak", "check", "analysis"];
 
 impl Loader<'_> {
-    pub(super) fn gate(&mut self, t: &DeTable<'_>, span: Span) -> Option<Gate> {
+    pub(super) fn gate(
+        &mut self,
+        t: &DeTable<'_>,
+        span: Span,
+        refs: &mut Vec<Ref>,
+    ) -> Option<Gate> {
         let label = match t.get("name").map(|v| v.get_ref()) {
             Some(DeValue::String(s)) => format!("gate `{s}`"),
             _ => "a gate".to_string(),
@@ -44,6 +48,7 @@ impl Loader<'_> {
         let allowed: &[&str] = match kind.get_ref().as_str() {
             "manual" => &["require_comment", "approvals"],
             "soak" => &["wait"],
+            "analysis" => &["analysis"],
             _ => &["check", "retries", "interval"],
         };
         for key in [
@@ -53,6 +58,7 @@ impl Loader<'_> {
             "check",
             "retries",
             "interval",
+            "analysis",
         ] {
             if !allowed.contains(&key)
                 && let Some(ks) = t.key_span(key)
@@ -84,16 +90,48 @@ impl Loader<'_> {
                     wait: self.positive(&t, "wait")?,
                 }
             }
+            "analysis" => {
+                if t.get("analysis").is_none() {
+                    self.cx.error(
+                        t.span.clone(),
+                        format!("{label} is an analysis gate but has no `analysis` (the name of an [[analyses]] entry)"),
+                    );
+                }
+                let a = t.string(self.cx, "analysis")?;
+                refs.push(Ref {
+                    kind: "analysis",
+                    name: a.clone(),
+                    from: label.clone(),
+                });
+                GateKind::Analysis {
+                    analysis: a.into_inner(),
+                }
+            }
             _ => {
                 if t.get("check").is_none() {
                     self.cx.error(
                         t.span.clone(),
-                        format!("{label} is a check gate but has no `check` (e.g. check = {{ command = \"...\" }})"),
+                        format!("{label} is a check gate but has no `check` (e.g. check = {{ command = \"...\" }} or the name of a [[checks]] entry)"),
                     );
                 }
-                let check = t
-                    .table(self.cx, "check", format!("the check of {label}"))
-                    .and_then(|c| self.check(&c));
+                // Either a check table or the name of a [[checks]] entry.
+                let check = match t.get("check").map(|v| v.get_ref()) {
+                    Some(DeValue::String(_)) => {
+                        let n = t.string(self.cx, "check")?;
+                        refs.push(Ref {
+                            kind: "check",
+                            name: n.clone(),
+                            from: label.clone(),
+                        });
+                        self.named_checks
+                            .iter()
+                            .find(|c| &c.name == n.get_ref())
+                            .map(|c| c.check.clone())
+                    }
+                    _ => t
+                        .table(self.cx, "check", format!("the check of {label}"))
+                        .and_then(|c| self.check(&c)),
+                };
                 // Read before giving up on a bad check, so their problems are reported too.
                 let retries = t
                     .int(self.cx, "retries", 0, 1000)
@@ -115,76 +153,5 @@ impl Loader<'_> {
             kind: gate_kind,
             timeout,
         })
-    }
-
-    pub(super) fn check(&mut self, t: &Table<'_, '_>) -> Option<Check> {
-        t.check_keys(self.cx, CHECK_KEYS);
-        let timeout = self.positive(t, "timeout").unwrap_or(DEFAULT_CHECK_TIMEOUT);
-        let command = t.string(self.cx, "command");
-        let http = t.string(self.cx, "http");
-        match (command, http) {
-            (Some(c), None) => {
-                for key in ["method", "status", "contains"] {
-                    if let Some(ks) = t.key_span(key) {
-                        self.cx.error(
-                            ks,
-                            format!("`{key}` applies only to HTTP checks (in {})", t.what),
-                        );
-                    }
-                }
-                Some(Check::Command {
-                    command: c.into_inner(),
-                    timeout,
-                })
-            }
-            (None, Some(url)) => {
-                let u = url.get_ref();
-                let is_url = u.starts_with("http://") || u.starts_with("https://");
-                if !is_url {
-                    self.cx.error(
-                        url.span(),
-                        format!(
-                            "`http` in {} must be an http:// or https:// URL, found \"{u}\"",
-                            t.what
-                        ),
-                    );
-                }
-                let method = t
-                    .choice(self.cx, "method", &["GET", "HEAD", "POST", "PUT"])
-                    .map(|m| m.into_inner())
-                    .unwrap_or_else(|| "GET".into());
-                let status = t
-                    .int(self.cx, "status", 100, 599)
-                    .map(|s| *s.get_ref() as u16)
-                    .unwrap_or(200);
-                // Method and status are read first so their problems show up too.
-                if !is_url {
-                    return None;
-                }
-                Some(Check::Http {
-                    url: url.into_inner(),
-                    method,
-                    expect_status: status,
-                    contains: t.string(self.cx, "contains").map(|c| c.into_inner()),
-                    timeout,
-                })
-            }
-            (Some(_), Some(_)) => {
-                self.cx.error(
-                    t.span.clone(),
-                    format!("{} has both `command` and `http`; give exactly one", t.what),
-                );
-                None
-            }
-            (None, None) => {
-                if !self.cx.diags.iter().any(|d| t.span.contains(&d.span.start)) {
-                    self.cx.error(
-                        t.span.clone(),
-                        format!("{} needs `command` or `http`", t.what),
-                    );
-                }
-                None
-            }
-        }
     }
 }

@@ -1,8 +1,11 @@
 //! TOML text → [`Plan`], reporting every problem with its position.
 
+mod check;
 mod environment;
 mod gate;
+mod metric;
 mod stage;
+mod usage;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,7 +18,15 @@ use super::diagnostic::{Diagnostic, PlanErrors, suggestion};
 use super::reader::{Ctx, Span, Table};
 use super::*;
 
-const TOP_KEYS: &[&str] = &["release", "environments", "stages", "gates"];
+const TOP_KEYS: &[&str] = &[
+    "release",
+    "environments",
+    "stages",
+    "gates",
+    "checks",
+    "metrics",
+    "analyses",
+];
 const RELEASE_KEYS: &[&str] = &["name", "version", "previous_version", "owner", "notes"];
 
 /// Reads and parses a plan file; errors carry the path as given.
@@ -120,6 +131,8 @@ pub fn parse(source: &str, file: &str, base_dir: PathBuf) -> Result<Plan, PlanEr
         cx: &mut cx,
         base_dir,
         source,
+        templated: Vec::new(),
+        named_checks: Vec::new(),
     }
     .plan(doc.get_ref(), doc.span());
     if cx.diags.is_empty() {
@@ -156,6 +169,11 @@ struct Loader<'c> {
     cx: &'c mut Ctx,
     base_dir: PathBuf,
     source: &'c str,
+    /// Every string with `${...}` placeholders and where it is, for the
+    /// per-environment check of config keys once the plan is read.
+    templated: Vec<(Span, String)>,
+    /// `[[checks]]`, read before gates so a check gate can name one.
+    named_checks: Vec<NamedCheck>,
 }
 
 impl Loader<'_> {
@@ -180,6 +198,9 @@ impl Loader<'_> {
         let env_tables = top.array_of_tables(self.cx, "environments");
         let stage_tables = top.array_of_tables(self.cx, "stages");
         let gate_tables = top.array_of_tables(self.cx, "gates");
+        let check_tables = top.array_of_tables(self.cx, "checks");
+        let metric_tables = top.array_of_tables(self.cx, "metrics");
+        let analysis_tables = top.array_of_tables(self.cx, "analyses");
 
         if stage_tables.is_empty() && top.get("stages").is_none() {
             let what = if doc.is_empty() {
@@ -212,6 +233,14 @@ impl Loader<'_> {
                     strategy: Strategy::AllAtOnce,
                     gates: Vec::new(),
                     verify_rollback: None,
+                    production: name == "prod",
+                    on_inconclusive: if name == "prod" {
+                        OnInconclusive::Fail
+                    } else {
+                        OnInconclusive::Ask
+                    },
+                    health: Vec::new(),
+                    analysis: None,
                 });
             }
         } else if env_tables.is_empty() {
@@ -235,10 +264,27 @@ impl Loader<'_> {
             }
         }
 
+        for (t, sp) in &check_tables {
+            if let Some(c) = self.named_check(t, sp.clone()) {
+                self.named_checks.push(c);
+            }
+        }
         let mut gates = Vec::new();
         for (t, sp) in &gate_tables {
-            if let Some(gate) = self.gate(t, sp.clone()) {
+            if let Some(gate) = self.gate(t, sp.clone(), &mut refs) {
                 gates.push(gate);
+            }
+        }
+        let mut metrics = Vec::new();
+        for (t, sp) in &metric_tables {
+            if let Some(m) = self.metric(t, sp.clone()) {
+                metrics.push(m);
+            }
+        }
+        let mut analyses = Vec::new();
+        for (t, sp) in &analysis_tables {
+            if let Some(a) = self.analysis(t, sp.clone(), &mut refs) {
+                analyses.push(a);
             }
         }
 
@@ -250,6 +296,20 @@ impl Loader<'_> {
         self.duplicates("environment", &declared_envs);
         self.duplicates("stage", &declared_names(&stage_tables));
         self.duplicates("gate", &declared_gates);
+        let declared_checks = declared_names(&check_tables);
+        let declared_metrics = declared_names(&metric_tables);
+        let declared_analyses = declared_names(&analysis_tables);
+        self.duplicates("check", &declared_checks);
+        self.duplicates("metric", &declared_metrics);
+        self.duplicates("analysis", &declared_analyses);
+        let names = |d: &[Spanned<String>]| -> Vec<String> {
+            d.iter().map(|n| n.get_ref().clone()).collect()
+        };
+        let (check_list, metric_list, analysis_list) = (
+            names(&declared_checks),
+            names(&declared_metrics),
+            names(&declared_analyses),
+        );
 
         let env_names: Vec<&str> = if default_envs {
             environments.iter().map(|e| e.name.as_str()).collect()
@@ -261,9 +321,15 @@ impl Loader<'_> {
             .map(|n| n.get_ref().as_str())
             .collect();
         for r in &refs {
+            fn listed(l: &[String]) -> Vec<&str> {
+                l.iter().map(String::as_str).collect()
+            }
             let (known, plural) = match r.kind {
-                "environment" => (&env_names, "environments"),
-                _ => (&gate_list, "gates"),
+                "environment" => (env_names.clone(), "environments"),
+                "check" => (listed(&check_list), "checks"),
+                "metric" => (listed(&metric_list), "metrics"),
+                "analysis" => (listed(&analysis_list), "analyses"),
+                _ => (gate_list.clone(), "gates"),
             };
             if !known.contains(&r.name.get_ref().as_str()) {
                 let known_txt = if known.is_empty() {
@@ -337,14 +403,22 @@ impl Loader<'_> {
             }
         }
 
-        Some(Plan {
+        let plan = Plan {
             source: String::new(),
             base_dir: self.base_dir.clone(),
             release: release?,
             environments,
             stages,
             gates,
-        })
+            checks: std::mem::take(&mut self.named_checks),
+            metrics,
+            analyses,
+        };
+        // Judged only on a plan that is otherwise whole: usage follows references.
+        if self.cx.diags.is_empty() {
+            self.usage(&plan);
+        }
+        Some(plan)
     }
 
     fn duplicates(&mut self, kind: &str, names: &[Spanned<String>]) {

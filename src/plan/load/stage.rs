@@ -18,6 +18,7 @@ const STAGE_KEYS: &[&str] = &[
     "rollout",
     "environments",
     "gates_after",
+    "smoke",
 ];
 const DEFAULT_STAGE_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -90,6 +91,14 @@ impl Loader<'_> {
                 });
             }
         }
+        let smoke = t.string_list(self.cx, "smoke").unwrap_or_default();
+        for c in &smoke {
+            refs.push(Ref {
+                kind: "check",
+                name: c.clone(),
+                from: format!("`smoke` of {label}"),
+            });
+        }
         let gates_after = t.string_list(self.cx, "gates_after").unwrap_or_default();
         for g in &gates_after {
             refs.push(Ref {
@@ -127,6 +136,7 @@ impl Loader<'_> {
                 rollout,
                 environments: environments.map(|e| e.into_iter().map(|e| e.into_inner()).collect()),
                 gates_after: gates_after.into_iter().map(|g| g.into_inner()).collect(),
+                smoke: smoke.into_iter().map(|c| c.into_inner()).collect(),
             },
             name,
         ))

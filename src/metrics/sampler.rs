@@ -1,0 +1,293 @@
+//! Taking samples of one metric from its source, keeping what the source
+//! needs between samples (the scrape history a rate is computed over).
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncReadExt;
+
+use super::Sample;
+use super::exposition;
+use super::prometheus::{Prometheus, Reduce};
+use super::promql::{ScrapeHistory, ScrapeQuery};
+
+/// Largest `/metrics` page or command output read (a real exporter's page is far smaller).
+const MAX_BODY: usize = 16 << 20;
+
+/// A metric's source with placeholders already expanded for one environment.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Scrape {
+        url: String,
+        query: String,
+    },
+    Prometheus {
+        url: String,
+        query: String,
+        range: Option<Duration>,
+        reduce: Reduce,
+    },
+    Command {
+        command: String,
+        cwd: PathBuf,
+        env: Vec<(String, String)>,
+    },
+}
+
+pub struct Sampler {
+    source: Source,
+    interval: Duration,
+    timeout: Duration,
+    scrape: Option<(ScrapeQuery, ScrapeHistory)>,
+    started: Instant,
+}
+
+impl Sampler {
+    pub fn new(source: Source, interval: Duration, timeout: Duration) -> Result<Self, String> {
+        let scrape = match &source {
+            Source::Scrape { query, .. } => {
+                let q = ScrapeQuery::compile(query)?;
+                // Keep enough scrapes for the longest range, and a margin for late samples.
+                let keep = q.longest_range().max(interval) + interval * 2;
+                Some((q, ScrapeHistory::new(keep)))
+            }
+            _ => None,
+        };
+        Ok(Self {
+            source,
+            interval,
+            timeout,
+            scrape,
+            started: Instant::now(),
+        })
+    }
+
+    /// Takes a baseline before the first measurement, so the first rate has two scrapes.
+    pub async fn prime(&mut self) {
+        if matches!(self.source, Source::Scrape { .. }) {
+            let _ = self.scrape_once().await;
+        }
+    }
+
+    pub async fn sample(&mut self) -> Sample {
+        match &self.source {
+            Source::Scrape { .. } => match self.scrape_once().await {
+                Err(e) => Sample::Error(e),
+                Ok(()) => match &self.scrape {
+                    Some((q, h)) => q.eval(h),
+                    None => Sample::Error("no scrape query".into()),
+                },
+            },
+            Source::Prometheus {
+                url,
+                query,
+                range,
+                reduce,
+            } => {
+                let prom = match Prometheus::new(url, self.timeout) {
+                    Ok(p) => p,
+                    Err(e) => return Sample::Error(e),
+                };
+                match range {
+                    Some(r) => prom.range(query, *r, self.interval, *reduce).await,
+                    None => prom.instant(query).await,
+                }
+            }
+            Source::Command { command, cwd, env } => {
+                run_command(command, cwd, env, self.timeout).await
+            }
+        }
+    }
+
+    async fn scrape_once(&mut self) -> Result<(), String> {
+        let Source::Scrape { url, .. } = &self.source else {
+            return Ok(());
+        };
+        let text = fetch(url, self.timeout).await?;
+        let parsed = exposition::parse(&text).map_err(|e| format!("{url}: {e}"))?;
+        let at = self.started.elapsed().as_secs_f64();
+        if let Some((_, h)) = &mut self.scrape {
+            h.push(at, parsed);
+        }
+        Ok(())
+    }
+}
+
+async fn fetch(url: &str, timeout: Duration) -> Result<String, String> {
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .no_proxy()
+        .build()
+        .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+    let mut resp = client.get(url).send().await.map_err(|e| {
+        if e.is_timeout() {
+            format!(
+                "{url} did not answer within {}",
+                humantime::format_duration(timeout)
+            )
+        } else if e.is_connect() {
+            format!("{url} is unreachable: connection refused")
+        } else {
+            format!("{url}: {e}")
+        }
+    })?;
+    if !resp.status().is_success() {
+        return Err(format!("{url} answered {}", resp.status()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_BODY {
+            return Err(format!("{url}: page larger than {} MiB", MAX_BODY >> 20));
+        }
+    }
+    String::from_utf8(body).map_err(|_| format!("{url}: page is not UTF-8 text"))
+}
+
+/// Runs a command in its own process group and reads one number from its output.
+async fn run_command(
+    command: &str,
+    cwd: &PathBuf,
+    env: &[(String, String)],
+    timeout: Duration,
+) -> Sample {
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(cwd)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return Sample::Error(format!("cannot start `{command}`: {e}")),
+    };
+    let pgid = child.id();
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let work = async {
+        let mut o = Vec::new();
+        let mut e = Vec::new();
+        if let Some(s) = out.as_mut() {
+            let _ = s.take(MAX_BODY as u64).read_to_end(&mut o).await;
+        }
+        if let Some(s) = err.as_mut() {
+            let _ = s.take(64 << 10).read_to_end(&mut e).await;
+        }
+        (child.wait().await, o, e)
+    };
+    let (status, stdout, stderr) = match tokio::time::timeout(timeout, work).await {
+        Ok(r) => r,
+        Err(_) => {
+            if let Some(pg) = pgid {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pg as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            return Sample::Error(format!(
+                "`{command}` printed no number within {}",
+                humantime::format_duration(timeout)
+            ));
+        }
+    };
+    match status {
+        Ok(s) if s.success() => parse_number(&String::from_utf8_lossy(&stdout), command),
+        Ok(s) => {
+            let last = String::from_utf8_lossy(&stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            Sample::Error(format!(
+                "`{command}` exited with {}{}",
+                s.code()
+                    .map_or("a signal".to_string(), |c| format!("code {c}")),
+                if last.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {last}")
+                }
+            ))
+        }
+        Err(e) => Sample::Error(format!("`{command}`: {e}")),
+    }
+}
+
+/// The last non-empty line of the output, as a number (empty output is no data).
+fn parse_number(out: &str, command: &str) -> Sample {
+    let Some(line) = out.lines().map(str::trim).rfind(|l| !l.is_empty()) else {
+        return Sample::NoData(format!("`{command}` printed nothing"));
+    };
+    match line {
+        "NaN" | "nan" => Sample::Value(f64::NAN),
+        "+Inf" | "Inf" | "inf" => Sample::Value(f64::INFINITY),
+        "-Inf" | "-inf" => Sample::Value(f64::NEG_INFINITY),
+        l => match l.parse::<f64>() {
+            Ok(x) => Sample::Value(x),
+            Err(_) => Sample::Error(format!("`{command}` printed \"{l}\", not a number")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(c: &str) -> Source {
+        Source::Command {
+            command: c.into(),
+            cwd: std::env::temp_dir(),
+            env: vec![("SLATE_TEST_VALUE".into(), "0.25".into())],
+        }
+    }
+
+    async fn once(c: &str) -> Sample {
+        let mut s = Sampler::new(cmd(c), Duration::from_secs(1), Duration::from_secs(2)).unwrap();
+        s.sample().await
+    }
+
+    #[tokio::test]
+    async fn command_sources_print_a_number() {
+        assert_eq!(once("echo $SLATE_TEST_VALUE").await, Sample::Value(0.25));
+        assert_eq!(
+            once("printf 'warming up\\n3\\n\\n'").await,
+            Sample::Value(3.0)
+        );
+        assert!(matches!(once("echo NaN").await, Sample::Value(x) if x.is_nan()));
+        assert_eq!(
+            once("true").await,
+            Sample::NoData("`true` printed nothing".into())
+        );
+        assert_eq!(
+            once("echo lots").await,
+            Sample::Error("`echo lots` printed \"lots\", not a number".into())
+        );
+        assert_eq!(
+            once("echo boom >&2; exit 3").await,
+            Sample::Error("`echo boom >&2; exit 3` exited with code 3: boom".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_command_that_hangs_is_killed_at_its_timeout() {
+        let mut s = Sampler::new(
+            cmd("sleep 30"),
+            Duration::from_secs(1),
+            Duration::from_millis(300),
+        )
+        .unwrap();
+        let started = Instant::now();
+        let r = s.sample().await;
+        assert!(
+            matches!(r, Sample::Error(ref m) if m.contains("printed no number within 300ms")),
+            "{r:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+}
