@@ -262,10 +262,10 @@ impl AnalysisRun {
             .names
             .iter()
             .zip(&self.tallies)
-            .map(|(n, t)| format!("{n} {}/{}", t.passed, t.taken))
+            .map(|(n, t)| format!("{n} passed {} of {}", t.passed, t.taken))
             .collect::<Vec<_>>()
             .join(", ");
-        (Verdict::Passed, format!("passed: {summary}"))
+        (Verdict::Passed, summary)
     }
 }
 

@@ -15,8 +15,14 @@ pub struct Cli {
 pub enum Cmd {
     /// Execute a release plan in the cockpit (or headless with --headless)
     Run(RunArgs),
-    /// Run the bundled example release in the cockpit (needs nothing but slate)
+    /// Release a real local demo service through dev, staging and a prod canary (needs nothing but slate)
     Demo {
+        /// Which story to tell: a healthy release, or a canary that rolls itself back
+        #[arg(long, value_enum, default_value = "good")]
+        scenario: crate::commands_demo::Scenario,
+        /// Shrink every wait (canary windows, sampling intervals) for tests and quick looks
+        #[arg(long)]
+        fast: bool,
         /// Without the cockpit; manual gates are approved automatically
         #[arg(long)]
         headless: bool,

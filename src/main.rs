@@ -33,38 +33,61 @@ fn main() -> ExitCode {
             }
         },
         Cmd::Demo {
+            scenario,
+            fast,
             headless,
             json,
             theme,
-        } => {
-            let (plan, root) = match slate::commands_demo::prepare(&state_dir) {
-                Ok(x) => x,
-                Err(e) => {
-                    slate::warn_user!(
-                        "slate: cannot prepare the demo in {}: {e}",
-                        state_dir.display()
-                    );
-                    return ExitCode::from(1);
-                }
-            };
-            // SAFETY: set before any thread starts; the demo plan's commands read it.
-            unsafe { std::env::set_var("SLATE_EXAMPLE_ROOT", &root) };
-            run_plan(
-                slate::cli::RunArgs {
-                    plan,
-                    headless,
-                    json,
-                    approve: Vec::new(),
-                    auto_approve: headless,
-                    theme,
-                },
-                &state_dir,
-            )
-        }
+        } => run_demo(scenario, fast, headless, json, theme, &state_dir),
         Cmd::Run(args) => run_plan(args, &state_dir),
         Cmd::DemoService(cmd) => slate::demo_service::run(cmd),
     };
     ExitCode::from(code as u8)
+}
+
+fn run_demo(
+    scenario: slate::commands_demo::Scenario,
+    fast: bool,
+    headless: bool,
+    json: bool,
+    theme: Option<String>,
+    state_dir: &std::path::Path,
+) -> i32 {
+    use slate::commands_demo as demo;
+    let prepared = demo::prepare(state_dir, scenario, fast)
+        .map_err(|e| format!("cannot prepare the demo in {}: {e}", state_dir.display()));
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the slate binary: {e}"));
+    let (d, exe) = match (prepared, exe) {
+        (Ok(d), Ok(exe)) => (d, exe),
+        (Err(e), _) | (_, Err(e)) => {
+            slate::warn_user!("slate: {e}");
+            return 1;
+        }
+    };
+    // SAFETY: set before any thread starts; the demo plan's commands read them.
+    unsafe {
+        std::env::set_var("SLATE_BIN", &exe);
+        std::env::set_var("SLATE_DEMO_FLEET", &d.fleet);
+        std::env::set_var("SLATE_DEMO_OWNER", std::process::id().to_string());
+    }
+    if let Err(e) = demo::start_fleet(&d, &exe) {
+        demo::stop_fleet(&d);
+        slate::warn_user!("slate: {e}");
+        return 1;
+    }
+    let code = run_plan(
+        slate::cli::RunArgs {
+            plan: d.plan.clone(),
+            headless,
+            json,
+            approve: Vec::new(),
+            auto_approve: headless,
+            theme,
+        },
+        state_dir,
+    );
+    demo::stop_fleet(&d);
+    code
 }
 
 fn run_plan(args: slate::cli::RunArgs, state_dir: &std::path::Path) -> i32 {

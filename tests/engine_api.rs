@@ -8,130 +8,12 @@ use std::time::Duration;
 use slate::engine::event::{
     ApprovalSource, EnvOutcome, Event, RollbackChoice, StepStatus, Trigger,
 };
-use slate::engine::{
-    Action, Actor, Engine, EngineHandle, EngineOptions, Record, RunOutcome, RunState, Unattended,
-};
+use slate::engine::{Action, Engine, EngineOptions, RunOutcome, RunState, Unattended};
 use slate::journal::read_journal;
 use tempfile::TempDir;
-use tokio::sync::broadcast;
 
-const LIMIT: Duration = Duration::from_secs(20);
-
-fn actor(user: &str) -> Actor {
-    Actor {
-        user: user.into(),
-        uid: 1000,
-        via: "test".into(),
-    }
-}
-
-struct Run {
-    handle: EngineHandle,
-    task: tokio::task::JoinHandle<RunState>,
-    rx: broadcast::Receiver<Record>,
-    seen: Vec<Record>,
-    _home: TempDir,
-    work: TempDir,
-}
-
-/// Starts a plan with a client attached (gates wait for commands).
-fn start(plan_body: &str, linger: bool) -> Run {
-    start_with(plan_body, |o| o.linger = linger)
-}
-
-fn start_with(plan_body: &str, tweak: impl FnOnce(&mut EngineOptions)) -> Run {
-    let home = TempDir::new().unwrap();
-    let work = TempDir::new().unwrap();
-    let src = format!(
-        r#"
-[release]
-name = "svc"
-version = "2.0"
-previous_version = "1.0"
-owner = "owner"
-{plan_body}
-"#
-    );
-    let plan = slate::plan::parse(&src, "test.toml", work.path().to_path_buf())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut opts = EngineOptions::new("test.toml", home.path(), actor("starter"));
-    opts.unattended = Unattended::Wait;
-    opts.durable = false;
-    tweak(&mut opts);
-    let (engine, handle) = Engine::new(plan, opts).unwrap();
-    let rx = handle.subscribe();
-    let task = tokio::spawn(engine.run());
-    Run {
-        handle,
-        task,
-        rx,
-        seen: Vec::new(),
-        _home: home,
-        work,
-    }
-}
-
-impl Run {
-    /// Waits until a record matches, returning it; fails after LIMIT.
-    async fn until(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
-        let deadline = tokio::time::Instant::now() + LIMIT;
-        loop {
-            let rec = tokio::time::timeout_at(deadline, self.rx.recv())
-                .await
-                .unwrap_or_else(|_| {
-                    panic!(
-                        "timed out waiting for {what}; saw: {:#?}",
-                        types(&self.seen)
-                    )
-                })
-                .expect("event stream ended");
-            self.seen.push(rec.clone());
-            if pred(&rec.event) {
-                return rec.event;
-            }
-        }
-    }
-
-    async fn send(&self, user: &str, action: Action) -> Result<String, String> {
-        self.handle.send(actor(user), action).await
-    }
-
-    fn ledger(&self) -> Vec<String> {
-        std::fs::read_to_string(self.work.path().join("ledger"))
-            .unwrap_or_default()
-            .lines()
-            .map(String::from)
-            .collect()
-    }
-
-    /// Waits for the engine, then checks the journal against what clients saw.
-    async fn finish(mut self) -> (RunState, Vec<Record>, Vec<String>) {
-        let state = tokio::time::timeout(LIMIT, &mut self.task)
-            .await
-            .expect("engine did not finish")
-            .unwrap();
-        while let Ok(rec) = self.rx.try_recv() {
-            self.seen.push(rec);
-        }
-        let journal = read_journal(&self.handle.journal_path()).unwrap();
-        assert!(journal.warning.is_none());
-        assert_eq!(
-            journal.records, self.seen,
-            "clients saw exactly the journal, in order"
-        );
-        let replayed = RunState::replay(&journal.records);
-        assert_eq!(
-            replayed, state,
-            "replaying the journal rebuilds the live state"
-        );
-        let ledger = self.ledger();
-        (state, journal.records, ledger)
-    }
-}
-
-fn types(recs: &[Record]) -> Vec<&'static str> {
-    recs.iter().map(|r| r.event.type_name()).collect()
-}
+mod common;
+use common::engine::*;
 
 const ONE_ENV_GATE: &str = r#"
 [[environments]]
@@ -937,33 +819,6 @@ fn journal_path_is_under_the_run_directory() {
         assert_eq!(state.envs.len(), 3, "dev, staging and prod by default");
         assert_eq!(state.outcome, Some(RunOutcome::Released));
     });
-}
-
-/// A minimal HTTP server on 127.0.0.1 answering each request with the next canned status.
-async fn http_server(
-    statuses: Vec<(u16, &'static str)>,
-) -> (String, tokio::task::JoinHandle<usize>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/healthz", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        let mut served = 0;
-        for (status, body) in statuses {
-            let Ok(Ok((mut sock, _))) = tokio::time::timeout(LIMIT, listener.accept()).await else {
-                break;
-            };
-            let mut buf = [0u8; 2048];
-            let _ = sock.read(&mut buf).await;
-            let resp = format!(
-                "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = sock.write_all(resp.as_bytes()).await;
-            served += 1;
-        }
-        served
-    });
-    (url, task)
 }
 
 #[tokio::test]

@@ -34,7 +34,7 @@ impl Panel {
             Panel::Matrix => "Environments",
             Panel::Pipeline => "Pipeline",
             Panel::Logs => "Logs",
-            Panel::Metrics => "Checks",
+            Panel::Metrics => "Metrics",
         }
     }
 }

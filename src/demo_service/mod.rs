@@ -7,3 +7,8 @@ pub enum DemoServiceCmd {}
 pub fn run(cmd: DemoServiceCmd) -> i32 {
     match cmd {}
 }
+
+/// Placeholder until the fleet control lands.
+pub fn stop_all(_dir: &std::path::Path) -> usize {
+    0
+}

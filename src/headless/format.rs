@@ -170,17 +170,27 @@ impl Printer {
                 message,
                 attempt,
                 ..
-            } => format!(
-                "  {} {} {} {check}{}: {message}",
-                self.at(*env, *step),
-                if *ok { "✔" } else { "✘" },
-                role.word(),
-                if *attempt > 1 {
+            } => {
+                let at = self.at(*env, *step);
+                // A step that runs one check is already named after it.
+                let label = self.step(*env, *step);
+                let name = if label == format!("{} {check}", role.word())
+                    || label == format!("gate {check}")
+                {
+                    String::new()
+                } else {
+                    format!("{} {check}: ", role.word())
+                };
+                let again = if *attempt > 1 {
                     format!(" (attempt {attempt})")
                 } else {
                     String::new()
-                }
-            ),
+                };
+                format!(
+                    "  {at} {} {name}{message}{again}",
+                    if *ok { "✔" } else { "✘" }
+                )
+            }
             Event::AnalysisStarted {
                 env,
                 step,
@@ -188,11 +198,17 @@ impl Printer {
                 metrics,
                 ..
             } => format!(
-                "  {} ◔ analysis {analysis}: {}",
+                "  {} ◔ analysis {analysis} measures {}",
                 self.at(*env, *step),
                 metrics
                     .iter()
-                    .map(|m| format!("{} {} ×{}", m.name, m.condition, m.count))
+                    .map(|m| format!(
+                        "{} ({}) {} time{}",
+                        m.name,
+                        m.condition,
+                        m.count,
+                        if m.count == 1 { "" } else { "s" }
+                    ))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

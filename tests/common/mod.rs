@@ -2,6 +2,8 @@
 //! the processes a test started, and reading journals as JSON.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod engine;
+
 use std::fs;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};

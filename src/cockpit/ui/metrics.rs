@@ -1,31 +1,112 @@
-//! One sparkline per check: its latency per attempt, with the last value and
-//! a pass/fail marker. The metrics issue adds real metric series here.
+//! The metrics panel: the newest analysis's metrics as sparklines with their
+//! threshold and current value, then one latency sparkline per check.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline};
 
-use super::widgets::panel_block;
+use super::spark;
+use super::widgets::{panel_block, truncate};
+use crate::analysis::{Judgement, Verdict};
 use crate::cockpit::app::{App, Panel};
+use crate::engine::state::AnalysisView;
+
+/// The analysis worth showing: the newest one of the latest environment that ran any.
+pub fn current_analysis(app: &App) -> Option<(usize, &AnalysisView)> {
+    app.run
+        .envs
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(i, e)| e.analyses.last().map(|a| (i, a)))
+}
+
+/// Rows the panel would like: a header and three rows per metric, two per check.
+pub fn wanted_height(app: &App) -> u16 {
+    let metrics = current_analysis(app).map_or(0, |(_, a)| 1 + 3 * a.metrics.len());
+    (2 + metrics + 2 * app.checks.len()) as u16
+}
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let block = panel_block(
         app,
         Panel::Metrics,
-        Span::styled("latency per attempt ", t.muted),
+        Span::styled("analysis & checks ", t.muted),
     );
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    if app.checks.is_empty() {
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let w = inner.width as usize;
+    if let Some((env, a)) = current_analysis(app) {
+        let env_name = app.run.envs[env].name.clone();
+        let (mark, style, state) = match &a.verdict {
+            None => {
+                let taken: u32 = a.metrics.iter().map(|m| m.taken).sum();
+                let planned: u32 = a.metrics.iter().map(|m| m.info.count).sum();
+                ("◔", t.running, format!("measuring {taken}/{planned}"))
+            }
+            Some(Verdict::Passed) => ("✔", t.ok, "passed".into()),
+            Some(Verdict::Failed) => ("✘", t.fail, format!("failed: {}", a.reason)),
+            Some(Verdict::Inconclusive) => ("?", t.warn, format!("inconclusive: {}", a.reason)),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{mark} "), style),
+            Span::styled(format!("{} · {env_name} ", a.name), t.text),
+            Span::styled(
+                truncate(&state, w.saturating_sub(a.name.len() + env_name.len() + 6)),
+                style,
+            ),
+        ]));
+        for m in &a.metrics {
+            let last = m.samples.back().map(|(_, j)| *j);
+            let value_style = match last {
+                Some(Judgement::Fail) => t.fail,
+                Some(Judgement::Pass) => t.ok,
+                Some(_) => t.warn,
+                None => t.muted,
+            };
+            let shown = if m.last_shown.is_empty() {
+                "–".to_string()
+            } else {
+                m.last_shown.clone()
+            };
+            let fails = if m.failed > 0 {
+                Span::styled(format!("  ✘ {} of {}", m.failed, m.taken), t.fail)
+            } else {
+                Span::styled(format!("  {}/{}", m.taken, m.info.count), t.muted)
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{} ", m.info.name), t.text),
+                Span::styled(
+                    format!("{shown} {}", m.info.unit).trim_end().to_string(),
+                    value_style,
+                ),
+                Span::styled(format!("  {}", m.info.condition), t.muted),
+                fails,
+            ]));
+            let samples: Vec<_> = m.samples.iter().copied().collect();
+            lines.extend(spark::rows(&samples, m.info.threshold, w, t));
+        }
+    }
+    let used = lines.len() as u16;
+    if !lines.is_empty() {
         frame.render_widget(
-            Paragraph::new(Span::styled("no checks have run yet", t.muted)),
-            inner,
+            Paragraph::new(lines),
+            Rect::new(inner.x, inner.y, inner.width, used.min(inner.height)),
         );
+    }
+    if app.checks.is_empty() {
+        if used == 0 {
+            frame.render_widget(
+                Paragraph::new(Span::styled("no checks or analyses have run yet", t.muted)),
+                inner,
+            );
+        }
         return;
     }
-    let mut y = inner.y;
+    let mut y = inner.y + used;
     for c in &app.checks {
         if y >= inner.bottom() {
             break;
@@ -51,7 +132,6 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         y += 1;
         if y < inner.bottom() {
             let data: Vec<u64> = c.samples.iter().map(|(ms, _)| (*ms).max(1)).collect();
-            let w = inner.width as usize;
             let data = &data[data.len().saturating_sub(w)..];
             frame.render_widget(
                 Sparkline::default()

@@ -9,6 +9,7 @@ mod matrix;
 mod metrics;
 mod modal;
 mod pipeline;
+mod spark;
 mod status;
 pub mod widgets;
 
@@ -64,7 +65,7 @@ pub fn areas(app: &App, area: Rect) -> Areas {
             Constraint::Percentage(38),
             Constraint::Percentage(62),
         ]));
-        let metrics_h = (app.checks.len() as u16 * 2 + 2).clamp(4, right.height / 3);
+        let metrics_h = metrics::wanted_height(app).clamp(4, right.height / 2);
         let [logs, metrics] = right.layout(&Layout::vertical([
             Constraint::Fill(1),
             Constraint::Length(metrics_h),

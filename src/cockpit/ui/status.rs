@@ -33,7 +33,21 @@ pub fn status_line(frame: &mut Frame, app: &App, area: Rect) {
                 ),
             ])
         }
-        None => Line::from(Span::styled("", t.muted)),
+        // An engine-initiated pause asks a question; it stays until answered.
+        None => match &app.run.pause_reason {
+            Some(why) => Line::from(vec![
+                Span::styled("‖ ", t.paused),
+                Span::styled(
+                    format!(
+                        "{why} — {} continues, {} rolls back",
+                        app.keymap.label(UiAction::TogglePause),
+                        app.keymap.label(UiAction::Rollback)
+                    ),
+                    t.warn,
+                ),
+            ]),
+            None => Line::from(Span::styled("", t.muted)),
+        },
     };
     frame.render_widget(Paragraph::new(line), area);
 }
