@@ -349,7 +349,7 @@ mod tests {
         }
         assert_eq!(
             run.finish(),
-            (Verdict::Passed, "passed: error_ratio 3/3".into())
+            (Verdict::Passed, "error_ratio passed 3 of 3".into())
         );
     }
 
