@@ -113,7 +113,7 @@ mod tests {
         assert_eq!(rows.len(), 2);
         // The threshold (0.05 of a 0.09 scale) is in the top row; the failing bar crosses it.
         assert_eq!(rows[0], "┈┈█┈┈┈┈┈");
-        assert_eq!(rows[1], "▂▄█·!   ");
+        assert_eq!(rows[1], "▂▄█·!");
     }
 
     #[test]
