@@ -121,7 +121,10 @@ fn start_prometheus(bin: &Path, dir: &Path, targets: &[u16], procs: &mut Procs) 
     .unwrap();
     let child = Command::new(bin)
         .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -275,7 +278,12 @@ success = "<= 0.05""#
     );
 
     // The healthy build passes: every sample is a real number from Prometheus.
-    let (code, out, recs) = run(home.path(), dir.path(), "good", &plan(&prom, good, &peak, &alerts_on(good)));
+    let (code, out, recs) = run(
+        home.path(),
+        dir.path(),
+        "good",
+        &plan(&prom, good, &peak, &alerts_on(good)),
+    );
     assert_eq!(code, 0, "{out}");
     let samples = events(&recs, "metric_sampled");
     assert_eq!(samples.len(), 6, "{out}");
@@ -284,7 +292,10 @@ success = "<= 0.05""#
         let v = s["value"].as_f64().expect("a real value");
         assert!((0.0..=0.05).contains(&v), "{v}");
     }
-    assert!(out.contains("no alert firing for {alertname=\"DemoErrorsHigh\""), "{out}");
+    assert!(
+        out.contains("no alert firing for {alertname=\"DemoErrorsHigh\""),
+        "{out}"
+    );
 
     // The bad build's error ratio climbs past the threshold: rolled back, with the reason.
     wait_for("the bad build to misbehave", READY_TIMEOUT, || {
@@ -294,7 +305,12 @@ success = "<= 0.05""#
         .is_some_and(|b| !b.contains(r#""0"]"#) && b.contains("\"value\""))
     });
     let no_alert_gate = "check = { command = \"true\" }";
-    let (code, out, recs) = run(home.path(), dir.path(), "bad", &plan(&prom, bad, "", no_alert_gate));
+    let (code, out, recs) = run(
+        home.path(),
+        dir.path(),
+        "bad",
+        &plan(&prom, bad, "", no_alert_gate),
+    );
     assert_eq!(code, 1, "{out}");
     let finished = only(&recs, "run_finished");
     let msg = finished["event"]["message"].as_str().unwrap();
@@ -308,12 +324,20 @@ success = "<= 0.05""#
     wait_for("DemoErrorsHigh to fire", READY_TIMEOUT, || {
         get(&format!("{prom}/api/v1/alerts")).is_some_and(|b| b.contains("\"firing\""))
     });
-    let (code, out, _) = run(home.path(), dir.path(), "alerting", &plan(&prom, bad, "", &alerts_on(bad)));
+    let (code, out, _) = run(
+        home.path(),
+        dir.path(),
+        "alerting",
+        &plan(&prom, bad, "", &alerts_on(bad)),
+    );
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("1 alert firing for {alertname=\"DemoErrorsHigh\", instance=\"127.0.0.1:"),
         "{out}"
     );
     drop(procs);
-    assert!(kill_tagged(&tag).is_empty(), "every demo-service was stopped");
+    assert!(
+        kill_tagged(&tag).is_empty(),
+        "every demo-service was stopped"
+    );
 }

@@ -167,6 +167,12 @@ impl Engine {
                     .iter()
                     .map(|(k, v)| Ok((k.clone(), x(v)?)))
                     .collect::<Result<_, String>>()?,
+                json: match &h.json {
+                    Some((field, serde_json::Value::String(want))) => {
+                        Some((field.clone(), serde_json::Value::String(x(want)?)))
+                    }
+                    other => other.clone(),
+                },
                 ..h.clone()
             }),
             Check::Tcp { addr, timeout } => Check::Tcp {

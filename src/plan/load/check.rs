@@ -117,9 +117,10 @@ impl Loader<'_> {
             "tcp" => {
                 let a = self.templated(t, "tcp")?;
                 let host_port = a.rsplit_once(':');
-                if !host_port.is_some_and(|(h, p)| {
-                    !h.is_empty() && (p.parse::<u16>().is_ok() || p.starts_with("${"))
-                }) {
+                // With placeholders the address is judged once filled in, at run time.
+                if !a.contains("${")
+                    && !host_port.is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
+                {
                     self.cx.error(
                         t.get("tcp").map(|v| v.span()).unwrap_or(t.span.clone()),
                         format!(
@@ -170,13 +171,21 @@ impl Loader<'_> {
                 j.check_keys(self.cx, &["field", "equals"]);
                 let field = j.req_string(self.cx, "field");
                 let equals = match j.get("equals") {
-                    Some(v) => json_scalar(v.get_ref()).or_else(|| {
-                        self.cx.error(
-                            v.span(),
-                            format!("`equals` in {} must be a string, number or boolean", j.what),
-                        );
-                        None
-                    }),
+                    Some(v) => {
+                        if let DeValue::String(text) = v.get_ref() {
+                            self.placeholders_ok(v.span(), text);
+                        }
+                        json_scalar(v.get_ref()).or_else(|| {
+                            self.cx.error(
+                                v.span(),
+                                format!(
+                                    "`equals` in {} must be a string, number or boolean",
+                                    j.what
+                                ),
+                            );
+                            None
+                        })
+                    }
                     None => {
                         self.cx.error(
                             j.span.clone(),

@@ -111,6 +111,11 @@ fn check_strings(c: &Check) -> Vec<String> {
         Check::Command { .. } => Vec::new(),
         Check::Http(h) => std::iter::once(h.url.clone())
             .chain(h.headers.iter().map(|(_, v)| v.clone()))
+            .chain(
+                h.json
+                    .iter()
+                    .filter_map(|(_, v)| v.as_str().map(String::from)),
+            )
             .collect(),
         Check::Tcp { addr, .. } => vec![addr.clone()],
         Check::Alerts {
