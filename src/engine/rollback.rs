@@ -190,7 +190,12 @@ impl Engine {
             Some(check) => {
                 let last = self.steps[env].len().saturating_sub(1);
                 let (ok, msg, _, _) = self.run_check(env, last, &check, 1).await?;
-                (ok, format!("{}: {msg}", check.describe()))
+                // Probes name their target in the message; a command's needs its text.
+                let message = match &check {
+                    crate::plan::Check::Command { .. } => format!("{}: {msg}", check.describe()),
+                    _ => msg,
+                };
+                (ok, message)
             }
             None => (
                 true,

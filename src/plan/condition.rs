@@ -110,10 +110,11 @@ pub fn fmt_num(x: f64) -> String {
         return if x > 0.0 { "+Inf" } else { "-Inf" }.into();
     }
     let a = x.abs();
+    // Four significant digits below 1 (ratios), two decimals above (ms, req/s).
     let s = if a != 0.0 && !(1e-4..1e9).contains(&a) {
         format!("{x:.3e}")
-    } else if a >= 100.0 {
-        format!("{x:.1}")
+    } else if a >= 1.0 {
+        format!("{x:.2}")
     } else {
         format!("{x:.4}")
     };
@@ -170,6 +171,7 @@ mod tests {
         assert_eq!(fmt_num(0.0712345), "0.0712");
         assert_eq!(fmt_num(0.05), "0.05");
         assert_eq!(fmt_num(120.0), "120");
+        assert_eq!(fmt_num(98.63012), "98.63");
         assert_eq!(fmt_num(f64::INFINITY), "+Inf");
         assert_eq!(fmt_num(0.0), "0");
     }

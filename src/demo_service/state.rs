@@ -1,0 +1,50 @@
+//! What the HTTP routes and the traffic generator share inside one instance.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Instant;
+
+use super::metrics::Stats;
+use super::traffic::Sample;
+
+pub struct Shared {
+    pub name: String,
+    pub version: String,
+    /// The bad build's ramp and `uptime_seconds` count from here.
+    pub started: Instant,
+    weight: AtomicU32,
+    stats: Mutex<Stats>,
+}
+
+impl Shared {
+    pub fn new(name: String, version: String, weight: u32) -> Self {
+        Self {
+            name,
+            version,
+            started: Instant::now(),
+            weight: AtomicU32::new(weight),
+            stats: Mutex::new(Stats::default()),
+        }
+    }
+
+    pub fn weight(&self) -> u32 {
+        self.weight.load(Ordering::Relaxed)
+    }
+
+    pub fn set_weight(&self, w: u32) {
+        self.weight.store(w, Ordering::Relaxed);
+    }
+
+    pub fn record(&self, samples: &[Sample]) {
+        // A poisoned lock only means another task panicked mid-update; the
+        // counters are still usable, and a demo must keep serving.
+        let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        for s in samples {
+            stats.observe(s);
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
