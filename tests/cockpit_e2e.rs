@@ -710,12 +710,12 @@ command = 'echo "last done"'
         s.contains("Environments") && tab_bar_shows(&s, "▸Logs")
     });
     let s = c.screen_text();
-    for tab in ["Pipeline", "Logs", "Checks"] {
+    for tab in ["Pipeline", "Logs", "Metrics"] {
         assert!(tab_bar_shows(&s, tab), "the tab bar offers {tab}:\n{s}");
     }
     // Tab walks every panel (Logs stays shown while the matrix has focus) and back.
     for (tab, content) in [
-        ("▸Checks", "no checks have run yet"),
+        ("▸Metrics", "no checks or analyses have run yet"),
         ("▸Logs", "holding until released"),
         ("▸Pipeline", "· last"),
         ("▸Logs", "holding until released"),

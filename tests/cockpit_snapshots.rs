@@ -494,7 +494,7 @@ fn main_screen_160x48_waiting_at_the_prod_gate() {
     let mut app = at_gate(theme("default"));
     let term = render(&mut app, 160, 48);
     let screen = text(term.backend().buffer());
-    for panel in ["Environments", "Pipeline", "Logs", "Checks"] {
+    for panel in ["Environments", "Pipeline", "Logs", "Metrics"] {
         assert!(screen.contains(panel), "the wide layout shows {panel}");
     }
     assert!(screen.contains("dev · healthy"), "{screen}");
@@ -695,4 +695,68 @@ fn render_sweep_never_panics_and_draws_something() {
             }
         }
     }
+}
+
+/// A canary whose error ratio climbs past its threshold: the metrics panel
+/// shows the samples against the threshold and the one-line reason.
+const ANALYSIS_PLAN: &str = r#"
+[release]
+name = "checkout"
+version = "2.4.0"
+previous_version = "2.3.1"
+owner = "release-manager"
+
+[[environments]]
+name = "prod"
+strategy = { kind = "canary", steps = [10, 100], pause = "1s", analysis = "canary" }
+
+[[stages]]
+name = "deploy"
+rollout = true
+command = 'printf "0.012\n0.02\n0.06\n0.068\n0.071\n" > values; echo "canary at $SLATE_WEIGHT%"'
+rollback = 'echo "canary off"'
+
+[[metrics]]
+name = "error_ratio"
+unit = "ratio"
+command = 'n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; sed -n "${n}p" values'
+interval = "50ms"
+success = "<= 0.05"
+
+[[metrics]]
+name = "p99_latency"
+unit = "ms"
+command = 'echo 180'
+interval = "50ms"
+success = "< 400"
+
+[[analyses]]
+name = "canary"
+metrics = ["error_ratio", "p99_latency"]
+count = 5
+failure_limit = 2
+"#;
+
+#[test]
+fn a_failing_canary_analysis_in_the_metrics_panel() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let raw = rt.block_on(run_engine(ANALYSIS_PLAN, false));
+    // Cut just after the verdict, before the rollback's records.
+    let cut = 1 + raw
+        .iter()
+        .position(|r| matches!(r.event, Event::AnalysisFinished { .. }))
+        .expect("the analysis finished");
+    let records: Vec<Record> = raw[..cut].iter().map(normalise).collect();
+    let mut app = app_with(ANALYSIS_PLAN, &records, theme("default"));
+    let term = render(&mut app, 160, 48);
+    let screen = text(term.backend().buffer());
+    assert!(
+        screen.contains("failed: error_ratio 0.071 > 0.05 for 3 of 5 samples"),
+        "{screen}"
+    );
+    assert!(screen.contains("error_ratio 0.071 ratio  <= 0.05  ✘ 3 of 5"), "{screen}");
+    // The analysis stopped at the third failure, before the last latency sample.
+    assert!(screen.contains("p99_latency 180 ms  < 400  4/5"), "{screen}");
+    assert!(screen.contains('┈'), "the threshold rule is drawn:\n{screen}");
+    insta::assert_snapshot!("analysis_failing_160x48", term.backend());
 }
