@@ -754,9 +754,18 @@ fn a_failing_canary_analysis_in_the_metrics_panel() {
         screen.contains("failed: error_ratio 0.071 > 0.05 for 3 of 5 samples"),
         "{screen}"
     );
-    assert!(screen.contains("error_ratio 0.071 ratio  <= 0.05  ✘ 3 of 5"), "{screen}");
+    assert!(
+        screen.contains("error_ratio 0.071 ratio  <= 0.05  ✘ 3 of 5"),
+        "{screen}"
+    );
     // The analysis stopped at the third failure, before the last latency sample.
-    assert!(screen.contains("p99_latency 180 ms  < 400  4/5"), "{screen}");
-    assert!(screen.contains('┈'), "the threshold rule is drawn:\n{screen}");
+    assert!(
+        screen.contains("p99_latency 180 ms  < 400  4/5"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains('┈'),
+        "the threshold rule is drawn:\n{screen}"
+    );
     insta::assert_snapshot!("analysis_failing_160x48", term.backend());
 }

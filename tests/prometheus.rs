@@ -313,9 +313,9 @@ success = "<= 0.05""#
     );
     assert_eq!(code, 1, "{out}");
     let finished = only(&recs, "run_finished");
-    let msg = finished["event"]["message"].as_str().unwrap();
+    let msg = finished["message"].as_str().unwrap();
     assert!(
-        msg.starts_with("prod rolled back: analysis canary failed: error_ratio ")
+        msg.starts_with("prod rolled back: gate canary failed: error_ratio ")
             && msg.contains(" > 0.05 for 2 of "),
         "{msg}"
     );

@@ -1,0 +1,160 @@
+//! `slate demo` headless, black-box: the good release exits 0 through dev,
+//! staging and a prod canary whose metrics are really scraped; the bad canary
+//! breaches its threshold, rolls prod back by itself and exits 1 with the
+//! reason in one line; and no demo process outlives the demo, however it ends.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value;
+use tempfile::TempDir;
+
+mod common;
+use common::*;
+
+const RUN_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn demo(home: &Path, tag: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slate"));
+    cmd.arg("demo")
+        .args(args)
+        .env("SLATE_HOME", home)
+        .env("SLATE_TEST_TAG", tag)
+        .env_remove("SLATE_LOG")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs to the end (bounded); returns exit code and stdout.
+fn run_demo(home: &Path, tag: &str, args: &[&str]) -> (i32, String) {
+    let mut child = demo(home, tag, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            kill_tagged(tag);
+            panic!("the demo did not finish within {RUN_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
+}
+
+fn journal(home: &Path) -> Vec<Value> {
+    let mut runs: Vec<_> = std::fs::read_dir(home.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    runs.sort();
+    read_journal(&runs.pop().unwrap().join("journal.ndjson"))
+}
+
+/// Waits a little for tagged processes to go; kills and fails if any stay.
+fn assert_nothing_left(tag: &str, context: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !tagged_processes(tag).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let left = kill_tagged(tag);
+    assert!(
+        left.is_empty(),
+        "{context}: demo processes outlived it: {left:?}"
+    );
+}
+
+#[test]
+fn the_good_demo_releases_through_a_measured_canary() {
+    let home = TempDir::new().unwrap();
+    let tag = unique();
+    let (code, out) = run_demo(home.path(), &tag, &["--headless", "--fast"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("released to dev, staging, prod"), "{out}");
+    let recs = journal(home.path());
+    let deployed: Vec<_> = events(&recs, "env_finished")
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(deployed, ["deployed", "deployed", "deployed"]);
+    // The canary's error ratio was really scraped: numbers, every one passing.
+    let ratios: Vec<f64> = events(&recs, "metric_sampled")
+        .iter()
+        .filter(|e| e["metric"] == "error_ratio")
+        .map(|e| {
+            assert_eq!(e["judgement"], "pass", "{e}");
+            e["value"].as_f64().expect("a measured value")
+        })
+        .collect();
+    assert!(
+        ratios.len() >= 10,
+        "staging and two canary windows: {ratios:?}"
+    );
+    // Smoke checks asked the new version what it is.
+    assert!(
+        events(&recs, "check_result")
+            .iter()
+            .any(|e| e["check"] == "prod-version" && e["ok"] == true)
+    );
+    assert_nothing_left(&tag, "after a good demo");
+}
+
+#[test]
+fn the_bad_canary_rolls_prod_back_by_itself_and_says_why() {
+    let home = TempDir::new().unwrap();
+    let tag = unique();
+    let (code, out) = run_demo(
+        home.path(),
+        &tag,
+        &["--headless", "--fast", "--scenario", "bad-canary"],
+    );
+    assert_eq!(code, 1, "{out}");
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("prod rolled back: analysis canary failed: error_ratio ")
+            && last.contains(" > 0.05 for 3 of "),
+        "{last}"
+    );
+    let recs = journal(home.path());
+    let rb = only(&recs, "rollback_started");
+    assert_eq!(rb["trigger"]["kind"], "analysis_failed");
+    assert_eq!(only(&recs, "rollback_verified")["ok"], true);
+    // dev and staging keep the release; prod is back on the stable version.
+    let outcomes: Vec<_> = events(&recs, "env_finished")
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(outcomes, ["deployed", "deployed", "rolled_back"]);
+    assert_nothing_left(&tag, "after a rolled-back demo");
+}
+
+#[test]
+fn killing_the_demo_outright_still_stops_its_fleet() {
+    let home = TempDir::new().unwrap();
+    let tag = unique();
+    // Default timings: the run is mid-way when it is killed.
+    let mut child = demo(home.path(), &tag, &["--headless"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let fleet = home.path().join("demo/fleet");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !fleet.join("staging.pid").exists() || tagged_processes(&tag).len() < 4 {
+        assert!(Instant::now() < deadline, "the fleet never came up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    let _ = child.wait();
+    // Each instance watches the demo's pid and exits when it is gone.
+    assert_nothing_left(&tag, "after SIGKILL of slate demo");
+}
