@@ -32,6 +32,23 @@ pub fn placeholders(text: &str) -> Result<Vec<&str>, String> {
     Ok(out)
 }
 
+/// The text with every placeholder replaced by `with` (to parse a query
+/// before any environment fills it in).
+pub fn fill_all(text: &str, with: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        let Some(end) = rest[i..].find('}') else {
+            break;
+        };
+        out.push_str(&rest[..i]);
+        out.push_str(with);
+        rest = &rest[i + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Config keys a text needs from an environment.
 pub fn config_keys(text: &str) -> Vec<&str> {
     placeholders(text)

@@ -6,10 +6,9 @@ mod http;
 
 use std::time::{Duration, Instant};
 
-pub use http::http_probe;
+pub use http::http_probe as http;
 
 use crate::metrics::prometheus::Prometheus;
-use crate::plan::HttpCheck;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
@@ -26,10 +25,6 @@ impl Probe {
             latency_ms: started.elapsed().as_millis() as u64,
         }
     }
-}
-
-pub async fn http(check: &HttpCheck) -> Probe {
-    http_probe(check).await
 }
 
 /// Passes when a TCP connection opens within the timeout.

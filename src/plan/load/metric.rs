@@ -141,7 +141,7 @@ impl Loader<'_> {
         let query = self.templated(t, "query")?;
         if kind == "scrape" {
             // Placeholders stand for label values or numbers; "0" parses as either.
-            let probe = expand_for_parse(&query);
+            let probe = crate::plan::template::fill_all(&query, "0");
             if let Err(e) = ScrapeQuery::compile(&probe) {
                 self.cx.error(
                     t.get("query").map(|v| v.span()).unwrap_or(t.span.clone()),
@@ -261,24 +261,4 @@ impl Loader<'_> {
             consecutive_error_limit,
         })
     }
-}
-
-fn expand_for_parse(query: &str) -> String {
-    let mut out = String::new();
-    let mut rest = query;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        match rest[i..].find('}') {
-            Some(end) => {
-                out.push('0');
-                rest = &rest[i + end + 1..];
-            }
-            None => {
-                rest = &rest[i..];
-                break;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
