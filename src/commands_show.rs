@@ -1,37 +1,10 @@
 //! `slate show RUN`: a run's state rebuilt from its journal.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::engine::runs_dir;
 use crate::engine::state::RunState;
 use crate::journal::{JOURNAL_FILE, read_journal};
-
-/// Finds a run by id, unique prefix, or "latest".
-pub fn find_run(state_dir: &Path, run: &str) -> Result<PathBuf, String> {
-    let dir = runs_dir(state_dir);
-    let mut ids: Vec<String> = std::fs::read_dir(&dir)
-        .map_err(|_| format!("no runs yet in {}", dir.display()))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join(JOURNAL_FILE).exists())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    ids.sort();
-    if run == "latest" {
-        return ids
-            .last()
-            .map(|id| dir.join(id))
-            .ok_or_else(|| format!("no runs yet in {}", dir.display()));
-    }
-    let matches: Vec<&String> = ids.iter().filter(|id| id.starts_with(run)).collect();
-    match matches.as_slice() {
-        [one] => Ok(dir.join(one)),
-        [] => Err(format!("no run matches `{run}` in {}", dir.display())),
-        many => Err(format!(
-            "`{run}` matches {} runs; give more of the id",
-            many.len()
-        )),
-    }
-}
+pub use crate::runs::find_run;
 
 pub fn run(state_dir: &Path, run: &str, json: bool) -> i32 {
     let dir = match find_run(state_dir, run) {

@@ -8,7 +8,29 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use crate::analysis::{Judgement, Verdict};
+pub use crate::plan::NotifyKind;
 pub use crate::plan::steps::CheckRole;
+
+/// The post-deploy review written after a run (`slate review`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Review {
+    #[serde(default)]
+    pub went_well: String,
+    /// What failed or went badly.
+    #[serde(default)]
+    pub went_wrong: String,
+    #[serde(default)]
+    pub improve: String,
+    /// Follow-ups, one per line.
+    #[serde(default)]
+    pub follow_ups: String,
+    /// Incident tickets, one per line.
+    #[serde(default)]
+    pub incidents: String,
+    /// Replaces the generated memory entry when set (at most 120 words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+}
 
 /// A metric as an analysis measures it, for drawing sparklines without the plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -434,6 +456,24 @@ pub enum Event {
         outcome: RunOutcome,
         message: String,
     },
+    /// One webhook delivery, after its retries: delivered or given up on.
+    NotificationSent {
+        channel: String,
+        kind: NotifyKind,
+        ok: bool,
+        attempts: u32,
+        /// The receiver's HTTP status, when it answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        latency_ms: u64,
+        /// What was said (the Slack text), or why delivery failed.
+        message: String,
+    },
+    /// A post-deploy review saved after the run; a newer one replaces it.
+    ReviewSaved {
+        actor: Actor,
+        review: Review,
+    },
 }
 
 impl Event {
@@ -462,6 +502,7 @@ impl Event {
             RollbackStepSkipped => "rollback_step_skipped", RollbackBlocked => "rollback_blocked",
             RollbackDecision => "rollback_decision", RollbackVerified => "rollback_verified",
             EnvFinished => "env_finished", NoteAdded => "note_added", RunFinished => "run_finished",
+            NotificationSent => "notification_sent", ReviewSaved => "review_saved",
         )
     }
 }

@@ -13,6 +13,7 @@ pub mod event;
 mod exec;
 mod gates;
 pub mod process;
+mod record;
 mod rollback;
 pub mod state;
 mod walk;
@@ -234,10 +235,15 @@ impl Engine {
     pub async fn run(mut self) -> RunState {
         if let Err(Fatal(msg)) = self.run_all().await {
             tracing::error!(%msg, "engine stopped");
-            let _ = self.emit(Event::RunFinished {
-                outcome: RunOutcome::Failed,
-                message: msg,
-            });
+            if self
+                .emit(Event::RunFinished {
+                    outcome: RunOutcome::Failed,
+                    message: msg,
+                })
+                .is_ok()
+            {
+                self.record_finished().await;
+            }
         }
         let _ = self.journal.flush();
         self.state

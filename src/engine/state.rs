@@ -209,6 +209,18 @@ pub struct Note {
     pub at: Timestamp,
 }
 
+/// A notification as journaled: delivered or not, when, where.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delivery {
+    pub channel: String,
+    pub kind: NotifyKind,
+    pub ok: bool,
+    pub attempts: u32,
+    pub status: Option<u16>,
+    pub message: String,
+    pub at: Timestamp,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunState {
     pub run_id: String,
@@ -218,6 +230,8 @@ pub struct RunState {
     pub previous_version: String,
     pub owner: String,
     pub started_by: String,
+    /// The engine's process id.
+    pub pid: u32,
     pub started: Option<Timestamp>,
     pub finished: Option<Timestamp>,
     pub status: RunStatus,
@@ -231,6 +245,9 @@ pub struct RunState {
     pub waiting: Option<GateWait>,
     pub blocked: Option<Blocked>,
     pub notes: Vec<Note>,
+    pub notifications: Vec<Delivery>,
+    /// The newest post-deploy review, with who wrote it.
+    pub review: Option<(String, Review)>,
     pub refusals: u64,
     pub outcome: Option<RunOutcome>,
     pub message: String,
@@ -248,6 +265,7 @@ impl Default for RunState {
             previous_version: String::new(),
             owner: String::new(),
             started_by: String::new(),
+            pid: 0,
             started: None,
             finished: None,
             status: RunStatus::Starting,
@@ -259,6 +277,8 @@ impl Default for RunState {
             waiting: None,
             blocked: None,
             notes: Vec::new(),
+            notifications: Vec::new(),
+            review: None,
             refusals: 0,
             outcome: None,
             message: String::new(),
@@ -317,8 +337,10 @@ impl RunState {
                 owner,
                 environments,
                 actor,
+                pid,
                 ..
             } => {
+                self.pid = *pid;
                 self.run_id = run_id.clone();
                 self.plan_path = plan_path.clone();
                 self.release = release.clone();
@@ -750,6 +772,26 @@ impl RunState {
                 text: text.clone(),
                 at: ts,
             }),
+            Event::NotificationSent {
+                channel,
+                kind,
+                ok,
+                attempts,
+                status,
+                message,
+                ..
+            } => self.notifications.push(Delivery {
+                channel: channel.clone(),
+                kind: *kind,
+                ok: *ok,
+                attempts: *attempts,
+                status: *status,
+                message: message.clone(),
+                at: ts,
+            }),
+            Event::ReviewSaved { actor, review } => {
+                self.review = Some((actor.user.clone(), review.clone()))
+            }
             Event::RunFinished { outcome, message } => {
                 self.status = RunStatus::Finished(*outcome);
                 self.outcome = Some(*outcome);

@@ -28,6 +28,7 @@ impl Engine {
             actor: self.opts.actor.clone(),
             pid: std::process::id(),
         })?;
+        self.index_started();
         let mut outcome = RunOutcome::Released;
         let mut message = String::new();
         'envs: for env in 0..self.plan.environments.len() {
@@ -119,6 +120,7 @@ impl Engine {
             );
         }
         self.emit(Event::RunFinished { outcome, message })?;
+        self.record_finished().await;
         if self.opts.linger {
             self.linger().await?;
         }
@@ -158,6 +160,7 @@ impl Engine {
                         }
                     };
                     self.emit(Event::RunFinished { outcome, message })?;
+                    self.record_finished().await;
                 }
                 _ => {}
             }

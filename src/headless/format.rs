@@ -391,6 +391,24 @@ impl Printer {
                 )
             }
             Event::NoteAdded { actor, text } => format!("✎ note from {}: {text}", actor.user),
+            Event::NotificationSent {
+                channel,
+                kind,
+                ok,
+                attempts,
+                message,
+                ..
+            } => {
+                if *ok {
+                    format!("✉ {} → {channel} delivered", kind.name())
+                } else {
+                    format!(
+                        "✉ {} → {channel} not delivered after {attempts} attempt(s): {message}",
+                        kind.name()
+                    )
+                }
+            }
+            Event::ReviewSaved { actor, .. } => format!("✎ review saved by {}", actor.user),
             Event::RunFinished { outcome, message } => {
                 let total = match (self.state.started, self.state.finished) {
                     (Some(a), Some(b)) => format!(" in {:.1}s", b.duration_since(a).as_secs_f64()),

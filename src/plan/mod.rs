@@ -31,6 +31,11 @@ pub struct Plan {
     pub checks: Vec<NamedCheck>,
     pub metrics: Vec<Metric>,
     pub analyses: Vec<Analysis>,
+    /// People to keep informed, for the dossier's communication plan.
+    pub stakeholders: Vec<Stakeholder>,
+    /// Where notifications are posted.
+    pub channels: Vec<Channel>,
+    pub communication: Communication,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +45,81 @@ pub struct Release {
     pub previous_version: String,
     pub owner: String,
     pub notes: String,
+    /// What the release touches, in a line ("payments API and its workers").
+    pub scope: String,
+    /// A git repository whose `git log PREV..VERSION` joins the release notes.
+    pub repository: Option<PathBuf>,
+}
+
+/// Someone who must hear about the release.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stakeholder {
+    pub name: String,
+    /// "approver", "informed", "support"…
+    pub role: String,
+    /// Where to reach them: a channel name, an address, a pager rotation.
+    pub contact: String,
+}
+
+/// A webhook that hears about the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Channel {
+    pub name: String,
+    pub format: ChannelFormat,
+    /// May hold a token, so it is never shown or journaled.
+    pub url: String,
+    /// What this channel hears; empty means everything.
+    pub events: Vec<NotifyKind>,
+    pub timeout: Duration,
+    /// Further attempts after a failed delivery.
+    pub retries: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelFormat {
+    /// A JSON object describing the event.
+    Json,
+    /// `{"text": …}`, which Slack-compatible incoming webhooks accept.
+    Slack,
+}
+
+/// What a notification is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyKind {
+    RunStarted,
+    GateWaiting,
+    EnvPromoted,
+    Rollback,
+    Failure,
+    Completed,
+    /// The periodic status update during a long run.
+    Status,
+}
+
+impl NotifyKind {
+    pub const NAMES: [&'static str; 7] = [
+        "run_started",
+        "gate_waiting",
+        "env_promoted",
+        "rollback",
+        "failure",
+        "completed",
+        "status",
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+/// How the run keeps people informed beyond single events.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Communication {
+    /// A status update is posted this often while the run lasts.
+    pub cadence: Option<Duration>,
+    /// Who takes over once the release is out ("payments on-call, #payments-oncall").
+    pub support: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

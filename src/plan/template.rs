@@ -119,6 +119,8 @@ mod tests {
             previous_version: "1".into(),
             owner: "me".into(),
             notes: String::new(),
+            scope: String::new(),
+            repository: None,
         }
     }
 

@@ -27,7 +27,15 @@ const TOP_KEYS: &[&str] = &[
     "metrics",
     "analyses",
 ];
-const RELEASE_KEYS: &[&str] = &["name", "version", "previous_version", "owner", "notes"];
+const RELEASE_KEYS: &[&str] = &[
+    "name",
+    "version",
+    "previous_version",
+    "owner",
+    "notes",
+    "scope",
+    "repository",
+];
 
 /// Reads and parses a plan file; errors carry the path as given.
 pub fn load_file(path: &Path) -> Result<Plan, PlanErrors> {
@@ -413,6 +421,9 @@ impl Loader<'_> {
             checks: std::mem::take(&mut self.named_checks),
             metrics,
             analyses,
+            stakeholders: Vec::new(),
+            channels: Vec::new(),
+            communication: Communication::default(),
         };
         // Judged only on a plan that is otherwise whole: usage follows references.
         if self.cx.diags.is_empty() {
@@ -446,6 +457,8 @@ impl Loader<'_> {
         let previous = t.req_name(self.cx, "previous_version");
         let owner = t.req_name(self.cx, "owner");
         let notes = t.string(self.cx, "notes");
+        let scope = t.string(self.cx, "scope");
+        let repository = t.string(self.cx, "repository");
         if let (Some(v), Some(p)) = (&version, &previous)
             && v.get_ref() == p.get_ref()
         {
@@ -460,6 +473,8 @@ impl Loader<'_> {
             previous_version: previous?.into_inner(),
             owner: owner?.into_inner(),
             notes: notes.map(|n| n.into_inner()).unwrap_or_default(),
+            scope: scope.map(|n| n.into_inner()).unwrap_or_default(),
+            repository: repository.map(|r| PathBuf::from(r.into_inner())),
         })
     }
 

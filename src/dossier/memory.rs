@@ -1,0 +1,164 @@
+//! The memory entry: a short plain-prose note of how a run went and what
+//! comes next, for whoever releases this service after us.
+
+use crate::engine::state::{EnvStatus, RunState, StepState};
+use crate::runs::Outcome;
+
+/// Words allowed in a memory entry.
+pub const MAX_WORDS: usize = 120;
+
+pub fn word_count(text: &str) -> usize {
+    text.split_whitespace().count()
+}
+
+/// Cuts text to `max` words, marking the cut with "…".
+pub fn clamp_words(text: &str, max: usize) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() <= max {
+        return words.join(" ");
+    }
+    let mut s = words[..max].join(" ");
+    s.push('…');
+    s
+}
+
+/// The review's entry when someone wrote one, else one generated from the run.
+pub fn entry(state: &RunState, outcome: Outcome) -> String {
+    if let Some((_, review)) = &state.review
+        && let Some(m) = review.memory.as_deref().filter(|m| !m.trim().is_empty())
+    {
+        return clamp_words(m, MAX_WORDS);
+    }
+    clamp_words(&generated(state, outcome), MAX_WORDS)
+}
+
+fn names(list: &[&str]) -> String {
+    match list {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+fn generated(state: &RunState, outcome: Outcome) -> String {
+    let rel = format!("{} {}", state.release, state.version);
+    let prev = &state.previous_version;
+    let deployed: Vec<&str> = state
+        .envs
+        .iter()
+        .filter(|e| e.status == EnvStatus::Done(crate::engine::event::EnvOutcome::Deployed))
+        .map(|e| e.name.as_str())
+        .collect();
+    let day = state
+        .started
+        .map(|t| format!(" on {}", t.strftime("%Y-%m-%d")))
+        .unwrap_or_default();
+    let mut approvers: Vec<&str> = Vec::new();
+    for a in state.envs.iter().flat_map(|e| &e.approvals) {
+        if !approvers.contains(&a.user.as_str()) {
+            approvers.push(&a.user);
+        }
+    }
+    let approved = if approvers.is_empty() {
+        String::new()
+    } else {
+        format!(" Approved by {}.", names(&approvers))
+    };
+    let failed_analyses: Vec<String> = state
+        .envs
+        .iter()
+        .flat_map(|e| &e.analyses)
+        .filter(|a| a.verdict.as_ref().is_some_and(|v| v.word() != "passed"))
+        .map(|a| {
+            format!(
+                "{} {}: {}",
+                a.name,
+                a.verdict.as_ref().map_or("", |v| v.word()),
+                a.reason
+            )
+        })
+        .collect();
+    let mut out = match outcome {
+        Outcome::Released => format!(
+            "{rel} replaced {prev} in {}{day}, started by {}.{approved}",
+            names(&deployed),
+            state.started_by
+        ),
+        Outcome::RolledBack | Outcome::Rejected | Outcome::Aborted | Outcome::Held => {
+            let mut s = format!(
+                "{rel} did not ship{day}: {}.{approved}",
+                state.message.trim_end_matches('.')
+            );
+            let back: Vec<&str> = state
+                .envs
+                .iter()
+                .filter(|e| {
+                    e.status == EnvStatus::Done(crate::engine::event::EnvOutcome::RolledBack)
+                })
+                .map(|e| e.name.as_str())
+                .collect();
+            if !back.is_empty() {
+                let verified = state
+                    .envs
+                    .iter()
+                    .filter(|e| back.contains(&e.name.as_str()))
+                    .all(|e| e.rollback_verified == Some(true));
+                s.push_str(&format!(
+                    " {} back on {prev}{}.",
+                    names(&back),
+                    if verified {
+                        ", verified"
+                    } else {
+                        ", not verified"
+                    }
+                ));
+            }
+            if !deployed.is_empty() {
+                s.push_str(&format!(
+                    " {} still run {}.",
+                    names(&deployed),
+                    state.version
+                ));
+            }
+            s
+        }
+        Outcome::Failed => format!(
+            "{rel} failed{day}: {}.",
+            state.message.trim_end_matches('.')
+        ),
+        Outcome::Running => format!(
+            "{rel} is being released{day}, started by {}.",
+            state.started_by
+        ),
+        Outcome::Interrupted => {
+            let running = state.envs.iter().find_map(|e| {
+                e.steps
+                    .iter()
+                    .find(|s| matches!(s.state, StepState::Running | StepState::Waiting))
+                    .map(|s| format!("{} in {}", s.label, e.name))
+            });
+            format!(
+                "{rel} was interrupted{day}: its engine stopped without finishing{}.",
+                running.map(|r| format!(" during {r}")).unwrap_or_default()
+            )
+        }
+    };
+    if !failed_analyses.is_empty() && outcome != Outcome::Released {
+        out.push_str(&format!(" Analysis: {}.", failed_analyses.join("; ")));
+    }
+    out.push_str(" Next: ");
+    out.push_str(match outcome {
+        Outcome::Released => "watch the release's metrics for a day, then retire the previous version.",
+        Outcome::RolledBack | Outcome::Failed => {
+            "find and fix the cause before releasing again; the journal and this dossier hold the evidence."
+        }
+        Outcome::Rejected => "address the reviewers' objection before asking again.",
+        Outcome::Aborted => "decide whether to release again once the reason for the abort is gone.",
+        Outcome::Held => "a person must settle the held environment by hand.",
+        Outcome::Running => "follow the run to its end.",
+        Outcome::Interrupted => {
+            "check what each environment runs now, then recover the run or roll it back by hand."
+        }
+    });
+    out
+}

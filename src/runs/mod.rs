@@ -1,0 +1,61 @@
+//! Past and present runs under `<state>/runs/`: finding one by id, and the
+//! small index that lets history open without reading every journal.
+
+mod index;
+pub mod summary;
+
+use std::path::{Path, PathBuf};
+
+pub use index::{History, INDEX_FILE, append, load, record_journal};
+pub use summary::{Outcome, RunSummary};
+
+use crate::engine::runs_dir;
+use crate::journal::JOURNAL_FILE;
+
+/// Finds a run by id, unique prefix, or "latest".
+pub fn find_run(state_dir: &Path, run: &str) -> Result<PathBuf, String> {
+    let dir = runs_dir(state_dir);
+    let mut ids: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|_| format!("no runs yet in {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join(JOURNAL_FILE).exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    if run == "latest" {
+        return ids
+            .last()
+            .map(|id| dir.join(id))
+            .ok_or_else(|| format!("no runs yet in {}", dir.display()));
+    }
+    let matches: Vec<&String> = ids.iter().filter(|id| id.starts_with(run)).collect();
+    match matches.as_slice() {
+        [one] => Ok(dir.join(one)),
+        [] => Err(format!("no run matches `{run}` in {}", dir.display())),
+        many => Err(format!(
+            "`{run}` matches {} runs; give more of the id",
+            many.len()
+        )),
+    }
+}
+
+/// Whether the engine process that wrote a run is still alive.
+pub fn engine_alive(pid: u32) -> bool {
+    if pid == 0 {
+        return false;
+    }
+    let Ok(raw) = i32::try_from(pid) else {
+        return false;
+    };
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None) {
+        // A live pid might have been reused: only a slate process counts.
+        Ok(()) | Err(nix::errno::Errno::EPERM) => std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|c| {
+                c.split(|b| *b == 0)
+                    .next()
+                    .is_some_and(|exe| String::from_utf8_lossy(exe).contains("slate"))
+            })
+            .unwrap_or(true),
+        Err(_) => false,
+    }
+}
