@@ -55,6 +55,33 @@ pub enum Cmd {
     /// The demo's fleet: start, steer and stop local demo service instances
     #[command(hide = true, subcommand)]
     DemoService(crate::demo_service::DemoServiceCmd),
+    /// Print a run's deployment dossier (markdown), generated from its journal
+    Dossier {
+        /// Run id, a unique prefix of one, or "latest"
+        #[arg(default_value = "latest")]
+        run: String,
+        /// Write it to this file instead of standard output
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Print the memory entries of recent runs, newest first
+    Memory {
+        /// How many runs
+        #[arg(short = 'n', long, default_value_t = 10)]
+        limit: usize,
+        /// Only runs of this release
+        #[arg(long, value_name = "NAME")]
+        release: Option<String>,
+        /// Print them as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the post-deploy review and memory entry of a finished run
+    Review {
+        /// Run id, a unique prefix of one, or "latest"
+        #[arg(default_value = "latest")]
+        run: String,
+    },
     /// Show a run's state, rebuilt from its journal
     Show {
         /// Run id, a unique prefix of one, or "latest"

@@ -13,6 +13,13 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Cmd::Validate { plan } => commands_validate::run(&plan),
         Cmd::Show { run, json } => commands_show::run(&state_dir, &run, json),
+        Cmd::Dossier { run, out } => slate::commands_dossier::run(&state_dir, &run, out.as_deref()),
+        Cmd::Memory {
+            limit,
+            release,
+            json,
+        } => slate::commands_memory::run(&state_dir, limit, release.as_deref(), json),
+        Cmd::Review { run } => slate::review::run(&state_dir, &paths::config_dir(), &run),
         Cmd::Screenshot {
             plan,
             out,

@@ -209,11 +209,7 @@ impl Cockpit {
     }
 
     fn journal_path(&self) -> Option<PathBuf> {
-        let mut dirs: Vec<PathBuf> = fs::read_dir(self.home.path().join("runs"))
-            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        dirs.sort();
-        dirs.pop().map(|d| d.join("journal.ndjson"))
+        newest_run(self.home.path()).map(|d| d.join("journal.ndjson"))
     }
 
     fn journal_text(&self) -> String {

@@ -52,12 +52,7 @@ fn run_demo(home: &Path, tag: &str, args: &[&str]) -> (i32, String) {
 }
 
 fn journal(home: &Path) -> Vec<Value> {
-    let mut runs: Vec<_> = std::fs::read_dir(home.join("runs"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    runs.sort();
-    read_journal(&runs.pop().unwrap().join("journal.ndjson"))
+    read_journal(&newest_run(home).expect("a run").join("journal.ndjson"))
 }
 
 /// Waits a little for tagged processes to go; kills and fails if any stay.

@@ -236,11 +236,7 @@ impl Sandbox {
     }
 
     fn run_dirs(&self) -> Vec<PathBuf> {
-        let mut dirs: Vec<PathBuf> = fs::read_dir(self.home.path().join("runs"))
-            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        dirs.sort();
-        dirs
+        run_dirs(self.home.path())
     }
 
     /// The newest run's journal file, if a run has started.

@@ -165,13 +165,7 @@ fn run(home: &Path, dir: &Path, name: &str, plan: &str) -> (i32, String, Vec<Val
     };
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let runs = home.join("runs");
-    let mut newest: Vec<PathBuf> = std::fs::read_dir(&runs)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    newest.sort();
-    let journal = read_journal(&newest.pop().unwrap().join("journal.ndjson"));
+    let journal = read_journal(&newest_run(home).expect("a run").join("journal.ndjson"));
     (status.code().unwrap_or(-1), stdout, journal)
 }
 

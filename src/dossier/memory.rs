@@ -69,6 +69,7 @@ fn generated(state: &RunState, outcome: Outcome) -> String {
         .iter()
         .flat_map(|e| &e.analyses)
         .filter(|a| a.verdict.as_ref().is_some_and(|v| v.word() != "passed"))
+        .filter(|a| !state.message.contains(&a.reason))
         .map(|a| {
             format!(
                 "{} {}: {}",

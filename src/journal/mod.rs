@@ -5,6 +5,7 @@
 //! state change or within [`OUTPUT_FLUSH`], so a log flood costs one write per
 //! batch instead of one per line.
 
+mod amend;
 mod read;
 mod run_id;
 
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::event::Record;
 
+pub use amend::append_after;
 pub use read::{JournalError, ReadJournal, read_journal};
 pub use run_id::new_run_id;
 

@@ -3,6 +3,8 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod engine;
+pub mod pty;
+pub mod sandbox;
 
 use std::fs;
 use std::path::Path;
@@ -171,4 +173,23 @@ pub fn assert_in_order(recs: &[Value], wanted: &[&str]) {
             "expected {wanted:?} in this order in the journal, got {all:?}"
         );
     }
+}
+
+/// Every run directory under `home/runs`, oldest first (run ids sort by time).
+pub fn run_dirs(home: &Path) -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> = fs::read_dir(home.join("runs"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
+/// The newest run's directory, if there is one.
+pub fn newest_run(home: &Path) -> Option<std::path::PathBuf> {
+    run_dirs(home).pop()
 }

@@ -1,0 +1,94 @@
+//! `slate memory`: the memory entries of recent runs, newest first, read
+//! from the history index.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    run_id: &'a str,
+    release: &'a str,
+    version: &'a str,
+    outcome: crate::runs::Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    started: Option<jiff::Timestamp>,
+    memory: &'a str,
+}
+
+pub fn run(state_dir: &Path, limit: usize, release: Option<&str>, json: bool) -> i32 {
+    let history = crate::runs::load(state_dir);
+    for w in &history.warnings {
+        crate::warn_user!("slate: warning: {w}");
+    }
+    let entries: Vec<Entry> = history
+        .runs
+        .iter()
+        .filter(|r| release.is_none_or(|name| r.release == name))
+        .take(limit)
+        .map(|r| Entry {
+            run_id: &r.run_id,
+            release: &r.release,
+            version: &r.version,
+            outcome: r.outcome,
+            started: r.started,
+            memory: &r.memory,
+        })
+        .collect();
+    if json {
+        return match serde_json::to_string_pretty(&entries) {
+            Ok(s) => {
+                crate::say!("{s}");
+                0
+            }
+            Err(e) => {
+                crate::warn_user!("slate: {e}");
+                1
+            }
+        };
+    }
+    if entries.is_empty() {
+        crate::say!(
+            "No runs yet in {}.",
+            crate::engine::runs_dir(state_dir).display()
+        );
+        return 0;
+    }
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            crate::say!("");
+        }
+        let day = e
+            .started
+            .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default();
+        crate::say!(
+            "{} · {} {} · {} · {day}",
+            e.run_id,
+            e.release,
+            e.version,
+            e.outcome.word()
+        );
+        crate::say!("{}", textwrap_words(e.memory, 78));
+    }
+    0
+}
+
+/// Wraps prose at word boundaries for a terminal.
+fn textwrap_words(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for w in text.split_whitespace() {
+        let len = unicode_width::UnicodeWidthStr::width(w);
+        if line > 0 && line + 1 + len > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(w);
+        line += len;
+    }
+    out
+}

@@ -1,0 +1,155 @@
+//! Section 2, Environment Matrix: each environment's version before and after,
+//! config deltas, approval status and outcome.
+
+use super::input::Input;
+use super::md::{self, Table};
+use crate::engine::event::{ApprovalSource, EnvOutcome, Event};
+use crate::engine::state::EnvStatus;
+use crate::plan::ConfigDelta;
+use crate::runs::Outcome;
+
+pub fn write(out: &mut String, input: &Input) {
+    let s = &input.state;
+    md::heading(out, 2, "Environment Matrix");
+    let mut t = Table::new(&[
+        "Environment",
+        "Strategy",
+        "Version before → after",
+        "Config deltas",
+        "Approval",
+        "Outcome",
+    ]);
+    for (i, e) in s.envs.iter().enumerate() {
+        let before = md::code(&s.previous_version);
+        let after = match e.status {
+            EnvStatus::Done(EnvOutcome::Deployed) => md::code(&s.version),
+            EnvStatus::Done(EnvOutcome::RolledBack) => {
+                format!("{} (rolled back)", md::code(&s.previous_version))
+            }
+            EnvStatus::Done(EnvOutcome::Held) => "partly changed (held)".into(),
+            EnvStatus::Pending => "unchanged (not reached)".into(),
+            _ if input.summary.outcome == Outcome::Interrupted => {
+                "unknown (interrupted mid-change)".into()
+            }
+            _ => "in progress".into(),
+        };
+        t.row(vec![
+            md::text(&e.name),
+            e.strategy.clone(),
+            format!("{before} → {after}"),
+            deltas(input, i),
+            approval(input, i),
+            outcome(input, i),
+        ]);
+    }
+    t.write(out);
+}
+
+fn deltas(input: &Input, env: usize) -> String {
+    let Some(plan) = &input.plan else {
+        return "unknown (plan unreadable)".into();
+    };
+    if env >= plan.environments.len() {
+        return String::new();
+    }
+    let d = plan.config_deltas(env);
+    if d.is_empty() {
+        return if env == 0 {
+            "no config".into()
+        } else {
+            "same as previous".into()
+        };
+    }
+    d.iter()
+        .map(|d| match d {
+            ConfigDelta::Added(k, v) => md::code(&format!("+{k}={v}")),
+            ConfigDelta::Changed(k, a, b) => md::code(&format!("~{k}: {a} → {b}")),
+            ConfigDelta::Removed(k, _) => md::code(&format!("-{k}")),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn approval(input: &Input, env: usize) -> String {
+    let mut parts = Vec::new();
+    let mut waited = false;
+    for (r, ev) in input.events() {
+        match ev {
+            Event::GateWaiting { env: e, .. } if *e == env => waited = true,
+            Event::Approved {
+                env: e,
+                gate,
+                actor,
+                comment,
+                source,
+                ..
+            } if *e == env => {
+                let how = match source {
+                    ApprovalSource::Operator => String::new(),
+                    ApprovalSource::PreApproved => " (pre-approved with --approve)".into(),
+                    ApprovalSource::AutoApproved => " (--auto-approve)".into(),
+                };
+                let said = if comment.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!(": “{}”", md::text(comment.trim()))
+                };
+                parts.push(format!(
+                    "✔ {} approved {} at {}{how}{said}",
+                    md::text(&actor.user),
+                    md::text(gate),
+                    md::time(r.ts),
+                ));
+            }
+            Event::Rejected {
+                env: e,
+                gate,
+                actor,
+                reason,
+                ..
+            } if *e == env => parts.push(format!(
+                "✘ {} rejected {} at {}: “{}”",
+                md::text(&actor.user),
+                md::text(gate),
+                md::time(r.ts),
+                md::text(reason)
+            )),
+            _ => {}
+        }
+    }
+    if parts.is_empty() {
+        let has_gate = input
+            .state
+            .envs
+            .get(env)
+            .is_some_and(|e| e.steps.iter().any(|s| s.kind == "gate"));
+        return match (waited, has_gate) {
+            (true, _) => "⏳ waited for approval, undecided".into(),
+            (false, true) => "gates not reached or automatic".into(),
+            (false, false) => "no gate".into(),
+        };
+    }
+    parts.join("; ")
+}
+
+fn outcome(input: &Input, env: usize) -> String {
+    let e = &input.state.envs[env];
+    let verified = match e.rollback_verified {
+        Some(true) => ", verified",
+        Some(false) => ", verification failed",
+        None => "",
+    };
+    match e.status {
+        EnvStatus::Done(EnvOutcome::Deployed) => "✔ deployed".into(),
+        EnvStatus::Done(EnvOutcome::RolledBack) => format!(
+            "✘ rolled back{verified}: {}",
+            md::text(e.rollback_reason.as_deref().unwrap_or(""))
+        ),
+        EnvStatus::Done(EnvOutcome::Held) => "✘ held".into(),
+        EnvStatus::Pending => "not reached".into(),
+        _ if input.summary.outcome == Outcome::Interrupted => {
+            format!("⚠ interrupted while {}", e.status.word())
+        }
+        other => other.word().into(),
+    }
+}

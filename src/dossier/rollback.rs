@@ -1,0 +1,244 @@
+//! Section 5, Rollback Strategy: the triggers and procedure in force, irreversible
+//! steps, and what any rollback actually did and how recovery was checked.
+
+use super::input::Input;
+use super::md::{self, Table};
+use crate::engine::event::{Event, StepStatus, Trigger};
+
+pub fn write(out: &mut String, input: &Input) {
+    md::heading(out, 2, "Rollback Strategy");
+    md::heading(out, 3, "In force");
+    let mut triggers = vec![
+        "A stage that still fails after its retries, a failed check or analysis gate, or a rejected gate rolls its environment back automatically.".to_string(),
+        "A failed canary or post-deploy analysis rolls its environment back automatically.".to_string(),
+        "An operator may roll back by hand at any time, with a reason (cockpit `R`).".to_string(),
+    ];
+    if let Some(plan) = &input.plan {
+        let inconclusive: Vec<String> = plan
+            .environments
+            .iter()
+            .map(|e| format!("{} → {}", md::text(&e.name), e.on_inconclusive.word()))
+            .collect();
+        triggers.push(format!(
+            "Inconclusive analysis: {}.",
+            inconclusive.join(", ")
+        ));
+    }
+    md::bullets(out, &triggers);
+    match &input.plan {
+        None => md::para(
+            out,
+            "The plan could not be read back from the journal; its procedure is not shown.",
+        ),
+        Some(plan) => {
+            md::para(
+                out,
+                "Procedure: completed steps are undone in reverse order with each stage's rollback command; a canary is undone once, not once per weight.",
+            );
+            let mut t = Table::new(&["Stage", "Rollback command", "Irreversible", "Idempotent"]);
+            for st in &plan.stages {
+                t.row(vec![
+                    md::text(&st.name),
+                    st.rollback
+                        .as_deref()
+                        .map(md::command)
+                        .unwrap_or_else(|| "none (nothing to undo)".into()),
+                    if st.irreversible {
+                        "⚠ yes: stops and asks".into()
+                    } else {
+                        "no".into()
+                    },
+                    if st.idempotent {
+                        "yes".into()
+                    } else {
+                        "no".into()
+                    },
+                ]);
+            }
+            t.write(out);
+            let irreversible: Vec<String> = plan
+                .stages
+                .iter()
+                .filter(|s| s.irreversible)
+                .map(|s| md::text(&s.name))
+                .collect();
+            md::para(
+                out,
+                &if irreversible.is_empty() {
+                    "Irreversible steps: none.".to_string()
+                } else {
+                    format!(
+                        "Irreversible steps: {}. A rollback reaching one stops and needs an operator's decision.",
+                        irreversible.join(", ")
+                    )
+                },
+            );
+            let verify: Vec<String> = plan
+                .environments
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{}: {}",
+                        md::text(&e.name),
+                        e.verify_rollback
+                            .as_ref()
+                            .map(|c| md::text(&c.describe()))
+                            .unwrap_or_else(|| "no verification check".into())
+                    )
+                })
+                .collect();
+            md::para(out, "Recovery is validated by:");
+            md::bullets(out, &verify);
+        }
+    }
+
+    md::heading(out, 3, "What happened");
+    let mut any = false;
+    let mut requested_by: Option<String> = None;
+    for (r, ev) in input.events() {
+        match ev {
+            Event::RollbackRequested { actor, reason, .. } => {
+                requested_by = Some(format!("{} ({})", md::text(&actor.user), md::text(reason)));
+            }
+            Event::AbortRequested { actor, reason } => {
+                requested_by = Some(format!(
+                    "{} aborted ({})",
+                    md::text(&actor.user),
+                    md::text(reason)
+                ));
+            }
+            Event::RollbackStarted {
+                env,
+                trigger,
+                reason,
+            } => {
+                any = true;
+                let why = match trigger {
+                    Trigger::StepFailed { .. } => "a step failed",
+                    Trigger::GateRejected { .. } => "a gate was rejected",
+                    Trigger::GateFailed { .. } => "a gate failed",
+                    Trigger::AnalysisFailed { .. } => "an analysis failed",
+                    Trigger::Abort => "the run was aborted",
+                    Trigger::Manual => "an operator asked",
+                };
+                md::heading(
+                    out,
+                    4,
+                    &format!(
+                        "{} rolled back at {}",
+                        md::text(input.env_name(*env)),
+                        md::time(r.ts)
+                    ),
+                );
+                let mut items = vec![
+                    format!("Trigger: {why}."),
+                    format!("Reason: {}.", md::text(reason.trim_end_matches('.'))),
+                ];
+                match requested_by.take() {
+                    Some(who) => items.push(format!("Requested by {who}.")),
+                    None => items.push("Started by slate automatically.".into()),
+                }
+                md::bullets(out, &items);
+                undo_steps(out, input, *env, r.seq);
+            }
+            _ => {}
+        }
+    }
+    if !any {
+        md::para(out, "No rollback happened.");
+    }
+}
+
+/// The undo steps of one rollback, its decisions and its verification.
+fn undo_steps(out: &mut String, input: &Input, env: usize, from_seq: u64) {
+    let mut t = Table::new(&["Step undone", "Result", "Detail"]);
+    let mut after = Vec::new();
+    let label = |step: usize| {
+        input
+            .state
+            .envs
+            .get(env)
+            .and_then(|e| e.steps.get(step))
+            .map(|s| md::text(&s.label))
+            .unwrap_or_default()
+    };
+    for r in input.records.iter().filter(|r| r.seq > from_seq) {
+        match &r.event {
+            Event::RollbackStepFinished {
+                env: e,
+                step,
+                status,
+                message,
+                ..
+            } if *e == env => t.row(vec![
+                label(*step),
+                if *status == StepStatus::Succeeded {
+                    "✔ undone".into()
+                } else {
+                    "✘ failed".into()
+                },
+                md::text(message),
+            ]),
+            Event::RollbackStepSkipped {
+                env: e,
+                step,
+                reason,
+            } if *e == env => t.row(vec![label(*step), "skipped".into(), md::text(reason)]),
+            Event::RollbackBlocked {
+                env: e,
+                step,
+                reason,
+                ..
+            } if *e == env => after.push(format!(
+                "Blocked at {}: {}.",
+                label(*step),
+                md::text(reason.trim_end_matches('.'))
+            )),
+            Event::RollbackDecision {
+                env: e,
+                choice,
+                actor,
+                note,
+                ..
+            } if *e == env => after.push(format!(
+                "{} chose {}{}.",
+                md::text(&actor.user),
+                choice.word(),
+                if note.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", md::text(note))
+                }
+            )),
+            Event::RollbackVerified {
+                env: e,
+                ok,
+                message,
+            } if *e == env => after.push(format!(
+                "Recovery {}: {}.",
+                if *ok {
+                    "✔ verified"
+                } else {
+                    "✘ not verified"
+                },
+                md::text(message.trim_end_matches('.'))
+            )),
+            Event::EnvFinished { env: e, outcome } if *e == env => {
+                after.push(format!(
+                    "{} ended {}.",
+                    md::text(input.env_name(env)),
+                    outcome.word()
+                ));
+                break;
+            }
+            Event::RollbackStarted { .. } | Event::RunFinished { .. } => break,
+            _ => {}
+        }
+    }
+    if t.is_empty() {
+        md::para(out, "Nothing had to be undone.");
+    } else {
+        t.write(out);
+    }
+    md::bullets(out, &after);
+}
