@@ -96,6 +96,10 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
     let printed = print_events(events, args.json, &handle).await;
     signals.abort();
     let state = engine_task.await.unwrap_or(printed);
+    let dossier = handle.run_dir.join(crate::dossier::DOSSIER_FILE);
+    if !args.json && dossier.exists() {
+        out(&format!("         dossier: {}", dossier.display()));
+    }
     match state.outcome {
         Some(o) if o.released() => EXIT_RELEASED,
         _ => EXIT_NOT_RELEASED,
