@@ -6,7 +6,9 @@
 //! (`--fast` shrinks them for tests), writes it under the state directory,
 //! starts the fleet at the previous version, and stops every instance when it
 //! ends. Instances also watch the demo's pid, so they exit even if the demo is
-//! killed outright.
+//! killed outright. One more instance, `hooks`, serves no traffic: it is where
+//! the plan's Slack-format channel posts, so the demo shows real webhook
+//! deliveries (each one logged in `fleet/hooks.log`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -47,20 +49,30 @@ pub struct Ports {
     pub staging: u16,
     pub prod: u16,
     pub canary: u16,
+    /// The `hooks` instance, which receives the plan's notifications.
+    pub hooks: u16,
 }
 
 /// Fills in the template.
 pub fn render(scenario: Scenario, fast: bool, ports: Ports) -> String {
-    let (window, interval, range, sleep, ramp) = if fast {
+    let (window, interval, range, sleep, ramp, cadence) = if fast {
         (
             "2s",
             "400ms",
             "800ms",
             "0.1",
             "--ramp-after 300ms --ramp-for 1s",
+            "5s",
         )
     } else {
-        ("10s", "2s", "4s", "1", "--ramp-after 3s --ramp-for 8s")
+        (
+            "10s",
+            "2s",
+            "4s",
+            "1",
+            "--ramp-after 3s --ramp-for 8s",
+            "30s",
+        )
     };
     let values = [
         ("@VERSION@", scenario.version().to_string()),
@@ -68,6 +80,8 @@ pub fn render(scenario: Scenario, fast: bool, ports: Ports) -> String {
         ("@STAGING_PORT@", ports.staging.to_string()),
         ("@PROD_PORT@", ports.prod.to_string()),
         ("@CANARY_PORT@", ports.canary.to_string()),
+        ("@HOOKS_PORT@", ports.hooks.to_string()),
+        ("@CADENCE@", cadence.into()),
         ("@WINDOW@", window.into()),
         ("@INTERVAL@", interval.into()),
         ("@RANGE@", range.into()),
@@ -96,12 +110,15 @@ pub fn prepare(state_dir: &Path, scenario: Scenario, fast: bool) -> std::io::Res
     Ok(Demo { plan, fleet, ports })
 }
 
-/// Starts dev, staging and prod at the stable version; the release moves them on.
+/// Starts dev, staging and prod at the stable version (the release moves
+/// them on), and the `hooks` instance the plan's channel posts to.
 pub fn start_fleet(demo: &Demo, exe: &Path) -> Result<(), String> {
-    for (name, port) in [
-        ("dev", demo.ports.dev),
-        ("staging", demo.ports.staging),
-        ("prod", demo.ports.prod),
+    for (name, port, rate) in [
+        ("dev", demo.ports.dev, "1000"),
+        ("staging", demo.ports.staging, "1000"),
+        ("prod", demo.ports.prod, "1000"),
+        // Never restarted by the release, and no synthetic traffic of its own.
+        ("hooks", demo.ports.hooks, "0"),
     ] {
         let out = Command::new(exe)
             .args([
@@ -112,7 +129,7 @@ pub fn start_fleet(demo: &Demo, exe: &Path) -> Result<(), String> {
                 "--version",
                 STABLE_VERSION,
             ])
-            .args(["--port", &port.to_string(), "--rate", "1000", "--dir"])
+            .args(["--port", &port.to_string(), "--rate", rate, "--dir"])
             .arg(&demo.fleet)
             .stdin(Stdio::null())
             .output()
@@ -132,9 +149,9 @@ pub fn stop_fleet(demo: &Demo) -> usize {
     crate::demo_service::stop_all(&demo.fleet)
 }
 
-/// Four distinct free loopback ports (bound together, so never the same one twice).
+/// Five distinct free loopback ports (bound together, so never the same one twice).
 fn free_ports() -> std::io::Result<Ports> {
-    let socks: Vec<std::net::TcpListener> = (0..4)
+    let socks: Vec<std::net::TcpListener> = (0..5)
         .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
         .collect::<Result<_, _>>()?;
     let p: Vec<u16> = socks
@@ -146,6 +163,7 @@ fn free_ports() -> std::io::Result<Ports> {
         staging: p[1],
         prod: p[2],
         canary: p[3],
+        hooks: p[4],
     })
 }
 
@@ -160,6 +178,7 @@ mod tests {
             staging: 18002,
             prod: 18003,
             canary: 18004,
+            hooks: 18005,
         };
         for scenario in [Scenario::Good, Scenario::BadCanary] {
             for fast in [false, true] {
@@ -173,6 +192,9 @@ mod tests {
                 let plan = crate::plan::parse(&text, "demo.toml", ".".into())
                     .unwrap_or_else(|e| panic!("{e}"));
                 assert_eq!(plan.release.version, scenario.version());
+                assert_eq!(plan.channels.len(), 1);
+                assert_eq!(plan.channels[0].url, "http://127.0.0.1:18005/hooks");
+                assert!(plan.communication.cadence.is_some());
             }
         }
     }

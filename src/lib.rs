@@ -19,6 +19,7 @@ pub mod headless;
 pub mod journal;
 pub mod logging;
 pub mod metrics;
+pub mod notify;
 pub mod output;
 pub mod paths;
 pub mod plan;

@@ -1,7 +1,9 @@
 //! `slate demo` headless, black-box: the good release exits 0 through dev,
 //! staging and a prod canary whose metrics are really scraped; the bad canary
 //! breaches its threshold, rolls prod back by itself and exits 1 with the
-//! reason in one line; and no demo process outlives the demo, however it ends.
+//! reason in one line; every step is announced on the plan's webhook (the
+//! fleet's `hooks` instance) and journaled; and no demo process outlives the
+//! demo, however it ends.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -49,6 +51,24 @@ fn run_demo(home: &Path, tag: &str, args: &[&str]) -> (i32, String) {
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).to_string(),
     )
+}
+
+/// The kinds of the journaled webhook deliveries, each of which must have
+/// been delivered, and the messages the `hooks` instance logged.
+fn notifications(home: &Path, recs: &[Value]) -> (Vec<String>, String) {
+    let sent = events(recs, "notification_sent");
+    for s in &sent {
+        assert_eq!(s["channel"], "release-chat", "{s}");
+        assert_eq!(s["ok"], true, "every demo notification is delivered: {s}");
+    }
+    let kinds = sent
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap().to_string())
+        .collect();
+    let log = std::fs::read_to_string(home.join("demo/fleet/hooks.log")).unwrap_or_default();
+    let hooks = log.lines().filter(|l| l.starts_with("hook ")).count();
+    assert_eq!(hooks, sent.len(), "one logged hook per delivery:\n{log}");
+    (kinds, log)
 }
 
 fn journal(home: &Path) -> Vec<Value> {
@@ -100,6 +120,18 @@ fn the_good_demo_releases_through_a_measured_canary() {
             .iter()
             .any(|e| e["check"] == "prod-version" && e["ok"] == true)
     );
+    // Announced on the webhook from start to finish.
+    let (kinds, log) = notifications(home.path(), &recs);
+    for k in ["run_started", "gate_waiting", "completed"] {
+        assert_eq!(
+            kinds.iter().filter(|x| *x == k).count(),
+            1,
+            "{k}: {kinds:?}"
+        );
+    }
+    assert_eq!(kinds.iter().filter(|x| *x == "env_promoted").count(), 3);
+    assert_eq!(kinds.last().map(String::as_str), Some("completed"));
+    assert!(log.contains("finished: released."), "{log}");
     assert_nothing_left(&tag, "after a good demo");
 }
 
@@ -129,6 +161,15 @@ fn the_bad_canary_rolls_prod_back_by_itself_and_says_why() {
         .map(|e| e["outcome"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(outcomes, ["deployed", "deployed", "rolled_back"]);
+    let (kinds, log) = notifications(home.path(), &recs);
+    for k in ["failure", "rollback", "completed"] {
+        assert!(kinds.iter().any(|x| x == k), "{k}: {kinds:?}");
+    }
+    assert!(
+        log.contains("rolling prod back to 2.4.1: analysis canary failed: error_ratio "),
+        "{log}"
+    );
+    assert!(log.contains("finished: rolled back."), "{log}");
     assert_nothing_left(&tag, "after a rolled-back demo");
 }
 

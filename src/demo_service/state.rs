@@ -1,7 +1,7 @@
 //! What the HTTP routes and the traffic generator share inside one instance.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::metrics::Stats;
@@ -14,6 +14,8 @@ pub struct Shared {
     pub started: Instant,
     weight: AtomicU32,
     stats: Mutex<Stats>,
+    /// Webhook notifications received on `POST /hooks`.
+    hooks: AtomicU64,
 }
 
 impl Shared {
@@ -24,6 +26,7 @@ impl Shared {
             started: Instant::now(),
             weight: AtomicU32::new(weight),
             stats: Mutex::new(Stats::default()),
+            hooks: AtomicU64::new(0),
         }
     }
 
@@ -33,6 +36,15 @@ impl Shared {
 
     pub fn set_weight(&self, w: u32) {
         self.weight.store(w, Ordering::Relaxed);
+    }
+
+    /// Counts one webhook notification; returns how many there have been.
+    pub fn record_hook(&self) -> u64 {
+        self.hooks.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn hooks(&self) -> u64 {
+        self.hooks.load(Ordering::Relaxed)
     }
 
     pub fn record(&self, samples: &[Sample]) {

@@ -3,7 +3,7 @@
 
 use tokio::sync::oneshot;
 
-use super::event::{Actor, RollbackChoice};
+use super::event::{Actor, NotifyKind, RollbackChoice};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -39,6 +39,19 @@ pub enum Action {
     },
     /// Let a lingering engine finish (it stays up after the run for late rollbacks).
     Shutdown,
+    /// Internal: the notifier reports one webhook delivery (after its retries)
+    /// so the engine, the only journal writer, journals it. Refused from any
+    /// client whose `via` is not "notifier".
+    RecordNotification {
+        channel: String,
+        kind: NotifyKind,
+        ok: bool,
+        attempts: u32,
+        status: Option<u16>,
+        latency_ms: u64,
+        /// What was said, or why delivery failed; never the URL.
+        message: String,
+    },
 }
 
 impl Action {
@@ -60,6 +73,9 @@ impl Action {
             Action::Decide { choice, .. } => format!("decide {}", choice.word()),
             Action::Note { .. } => "note".into(),
             Action::Shutdown => "shutdown".into(),
+            Action::RecordNotification { channel, kind, .. } => {
+                format!("record notification {} to {channel}", kind.name())
+            }
         }
     }
 }

@@ -126,6 +126,11 @@ pub struct Engine {
     events: broadcast::Sender<Record>,
     cmds: mpsc::Receiver<Command>,
     cmds_open: bool,
+    /// The command channel, held weakly so it still closes when every client
+    /// has gone; the notifier and requeued commands upgrade it briefly.
+    cmd_weak: mpsc::WeakSender<Command>,
+    /// The webhook notifier, when the plan has channels.
+    notifier: Option<crate::notify::Link>,
 }
 
 /// A client's connection to a running engine.
@@ -188,6 +193,7 @@ impl Engine {
             .map(|e| env_steps(&plan, e))
             .collect();
         let (cmd_tx, cmds) = mpsc::channel(256);
+        let cmd_weak = cmd_tx.downgrade();
         let (events, _) = broadcast::channel(65_536);
         let handle = EngineHandle {
             run_id: run_id.clone(),
@@ -207,6 +213,8 @@ impl Engine {
                 events,
                 cmds,
                 cmds_open: true,
+                cmd_weak,
+                notifier: None,
             },
             handle,
         ))
@@ -233,6 +241,15 @@ impl Engine {
 
     /// Runs the plan to the end and returns the final state.
     pub async fn run(mut self) -> RunState {
+        if !self.plan.channels.is_empty() {
+            // Subscribed before the first record, so it hears RunStarted.
+            self.notifier = Some(crate::notify::spawn(crate::notify::Setup {
+                plan: self.plan.clone(),
+                records: self.events.subscribe(),
+                commands: self.cmd_weak.clone(),
+                journal: self.journal.path().to_path_buf(),
+            }));
+        }
         if let Err(Fatal(msg)) = self.run_all().await {
             tracing::error!(%msg, "engine stopped");
             if self
@@ -247,6 +264,80 @@ impl Engine {
         }
         let _ = self.journal.flush();
         self.state
+    }
+
+    /// At the end of a run, before the dossier: waits until the notifier has
+    /// seen the last record and has nothing in flight, journaling each
+    /// delivery as it reports. Bounded by the slowest channel's worst case
+    /// (at most 30 s); never called at any other time, and a no-op without
+    /// channels. Other commands that arrive meanwhile are put back in the
+    /// queue for whatever reads it next.
+    async fn settle_notifications(&mut self) {
+        let Some(mut link) = self.notifier.take() else {
+            return;
+        };
+        let target = self.seq;
+        let deadline = tokio::time::Instant::now() + link.bound;
+        let mut later = Vec::new();
+        loop {
+            while let Ok(d) = link.orphans.try_recv() {
+                self.journal_delivery(d);
+            }
+            if link.settled(target) {
+                break;
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {
+                    tracing::warn!(
+                        bound = ?link.bound,
+                        "notifications still in flight when the run's record was written"
+                    );
+                    break;
+                }
+                changed = link.progress.changed() => {
+                    if changed.is_err() {
+                        break; // the notifier has stopped
+                    }
+                }
+                Some(d) = link.orphans.recv() => self.journal_delivery(d),
+                c = self.cmds.recv(), if self.cmds_open => match c {
+                    None => self.cmds_open = false,
+                    Some(cmd) if matches!(cmd.action, Action::RecordNotification { .. }) => {
+                        if let Err(Fatal(e)) = self.on_command(cmd, &commands::Ctx::Finished) {
+                            tracing::warn!(error = %e, "cannot journal a notification");
+                        }
+                    }
+                    Some(cmd) => later.push(cmd),
+                },
+            }
+        }
+        while let Ok(d) = link.orphans.try_recv() {
+            self.journal_delivery(d);
+        }
+        self.notifier = Some(link);
+        for cmd in later {
+            let refused = match self.cmd_weak.upgrade() {
+                Some(tx) => tx.try_send(cmd).err().map(|e| e.into_inner()),
+                None => Some(cmd),
+            };
+            if let Some(cmd) = refused {
+                let reason = "the engine was finishing the run; send it again".to_string();
+                let _ = self.emit(Event::CommandRefused {
+                    actor: cmd.actor,
+                    command: cmd.action.describe(),
+                    reason: reason.clone(),
+                });
+                if let Some(tx) = cmd.reply {
+                    let _ = tx.send(Err(reason));
+                }
+            }
+        }
+    }
+
+    fn journal_delivery(&mut self, d: crate::notify::Delivered) {
+        if let Err(Fatal(e)) = self.emit(d.into_event()) {
+            tracing::warn!(error = %e, "cannot journal a notification");
+        }
     }
 
     fn step(&self, env: usize, step: usize) -> &Step {

@@ -16,6 +16,8 @@ impl Engine {
 
     /// After `RunFinished`: the dossier is written and the index updated.
     pub(super) async fn record_finished(&mut self) {
+        // The completion notice is part of the record: journaled first.
+        self.settle_notifications().await;
         if let Err(e) = self.journal.flush() {
             tracing::warn!(error = %e, "cannot flush the journal before the dossier");
         }

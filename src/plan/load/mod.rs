@@ -1,6 +1,7 @@
 //! TOML text → [`Plan`], reporting every problem with its position.
 
 mod check;
+mod communication;
 mod environment;
 mod gate;
 mod metric;
@@ -26,6 +27,9 @@ const TOP_KEYS: &[&str] = &[
     "checks",
     "metrics",
     "analyses",
+    "stakeholders",
+    "channels",
+    "communication",
 ];
 const RELEASE_KEYS: &[&str] = &[
     "name",
@@ -209,6 +213,8 @@ impl Loader<'_> {
         let check_tables = top.array_of_tables(self.cx, "checks");
         let metric_tables = top.array_of_tables(self.cx, "metrics");
         let analysis_tables = top.array_of_tables(self.cx, "analyses");
+        let stakeholder_tables = top.array_of_tables(self.cx, "stakeholders");
+        let channel_tables = top.array_of_tables(self.cx, "channels");
 
         if stage_tables.is_empty() && top.get("stages").is_none() {
             let what = if doc.is_empty() {
@@ -296,6 +302,16 @@ impl Loader<'_> {
             }
         }
 
+        let stakeholders: Vec<Stakeholder> = stakeholder_tables
+            .iter()
+            .filter_map(|(t, sp)| self.stakeholder(t, sp.clone()))
+            .collect();
+        let channels: Vec<Channel> = channel_tables
+            .iter()
+            .filter_map(|(t, sp)| self.channel(t, sp.clone()))
+            .collect();
+        let communication = self.communication(&top);
+
         // Names come from the raw tables rather than the loaded entries: an entry
         // with a problem of its own is still declared, so it must not escape the
         // duplicate check nor make every reference to it read "does not exist".
@@ -310,6 +326,7 @@ impl Loader<'_> {
         self.duplicates("check", &declared_checks);
         self.duplicates("metric", &declared_metrics);
         self.duplicates("analysis", &declared_analyses);
+        self.duplicates("channel", &declared_names(&channel_tables));
         let names = |d: &[Spanned<String>]| -> Vec<String> {
             d.iter().map(|n| n.get_ref().clone()).collect()
         };
@@ -421,9 +438,9 @@ impl Loader<'_> {
             checks: std::mem::take(&mut self.named_checks),
             metrics,
             analyses,
-            stakeholders: Vec::new(),
-            channels: Vec::new(),
-            communication: Communication::default(),
+            stakeholders,
+            channels,
+            communication,
         };
         // Judged only on a plan that is otherwise whole: usage follows references.
         if self.cx.diags.is_empty() {

@@ -1,0 +1,239 @@
+//! The notifier's loop: records in, deliveries out, each delivery reported
+//! back to the engine to be journaled.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+
+use super::decide::{self, Decider, Notice};
+use super::{Delivered, Progress, Setup, VIA, deliver, payload};
+use crate::engine::{Actor, Command, Event, Record, RunState};
+use crate::plan::{Channel, NotifyKind};
+
+pub(super) struct Notifier {
+    channels: Vec<Channel>,
+    /// Per channel: a status update is on its way, so the next one is skipped
+    /// rather than piling up behind a slow webhook.
+    status_busy: Vec<Arc<AtomicBool>>,
+    cadence: Option<Duration>,
+    decider: Decider,
+    state: RunState,
+    /// Set at the first `RunFinished`: status updates stop there.
+    finished: bool,
+    records: broadcast::Receiver<Record>,
+    commands: mpsc::WeakSender<Command>,
+    journal: std::path::PathBuf,
+    progress: watch::Sender<Progress>,
+    orphans: mpsc::Sender<Delivered>,
+    client: Result<reqwest::Client, String>,
+    deliveries: JoinSet<()>,
+}
+
+impl Notifier {
+    pub(super) fn new(
+        setup: Setup,
+        progress: watch::Sender<Progress>,
+        orphans: mpsc::Sender<Delivered>,
+    ) -> Self {
+        let Setup {
+            plan,
+            records,
+            commands,
+            journal,
+        } = setup;
+        Self {
+            status_busy: plan
+                .channels
+                .iter()
+                .map(|_| Arc::new(AtomicBool::new(false)))
+                .collect(),
+            channels: plan.channels.clone(),
+            cadence: plan.communication.cadence,
+            decider: Decider::new(&plan),
+            state: RunState::default(),
+            finished: false,
+            records,
+            commands,
+            journal,
+            progress,
+            orphans,
+            client: deliver::client(),
+            deliveries: JoinSet::new(),
+        }
+    }
+
+    pub(super) async fn run(mut self) {
+        let mut ticker = self.cadence.map(|c| {
+            let mut t: Interval = tokio::time::interval_at(Instant::now() + c, c);
+            t.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            t
+        });
+        loop {
+            let ticking = ticker.is_some() && self.state.started.is_some() && !self.finished;
+            tokio::select! {
+                // The engine is gone: nothing can be journaled any more.
+                () = self.progress.closed() => break,
+                Some(_) = self.deliveries.join_next() => {
+                    self.progress.send_modify(|p| p.in_flight -= 1);
+                }
+                r = self.records.recv() => match r {
+                    Ok(rec) => self.on_record(rec),
+                    Err(RecvError::Lagged(_)) => self.catch_up().await,
+                    Err(RecvError::Closed) => break,
+                },
+                _ = tick(&mut ticker), if ticking => self.status(),
+            }
+        }
+        // Each delivery is bounded by its channel; let them end rather than
+        // cutting a request off half-way.
+        while self.deliveries.join_next().await.is_some() {}
+    }
+
+    fn on_record(&mut self, rec: Record) {
+        if rec.seq <= self.state.last_seq {
+            return; // already handled while catching up from the journal
+        }
+        self.state.apply(&rec);
+        if matches!(rec.event, Event::RunFinished { .. }) {
+            self.finished = true;
+        }
+        let notices = self.decider.decide(&self.state, &rec);
+        let started: usize = notices.iter().map(|n| self.dispatch(n)).sum();
+        let seen = rec.seq;
+        self.progress.send_modify(|p| {
+            p.seen = seen;
+            p.in_flight += started;
+        });
+    }
+
+    /// The broadcast ran ahead of us: the journal has every record we missed.
+    async fn catch_up(&mut self) {
+        let path = self.journal.clone();
+        match tokio::task::spawn_blocking(move || crate::journal::read_journal(&path)).await {
+            Ok(Ok(j)) => {
+                for rec in j.records {
+                    self.on_record(rec);
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "notifier cannot catch up from the journal"),
+            Err(e) => tracing::warn!(error = %e, "notifier cannot catch up from the journal"),
+        }
+    }
+
+    fn status(&mut self) {
+        let Some(n) = decide::status(&self.state, Timestamp::now()) else {
+            return;
+        };
+        let started = self.dispatch(&n);
+        if started > 0 {
+            self.progress.send_modify(|p| p.in_flight += started);
+        }
+    }
+
+    /// Starts one delivery per channel that listens for `n`; returns how many.
+    fn dispatch(&mut self, n: &Notice) -> usize {
+        let mut started = 0;
+        for i in 0..self.channels.len() {
+            let ch = self.channels[i].clone();
+            if !ch.events.is_empty() && !ch.events.contains(&n.kind) {
+                continue;
+            }
+            let busy = (n.kind == NotifyKind::Status).then(|| self.status_busy[i].clone());
+            if busy
+                .as_ref()
+                .is_some_and(|b| b.swap(true, Ordering::SeqCst))
+            {
+                tracing::debug!(channel = %ch.name, "status update skipped: the last one is still on its way");
+                continue;
+            }
+            let body = payload::body(ch.format, n);
+            let said = n.text.clone();
+            let kind = n.kind;
+            let client = self.client.clone();
+            // Held only while this delivery is under way, so the engine's
+            // command channel still closes once every client has gone.
+            let commands = self.commands.upgrade();
+            let orphans = self.orphans.clone();
+            self.deliveries.spawn(async move {
+                let outcome = match &client {
+                    Ok(c) => deliver::post(c, &ch, body).await,
+                    Err(e) => deliver::Outcome {
+                        ok: false,
+                        attempts: 0,
+                        status: None,
+                        latency_ms: 0,
+                        error: Some(e.clone()),
+                    },
+                };
+                if let Some(b) = busy {
+                    b.store(false, Ordering::SeqCst);
+                }
+                let d = Delivered {
+                    channel: ch.name.clone(),
+                    kind,
+                    ok: outcome.ok,
+                    attempts: outcome.attempts,
+                    status: outcome.status,
+                    latency_ms: outcome.latency_ms,
+                    message: match outcome.error {
+                        None => said,
+                        Some(e) => deliver::redact(&e, &ch.url),
+                    },
+                };
+                report(commands, orphans, d).await;
+            });
+            started += 1;
+        }
+        started
+    }
+}
+
+/// Hands a delivery to the engine to journal; over the link if it cannot take commands.
+async fn report(
+    commands: Option<mpsc::Sender<Command>>,
+    orphans: mpsc::Sender<Delivered>,
+    d: Delivered,
+) {
+    if let Some(tx) = commands {
+        let (cmd, reply) = Command::new(notifier(), d.clone().into_action());
+        let sent = tx.send(cmd).await;
+        drop(tx);
+        if sent.is_ok() {
+            match reply.await {
+                Ok(Ok(_)) => return,
+                Ok(Err(why)) => {
+                    tracing::warn!(%why, "the engine would not journal a notification");
+                    return;
+                }
+                // Dropped unanswered: the engine stopped with it still queued.
+                Err(_) => {}
+            }
+        }
+    }
+    if orphans.try_send(d).is_err() {
+        tracing::warn!("a notification could not be journaled: the engine is not listening");
+    }
+}
+
+fn notifier() -> Actor {
+    Actor {
+        user: "slate".into(),
+        uid: nix::unistd::getuid().as_raw(),
+        via: VIA.into(),
+    }
+}
+
+async fn tick(ticker: &mut Option<Interval>) {
+    match ticker {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
