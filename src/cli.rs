@@ -82,6 +82,18 @@ pub enum Cmd {
         #[arg(default_value = "latest")]
         run: String,
     },
+    /// Play a past run's journal in the cockpit, read-only, at an adjustable speed
+    Replay {
+        /// Run id, a unique prefix of one, or "latest"
+        #[arg(default_value = "latest")]
+        run: String,
+        /// Playback speed, 0.25 to 64 (Space pauses, + and - change it, n jumps to the next gate or failure)
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Cockpit colour theme
+        #[arg(long, value_name = "NAME")]
+        theme: Option<String>,
+    },
     /// Show a run's state, rebuilt from its journal
     Show {
         /// Run id, a unique prefix of one, or "latest"

@@ -47,6 +47,17 @@ fn main() -> ExitCode {
             theme,
         } => run_demo(scenario, fast, headless, json, theme, &state_dir),
         Cmd::Run(args) => run_plan(args, &state_dir),
+        Cmd::Replay { run, speed, theme } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(slate::cockpit::replay::run(
+                slate::cockpit::replay::ReplayArgs { run, speed, theme },
+                &state_dir,
+                &paths::config_dir(),
+            )),
+            Err(e) => {
+                slate::warn_user!("slate: cannot start the runtime: {e}");
+                1
+            }
+        },
         Cmd::DemoService(cmd) => slate::demo_service::run(cmd),
     };
     ExitCode::from(code as u8)

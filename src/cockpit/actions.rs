@@ -7,6 +7,7 @@ use ratatui::layout::{Position, Rect};
 use super::app::{App, Effect, Intent, Modal, Panel, textarea};
 use super::keymap::UiAction;
 use super::logs::LogLine;
+use super::replay::Control;
 use crate::engine::Action;
 use crate::engine::event::RollbackChoice;
 use crate::engine::state::RunStatus;
@@ -14,6 +15,16 @@ use crate::engine::state::RunStatus;
 impl App {
     pub fn on_action(&mut self, a: UiAction) -> Vec<Effect> {
         self.dirty = true;
+        if let Some(effects) = self.read_only_action(a) {
+            return effects;
+        }
+        if a.is_replay() {
+            // The player lives with the feed; outside a replay these keys do nothing.
+            return match (&self.replay, Control::from_action(a)) {
+                (Some(_), Some(c)) => vec![Effect::Replay(c)],
+                _ => Vec::new(),
+            };
+        }
         let v = &mut self.view;
         match a {
             UiAction::Approve | UiAction::Reject => {
@@ -175,6 +186,14 @@ impl App {
             UiAction::ToggleWrap => v.wrap = !v.wrap,
             UiAction::ToggleAnsi => v.ansi = !v.ansi,
             UiAction::Help => self.modal = Some(Modal::Help { scroll: 0 }),
+            UiAction::ReplayPause
+            | UiAction::ReplayStep
+            | UiAction::ReplayFaster
+            | UiAction::ReplaySlower
+            | UiAction::ReplayNext
+            | UiAction::ReplayPrev
+            | UiAction::ReplayStart
+            | UiAction::ReplayEnd => {}
             UiAction::Quit => {
                 if self.is_active() {
                     self.modal = Some(Modal::Quit);

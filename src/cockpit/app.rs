@@ -11,6 +11,8 @@ use ratatui_textarea::TextArea;
 
 use super::keymap::{Keymap, UiAction};
 use super::logs::{LogBuffer, LogLine};
+use super::readonly::ReadOnly;
+use super::replay::{Control, ReplayView};
 use super::theme::Theme;
 use crate::engine::Action;
 use crate::engine::event::{Event, Record, Stream};
@@ -78,6 +80,8 @@ pub enum Effect {
     LoadHistory {
         before: u64,
     },
+    /// Move the replay player (replay mode only).
+    Replay(Control),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -147,6 +151,10 @@ pub struct App {
     pub dirty: bool,
     /// A history read from the journal is under way.
     pub loading_history: bool,
+    /// Set for replays (and later read-only attach): nothing may be sent.
+    pub read_only: Option<ReadOnly>,
+    /// Set in replay mode: where the player is, for the header and the keys.
+    pub replay: Option<ReplayView>,
 }
 
 pub(super) fn textarea(placeholder: &str) -> TextArea<'static> {
@@ -191,6 +199,8 @@ impl App {
             quit: QuitState::Running,
             dirty: true,
             loading_history: false,
+            read_only: None,
+            replay: None,
         }
     }
 
@@ -275,14 +285,15 @@ impl App {
                 s.push_back((*latency_ms, *ok));
             }
             Event::GateWaiting { gate, .. } => {
-                let key = self.keymap.label(UiAction::Approve);
-                self.toast(
-                    format!("gate {gate} is waiting for approval — press {key}"),
-                    false,
-                );
+                // A read-only viewer cannot press it; don't tell them to.
+                let hint = match self.read_only {
+                    Some(_) => String::new(),
+                    None => format!(" — press {}", self.keymap.label(UiAction::Approve)),
+                };
+                self.toast(format!("gate {gate} is waiting for approval{hint}"), false);
             }
             Event::RollbackBlocked { reason, .. } => {
-                if self.modal.is_none() {
+                if self.modal.is_none() && self.read_only.is_none() {
                     self.modal = Some(Modal::Decide { ack: None });
                 }
                 self.toast(reason.clone(), true);
@@ -312,9 +323,10 @@ impl App {
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         self.dirty = true;
         if self.modal.is_some() {
-            return self.on_modal_key(key);
+            let effects = self.on_modal_key(key);
+            return self.without_sends(effects);
         }
-        let mut effects = match self.keymap.lookup(&key) {
+        let mut effects = match self.keymap.lookup_mode(&key, self.replay.is_some()) {
             Some(a) => self.on_action(a),
             None => Vec::new(),
         };
@@ -322,7 +334,7 @@ impl App {
             self.logs.drop_history();
         }
         effects.extend(self.history_wanted());
-        effects
+        self.without_sends(effects)
     }
 
     /// The environment `R` would roll back: the one in progress, else the last deployed.
@@ -380,14 +392,21 @@ impl App {
     }
 
     /// Whether time alone changes the screen (spinner, elapsed counters).
+    /// A replay's clock moves only while it plays.
     pub fn animating(&self) -> bool {
-        self.is_active()
+        match &self.replay {
+            Some(r) => r.playing(),
+            None => self.is_active(),
+        }
     }
 }
 
 impl App {
     /// SIGTERM: leave like a confirmed quit — abort first if a release is active.
     pub fn on_terminate(&mut self) -> Vec<Effect> {
+        if self.is_read_only() {
+            return vec![Effect::Quit];
+        }
         if self.is_active() {
             self.quit = QuitState::AfterFinish;
             vec![Effect::Send(Action::Abort {

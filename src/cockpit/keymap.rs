@@ -35,6 +35,33 @@ pub enum UiAction {
     ToggleAnsi,
     Help,
     Quit,
+    // Replay only (see `is_replay`): they control the player, not the run.
+    ReplayPause,
+    ReplayStep,
+    ReplayFaster,
+    ReplaySlower,
+    ReplayNext,
+    ReplayPrev,
+    ReplayStart,
+    ReplayEnd,
+}
+
+impl UiAction {
+    /// Keys of replay actions are looked up only in replay mode, and there
+    /// they win over a cockpit key bound to the same key.
+    pub fn is_replay(self) -> bool {
+        matches!(
+            self,
+            UiAction::ReplayPause
+                | UiAction::ReplayStep
+                | UiAction::ReplayFaster
+                | UiAction::ReplaySlower
+                | UiAction::ReplayNext
+                | UiAction::ReplayPrev
+                | UiAction::ReplayStart
+                | UiAction::ReplayEnd
+        )
+    }
 }
 
 /// The name used in `config.toml` and in help.
@@ -122,7 +149,58 @@ pub const ACTIONS: &[(UiAction, &str, &str, &str)] = &[
     ),
     (UiAction::Help, "help", "this help", "general"),
     (UiAction::Quit, "quit", "quit", "general"),
+    (
+        UiAction::ReplayPause,
+        "replay_pause",
+        "play / pause the replay",
+        REPLAY_GROUP,
+    ),
+    (
+        UiAction::ReplayStep,
+        "replay_step",
+        "step one event (pauses)",
+        REPLAY_GROUP,
+    ),
+    (
+        UiAction::ReplayFaster,
+        "replay_faster",
+        "faster (up to 64×)",
+        REPLAY_GROUP,
+    ),
+    (
+        UiAction::ReplaySlower,
+        "replay_slower",
+        "slower (down to 0.25×)",
+        REPLAY_GROUP,
+    ),
+    (
+        UiAction::ReplayNext,
+        "replay_next",
+        "jump to the next gate, decision or failure",
+        REPLAY_GROUP,
+    ),
+    (
+        UiAction::ReplayPrev,
+        "replay_prev",
+        "jump back to the previous one",
+        REPLAY_GROUP,
+    ),
+    (
+        UiAction::ReplayStart,
+        "replay_start",
+        "back to the start",
+        REPLAY_GROUP,
+    ),
+    (
+        UiAction::ReplayEnd,
+        "replay_end",
+        "to the end",
+        REPLAY_GROUP,
+    ),
 ];
+
+/// The help group of the replay actions, shown only in replay mode.
+pub const REPLAY_GROUP: &str = "replay";
 
 pub fn action_name(a: UiAction) -> &'static str {
     ACTIONS
@@ -268,19 +346,61 @@ impl Default for Keymap {
                 b(&["c"], ToggleAnsi),
                 b(&["?"], Help),
                 b(&["q", "ctrl-c"], Quit),
+                // `n`, `p` and → also mean search next, pause and next
+                // environment: in replay these win (help says so).
+                b(&["space"], ReplayPause),
+                b(&[".", "right"], ReplayStep),
+                b(&["+", "="], ReplayFaster),
+                b(&["-"], ReplaySlower),
+                b(&["n"], ReplayNext),
+                b(&["p"], ReplayPrev),
+                b(&["0"], ReplayStart),
+                b(&["$"], ReplayEnd),
             ],
         }
     }
 }
 
 impl Keymap {
+    /// The cockpit's action for a key (replay keys are not looked at).
     pub fn lookup(&self, ev: &KeyEvent) -> Option<UiAction> {
+        self.lookup_mode(ev, false)
+    }
+
+    /// In replay mode the replay keys are tried first, so where one clashes
+    /// with a cockpit key the replay action wins; elsewhere they do nothing.
+    pub fn lookup_mode(&self, ev: &KeyEvent, replay: bool) -> Option<UiAction> {
         let key = Key::from_event(ev);
         // Shifted letters arrive as uppercase chars; Shift alone adds nothing.
-        self.bindings
+        let find = |replay_keys: bool| {
+            self.bindings
+                .iter()
+                .filter(|b| b.action.is_replay() == replay_keys)
+                .find(|b| b.keys.contains(&key))
+                .map(|b| b.action)
+        };
+        if replay {
+            find(true).or_else(|| find(false))
+        } else {
+            find(false)
+        }
+    }
+
+    /// Cockpit actions whose keys a replay key takes over in replay mode.
+    pub fn replay_clashes(&self) -> Vec<(Key, UiAction)> {
+        let replay_keys = self
+            .bindings
             .iter()
-            .find(|b| b.keys.contains(&key))
-            .map(|b| b.action)
+            .filter(|b| b.action.is_replay())
+            .flat_map(|b| b.keys.iter().copied());
+        replay_keys
+            .filter_map(|k| {
+                self.bindings
+                    .iter()
+                    .find(|b| !b.action.is_replay() && b.keys.contains(&k))
+                    .map(|b| (k, b.action))
+            })
+            .collect()
     }
 
     pub fn keys_for(&self, action: UiAction) -> Vec<Key> {
@@ -301,9 +421,13 @@ impl Keymap {
     }
 
     /// Replaces the keys of `action`; a key taken from another action is moved.
+    /// Replay and cockpit keys live in different modes, so they never move
+    /// between the two.
     pub fn set(&mut self, action: UiAction, keys: Vec<Key>) {
         for b in &mut self.bindings {
-            b.keys.retain(|k| !keys.contains(k));
+            if b.action.is_replay() == action.is_replay() {
+                b.keys.retain(|k| !keys.contains(k));
+            }
         }
         match self.bindings.iter_mut().find(|b| b.action == action) {
             Some(b) => b.keys = keys,
@@ -369,6 +493,24 @@ mod tests {
         assert!(
             k.keys_for(UiAction::Reject).is_empty(),
             "x moved away from reject"
+        );
+    }
+
+    #[test]
+    fn replay_keys_win_only_in_replay_mode() {
+        let k = Keymap::default();
+        let n = ev(KeyCode::Char('n'), KeyModifiers::NONE);
+        assert_eq!(k.lookup(&n), Some(UiAction::SearchNext));
+        assert_eq!(k.lookup_mode(&n, true), Some(UiAction::ReplayNext));
+        let space = ev(KeyCode::Char(' '), KeyModifiers::NONE);
+        assert_eq!(k.lookup(&space), None);
+        // Cockpit keys without a replay binding still work in replay.
+        let a = ev(KeyCode::Char('a'), KeyModifiers::NONE);
+        assert_eq!(k.lookup_mode(&a, true), Some(UiAction::Approve));
+        let clashes: Vec<UiAction> = k.replay_clashes().iter().map(|(_, a)| *a).collect();
+        assert_eq!(
+            clashes,
+            [UiAction::Right, UiAction::SearchNext, UiAction::TogglePause]
         );
     }
 

@@ -7,6 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use super::widgets::{fmt_ms, since_ms, spinner};
 use crate::cockpit::app::App;
+use crate::cockpit::replay::{End, ReplayView};
 use crate::engine::event::RunOutcome;
 use crate::engine::state::RunStatus;
 
@@ -34,8 +35,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         r.release.clone()
     };
-    let line1 = Line::from(vec![
-        Span::styled(" slate ", t.accent),
+    // A replay says so first, so a screenshot of it is never taken for a live run.
+    let mut spans = match &app.replay {
+        Some(rv) => replay_banner(app, rv),
+        None => vec![Span::styled(" slate ", t.accent)],
+    };
+    spans.extend([
         Span::styled(format!("{release} {}", app.plan.release.version), t.title),
         Span::styled(
             format!(" (from {})", app.plan.release.previous_version),
@@ -45,6 +50,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Span::styled(format!("{glyph} {}", r.status.word().to_uppercase()), style),
         Span::styled(format!("  {elapsed}"), t.muted),
     ]);
+    let line1 = Line::from(spans);
     let where_ = match (
         r.current_env,
         r.current_env.and_then(|e| r.envs[e].current_step),
@@ -61,12 +67,18 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             .iter()
             .filter(|a| a.gate == w.gate && a.step == w.step)
             .count();
+        let decides = match app.read_only {
+            Some(_) => String::new(),
+            None => format!(
+                " · {} decides",
+                app.keymap.label(crate::cockpit::keymap::UiAction::Approve)
+            ),
+        };
         line2.push(Span::styled(
             format!(
-                "  ◷ waiting {} ({have}/{}) · {} decides",
+                "  ◷ waiting {} ({have}/{}){decides}",
                 fmt_ms(since_ms(app, w.since)),
                 w.required,
-                app.keymap.label(crate::cockpit::keymap::UiAction::Approve)
             ),
             t.paused,
         ));
@@ -75,4 +87,49 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         line2.push(Span::styled(format!("   ⚠ {}", b.reason), t.fail));
     }
     frame.render_widget(Paragraph::new(vec![line1, Line::from(line2)]), area);
+}
+
+/// "▶ REPLAY 4× · 14:03:12 · 120/950 · paused": what is played, how, and where.
+fn replay_banner(app: &App, rv: &ReplayView) -> Vec<Span<'static>> {
+    let t = &app.theme;
+    let glyph = match (rv.end, rv.paused) {
+        (Some(_), _) => "■",
+        (None, true) => "‖",
+        (None, false) => "▶",
+    };
+    let clock = rv.clock.to_zoned(rv.tz.clone()).strftime("%H:%M:%S");
+    let mut spans = vec![
+        Span::styled(
+            format!(" {glyph} REPLAY {}", speed_label(rv.speed)),
+            t.accent,
+        ),
+        Span::styled(format!(" · {clock} · {}/{}", rv.pos, rv.total), t.muted),
+    ];
+    match rv.end {
+        Some(End::Finished) => spans.push(Span::styled(" · end", t.muted)),
+        Some(End::Unfinished {
+            still_running: true,
+        }) => spans.push(Span::styled(" · end of journal so far", t.warn)),
+        Some(End::Unfinished { .. }) => {
+            spans.push(Span::styled(" · end · the run never finished", t.fail))
+        }
+        None if rv.paused => spans.push(Span::styled(" · paused", t.paused)),
+        None => {}
+    }
+    if let Some(s) = rv.skipped {
+        let ms = s.as_millis().max(0) as u64;
+        spans.push(Span::styled(
+            format!(" · ⏭ skipped {} idle", fmt_ms(ms)),
+            t.warn,
+        ));
+    }
+    spans.push(Span::raw("   "));
+    spans
+}
+
+/// 0.25×, 1×, 16×: the speed without trailing zeros.
+pub fn speed_label(speed: f64) -> String {
+    let s = format!("{speed:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}×")
 }

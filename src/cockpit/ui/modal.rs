@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 use crate::cockpit::app::{App, Intent, Modal};
-use crate::cockpit::keymap::ACTIONS;
+use crate::cockpit::keymap::{ACTIONS, REPLAY_GROUP, action_desc};
 use crate::engine::event::RollbackChoice;
 use crate::plan::ConfigDelta;
 
@@ -349,12 +349,26 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Modal::Help { scroll } => {
             let mut lines = Vec::new();
             let mut group = "";
+            let replay = app.replay.is_some();
             for (action, _, desc, g) in ACTIONS {
+                // Replay keys exist only in a replay.
+                if *g == REPLAY_GROUP && !replay {
+                    continue;
+                }
                 if *g != group {
                     if !group.is_empty() {
                         lines.push(Line::from(""));
                     }
-                    lines.push(Line::from(Span::styled(g.to_string(), t.accent)));
+                    let title = match &app.read_only {
+                        Some(ro) if *g == "release" => {
+                            format!("{g} (read-only in this {}: not available)", ro.reason)
+                        }
+                        _ => g.to_string(),
+                    };
+                    lines.push(Line::from(Span::styled(title, t.accent)));
+                    if *g == REPLAY_GROUP {
+                        lines.extend(replay_clashes(app));
+                    }
                     group = g;
                 }
                 lines.push(Line::from(vec![
@@ -378,4 +392,20 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             );
         }
     }
+}
+
+/// Where a replay key is also a cockpit key the replay wins: help says which.
+fn replay_clashes(app: &App) -> Option<Line<'static>> {
+    let taken: Vec<String> = app
+        .keymap
+        .replay_clashes()
+        .iter()
+        .map(|(k, a)| format!("{} ({})", k.label(), action_desc(*a)))
+        .collect();
+    (!taken.is_empty()).then(|| {
+        Line::from(Span::styled(
+            format!("  in a replay these replace: {}", taken.join(", ")),
+            app.theme.warn,
+        ))
+    })
 }
