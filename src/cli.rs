@@ -93,6 +93,9 @@ pub enum Cmd {
         /// Cockpit colour theme
         #[arg(long, value_name = "NAME")]
         theme: Option<String>,
+        /// Open paused on the first record (Space plays)
+        #[arg(long)]
+        paused: bool,
     },
     /// Show a run's state, rebuilt from its journal
     Show {

@@ -47,9 +47,19 @@ fn main() -> ExitCode {
             theme,
         } => run_demo(scenario, fast, headless, json, theme, &state_dir),
         Cmd::Run(args) => run_plan(args, &state_dir),
-        Cmd::Replay { run, speed, theme } => match tokio::runtime::Runtime::new() {
+        Cmd::Replay {
+            run,
+            speed,
+            theme,
+            paused,
+        } => match tokio::runtime::Runtime::new() {
             Ok(rt) => rt.block_on(slate::cockpit::replay::run(
-                slate::cockpit::replay::ReplayArgs { run, speed, theme },
+                slate::cockpit::replay::ReplayArgs {
+                    run,
+                    speed,
+                    theme,
+                    paused,
+                },
                 &state_dir,
                 &paths::config_dir(),
             )),

@@ -581,7 +581,11 @@ fn slate_review_in_a_terminal_saves_what_was_typed() {
 
 #[test]
 fn release_notes_list_the_commits_between_the_two_versions() {
-    if std::process::Command::new("git").arg("--version").output().is_err() {
+    if std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("SKIPPED: git is not installed");
         return;
     }
@@ -590,20 +594,46 @@ fn release_notes_list_the_commits_between_the_two_versions() {
     std::fs::create_dir(&repo).unwrap();
     let git = |args: &[&str]| {
         let out = std::process::Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "init.defaultBranch=main",
+            ])
             .args(args)
             .current_dir(&repo)
             .output()
             .expect("git");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     git(&["init", "-q"]);
     git(&["commit", "-q", "--allow-empty", "-m", "before the release"]);
     git(&["tag", "3.0.2"]);
-    git(&["commit", "-q", "--allow-empty", "-m", "add idempotency keys"]);
-    git(&["commit", "-q", "--allow-empty", "-m", "fix the ledger rounding"]);
+    git(&[
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "add idempotency keys",
+    ]);
+    git(&[
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "fix the ledger rounding",
+    ]);
     git(&["tag", "3.1.0"]);
-    let head = HEAD.replace("owner = \"release-team\"", "owner = \"release-team\"\nrepository = \"repo\"");
+    let head = HEAD.replace(
+        "owner = \"release-team\"",
+        "owner = \"release-team\"\nrepository = \"repo\"",
+    );
     let plan = sb.plan("plan.toml", &format!("{head}{ROLLED_BACK}"));
     sb.run(&["run", "--headless", plan.to_str().unwrap()], RUN);
     let md = text(&sb.run(&["dossier", "latest"], RUN));
@@ -611,5 +641,100 @@ fn release_notes_list_the_commits_between_the_two_versions() {
     let summary = &p.sections[0].1;
     assert!(summary.contains("add idempotency keys"), "{summary}");
     assert!(summary.contains("fix the ledger rounding"), "{summary}");
-    assert!(!summary.contains("before the release"), "only commits after the previous version: {summary}");
+    assert!(
+        !summary.contains("before the release"),
+        "only commits after the previous version: {summary}"
+    );
+}
+
+/// A webhook receiver on 127.0.0.1 that answers 204 to anything; returns its port.
+fn receiver() -> u16 {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(64).flatten() {
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut r = BufReader::new(conn);
+            let mut len = 0usize;
+            let mut line = String::new();
+            while r.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                if line == "\r\n" {
+                    break;
+                }
+                line.clear();
+            }
+            let mut body = vec![0; len];
+            let _ = r.read_exact(&mut body);
+            let _ = r
+                .get_mut()
+                .write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    port
+}
+
+#[test]
+fn the_communication_plan_shows_deliveries_and_never_a_webhook_url() {
+    let sb = Sandbox::new();
+    let port = receiver();
+    let comms = format!(
+        r#"
+[[stakeholders]]
+name = "Payments team"
+role = "informed"
+contact = "#payments"
+
+[[stakeholders]]
+name = "Support desk"
+role = "support"
+contact = "support@example.com"
+
+[[channels]]
+name = "ops-chat"
+format = "slack"
+url = "http://127.0.0.1:{port}/hooks/s3cr3t-T0KEN"
+
+[[channels]]
+name = "pager"
+url = "http://127.0.0.1:9/never?token=pager-s3cr3t"
+retries = 0
+timeout = "1s"
+events = ["completed"]
+
+[communication]
+cadence = "1m"
+support = "payments on-call, #payments-oncall"
+"#
+    );
+    let plan = sb.plan("plan.toml", &format!("{HEAD}{comms}{ROLLED_BACK}"));
+    let out = sb.run(&["run", "--headless", plan.to_str().unwrap()], RUN);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = std::fs::read_to_string(common::newest_run(sb.home()).unwrap().join("dossier.md")).unwrap();
+    let p = assert_well_formed(&md);
+    for secret in ["s3cr3t-T0KEN", "pager-s3cr3t", "/hooks", ":9/"] {
+        assert!(!md.contains(secret), "the dossier shows part of a webhook URL ({secret})");
+    }
+    let (_, _, people) = table(&p, "Communication Plan", "Name");
+    assert_eq!(people.len(), 3, "the owner and two stakeholders: {people:?}");
+    assert!(people.iter().any(|r| r[0] == "Support desk" && r[2] == "support@example.com"));
+    let (_, _, channels) = table(&p, "Communication Plan", "Channel");
+    assert_eq!(channels.len(), 2);
+    let (_, _, sent) = table(&p, "Communication Plan", "Time");
+    let about = |channel: &str, kind: &str| sent.iter().find(|r| r[1] == channel && r[2] == kind);
+    for kind in ["run_started", "env_promoted", "rollback", "failure", "completed"] {
+        let row = about("ops-chat", kind).unwrap_or_else(|| panic!("no {kind} to ops-chat: {sent:?}"));
+        assert!(row[3].contains("delivered"), "{row:?}");
+    }
+    let pager = about("pager", "completed").expect("the completion notice to the pager");
+    assert!(pager[3].contains("failed") && pager[4] == "1", "{pager:?}");
+    assert!(pager[5].contains("connection refused"), "{pager:?}");
+    assert!(sent.iter().all(|r| r[1] != "pager" || r[2] == "completed"), "pager hears only completion");
+    let text = &p.sections[6].1;
+    assert!(text.contains("a status update every 1m 00s"), "{text}");
+    assert!(text.contains("payments on-call"), "{text}");
+    assert!(p.sections[5].1.contains("not delivered"), "a follow-up for the failed delivery");
 }

@@ -280,7 +280,10 @@ fn replaying_a_run_jumps_to_the_gate_refuses_commands_and_plays_to_the_end() {
     let made = Made::run();
     let journal = made.journal();
     let before = fs::read(&journal).expect("journal");
-    let mut p = Pty::start(made.home.path(), &["replay", "latest", "--speed", "16"]);
+    let mut p = Pty::start(
+        made.home.path(),
+        &["replay", "latest", "--speed", "16", "--paused"],
+    );
 
     // It starts paused at the run's start, and says how to go on.
     let s = p.wait_for(&["REPLAY 16×", "· 1/", "paused", "Space plays"]);
@@ -344,7 +347,7 @@ fn a_crashed_run_with_a_torn_tail_plays_what_is_there() {
     cut.push_str(&lines[gate + 1][..lines[gate + 1].len() / 2]);
     fs::write(&journal, cut).expect("cut the journal");
 
-    let mut p = Pty::start(made.home.path(), &["replay", "--speed", "64"]);
+    let mut p = Pty::start(made.home.path(), &["replay", "--speed", "64", "--paused"]);
     p.wait_for(&["REPLAY 64×", "torn last line"]);
     p.send(b"$");
     let s = p.wait_for(&["the run never finished"]);

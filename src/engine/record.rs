@@ -14,10 +14,8 @@ impl Engine {
         }
     }
 
-    /// After `RunFinished`: the dossier is written and the index updated.
-    pub(super) async fn record_finished(&mut self) {
-        // The completion notice is part of the record: journaled first.
-        self.settle_notifications().await;
+    /// Writes the dossier again from the journal as it now stands.
+    pub(super) fn refresh_dossier(&mut self) {
         if let Err(e) = self.journal.flush() {
             tracing::warn!(error = %e, "cannot flush the journal before the dossier");
         }
@@ -25,6 +23,13 @@ impl Engine {
         if let Err(e) = crate::dossier::write(&run_dir) {
             tracing::warn!(error = %e, "cannot write the dossier");
         }
+    }
+
+    /// After `RunFinished`: the dossier is written and the index updated.
+    pub(super) async fn record_finished(&mut self) {
+        // The completion notice is part of the record: journaled first.
+        self.settle_notifications().await;
+        self.refresh_dossier();
         let summary = RunSummary::from_state(&self.state, true);
         if let Err(e) = runs::append(&self.opts.state_dir, &summary) {
             tracing::warn!(error = %e, "cannot update the history index");

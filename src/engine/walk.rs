@@ -165,6 +165,8 @@ impl Engine {
                 _ => {}
             }
         }
+        // Notes and deliveries journaled after the end belong in the dossier too.
+        self.refresh_dossier();
         Ok(())
     }
 

@@ -93,12 +93,16 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
         hup,
         handle.subscribe(),
     ));
-    let printed = print_events(events, args.json, &handle).await;
+    let (printed, last_line) = print_events(events, args.json, &handle).await;
     signals.abort();
     let state = engine_task.await.unwrap_or(printed);
+    // The verdict stays the last line (scripts read it with `tail -1`).
     let dossier = handle.run_dir.join(crate::dossier::DOSSIER_FILE);
     if !args.json && dossier.exists() {
         out(&format!("         dossier: {}", dossier.display()));
+    }
+    if let Some(line) = last_line {
+        out(&line);
     }
     match state.outcome {
         Some(o) if o.released() => EXIT_RELEASED,
@@ -110,7 +114,7 @@ async fn print_events(
     mut events: tokio::sync::broadcast::Receiver<crate::engine::Record>,
     json: bool,
     handle: &EngineHandle,
-) -> RunState {
+) -> (RunState, Option<String>) {
     let mut printer = Printer::new(handle.journal_path());
     loop {
         match events.recv().await {
@@ -122,10 +126,13 @@ async fn print_events(
                     }
                     printer.observe(&rec);
                 } else if let Some(line) = printer.line(&rec) {
+                    if done {
+                        return (printer.into_state(), Some(line));
+                    }
                     out(&line);
                 }
                 if done {
-                    return printer.into_state();
+                    return (printer.into_state(), None);
                 }
             }
             Err(RecvError::Lagged(n)) => {
@@ -136,7 +143,7 @@ async fn print_events(
                     ));
                 }
             }
-            Err(RecvError::Closed) => return printer.into_state(),
+            Err(RecvError::Closed) => return (printer.into_state(), None),
         }
     }
 }

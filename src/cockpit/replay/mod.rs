@@ -29,6 +29,8 @@ pub struct ReplayArgs {
     pub run: String,
     pub speed: f64,
     pub theme: Option<String>,
+    /// Open paused on the first record instead of playing.
+    pub paused: bool,
 }
 
 /// Plays a run's journal in the cockpit; 0 when the viewer quits, 1 if the
@@ -113,6 +115,9 @@ pub async fn run(args: ReplayArgs, state_dir: &Path, config_dir: &Path) -> i32 {
             return 1;
         }
     };
+    if !args.paused {
+        replay.play(&mut app);
+    }
     if !replay.player().finished() && crate::runs::engine_alive(pid) {
         replay.set_still_running(true, &mut app);
     }

@@ -87,6 +87,21 @@ impl Replay {
         &self.player
     }
 
+    /// Starts playing from where it is, as `slate replay` does unless `--paused`.
+    pub fn play(&mut self, app: &mut App) {
+        self.player.set_paused(false);
+        let k = |a| app.keymap.label(a);
+        let hello = format!(
+            "replaying at {}× — {} pauses, {} jumps to the next gate or failure, {} lists the keys",
+            self.player.speed(),
+            k(UiAction::ReplayPause),
+            k(UiAction::ReplayNext),
+            k(UiAction::Help)
+        );
+        app.toast(hello, false);
+        self.sync(app);
+    }
+
     /// The run's engine is still writing this journal: the end is only "so far".
     pub fn set_still_running(&mut self, yes: bool, app: &mut App) {
         self.still_running = yes;
