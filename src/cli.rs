@@ -55,6 +55,15 @@ pub enum Cmd {
     /// The demo's fleet: start, steer and stop local demo service instances
     #[command(hide = true, subcommand)]
     DemoService(crate::demo_service::DemoServiceCmd),
+    /// Browse past runs; Enter opens a run's dossier
+    History {
+        /// Print the runs as JSON (newest first) instead of browsing them
+        #[arg(long)]
+        json: bool,
+        /// Only runs with this outcome
+        #[arg(long, value_enum, value_name = "OUTCOME")]
+        outcome: Option<crate::history::OutcomeArg>,
+    },
     /// Show a run's state, rebuilt from its journal
     Show {
         /// Run id, a unique prefix of one, or "latest"

@@ -13,6 +13,14 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Cmd::Validate { plan } => commands_validate::run(&plan),
         Cmd::Show { run, json } => commands_show::run(&state_dir, &run, json),
+        Cmd::History { json, outcome } => slate::history::run(
+            slate::history::HistoryArgs {
+                json,
+                outcome: outcome.map(|o| o.0),
+            },
+            &state_dir,
+            &paths::config_dir(),
+        ),
         Cmd::Screenshot {
             plan,
             out,
