@@ -97,6 +97,15 @@ pub enum Cmd {
         #[arg(long)]
         paused: bool,
     },
+    /// Browse past runs; Enter opens a run's dossier
+    History {
+        /// Print the runs as JSON (newest first) instead of browsing them
+        #[arg(long)]
+        json: bool,
+        /// Only runs with this outcome
+        #[arg(long, value_enum, value_name = "OUTCOME")]
+        outcome: Option<crate::history::OutcomeArg>,
+    },
     /// Show a run's state, rebuilt from its journal
     Show {
         /// Run id, a unique prefix of one, or "latest"

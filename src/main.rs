@@ -20,6 +20,14 @@ fn main() -> ExitCode {
             json,
         } => slate::commands_memory::run(&state_dir, limit, release.as_deref(), json),
         Cmd::Review { run } => slate::review::run(&state_dir, &paths::config_dir(), &run),
+        Cmd::History { json, outcome } => slate::history::run(
+            slate::history::HistoryArgs {
+                json,
+                outcome: outcome.map(|o| o.0),
+            },
+            &state_dir,
+            &paths::config_dir(),
+        ),
         Cmd::Screenshot {
             plan,
             out,

@@ -669,9 +669,9 @@ fn receiver() -> u16 {
             }
             let mut body = vec![0; len];
             let _ = r.read_exact(&mut body);
-            let _ = r
-                .get_mut()
-                .write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = r.get_mut().write_all(
+                b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
         }
     });
     port
@@ -682,7 +682,7 @@ fn the_communication_plan_shows_deliveries_and_never_a_webhook_url() {
     let sb = Sandbox::new();
     let port = receiver();
     let comms = format!(
-        r#"
+        r##"
 [[stakeholders]]
 name = "Payments team"
 role = "informed"
@@ -708,33 +708,63 @@ events = ["completed"]
 [communication]
 cadence = "1m"
 support = "payments on-call, #payments-oncall"
-"#
+"##
     );
     let plan = sb.plan("plan.toml", &format!("{HEAD}{comms}{ROLLED_BACK}"));
     let out = sb.run(&["run", "--headless", plan.to_str().unwrap()], RUN);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    let md = std::fs::read_to_string(common::newest_run(sb.home()).unwrap().join("dossier.md")).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md =
+        std::fs::read_to_string(common::newest_run(sb.home()).unwrap().join("dossier.md")).unwrap();
     let p = assert_well_formed(&md);
     for secret in ["s3cr3t-T0KEN", "pager-s3cr3t", "/hooks", ":9/"] {
-        assert!(!md.contains(secret), "the dossier shows part of a webhook URL ({secret})");
+        assert!(
+            !md.contains(secret),
+            "the dossier shows part of a webhook URL ({secret})"
+        );
     }
     let (_, _, people) = table(&p, "Communication Plan", "Name");
-    assert_eq!(people.len(), 3, "the owner and two stakeholders: {people:?}");
-    assert!(people.iter().any(|r| r[0] == "Support desk" && r[2] == "support@example.com"));
+    assert_eq!(
+        people.len(),
+        3,
+        "the owner and two stakeholders: {people:?}"
+    );
+    assert!(
+        people
+            .iter()
+            .any(|r| r[0] == "Support desk" && r[2] == "support@example.com")
+    );
     let (_, _, channels) = table(&p, "Communication Plan", "Channel");
     assert_eq!(channels.len(), 2);
     let (_, _, sent) = table(&p, "Communication Plan", "Time");
     let about = |channel: &str, kind: &str| sent.iter().find(|r| r[1] == channel && r[2] == kind);
-    for kind in ["run_started", "env_promoted", "rollback", "failure", "completed"] {
-        let row = about("ops-chat", kind).unwrap_or_else(|| panic!("no {kind} to ops-chat: {sent:?}"));
+    for kind in [
+        "run_started",
+        "env_promoted",
+        "rollback",
+        "failure",
+        "completed",
+    ] {
+        let row =
+            about("ops-chat", kind).unwrap_or_else(|| panic!("no {kind} to ops-chat: {sent:?}"));
         assert!(row[3].contains("delivered"), "{row:?}");
     }
     let pager = about("pager", "completed").expect("the completion notice to the pager");
     assert!(pager[3].contains("failed") && pager[4] == "1", "{pager:?}");
     assert!(pager[5].contains("connection refused"), "{pager:?}");
-    assert!(sent.iter().all(|r| r[1] != "pager" || r[2] == "completed"), "pager hears only completion");
+    assert!(
+        sent.iter().all(|r| r[1] != "pager" || r[2] == "completed"),
+        "pager hears only completion"
+    );
     let text = &p.sections[6].1;
     assert!(text.contains("a status update every 1m 00s"), "{text}");
     assert!(text.contains("payments on-call"), "{text}");
-    assert!(p.sections[5].1.contains("not delivered"), "a follow-up for the failed delivery");
+    assert!(
+        p.sections[5].1.contains("not delivered"),
+        "a follow-up for the failed delivery"
+    );
 }

@@ -1,0 +1,264 @@
+//! `slate history`: a browser of past runs and their dossiers.
+//!
+//! The runs come from the history index (`runs::load`), never from every
+//! journal. In a terminal, one loop owns the [`App`](app::App): keys, resizes,
+//! finished background reads and a slow tick arrive over channels; the loop
+//! applies them and draws, only when something changed and at most ~30 times
+//! a second. Reading a dossier and writing an export happen off the loop,
+//! on blocking tasks that report back as messages. For scripts there is
+//! `--json`, and a plain table when stdout is not a terminal.
+
+pub mod app;
+mod args;
+mod export;
+pub mod format;
+mod input;
+pub mod keymap;
+mod plain;
+pub mod ui;
+mod viewer;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use ratatui::crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+pub use args::OutcomeArg;
+
+use crate::cockpit::{config, terminal, theme::Theme};
+use crate::output::err;
+use crate::runs::{Outcome, RunSummary};
+use app::{App, Effect};
+
+/// Floods of keys or resizes become at most this many frames a second.
+const MAX_FPS: u64 = 30;
+/// Toasts expire and a hung-up terminal is noticed on this beat; nothing else needs a clock.
+const TICK: Duration = Duration::from_secs(1);
+
+pub struct HistoryArgs {
+    /// Print the runs as JSON instead of browsing them.
+    pub json: bool,
+    /// Only runs that ended this way (in the browser: the outcome filter it starts with).
+    pub outcome: Option<Outcome>,
+}
+
+/// Runs `slate history`; returns the exit status.
+pub fn run(args: HistoryArgs, state_dir: &Path, config_dir: &Path) -> i32 {
+    let history = crate::runs::load(state_dir);
+    for w in &history.warnings {
+        err(&format!("slate: {w}"));
+    }
+    let all = history.runs;
+    let wanted = |runs: &[RunSummary]| -> Vec<RunSummary> {
+        runs.iter()
+            .filter(|r| args.outcome.is_none_or(|o| r.outcome == o))
+            .cloned()
+            .collect()
+    };
+    if args.json {
+        return match plain::json(&wanted(&all)) {
+            Ok(text) => {
+                crate::say!("{text}");
+                0
+            }
+            Err(e) => {
+                err(&format!("slate: cannot write JSON: {e}"));
+                1
+            }
+        };
+    }
+    let dir = crate::engine::runs_dir(state_dir);
+    if all.is_empty() {
+        crate::say!(
+            "No runs yet in {}. Start one with `slate run PLAN`.",
+            dir.display()
+        );
+        return 0;
+    }
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        let runs = wanted(&all);
+        match args.outcome {
+            Some(o) if runs.is_empty() => {
+                crate::say!(
+                    "None of the {} runs in {} is {}.",
+                    all.len(),
+                    dir.display(),
+                    o.word()
+                );
+            }
+            _ => crate::say!("{}", plain::table(&runs, &TimeZone::system()).join("\n")),
+        }
+        return 0;
+    }
+    let mut app = App::new(all, theme(config_dir), TimeZone::system());
+    app.set_outcome(args.outcome);
+    if let Some(w) = history.warnings.first() {
+        let more = match history.warnings.len() {
+            1 => String::new(),
+            n => format!(" (and {} more, on stderr)", n - 1),
+        };
+        app.toast(format!("{w}{more}"), true);
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            err(&format!("slate: cannot start the runtime: {e}"));
+            return 1;
+        }
+    };
+    let code = rt.block_on(browse(app, state_dir.to_path_buf()));
+    // A dossier still being read must not hold the exit.
+    rt.shutdown_background();
+    code
+}
+
+/// The user's theme; a broken config or theme is reported and the default used,
+/// since browsing history should not depend on it.
+fn theme(config_dir: &Path) -> Theme {
+    let name = match config::load(config_dir) {
+        Ok(c) => c.theme,
+        Err(e) => {
+            for l in e.lines() {
+                err(&l);
+            }
+            None
+        }
+    };
+    let name = name.unwrap_or_else(|| "default".into());
+    Theme::load(&name, config_dir).unwrap_or_else(|e| {
+        err(&format!("slate: {e}; using the default theme"));
+        Theme::builtin("default")
+            .and_then(Result::ok)
+            .unwrap_or_else(Theme::monochrome)
+    })
+}
+
+/// What a background task hands back to the loop.
+enum Done {
+    Dossier(String, Result<(String, Option<String>), String>),
+    Exported(Result<String, String>),
+}
+
+async fn browse(mut app: App, state_dir: PathBuf) -> i32 {
+    let (Ok(mut term_sig), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        err("slate: cannot install signal handlers");
+        return 1;
+    };
+    let mut terminal = match terminal::enter() {
+        Ok(t) => t,
+        Err(e) => {
+            err(&format!("slate: cannot use the terminal: {e}"));
+            return 1;
+        }
+    };
+    if let Ok(size) = terminal.size() {
+        app.resize(size.width, size.height);
+    }
+    app.tick(Timestamp::now());
+    let cwd = std::env::current_dir().ok();
+    let (done_tx, mut done) = mpsc::channel::<Done>(8);
+    let mut input = input::spawn();
+    let mut tick = tokio::time::interval(TICK);
+    let frame_gap = Duration::from_millis(1000 / MAX_FPS);
+    let mut last_draw = tokio::time::Instant::now() - frame_gap;
+    let mut quit = false;
+
+    while !quit {
+        let redraw_at = last_draw + frame_gap;
+        let mut effects = Vec::new();
+        tokio::select! {
+            ev = input.events.recv() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                    app.tick(Timestamp::now());
+                    if k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL) {
+                        match terminal::suspend() {
+                            Ok(t) => terminal = t,
+                            Err(_) => quit = true,
+                        }
+                        if let Ok(size) = terminal.size() {
+                            app.resize(size.width, size.height);
+                        }
+                    } else {
+                        effects = app.on_key(k);
+                    }
+                }
+                Some(Ok(Event::Mouse(m))) => match m.kind {
+                    MouseEventKind::ScrollDown => app.on_scroll(true),
+                    MouseEventKind::ScrollUp => app.on_scroll(false),
+                    _ => {}
+                },
+                Some(Ok(Event::Resize(w, h))) => app.resize(w, h),
+                Some(Ok(_)) => {}
+                // The terminal is gone, and with it anyone to browse for.
+                Some(Err(_)) | None => quit = true,
+            },
+            Some(d) = done.recv() => {
+                app.tick(Timestamp::now());
+                match d {
+                    Done::Dossier(id, r) => app.dossier_loaded(&id, r),
+                    Done::Exported(r) => app.exported(r),
+                }
+            }
+            _ = tick.tick() => {
+                if input::hung_up() {
+                    quit = true;
+                }
+                app.tick(Timestamp::now());
+            }
+            _ = tokio::time::sleep_until(redraw_at), if app.dirty => {}
+            _ = term_sig.recv() => quit = true,
+            _ = hup.recv() => quit = true,
+        }
+        for e in effects {
+            match e {
+                Effect::Quit => quit = true,
+                Effect::OpenDossier(id) => {
+                    let dir = crate::engine::runs_dir(&state_dir).join(&id);
+                    let tx = done_tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let r = crate::dossier::for_run(&dir).map(|r| (r.markdown, r.warning));
+                        let _ = tx.blocking_send(Done::Dossier(id, r));
+                    });
+                }
+                Effect::Export(id) => {
+                    let dir = crate::engine::runs_dir(&state_dir).join(&id);
+                    let tx = done_tx.clone();
+                    let cwd = cwd.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let _ = tx.blocking_send(Done::Exported(export_dossier(&dir, &id, cwd)));
+                    });
+                }
+            }
+        }
+        if !quit && app.dirty && tokio::time::Instant::now() >= last_draw + frame_gap {
+            if terminal::draw(&mut terminal, |f| ui::draw(f, &app)).is_err() {
+                quit = true;
+            }
+            app.dirty = false;
+            last_draw = tokio::time::Instant::now();
+        }
+    }
+    drop(input);
+    terminal::leave();
+    0
+}
+
+/// Writes the run's dossier into `cwd` as a new file; returns the path as a person would type it.
+fn export_dossier(run_dir: &Path, run_id: &str, cwd: Option<PathBuf>) -> Result<String, String> {
+    let cwd = cwd.ok_or("cannot tell which directory this is")?;
+    let rendered = crate::dossier::for_run(run_dir)?;
+    let path = export::write_new(&cwd, run_id, &rendered.markdown)
+        .map_err(|e| format!("{}: {e}", cwd.display()))?;
+    Ok(export::shown(&path, &cwd))
+}

@@ -1,0 +1,553 @@
+//! `slate history`, end to end: real runs made by the real binary
+//! (`slate run --headless`), then the browser in a pseudo-terminal driven by
+//! keystrokes, and the script outputs (`--json`, the plain table) parsed.
+//!
+//! As in `cockpit_e2e.rs`, a reader thread feeds the terminal's output into a
+//! `vt100` parser and every step waits, with a deadline, until the screen
+//! shows what the next keystroke needs; nothing sleeps blindly. Every process
+//! carries a unique `SLATE_TEST_TAG`, and dropping the harness kills whatever
+//! still carries it, also when a test panics.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
+use serde_json::Value;
+use tempfile::TempDir;
+
+mod common;
+use common::{kill_tagged, unique};
+
+/// The most the browser test may take, start to finish.
+const TEST_BUDGET: Duration = Duration::from_secs(40);
+/// Longest wait for one thing to show up on screen.
+const WAIT: Duration = Duration::from_secs(15);
+/// Longest a headless run or a `slate history` for scripts may take.
+const RUN_TIMEOUT: Duration = Duration::from_secs(30);
+const POLL: Duration = Duration::from_millis(20);
+
+const ENTER: &[u8] = b"\r";
+const ESC: &[u8] = b"\x1b";
+const LEAVE_ALT_SCREEN: &str = "\x1b[?1049l";
+
+/// A release that goes to dev and prod.
+fn plan(name: &str, version: &str, fail_in_prod: bool) -> String {
+    let command = if fail_in_prod {
+        r#"if [ "$SLATE_ENV" = prod ]; then echo "boom" >&2; exit 3; fi; echo "deployed $SLATE_ENV""#
+    } else {
+        r#"echo "deployed $SLATE_ENV""#
+    };
+    format!(
+        r#"
+[release]
+name = "{name}"
+version = "{version}"
+previous_version = "0.1.0"
+owner = "tests"
+
+[[environments]]
+name = "dev"
+
+[[environments]]
+name = "prod"
+
+[[stages]]
+name = "deploy"
+command = '{command}'
+rollback = 'echo "undo $SLATE_ENV"'
+"#
+    )
+}
+
+/// A SLATE_HOME with real runs in it, and a work directory to run slate in.
+struct Sandbox {
+    home: TempDir,
+    work: TempDir,
+    tag: String,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        Sandbox {
+            home: TempDir::new().expect("tempdir"),
+            work: TempDir::new().expect("tempdir"),
+            tag: unique(),
+        }
+    }
+
+    fn slate(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_slate"));
+        cmd.env("SLATE_HOME", self.home.path())
+            .env("SLATE_TEST_TAG", &self.tag)
+            .env_remove("SLATE_LOG")
+            .env_remove("NO_COLOR")
+            .current_dir(self.work.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    /// Runs `cmd` to the end, within [`RUN_TIMEOUT`].
+    fn output(&self, mut cmd: Command) -> Output {
+        let mut child = cmd.spawn().expect("spawn slate");
+        let end = Instant::now() + RUN_TIMEOUT;
+        while child.try_wait().expect("try_wait").is_none() {
+            if Instant::now() > end {
+                let _ = child.kill();
+                panic!("slate did not finish within {RUN_TIMEOUT:?}");
+            }
+            thread::sleep(POLL);
+        }
+        child.wait_with_output().expect("slate's output")
+    }
+
+    /// `slate run --headless --auto-approve` on a plan; returns its exit code.
+    fn release(&self, name: &str, version: &str, fail_in_prod: bool) -> i32 {
+        let path = self.work.path().join(format!("{name}.toml"));
+        fs::write(&path, plan(name, version, fail_in_prod)).expect("write plan");
+        let mut cmd = self.slate();
+        cmd.args(["run", "--headless", "--auto-approve"]).arg(&path);
+        let out = self.output(cmd);
+        out.status.code().unwrap_or(-1)
+    }
+
+    /// Two releases of alpha (released) and one of beta (rolled back in prod), oldest first.
+    fn with_runs() -> Sandbox {
+        let s = Sandbox::new();
+        assert_eq!(
+            s.release("alpha", "1.0.0", false),
+            0,
+            "alpha 1.0.0 releases"
+        );
+        assert_ne!(s.release("beta", "0.9.0", true), 0, "beta fails in prod");
+        assert_eq!(
+            s.release("alpha", "1.1.0", false),
+            0,
+            "alpha 1.1.0 releases"
+        );
+        s
+    }
+
+    fn history(&self, args: &[&str]) -> Output {
+        let mut cmd = self.slate();
+        cmd.arg("history").args(args);
+        self.output(cmd)
+    }
+
+    fn run_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = fs::read_dir(self.home.path().join("runs"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.path().is_dir())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        ids.sort();
+        ids
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        kill_tagged(&self.tag);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The browser in a pseudo-terminal
+// ---------------------------------------------------------------------------
+
+struct Screen {
+    parser: Mutex<vt100::Parser>,
+    raw: Mutex<Vec<u8>>,
+    eof: AtomicBool,
+}
+
+/// `slate history` in a pseudo-terminal.
+struct Browser {
+    child: Box<dyn Child + Send + Sync>,
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    screen: Arc<Screen>,
+    status: Option<ExitStatus>,
+    deadline: Instant,
+}
+
+impl Browser {
+    fn start(sandbox: &Sandbox, cols: u16, rows: u16) -> Browser {
+        let deadline = Instant::now() + TEST_BUDGET;
+        let size = PtySize {
+            rows,
+            cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        };
+        let pair = native_pty_system().openpty(size).expect("open a pty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_slate"));
+        cmd.arg("history");
+        cmd.cwd(sandbox.work.path());
+        cmd.env("SLATE_HOME", sandbox.home.path());
+        cmd.env("SLATE_TEST_TAG", &sandbox.tag);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("SLATE_LOG");
+        cmd.env_remove("NO_COLOR");
+        let child = pair.slave.spawn_command(cmd).expect("spawn slate history");
+        // Only slate may hold the slave side: then its exit closes the stream.
+        drop(pair.slave);
+        let screen = Arc::new(Screen {
+            parser: Mutex::new(vt100::Parser::new(rows, cols, 0)),
+            raw: Mutex::new(Vec::new()),
+            eof: AtomicBool::new(false),
+        });
+        let mut reader = pair.master.try_clone_reader().expect("pty reader");
+        let shared = Arc::clone(&screen);
+        thread::spawn(move || {
+            let mut buf = [0u8; 16 * 1024];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        shared.raw.lock().unwrap().extend_from_slice(&buf[..n]);
+                        shared.parser.lock().unwrap().process(&buf[..n]);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            shared.eof.store(true, Ordering::SeqCst);
+        });
+        let writer = pair.master.take_writer().expect("pty writer");
+        Browser {
+            child,
+            master: pair.master,
+            writer,
+            screen,
+            status: None,
+            deadline,
+        }
+    }
+
+    fn text(&self) -> String {
+        self.screen.parser.lock().unwrap().screen().contents()
+    }
+
+    fn send(&mut self, keys: &[u8]) {
+        self.writer.write_all(keys).expect("write keys");
+        self.writer.flush().expect("flush keys");
+    }
+
+    fn alive(&mut self) -> bool {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().expect("try_wait");
+        }
+        self.status.is_none()
+    }
+
+    /// Waits until the screen shows `needle`; returns the screen.
+    fn wait_for(&mut self, needle: &str) -> String {
+        let end = (Instant::now() + WAIT).min(self.deadline);
+        loop {
+            let s = self.text();
+            if s.contains(needle) {
+                return s;
+            }
+            if !self.alive() || Instant::now() >= end {
+                panic!(
+                    "{} waiting for {needle:?}\n--- screen ---\n{s}",
+                    match &self.status {
+                        Some(st) => format!("slate exited ({st:?})"),
+                        None => format!("gave up after {WAIT:?}"),
+                    }
+                );
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Waits until the screen no longer shows `needle`.
+    fn wait_until_gone(&mut self, needle: &str) {
+        let end = (Instant::now() + WAIT).min(self.deadline);
+        while self.text().contains(needle) {
+            assert!(
+                self.alive() && Instant::now() < end,
+                "{needle:?} stayed on screen\n--- screen ---\n{}",
+                self.text()
+            );
+            thread::sleep(POLL);
+        }
+    }
+
+    fn wait_exit(&mut self) -> ExitStatus {
+        let end = (Instant::now() + WAIT).min(self.deadline);
+        while self.alive() {
+            assert!(
+                Instant::now() < end,
+                "slate history did not exit\n--- screen ---\n{}",
+                self.text()
+            );
+            thread::sleep(POLL);
+        }
+        let end = Instant::now() + Duration::from_secs(5);
+        while !self.screen.eof.load(Ordering::SeqCst) && Instant::now() < end {
+            thread::sleep(POLL);
+        }
+        self.status.clone().expect("exited")
+    }
+
+    /// Canonical mode with echo, as the line discipline reports it.
+    fn tty_is_cooked(&self) -> bool {
+        const ICANON: u64 = 0o000002;
+        const ECHO: u64 = 0o000010;
+        let termios = self.master.get_termios().expect("tcgetattr on the pty");
+        let flags = u64::from(termios.local_flags.bits());
+        flags & ICANON != 0 && flags & ECHO != 0
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait()
+            && let Some(pid) = self.child.process_id()
+        {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line holds {needle:?}:\n{screen}"))
+}
+
+/// Lists the runs, filters to one, opens its dossier, exports it twice
+/// (never overwriting), goes back and quits with 0, terminal restored.
+#[test]
+fn browse_filter_open_export_and_quit() {
+    let s = Sandbox::with_runs();
+    let ids = s.run_ids();
+    assert_eq!(ids.len(), 3, "three runs: {ids:?}");
+    let beta = &ids[1];
+
+    let mut b = Browser::start(&s, 120, 30);
+    let screen = b.wait_for("3 of 3 runs");
+    assert!(!b.tty_is_cooked(), "the browser runs in raw mode");
+    // Newest first: alpha 1.1.0, beta 0.9.0, alpha 1.0.0.
+    // Rows start with the selection marker or its blank; the status line does not.
+    let rows: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.starts_with("▸ 20") || l.starts_with("  20"))
+        .collect();
+    assert_eq!(rows.len(), 3, "{screen}");
+    assert!(
+        rows[0].contains("1.1.0") && rows[0].starts_with('▸'),
+        "{screen}"
+    );
+    assert!(
+        rows[1].contains("beta") && rows[1].contains("rolled back"),
+        "{screen}"
+    );
+    assert!(
+        rows[2].contains("1.0.0") && rows[2].contains("released"),
+        "{screen}"
+    );
+    assert!(
+        line_with(&screen, "beta").contains("prod"),
+        "reached prod:\n{screen}"
+    );
+
+    // Filter as you type, then keep the filter.
+    b.send(b"/");
+    b.wait_for("filter: ▏");
+    b.send(b"beta");
+    let screen = b.wait_for("1 of 3 runs");
+    assert!(line_with(&screen, "▸ 20").contains("beta"), "{screen}");
+    assert!(!screen.contains("  alpha "), "{screen}");
+    b.send(ENTER);
+    b.wait_for("Enter open");
+
+    // Open the dossier.
+    b.send(ENTER);
+    let screen = b.wait_for("Release Summary");
+    assert!(
+        screen.contains(&format!("beta 0.9.0 · rolled back · {beta}")),
+        "{screen}"
+    );
+
+    // Search it.
+    b.send(b"/");
+    b.wait_for("search: ▏");
+    b.send(b"memory entry");
+    b.send(ENTER);
+    b.wait_for("match 1 of 1 for “memory entry”");
+
+    // Export twice: the second never overwrites the first.
+    b.send(b"e");
+    b.wait_for(&format!("exported the dossier to ./dossier-{beta}.md"));
+    b.send(b"e");
+    b.wait_for(&format!("exported the dossier to ./dossier-{beta}-1.md"));
+    let first = s.work.path().join(format!("dossier-{beta}.md"));
+    let second = s.work.path().join(format!("dossier-{beta}-1.md"));
+    for p in [&first, &second] {
+        let text = fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert!(
+            text.contains("## Release Summary"),
+            "{}:\n{text}",
+            p.display()
+        );
+        assert!(text.contains("beta 0.9.0"), "{}:\n{text}", p.display());
+    }
+
+    // Back to the (still filtered) list, and out.
+    b.send(ESC);
+    b.wait_for("1 of 3 runs");
+    b.send(b"q");
+    let status = b.wait_exit();
+    assert_eq!(status.exit_code(), 0, "{status:?}");
+    let raw = String::from_utf8_lossy(&b.screen.raw.lock().unwrap()).into_owned();
+    assert!(
+        raw.contains(LEAVE_ALT_SCREEN),
+        "the alternate screen was left"
+    );
+    assert!(!b.screen.parser.lock().unwrap().screen().alternate_screen());
+    assert!(
+        b.tty_is_cooked(),
+        "the terminal was handed back in cooked mode"
+    );
+}
+
+/// Exporting straight from the list, with the outcome filter cycled first.
+#[test]
+fn export_from_the_list_after_filtering_by_outcome() {
+    let s = Sandbox::with_runs();
+    let beta = s.run_ids()[1].clone();
+    let mut b = Browser::start(&s, 100, 24);
+    b.wait_for("3 of 3 runs");
+    b.send(b"o"); // released
+    b.wait_for("2 of 3 runs · outcome: released");
+    b.send(b"o"); // rolled back
+    let screen = b.wait_for("1 of 3 runs · outcome: rolled back");
+    assert!(line_with(&screen, "▸").contains("beta"), "{screen}");
+    b.send(b"e");
+    b.wait_for(&format!("./dossier-{beta}.md"));
+    assert!(s.work.path().join(format!("dossier-{beta}.md")).is_file());
+    b.send(b"?");
+    b.wait_for("filter by outcome");
+    b.send(ESC);
+    // A lone Esc, not Alt-q: wait until the help is gone before the next key.
+    b.wait_until_gone("filter by outcome");
+    b.send(b"q");
+    assert_eq!(b.wait_exit().exit_code(), 0);
+}
+
+// ---------------------------------------------------------------------------
+// For scripts
+// ---------------------------------------------------------------------------
+
+#[test]
+fn json_lists_the_runs_newest_first() {
+    let s = Sandbox::with_runs();
+    let ids = s.run_ids();
+    let out = s.history(&["--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let runs: Vec<Value> = serde_json::from_slice(&out.stdout).expect("the output is a JSON array");
+    let got: Vec<(&str, &str, &str)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["run_id"].as_str().unwrap(),
+                r["release"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (ids[2].as_str(), "alpha", "released"),
+            (ids[1].as_str(), "beta", "rolled_back"),
+            (ids[0].as_str(), "alpha", "released"),
+        ]
+    );
+    assert_eq!(runs[1]["reached"], "prod");
+    assert_eq!(runs[1]["version"], "0.9.0");
+    assert!(runs[1]["duration_ms"].is_u64());
+
+    let out = s.history(&["--json", "--outcome", "rolled-back"]);
+    let runs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["run_id"], ids[1].as_str());
+    let out = s.history(&["--json", "--outcome", "held"]);
+    assert!(
+        serde_json::from_slice::<Vec<Value>>(&out.stdout)
+            .unwrap()
+            .is_empty()
+    );
+
+    let out = s.history(&["--outcome", "fine"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap refuses an unknown outcome"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rolled-back"), "the choices are listed: {err}");
+}
+
+#[test]
+fn piped_output_is_a_plain_table() {
+    let s = Sandbox::with_runs();
+    let ids = s.run_ids();
+    let out = s.history(&[]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains('\x1b'), "no escape codes: {text:?}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "a header and one line per run:\n{text}");
+    assert!(lines[0].starts_with("STARTED"), "{text}");
+    assert!(
+        lines[2].contains("beta") && lines[2].contains("rolled-back"),
+        "{text}"
+    );
+    let last: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split_whitespace().last().unwrap())
+        .collect();
+    assert_eq!(
+        last,
+        [&ids[2], &ids[1], &ids[0]],
+        "the run id ends each line"
+    );
+
+    let out = s.history(&["--outcome", "released"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(!text.contains("beta"), "{text}");
+}
+
+#[test]
+fn no_runs_is_not_an_error() {
+    let s = Sandbox::new();
+    let out = s.history(&[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("No runs yet"), "{text}");
+    let out = s.history(&["--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        serde_json::from_slice::<Vec<Value>>(&out.stdout)
+            .unwrap()
+            .is_empty()
+    );
+}
