@@ -11,7 +11,7 @@ pub mod app;
 pub mod config;
 mod dialogs;
 mod feed;
-mod input;
+pub mod input;
 pub mod keymap;
 mod live;
 pub mod logs;

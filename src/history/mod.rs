@@ -12,7 +12,6 @@ pub mod app;
 mod args;
 mod export;
 pub mod format;
-mod input;
 pub mod keymap;
 mod plain;
 pub mod ui;
@@ -168,7 +167,7 @@ async fn browse(mut app: App, state_dir: PathBuf) -> i32 {
     app.tick(Timestamp::now());
     let cwd = std::env::current_dir().ok();
     let (done_tx, mut done) = mpsc::channel::<Done>(8);
-    let mut input = input::spawn();
+    let mut input = crate::cockpit::input::spawn();
     let mut tick = tokio::time::interval(TICK);
     let frame_gap = Duration::from_millis(1000 / MAX_FPS);
     let mut last_draw = tokio::time::Instant::now() - frame_gap;
@@ -211,7 +210,7 @@ async fn browse(mut app: App, state_dir: PathBuf) -> i32 {
                 }
             }
             _ = tick.tick() => {
-                if input::hung_up() {
+                if crate::cockpit::input::hung_up() {
                     quit = true;
                 }
                 app.tick(Timestamp::now());
