@@ -3,22 +3,13 @@
 use std::path::Path;
 
 use crate::engine::state::RunState;
-use crate::journal::{JOURNAL_FILE, read_journal};
-pub use crate::runs::find_run;
 
 pub fn run(state_dir: &Path, run: &str, json: bool) -> i32 {
-    let dir = match find_run(state_dir, run) {
-        Ok(d) => d,
-        Err(e) => {
-            crate::warn_user!("slate: {e}");
-            return 2;
-        }
-    };
-    let journal = match read_journal(&dir.join(JOURNAL_FILE)) {
+    let journal = match crate::runs::open(state_dir, run) {
         Ok(j) => j,
         Err(e) => {
-            crate::warn_user!("slate: {e}");
-            return 1;
+            crate::warn_user!("slate: {}", e.message);
+            return e.code;
         }
     };
     if let Some(w) = &journal.warning {

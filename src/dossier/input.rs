@@ -2,8 +2,6 @@
 //! rebuild, the plan as it was run (parsed back from the journal) and the
 //! run's summary. Nothing here comes from a screen.
 
-use std::path::{Path, PathBuf};
-
 use crate::engine::event::{Event, Record};
 use crate::engine::state::RunState;
 use crate::plan::Plan;
@@ -23,20 +21,7 @@ pub struct Input<'a> {
 impl<'a> Input<'a> {
     pub fn new(records: &'a [Record], alive: bool) -> Self {
         let state = RunState::replay(records);
-        let plan = records.first().and_then(|r| match &r.event {
-            Event::RunStarted {
-                plan_source,
-                plan_path,
-                ..
-            } => {
-                let base = Path::new(plan_path)
-                    .parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| PathBuf::from("."));
-                crate::plan::parse(plan_source, plan_path, base).ok()
-            }
-            _ => None,
-        });
+        let plan = crate::runs::recorded_plan(records).and_then(Result::ok);
         let steps = match &plan {
             Some(p) if p.environments.len() == state.envs.len() => {
                 (0..p.environments.len()).map(|e| env_steps(p, e)).collect()

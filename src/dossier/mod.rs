@@ -17,7 +17,6 @@ mod verify;
 use std::path::{Path, PathBuf};
 
 use crate::engine::event::Record;
-use crate::journal::{JOURNAL_FILE, read_journal};
 
 pub const DOSSIER_FILE: &str = "dossier.md";
 
@@ -30,14 +29,11 @@ pub struct Rendered {
 
 /// The dossier of the run in `run_dir`, from its journal.
 pub fn for_run(run_dir: &Path) -> Result<Rendered, String> {
-    let journal = read_journal(&run_dir.join(JOURNAL_FILE)).map_err(|e| e.to_string())?;
-    let alive = crate::runs::engine_alive(journal.records.first().map_or(0, |r| match &r.event {
-        crate::engine::Event::RunStarted { pid, .. } => *pid,
-        _ => 0,
-    }));
+    let run = crate::runs::open_dir(run_dir)?;
+    let alive = crate::runs::engine_alive(run.pid());
     Ok(Rendered {
-        markdown: render(&journal.records, alive),
-        warning: journal.warning,
+        markdown: render(&run.records, alive),
+        warning: run.warning,
     })
 }
 

@@ -31,10 +31,7 @@ pub fn append_after(run_dir: &Path, event: Event) -> Result<Record, String> {
             path.display()
         ));
     }
-    let pid = journal.records.first().map_or(0, |r| match &r.event {
-        Event::RunStarted { pid, .. } => *pid,
-        _ => 0,
-    });
+    let pid = crate::runs::pid_of(&journal.records);
     if pid != std::process::id() && crate::runs::engine_alive(pid) {
         return Err(format!(
             "the run's engine (pid {pid}) is still running and owns its journal; try again once it has exited"

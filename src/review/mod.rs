@@ -13,25 +13,18 @@ use ratatui::crossterm::event::{self, Event as TermEvent, KeyEventKind};
 
 use crate::engine::event::{Actor, Event, Review};
 use crate::engine::state::RunState;
-use crate::journal::{JOURNAL_FILE, read_journal};
 use crate::runs::RunSummary;
 use form::{Form, Outcome};
 
 pub fn run(state_dir: &Path, config_dir: &Path, run: &str) -> i32 {
-    let dir = match crate::runs::find_run(state_dir, run) {
-        Ok(d) => d,
-        Err(e) => {
-            crate::warn_user!("slate: {e}");
-            return 2;
-        }
-    };
-    let journal = match read_journal(&dir.join(JOURNAL_FILE)) {
+    let journal = match crate::runs::open(state_dir, run) {
         Ok(j) => j,
         Err(e) => {
-            crate::warn_user!("slate: {e}");
-            return 1;
+            crate::warn_user!("slate: {}", e.message);
+            return e.code;
         }
     };
+    let dir = journal.dir.clone();
     let state = RunState::replay(&journal.records);
     if !state.is_finished() && crate::runs::engine_alive(state.pid) {
         crate::warn_user!(

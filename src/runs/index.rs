@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::summary::{Outcome, RunSummary};
 use crate::engine::runs_dir;
-use crate::journal::{JOURNAL_FILE, read_journal};
+use crate::journal::JOURNAL_FILE;
 
 pub const INDEX_FILE: &str = "index.ndjson";
 
@@ -43,12 +43,8 @@ pub fn record_journal(state_dir: &Path, run_dir: &Path) -> Result<RunSummary, St
 }
 
 fn summarise(run_dir: &Path) -> Result<RunSummary, String> {
-    let journal = read_journal(&run_dir.join(JOURNAL_FILE)).map_err(|e| e.to_string())?;
-    let pid = journal.records.first().map_or(0, |r| match &r.event {
-        crate::engine::Event::RunStarted { pid, .. } => *pid,
-        _ => 0,
-    });
-    let mut s = RunSummary::from_records(&journal.records, super::engine_alive(pid));
+    let run = super::open_dir(run_dir)?;
+    let mut s = RunSummary::from_records(&run.records, super::engine_alive(run.pid()));
     if s.run_id.is_empty() {
         s.run_id = run_dir
             .file_name()

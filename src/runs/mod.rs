@@ -2,11 +2,13 @@
 //! small index that lets history open without reading every journal.
 
 mod index;
+mod open;
 pub mod summary;
 
 use std::path::{Path, PathBuf};
 
 pub use index::{History, INDEX_FILE, append, load, record_journal};
+pub use open::{OpenError, OpenRun, open, open_dir, pid_of, recorded_plan};
 pub use summary::{Outcome, RunSummary};
 
 use crate::engine::runs_dir;

@@ -14,8 +14,6 @@ use tokio::time::Instant;
 
 use super::app::{App, Effect};
 use super::feed::Feed;
-use crate::engine::event::Event;
-use crate::journal::{JOURNAL_FILE, read_journal};
 use crate::output::err;
 pub use player::{Control, IDLE, MAX_SPEED, MIN_SPEED, Move, Player, SPEEDS, Skip, is_interesting};
 pub use session::{End, Replay, ReplayView};
@@ -43,52 +41,39 @@ pub async fn run(args: ReplayArgs, state_dir: &Path, config_dir: &Path) -> i32 {
         ));
         return 2;
     }
-    let dir = match crate::runs::find_run(state_dir, &args.run) {
-        Ok(d) => d,
-        Err(e) => {
-            err(&format!("slate: {e}"));
-            return 2;
-        }
-    };
-    let path = dir.join(JOURNAL_FILE);
-    let journal = match read_journal(&path) {
+    let journal = match crate::runs::open(state_dir, &args.run) {
         Ok(j) => j,
         Err(e) => {
-            err(&format!("slate: {e}"));
-            return 1;
+            err(&format!("slate: {}", e.message));
+            return e.code;
         }
     };
+    let path = journal.journal_path();
     // A torn tail is a crash's last write: say so, and play what is there.
     if let Some(w) = &journal.warning {
         err(&format!("slate: warning: {w}"));
     }
-    let (plan, run_id, pid) = match journal.records.first().map(|r| &r.event) {
-        Some(Event::RunStarted {
-            plan_source,
-            plan_path,
-            run_id,
-            pid,
-            ..
-        }) => {
-            let base = Path::new(plan_path)
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            match crate::plan::parse(plan_source, plan_path, base) {
-                Ok(p) => (p, run_id.clone(), *pid),
-                Err(e) => {
-                    err(&format!(
-                        "slate: {}: the plan recorded in this run no longer loads:",
-                        path.display()
-                    ));
-                    for l in e.lines() {
-                        err(&l);
-                    }
-                    return 1;
+    let pid = journal.pid();
+    let run_id = journal
+        .dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let plan = match journal.plan() {
+        Some(recorded) => match recorded {
+            Ok(p) => p,
+            Err(e) => {
+                err(&format!(
+                    "slate: {}: the plan recorded in this run no longer loads:",
+                    path.display()
+                ));
+                for l in e.lines() {
+                    err(&l);
                 }
+                return 1;
             }
-        }
-        _ => {
+        },
+        None => {
             err(&format!(
                 "slate: {}: the journal does not begin with the run's start",
                 path.display()

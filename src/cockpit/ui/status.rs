@@ -29,20 +29,7 @@ pub fn status_line(frame: &mut Frame, app: &App, area: Rect) {
         .as_ref()
         .filter(|t| t.error || toast_age_secs(app, t.at) < TOAST_SECS as f64);
     let line = match fresh {
-        Some(toast) => {
-            let (mark, style) = if toast.error {
-                ("✘ ", t.fail)
-            } else {
-                ("› ", t.accent)
-            };
-            Line::from(vec![
-                Span::styled(mark, style),
-                Span::styled(
-                    toast.text.clone(),
-                    if toast.error { t.fail } else { t.text },
-                ),
-            ])
-        }
+        Some(toast) => super::widgets::toast_line(&toast.text, toast.error, t),
         // An engine-initiated pause asks a question; it stays until answered.
         None => match &app.run.pause_reason {
             // A read-only viewer can neither continue nor roll back.

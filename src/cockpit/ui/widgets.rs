@@ -161,3 +161,16 @@ pub fn rollout_progress(app: &App, env: usize) -> Option<(String, f64)> {
         _ => None,
     }
 }
+
+/// A toast as the status line shows it: a mark, then the text, red when it is an error.
+pub fn toast_line(text: &str, error: bool, t: &crate::cockpit::theme::Theme) -> Line<'static> {
+    let (mark, style) = if error {
+        ("✘ ", t.fail)
+    } else {
+        ("› ", t.accent)
+    };
+    Line::from(vec![
+        Span::styled(mark, style),
+        Span::styled(text.to_string(), if error { t.fail } else { t.text }),
+    ])
+}

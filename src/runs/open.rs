@@ -1,0 +1,82 @@
+//! A run opened for reading: found by id, prefix or "latest", its journal
+//! read (a torn tail is a warning, a corrupt middle an error), and what its
+//! first record says about it — the engine's pid and the plan as it ran.
+
+use std::path::{Path, PathBuf};
+
+use crate::engine::event::{Event, Record};
+use crate::journal::{JOURNAL_FILE, read_journal};
+use crate::plan::{Plan, PlanErrors};
+
+pub struct OpenRun {
+    pub dir: PathBuf,
+    pub records: Vec<Record>,
+    /// A torn last line that was skipped.
+    pub warning: Option<String>,
+}
+
+/// Why a run could not be opened, with the exit status it deserves.
+#[derive(Debug)]
+pub struct OpenError {
+    /// 2 when the run does not exist (a usage error), 1 when it cannot be read.
+    pub code: i32,
+    pub message: String,
+}
+
+/// Finds and reads a run: `run` is an id, a unique prefix of one, or "latest".
+pub fn open(state_dir: &Path, run: &str) -> Result<OpenRun, OpenError> {
+    let dir = super::find_run(state_dir, run).map_err(|message| OpenError { code: 2, message })?;
+    open_dir(&dir).map_err(|message| OpenError { code: 1, message })
+}
+
+/// Reads the run in `dir`.
+pub fn open_dir(dir: &Path) -> Result<OpenRun, String> {
+    let journal = read_journal(&dir.join(JOURNAL_FILE)).map_err(|e| e.to_string())?;
+    Ok(OpenRun {
+        dir: dir.to_path_buf(),
+        records: journal.records,
+        warning: journal.warning,
+    })
+}
+
+impl OpenRun {
+    pub fn journal_path(&self) -> PathBuf {
+        self.dir.join(JOURNAL_FILE)
+    }
+
+    /// The process id of the engine that wrote the journal (0 if unknown).
+    pub fn pid(&self) -> u32 {
+        pid_of(&self.records)
+    }
+
+    /// The plan as it ran, parsed back from the journal; `None` when the
+    /// journal does not begin with the run's start.
+    pub fn plan(&self) -> Option<Result<Plan, PlanErrors>> {
+        recorded_plan(&self.records)
+    }
+}
+
+pub fn pid_of(records: &[Record]) -> u32 {
+    match records.first().map(|r| &r.event) {
+        Some(Event::RunStarted { pid, .. }) => *pid,
+        _ => 0,
+    }
+}
+
+/// Parses the plan text that `RunStarted` carries, relative to where it was.
+pub fn recorded_plan(records: &[Record]) -> Option<Result<Plan, PlanErrors>> {
+    match records.first().map(|r| &r.event) {
+        Some(Event::RunStarted {
+            plan_source,
+            plan_path,
+            ..
+        }) => {
+            let base = Path::new(plan_path)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("."));
+            Some(crate::plan::parse(plan_source, plan_path, base))
+        }
+        _ => None,
+    }
+}
