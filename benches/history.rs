@@ -177,3 +177,20 @@ fn journal_scan_10k(b: divan::Bencher) {
             .count()
     });
 }
+
+/// `slate history`'s first frame, minus the terminal: load the index, build
+/// the list state, draw it at 120×40.
+#[divan::bench(sample_count = 20)]
+fn first_frame_10k(b: divan::Bencher) {
+    let home = fixture();
+    let theme = slate::cockpit::theme::Theme::builtin("default")
+        .expect("a built-in theme")
+        .expect("it parses");
+    b.bench(|| {
+        let h = slate::runs::load(home);
+        let app = slate::history::app::App::new(h.runs, theme.clone(), jiff::tz::TimeZone::UTC);
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+        term.draw(|f| slate::history::ui::draw(f, &app)).unwrap();
+        term
+    });
+}
