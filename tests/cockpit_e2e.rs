@@ -1,8 +1,9 @@
 //! The interactive cockpit, end to end: the real `slate` binary in a
 //! pseudo-terminal, driven by keystrokes like a person would drive it.
 //!
-//! A reader thread feeds everything slate writes to the terminal into a
-//! `vt100` parser, so the tests read the screen as a person would see it. Like
+//! The terminal is the shared harness (`common::pty::Term`): a reader thread
+//! feeds everything slate writes to the terminal into a `vt100` parser, so the
+//! tests read the screen as a person would see it. Like
 //! lazygit's integration tests, every step waits (with a deadline) until the
 //! cockpit shows what the next keystroke needs, and never sleeps blindly.
 //! Results are checked in the run's journal and in a ledger file the stages
@@ -15,20 +16,18 @@
 //! short by it.
 
 use std::fs;
-use std::io::{Read, Write};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
+use portable_pty::ExitStatus;
 use serde_json::Value;
 use tempfile::TempDir;
 
 mod common;
+use common::pty::{CTRL_C, CTRL_R, ENTER, ESC, TAB, Term, line_with};
 use common::*;
 
 /// The most any test may take, start to finish.
@@ -38,16 +37,6 @@ const WAIT: Duration = Duration::from_secs(15);
 /// How long slate may take to exit once it has been told to.
 const EXIT_WAIT: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(20);
-
-/// Leaves the alternate screen / shows the cursor (what a restored terminal gets).
-const LEAVE_ALT_SCREEN: &str = "\x1b[?1049l";
-const SHOW_CURSOR: &str = "\x1b[?25h";
-
-const ENTER: &[u8] = b"\r";
-const ESC: &[u8] = b"\x1b";
-const CTRL_R: &[u8] = b"\x12";
-const CTRL_C: &[u8] = b"\x03";
-const TAB: &[u8] = b"\t";
 
 /// The common head of the plans.
 const HEAD: &str = r#"
@@ -62,36 +51,24 @@ owner = "tests"
 // Harness
 // ---------------------------------------------------------------------------
 
-fn pty_size(cols: u16, rows: u16) -> PtySize {
-    PtySize {
-        rows,
-        cols,
-        pixel_width: 0,
-        pixel_height: 0,
-    }
-}
-
-/// What the reader thread shares with the test.
-struct Screen {
-    parser: Mutex<vt100::Parser>,
-    /// Every byte slate wrote to the terminal, in order.
-    raw: Mutex<Vec<u8>>,
-    /// The terminal's output side is closed (slate and everything holding the pty are gone).
-    eof: AtomicBool,
-}
-
 /// A running `slate run PLAN` (the cockpit) in a pseudo-terminal, with its own
 /// SLATE_HOME, a work directory (plan, ledger) and a process tag.
+///
+/// The terminal itself is the shared harness (`common::pty::Term`); this adds
+/// the cockpit's world around it. `term` comes first so that it drops first:
+/// slate and everything carrying the tag are killed before the temporary
+/// directories go.
 struct Cockpit {
+    term: Term,
     home: TempDir,
     dir: TempDir,
-    tag: String,
-    child: Box<dyn Child + Send + Sync>,
-    master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
-    screen: Arc<Screen>,
-    status: Option<ExitStatus>,
-    deadline: Instant,
+}
+
+/// The records of the newest run's journal under `home` (none yet: empty).
+fn journal_text_in(home: &Path) -> String {
+    newest_run(home)
+        .and_then(|d| fs::read_to_string(d.join("journal.ndjson")).ok())
+        .unwrap_or_default()
 }
 
 impl Cockpit {
@@ -99,105 +76,55 @@ impl Cockpit {
     /// the cockpit on it in a `cols`×`rows` terminal; returns once the first
     /// frame is on screen, so raw mode is on and keys will be read as keys.
     fn start(plan: &str, cols: u16, rows: u16) -> Cockpit {
-        let deadline = Instant::now() + TEST_BUDGET;
         let home = TempDir::new().expect("tempdir");
         let dir = TempDir::new().expect("tempdir");
-        let tag = unique();
         let plan_path = dir.path().join("plan.toml");
         let dir_str = dir.path().to_str().expect("utf-8 temp path");
         fs::write(&plan_path, plan.replace("@DIR@", dir_str)).expect("write plan");
 
-        let pair = native_pty_system()
-            .openpty(pty_size(cols, rows))
-            .expect("open a pty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_slate"));
-        cmd.arg("run");
-        cmd.arg(&plan_path);
-        cmd.cwd(dir.path());
-        cmd.env("SLATE_HOME", home.path());
-        cmd.env("LEDGER", dir.path().join("ledger"));
-        cmd.env("SLATE_TEST_TAG", &tag);
-        cmd.env("TERM", "xterm-256color");
-        cmd.env_remove("SLATE_LOG");
-        cmd.env_remove("SLATE_EXAMPLE_ROOT");
-        let child = pair.slave.spawn_command(cmd).expect("spawn slate");
-        // Only slate may hold the terminal's slave side: then its exit closes the stream.
-        drop(pair.slave);
-
-        let screen = Arc::new(Screen {
-            parser: Mutex::new(vt100::Parser::new(rows, cols, 0)),
-            raw: Mutex::new(Vec::new()),
-            eof: AtomicBool::new(false),
-        });
-        let mut reader = pair.master.try_clone_reader().expect("pty reader");
-        let shared = Arc::clone(&screen);
-        thread::spawn(move || {
-            let mut buf = [0u8; 16 * 1024];
-            loop {
-                match reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        shared.raw.lock().unwrap().extend_from_slice(&buf[..n]);
-                        shared.parser.lock().unwrap().process(&buf[..n]);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    // EIO: the last holder of the slave side is gone.
-                    Err(_) => break,
-                }
-            }
-            shared.eof.store(true, Ordering::SeqCst);
-        });
-        let writer = pair.master.take_writer().expect("pty writer");
-        let mut c = Cockpit {
-            home,
-            dir,
-            tag,
-            child,
-            master: pair.master,
-            writer,
-            screen,
-            status: None,
-            deadline,
-        };
+        // Failure messages end with the journal's record types.
+        let home_path = home.path().to_path_buf();
+        let term = Term::builder(&["run", plan_path.to_str().expect("utf-8 temp path")])
+            .size(cols, rows)
+            .cwd(dir.path())
+            .env("SLATE_HOME", home.path())
+            .env("LEDGER", dir.path().join("ledger"))
+            .tag(&unique())
+            .env_remove("SLATE_EXAMPLE_ROOT")
+            .budget(TEST_BUDGET)
+            .context(move || {
+                format!(
+                    "--- journal ---\n{:?}",
+                    types(&parse_journal(&journal_text_in(&home_path), "journal"))
+                )
+            })
+            .start();
+        let c = Cockpit { term, home, dir };
         // The header's first line; raw mode is on before the first frame is drawn.
         c.wait_for_screen(" slate svc 2.0.0", WAIT);
         assert!(
-            !c.tty_is_cooked(),
+            !c.term.tty_is_cooked(),
             "the cockpit draws before the terminal is in raw mode"
         );
         c
     }
 
     fn pid(&self) -> i32 {
-        self.child.process_id().expect("slate has a pid") as i32
+        self.term.pid()
     }
 
     /// The screen as text, one line per row.
     fn screen_text(&self) -> String {
-        self.screen.parser.lock().unwrap().screen().contents()
-    }
-
-    /// Everything slate wrote to the terminal so far, escape sequences included.
-    fn raw_output(&self) -> String {
-        String::from_utf8_lossy(&self.screen.raw.lock().unwrap()).into_owned()
+        self.term.screen()
     }
 
     fn send(&mut self, keys: &[u8]) {
-        self.writer.write_all(keys).expect("write keys to the pty");
-        self.writer.flush().expect("flush keys");
+        self.term.send(keys);
     }
 
     /// Resizes the terminal (the parser first, so the redraw lands in the new size).
     fn resize(&mut self, cols: u16, rows: u16) {
-        self.screen
-            .parser
-            .lock()
-            .unwrap()
-            .screen_mut()
-            .set_size(rows, cols);
-        self.master
-            .resize(pty_size(cols, rows))
-            .expect("resize pty");
+        self.term.resize(cols, rows);
     }
 
     fn ledger(&self) -> Vec<String> {
@@ -208,14 +135,8 @@ impl Cockpit {
             .collect()
     }
 
-    fn journal_path(&self) -> Option<PathBuf> {
-        newest_run(self.home.path()).map(|d| d.join("journal.ndjson"))
-    }
-
     fn journal_text(&self) -> String {
-        self.journal_path()
-            .and_then(|p| fs::read_to_string(p).ok())
-            .unwrap_or_default()
+        journal_text_in(self.home.path())
     }
 
     fn journal(&self) -> Vec<Value> {
@@ -223,60 +144,23 @@ impl Cockpit {
     }
 
     fn alive(&mut self) -> bool {
-        if self.status.is_none() {
-            self.status = self.child.try_wait().expect("try_wait");
-        }
-        self.status.is_none()
+        self.term.alive()
     }
 
     /// Polls `cond` until it holds or `timeout` (cut to the test's budget) passes.
     /// If slate exits first, `cond` gets one last look before the wait fails.
     fn wait_until(&mut self, what: &str, timeout: Duration, mut cond: impl FnMut(&Self) -> bool) {
-        let end = (Instant::now() + timeout).min(self.deadline);
-        loop {
-            if cond(self) {
-                return;
-            }
-            let alive = self.alive();
-            if !alive {
-                // The last bytes may still be in flight to the parser.
-                self.wait_eof(Duration::from_secs(2));
-                if cond(self) {
-                    return;
-                }
-            }
-            if !alive || Instant::now() >= end {
-                let why = match &self.status {
-                    Some(s) => format!("slate exited ({s:?})"),
-                    None if Instant::now() >= self.deadline => {
-                        format!("the test's budget of {TEST_BUDGET:?} ran out")
-                    }
-                    None => format!("gave up after {timeout:?}"),
-                };
-                panic!(
-                    "{why} waiting for {what}\n--- screen ---\n{}\n--- journal ---\n{:?}",
-                    self.screen_text(),
-                    types(&self.journal())
-                );
-            }
-            thread::sleep(POLL);
-        }
+        self.term.wait_until(what, timeout, || cond(self));
     }
 
     /// Waits until the screen shows `needle`; returns the screen.
-    fn wait_for_screen(&mut self, needle: &str, timeout: Duration) -> String {
-        self.wait_until(&format!("{needle:?} on screen"), timeout, |c| {
-            c.screen_text().contains(needle)
-        });
-        self.screen_text()
+    fn wait_for_screen(&self, needle: &str, timeout: Duration) -> String {
+        self.term.wait_for(needle, timeout)
     }
 
     /// Waits until the screen no longer shows `needle`; returns the screen.
     fn wait_for_screen_without(&mut self, needle: &str, timeout: Duration) -> String {
-        self.wait_until(&format!("{needle:?} to leave the screen"), timeout, |c| {
-            !c.screen_text().contains(needle)
-        });
-        self.screen_text()
+        self.term.wait_without(needle, timeout)
     }
 
     /// Waits until the journal's text holds `needle`; returns its records.
@@ -287,116 +171,29 @@ impl Cockpit {
         self.journal()
     }
 
-    /// Waits until the terminal's output side is closed (everything slate wrote has been read).
-    fn wait_eof(&self, timeout: Duration) -> bool {
-        let end = Instant::now() + timeout;
-        while Instant::now() < end {
-            if self.screen.eof.load(Ordering::SeqCst) {
-                return true;
-            }
-            thread::sleep(POLL);
-        }
-        self.screen.eof.load(Ordering::SeqCst)
-    }
-
     /// Waits for slate to exit and for its last output to be read; fails after `timeout`.
     fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
-        let end = (Instant::now() + timeout).min(self.deadline);
-        while self.alive() {
-            if Instant::now() >= end {
-                panic!(
-                    "slate did not exit within {timeout:?}\n--- screen ---\n{}\n--- journal ---\n{:?}",
-                    self.screen_text(),
-                    types(&self.journal())
-                );
-            }
-            thread::sleep(POLL);
-        }
+        let status = self.term.wait_exit(timeout);
         assert!(
-            self.wait_eof(Duration::from_secs(5)),
+            self.term.eof(),
             "slate exited but something still holds its terminal"
         );
-        self.status.clone().expect("exited")
+        status
     }
 
     /// After exit: the terminal was handed back (alternate screen left, cursor
     /// shown), and what slate printed afterwards on the normal screen.
     fn assert_terminal_restored(&self) -> String {
-        let raw = self.raw_output();
-        let leave = raw.rfind(LEAVE_ALT_SCREEN).unwrap_or_else(|| {
-            panic!(
-                "slate never left the alternate screen; output ends with {:?}",
-                tail(&raw)
-            )
-        });
-        assert!(
-            raw[leave..].contains(SHOW_CURSOR),
-            "the cursor was not shown again after leaving the alternate screen; output ends with {:?}",
-            tail(&raw)
-        );
-        assert!(
-            !raw[leave..].contains("\x1b[?1049h"),
-            "slate went back into the alternate screen after leaving it"
-        );
-        let parser = self.screen.parser.lock().unwrap();
-        let screen = parser.screen();
-        assert!(
-            !screen.alternate_screen(),
-            "the terminal is still on the alternate screen"
-        );
-        assert!(!screen.hide_cursor(), "the cursor is still hidden");
-        assert_eq!(
-            screen.mouse_protocol_mode(),
-            vt100::MouseProtocolMode::None,
-            "mouse capture is still on"
-        );
-        let text = screen.contents();
-        drop(parser);
-        assert!(
-            self.tty_is_cooked(),
-            "the terminal was left in raw mode (no line editing, no echo)"
-        );
-        text
-    }
-
-    /// Whether the terminal is in canonical mode with echo (not raw), as the
-    /// line discipline itself reports it.
-    fn tty_is_cooked(&self) -> bool {
-        // Linux values of ICANON and ECHO.
-        const ICANON: u64 = 0o000002;
-        const ECHO: u64 = 0o000010;
-        let termios = self.master.get_termios().expect("tcgetattr on the pty");
-        let flags = u64::from(termios.local_flags.bits());
-        flags & ICANON != 0 && flags & ECHO != 0
+        self.term.assert_terminal_restored()
     }
 
     /// Processes carrying this test's tag other than slate itself.
     fn leftovers(&self) -> Vec<i32> {
-        let me = self.child.process_id().map(|p| p as i32);
-        tagged_processes(&self.tag)
+        let me = self.term.pid();
+        tagged_processes(self.term.tag().expect("tagged"))
             .into_iter()
-            .filter(|p| Some(*p) != me)
+            .filter(|p| *p != me)
             .collect()
-    }
-}
-
-fn tail(s: &str) -> &str {
-    let mut i = s.len().saturating_sub(300);
-    while !s.is_char_boundary(i) {
-        i += 1;
-    }
-    &s[i..]
-}
-
-impl Drop for Cockpit {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait()
-            && let Some(pid) = self.child.process_id()
-        {
-            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
-            let _ = self.child.wait();
-        }
-        kill_tagged(&self.tag);
     }
 }
 
@@ -405,14 +202,6 @@ fn tab_bar_shows(screen: &str, tab: &str) -> bool {
     screen
         .lines()
         .any(|l| l.contains("Tab switches") && l.contains(tab))
-}
-
-/// The line of `screen` holding `needle`.
-fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
-    screen
-        .lines()
-        .find(|l| l.contains(needle))
-        .unwrap_or_else(|| panic!("no line holds {needle:?}:\n{screen}"))
 }
 
 // ---------------------------------------------------------------------------

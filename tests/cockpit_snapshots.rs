@@ -11,22 +11,18 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use slate::cockpit::app::{App, Modal};
-use slate::cockpit::keymap::Keymap;
 use slate::cockpit::theme::Theme;
-use slate::engine::event::{Actor, Event, Record};
-use slate::engine::{Action, Engine, EngineOptions, Unattended};
+use slate::engine::Action;
+use slate::engine::event::{Event, Record};
+
+mod common;
+use common::render::*;
 
 const PLAN: &str = r#"
 [release]
@@ -95,8 +91,6 @@ kind = "check"
 check = { command = 'true' }
 "#;
 
-/// Where the App's copy of the plan says it lives (never a temp path).
-const BASE_DIR: &str = "/srv/releases/checkout";
 const COMMENT: &str = "dashboards green, error budget fine";
 
 /// The second run's plan: the canary pause outlasts any slow machine, so the
@@ -122,15 +116,15 @@ fn run() -> &'static Run {
     static RUN: OnceLock<Run> = OnceLock::new();
     RUN.get_or_init(|| {
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let raw = rt.block_on(run_engine(PLAN, false));
-        let blocked_raw = rt.block_on(run_engine(&long_pause_plan(), true));
-        let blocked: Vec<Record> = blocked_raw.iter().map(normalise).collect();
+        let raw = rt.block_on(run_plan(PLAN, false));
+        let blocked_raw = rt.block_on(run_plan(&long_pause_plan(), true));
+        let blocked: Vec<Record> = blocked_raw.iter().map(normalise_seq).collect();
         let cut = 1 + blocked
             .iter()
             .position(|r| matches!(r.event, Event::RollbackBlocked { .. }))
             .expect("the rollback blocked at the irreversible step");
         let blocked = blocked[..cut].to_vec();
-        let records: Vec<Record> = raw.iter().map(normalise).collect();
+        let records: Vec<Record> = raw.iter().map(normalise_seq).collect();
         let at_gate = 1 + records
             .iter()
             .position(
@@ -150,151 +144,40 @@ fn run() -> &'static Run {
     })
 }
 
-fn test_actor(user: &str, via: &str) -> Actor {
-    Actor {
-        user: user.into(),
-        uid: 1000,
-        via: via.into(),
-    }
-}
-
 /// Runs a plan in-process, approving prod from "the cockpit" when it waits.
 /// With `roll_back`, prod is rolled back at its first canary pause and the
 /// blocked rollback is held.
-async fn run_engine(src: &str, roll_back: bool) -> Vec<Record> {
-    let home = tempfile::TempDir::new().unwrap();
-    let work = tempfile::TempDir::new().unwrap();
-    let plan = slate::plan::parse(src, "release.toml", work.path().to_path_buf())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut opts = EngineOptions::new(
-        "release.toml",
-        home.path(),
-        test_actor("release-manager", "cockpit"),
-    );
-    opts.unattended = Unattended::Wait;
-    opts.durable = false;
-    let (engine, handle) = Engine::new(plan, opts).unwrap();
-    let mut rx = handle.subscribe();
-    let task = tokio::spawn(engine.run());
-    let mut seen = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let rec = tokio::time::timeout_at(deadline, rx.recv())
-            .await
-            .expect("the run finished in time")
-            .expect("event stream open");
-        let event = rec.event.clone();
-        seen.push(rec);
-        match event {
-            Event::GateWaiting { gate, .. } if gate == "prod-approval" => {
-                let reply = handle
-                    .send(
-                        test_actor("alice", "cockpit"),
-                        Action::Approve {
-                            gate: Some(gate),
-                            comment: COMMENT.into(),
-                        },
-                    )
-                    .await;
-                assert_eq!(reply, Ok("approved prod-approval".into()));
-            }
-            Event::TimerStarted { env: 2, .. } if roll_back => {
-                let reply = handle
-                    .send(
-                        test_actor("alice", "cockpit"),
-                        Action::Rollback {
-                            env: None,
-                            reason: "p99 latency doubled".into(),
-                        },
-                    )
-                    .await;
-                assert_eq!(reply, Ok("rolling back prod".into()));
-            }
-            Event::RollbackBlocked { .. } => {
-                let reply = handle
-                    .send(
-                        test_actor("alice", "cockpit"),
-                        Action::Decide {
-                            choice: slate::engine::event::RollbackChoice::Hold,
-                            note: "DBA on it".into(),
-                        },
-                    )
-                    .await;
-                assert!(reply.is_ok(), "{reply:?}");
-            }
-            Event::RunFinished { .. } => break,
-            _ => {}
-        }
-    }
-    tokio::time::timeout(Duration::from_secs(30), task)
-        .await
-        .expect("engine stopped")
-        .unwrap();
-    seen
+async fn run_plan(src: &str, roll_back: bool) -> Vec<Record> {
+    run_engine(src, |event| match event {
+        Event::GateWaiting { gate, .. } if gate == "prod-approval" => Some((
+            Action::Approve {
+                gate: Some(gate.clone()),
+                comment: COMMENT.into(),
+            },
+            Some("approved prod-approval"),
+        )),
+        Event::TimerStarted { env: 2, .. } if roll_back => Some((
+            Action::Rollback {
+                env: None,
+                reason: "p99 latency doubled".into(),
+            },
+            Some("rolling back prod"),
+        )),
+        Event::RollbackBlocked { .. } => Some((
+            Action::Decide {
+                choice: slate::engine::event::RollbackChoice::Hold,
+                note: "DBA on it".into(),
+            },
+            None,
+        )),
+        _ => None,
+    })
+    .await
 }
 
-fn base_ts() -> Timestamp {
-    "2025-03-14T09:00:00Z".parse().unwrap()
-}
-
-fn ts_for(seq: u64) -> Timestamp {
-    base_ts() + SignedDuration::from_millis(seq as i64 * 250)
-}
-
-fn fixed_actor(a: &Actor) -> Actor {
-    Actor {
-        user: match a.via.as_str() {
-            "engine" => "slate".into(),
-            _ => a.user.clone(),
-        },
-        uid: 1000,
-        via: a.via.clone(),
-    }
-}
-
-/// Makes a record machine- and run-independent.
-fn normalise(rec: &Record) -> Record {
-    let mut r = rec.clone();
-    r.ts = ts_for(r.seq);
-    match &mut r.event {
-        Event::RunStarted {
-            run_id,
-            plan_path,
-            actor,
-            pid,
-            ..
-        } => {
-            *run_id = "20250314-090000-snap".into();
-            *plan_path = format!("{BASE_DIR}/release.toml");
-            *actor = fixed_actor(actor);
-            *pid = 4242;
-        }
-        Event::ProcessStarted { pid, pgid, .. } => {
-            *pid = 31337;
-            *pgid = 31337;
-        }
-        Event::StepFinished { duration_ms, .. }
-        | Event::RollbackStepFinished { duration_ms, .. } => *duration_ms = 1200,
-        Event::RetryScheduled { delay_ms, .. } => *delay_ms = 1000,
-        Event::TimerStarted { started, .. } => *started = ts_for(rec.seq),
-        Event::CheckResult { ok, latency_ms, .. } => *latency_ms = if *ok { 42 } else { 180 },
-        Event::Approved { actor, .. }
-        | Event::Rejected { actor, .. }
-        | Event::CommandRefused { actor, .. }
-        | Event::PauseRequested { actor, .. }
-        | Event::Resumed { actor }
-        | Event::AbortRequested { actor, .. }
-        | Event::RollbackRequested { actor, .. }
-        | Event::RetryRequested { actor, .. }
-        | Event::RollbackDecision { actor, .. }
-        | Event::NoteAdded { actor, .. } => *actor = fixed_actor(actor),
-        _ => {}
-    }
-    r
-}
-
-fn theme(name: &str) -> Theme {
-    Theme::builtin(name).expect("built-in theme").unwrap()
+/// A record made machine- and run-independent, stamped by its sequence number.
+fn normalise_seq(rec: &Record) -> Record {
+    normalise(rec, ts_for(rec.seq))
 }
 
 /// An App fed the first `n` normalised records, its clock at the last of them.
@@ -303,9 +186,7 @@ fn app_after(n: usize, theme: Theme) -> App {
 }
 
 fn app_with(src: &str, records: &[Record], theme: Theme) -> App {
-    let plan = slate::plan::parse(src, "release.toml", PathBuf::from(BASE_DIR))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut app = App::new(plan, Keymap::default(), theme);
+    let mut app = plan_app(src, theme);
     for r in records {
         app.apply_record(r);
     }
@@ -334,36 +215,6 @@ fn blocked() -> App {
 
 fn finished() -> App {
     app_after(run().records.len(), theme("default"))
-}
-
-fn render(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
-    app.view.size = Rect::new(0, 0, w, h);
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal.draw(|f| slate::cockpit::ui::draw(f, app)).unwrap();
-    terminal
-}
-
-/// The buffer as plain text, one line per row.
-fn text(buf: &Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let mut skip = 0;
-        for x in 0..buf.area.width {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let cell = &buf[(x, y)];
-            out.push_str(cell.symbol());
-            skip = unicode_width::UnicodeWidthStr::width(cell.symbol()).saturating_sub(1);
-        }
-        out.push('\n');
-    }
-    out
-}
-
-fn key(c: char) -> KeyEvent {
-    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
 }
 
 fn type_text(app: &mut App, s: &str) {
@@ -629,7 +480,7 @@ fn blocked_rollback_asks_for_a_decision() {
     assert!(!screen.contains("r  retry"), "retry is not a choice here");
     insta::assert_snapshot!("rollback_blocked_decide_120x40", term.backend());
     // Closed, the main screen shows the undo so far.
-    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    app.on_key(code(KeyCode::Esc));
     assert!(app.modal.is_none());
     let term = render(&mut app, 120, 40);
     insta::assert_snapshot!("rollback_blocked_main_120x40", term.backend());
@@ -740,13 +591,13 @@ failure_limit = 2
 #[test]
 fn a_failing_canary_analysis_in_the_metrics_panel() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let raw = rt.block_on(run_engine(ANALYSIS_PLAN, false));
+    let raw = rt.block_on(run_plan(ANALYSIS_PLAN, false));
     // Cut just after the verdict, before the rollback's records.
     let cut = 1 + raw
         .iter()
         .position(|r| matches!(r.event, Event::AnalysisFinished { .. }))
         .expect("the analysis finished");
-    let records: Vec<Record> = raw[..cut].iter().map(normalise).collect();
+    let records: Vec<Record> = raw[..cut].iter().map(normalise_seq).collect();
     let mut app = app_with(ANALYSIS_PLAN, &records, theme("default"));
     let term = render(&mut app, 160, 48);
     let screen = text(term.backend().buffer());

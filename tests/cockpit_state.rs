@@ -1,45 +1,22 @@
 //! The cockpit's state and key dispatch, with no terminal: records and keys
 //! go into `App`, and we check the state and the effects (engine commands) it asks for.
 
-use jiff::Timestamp;
+use std::sync::LazyLock;
+
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
-use ratatui::layout::Rect;
 use slate::cockpit::app::{App, Effect, Modal, Panel, QuitState};
 use slate::cockpit::keymap::Keymap;
-use slate::cockpit::theme::Theme;
 use slate::engine::Action;
 use slate::engine::event::*;
 
-const PLAN: &str = r#"
-[release]
-name = "svc"
-version = "2.0"
-previous_version = "1.0"
-owner = "me"
-[[environments]]
-name = "dev"
-[[environments]]
-name = "prod"
-gates = ["go"]
-[[stages]]
-name = "migrate"
-command = "true"
-irreversible = true
-[[stages]]
-name = "deploy"
-command = "true"
-rollback = "undo-deploy"
-[[gates]]
-name = "go"
-kind = "manual"
-require_comment = true
-"#;
+mod common;
+use common::state::*;
+
+/// The shared plan, with migrate irreversible and the gate requiring a comment.
+static PLAN: LazyLock<String> = LazyLock::new(|| plan(true, true));
 
 fn app_with(keymap: Keymap) -> App {
-    let plan = slate::plan::parse(PLAN, "t.toml", ".".into()).unwrap();
-    let mut app = App::new(plan, keymap, Theme::monochrome());
-    app.view.size = Rect::new(0, 0, 120, 40);
-    app
+    app_on(&PLAN, keymap)
 }
 
 struct Feed {
@@ -51,59 +28,16 @@ impl Feed {
         self.seq += 1;
         Record {
             seq: self.seq,
-            ts: Timestamp::from_second(1_800_000_000).unwrap()
-                + jiff::SignedDuration::from_millis(self.seq as i64 * 100),
+            ts: t0() + jiff::SignedDuration::from_millis(self.seq as i64 * 100),
             event,
         }
-    }
-}
-
-fn actor(user: &str, via: &str) -> Actor {
-    Actor {
-        user: user.into(),
-        uid: 1,
-        via: via.into(),
-    }
-}
-
-fn outline(name: &str, steps: &[(&str, &str)]) -> EnvOutline {
-    EnvOutline {
-        name: name.into(),
-        strategy: "all-at-once".into(),
-        steps: steps
-            .iter()
-            .map(|(label, kind)| StepOutline {
-                label: label.to_string(),
-                kind: kind.to_string(),
-                stage: None,
-                timeout_ms: None,
-                irreversible: *label == "migrate",
-            })
-            .collect(),
     }
 }
 
 /// The records of a run that deployed dev and waits at prod's gate `go`.
 fn gate_records(f: &mut Feed) -> Vec<Record> {
     let events = vec![
-        Event::RunStarted {
-            run_id: "r".into(),
-            plan_path: "t.toml".into(),
-            plan_source: PLAN.into(),
-            release: "svc".into(),
-            version: "2.0".into(),
-            previous_version: "1.0".into(),
-            owner: "me".into(),
-            environments: vec![
-                outline("dev", &[("migrate", "run"), ("deploy", "run")]),
-                outline(
-                    "prod",
-                    &[("gate go", "gate"), ("migrate", "run"), ("deploy", "run")],
-                ),
-            ],
-            actor: actor("starter", "cockpit"),
-            pid: 1,
-        },
+        run_started(&PLAN, true),
         Event::EnvStarted { env: 0 },
         Event::StepStarted {
             env: 0,
@@ -185,29 +119,10 @@ fn at_gate(app: &mut App) -> Feed {
     f
 }
 
-fn key(c: char) -> KeyEvent {
-    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
-}
-
-fn code(c: KeyCode) -> KeyEvent {
-    KeyEvent::new(c, KeyModifiers::NONE)
-}
-
-fn ctrl(c: char) -> KeyEvent {
-    KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
-}
-
 fn type_text(app: &mut App, s: &str) {
     for c in s.chars() {
         assert!(app.on_key(key(c)).is_empty(), "typing sends nothing");
     }
-}
-
-fn toast(app: &App) -> String {
-    app.toast
-        .as_ref()
-        .map(|t| t.text.clone())
-        .unwrap_or_default()
 }
 
 #[test]

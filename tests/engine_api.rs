@@ -8,9 +8,7 @@ use std::time::Duration;
 use slate::engine::event::{
     ApprovalSource, EnvOutcome, Event, RollbackChoice, StepStatus, Trigger,
 };
-use slate::engine::{Action, Engine, EngineOptions, RunOutcome, RunState, Unattended};
-use slate::journal::read_journal;
-use tempfile::TempDir;
+use slate::engine::{Action, RunOutcome, RunState, Unattended};
 
 mod common;
 use common::engine::*;
@@ -913,38 +911,17 @@ check = {{ http = "http://127.0.0.1:{port}/healthz", timeout = "1s" }}
 
 #[tokio::test]
 async fn a_gate_nobody_can_answer_fails_closed_at_its_timeout() {
-    let home = TempDir::new().unwrap();
-    let work = TempDir::new().unwrap();
-    let src = r#"
-[release]
-name = "svc"
-version = "2.0"
-previous_version = "1.0"
-owner = "owner"
-[[environments]]
-name = "prod"
-gates = ["go"]
-[[stages]]
-name = "deploy"
-command = "true"
-[[gates]]
-name = "go"
-kind = "manual"
-timeout = "300ms"
-"#;
-    let plan = slate::plan::parse(src, "test.toml", work.path().to_path_buf()).unwrap();
-    let mut opts = EngineOptions::new("test.toml", home.path(), actor("starter"));
-    opts.unattended = Unattended::Wait;
-    opts.durable = false;
-    let (engine, handle) = Engine::new(plan, opts).unwrap();
-    let journal = handle.journal_path();
     // Every client is gone before the gate is reached.
-    drop(handle);
-    let state = tokio::time::timeout(LIMIT, engine.run())
-        .await
-        .expect("the engine finished");
+    let (state, records) = run_without_clients(
+        &prod_deploy(
+            "gates = [\"go\"]\n",
+            "",
+            &manual_gate("timeout = \"300ms\"\n"),
+        ),
+        |o| o.unattended = Unattended::Wait,
+    )
+    .await;
     assert_eq!(state.outcome, Some(RunOutcome::RolledBack));
-    let records = read_journal(&journal).unwrap().records;
     let reason = records
         .iter()
         .find_map(|r| match &r.event {

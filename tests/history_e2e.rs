@@ -2,27 +2,22 @@
 //! (`slate run --headless`), then the browser in a pseudo-terminal driven by
 //! keystrokes, and the script outputs (`--json`, the plain table) parsed.
 //!
-//! As in `cockpit_e2e.rs`, a reader thread feeds the terminal's output into a
-//! `vt100` parser and every step waits, with a deadline, until the screen
+//! The browser runs in the shared pseudo-terminal harness
+//! (`common::pty::Term`): every step waits, with a deadline, until the screen
 //! shows what the next keystroke needs; nothing sleeps blindly. Every process
 //! carries a unique `SLATE_TEST_TAG`, and dropping the harness kills whatever
 //! still carries it, also when a test panics.
 
 use std::fs;
-use std::io::{Read, Write};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
-use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
 use serde_json::Value;
 use tempfile::TempDir;
 
 mod common;
+use common::pty::{ENTER, ESC, Term, line_with};
 use common::{kill_tagged, unique};
 
 /// The most the browser test may take, start to finish.
@@ -32,10 +27,6 @@ const WAIT: Duration = Duration::from_secs(15);
 /// Longest a headless run or a `slate history` for scripts may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(20);
-
-const ENTER: &[u8] = b"\r";
-const ESC: &[u8] = b"\x1b";
-const LEAVE_ALT_SCREEN: &str = "\x1b[?1049l";
 
 /// A release that goes to dev and prod.
 fn plan(name: &str, version: &str, fail_in_prod: bool) -> String {
@@ -166,169 +157,16 @@ impl Drop for Sandbox {
 // The browser in a pseudo-terminal
 // ---------------------------------------------------------------------------
 
-struct Screen {
-    parser: Mutex<vt100::Parser>,
-    raw: Mutex<Vec<u8>>,
-    eof: AtomicBool,
-}
-
-/// `slate history` in a pseudo-terminal.
-struct Browser {
-    child: Box<dyn Child + Send + Sync>,
-    master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
-    screen: Arc<Screen>,
-    status: Option<ExitStatus>,
-    deadline: Instant,
-}
-
-impl Browser {
-    fn start(sandbox: &Sandbox, cols: u16, rows: u16) -> Browser {
-        let deadline = Instant::now() + TEST_BUDGET;
-        let size = PtySize {
-            rows,
-            cols,
-            pixel_width: 0,
-            pixel_height: 0,
-        };
-        let pair = native_pty_system().openpty(size).expect("open a pty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_slate"));
-        cmd.arg("history");
-        cmd.cwd(sandbox.work.path());
-        cmd.env("SLATE_HOME", sandbox.home.path());
-        cmd.env("SLATE_TEST_TAG", &sandbox.tag);
-        cmd.env("TERM", "xterm-256color");
-        cmd.env_remove("SLATE_LOG");
-        cmd.env_remove("NO_COLOR");
-        let child = pair.slave.spawn_command(cmd).expect("spawn slate history");
-        // Only slate may hold the slave side: then its exit closes the stream.
-        drop(pair.slave);
-        let screen = Arc::new(Screen {
-            parser: Mutex::new(vt100::Parser::new(rows, cols, 0)),
-            raw: Mutex::new(Vec::new()),
-            eof: AtomicBool::new(false),
-        });
-        let mut reader = pair.master.try_clone_reader().expect("pty reader");
-        let shared = Arc::clone(&screen);
-        thread::spawn(move || {
-            let mut buf = [0u8; 16 * 1024];
-            loop {
-                match reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        shared.raw.lock().unwrap().extend_from_slice(&buf[..n]);
-                        shared.parser.lock().unwrap().process(&buf[..n]);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
-                }
-            }
-            shared.eof.store(true, Ordering::SeqCst);
-        });
-        let writer = pair.master.take_writer().expect("pty writer");
-        Browser {
-            child,
-            master: pair.master,
-            writer,
-            screen,
-            status: None,
-            deadline,
-        }
-    }
-
-    fn text(&self) -> String {
-        self.screen.parser.lock().unwrap().screen().contents()
-    }
-
-    fn send(&mut self, keys: &[u8]) {
-        self.writer.write_all(keys).expect("write keys");
-        self.writer.flush().expect("flush keys");
-    }
-
-    fn alive(&mut self) -> bool {
-        if self.status.is_none() {
-            self.status = self.child.try_wait().expect("try_wait");
-        }
-        self.status.is_none()
-    }
-
-    /// Waits until the screen shows `needle`; returns the screen.
-    fn wait_for(&mut self, needle: &str) -> String {
-        let end = (Instant::now() + WAIT).min(self.deadline);
-        loop {
-            let s = self.text();
-            if s.contains(needle) {
-                return s;
-            }
-            if !self.alive() || Instant::now() >= end {
-                panic!(
-                    "{} waiting for {needle:?}\n--- screen ---\n{s}",
-                    match &self.status {
-                        Some(st) => format!("slate exited ({st:?})"),
-                        None => format!("gave up after {WAIT:?}"),
-                    }
-                );
-            }
-            thread::sleep(POLL);
-        }
-    }
-
-    /// Waits until the screen no longer shows `needle`.
-    fn wait_until_gone(&mut self, needle: &str) {
-        let end = (Instant::now() + WAIT).min(self.deadline);
-        while self.text().contains(needle) {
-            assert!(
-                self.alive() && Instant::now() < end,
-                "{needle:?} stayed on screen\n--- screen ---\n{}",
-                self.text()
-            );
-            thread::sleep(POLL);
-        }
-    }
-
-    fn wait_exit(&mut self) -> ExitStatus {
-        let end = (Instant::now() + WAIT).min(self.deadline);
-        while self.alive() {
-            assert!(
-                Instant::now() < end,
-                "slate history did not exit\n--- screen ---\n{}",
-                self.text()
-            );
-            thread::sleep(POLL);
-        }
-        let end = Instant::now() + Duration::from_secs(5);
-        while !self.screen.eof.load(Ordering::SeqCst) && Instant::now() < end {
-            thread::sleep(POLL);
-        }
-        self.status.clone().expect("exited")
-    }
-
-    /// Canonical mode with echo, as the line discipline reports it.
-    fn tty_is_cooked(&self) -> bool {
-        const ICANON: u64 = 0o000002;
-        const ECHO: u64 = 0o000010;
-        let termios = self.master.get_termios().expect("tcgetattr on the pty");
-        let flags = u64::from(termios.local_flags.bits());
-        flags & ICANON != 0 && flags & ECHO != 0
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait()
-            && let Some(pid) = self.child.process_id()
-        {
-            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
-    screen
-        .lines()
-        .find(|l| l.contains(needle))
-        .unwrap_or_else(|| panic!("no line holds {needle:?}:\n{screen}"))
+/// `slate history` in a `cols`×`rows` pseudo-terminal, on the sandbox's runs.
+fn browse(sandbox: &Sandbox, cols: u16, rows: u16) -> Term {
+    Term::builder(&["history"])
+        .size(cols, rows)
+        .cwd(sandbox.work.path())
+        .env("SLATE_HOME", sandbox.home.path())
+        .tag(&sandbox.tag)
+        .env_remove("NO_COLOR")
+        .budget(TEST_BUDGET)
+        .start()
 }
 
 /// Lists the runs, filters to one, opens its dossier, exports it twice
@@ -340,8 +178,8 @@ fn browse_filter_open_export_and_quit() {
     assert_eq!(ids.len(), 3, "three runs: {ids:?}");
     let beta = &ids[1];
 
-    let mut b = Browser::start(&s, 120, 30);
-    let screen = b.wait_for("3 of 3 runs");
+    let mut b = browse(&s, 120, 30);
+    let screen = b.wait_for("3 of 3 runs", WAIT);
     assert!(!b.tty_is_cooked(), "the browser runs in raw mode");
     // Newest first: alpha 1.1.0, beta 0.9.0, alpha 1.0.0.
     // Rows start with the selection marker or its blank; the status line does not.
@@ -369,17 +207,17 @@ fn browse_filter_open_export_and_quit() {
 
     // Filter as you type, then keep the filter.
     b.send(b"/");
-    b.wait_for("filter: ▏");
+    b.wait_for("filter: ▏", WAIT);
     b.send(b"beta");
-    let screen = b.wait_for("1 of 3 runs");
+    let screen = b.wait_for("1 of 3 runs", WAIT);
     assert!(line_with(&screen, "▸ 20").contains("beta"), "{screen}");
     assert!(!screen.contains("  alpha "), "{screen}");
     b.send(ENTER);
-    b.wait_for("Enter open");
+    b.wait_for("Enter open", WAIT);
 
     // Open the dossier.
     b.send(ENTER);
-    let screen = b.wait_for("Release Summary");
+    let screen = b.wait_for("Release Summary", WAIT);
     assert!(
         screen.contains(&format!("beta 0.9.0 · rolled back · {beta}")),
         "{screen}"
@@ -387,16 +225,22 @@ fn browse_filter_open_export_and_quit() {
 
     // Search it.
     b.send(b"/");
-    b.wait_for("search: ▏");
+    b.wait_for("search: ▏", WAIT);
     b.send(b"memory entry");
     b.send(ENTER);
-    b.wait_for("match 1 of 1 for “memory entry”");
+    b.wait_for("match 1 of 1 for “memory entry”", WAIT);
 
     // Export twice: the second never overwrites the first.
     b.send(b"e");
-    b.wait_for(&format!("exported the dossier to ./dossier-{beta}.md"));
+    b.wait_for(
+        &format!("exported the dossier to ./dossier-{beta}.md"),
+        WAIT,
+    );
     b.send(b"e");
-    b.wait_for(&format!("exported the dossier to ./dossier-{beta}-1.md"));
+    b.wait_for(
+        &format!("exported the dossier to ./dossier-{beta}-1.md"),
+        WAIT,
+    );
     let first = s.work.path().join(format!("dossier-{beta}.md"));
     let second = s.work.path().join(format!("dossier-{beta}-1.md"));
     for p in [&first, &second] {
@@ -411,20 +255,12 @@ fn browse_filter_open_export_and_quit() {
 
     // Back to the (still filtered) list, and out.
     b.send(ESC);
-    b.wait_for("1 of 3 runs");
+    b.wait_for("1 of 3 runs", WAIT);
     b.send(b"q");
-    let status = b.wait_exit();
+    let status = b.wait_exit(WAIT);
     assert_eq!(status.exit_code(), 0, "{status:?}");
-    let raw = String::from_utf8_lossy(&b.screen.raw.lock().unwrap()).into_owned();
-    assert!(
-        raw.contains(LEAVE_ALT_SCREEN),
-        "the alternate screen was left"
-    );
-    assert!(!b.screen.parser.lock().unwrap().screen().alternate_screen());
-    assert!(
-        b.tty_is_cooked(),
-        "the terminal was handed back in cooked mode"
-    );
+    // The alternate screen was left, and the terminal handed back in cooked mode.
+    b.assert_terminal_restored();
 }
 
 /// Exporting straight from the list, with the outcome filter cycled first.
@@ -432,23 +268,23 @@ fn browse_filter_open_export_and_quit() {
 fn export_from_the_list_after_filtering_by_outcome() {
     let s = Sandbox::with_runs();
     let beta = s.run_ids()[1].clone();
-    let mut b = Browser::start(&s, 100, 24);
-    b.wait_for("3 of 3 runs");
+    let mut b = browse(&s, 100, 24);
+    b.wait_for("3 of 3 runs", WAIT);
     b.send(b"o"); // released
-    b.wait_for("2 of 3 runs · outcome: released");
+    b.wait_for("2 of 3 runs · outcome: released", WAIT);
     b.send(b"o"); // rolled back
-    let screen = b.wait_for("1 of 3 runs · outcome: rolled back");
+    let screen = b.wait_for("1 of 3 runs · outcome: rolled back", WAIT);
     assert!(line_with(&screen, "▸").contains("beta"), "{screen}");
     b.send(b"e");
-    b.wait_for(&format!("./dossier-{beta}.md"));
+    b.wait_for(&format!("./dossier-{beta}.md"), WAIT);
     assert!(s.work.path().join(format!("dossier-{beta}.md")).is_file());
     b.send(b"?");
-    b.wait_for("filter by outcome");
+    b.wait_for("filter by outcome", WAIT);
     b.send(ESC);
     // A lone Esc, not Alt-q: wait until the help is gone before the next key.
-    b.wait_until_gone("filter by outcome");
+    b.wait_without("filter by outcome", WAIT);
     b.send(b"q");
-    assert_eq!(b.wait_exit().exit_code(), 0);
+    assert_eq!(b.wait_exit(WAIT).exit_code(), 0);
 }
 
 // ---------------------------------------------------------------------------

@@ -11,11 +11,13 @@ use jiff::tz::TimeZone;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use ratatui::style::Color;
-use slate::cockpit::theme::Theme;
 use slate::history::app::{App, Effect};
 use slate::runs::{Outcome, RunSummary};
+
+mod common;
+use common::render::{draw, text, theme};
 
 struct R {
     id: &'static str,
@@ -156,48 +158,27 @@ fn summary(r: &R) -> RunSummary {
     }
 }
 
-fn theme() -> Theme {
-    Theme::builtin("default").unwrap().unwrap()
-}
-
 fn app() -> App {
-    let mut app = App::new(RUNS.iter().map(summary).collect(), theme(), TimeZone::UTC);
+    let mut app = App::new(
+        RUNS.iter().map(summary).collect(),
+        theme("default"),
+        TimeZone::UTC,
+    );
     app.now = "2026-11-23T09:00:00Z".parse().unwrap();
     app
 }
 
 fn render(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
     app.resize(w, h);
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal.draw(|f| slate::history::ui::draw(f, app)).unwrap();
-    terminal
-}
-
-/// The buffer as plain text, one line per row.
-fn text(buf: &Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let mut skip = 0;
-        for x in 0..buf.area.width {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let cell = &buf[(x, y)];
-            out.push_str(cell.symbol());
-            skip = unicode_width::UnicodeWidthStr::width(cell.symbol()).saturating_sub(1);
-        }
-        out.push('\n');
-    }
-    out
+    draw(w, h, |f| slate::history::ui::draw(f, app))
 }
 
 fn key(app: &mut App, c: char) -> Vec<Effect> {
-    app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    app.on_key(common::render::key(c))
 }
 
 fn code(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+    app.on_key(common::render::code(code))
 }
 
 /// The position of `needle` on screen: (column, row).
@@ -315,7 +296,7 @@ fn outcomes_are_coloured_by_their_theme_role() {
     let mut a = app();
     let term = render(&mut a, 120, 30);
     let buf = term.backend().buffer();
-    let t = theme();
+    let t = theme("default");
     for (needle, role) in [
         ("✘ failed", t.fail),
         ("↩ rolled back", t.warn),
@@ -358,7 +339,7 @@ fn viewer_80x24_searching() {
     let screen = text(buf);
     assert!(screen.contains("match 2 of"), "{screen}");
     // Matches are highlighted with the search role; the current one is marked in the margin.
-    let t = theme();
+    let t = theme("default");
     let (x, y) = find(buf, "│ prod");
     assert_eq!(buf[(x + 2, y)].bg, t.search.bg.unwrap(), "{screen}");
     assert_eq!(buf[(0, y)].symbol(), "›", "{screen}");
@@ -404,7 +385,7 @@ fn ten_thousand_runs_draw_their_first_frame_at_once() {
         })
         .collect();
     let t0 = Instant::now();
-    let mut a = App::new(runs, theme(), TimeZone::UTC);
+    let mut a = App::new(runs, theme("default"), TimeZone::UTC);
     let term = render(&mut a, 120, 40);
     let first = t0.elapsed();
     assert!(text(term.backend().buffer()).contains("10000 of 10000 runs"));
@@ -434,7 +415,7 @@ fn any_size_draws_without_panicking() {
     let mut help = app();
     key(&mut help, '?');
     let mut view = viewer(80, 24);
-    let mut empty = App::new(Vec::new(), theme(), TimeZone::UTC);
+    let mut empty = App::new(Vec::new(), theme("default"), TimeZone::UTC);
     for w in (1..=200).step_by(7) {
         for h in (1..=60).step_by(5) {
             for a in [&mut list, &mut help, &mut view, &mut empty] {

@@ -51,6 +51,11 @@ impl Receiver {
         format!("{}/hooks/{name}/T0/B0/s3cret", self.base)
     }
 
+    /// The channel `name` posting here, `extra` lines added to it.
+    fn channel(&self, name: &str, extra: &str) -> String {
+        channel(name, &self.url(name), extra)
+    }
+
     /// Bodies posted to channel `name`, in arrival order.
     fn bodies(&self, name: &str) -> Vec<Value> {
         let prefix = format!("/hooks/{name}/");
@@ -121,6 +126,11 @@ async fn receiver(script: impl Fn(usize) -> Answer + Send + Sync + 'static) -> R
         }
     });
     Receiver { base, got }
+}
+
+/// A `[[channels]]` table: `name` posting to `url`, `extra` lines added to it.
+fn channel(name: &str, url: &str, extra: &str) -> String {
+    format!("[[channels]]\nname = \"{name}\"\nurl = \"{url}\"\n{extra}")
 }
 
 /// A loopback port nothing listens on.
@@ -222,33 +232,20 @@ async fn a_gated_release_posts_json_and_slack_for_every_step_of_the_way() {
         r##"
 [[environments]]
 name = "staging"
-[[environments]]
-name = "prod"
-gates = ["go"]
-[[stages]]
-name = "deploy"
-command = "true"
-[[gates]]
-name = "go"
-kind = "manual"
-timeout = "10m"
-[[stakeholders]]
+{prod}[[stakeholders]]
 name = "Payments team"
 role = "approver"
 contact = "#payments"
-[[channels]]
-name = "ops"
-url = "{ops}"
-[[channels]]
-name = "chat"
-format = "slack"
-url = "{chat}"
-timeout = "2s"
-[communication]
+{ops}{chat}[communication]
 support = "payments on-call"
 "##,
-        ops = rx.url("ops"),
-        chat = rx.url("chat"),
+        prod = prod_deploy(
+            "gates = [\"go\"]\n",
+            "",
+            &manual_gate("timeout = \"10m\"\n")
+        ),
+        ops = rx.channel("ops", ""),
+        chat = rx.channel("chat", "format = \"slack\"\ntimeout = \"2s\"\n"),
     );
     let mut run = start(&plan, false);
     run.until("gate waiting", |e| matches!(e, Event::GateWaiting { .. }))
@@ -382,20 +379,10 @@ support = "payments on-call"
 #[tokio::test]
 async fn a_receiver_that_fails_once_gets_the_notice_on_the_second_attempt() {
     let rx = receiver(|n| Answer::Status(if n == 0 { 500 } else { 204 })).await;
-    let plan = format!(
-        r#"
-[[environments]]
-name = "prod"
-[[stages]]
-name = "deploy"
-command = "true"
-[[channels]]
-name = "ops"
-url = "{}"
-events = ["run_started"]
-retries = 2
-"#,
-        rx.url("ops")
+    let plan = prod_deploy(
+        "",
+        "",
+        &rx.channel("ops", "events = [\"run_started\"]\nretries = 2\n"),
     );
     let run = start(&plan, false);
     let (_, records) = finish(run, RunOutcome::Released).await;
@@ -414,34 +401,20 @@ async fn dead_and_silent_webhooks_are_journaled_and_never_hold_the_release_back(
     let silent = receiver(|_| Answer::Silence).await;
     let healthy = receiver(|_| Answer::Status(200)).await;
     let dead = format!("http://127.0.0.1:{}/hooks/dead/T0/B0/s3cret", dead_port());
-    let plan = format!(
-        r#"
-[[environments]]
-name = "prod"
-[[stages]]
-name = "deploy"
-command = "true"
-[[channels]]
-name = "dead"
-url = "{dead}"
-events = ["run_started", "completed"]
-timeout = "500ms"
-retries = 1
-[[channels]]
-name = "silent"
-url = "{silent}"
-events = ["run_started", "completed"]
-timeout = "1500ms"
-retries = 0
-[[channels]]
-name = "healthy"
-format = "slack"
-url = "{healthy}"
-events = ["run_started", "completed"]
-"#,
-        silent = silent.url("silent"),
-        healthy = healthy.url("healthy"),
-    );
+    let events = "events = [\"run_started\", \"completed\"]\n";
+    let channels = [
+        channel(
+            "dead",
+            &dead,
+            &format!("{events}timeout = \"500ms\"\nretries = 1\n"),
+        ),
+        silent.channel(
+            "silent",
+            &format!("{events}timeout = \"1500ms\"\nretries = 0\n"),
+        ),
+        healthy.channel("healthy", &format!("format = \"slack\"\n{events}")),
+    ];
+    let plan = prod_deploy("", "", &channels.concat());
     let run = start(&plan, false);
     let (_, records) = finish(run, RunOutcome::Released).await;
     let sent = sent(&records);
@@ -500,14 +473,10 @@ name = "prod"
 [[stages]]
 name = "migrate"
 command = "sleep 2.5"
-[[channels]]
-name = "ops"
-url = "{}"
-events = ["status"]
-[communication]
+{}[communication]
 cadence = "1s"
 "#,
-        rx.url("ops")
+        rx.channel("ops", "events = [\"status\"]\n")
     );
     let run = start(&plan, false);
     let (_, records) = finish(run, RunOutcome::Released).await;
@@ -544,17 +513,9 @@ name = "prod"
 name = "deploy"
 command = 'test "$SLATE_ENV" != prod || {{ echo "disk full" >&2; exit 3; }}'
 rollback = "true"
-[[channels]]
-name = "pager"
-url = "{pager}"
-events = ["failure", "rollback"]
-[[channels]]
-name = "summary"
-url = "{summary}"
-events = ["completed"]
-"#,
-        pager = rx.url("pager"),
-        summary = rx.url("summary"),
+{pager}{summary}"#,
+        pager = rx.channel("pager", "events = [\"failure\", \"rollback\"]\n"),
+        summary = rx.channel("summary", "events = [\"completed\"]\n"),
     );
     let run = start(&plan, false);
     let (_, records) = finish(run, RunOutcome::RolledBack).await;
@@ -599,23 +560,10 @@ events = ["completed"]
 #[tokio::test]
 async fn only_the_notifier_may_record_a_notification() {
     let rx = receiver(|_| Answer::Status(200)).await;
-    let plan = format!(
-        r#"
-[[environments]]
-name = "prod"
-gates = ["go"]
-[[stages]]
-name = "deploy"
-command = "true"
-[[gates]]
-name = "go"
-kind = "manual"
-[[channels]]
-name = "ops"
-url = "{}"
-events = ["completed"]
-"#,
-        rx.url("ops")
+    let plan = prod_deploy(
+        "gates = [\"go\"]\n",
+        "",
+        &(manual_gate("") + &rx.channel("ops", "events = [\"completed\"]\n")),
     );
     let mut run = start(&plan, false);
     run.until("gate waiting", |e| matches!(e, Event::GateWaiting { .. }))
@@ -657,20 +605,10 @@ events = ["completed"]
 #[tokio::test]
 async fn a_late_rollback_after_the_release_is_told_too() {
     let rx = receiver(|_| Answer::Status(200)).await;
-    let plan = format!(
-        r#"
-[[environments]]
-name = "prod"
-[[stages]]
-name = "deploy"
-command = "true"
-rollback = "true"
-[[channels]]
-name = "ops"
-url = "{}"
-events = ["rollback", "completed"]
-"#,
-        rx.url("ops")
+    let plan = prod_deploy(
+        "",
+        "rollback = \"true\"\n",
+        &rx.channel("ops", "events = [\"rollback\", \"completed\"]\n"),
     );
     let mut run = start(&plan, true);
     run.until("released", |e| matches!(e, Event::RunFinished { .. }))
@@ -726,39 +664,9 @@ events = ["rollback", "completed"]
 #[tokio::test]
 async fn with_every_client_gone_deliveries_are_still_journaled_at_the_end() {
     let rx = receiver(|_| Answer::Status(200)).await;
-    let home = tempfile::TempDir::new().unwrap();
-    let work = tempfile::TempDir::new().unwrap();
-    let src = format!(
-        r#"
-[release]
-name = "svc"
-version = "2.0"
-previous_version = "1.0"
-owner = "owner"
-[[environments]]
-name = "prod"
-[[stages]]
-name = "deploy"
-command = "true"
-[[channels]]
-name = "ops"
-url = "{}"
-"#,
-        rx.url("ops")
-    );
-    let plan = slate::plan::parse(&src, "test.toml", work.path().to_path_buf()).unwrap();
-    let mut opts = slate::engine::EngineOptions::new("test.toml", home.path(), actor("starter"));
-    opts.durable = false;
-    let (engine, handle) = slate::engine::Engine::new(plan, opts).unwrap();
-    let journal = handle.journal_path();
-    // Nobody holds the command channel: it is closed before the run starts,
-    // as it would be once every client has gone.
-    drop(handle);
-    let state = tokio::time::timeout(LIMIT, engine.run())
-        .await
-        .expect("the engine finished");
+    let (state, records) =
+        run_without_clients(&prod_deploy("", "", &rx.channel("ops", "")), |_| {}).await;
     assert_eq!(state.outcome, Some(RunOutcome::Released));
-    let records = slate::journal::read_journal(&journal).unwrap().records;
     let sent = sent(&records);
     assert_eq!(
         kinds_for(&sent, "ops"),
@@ -773,20 +681,7 @@ url = "{}"
 async fn commands_sent_while_the_end_waits_for_a_webhook_are_answered_after_it() {
     // The completion notice takes 800 ms to be accepted.
     let rx = receiver(|_| Answer::Slow(800)).await;
-    let plan = format!(
-        r#"
-[[environments]]
-name = "prod"
-[[stages]]
-name = "deploy"
-command = "true"
-[[channels]]
-name = "ops"
-url = "{}"
-events = ["completed"]
-"#,
-        rx.url("ops")
-    );
+    let plan = prod_deploy("", "", &rx.channel("ops", "events = [\"completed\"]\n"));
     let mut run = start(&plan, true);
     run.until("released", |e| matches!(e, Event::RunFinished { .. }))
         .await;

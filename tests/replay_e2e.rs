@@ -1,24 +1,22 @@
 //! `slate replay`, end to end: a real run is made with `slate run
 //! --headless`, then the real binary replays it in a pseudo-terminal, driven
-//! by keystrokes. The screen is read through a `vt100` parser; every step
-//! waits (with a deadline) for what the next keystroke needs, never blindly.
+//! by keystrokes, through the shared pseudo-terminal harness
+//! (`common::pty::Term`): every step waits (with a deadline) for what the
+//! next keystroke needs, never blindly.
 //!
 //! Every process started here carries a unique `SLATE_TEST_TAG`; dropping
 //! the harness SIGKILLs whatever still carries it, also when a test panics.
 
 use std::fs;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
 use tempfile::TempDir;
 
 mod common;
+use common::pty::{LEAVE_ALT_SCREEN, Term};
 use common::*;
 
 /// The most any test may take, start to finish.
@@ -26,8 +24,6 @@ const TEST_BUDGET: Duration = Duration::from_secs(40);
 /// Longest wait for one thing to show up on screen.
 const WAIT: Duration = Duration::from_secs(15);
 const POLL: Duration = Duration::from_millis(20);
-
-const LEAVE_ALT_SCREEN: &str = "\x1b[?1049l";
 
 /// dev, then prod behind the manual gate `go`; stages only echo.
 const PLAN: &str = r#"
@@ -134,142 +130,14 @@ impl Drop for Made {
     }
 }
 
-/// `slate ARGS` in a pseudo-terminal, its screen read through vt100.
-struct Pty {
-    /// Closing the master would hang up slate's terminal.
-    _master: Box<dyn MasterPty + Send>,
-    child: Box<dyn Child + Send + Sync>,
-    writer: Box<dyn Write + Send>,
-    parser: Arc<Mutex<vt100::Parser>>,
-    raw: Arc<Mutex<Vec<u8>>>,
-    eof: Arc<AtomicBool>,
-    tag: String,
-    deadline: Instant,
-    status: Option<ExitStatus>,
-}
-
-impl Pty {
-    fn start(home: &Path, args: &[&str]) -> Pty {
-        let (cols, rows) = (120, 40);
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("open a pty");
-        let tag = unique();
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_slate"));
-        cmd.args(args);
-        cmd.env("SLATE_HOME", home);
-        cmd.env("SLATE_TEST_TAG", &tag);
-        cmd.env("TERM", "xterm-256color");
-        cmd.env_remove("SLATE_LOG");
-        let child = pair.slave.spawn_command(cmd).expect("spawn slate");
-        // Only slate may hold the slave side: then its exit closes the stream.
-        drop(pair.slave);
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
-        let raw = Arc::new(Mutex::new(Vec::new()));
-        let eof = Arc::new(AtomicBool::new(false));
-        let mut reader = pair.master.try_clone_reader().expect("pty reader");
-        let (p, r, e) = (parser.clone(), raw.clone(), eof.clone());
-        thread::spawn(move || {
-            let mut buf = [0u8; 16 * 1024];
-            loop {
-                match reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        r.lock().unwrap().extend_from_slice(&buf[..n]);
-                        p.lock().unwrap().process(&buf[..n]);
-                    }
-                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
-                }
-            }
-            e.store(true, Ordering::SeqCst);
-        });
-        let writer = pair.master.take_writer().expect("pty writer");
-        Pty {
-            _master: pair.master,
-            child,
-            writer,
-            parser,
-            raw,
-            eof,
-            tag,
-            deadline: Instant::now() + TEST_BUDGET,
-            status: None,
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn raw(&self) -> String {
-        String::from_utf8_lossy(&self.raw.lock().unwrap()).into_owned()
-    }
-
-    fn send(&mut self, keys: &[u8]) {
-        self.writer.write_all(keys).expect("write keys");
-        self.writer.flush().expect("flush keys");
-    }
-
-    fn alive(&mut self) -> bool {
-        if self.status.is_none() {
-            self.status = self.child.try_wait().expect("try_wait");
-        }
-        self.status.is_none()
-    }
-
-    /// Waits until every needle is on screen at once; returns the screen.
-    fn wait_for(&mut self, needles: &[&str]) -> String {
-        let end = (Instant::now() + WAIT).min(self.deadline);
-        loop {
-            let s = self.screen();
-            if needles.iter().all(|n| s.contains(n)) {
-                return s;
-            }
-            if !self.alive() || Instant::now() >= end {
-                panic!(
-                    "waiting for {needles:?} ({}):\n{s}",
-                    match &self.status {
-                        Some(st) => format!("slate exited: {st:?}"),
-                        None => "gave up".into(),
-                    }
-                );
-            }
-            thread::sleep(POLL);
-        }
-    }
-
-    /// Waits for slate to exit and its last output to be read.
-    fn wait_exit(&mut self) -> ExitStatus {
-        let end = (Instant::now() + WAIT).min(self.deadline);
-        while self.alive() {
-            assert!(
-                Instant::now() < end,
-                "slate did not exit:\n{}",
-                self.screen()
-            );
-            thread::sleep(POLL);
-        }
-        while !self.eof.load(Ordering::SeqCst) && Instant::now() < end {
-            thread::sleep(POLL);
-        }
-        self.status.clone().expect("exited")
-    }
-}
-
-impl Drop for Pty {
-    fn drop(&mut self) {
-        if self.alive() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        kill_tagged(&self.tag);
-    }
+/// `slate ARGS` in a 120×40 pseudo-terminal on `home`, with a tag of its own.
+fn replay(home: &Path, args: &[&str]) -> Term {
+    Term::builder(args)
+        .size(120, 40)
+        .env("SLATE_HOME", home)
+        .tag(&unique())
+        .budget(TEST_BUDGET)
+        .start()
 }
 
 /// The whole story: jump to the gate, see the approval, try to approve
@@ -280,30 +148,30 @@ fn replaying_a_run_jumps_to_the_gate_refuses_commands_and_plays_to_the_end() {
     let made = Made::run();
     let journal = made.journal();
     let before = fs::read(&journal).expect("journal");
-    let mut p = Pty::start(
+    let mut p = replay(
         made.home.path(),
         &["replay", "latest", "--speed", "16", "--paused"],
     );
 
     // It starts paused at the run's start, and says how to go on.
-    let s = p.wait_for(&["REPLAY 16×", "· 1/", "paused", "Space plays"]);
+    let s = p.wait_for_all(&["REPLAY 16×", "· 1/", "paused", "Space plays"], WAIT);
     assert!(
         s.contains("Space play"),
         "the footer shows the player's keys:\n{s}"
     );
 
     p.send(b"n");
-    let s = p.wait_for(&["⏭ gate go waiting in prod", "WAITING FOR APPROVAL"]);
+    let s = p.wait_for_all(&["⏭ gate go waiting in prod", "WAITING FOR APPROVAL"], WAIT);
     assert!(
         s.contains("✔ dev"),
         "dev was deployed before the gate:\n{s}"
     );
 
     p.send(b"n");
-    p.wait_for(&["⏭ go approved: pre-approved with --approve go"]);
+    p.wait_for_all(&["⏭ go approved: pre-approved with --approve go"], WAIT);
 
     p.send(b"a");
-    let s = p.wait_for(&["read-only (replay): approve is not available"]);
+    let s = p.wait_for_all(&["read-only (replay): approve is not available"], WAIT);
     assert!(
         !s.contains("Approve?"),
         "no approval dialog in a replay:\n{s}"
@@ -311,17 +179,20 @@ fn replaying_a_run_jumps_to_the_gate_refuses_commands_and_plays_to_the_end() {
 
     // Space plays on; a pre-approved run finishes in well under a second of run time.
     p.send(b" ");
-    let s = p.wait_for(&["RELEASED", "· end"]);
+    let s = p.wait_for_all(&["RELEASED", "· end"], WAIT);
     assert!(s.contains("■ REPLAY 16×"), "{s}");
 
     p.send(b"q");
-    let status = p.wait_exit();
+    let status = p.wait_exit(WAIT);
     assert_eq!(status.exit_code(), 0, "{status:?}");
+    // The terminal was handed back (alternate screen left, cursor shown,
+    // cooked mode), and the summary printed on the normal screen after it.
+    let after = p.assert_terminal_restored();
     let raw = p.raw();
     let left = raw
         .rfind(LEAVE_ALT_SCREEN)
         .expect("the alternate screen was left");
-    assert!(p.screen().contains("replayed run"), "{}", &raw[left..]);
+    assert!(after.contains("replayed run"), "{}", &raw[left..]);
     assert_eq!(
         fs::read(&journal).expect("journal"),
         before,
@@ -347,16 +218,16 @@ fn a_crashed_run_with_a_torn_tail_plays_what_is_there() {
     cut.push_str(&lines[gate + 1][..lines[gate + 1].len() / 2]);
     fs::write(&journal, cut).expect("cut the journal");
 
-    let mut p = Pty::start(made.home.path(), &["replay", "--speed", "64", "--paused"]);
-    p.wait_for(&["REPLAY 64×", "torn last line"]);
+    let mut p = replay(made.home.path(), &["replay", "--speed", "64", "--paused"]);
+    p.wait_for_all(&["REPLAY 64×", "torn last line"], WAIT);
     p.send(b"$");
-    let s = p.wait_for(&["the run never finished"]);
+    let s = p.wait_for_all(&["the run never finished"], WAIT);
     assert!(
         s.contains("WAITING FOR APPROVAL"),
         "it stops where the journal stops:\n{s}"
     );
     p.send(b"q");
-    assert_eq!(p.wait_exit().exit_code(), 0);
+    assert_eq!(p.wait_exit(WAIT).exit_code(), 0);
 }
 
 /// Mistakes are explained and exit non-zero, before any terminal is needed.

@@ -2,75 +2,32 @@
 //! steps and jumps) and the read-only App it plays into. Records and keys go
 //! in; we check positions, clocks, run state and the effects asked for.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::layout::Rect;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use slate::cockpit::app::{App, Effect, Modal};
 use slate::cockpit::keymap::Keymap;
 use slate::cockpit::replay::{End, IDLE, Move, Player, Replay};
-use slate::cockpit::theme::Theme;
 use slate::engine::event::*;
 use slate::engine::state::RunState;
 
-const PLAN: &str = r#"
-[release]
-name = "svc"
-version = "2.0"
-previous_version = "1.0"
-owner = "me"
-[[environments]]
-name = "dev"
-[[environments]]
-name = "prod"
-gates = ["go"]
-[[stages]]
-name = "migrate"
-command = "true"
-[[stages]]
-name = "deploy"
-command = "true"
-rollback = "undo-deploy"
-[[gates]]
-name = "go"
-kind = "manual"
-"#;
+mod common;
+use common::state::*;
+
+/// The shared plan, as it is: nothing irreversible, no comment required.
+static PLAN: LazyLock<String> = LazyLock::new(|| plan(false, false));
 
 /// How long prod waited at its gate before alice approved.
 const GATE_WAIT_S: f64 = 3600.0;
-
-fn t0() -> Timestamp {
-    Timestamp::from_second(1_800_000_000).unwrap()
-}
 
 fn at(secs: f64) -> Timestamp {
     t0() + SignedDuration::from_secs_f64(secs)
 }
 
 fn actor(user: &str) -> Actor {
-    Actor {
-        user: user.into(),
-        uid: 1,
-        via: "cockpit".into(),
-    }
-}
-
-fn outline(name: &str, steps: &[(&str, &str)]) -> EnvOutline {
-    EnvOutline {
-        name: name.into(),
-        strategy: "all-at-once".into(),
-        steps: steps
-            .iter()
-            .map(|(label, kind)| StepOutline {
-                label: label.to_string(),
-                kind: kind.to_string(),
-                stage: None,
-                timeout_ms: None,
-                irreversible: false,
-            })
-            .collect(),
-    }
+    common::state::actor(user, "cockpit")
 }
 
 fn out(env: usize, step: usize, line: &str) -> Event {
@@ -109,27 +66,7 @@ fn finished(env: usize, step: usize, status: StepStatus) -> Event {
 fn timeline(dev_lines: usize) -> Vec<(f64, Event)> {
     let g = GATE_WAIT_S;
     let mut v = vec![
-        (
-            0.0,
-            Event::RunStarted {
-                run_id: "r".into(),
-                plan_path: "t.toml".into(),
-                plan_source: PLAN.into(),
-                release: "svc".into(),
-                version: "2.0".into(),
-                previous_version: "1.0".into(),
-                owner: "me".into(),
-                environments: vec![
-                    outline("dev", &[("migrate", "run"), ("deploy", "run")]),
-                    outline(
-                        "prod",
-                        &[("gate go", "gate"), ("migrate", "run"), ("deploy", "run")],
-                    ),
-                ],
-                actor: actor("starter"),
-                pid: 1,
-            },
-        ),
+        (0.0, run_started(&PLAN, false)),
         (1.0, Event::EnvStarted { env: 0 }),
         (
             1.0,
@@ -263,24 +200,13 @@ fn index_of(records: &[Record], ty: &str) -> usize {
 }
 
 fn new_app() -> App {
-    let plan = slate::plan::parse(PLAN, "t.toml", ".".into()).unwrap();
-    let mut app = App::new(plan, Keymap::default(), Theme::monochrome());
-    app.view.size = Rect::new(0, 0, 120, 40);
-    app
+    app_on(&PLAN, Keymap::default())
 }
 
 fn replay_of(records: Vec<Record>, speed: f64) -> (App, Replay) {
     let mut app = new_app();
     let replay = Replay::new(records, speed, jiff::tz::TimeZone::UTC, &mut app).unwrap();
     (app, replay)
-}
-
-fn key(c: char) -> KeyEvent {
-    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
-}
-
-fn code(c: KeyCode) -> KeyEvent {
-    KeyEvent::new(c, KeyModifiers::NONE)
 }
 
 /// Presses a key in a replay and carries out its effects the way the loop
@@ -296,13 +222,6 @@ fn press(app: &mut App, replay: &mut Replay, k: KeyEvent) -> bool {
         }
     }
     quit
-}
-
-fn toast(app: &App) -> String {
-    app.toast
-        .as_ref()
-        .map(|t| t.text.clone())
-        .unwrap_or_default()
 }
 
 fn last_type(replay: &Replay) -> &'static str {

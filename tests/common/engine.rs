@@ -36,10 +36,9 @@ pub fn start(plan_body: &str, linger: bool) -> Run {
     start_with(plan_body, |o| o.linger = linger)
 }
 
-pub fn start_with(plan_body: &str, tweak: impl FnOnce(&mut EngineOptions)) -> Run {
-    let home = TempDir::new().unwrap();
-    let work = TempDir::new().unwrap();
-    let src = format!(
+/// A whole plan: the release svc 2.0 (replacing 1.0), then `plan_body`.
+pub fn plan_source(plan_body: &str) -> String {
+    format!(
         r#"
 [release]
 name = "svc"
@@ -48,7 +47,61 @@ previous_version = "1.0"
 owner = "owner"
 {plan_body}
 "#
-    );
+    )
+}
+
+/// A plan body: the environment prod (`env_extra` lines added to it), one
+/// stage `deploy` that runs `true` (`stage_extra` lines added), then `rest`
+/// (gates, channels, …).
+pub fn prod_deploy(env_extra: &str, stage_extra: &str, rest: &str) -> String {
+    format!(
+        r#"
+[[environments]]
+name = "prod"
+{env_extra}[[stages]]
+name = "deploy"
+command = "true"
+{stage_extra}{rest}"#
+    )
+}
+
+/// The manual gate `go`, `extra` lines added to it.
+pub fn manual_gate(extra: &str) -> String {
+    format!("[[gates]]\nname = \"go\"\nkind = \"manual\"\n{extra}")
+}
+
+/// Runs `plan_body` with no client at all: the command channel is closed
+/// before the run starts, as it is once every client has gone. Returns the
+/// final state and the journal's records once the engine stops (within LIMIT).
+pub async fn run_without_clients(
+    plan_body: &str,
+    tweak: impl FnOnce(&mut EngineOptions),
+) -> (RunState, Vec<Record>) {
+    let home = TempDir::new().unwrap();
+    let work = TempDir::new().unwrap();
+    let plan = slate::plan::parse(
+        &plan_source(plan_body),
+        "test.toml",
+        work.path().to_path_buf(),
+    )
+    .unwrap();
+    let mut opts = EngineOptions::new("test.toml", home.path(), actor("starter"));
+    opts.durable = false;
+    tweak(&mut opts);
+    let (engine, handle) = Engine::new(plan, opts).unwrap();
+    let journal = handle.journal_path();
+    drop(handle);
+    let state = tokio::time::timeout(LIMIT, engine.run())
+        .await
+        .expect("the engine finished");
+    let records = read_journal(&journal).unwrap().records;
+    (state, records)
+}
+
+pub fn start_with(plan_body: &str, tweak: impl FnOnce(&mut EngineOptions)) -> Run {
+    let home = TempDir::new().unwrap();
+    let work = TempDir::new().unwrap();
+    let src = plan_source(plan_body);
     let plan = slate::plan::parse(&src, "test.toml", work.path().to_path_buf())
         .unwrap_or_else(|e| panic!("{e}"));
     let mut opts = EngineOptions::new("test.toml", home.path(), actor("starter"));

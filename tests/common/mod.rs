@@ -4,7 +4,9 @@
 
 pub mod engine;
 pub mod pty;
+pub mod render;
 pub mod sandbox;
+pub mod state;
 
 use std::fs;
 use std::path::Path;

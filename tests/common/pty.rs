@@ -1,116 +1,431 @@
 //! The real slate binary in a pseudo-terminal, read through a vt100 parser:
-//! for end-to-end tests of the full-screen commands. Every wait is bounded.
+//! for end-to-end tests of the full-screen commands.
+//!
+//! A reader thread feeds everything slate writes into the parser (and keeps
+//! the raw bytes, escape sequences included), so a test reads the screen as a
+//! person would see it. Every wait is bounded: by its own timeout and, when
+//! the test set one, by the test's whole budget; nothing sleeps blindly.
+//! Dropping a [`Term`] SIGKILLs slate and, when it was started with a tag,
+//! everything still carrying that `SLATE_TEST_TAG`, also when a test panics.
 
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use portable_pty::{Child, CommandBuilder, ExitStatus, PtySize, native_pty_system};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
 
-pub struct Term {
-    child: Box<dyn Child + Send + Sync>,
-    writer: Box<dyn Write + Send>,
-    parser: Arc<Mutex<vt100::Parser>>,
-    eof: Arc<AtomicBool>,
-    _master: Box<dyn portable_pty::MasterPty + Send>,
+const POLL: Duration = Duration::from_millis(20);
+
+/// Leaves the alternate screen / shows the cursor (what a restored terminal gets).
+pub const LEAVE_ALT_SCREEN: &str = "\x1b[?1049l";
+pub const ENTER_ALT_SCREEN: &str = "\x1b[?1049h";
+pub const SHOW_CURSOR: &str = "\x1b[?25h";
+
+pub const ENTER: &[u8] = b"\r";
+pub const ESC: &[u8] = b"\x1b";
+pub const TAB: &[u8] = b"\t";
+pub const CTRL_C: &[u8] = b"\x03";
+pub const CTRL_R: &[u8] = b"\x12";
+pub const CTRL_S: &[u8] = b"\x13";
+
+fn pty_size(cols: u16, rows: u16) -> PtySize {
+    PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    }
 }
 
-impl Term {
-    /// Starts `slate ARGS` in a `cols`×`rows` terminal with `env` set, in `cwd`.
-    pub fn spawn(args: &[&str], env: &[(&str, &Path)], cwd: &Path, cols: u16, rows: u16) -> Term {
+/// What the reader thread shares with the test.
+struct Shared {
+    parser: Mutex<vt100::Parser>,
+    /// Every byte slate wrote to the terminal, in order.
+    raw: Mutex<Vec<u8>>,
+    /// The terminal's output side is closed (slate and everything holding the pty are gone).
+    eof: AtomicBool,
+}
+
+/// How to start slate in a terminal: `Term::builder(args)…start()`.
+pub struct TermBuilder {
+    cmd: CommandBuilder,
+    cols: u16,
+    rows: u16,
+    tag: Option<String>,
+    budget: Option<Duration>,
+    context: Option<Context>,
+}
+
+/// Extra text for failure messages (say, the run's journal).
+type Context = Box<dyn Fn() -> String + Send + Sync>;
+
+impl TermBuilder {
+    /// The terminal's size (80×24 unless set).
+    pub fn size(mut self, cols: u16, rows: u16) -> Self {
+        self.cols = cols;
+        self.rows = rows;
+        self
+    }
+
+    pub fn cwd(mut self, dir: impl AsRef<OsStr>) -> Self {
+        self.cmd.cwd(dir);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
+    /// Sets `SLATE_TEST_TAG` (stages inherit it); dropping the terminal kills
+    /// whatever still carries the tag.
+    pub fn tag(mut self, tag: &str) -> Self {
+        self.cmd.env("SLATE_TEST_TAG", tag);
+        self.tag = Some(tag.to_string());
+        self
+    }
+
+    /// The most the whole test may take from now: every wait is cut short by it.
+    pub fn budget(mut self, budget: Duration) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Text added to every failure message, after the screen.
+    pub fn context(mut self, f: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        self.context = Some(Box::new(f));
+        self
+    }
+
+    pub fn start(self) -> Term {
+        let deadline = self.budget.map(|b| Instant::now() + b);
         let pair = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
+            .openpty(pty_size(self.cols, self.rows))
             .expect("open a pty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_slate"));
-        cmd.args(args);
-        cmd.cwd(cwd);
-        cmd.env("TERM", "xterm-256color");
-        cmd.env_remove("SLATE_LOG");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = pair.slave.spawn_command(cmd).expect("spawn slate");
+        let child = pair.slave.spawn_command(self.cmd).expect("spawn slate");
+        // Only slate may hold the terminal's slave side: then its exit closes the stream.
         drop(pair.slave);
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
-        let eof = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared {
+            parser: Mutex::new(vt100::Parser::new(self.rows, self.cols, 0)),
+            raw: Mutex::new(Vec::new()),
+            eof: AtomicBool::new(false),
+        });
         let mut reader = pair.master.try_clone_reader().expect("pty reader");
-        let (p, e) = (Arc::clone(&parser), Arc::clone(&eof));
+        let s = Arc::clone(&shared);
         std::thread::spawn(move || {
             let mut buf = [0u8; 16 * 1024];
             loop {
                 match reader.read(&mut buf) {
                     Ok(0) => break,
-                    Ok(n) => p.lock().unwrap().process(&buf[..n]),
-                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                    Ok(n) => {
+                        s.raw.lock().unwrap().extend_from_slice(&buf[..n]);
+                        s.parser.lock().unwrap().process(&buf[..n]);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    // EIO: the last holder of the slave side is gone.
                     Err(_) => break,
                 }
             }
-            e.store(true, Ordering::SeqCst);
+            s.eof.store(true, Ordering::SeqCst);
         });
         let writer = pair.master.take_writer().expect("pty writer");
         Term {
-            child,
+            child: Mutex::new(child),
+            status: Mutex::new(None),
             writer,
-            parser,
-            eof,
-            _master: pair.master,
-        }
-    }
-
-    pub fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    pub fn send(&mut self, keys: &[u8]) {
-        self.writer.write_all(keys).expect("write keys");
-        self.writer.flush().expect("flush keys");
-    }
-
-    /// Waits until the screen shows `needle`, failing with the screen after `limit`.
-    pub fn wait_for(&mut self, needle: &str, limit: Duration) -> String {
-        let end = Instant::now() + limit;
-        loop {
-            let s = self.screen();
-            if s.contains(needle) {
-                return s;
-            }
-            if Instant::now() > end || self.eof.load(Ordering::SeqCst) {
-                panic!("{needle:?} never showed up\n--- screen ---\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Waits for slate to exit; kills it and fails after `limit`.
-    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
-        let end = Instant::now() + limit;
-        loop {
-            if let Some(s) = self.child.try_wait().expect("try_wait") {
-                return s;
-            }
-            if Instant::now() > end {
-                let _ = self.child.kill();
-                panic!(
-                    "slate did not exit within {limit:?}\n--- screen ---\n{}",
-                    self.screen()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
+            master: pair.master,
+            shared,
+            tag: self.tag,
+            deadline,
+            budget: self.budget,
+            context: self.context,
         }
     }
 }
 
+/// `slate ARGS` running in a pseudo-terminal.
+pub struct Term {
+    child: Mutex<Box<dyn Child + Send + Sync>>,
+    status: Mutex<Option<ExitStatus>>,
+    writer: Box<dyn Write + Send>,
+    /// Closing the master would hang up slate's terminal.
+    master: Box<dyn MasterPty + Send>,
+    shared: Arc<Shared>,
+    tag: Option<String>,
+    deadline: Option<Instant>,
+    budget: Option<Duration>,
+    context: Option<Context>,
+}
+
+impl Term {
+    /// `slate ARGS` with `TERM=xterm-256color` and no `SLATE_LOG`; set the
+    /// rest on the builder.
+    pub fn builder(args: &[&str]) -> TermBuilder {
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_slate"));
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("SLATE_LOG");
+        TermBuilder {
+            cmd,
+            cols: 80,
+            rows: 24,
+            tag: None,
+            budget: None,
+            context: None,
+        }
+    }
+
+    /// Starts `slate ARGS` in a `cols`×`rows` terminal with `env` set, in `cwd`.
+    pub fn spawn(args: &[&str], env: &[(&str, &Path)], cwd: &Path, cols: u16, rows: u16) -> Term {
+        let mut b = Term::builder(args).cwd(cwd).size(cols, rows);
+        for (k, v) in env {
+            b = b.env(k, v);
+        }
+        b.start()
+    }
+
+    /// The `SLATE_TEST_TAG` slate was started with, if any.
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child
+            .lock()
+            .unwrap()
+            .process_id()
+            .expect("slate has a pid") as i32
+    }
+
+    /// The screen as text, one line per row.
+    pub fn screen(&self) -> String {
+        self.shared.parser.lock().unwrap().screen().contents()
+    }
+
+    /// The vt100 parser, for what the text does not show (modes, cursor).
+    pub fn parser(&self) -> MutexGuard<'_, vt100::Parser> {
+        self.shared.parser.lock().unwrap()
+    }
+
+    /// Everything slate wrote to the terminal so far, escape sequences included.
+    pub fn raw(&self) -> String {
+        String::from_utf8_lossy(&self.shared.raw.lock().unwrap()).into_owned()
+    }
+
+    /// Whether the terminal's output side is closed (all slate wrote has been read).
+    pub fn eof(&self) -> bool {
+        self.shared.eof.load(Ordering::SeqCst)
+    }
+
+    pub fn send(&mut self, keys: &[u8]) {
+        self.writer.write_all(keys).expect("write keys to the pty");
+        self.writer.flush().expect("flush keys");
+    }
+
+    /// Resizes the terminal (the parser first, so the redraw lands in the new size).
+    pub fn resize(&self, cols: u16, rows: u16) {
+        self.parser().screen_mut().set_size(rows, cols);
+        self.master
+            .resize(pty_size(cols, rows))
+            .expect("resize pty");
+    }
+
+    /// Whether slate is still running.
+    pub fn alive(&self) -> bool {
+        let mut status = self.status.lock().unwrap();
+        if status.is_none() {
+            *status = self.child.lock().unwrap().try_wait().expect("try_wait");
+        }
+        status.is_none()
+    }
+
+    fn exit_status(&self) -> Option<ExitStatus> {
+        self.status.lock().unwrap().clone()
+    }
+
+    /// `timeout` from now, cut to the test's budget.
+    fn end(&self, timeout: Duration) -> Instant {
+        let end = Instant::now() + timeout;
+        self.deadline.map_or(end, |d| end.min(d))
+    }
+
+    /// Fails the test: `why`, then the screen and the test's context.
+    fn fail(&self, why: &str) -> ! {
+        let extra = self.context.as_ref().map(|f| f()).unwrap_or_default();
+        panic!("{why}\n--- screen ---\n{}\n{extra}", self.screen());
+    }
+
+    /// Polls `cond` until it holds or `timeout` (cut to the test's budget) passes.
+    /// If slate exits first, `cond` gets one last look, once its last output
+    /// has been read, before the wait fails.
+    pub fn wait_until(&self, what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+        let end = self.end(timeout);
+        loop {
+            if cond() {
+                return;
+            }
+            let alive = self.alive();
+            if !alive {
+                // The last bytes may still be in flight to the parser.
+                self.wait_eof(Duration::from_secs(2));
+                if cond() {
+                    return;
+                }
+            }
+            if !alive || Instant::now() >= end {
+                let why = match self.exit_status() {
+                    Some(s) => format!("slate exited ({s:?})"),
+                    None if self.deadline.is_some_and(|d| Instant::now() >= d) => format!(
+                        "the test's budget of {:?} ran out",
+                        self.budget.unwrap_or_default()
+                    ),
+                    None => format!("gave up after {timeout:?}"),
+                };
+                self.fail(&format!("{why} waiting for {what}"));
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Waits until the screen shows `needle`; returns the screen.
+    pub fn wait_for(&self, needle: &str, timeout: Duration) -> String {
+        self.wait_for_all(&[needle], timeout)
+    }
+
+    /// Waits until every needle is on screen at once; returns the screen.
+    pub fn wait_for_all(&self, needles: &[&str], timeout: Duration) -> String {
+        self.wait_until(&format!("{needles:?} on screen"), timeout, || {
+            let s = self.screen();
+            needles.iter().all(|n| s.contains(n))
+        });
+        self.screen()
+    }
+
+    /// Waits until the screen no longer shows `needle`; returns the screen.
+    pub fn wait_without(&self, needle: &str, timeout: Duration) -> String {
+        self.wait_until(&format!("{needle:?} to leave the screen"), timeout, || {
+            !self.screen().contains(needle)
+        });
+        self.screen()
+    }
+
+    /// Waits until the terminal's output side is closed; whether it was.
+    pub fn wait_eof(&self, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        while !self.eof() && Instant::now() < end {
+            std::thread::sleep(POLL);
+        }
+        self.eof()
+    }
+
+    /// Waits for slate to exit (killing it and failing after `timeout`, cut to
+    /// the test's budget), then up to 5 s for its last output to be read
+    /// ([`Term::eof`] says whether it was).
+    pub fn wait_exit(&self, timeout: Duration) -> ExitStatus {
+        let end = self.end(timeout);
+        while self.alive() {
+            if Instant::now() >= end {
+                let _ = self.child.lock().unwrap().kill();
+                self.fail(&format!("slate did not exit within {timeout:?}"));
+            }
+            std::thread::sleep(POLL);
+        }
+        self.wait_eof(Duration::from_secs(5));
+        self.exit_status().expect("exited")
+    }
+
+    /// Whether the terminal is in canonical mode with echo (not raw), as the
+    /// line discipline itself reports it.
+    pub fn tty_is_cooked(&self) -> bool {
+        // Linux values of ICANON and ECHO.
+        const ICANON: u64 = 0o000002;
+        const ECHO: u64 = 0o000010;
+        let termios = self.master.get_termios().expect("tcgetattr on the pty");
+        let flags = u64::from(termios.local_flags.bits());
+        flags & ICANON != 0 && flags & ECHO != 0
+    }
+
+    /// After exit: the terminal was handed back (alternate screen left and
+    /// not re-entered, cursor shown, mouse capture off, cooked mode); returns
+    /// what slate printed afterwards on the normal screen.
+    pub fn assert_terminal_restored(&self) -> String {
+        let raw = self.raw();
+        let leave = raw.rfind(LEAVE_ALT_SCREEN).unwrap_or_else(|| {
+            panic!(
+                "slate never left the alternate screen; output ends with {:?}",
+                tail(&raw)
+            )
+        });
+        assert!(
+            raw[leave..].contains(SHOW_CURSOR),
+            "the cursor was not shown again after leaving the alternate screen; output ends with {:?}",
+            tail(&raw)
+        );
+        assert!(
+            !raw[leave..].contains(ENTER_ALT_SCREEN),
+            "slate went back into the alternate screen after leaving it"
+        );
+        let text = {
+            let parser = self.parser();
+            let screen = parser.screen();
+            assert!(
+                !screen.alternate_screen(),
+                "the terminal is still on the alternate screen"
+            );
+            assert!(!screen.hide_cursor(), "the cursor is still hidden");
+            assert_eq!(
+                screen.mouse_protocol_mode(),
+                vt100::MouseProtocolMode::None,
+                "mouse capture is still on"
+            );
+            screen.contents()
+        };
+        assert!(
+            self.tty_is_cooked(),
+            "the terminal was left in raw mode (no line editing, no echo)"
+        );
+        text
+    }
+}
+
+/// The last 300 bytes or so of `s` (on a character boundary).
+pub fn tail(s: &str) -> &str {
+    let mut i = s.len().saturating_sub(300);
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    &s[i..]
+}
+
+/// The line of `screen` holding `needle`.
+pub fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line holds {needle:?}:\n{screen}"))
+}
+
 impl Drop for Term {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
+        let child = self.child.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Ok(None) = child.try_wait()
+            && let Some(pid) = child.process_id()
+        {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            let _ = child.wait();
+        }
+        if let Some(tag) = &self.tag {
+            super::kill_tagged(tag);
         }
     }
 }

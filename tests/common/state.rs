@@ -1,0 +1,135 @@
+//! For tests of the cockpit's App with no terminal: the small plan they share
+//! (dev, then prod behind the manual gate `go`; migrate, then deploy with an
+//! undo), the record that starts a run of it, the App on it, and key presses.
+
+use jiff::Timestamp;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use slate::cockpit::app::App;
+use slate::cockpit::keymap::Keymap;
+use slate::cockpit::theme::Theme;
+use slate::engine::event::{Actor, EnvOutline, Event, StepOutline};
+
+// Re-exported so the state tests need one import; the binaries that do not
+// use them would otherwise warn.
+#[allow(unused_imports)]
+pub use super::render::{code, key};
+
+/// The plan's text; the flags add `irreversible = true` to migrate and
+/// `require_comment = true` to the gate.
+pub fn plan(irreversible_migrate: bool, gate_requires_comment: bool) -> String {
+    let irreversible = if irreversible_migrate {
+        "irreversible = true\n"
+    } else {
+        ""
+    };
+    let comment = if gate_requires_comment {
+        "require_comment = true\n"
+    } else {
+        ""
+    };
+    format!(
+        r#"
+[release]
+name = "svc"
+version = "2.0"
+previous_version = "1.0"
+owner = "me"
+[[environments]]
+name = "dev"
+[[environments]]
+name = "prod"
+gates = ["go"]
+[[stages]]
+name = "migrate"
+command = "true"
+{irreversible}[[stages]]
+name = "deploy"
+command = "true"
+rollback = "undo-deploy"
+[[gates]]
+name = "go"
+kind = "manual"
+{comment}"#
+    )
+}
+
+/// An App on the plan `src` with `keymap`, monochrome, in a 120×40 view.
+pub fn app_on(src: &str, keymap: Keymap) -> App {
+    let plan = slate::plan::parse(src, "t.toml", ".".into()).unwrap();
+    let mut app = App::new(plan, keymap, Theme::monochrome());
+    app.view.size = Rect::new(0, 0, 120, 40);
+    app
+}
+
+/// When the runs start.
+pub fn t0() -> Timestamp {
+    Timestamp::from_second(1_800_000_000).unwrap()
+}
+
+pub fn actor(user: &str, via: &str) -> Actor {
+    Actor {
+        user: user.into(),
+        uid: 1,
+        via: via.into(),
+    }
+}
+
+/// An environment's outline; the steps are (label, kind), and migrate is
+/// marked irreversible when `irreversible_migrate`.
+pub fn outline(name: &str, steps: &[(&str, &str)], irreversible_migrate: bool) -> EnvOutline {
+    EnvOutline {
+        name: name.into(),
+        strategy: "all-at-once".into(),
+        steps: steps
+            .iter()
+            .map(|(label, kind)| StepOutline {
+                label: label.to_string(),
+                kind: kind.to_string(),
+                stage: None,
+                timeout_ms: None,
+                irreversible: irreversible_migrate && *label == "migrate",
+            })
+            .collect(),
+    }
+}
+
+/// The run of `src` (made by [`plan`]) starting, by "starter" from the cockpit.
+pub fn run_started(src: &str, irreversible_migrate: bool) -> Event {
+    Event::RunStarted {
+        run_id: "r".into(),
+        plan_path: "t.toml".into(),
+        plan_source: src.into(),
+        release: "svc".into(),
+        version: "2.0".into(),
+        previous_version: "1.0".into(),
+        owner: "me".into(),
+        environments: vec![
+            outline(
+                "dev",
+                &[("migrate", "run"), ("deploy", "run")],
+                irreversible_migrate,
+            ),
+            outline(
+                "prod",
+                &[("gate go", "gate"), ("migrate", "run"), ("deploy", "run")],
+                irreversible_migrate,
+            ),
+        ],
+        actor: actor("starter", "cockpit"),
+        pid: 1,
+    }
+}
+
+/// Ctrl and `c`.
+pub fn ctrl(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
+/// The toast's text, or nothing.
+pub fn toast(app: &App) -> String {
+    app.toast
+        .as_ref()
+        .map(|t| t.text.clone())
+        .unwrap_or_default()
+}
