@@ -5,8 +5,6 @@
 //! Regenerate with `INSTA_UPDATE=always cargo test --test history_snapshots`
 //! and review every changed `.snap` as a screen.
 
-use std::time::{Duration, Instant};
-
 use jiff::tz::TimeZone;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -371,7 +369,8 @@ fn help_over_the_viewer_80x24() {
 }
 
 #[test]
-fn ten_thousand_runs_draw_their_first_frame_at_once() {
+fn ten_thousand_runs_list_from_newest_to_oldest() {
+    // How fast this draws is measured by `cargo bench --bench history`, not here.
     let base: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
     let runs: Vec<RunSummary> = (0..10_000)
         .map(|i| {
@@ -384,25 +383,11 @@ fn ten_thousand_runs_draw_their_first_frame_at_once() {
             s
         })
         .collect();
-    let t0 = Instant::now();
     let mut a = App::new(runs, theme("default"), TimeZone::UTC);
-    let term = render(&mut a, 120, 40);
-    let first = t0.elapsed();
+    let mut term = render(&mut a, 120, 40);
     assert!(text(term.backend().buffer()).contains("10000 of 10000 runs"));
-    // Generous for a loaded debug build; formatting every run would take far longer.
-    assert!(
-        first < Duration::from_millis(500),
-        "first frame took {first:?}"
-    );
-    let t1 = Instant::now();
     key(&mut a, 'G');
-    let mut term = term;
     term.draw(|f| slate::history::ui::draw(f, &a)).unwrap();
-    assert!(
-        t1.elapsed() < Duration::from_millis(100),
-        "a frame took {:?}",
-        t1.elapsed()
-    );
     assert!(
         text(term.backend().buffer()).contains("2025-10-23 13:30"),
         "the oldest run is in view"
