@@ -9,16 +9,15 @@
 //! still carries it, also when a test panics.
 
 use std::fs;
-use std::process::{Command, Output, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
 use serde_json::Value;
-use tempfile::TempDir;
 
 mod common;
 use common::pty::{ENTER, ESC, Term, line_with};
-use common::{kill_tagged, unique};
+use common::run_dirs;
+use common::sandbox::Sandbox;
 
 /// The most the browser test may take, start to finish.
 const TEST_BUDGET: Duration = Duration::from_secs(40);
@@ -26,7 +25,6 @@ const TEST_BUDGET: Duration = Duration::from_secs(40);
 const WAIT: Duration = Duration::from_secs(15);
 /// Longest a headless run or a `slate history` for scripts may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
-const POLL: Duration = Duration::from_millis(20);
 
 /// A release that goes to dev and prod.
 fn plan(name: &str, version: &str, fail_in_prod: bool) -> String {
@@ -57,100 +55,49 @@ rollback = 'echo "undo $SLATE_ENV"'
     )
 }
 
-/// A SLATE_HOME with real runs in it, and a work directory to run slate in.
-struct Sandbox {
-    home: TempDir,
-    work: TempDir,
-    tag: String,
+/// `slate run --headless --auto-approve` on a plan; returns its exit code.
+fn release(s: &Sandbox, name: &str, version: &str, fail_in_prod: bool) -> i32 {
+    let path = s.plan(&format!("{name}.toml"), &plan(name, version, fail_in_prod));
+    let out = s.run(
+        &[
+            "run",
+            "--headless",
+            "--auto-approve",
+            path.to_str().unwrap(),
+        ],
+        RUN_TIMEOUT,
+    );
+    out.status.code().unwrap_or(-1)
 }
 
-impl Sandbox {
-    fn new() -> Sandbox {
-        Sandbox {
-            home: TempDir::new().expect("tempdir"),
-            work: TempDir::new().expect("tempdir"),
-            tag: unique(),
-        }
-    }
-
-    fn slate(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_slate"));
-        cmd.env("SLATE_HOME", self.home.path())
-            .env("SLATE_TEST_TAG", &self.tag)
-            .env_remove("SLATE_LOG")
-            .env_remove("NO_COLOR")
-            .current_dir(self.work.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd
-    }
-
-    /// Runs `cmd` to the end, within [`RUN_TIMEOUT`].
-    fn output(&self, mut cmd: Command) -> Output {
-        let mut child = cmd.spawn().expect("spawn slate");
-        let end = Instant::now() + RUN_TIMEOUT;
-        while child.try_wait().expect("try_wait").is_none() {
-            if Instant::now() > end {
-                let _ = child.kill();
-                panic!("slate did not finish within {RUN_TIMEOUT:?}");
-            }
-            thread::sleep(POLL);
-        }
-        child.wait_with_output().expect("slate's output")
-    }
-
-    /// `slate run --headless --auto-approve` on a plan; returns its exit code.
-    fn release(&self, name: &str, version: &str, fail_in_prod: bool) -> i32 {
-        let path = self.work.path().join(format!("{name}.toml"));
-        fs::write(&path, plan(name, version, fail_in_prod)).expect("write plan");
-        let mut cmd = self.slate();
-        cmd.args(["run", "--headless", "--auto-approve"]).arg(&path);
-        let out = self.output(cmd);
-        out.status.code().unwrap_or(-1)
-    }
-
-    /// Two releases of alpha (released) and one of beta (rolled back in prod), oldest first.
-    fn with_runs() -> Sandbox {
-        let s = Sandbox::new();
-        assert_eq!(
-            s.release("alpha", "1.0.0", false),
-            0,
-            "alpha 1.0.0 releases"
-        );
-        assert_ne!(s.release("beta", "0.9.0", true), 0, "beta fails in prod");
-        assert_eq!(
-            s.release("alpha", "1.1.0", false),
-            0,
-            "alpha 1.1.0 releases"
-        );
-        s
-    }
-
-    fn history(&self, args: &[&str]) -> Output {
-        let mut cmd = self.slate();
-        cmd.arg("history").args(args);
-        self.output(cmd)
-    }
-
-    fn run_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = fs::read_dir(self.home.path().join("runs"))
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .filter(|e| e.path().is_dir())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        ids.sort();
-        ids
-    }
+/// Two releases of alpha (released) and one of beta (rolled back in prod), oldest first.
+fn with_runs() -> Sandbox {
+    let s = Sandbox::new();
+    assert_eq!(
+        release(&s, "alpha", "1.0.0", false),
+        0,
+        "alpha 1.0.0 releases"
+    );
+    assert_ne!(release(&s, "beta", "0.9.0", true), 0, "beta fails in prod");
+    assert_eq!(
+        release(&s, "alpha", "1.1.0", false),
+        0,
+        "alpha 1.1.0 releases"
+    );
+    s
 }
 
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        kill_tagged(&self.tag);
-    }
+fn history(s: &Sandbox, args: &[&str]) -> Output {
+    let mut all = vec!["history"];
+    all.extend_from_slice(args);
+    s.run(&all, RUN_TIMEOUT)
+}
+
+fn run_ids(s: &Sandbox) -> Vec<String> {
+    run_dirs(s.home())
+        .iter()
+        .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -161,8 +108,8 @@ impl Drop for Sandbox {
 fn browse(sandbox: &Sandbox, cols: u16, rows: u16) -> Term {
     Term::builder(&["history"])
         .size(cols, rows)
-        .cwd(sandbox.work.path())
-        .env("SLATE_HOME", sandbox.home.path())
+        .cwd(sandbox.dir.path())
+        .env("SLATE_HOME", sandbox.home())
         .tag(&sandbox.tag)
         .env_remove("NO_COLOR")
         .budget(TEST_BUDGET)
@@ -173,8 +120,8 @@ fn browse(sandbox: &Sandbox, cols: u16, rows: u16) -> Term {
 /// (never overwriting), goes back and quits with 0, terminal restored.
 #[test]
 fn browse_filter_open_export_and_quit() {
-    let s = Sandbox::with_runs();
-    let ids = s.run_ids();
+    let s = with_runs();
+    let ids = run_ids(&s);
     assert_eq!(ids.len(), 3, "three runs: {ids:?}");
     let beta = &ids[1];
 
@@ -241,8 +188,8 @@ fn browse_filter_open_export_and_quit() {
         &format!("exported the dossier to ./dossier-{beta}-1.md"),
         WAIT,
     );
-    let first = s.work.path().join(format!("dossier-{beta}.md"));
-    let second = s.work.path().join(format!("dossier-{beta}-1.md"));
+    let first = s.dir.path().join(format!("dossier-{beta}.md"));
+    let second = s.dir.path().join(format!("dossier-{beta}-1.md"));
     for p in [&first, &second] {
         let text = fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         assert!(
@@ -266,8 +213,8 @@ fn browse_filter_open_export_and_quit() {
 /// Exporting straight from the list, with the outcome filter cycled first.
 #[test]
 fn export_from_the_list_after_filtering_by_outcome() {
-    let s = Sandbox::with_runs();
-    let beta = s.run_ids()[1].clone();
+    let s = with_runs();
+    let beta = run_ids(&s)[1].clone();
     let mut b = browse(&s, 100, 24);
     b.wait_for("3 of 3 runs", WAIT);
     b.send(b"o"); // released
@@ -277,7 +224,7 @@ fn export_from_the_list_after_filtering_by_outcome() {
     assert!(line_with(&screen, "▸").contains("beta"), "{screen}");
     b.send(b"e");
     b.wait_for(&format!("./dossier-{beta}.md"), WAIT);
-    assert!(s.work.path().join(format!("dossier-{beta}.md")).is_file());
+    assert!(s.dir.path().join(format!("dossier-{beta}.md")).is_file());
     b.send(b"?");
     b.wait_for("filter by outcome", WAIT);
     b.send(ESC);
@@ -293,9 +240,9 @@ fn export_from_the_list_after_filtering_by_outcome() {
 
 #[test]
 fn json_lists_the_runs_newest_first() {
-    let s = Sandbox::with_runs();
-    let ids = s.run_ids();
-    let out = s.history(&["--json"]);
+    let s = with_runs();
+    let ids = run_ids(&s);
+    let out = history(&s, &["--json"]);
     assert!(out.status.success(), "{out:?}");
     let runs: Vec<Value> = serde_json::from_slice(&out.stdout).expect("the output is a JSON array");
     let got: Vec<(&str, &str, &str)> = runs
@@ -320,18 +267,18 @@ fn json_lists_the_runs_newest_first() {
     assert_eq!(runs[1]["version"], "0.9.0");
     assert!(runs[1]["duration_ms"].is_u64());
 
-    let out = s.history(&["--json", "--outcome", "rolled-back"]);
+    let out = history(&s, &["--json", "--outcome", "rolled-back"]);
     let runs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["run_id"], ids[1].as_str());
-    let out = s.history(&["--json", "--outcome", "held"]);
+    let out = history(&s, &["--json", "--outcome", "held"]);
     assert!(
         serde_json::from_slice::<Vec<Value>>(&out.stdout)
             .unwrap()
             .is_empty()
     );
 
-    let out = s.history(&["--outcome", "fine"]);
+    let out = history(&s, &["--outcome", "fine"]);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -343,9 +290,9 @@ fn json_lists_the_runs_newest_first() {
 
 #[test]
 fn piped_output_is_a_plain_table() {
-    let s = Sandbox::with_runs();
-    let ids = s.run_ids();
-    let out = s.history(&[]);
+    let s = with_runs();
+    let ids = run_ids(&s);
+    let out = history(&s, &[]);
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(!text.contains('\x1b'), "no escape codes: {text:?}");
@@ -366,7 +313,7 @@ fn piped_output_is_a_plain_table() {
         "the run id ends each line"
     );
 
-    let out = s.history(&["--outcome", "released"]);
+    let out = history(&s, &["--outcome", "released"]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 3, "{text}");
     assert!(!text.contains("beta"), "{text}");
@@ -375,11 +322,11 @@ fn piped_output_is_a_plain_table() {
 #[test]
 fn no_runs_is_not_an_error() {
     let s = Sandbox::new();
-    let out = s.history(&[]);
+    let out = history(&s, &[]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("No runs yet"), "{text}");
-    let out = s.history(&["--json"]);
+    let out = history(&s, &["--json"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(
         serde_json::from_slice::<Vec<Value>>(&out.stdout)
