@@ -38,6 +38,66 @@ pub enum Cmd {
         /// The plan file (TOML)
         plan: PathBuf,
     },
+    /// Browse past runs; Enter opens a run's dossier
+    History {
+        /// Print the runs as JSON (newest first) instead of browsing them
+        #[arg(long)]
+        json: bool,
+        /// Only runs with this outcome
+        #[arg(long, value_enum, value_name = "OUTCOME")]
+        outcome: Option<crate::history::OutcomeArg>,
+    },
+    /// Print a run's deployment dossier (markdown), generated from its journal
+    Dossier {
+        /// Run id, a unique prefix of one, or "latest"
+        #[arg(default_value = "latest")]
+        run: String,
+        /// Write it to this file instead of standard output
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Play a past run's journal in the cockpit, read-only, at an adjustable speed
+    Replay {
+        /// Run id, a unique prefix of one, or "latest"
+        #[arg(default_value = "latest")]
+        run: String,
+        /// Playback speed, 0.25 to 64 (Space pauses, + and - change it, n jumps to the next gate or failure)
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Cockpit colour theme
+        #[arg(long, value_name = "NAME")]
+        theme: Option<String>,
+        /// Open paused on the first record (Space plays)
+        #[arg(long)]
+        paused: bool,
+    },
+    /// Write the post-deploy review and memory entry of a finished run
+    Review {
+        /// Run id, a unique prefix of one, or "latest"
+        #[arg(default_value = "latest")]
+        run: String,
+    },
+    /// Print the memory entries of recent runs, newest first
+    Memory {
+        /// How many runs
+        #[arg(short = 'n', long, default_value_t = 10)]
+        limit: usize,
+        /// Only runs of this release
+        #[arg(long, value_name = "NAME")]
+        release: Option<String>,
+        /// Print them as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a run's state, rebuilt from its journal
+    Show {
+        /// Run id, a unique prefix of one, or "latest"
+        #[arg(default_value = "latest")]
+        run: String,
+        /// Print the state as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Render the cockpit of a real run at its first manual gate into an SVG (for docs)
     #[command(hide = true)]
     Screenshot {
@@ -55,66 +115,6 @@ pub enum Cmd {
     /// The demo's fleet: start, steer and stop local demo service instances
     #[command(hide = true, subcommand)]
     DemoService(crate::demo_service::DemoServiceCmd),
-    /// Print a run's deployment dossier (markdown), generated from its journal
-    Dossier {
-        /// Run id, a unique prefix of one, or "latest"
-        #[arg(default_value = "latest")]
-        run: String,
-        /// Write it to this file instead of standard output
-        #[arg(short, long, value_name = "FILE")]
-        out: Option<PathBuf>,
-    },
-    /// Print the memory entries of recent runs, newest first
-    Memory {
-        /// How many runs
-        #[arg(short = 'n', long, default_value_t = 10)]
-        limit: usize,
-        /// Only runs of this release
-        #[arg(long, value_name = "NAME")]
-        release: Option<String>,
-        /// Print them as JSON
-        #[arg(long)]
-        json: bool,
-    },
-    /// Write the post-deploy review and memory entry of a finished run
-    Review {
-        /// Run id, a unique prefix of one, or "latest"
-        #[arg(default_value = "latest")]
-        run: String,
-    },
-    /// Play a past run's journal in the cockpit, read-only, at an adjustable speed
-    Replay {
-        /// Run id, a unique prefix of one, or "latest"
-        #[arg(default_value = "latest")]
-        run: String,
-        /// Playback speed, 0.25 to 64 (Space pauses, + and - change it, n jumps to the next gate or failure)
-        #[arg(long, default_value_t = 1.0)]
-        speed: f64,
-        /// Cockpit colour theme
-        #[arg(long, value_name = "NAME")]
-        theme: Option<String>,
-        /// Open paused on the first record (Space plays)
-        #[arg(long)]
-        paused: bool,
-    },
-    /// Browse past runs; Enter opens a run's dossier
-    History {
-        /// Print the runs as JSON (newest first) instead of browsing them
-        #[arg(long)]
-        json: bool,
-        /// Only runs with this outcome
-        #[arg(long, value_enum, value_name = "OUTCOME")]
-        outcome: Option<crate::history::OutcomeArg>,
-    },
-    /// Show a run's state, rebuilt from its journal
-    Show {
-        /// Run id, a unique prefix of one, or "latest"
-        #[arg(default_value = "latest")]
-        run: String,
-        /// Print the state as JSON
-        #[arg(long)]
-        json: bool,
-    },
 }
 
 #[derive(Debug, clap::Args)]
