@@ -345,13 +345,3 @@ fn no_colour_still_marks_code_and_headings() {
     let h = line_with(&lines, "Release Summary");
     assert!(style_of(h, "Release").add_modifier.contains(Modifier::BOLD));
 }
-
-#[test]
-#[ignore = "prints the sample for a person to look at"]
-fn show() {
-    for w in [80, 40] {
-        for l in render(DOSSIER, w, &theme()) {
-            println!("{}|", plain(&l));
-        }
-    }
-}
