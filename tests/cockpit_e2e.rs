@@ -294,6 +294,10 @@ fn approving_a_gate_from_the_keyboard_releases() {
         after.contains("released"),
         "the final message mentions the release:\n{after}"
     );
+    assert!(
+        after.contains("dossier: ") && after.contains("dossier.md"),
+        "it says where the dossier is:\n{after}"
+    );
 }
 
 /// `R` during a canary rollout shows what will be undone, insists on a

@@ -242,6 +242,10 @@ impl Live {
             state.message,
             self.handle.journal_path().display()
         );
+        let dossier = self.handle.run_dir.join(crate::dossier::DOSSIER_FILE);
+        if dossier.exists() {
+            crate::say!("dossier: {}", dossier.display());
+        }
         if released { 0 } else { 1 }
     }
 }
