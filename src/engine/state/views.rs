@@ -1,0 +1,219 @@
+//! What the state is made of: statuses and the per-environment, per-step,
+//! per-analysis views that `RunState` holds and every client draws.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::engine::event::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Starting,
+    Running,
+    WaitingApproval,
+    Pausing,
+    Paused,
+    RollingBack,
+    /// Waiting for an operator decision (irreversible step, failed rollback).
+    Blocked,
+    Finished(RunOutcome),
+}
+
+impl RunStatus {
+    pub fn word(self) -> &'static str {
+        match self {
+            RunStatus::Starting => "starting",
+            RunStatus::Running => "running",
+            RunStatus::WaitingApproval => "waiting for approval",
+            RunStatus::Pausing => "pausing…",
+            RunStatus::Paused => "paused",
+            RunStatus::RollingBack => "rolling back",
+            RunStatus::Blocked => "needs a decision",
+            RunStatus::Finished(o) => o.word(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnvStatus {
+    Pending,
+    Running,
+    WaitingApproval,
+    RollingBack,
+    Blocked,
+    Done(EnvOutcome),
+}
+
+impl EnvStatus {
+    pub fn word(self) -> &'static str {
+        match self {
+            EnvStatus::Pending => "pending",
+            EnvStatus::Running => "running",
+            EnvStatus::WaitingApproval => "waiting for approval",
+            EnvStatus::RollingBack => "rolling back",
+            EnvStatus::Blocked => "needs a decision",
+            EnvStatus::Done(outcome) => outcome.word(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Pending,
+    Running,
+    Waiting,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Killed,
+}
+
+/// What a rollback did to a step, kept apart from how the step itself ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UndoState {
+    Running,
+    Done,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Undo {
+    pub state: UndoState,
+    pub message: String,
+    pub attempts: u32,
+}
+
+impl StepState {
+    pub fn word(self) -> &'static str {
+        match self {
+            StepState::Pending => "pending",
+            StepState::Running => "running",
+            StepState::Waiting => "waiting",
+            StepState::Succeeded => "ok",
+            StepState::Failed => "failed",
+            StepState::TimedOut => "timed out",
+            StepState::Killed => "stopped",
+        }
+    }
+
+    pub fn from_status(s: StepStatus) -> Self {
+        match s {
+            StepStatus::Succeeded => StepState::Succeeded,
+            StepStatus::Failed => StepState::Failed,
+            StepStatus::TimedOut => StepState::TimedOut,
+            StepStatus::Killed => StepState::Killed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Approval {
+    pub gate: String,
+    pub step: usize,
+    pub user: String,
+    pub via: String,
+    pub comment: String,
+    pub source: ApprovalSource,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepView {
+    pub label: String,
+    pub kind: String,
+    pub stage: Option<String>,
+    pub timeout_ms: Option<u64>,
+    pub irreversible: bool,
+    pub state: StepState,
+    pub attempts: u32,
+    pub started: Option<Timestamp>,
+    pub duration_ms: Option<u64>,
+    pub exit_code: Option<i32>,
+    pub message: String,
+    /// Process group of the running command, for recovery.
+    pub pgid: Option<i32>,
+    pub timer: Option<(Timestamp, u64)>,
+    pub output_lines: u64,
+    pub undo: Option<Undo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnvView {
+    pub name: String,
+    pub strategy: String,
+    pub status: EnvStatus,
+    pub steps: Vec<StepView>,
+    pub current_step: Option<usize>,
+    pub approvals: Vec<Approval>,
+    pub rollback_reason: Option<String>,
+    pub rollback_verified: Option<bool>,
+    /// Analyses run in this environment, in order.
+    pub analyses: Vec<AnalysisView>,
+    pub started: Option<Timestamp>,
+    pub finished: Option<Timestamp>,
+}
+
+/// Samples kept per metric in the state; the journal keeps them all.
+pub const SAMPLES_KEPT: usize = 240;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnalysisView {
+    pub step: usize,
+    pub name: String,
+    pub metrics: Vec<MetricView>,
+    pub verdict: Option<Verdict>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricView {
+    pub info: MetricInfo,
+    /// Newest last; `None` where a sample had no finite value.
+    pub samples: std::collections::VecDeque<(Option<f64>, Judgement)>,
+    pub taken: u32,
+    pub failed: u32,
+    pub last_shown: String,
+    pub last_why: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GateWait {
+    pub env: usize,
+    pub step: usize,
+    pub gate: String,
+    pub required: u32,
+    pub require_comment: bool,
+    pub since: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Blocked {
+    pub env: usize,
+    pub step: usize,
+    pub reason: String,
+    pub choices: Vec<RollbackChoice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Note {
+    pub user: String,
+    pub text: String,
+    pub at: Timestamp,
+}
+
+/// A notification as journaled: delivered or not, when, where.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delivery {
+    pub channel: String,
+    pub kind: NotifyKind,
+    pub ok: bool,
+    pub attempts: u32,
+    pub status: Option<u16>,
+    pub message: String,
+    pub at: Timestamp,
+}
