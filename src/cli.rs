@@ -89,6 +89,61 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// List the active runs (those whose engine is running)
+    Status {
+        /// Print them as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve the gate an active run waits at (through its control socket)
+    Approve {
+        /// Run id, a unique prefix of one, or "latest"
+        run: String,
+        /// The gate (default: whichever gate is waiting)
+        gate: Option<String>,
+        /// Why you approve (some gates require one)
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Reject the gate an active run waits at; its environment rolls back
+    Reject {
+        /// Run id, a unique prefix of one, or "latest"
+        run: String,
+        /// The gate (default: whichever gate is waiting)
+        gate: Option<String>,
+        /// Why you reject it
+        #[arg(long)]
+        reason: String,
+    },
+    /// Pause an active run at its next safe point
+    Pause {
+        /// Run id, a unique prefix of one, or "latest"
+        run: String,
+    },
+    /// Resume a paused run
+    Resume {
+        /// Run id, a unique prefix of one, or "latest"
+        run: String,
+    },
+    /// Roll back the environment in progress, or a deployed one with --env
+    Rollback {
+        /// Run id, a unique prefix of one, or "latest"
+        run: String,
+        /// The environment to undo (default: the one in progress, or the last deployed)
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        /// Why
+        #[arg(long)]
+        reason: String,
+    },
+    /// Stop the environment in progress and roll it back
+    Abort {
+        /// Run id, a unique prefix of one, or "latest"
+        run: String,
+        /// Why
+        #[arg(long)]
+        reason: String,
+    },
     /// Show a run's state, rebuilt from its journal
     Show {
         /// Run id, a unique prefix of one, or "latest"
@@ -133,6 +188,10 @@ pub struct RunArgs {
     /// Approve every manual gate in advance
     #[arg(long, requires = "headless")]
     pub auto_approve: bool,
+    /// With --headless: never wait at a manual gate nobody pre-approved; fail
+    /// it closed and roll back (for CI that must never wait)
+    #[arg(long, requires = "headless")]
+    pub no_wait: bool,
     /// Cockpit colour theme: default, light, high-contrast, sixteen, or one of yours
     #[arg(long, value_name = "NAME", conflicts_with = "headless")]
     pub theme: Option<String>,

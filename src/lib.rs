@@ -7,11 +7,13 @@
 pub mod analysis;
 pub mod cli;
 pub mod cockpit;
+pub mod commands_control;
 pub mod commands_demo;
 pub mod commands_dossier;
 pub mod commands_memory;
 pub mod commands_show;
 pub mod commands_validate;
+pub mod control;
 pub mod demo_service;
 pub mod dossier;
 pub mod engine;

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use slate::cli::{Cli, Cmd};
+use slate::control::WireCommand;
 use slate::{commands_show, commands_validate, headless, logging, paths};
 
 fn main() -> ExitCode {
@@ -13,6 +14,29 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Cmd::Validate { plan } => commands_validate::run(&plan),
         Cmd::Show { run, json } => commands_show::run(&state_dir, &run, json),
+        Cmd::Status { json } => slate::commands_control::status(&state_dir, json),
+        Cmd::Approve { run, gate, comment } => slate::commands_control::command(
+            &state_dir,
+            &run,
+            WireCommand::Approve { gate, comment },
+        ),
+        Cmd::Reject { run, gate, reason } => {
+            slate::commands_control::command(&state_dir, &run, WireCommand::Reject { gate, reason })
+        }
+        Cmd::Pause { run } => {
+            slate::commands_control::command(&state_dir, &run, WireCommand::Pause)
+        }
+        Cmd::Resume { run } => {
+            slate::commands_control::command(&state_dir, &run, WireCommand::Resume)
+        }
+        Cmd::Rollback { run, env, reason } => slate::commands_control::command(
+            &state_dir,
+            &run,
+            WireCommand::Rollback { env, reason },
+        ),
+        Cmd::Abort { run, reason } => {
+            slate::commands_control::command(&state_dir, &run, WireCommand::Abort { reason })
+        }
         Cmd::Dossier { run, out } => slate::commands_dossier::run(&state_dir, &run, out.as_deref()),
         Cmd::Memory {
             limit,
@@ -118,6 +142,8 @@ fn run_demo(
             json,
             approve: Vec::new(),
             auto_approve: headless,
+            // The demo never waits for anyone (its socket still serves pause and abort).
+            no_wait: headless,
             theme,
         },
         state_dir,
@@ -139,6 +165,7 @@ fn run_plan(args: slate::cli::RunArgs, state_dir: &std::path::Path) -> i32 {
             json: args.json,
             approve: args.approve,
             auto_approve: args.auto_approve,
+            no_wait: args.no_wait,
         };
         rt.block_on(headless::run(&args.plan, hargs, state_dir))
     } else {

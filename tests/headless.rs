@@ -816,7 +816,7 @@ kind = "manual"
 fn manual_gate_fails_closed_without_approval() {
     let sb = Sandbox::new();
     let plan = sb.plan(&[HEAD, GATED].concat());
-    let out = sb.run_plan(&plan, &[]);
+    let out = sb.run_plan(&plan, &["--no-wait"]);
     assert_eq!(out.code(), 1, "{out:?}");
     assert_eq!(sb.ledger(), ["do a", "undo a"]);
 

@@ -55,10 +55,20 @@ pub async fn run(plan_path: &Path, args: CockpitArgs, state_dir: &Path, config_d
             return 1;
         }
     };
+    // Other shells steer the run through its control socket (`slate approve …`).
+    let server = match crate::control::ControlServer::start(handle.clone()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot open the control socket; the run goes on without it");
+            None
+        }
+    };
     let records = handle.subscribe();
     let engine_task = tokio::spawn(engine.run());
     let mut app = App::new(plan, user.keymap, theme);
-    let mut feed = Feed::Live(Box::new(Live::new(handle, actor, records, engine_task)));
+    let mut live = Live::new(handle, actor, records, engine_task);
+    live.server = server;
+    let mut feed = Feed::Live(Box::new(live));
     if let Err(e) = super::drive(&mut app, &mut feed).await {
         let Feed::Live(live) = feed else {
             unreachable!("built above")
@@ -102,6 +112,8 @@ pub struct Live {
     journal_rx: mpsc::Receiver<Vec<Record>>,
     /// Set while the journal is being read back after falling behind.
     catching_up: Option<Vec<Record>>,
+    /// The run's control socket, removed once the engine has exited.
+    server: Option<crate::control::ControlServer>,
 }
 
 impl Live {
@@ -126,6 +138,7 @@ impl Live {
             journal_tx,
             journal_rx,
             catching_up: None,
+            server: None,
         }
     }
 
@@ -228,12 +241,13 @@ impl Live {
     }
 
     /// Shuts the engine down, prints how the release ended; the exit status.
-    async fn finish(self, app: &App) -> i32 {
+    async fn finish(mut self, app: &App) -> i32 {
         self.handle.send_nowait(self.actor, Action::Shutdown);
         let state = match tokio::time::timeout(Duration::from_secs(30), self.engine_task).await {
             Ok(Ok(s)) => s,
             _ => app.run.clone(),
         };
+        drop(self.server.take());
         let released = state.outcome.is_some_and(|o| o.released());
         crate::say!(
             "{} {}: {}\njournal: {}",

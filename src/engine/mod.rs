@@ -131,6 +131,8 @@ pub struct Engine {
     cmd_weak: mpsc::WeakSender<Command>,
     /// The webhook notifier, when the plan has channels.
     notifier: Option<crate::notify::Link>,
+    /// One engine per run: held until the engine is dropped (or the process dies).
+    _lock: crate::runs::EngineLock,
 }
 
 /// A client's connection to a running engine.
@@ -189,6 +191,7 @@ impl Engine {
             ))
         })?;
         journal.set_durable(opts.durable);
+        let lock = crate::runs::EngineLock::acquire(&run_dir).map_err(Fatal)?;
         let steps = (0..plan.environments.len())
             .map(|e| env_steps(&plan, e))
             .collect();
@@ -215,9 +218,16 @@ impl Engine {
                 cmds_open: true,
                 cmd_weak,
                 notifier: None,
+                _lock: lock,
             },
             handle,
         ))
+    }
+
+    /// Changes what happens when nobody pre-approved a gate, before the run
+    /// starts (headless decides once it knows whether its control socket is up).
+    pub fn set_unattended(&mut self, unattended: Unattended) {
+        self.opts.unattended = unattended;
     }
 
     /// Journal first, then state, then clients.

@@ -10,6 +10,7 @@ use std::path::Path;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::control::ControlServer;
 use crate::engine::{
     Action, Actor, Engine, EngineHandle, EngineOptions, Event, RunState, Unattended,
 };
@@ -21,6 +22,8 @@ pub struct HeadlessArgs {
     pub json: bool,
     pub approve: Vec<String>,
     pub auto_approve: bool,
+    /// Never wait at a gate nobody pre-approved: fail closed (for CI).
+    pub no_wait: bool,
 }
 
 pub const EXIT_RELEASED: i32 = 0;
@@ -76,12 +79,37 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
     opts.pre_approved = args.approve.clone();
     opts.auto_approve = args.auto_approve;
     opts.unattended = Unattended::FailClosed;
-    let (engine, handle) = match Engine::new(plan, opts) {
+    let (mut engine, handle) = match Engine::new(plan, opts) {
         Ok(x) => x,
         Err(e) => {
             err(&format!("slate: {}", e.0));
             return EXIT_NOT_RELEASED;
         }
+    };
+    // The control socket lets other shells steer the run (`slate approve …`).
+    // Without it nobody could answer a gate, so gates fail closed as before.
+    let server = match ControlServer::start(handle.clone()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            let path = handle.run_dir.join(crate::control::SOCKET_FILE);
+            tracing::warn!(error = %e, path = %path.display(), "cannot open the control socket");
+            err(&format!(
+                "slate: warning: cannot open the control socket {}: {e}; the run goes on, and manual gates nobody pre-approved will fail closed",
+                path.display()
+            ));
+            None
+        }
+    };
+    let wait = server.is_some() && !args.no_wait;
+    if wait {
+        engine.set_unattended(Unattended::Wait);
+    }
+    let hints = Hints {
+        wait,
+        run_id: handle.run_id.clone(),
+        approve: args.approve.clone(),
+        auto_approve: args.auto_approve,
+        json: args.json,
     };
     let events = handle.subscribe();
     let engine_task = tokio::spawn(engine.run());
@@ -93,9 +121,11 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
         hup,
         handle.subscribe(),
     ));
-    let (printed, last_line) = print_events(events, args.json, &handle).await;
+    let (printed, last_line) = print_events(events, &hints, &handle).await;
     signals.abort();
     let state = engine_task.await.unwrap_or(printed);
+    // The engine has exited: the socket goes with it.
+    drop(server);
     // The verdict stays the last line (scripts read it with `tail -1`).
     let dossier = handle.run_dir.join(crate::dossier::DOSSIER_FILE);
     if !args.json && dossier.exists() {
@@ -110,11 +140,69 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
     }
 }
 
+/// What a headless run says (and does) at a decision point when it waits
+/// for an answer over its control socket.
+struct Hints {
+    /// The socket is up and `--no-wait` was not given.
+    wait: bool,
+    run_id: String,
+    approve: Vec<String>,
+    auto_approve: bool,
+    json: bool,
+}
+
+impl Hints {
+    /// Stdout in text mode; stderr in JSON mode, where stdout is NDJSON only.
+    fn say(&self, line: &str) {
+        if self.json { err(line) } else { out(line) }
+    }
+
+    fn on_record(&self, rec: &crate::engine::Record, handle: &EngineHandle) {
+        if !self.wait {
+            return;
+        }
+        let run = &self.run_id;
+        match &rec.event {
+            Event::GateWaiting { gate, .. }
+                if !self.auto_approve && !self.approve.contains(gate) =>
+            {
+                self.say(&format!(
+                    "         gate {gate} waits for a decision; from another shell:\n           slate approve {run} {gate} --comment \"…\"\n           slate reject {run} {gate} --reason \"…\""
+                ));
+            }
+            Event::PauseRequested {
+                actor,
+                reason: Some(_),
+            } if actor.via == "engine" => {
+                self.say(&format!(
+                    "         paused for a decision; from another shell:\n           slate resume {run}\n           slate rollback {run} --reason \"…\""
+                ));
+            }
+            // A blocked rollback is held, as before: headless runs do not wait
+            // there (no CLI verb answers it yet). The decision is the policy's,
+            // so it is journaled as the engine's.
+            Event::RollbackBlocked { choices, .. }
+                if choices.contains(&crate::engine::event::RollbackChoice::Hold) =>
+            {
+                handle.send_nowait(
+                    Actor::engine(),
+                    Action::Decide {
+                        choice: crate::engine::event::RollbackChoice::Hold,
+                        note: "headless runs do not wait at a blocked rollback, so the environment is held as it is".into(),
+                    },
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
 async fn print_events(
     mut events: tokio::sync::broadcast::Receiver<crate::engine::Record>,
-    json: bool,
+    hints: &Hints,
     handle: &EngineHandle,
 ) -> (RunState, Option<String>) {
+    let json = hints.json;
     let mut printer = Printer::new(handle.journal_path());
     loop {
         match events.recv().await {
@@ -131,6 +219,7 @@ async fn print_events(
                     }
                     out(&line);
                 }
+                hints.on_record(&rec, handle);
                 if done {
                     return (printer.into_state(), None);
                 }

@@ -32,7 +32,8 @@ pub fn append_after(run_dir: &Path, event: Event) -> Result<Record, String> {
         ));
     }
     let pid = crate::runs::pid_of(&journal.records);
-    if pid != std::process::id() && crate::runs::engine_alive(pid) {
+    if crate::runs::engine_running(run_dir, pid) {
+        let pid = crate::runs::lock::holder_pid(run_dir).unwrap_or(pid);
         return Err(format!(
             "the run's engine (pid {pid}) is still running and owns its journal; try again once it has exited"
         ));

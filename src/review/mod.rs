@@ -26,7 +26,7 @@ pub fn run(state_dir: &Path, config_dir: &Path, run: &str) -> i32 {
     };
     let dir = journal.dir.clone();
     let state = RunState::replay(&journal.records);
-    if !state.is_finished() && crate::runs::engine_alive(state.pid) {
+    if !state.is_finished() && crate::runs::engine_running(&dir, state.pid) {
         crate::warn_user!(
             "slate: run {} is still in progress (engine pid {}); review it once it has ended",
             state.run_id,
@@ -44,7 +44,7 @@ pub fn run(state_dir: &Path, config_dir: &Path, run: &str) -> i32 {
         .unwrap_or_else(|| "default".into());
     let theme = crate::cockpit::theme::Theme::load(&theme_name, config_dir)
         .unwrap_or_else(|_| crate::cockpit::theme::Theme::monochrome());
-    let alive = crate::runs::engine_alive(state.pid);
+    let alive = crate::runs::engine_running(&dir, state.pid);
     let mut without_review = state.clone();
     without_review.review = None;
     let summary = RunSummary::from_state(&without_review, alive);

@@ -44,7 +44,7 @@ pub fn record_journal(state_dir: &Path, run_dir: &Path) -> Result<RunSummary, St
 
 fn summarise(run_dir: &Path) -> Result<RunSummary, String> {
     let run = super::open_dir(run_dir)?;
-    let mut s = RunSummary::from_records(&run.records, super::engine_alive(run.pid()));
+    let mut s = RunSummary::from_records(&run.records, super::engine_running(run_dir, run.pid()));
     if s.run_id.is_empty() {
         s.run_id = run_dir
             .file_name()
@@ -91,7 +91,9 @@ pub fn load(state_dir: &Path) -> History {
         let known = by_id.remove(&id);
         let stale = match &known {
             None => true,
-            Some(s) => s.outcome == Outcome::Running && !super::engine_alive(s.pid),
+            Some(s) => {
+                s.outcome == Outcome::Running && !super::engine_running(&entry.path(), s.pid)
+            }
         };
         let summary = if stale {
             match summarise(&entry.path()) {

@@ -2,12 +2,14 @@
 //! small index that lets history open without reading every journal.
 
 mod index;
+pub mod lock;
 mod open;
 pub mod summary;
 
 use std::path::{Path, PathBuf};
 
 pub use index::{History, INDEX_FILE, append, load, record_journal};
+pub use lock::{EngineLock, LockState, engine_running, lock_state};
 pub use open::{OpenError, OpenRun, open, open_dir, pid_of, recorded_plan};
 pub use summary::{Outcome, RunSummary};
 
@@ -41,7 +43,8 @@ pub fn find_run(state_dir: &Path, run: &str) -> Result<PathBuf, String> {
     }
 }
 
-/// Whether the engine process that wrote a run is still alive.
+/// Whether the engine process that wrote a run is still alive, judged by its
+/// pid: only for runs without a lock file (see [`engine_running`]).
 pub fn engine_alive(pid: u32) -> bool {
     if pid == 0 {
         return false;

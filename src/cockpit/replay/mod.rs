@@ -54,6 +54,7 @@ pub async fn run(args: ReplayArgs, state_dir: &Path, config_dir: &Path) -> i32 {
         err(&format!("slate: warning: {w}"));
     }
     let pid = journal.pid();
+    let dir = journal.dir.clone();
     let run_id = journal
         .dir
         .file_name()
@@ -103,7 +104,7 @@ pub async fn run(args: ReplayArgs, state_dir: &Path, config_dir: &Path) -> i32 {
     if !args.paused {
         replay.play(&mut app);
     }
-    if !replay.player().finished() && crate::runs::engine_alive(pid) {
+    if !replay.player().finished() && crate::runs::engine_running(&dir, pid) {
         replay.set_still_running(true, &mut app);
     }
     if let Some(w) = journal.warning {

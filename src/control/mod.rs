@@ -1,0 +1,19 @@
+//! The control socket: each active run serves `runs/<run-id>/control.sock`
+//! (a Unix domain socket in the owner-only run directory), so other processes
+//! — the CLI verbs, scripts, later `slate attach` — can drive and follow it.
+//!
+//! `wire` is the protocol, `server` serves one run as a client of its engine,
+//! `client` is the other end, `peer` turns the kernel's peer credentials into
+//! the [`Actor`](crate::engine::Actor) journaled with every command.
+
+pub mod client;
+pub mod peer;
+pub mod server;
+pub mod wire;
+
+pub use client::{Client, ClientError};
+pub use server::ControlServer;
+pub use wire::{Request, Response, WireCommand};
+
+/// The socket's name inside the run directory.
+pub const SOCKET_FILE: &str = "control.sock";

@@ -1,0 +1,325 @@
+//! Serves one run's control socket: `runs/<run-id>/control.sock`.
+//!
+//! The server is a client of the engine like any other: it holds an
+//! [`EngineHandle`], sends commands as the peer's OS user, and reads records
+//! from the journal and the broadcast. A bad request closes its own
+//! connection and nothing else.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::OwnedWriteHalf;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Semaphore;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::wire::{MAX_LINE, Request, Response};
+use super::{SOCKET_FILE, peer};
+use crate::engine::{EngineHandle, Record};
+
+/// At most this many connections at once; more are told so and closed.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// How long a subscriber waits for buffered output to reach the journal
+/// before giving up on a gap (the writer flushes within 100 ms).
+const GAP_PATIENCE: Duration = Duration::from_secs(3);
+
+/// A running control socket. Dropping it stops serving (every connection is
+/// closed) and removes the socket file.
+pub struct ControlServer {
+    path: PathBuf,
+    task: JoinHandle<()>,
+}
+
+impl ControlServer {
+    /// Binds `runs/<run-id>/control.sock` and serves it on the current runtime.
+    pub fn start(handle: EngineHandle) -> std::io::Result<ControlServer> {
+        let path = handle.run_dir.join(SOCKET_FILE);
+        let listener = bind(&path)?;
+        let task = tokio::spawn(accept_loop(listener, handle));
+        Ok(ControlServer { path, task })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for ControlServer {
+    fn drop(&mut self) {
+        // Aborting the accept loop drops its JoinSet, which aborts every connection.
+        self.task.abort();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn bind(path: &Path) -> std::io::Result<UnixListener> {
+    use std::os::unix::fs::PermissionsExt;
+    if path.exists() {
+        // Someone listening means another engine serves this run; nobody
+        // listening means a leftover from a crash, which is safe to replace.
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                format!("{} is served by another process", path.display()),
+            ));
+        }
+        std::fs::remove_file(path)?;
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+async fn accept_loop(listener: UnixListener, handle: EngineHandle) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((s, _)) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "control socket: accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                match slots.clone().try_acquire_owned() {
+                    Ok(permit) => {
+                        let handle = handle.clone();
+                        conns.spawn(async move {
+                            serve(stream, handle).await;
+                            drop(permit);
+                        });
+                    }
+                    Err(_) => {
+                        conns.spawn(async move {
+                            let mut stream = stream;
+                            let msg = format!("too many connections (at most {MAX_CONNECTIONS})");
+                            let _ = stream.write_all(&Response::Error(msg).to_line()).await;
+                        });
+                    }
+                }
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+}
+
+/// Why a request line could not be read.
+enum LineError {
+    TooLong,
+    Io,
+}
+
+/// Reads one line of at most [`MAX_LINE`] bytes; `None` at end of stream.
+async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(
+    rd: &mut R,
+    buf: &mut Vec<u8>,
+) -> Result<Option<()>, LineError> {
+    buf.clear();
+    let n = (&mut *rd)
+        .take(MAX_LINE as u64 + 1)
+        .read_until(b'\n', buf)
+        .await
+        .map_err(|_| LineError::Io)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+    } else if buf.len() > MAX_LINE {
+        return Err(LineError::TooLong);
+    }
+    Ok(Some(()))
+}
+
+async fn serve(stream: UnixStream, handle: EngineHandle) {
+    let actor = match peer::credentials(&stream) {
+        Ok((uid, _)) if peer::allowed(uid) => peer::actor_for(uid),
+        Ok((uid, _)) => {
+            let mut stream = stream;
+            let msg = format!("uid {uid} may not drive this run");
+            let _ = stream.write_all(&Response::Error(msg).to_line()).await;
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "control socket: no peer credentials");
+            return;
+        }
+    };
+    let (rd, mut wr) = stream.into_split();
+    let mut rd = BufReader::new(rd);
+    let mut buf = Vec::new();
+    loop {
+        match read_line(&mut rd, &mut buf).await {
+            Ok(None) | Err(LineError::Io) => return,
+            Err(LineError::TooLong) => {
+                let msg = format!("request line longer than {MAX_LINE} bytes");
+                let _ = wr.write_all(&Response::Error(msg).to_line()).await;
+                drain(&mut rd).await;
+                return;
+            }
+            Ok(Some(())) => {}
+        }
+        if buf.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let request = match serde_json::from_slice::<Request>(&buf) {
+            Ok(r) => r,
+            Err(e) => {
+                let msg = format!("malformed request: {e}");
+                let _ = wr.write_all(&Response::Error(msg).to_line()).await;
+                return;
+            }
+        };
+        let reply = match request {
+            Request::Command { command } => {
+                let action = command.into();
+                tracing::info!(user = %actor.user, uid = actor.uid, ?action, "control socket command");
+                match handle.send(actor.clone(), action).await {
+                    Ok(m) => Response::Ok(m),
+                    Err(e) => Response::Error(e),
+                }
+            }
+            Request::Status => status(&handle).await,
+            Request::Subscribe { from_seq } => {
+                subscribe(&handle, from_seq, &mut wr).await;
+                return;
+            }
+        };
+        if wr.write_all(&reply.to_line()).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads (and discards) what is left of an oversized request for a moment,
+/// so the client sees the error rather than a reset connection.
+async fn drain<R: tokio::io::AsyncRead + Unpin>(rd: &mut R) {
+    let mut sink = [0u8; 8192];
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(200);
+    let mut left = 4 * 1024 * 1024usize;
+    while left > 0 {
+        match tokio::time::timeout_at(deadline, rd.read(&mut sink)).await {
+            Ok(Ok(n)) if n > 0 => left = left.saturating_sub(n),
+            _ => return,
+        }
+    }
+}
+
+/// The run's state, rebuilt from the journal (state changes are on disk
+/// before any client hears of them).
+async fn status(handle: &EngineHandle) -> Response {
+    let path = handle.journal_path();
+    let read = tokio::task::spawn_blocking(move || crate::journal::read_journal(&path)).await;
+    match read {
+        Ok(Ok(j)) => {
+            let state = crate::engine::RunState::replay(&j.records);
+            match serde_json::to_value(&state) {
+                Ok(v) => Response::Status(v),
+                Err(e) => Response::Error(format!("cannot encode the state: {e}")),
+            }
+        }
+        Ok(Err(e)) => Response::Error(format!("cannot read the journal: {e}")),
+        Err(e) => Response::Error(format!("cannot read the journal: {e}")),
+    }
+}
+
+async fn read_records(handle: &EngineHandle) -> Result<Vec<Record>, String> {
+    let path = handle.journal_path();
+    tokio::task::spawn_blocking(move || crate::journal::read_journal(&path))
+        .await
+        .map_err(|e| e.to_string())?
+        .map(|j| j.records)
+        .map_err(|e| e.to_string())
+}
+
+/// Sends every record with `seq >= from_seq`: first from the journal, then
+/// live from the broadcast, filling any gap (records still buffered by the
+/// journal writer when it was read, or missed by falling behind) from the
+/// journal again. Ends when the engine exits (the server is dropped) or the
+/// client goes away.
+async fn subscribe(handle: &EngineHandle, from_seq: u64, wr: &mut OwnedWriteHalf) {
+    // Subscribed before reading, so nothing falls between the two.
+    let mut live = handle.subscribe();
+    let mut next = from_seq.max(1);
+    if fill(handle, &mut next, None, wr).await.is_err() {
+        return;
+    }
+    loop {
+        match live.recv().await {
+            Ok(rec) => {
+                if rec.seq < next {
+                    continue;
+                }
+                if rec.seq > next && fill(handle, &mut next, Some(rec.seq), wr).await.is_err() {
+                    return;
+                }
+                if send(wr, Response::Record(Box::new(rec))).await.is_err() {
+                    return;
+                }
+                next += 1;
+            }
+            Err(RecvError::Lagged(_)) => {
+                // Fell behind: the journal has what was missed.
+                if fill(handle, &mut next, None, wr).await.is_err() {
+                    return;
+                }
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+async fn send(wr: &mut OwnedWriteHalf, r: Response) -> std::io::Result<()> {
+    wr.write_all(&r.to_line()).await
+}
+
+/// Sends journal records from `*next` on: up to (not including) `until`
+/// when given, waiting for the writer to flush them if need be, else
+/// whatever the journal holds now.
+async fn fill(
+    handle: &EngineHandle,
+    next: &mut u64,
+    until: Option<u64>,
+    wr: &mut OwnedWriteHalf,
+) -> Result<(), ()> {
+    let deadline = tokio::time::Instant::now() + GAP_PATIENCE;
+    loop {
+        let records = match read_records(handle).await {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = send(wr, Response::Error(format!("cannot read the journal: {e}"))).await;
+                return Err(());
+            }
+        };
+        for rec in records {
+            if rec.seq < *next || until.is_some_and(|u| rec.seq >= u) {
+                continue;
+            }
+            if rec.seq > *next {
+                break; // not contiguous: the rest is not on disk yet
+            }
+            send(wr, Response::Record(Box::new(rec)))
+                .await
+                .map_err(|_| ())?;
+            *next += 1;
+        }
+        match until {
+            Some(u) if *next < u => {
+                if tokio::time::Instant::now() >= deadline {
+                    let msg = format!("records {} to {} never reached the journal", *next, u - 1);
+                    let _ = send(wr, Response::Error(msg)).await;
+                    return Err(());
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            _ => return Ok(()),
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The control socket's protocol: newline-delimited JSON, one object per
+//! line, each line at most [`MAX_LINE`] bytes.
+//!
+//! Requests:
+//! - `{"op":"command","command":{"action":"approve","gate":"prod","comment":"ok"}}`
+//!   → `{"ok":"approved prod"}` or `{"error":"approval needs a comment"}`
+//! - `{"op":"status"}` → `{"status": <the run's state as JSON>}`
+//! - `{"op":"subscribe","from_seq":1}` → `{"record": …}` lines: every record
+//!   with `seq ≥ from_seq` from the journal, then live ones, without gaps or
+//!   duplicates, until the engine exits (end of stream).
+//!
+//! Who sent a command is never part of a request: the server takes it from
+//! the connecting process's credentials (`SO_PEERCRED`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Action;
+use crate::engine::event::{Record, RollbackChoice};
+
+/// The longest request or reply line, newline excluded.
+pub const MAX_LINE: usize = 64 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    Command {
+        command: WireCommand,
+    },
+    Status,
+    Subscribe {
+        #[serde(default = "first_seq")]
+        from_seq: u64,
+    },
+}
+
+fn first_seq() -> u64 {
+    1
+}
+
+/// What a client may ask of the engine: [`Action`] without the engine's
+/// internal actions (shutdown, notification records).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum WireCommand {
+    Approve {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gate: Option<String>,
+        #[serde(default)]
+        comment: String,
+    },
+    Reject {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gate: Option<String>,
+        #[serde(default)]
+        reason: String,
+    },
+    Pause,
+    Resume,
+    Abort {
+        #[serde(default)]
+        reason: String,
+    },
+    Rollback {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        env: Option<String>,
+        #[serde(default)]
+        reason: String,
+    },
+    Retry,
+    Decide {
+        choice: RollbackChoice,
+        #[serde(default)]
+        note: String,
+    },
+    Note {
+        text: String,
+    },
+}
+
+impl From<WireCommand> for Action {
+    fn from(c: WireCommand) -> Action {
+        match c {
+            WireCommand::Approve { gate, comment } => Action::Approve { gate, comment },
+            WireCommand::Reject { gate, reason } => Action::Reject { gate, reason },
+            WireCommand::Pause => Action::Pause,
+            WireCommand::Resume => Action::Resume,
+            WireCommand::Abort { reason } => Action::Abort { reason },
+            WireCommand::Rollback { env, reason } => Action::Rollback { env, reason },
+            WireCommand::Retry => Action::Retry,
+            WireCommand::Decide { choice, note } => Action::Decide { choice, note },
+            WireCommand::Note { text } => Action::Note { text },
+        }
+    }
+}
+
+/// One reply line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    /// The engine accepted: what happened.
+    Ok(String),
+    /// Refused, or the request could not be read: why not.
+    Error(String),
+    /// The run's state (`RunState` as JSON).
+    Status(serde_json::Value),
+    /// One journal record (subscribe).
+    Record(Box<Record>),
+}
+
+impl Response {
+    /// The line to send, newline included.
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut line = serde_json::to_vec(self).unwrap_or_else(|e| {
+            format!("{{\"error\":\"cannot encode the reply: {e}\"}}").into_bytes()
+        });
+        line.push(b'\n');
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_read_as_documented() {
+        let r: Request = serde_json::from_str(
+            r#"{"op":"command","command":{"action":"approve","gate":"prod","comment":"ok"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            Request::Command {
+                command: WireCommand::Approve {
+                    gate: Some("prod".into()),
+                    comment: "ok".into()
+                }
+            }
+        );
+        let r: Request = serde_json::from_str(r#"{"op":"status"}"#).unwrap();
+        assert_eq!(r, Request::Status);
+        let r: Request = serde_json::from_str(r#"{"op":"subscribe","from_seq":7}"#).unwrap();
+        assert_eq!(r, Request::Subscribe { from_seq: 7 });
+        let r: Request =
+            serde_json::from_str(r#"{"op":"command","command":{"action":"pause"}}"#).unwrap();
+        assert_eq!(
+            r,
+            Request::Command {
+                command: WireCommand::Pause
+            }
+        );
+        // The engine's internal actions are not part of the protocol.
+        assert!(
+            serde_json::from_str::<Request>(r#"{"op":"command","command":{"action":"shutdown"}}"#)
+                .is_err()
+        );
+        assert!(
+            serde_json::from_str::<Request>(
+                r#"{"op":"command","command":{"action":"record_notification"}}"#
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn replies_are_one_key_objects() {
+        assert_eq!(
+            String::from_utf8(Response::Ok("approved prod".into()).to_line()).unwrap(),
+            "{\"ok\":\"approved prod\"}\n"
+        );
+        assert_eq!(
+            String::from_utf8(Response::Error("no".into()).to_line()).unwrap(),
+            "{\"error\":\"no\"}\n"
+        );
+    }
+}

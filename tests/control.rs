@@ -1,0 +1,348 @@
+//! The control socket, black-box: a real `slate run --headless` waits at a
+//! manual gate, and other processes list it, steer it and follow it through
+//! `runs/<run-id>/control.sock`.
+
+mod common;
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+use std::time::Duration;
+
+use common::sandbox::{Sandbox, wait_output};
+use common::{only, outcome, read_journal};
+use serde_json::{Value, json};
+
+/// Longest any single slate invocation may take.
+const LIMIT: Duration = Duration::from_secs(30);
+/// Longest wait for a running slate to reach a point.
+const WAIT: Duration = Duration::from_secs(15);
+
+const PLAN: &str = r#"
+[release]
+name = "svc"
+version = "2.0.0"
+previous_version = "1.0.0"
+owner = "tests"
+
+[[environments]]
+name = "dev"
+
+[[stages]]
+name = "a"
+command = 'echo "do a" >> "$LEDGER"'
+rollback = 'echo "undo a" >> "$LEDGER"'
+gates_after = ["signoff"]
+
+[[stages]]
+name = "b"
+command = 'echo "do b" >> "$LEDGER"'
+rollback = 'echo "undo b" >> "$LEDGER"'
+
+[[gates]]
+name = "signoff"
+kind = "manual"
+require_comment = true
+timeout = "60s"
+"#;
+
+/// A headless run in the background, its stdout going to a file.
+struct Run {
+    child: Option<Child>,
+    stdout: PathBuf,
+}
+
+impl Run {
+    fn start(sb: &Sandbox, extra: &[&str]) -> Run {
+        let plan = sb.plan("plan.toml", PLAN);
+        let stdout = sb.path("run.out");
+        let mut cmd = sb.slate();
+        cmd.args(["run", plan.to_str().unwrap(), "--headless"])
+            .args(extra)
+            .stdout(Stdio::from(File::create(&stdout).unwrap()))
+            .stderr(Stdio::piped());
+        Run {
+            child: Some(cmd.spawn().expect("start slate")),
+            stdout,
+        }
+    }
+
+    fn printed(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+
+    /// Waits for the gate's hint and returns the run id it names.
+    fn wait_at_gate(&self, sb: &Sandbox) -> String {
+        sb.wait_for("the approve hint", WAIT, || {
+            self.printed().contains("slate approve ")
+        });
+        let out = self.printed();
+        let line = out
+            .lines()
+            .find(|l| l.contains("slate approve "))
+            .unwrap()
+            .trim()
+            .to_string();
+        let id = line.split_whitespace().nth(2).unwrap().to_string();
+        assert_eq!(
+            line,
+            format!("slate approve {id} signoff --comment \"…\""),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("slate reject {id} signoff --reason \"…\"")),
+            "{out}"
+        );
+        id
+    }
+
+    fn finish(&mut self) -> Output {
+        wait_output(self.child.take().unwrap(), LIMIT, &["run"])
+    }
+}
+
+fn run_dir(sb: &Sandbox, id: &str) -> PathBuf {
+    sb.home().join("runs").join(id)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn slate(sb: &Sandbox, args: &[&str]) -> Output {
+    sb.run(args, LIMIT)
+}
+
+fn status_json(sb: &Sandbox) -> Vec<Value> {
+    let out = slate(sb, &["status", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    serde_json::from_slice::<Vec<Value>>(&out.stdout).expect("status --json")
+}
+
+fn connect(dir: &Path) -> UnixStream {
+    let s = UnixStream::connect(dir.join("control.sock")).expect("connect");
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s
+}
+
+/// Sends raw bytes and reads the one reply line.
+fn raw(dir: &Path, bytes: &[u8]) -> Value {
+    let mut s = connect(dir);
+    s.write_all(bytes).unwrap();
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+}
+
+fn current_user() -> String {
+    nix::unistd::User::from_uid(nix::unistd::getuid())
+        .unwrap()
+        .map(|u| u.name)
+        .unwrap_or_else(|| format!("uid{}", nix::unistd::getuid()))
+}
+
+#[test]
+fn a_waiting_headless_run_is_approved_from_another_process() {
+    let sb = Sandbox::new();
+    let mut run = Run::start(&sb, &[]);
+    let id = run.wait_at_gate(&sb);
+    let dir = run_dir(&sb, &id);
+
+    // Listed as active and waiting.
+    let active = status_json(&sb);
+    assert_eq!(active.len(), 1, "{active:?}");
+    assert_eq!(active[0]["run_id"], id.as_str());
+    assert_eq!(active[0]["status"], "waiting for approval");
+    assert_eq!(active[0]["environment"], "dev");
+    assert_eq!(active[0]["waiting"]["gate"], "signoff");
+    assert!(active[0]["pid"].as_u64().unwrap() > 0);
+    let plain = slate(&sb, &["status"]);
+    assert!(text(&plain.stdout).contains(&id), "{plain:?}");
+    assert!(text(&plain.stdout).contains("gate signoff"), "{plain:?}");
+
+    // One engine per run: the live engine's lock cannot be taken.
+    let second = slate::runs::EngineLock::acquire(&dir).expect_err("lock is held");
+    assert!(
+        second.contains("already driven by a live engine"),
+        "{second}"
+    );
+    assert!(slate::runs::engine_running(&dir, 0));
+
+    // Bad requests close their own connection; the run carries on.
+    let bad = raw(&dir, b"this is not json\n");
+    assert!(
+        bad["error"].as_str().unwrap().contains("malformed"),
+        "{bad}"
+    );
+    let mut huge = vec![b'x'; 70 * 1024];
+    huge.push(b'\n');
+    let big = raw(&dir, &huge);
+    assert!(
+        big["error"].as_str().unwrap().contains("longer than"),
+        "{big}"
+    );
+    let unknown = raw(
+        &dir,
+        b"{\"op\":\"command\",\"command\":{\"action\":\"shutdown\"}}\n",
+    );
+    assert!(unknown["error"].is_string(), "{unknown}");
+    let st = raw(&dir, b"{\"op\":\"status\"}\n");
+    assert_eq!(st["status"]["status"], "waiting_approval", "{st}");
+
+    // A follower from seq 1, mid-run: it must end up with the whole journal.
+    let follower = {
+        let mut s = connect(&dir);
+        s.write_all(b"{\"op\":\"subscribe\",\"from_seq\":1}\n")
+            .unwrap();
+        std::thread::spawn(move || {
+            let mut got = Vec::new();
+            for line in BufReader::new(s).lines() {
+                let Ok(line) = line else { break };
+                let v: Value = serde_json::from_str(&line).unwrap();
+                got.push(v["record"].clone());
+            }
+            got
+        })
+    };
+
+    // Refusals exit 1 with the engine's reason.
+    let wrong = slate(&sb, &["approve", &id, "other", "--comment", "x"]);
+    assert_eq!(wrong.status.code(), Some(1), "{wrong:?}");
+    assert!(
+        text(&wrong.stderr).contains("gate other is not waiting"),
+        "{wrong:?}"
+    );
+    let bare = slate(&sb, &["approve", &id, "signoff"]);
+    assert_eq!(bare.status.code(), Some(1), "{bare:?}");
+    assert!(
+        text(&bare.stderr).contains("approval needs a comment"),
+        "{bare:?}"
+    );
+
+    // The approval, by a unique prefix of the id.
+    let prefix = &id[..id.len() - 2];
+    let ok = slate(&sb, &["approve", prefix, "signoff", "--comment", "ok"]);
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    assert!(text(&ok.stdout).contains("approved signoff"), "{ok:?}");
+
+    let out = run.finish();
+    assert_eq!(out.status.code(), Some(0), "{}", run.printed());
+    assert_eq!(sb.ledger(), ["do a", "do b"]);
+    let recs = read_journal(&dir.join("journal.ndjson"));
+    assert_eq!(outcome(&recs), "released");
+    let approved = only(&recs, "approved");
+    assert_eq!(approved["actor"]["user"], current_user().as_str());
+    assert_eq!(
+        approved["actor"]["uid"],
+        json!(nix::unistd::getuid().as_raw())
+    );
+    assert_eq!(approved["actor"]["via"], "socket");
+    assert_eq!(approved["comment"], "ok");
+    assert_eq!(approved["source"], "operator");
+    let refused = common::events(&recs, "command_refused");
+    // The wrong gate and the missing comment; `shutdown` never reached the engine.
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused.iter().all(|r| r["actor"]["via"] == "socket"));
+
+    // The follower saw every record once, in order, the same as the journal.
+    let got = follower.join().unwrap();
+    assert_eq!(got, recs);
+
+    // Finished: the socket is gone and the verbs say so.
+    assert!(!dir.join("control.sock").exists());
+    assert!(!slate::runs::engine_running(&dir, 0));
+    let late = slate(&sb, &["pause", &id]);
+    assert_eq!(late.status.code(), Some(2), "{late:?}");
+    assert!(text(&late.stderr).contains("is not active"), "{late:?}");
+    assert_eq!(status_json(&sb), Vec::<Value>::new());
+}
+
+#[test]
+fn pause_resume_and_reject_through_the_socket() {
+    let sb = Sandbox::new();
+    let mut run = Run::start(&sb, &[]);
+    let id = run.wait_at_gate(&sb);
+
+    let paused = slate(&sb, &["pause", &id]);
+    assert_eq!(paused.status.code(), Some(0), "{paused:?}");
+    assert_eq!(status_json(&sb)[0]["status"], "paused");
+    let again = slate(&sb, &["resume", "latest"]);
+    assert_eq!(again.status.code(), Some(0), "{again:?}");
+    assert!(text(&again.stdout).contains("resumed"), "{again:?}");
+    let twice = slate(&sb, &["resume", &id]);
+    assert_eq!(twice.status.code(), Some(1), "{twice:?}");
+    assert!(text(&twice.stderr).contains("not paused"), "{twice:?}");
+
+    // A missing --reason is a usage error, caught before the socket.
+    let usage = slate(&sb, &["reject", &id, "signoff"]);
+    assert_eq!(usage.status.code(), Some(2), "{usage:?}");
+
+    let rejected = slate(&sb, &["reject", &id, "signoff", "--reason", "not today"]);
+    assert_eq!(rejected.status.code(), Some(0), "{rejected:?}");
+    let out = run.finish();
+    assert_eq!(out.status.code(), Some(1), "{}", run.printed());
+    assert_eq!(sb.ledger(), ["do a", "undo a"]);
+    let recs = read_journal(&run_dir(&sb, &id).join("journal.ndjson"));
+    let rej = only(&recs, "rejected");
+    assert_eq!(rej["reason"], "not today");
+    assert_eq!(rej["actor"]["via"], "socket");
+    assert_eq!(only(&recs, "pause_requested")["actor"]["via"], "socket");
+    assert_eq!(only(&recs, "env_finished")["outcome"], "rolled_back");
+
+    let late = slate(&sb, &["approve", &id, "--comment", "too late"]);
+    assert_eq!(late.status.code(), Some(2), "{late:?}");
+    assert!(text(&late.stderr).contains("not active"), "{late:?}");
+}
+
+#[test]
+fn abort_through_the_socket_rolls_back() {
+    let sb = Sandbox::new();
+    let mut run = Run::start(&sb, &["--json"]);
+    // In JSON mode stdout is records only; wait for the gate in the journal.
+    let id = {
+        sb.wait_for("a waiting gate", WAIT, || {
+            common::newest_run(sb.home()).is_some_and(|d| {
+                common::has(&read_journal(&d.join("journal.ndjson")), "gate_waiting")
+            })
+        });
+        let dir = common::newest_run(sb.home()).unwrap();
+        dir.file_name().unwrap().to_string_lossy().into_owned()
+    };
+    let aborted = slate(&sb, &["abort", &id, "--reason", "wrong build"]);
+    assert_eq!(aborted.status.code(), Some(0), "{aborted:?}");
+    let out = run.finish();
+    assert_eq!(out.status.code(), Some(1), "{}", run.printed());
+    // The hint went to stderr: stdout stays NDJSON.
+    assert!(
+        text(&out.stderr).contains(&format!("slate approve {id} signoff")),
+        "{out:?}"
+    );
+    let printed = run.printed();
+    assert!(
+        printed
+            .lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "{printed}"
+    );
+    let recs = read_journal(&run_dir(&sb, &id).join("journal.ndjson"));
+    assert_eq!(only(&recs, "abort_requested")["reason"], "wrong build");
+    assert_eq!(sb.ledger(), ["do a", "undo a"]);
+}
+
+#[test]
+fn no_wait_keeps_failing_closed() {
+    let sb = Sandbox::new();
+    let mut run = Run::start(&sb, &["--no-wait"]);
+    let out = run.finish();
+    assert_eq!(out.status.code(), Some(1), "{}", run.printed());
+    assert!(
+        !run.printed().contains("slate approve"),
+        "{}",
+        run.printed()
+    );
+    let dir = common::newest_run(sb.home()).unwrap();
+    let recs = read_journal(&dir.join("journal.ndjson"));
+    assert_eq!(only(&recs, "gate_failed")["gate"], "signoff");
+}
