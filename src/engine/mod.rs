@@ -37,7 +37,10 @@ pub use state::RunState;
 pub enum Unattended {
     /// Nobody can answer (headless without a control socket): fail closed.
     FailClosed,
-    /// A client can answer: wait for a command.
+    /// Gates and inconclusive analyses wait for a command (the control socket
+    /// can answer them); a blocked rollback, which no CLI verb answers yet, is held.
+    WaitAtGates,
+    /// A client can answer anything: wait for a command.
     Wait,
 }
 

@@ -239,7 +239,7 @@ impl Engine {
             reason,
             choices: choices.to_vec(),
         })?;
-        let (choice, actor, note) = if self.opts.unattended == Unattended::FailClosed {
+        let (choice, actor, note) = if self.opts.unattended != Unattended::Wait {
             (
                 RollbackChoice::Hold,
                 Actor::engine(),

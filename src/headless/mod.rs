@@ -102,7 +102,7 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
     };
     let wait = server.is_some() && !args.no_wait;
     if wait {
-        engine.set_unattended(Unattended::Wait);
+        engine.set_unattended(Unattended::WaitAtGates);
     }
     let hints = Hints {
         wait,
@@ -157,7 +157,7 @@ impl Hints {
         if self.json { err(line) } else { out(line) }
     }
 
-    fn on_record(&self, rec: &crate::engine::Record, handle: &EngineHandle) {
+    fn on_record(&self, rec: &crate::engine::Record) {
         if !self.wait {
             return;
         }
@@ -177,20 +177,6 @@ impl Hints {
                 self.say(&format!(
                     "         paused for a decision; from another shell:\n           slate resume {run}\n           slate rollback {run} --reason \"…\""
                 ));
-            }
-            // A blocked rollback is held, as before: headless runs do not wait
-            // there (no CLI verb answers it yet). The decision is the policy's,
-            // so it is journaled as the engine's.
-            Event::RollbackBlocked { choices, .. }
-                if choices.contains(&crate::engine::event::RollbackChoice::Hold) =>
-            {
-                handle.send_nowait(
-                    Actor::engine(),
-                    Action::Decide {
-                        choice: crate::engine::event::RollbackChoice::Hold,
-                        note: "headless runs do not wait at a blocked rollback, so the environment is held as it is".into(),
-                    },
-                );
             }
             _ => {}
         }
@@ -219,7 +205,7 @@ async fn print_events(
                     }
                     out(&line);
                 }
-                hints.on_record(&rec, handle);
+                hints.on_record(&rec);
                 if done {
                     return (printer.into_state(), None);
                 }
