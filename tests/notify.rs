@@ -568,7 +568,7 @@ async fn only_the_notifier_may_record_a_notification() {
     let mut run = start(&plan, false);
     run.until("gate waiting", |e| matches!(e, Event::GateWaiting { .. }))
         .await;
-    let forged = Action::RecordNotification {
+    let forged = Action::RecordNotification(slate::engine::command::Delivered {
         channel: "ops".into(),
         kind: NotifyKind::Completed,
         ok: true,
@@ -576,7 +576,7 @@ async fn only_the_notifier_may_record_a_notification() {
         status: Some(200),
         latency_ms: 1,
         message: "all good".into(),
-    };
+    });
     let refused = run.send("mallory", forged).await;
     assert_eq!(
         refused,

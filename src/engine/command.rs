@@ -42,16 +42,34 @@ pub enum Action {
     /// Internal: the notifier reports one webhook delivery (after its retries)
     /// so the engine, the only journal writer, journals it. Refused from any
     /// client whose `via` is not "notifier".
-    RecordNotification {
-        channel: String,
-        kind: NotifyKind,
-        ok: bool,
-        attempts: u32,
-        status: Option<u16>,
-        latency_ms: u64,
-        /// What was said, or why delivery failed; never the URL.
-        message: String,
-    },
+    RecordNotification(Delivered),
+}
+
+/// One webhook delivery, after its retries, as the journal will hold it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub channel: String,
+    pub kind: NotifyKind,
+    pub ok: bool,
+    pub attempts: u32,
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    /// What was said, or why delivery failed (never the URL).
+    pub message: String,
+}
+
+impl Delivered {
+    pub fn into_event(self) -> super::event::Event {
+        super::event::Event::NotificationSent {
+            channel: self.channel,
+            kind: self.kind,
+            ok: self.ok,
+            attempts: self.attempts,
+            status: self.status,
+            latency_ms: self.latency_ms,
+            message: self.message,
+        }
+    }
 }
 
 impl Action {
@@ -73,8 +91,8 @@ impl Action {
             Action::Decide { choice, .. } => format!("decide {}", choice.word()),
             Action::Note { .. } => "note".into(),
             Action::Shutdown => "shutdown".into(),
-            Action::RecordNotification { channel, kind, .. } => {
-                format!("record notification {} to {channel}", kind.name())
+            Action::RecordNotification(d) => {
+                format!("record notification {} to {}", d.kind.name(), d.channel)
             }
         }
     }

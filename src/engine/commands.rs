@@ -226,28 +226,12 @@ impl Engine {
                 }
                 _ => Err(not_waiting(gate.as_deref(), ctx)),
             },
-            Action::RecordNotification {
-                channel,
-                kind,
-                ok,
-                attempts,
-                status,
-                latency_ms,
-                message,
-            } => {
+            Action::RecordNotification(delivered) => {
                 // Whatever the engine is doing: a delivery is a fact to journal.
                 if actor.via != crate::notify::VIA {
                     Err("only the notifier records notifications".into())
                 } else {
-                    self.emit(Event::NotificationSent {
-                        channel,
-                        kind,
-                        ok,
-                        attempts,
-                        status,
-                        latency_ms,
-                        message,
-                    })?;
+                    self.emit(delivered.into_event())?;
                     Ok(("notification recorded".into(), None))
                 }
             }

@@ -315,7 +315,7 @@ impl Engine {
                 Some(d) = link.orphans.recv() => self.journal_delivery(d),
                 c = self.cmds.recv(), if self.cmds_open => match c {
                     None => self.cmds_open = false,
-                    Some(cmd) if matches!(cmd.action, Action::RecordNotification { .. }) => {
+                    Some(cmd) if matches!(cmd.action, Action::RecordNotification(_)) => {
                         if let Err(Fatal(e)) = self.on_command(cmd, &commands::Ctx::Finished) {
                             tracing::warn!(error = %e, "cannot journal a notification");
                         }

@@ -32,8 +32,8 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::engine::{Action, Command, Event, Record};
-use crate::plan::{NotifyKind, Plan};
+use crate::engine::{Command, Record};
+use crate::plan::Plan;
 
 pub use decide::{Decider, Notice, status};
 pub use deliver::{backoff, redact, worst_case};
@@ -60,44 +60,7 @@ pub struct Setup {
     pub journal: PathBuf,
 }
 
-/// One delivery, after its retries, as the journal will hold it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivered {
-    pub channel: String,
-    pub kind: NotifyKind,
-    pub ok: bool,
-    pub attempts: u32,
-    pub status: Option<u16>,
-    pub latency_ms: u64,
-    /// What was said, or why delivery failed (never the URL).
-    pub message: String,
-}
-
-impl Delivered {
-    pub fn into_action(self) -> Action {
-        Action::RecordNotification {
-            channel: self.channel,
-            kind: self.kind,
-            ok: self.ok,
-            attempts: self.attempts,
-            status: self.status,
-            latency_ms: self.latency_ms,
-            message: self.message,
-        }
-    }
-
-    pub fn into_event(self) -> Event {
-        Event::NotificationSent {
-            channel: self.channel,
-            kind: self.kind,
-            ok: self.ok,
-            attempts: self.attempts,
-            status: self.status,
-            latency_ms: self.latency_ms,
-            message: self.message,
-        }
-    }
-}
+pub use crate::engine::command::Delivered;
 
 /// How far the notifier has got: the last record it handled and the
 /// deliveries not yet journaled (or handed over).

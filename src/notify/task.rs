@@ -13,7 +13,7 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::decide::{self, Decider, Notice};
 use super::{Delivered, Progress, Setup, VIA, deliver, payload};
-use crate::engine::{Actor, Command, Event, Record, RunState};
+use crate::engine::{Action, Actor, Command, Event, Record, RunState};
 use crate::plan::{Channel, NotifyKind};
 
 pub(super) struct Notifier {
@@ -201,7 +201,7 @@ async fn report(
     d: Delivered,
 ) {
     if let Some(tx) = commands {
-        let (cmd, reply) = Command::new(notifier(), d.clone().into_action());
+        let (cmd, reply) = Command::new(notifier(), Action::RecordNotification(d.clone()));
         let sent = tx.send(cmd).await;
         drop(tx);
         if sent.is_ok() {
