@@ -247,7 +247,9 @@ impl Live {
             Ok(Ok(s)) => s,
             _ => app.run.clone(),
         };
-        drop(self.server.take());
+        if let Some(server) = self.server.take() {
+            server.close().await;
+        }
         let released = state.outcome.is_some_and(|o| o.released());
         crate::say!(
             "{} {}: {}\njournal: {}",

@@ -12,8 +12,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::Semaphore;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::wire::{MAX_LINE, Request, Response};
@@ -27,11 +27,16 @@ pub const MAX_CONNECTIONS: usize = 64;
 /// before giving up on a gap (the writer flushes within 100 ms).
 const GAP_PATIENCE: Duration = Duration::from_secs(3);
 
+/// How long [`ControlServer::close`] lets subscribers send what is left.
+const CLOSE_PATIENCE: Duration = Duration::from_secs(2);
+
 /// A running control socket. Dropping it stops serving (every connection is
-/// closed) and removes the socket file.
+/// closed) and removes the socket file; [`ControlServer::close`] first lets
+/// subscribers receive the last records.
 pub struct ControlServer {
     path: PathBuf,
     task: JoinHandle<()>,
+    closing: watch::Sender<bool>,
 }
 
 impl ControlServer {
@@ -39,12 +44,24 @@ impl ControlServer {
     pub fn start(handle: EngineHandle) -> std::io::Result<ControlServer> {
         let path = handle.run_dir.join(SOCKET_FILE);
         let listener = bind(&path)?;
-        let task = tokio::spawn(accept_loop(listener, handle));
-        Ok(ControlServer { path, task })
+        let (closing, closed) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, handle, closed));
+        Ok(ControlServer {
+            path,
+            task,
+            closing,
+        })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// After the engine has finished: stops accepting, lets every subscriber
+    /// send the records it has not sent yet (within a bound), then stops.
+    pub async fn close(mut self) {
+        let _ = self.closing.send(true);
+        let _ = tokio::time::timeout(CLOSE_PATIENCE, &mut self.task).await;
     }
 }
 
@@ -74,11 +91,18 @@ fn bind(path: &Path) -> std::io::Result<UnixListener> {
     Ok(listener)
 }
 
-async fn accept_loop(listener: UnixListener, handle: EngineHandle) {
+async fn accept_loop(listener: UnixListener, handle: EngineHandle, closed: watch::Receiver<bool>) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut conns = JoinSet::new();
+    let mut closing = closed.clone();
     loop {
         tokio::select! {
+            _ = closing.changed() => {
+                // The engine is done: finish the connections that are open, take no new ones.
+                drop(listener);
+                while conns.join_next().await.is_some() {}
+                return;
+            }
             accepted = listener.accept() => {
                 let stream = match accepted {
                     Ok((s, _)) => s,
@@ -91,8 +115,9 @@ async fn accept_loop(listener: UnixListener, handle: EngineHandle) {
                 match slots.clone().try_acquire_owned() {
                     Ok(permit) => {
                         let handle = handle.clone();
+                        let closed = closed.clone();
                         conns.spawn(async move {
-                            serve(stream, handle).await;
+                            serve(stream, handle, closed).await;
                             drop(permit);
                         });
                     }
@@ -138,7 +163,7 @@ async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(
     Ok(Some(()))
 }
 
-async fn serve(stream: UnixStream, handle: EngineHandle) {
+async fn serve(stream: UnixStream, handle: EngineHandle, mut closed: watch::Receiver<bool>) {
     let actor = match peer::credentials(&stream) {
         Ok((uid, _)) if peer::allowed(uid) => peer::actor_for(uid),
         Ok((uid, _)) => {
@@ -156,7 +181,12 @@ async fn serve(stream: UnixStream, handle: EngineHandle) {
     let mut rd = BufReader::new(rd);
     let mut buf = Vec::new();
     loop {
-        match read_line(&mut rd, &mut buf).await {
+        let line = tokio::select! {
+            l = read_line(&mut rd, &mut buf) => l,
+            // Between requests when the engine finished: nothing more to answer.
+            _ = closed.changed() => return,
+        };
+        match line {
             Ok(None) | Err(LineError::Io) => return,
             Err(LineError::TooLong) => {
                 let msg = format!("request line longer than {MAX_LINE} bytes");
@@ -188,7 +218,7 @@ async fn serve(stream: UnixStream, handle: EngineHandle) {
             }
             Request::Status => status(&handle).await,
             Request::Subscribe { from_seq } => {
-                subscribe(&handle, from_seq, &mut wr).await;
+                subscribe(&handle, from_seq, &mut wr, closed).await;
                 return;
             }
         };
@@ -244,7 +274,12 @@ async fn read_records(handle: &EngineHandle) -> Result<Vec<Record>, String> {
 /// journal writer when it was read, or missed by falling behind) from the
 /// journal again. Ends when the engine exits (the server is dropped) or the
 /// client goes away.
-async fn subscribe(handle: &EngineHandle, from_seq: u64, wr: &mut OwnedWriteHalf) {
+async fn subscribe(
+    handle: &EngineHandle,
+    from_seq: u64,
+    wr: &mut OwnedWriteHalf,
+    mut closed: watch::Receiver<bool>,
+) {
     // Subscribed before reading, so nothing falls between the two.
     let mut live = handle.subscribe();
     let mut next = from_seq.max(1);
@@ -252,7 +287,15 @@ async fn subscribe(handle: &EngineHandle, from_seq: u64, wr: &mut OwnedWriteHalf
         return;
     }
     loop {
-        match live.recv().await {
+        let received = tokio::select! {
+            r = live.recv() => r,
+            _ = closed.changed() => {
+                // The engine has finished and flushed its journal: send the rest from it.
+                let _ = fill(handle, &mut next, None, wr).await;
+                return;
+            }
+        };
+        match received {
             Ok(rec) => {
                 if rec.seq < next {
                     continue;

@@ -124,8 +124,10 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
     let (printed, last_line) = print_events(events, &hints, &handle).await;
     signals.abort();
     let state = engine_task.await.unwrap_or(printed);
-    // The engine has exited: the socket goes with it.
-    drop(server);
+    // The engine has exited: subscribers get the last records, then the socket goes.
+    if let Some(server) = server {
+        server.close().await;
+    }
     // The verdict stays the last line (scripts read it with `tail -1`).
     let dossier = handle.run_dir.join(crate::dossier::DOSSIER_FILE);
     if !args.json && dossier.exists() {
