@@ -71,6 +71,18 @@ pub enum Cmd {
         #[arg(long)]
         paused: bool,
     },
+    /// Open the cockpit on a run that is going on elsewhere (headless, or another cockpit)
+    Attach {
+        /// Run id, a unique prefix of one, or "latest" (the newest active run)
+        #[arg(default_value = "latest")]
+        run: String,
+        /// Watch only: keys cannot change the run
+        #[arg(long)]
+        read_only: bool,
+        /// Cockpit colour theme
+        #[arg(long, value_name = "NAME")]
+        theme: Option<String>,
+    },
     /// Write the post-deploy review and memory entry of a finished run
     Review {
         /// Run id, a unique prefix of one, or "latest"

@@ -79,6 +79,30 @@ fn main() -> ExitCode {
             theme,
         } => run_demo(scenario, fast, headless, json, theme, &state_dir),
         Cmd::Run(args) => run_plan(args, &state_dir),
+        Cmd::Attach {
+            run,
+            read_only,
+            theme,
+        } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => {
+                let code = rt.block_on(slate::cockpit::attach::run(
+                    slate::cockpit::attach::AttachArgs {
+                        run,
+                        read_only,
+                        theme,
+                    },
+                    &state_dir,
+                    &paths::config_dir(),
+                ));
+                // A command still waiting on the socket must not hold the viewer open.
+                rt.shutdown_background();
+                code
+            }
+            Err(e) => {
+                slate::warn_user!("slate: cannot start the runtime: {e}");
+                1
+            }
+        },
         Cmd::Replay {
             run,
             speed,

@@ -195,6 +195,9 @@ impl App {
             | UiAction::ReplayStart
             | UiAction::ReplayEnd => {}
             UiAction::Quit => {
+                if self.attached {
+                    return vec![Effect::Quit];
+                }
                 if self.is_active() {
                     self.modal = Some(Modal::Quit);
                 } else {

@@ -153,6 +153,8 @@ pub struct App {
     pub loading_history: bool,
     /// Set for replays (and later read-only attach): nothing may be sent.
     pub read_only: Option<ReadOnly>,
+    /// Attached to an engine in another process: quitting leaves the run going.
+    pub attached: bool,
     /// Set in replay mode: where the player is, for the header and the keys.
     pub replay: Option<ReplayView>,
 }
@@ -200,6 +202,7 @@ impl App {
             dirty: true,
             loading_history: false,
             read_only: None,
+            attached: false,
             replay: None,
         }
     }

@@ -7,19 +7,21 @@
 //! - [`ReplayFeed`]: a past run's journal played by a player; read-only, so
 //!   nothing goes out.
 //!
-//! `slate attach` will add a variant that reads records from, and sends
-//! commands to, a control socket (read-only when asked).
+//! - [`Attach`]: a run whose engine is in another process — records from
+//!   its control socket, commands back through it (read-only when asked).
 //!
 //! An enum rather than a trait object: `next` is an async fn used inside
 //! `select!`, and the set of feeds is small and known.
 
 use super::app::{App, Effect};
+use super::attach::{self, Attach};
 use super::live::{self, Live};
 use super::replay::ReplayFeed;
 
 pub enum Feed {
     Live(Box<Live>),
     Replay(ReplayFeed),
+    Attach(Box<Attach>),
 }
 
 /// What a feed waited for, handed back to it by the loop.
@@ -29,6 +31,7 @@ pub enum Incoming {
     Live(live::Msg),
     /// The player has something due (a record, or an idle stretch to cut).
     ReplayDue,
+    Attach(attach::Msg),
 }
 
 impl Feed {
@@ -40,6 +43,7 @@ impl Feed {
                 r.next().await;
                 Incoming::ReplayDue
             }
+            Feed::Attach(a) => Incoming::Attach(a.next().await),
         }
     }
 
@@ -51,6 +55,7 @@ impl Feed {
                 r.sync(app);
                 Vec::new()
             }
+            (Feed::Attach(a), Incoming::Attach(m)) => a.take(m, app),
             _ => Vec::new(),
         }
     }
@@ -60,6 +65,7 @@ impl Feed {
         match self {
             Feed::Live(l) => l.perform(effect),
             Feed::Replay(r) => r.perform(effect, app),
+            Feed::Attach(a) => a.perform(effect),
         }
     }
 
@@ -68,6 +74,7 @@ impl Feed {
         match self {
             Feed::Live(l) => l.sync(app),
             Feed::Replay(r) => r.sync(app),
+            Feed::Attach(a) => a.sync(app),
         }
     }
 
@@ -76,7 +83,8 @@ impl Feed {
     pub fn quit_when_detached(&self, app: &App) -> bool {
         match self {
             Feed::Live(_) => app.run.is_finished(),
-            Feed::Replay(_) => true,
+            // The engine is in another process: nothing here keeps the run alive.
+            Feed::Replay(_) | Feed::Attach(_) => true,
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod actions;
 pub mod app;
+pub mod attach;
 pub mod config;
 mod dialogs;
 mod feed;

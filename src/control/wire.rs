@@ -77,6 +77,24 @@ pub enum WireCommand {
     },
 }
 
+impl WireCommand {
+    /// The command a client may send for `a`; `None` for the engine's internal ones.
+    pub fn from_action(a: Action) -> Option<WireCommand> {
+        Some(match a {
+            Action::Approve { gate, comment } => WireCommand::Approve { gate, comment },
+            Action::Reject { gate, reason } => WireCommand::Reject { gate, reason },
+            Action::Pause => WireCommand::Pause,
+            Action::Resume => WireCommand::Resume,
+            Action::Abort { reason } => WireCommand::Abort { reason },
+            Action::Rollback { env, reason } => WireCommand::Rollback { env, reason },
+            Action::Retry => WireCommand::Retry,
+            Action::Decide { choice, note } => WireCommand::Decide { choice, note },
+            Action::Note { text } => WireCommand::Note { text },
+            Action::Shutdown | Action::RecordNotification(_) => return None,
+        })
+    }
+}
+
 impl From<WireCommand> for Action {
     fn from(c: WireCommand) -> Action {
         match c {

@@ -1,0 +1,264 @@
+//! The attach feed: `slate attach RUN` opens the cockpit on a run whose
+//! engine lives in another process. Records come from the run's control
+//! socket (`subscribe` from the first record, so the cockpit first replays
+//! what happened and then follows live); commands go back through the socket
+//! as this OS user. Quitting leaves the run going. `--read-only` makes the
+//! cockpit an observer whose keys cannot change anything.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+
+use super::app::{App, Effect};
+use super::feed::Feed;
+use super::logs::{self, LogLine};
+use crate::control::client::{Client, ClientError};
+use crate::control::wire::{Request, Response, WireCommand};
+use crate::engine::{Record, Reply};
+use crate::output::err;
+
+/// How long to wait for the run's first record after connecting.
+const FIRST_RECORD: Duration = Duration::from_secs(10);
+
+pub struct AttachArgs {
+    /// Run id, unique prefix, or "latest".
+    pub run: String,
+    pub read_only: bool,
+    pub theme: Option<String>,
+}
+
+/// What the attach feed waited for.
+pub enum Msg {
+    Record(Box<Record>),
+    /// The stream ended: the engine exited, or the socket failed.
+    Ended(String),
+    Reply(String, Reply),
+    History(Vec<LogLine>),
+}
+
+pub struct Attach {
+    run_dir: PathBuf,
+    records: mpsc::Receiver<Msg>,
+    reply_tx: mpsc::Sender<(String, Reply)>,
+    replies: mpsc::Receiver<(String, Reply)>,
+    history_tx: mpsc::Sender<Vec<LogLine>>,
+    history: mpsc::Receiver<Vec<LogLine>>,
+    ended: bool,
+}
+
+/// Opens the cockpit on an active run; 0 when the viewer leaves, 1 when the
+/// stream fails at once, 2 when the run is not active or there is no terminal.
+pub async fn run(args: AttachArgs, state_dir: &Path, config_dir: &Path) -> i32 {
+    // "latest" means the newest run that is still going, when there is one.
+    let newest_active = (args.run == "latest")
+        .then(|| crate::commands_control::active_runs(state_dir))
+        .and_then(|a| a.into_iter().next())
+        .map(|a| crate::engine::runs_dir(state_dir).join(a.run_id));
+    let found = match newest_active {
+        Some(dir) => Ok(dir),
+        None => crate::runs::find_run(state_dir, &args.run),
+    };
+    let run_dir = match found {
+        Ok(d) => d,
+        Err(e) => {
+            err(&format!("slate: {e}"));
+            return 2;
+        }
+    };
+    let run_id = run_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !super::has_terminal("slate: attach needs a terminal; `slate status` prints active runs") {
+        return 2;
+    }
+    let mut records = match subscribe(&run_dir) {
+        Ok(rx) => rx,
+        Err(ClientError::NotActive(m)) => {
+            err(&format!(
+                "slate: {m}; `slate replay {run_id}` shows what happened"
+            ));
+            return 2;
+        }
+        Err(e) => {
+            err(&format!("slate: {e}"));
+            return 1;
+        }
+    };
+    let first = match tokio::time::timeout(FIRST_RECORD, records.recv()).await {
+        Ok(Some(Msg::Record(r))) => r,
+        Ok(Some(Msg::Ended(why))) => {
+            err(&format!("slate: run {run_id}: {why}"));
+            return 1;
+        }
+        _ => {
+            err(&format!("slate: run {run_id} sent nothing to follow"));
+            return 1;
+        }
+    };
+    let plan = match crate::runs::recorded_plan(std::slice::from_ref(&first)) {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => {
+            err(&format!("slate: run {run_id}: its plan no longer loads:"));
+            for l in e.lines() {
+                err(&l);
+            }
+            return 1;
+        }
+        None => {
+            err(&format!(
+                "slate: run {run_id}: its journal does not begin with the run's start"
+            ));
+            return 1;
+        }
+    };
+    let Some(user) = super::load_config(config_dir) else {
+        return 2;
+    };
+    let Some(theme) = super::load_theme(args.theme, &user, config_dir) else {
+        return 2;
+    };
+    let mut app = App::new(plan, user.keymap, theme);
+    app.attached = true;
+    if args.read_only {
+        app.set_read_only("attach --read-only");
+    }
+    app.now = Timestamp::now();
+    app.apply_record(&first);
+    let mut feed = Feed::Attach(Box::new(Attach::new(run_dir, records)));
+    if let Err(e) = super::drive(&mut app, &mut feed).await {
+        err(&format!("slate: {e}"));
+        return 1;
+    }
+    if app.run.is_finished() {
+        crate::say!("{}: {}", app.run.status.word(), app.run.message);
+    } else {
+        crate::say!("detached from run {run_id}; it goes on (slate attach {run_id} to come back)");
+    }
+    0
+}
+
+/// Subscribes from the first record on a thread of its own (the client is
+/// blocking); records and the stream's end arrive as messages.
+fn subscribe(run_dir: &Path) -> Result<mpsc::Receiver<Msg>, ClientError> {
+    let mut client = Client::connect(run_dir)?;
+    client.set_read_timeout(None);
+    client.send(&Request::Subscribe { from_seq: 1 })?;
+    let (tx, rx) = mpsc::channel(4096);
+    std::thread::Builder::new()
+        .name("slate-attach".into())
+        .spawn(move || {
+            loop {
+                let msg = match client.read() {
+                    Ok(Some(Response::Record(r))) => Msg::Record(r),
+                    Ok(Some(Response::Error(e))) => Msg::Ended(e),
+                    Ok(Some(_)) => continue,
+                    Ok(None) => Msg::Ended("the run's engine has exited".into()),
+                    Err(e) => Msg::Ended(e.to_string()),
+                };
+                let last = matches!(msg, Msg::Ended(_));
+                if tx.blocking_send(msg).is_err() || last {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| ClientError::Io(e.to_string()))?;
+    Ok(rx)
+}
+
+impl Attach {
+    fn new(run_dir: PathBuf, records: mpsc::Receiver<Msg>) -> Attach {
+        let (reply_tx, replies) = mpsc::channel(64);
+        let (history_tx, history) = mpsc::channel(4);
+        Attach {
+            run_dir,
+            records,
+            reply_tx,
+            replies,
+            history_tx,
+            history,
+            ended: false,
+        }
+    }
+
+    /// Waits for the next message; cancel-safe (every branch is a channel receive).
+    pub async fn next(&mut self) -> Msg {
+        tokio::select! {
+            Some(m) = self.records.recv(), if !self.ended => m,
+            Some((what, reply)) = self.replies.recv() => Msg::Reply(what, reply),
+            Some(lines) = self.history.recv() => Msg::History(lines),
+        }
+    }
+
+    pub fn take(&mut self, msg: Msg, app: &mut App) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        match msg {
+            Msg::Record(rec) => {
+                effects.extend(app.apply_record(&rec));
+                // Drain whatever else is queued before drawing once.
+                for _ in 0..10_000 {
+                    match self.records.try_recv() {
+                        Ok(Msg::Record(r)) => effects.extend(app.apply_record(&r)),
+                        Ok(other) => {
+                            effects.extend(self.take(other, app));
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+            Msg::Ended(why) => {
+                self.ended = true;
+                app.toast(format!("{why}; q leaves"), !app.run.is_finished());
+            }
+            Msg::Reply(what, reply) => app.on_reply(&what, reply),
+            Msg::History(lines) => app.add_history(lines),
+        }
+        effects
+    }
+
+    /// Commands go to the run's socket (as this OS user); history is read
+    /// from the journal, which this user may read like the engine's own.
+    pub fn perform(&mut self, effect: Effect) {
+        match effect {
+            Effect::Send(action) => {
+                // Shutting the engine down is its host's business, not an attached viewer's.
+                let Some(command) = WireCommand::from_action(action.clone()) else {
+                    return;
+                };
+                let run_dir = self.run_dir.clone();
+                let tx = self.reply_tx.clone();
+                let what = action.describe();
+                tokio::task::spawn_blocking(move || {
+                    let reply = match crate::control::client::request(
+                        &run_dir,
+                        &Request::Command { command },
+                    ) {
+                        Ok(Response::Ok(m)) => Ok(m),
+                        Ok(Response::Error(e)) => Err(e),
+                        Ok(_) => Err("unexpected answer from the run".into()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    let _ = tx.blocking_send((what, reply));
+                });
+            }
+            Effect::LoadHistory { before } => {
+                let path = self.run_dir.join(crate::journal::JOURNAL_FILE);
+                let tx = self.history_tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let lines = crate::journal::read_journal(&path)
+                        .map(|j| logs::history_from(&j.records, before, 2_000))
+                        .unwrap_or_default();
+                    let _ = tx.blocking_send(lines);
+                });
+            }
+            Effect::Quit | Effect::Replay(_) => {}
+        }
+    }
+
+    pub fn sync(&mut self, app: &mut App) {
+        app.now = Timestamp::now();
+    }
+}
