@@ -246,13 +246,7 @@ impl Attach {
             }
             Effect::LoadHistory { before } => {
                 let path = self.run_dir.join(crate::journal::JOURNAL_FILE);
-                let tx = self.history_tx.clone();
-                tokio::task::spawn_blocking(move || {
-                    let lines = crate::journal::read_journal(&path)
-                        .map(|j| logs::history_from(&j.records, before, 2_000))
-                        .unwrap_or_default();
-                    let _ = tx.blocking_send(lines);
-                });
+                logs::read_history(path, before, self.history_tx.clone());
             }
             Effect::Quit | Effect::Replay(_) => {}
         }

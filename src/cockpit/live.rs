@@ -212,14 +212,7 @@ impl Live {
         match effect {
             Effect::LoadHistory { before } => {
                 // Reading the journal is I/O: off the loop, back as a message.
-                let path = self.handle.journal_path();
-                let tx = self.history_tx.clone();
-                tokio::task::spawn_blocking(move || {
-                    let lines = crate::journal::read_journal(&path)
-                        .map(|j| logs::history_from(&j.records, before, 2_000))
-                        .unwrap_or_default();
-                    let _ = tx.blocking_send(lines);
-                });
+                logs::read_history(self.handle.journal_path(), before, self.history_tx.clone());
             }
             Effect::Send(action) => {
                 let h = self.handle.clone();

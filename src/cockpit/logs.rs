@@ -117,6 +117,24 @@ impl LogBuffer {
     }
 }
 
+/// Lines the cockpit asks for when scrolling back (`Effect::LoadHistory`).
+pub const HISTORY_BATCH: usize = 2_000;
+
+/// Reads the output lines older than `before` from the journal at `path`,
+/// off the UI loop, and sends them back as one message.
+pub fn read_history(
+    path: std::path::PathBuf,
+    before: u64,
+    tx: tokio::sync::mpsc::Sender<Vec<LogLine>>,
+) {
+    tokio::task::spawn_blocking(move || {
+        let lines = crate::journal::read_journal(&path)
+            .map(|j| history_from(&j.records, before, HISTORY_BATCH))
+            .unwrap_or_default();
+        let _ = tx.blocking_send(lines);
+    });
+}
+
 /// Up to `limit` output lines older than `before`, read from a journal's records.
 pub fn history_from(
     records: &[crate::engine::event::Record],

@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::player::{Control, Move, Player};
 use crate::cockpit::app::App;
 use crate::cockpit::keymap::UiAction;
-use crate::cockpit::logs::{LogLine, history_from};
+use crate::cockpit::logs::{HISTORY_BATCH, LogLine, history_from};
 use crate::engine::event::{ApprovalSource, Event, Record, StepStatus};
 
 /// How the journal ends, once the player has reached its end.
@@ -45,9 +45,6 @@ impl ReplayView {
         !self.paused && self.end.is_none()
     }
 }
-
-/// Output lines read back when scrolling up, as in a live run.
-const HISTORY_LINES: usize = 2_000;
 
 pub struct Replay {
     player: Player,
@@ -163,7 +160,7 @@ impl Replay {
     /// Output lines for the log history, never from after the position:
     /// the viewer must not see what had not happened yet.
     pub fn history(&self, before: u64) -> Vec<LogLine> {
-        history_from(self.player.played(), before, HISTORY_LINES)
+        history_from(self.player.played(), before, HISTORY_BATCH)
     }
 
     fn apply(&self, app: &mut App, m: Move) {
