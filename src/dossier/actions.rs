@@ -138,15 +138,7 @@ fn generated_follow_ups(input: &Input) -> Vec<String> {
             md::code(&s.run_id)
         )),
     }
-    let mixed: Vec<&str> = s
-        .envs
-        .iter()
-        .filter(|e| {
-            e.status
-                == crate::engine::state::EnvStatus::Done(crate::engine::event::EnvOutcome::Deployed)
-        })
-        .map(|e| e.name.as_str())
-        .collect();
+    let mixed = s.envs_ended(crate::engine::event::EnvOutcome::Deployed);
     if input.summary.outcome != Outcome::Released && !mixed.is_empty() {
         f.push(format!(
             "{} still run {}: keep them or roll them back deliberately.",

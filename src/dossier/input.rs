@@ -43,6 +43,15 @@ impl<'a> Input<'a> {
         self.steps.get(env)?.get(step)
     }
 
+    /// The label a step was journaled with ("" when the journal has no such step).
+    pub fn step_label(&self, env: usize, step: usize) -> &str {
+        self.state
+            .envs
+            .get(env)
+            .and_then(|e| e.steps.get(step))
+            .map_or("", |s| s.label.as_str())
+    }
+
     pub fn env_name(&self, env: usize) -> &str {
         self.state.envs.get(env).map_or("?", |e| e.name.as_str())
     }

@@ -1,7 +1,8 @@
 //! The memory entry: a short plain-prose note of how a run went and what
 //! comes next, for whoever releases this service after us.
 
-use crate::engine::state::{EnvStatus, RunState, StepState};
+use crate::engine::event::EnvOutcome;
+use crate::engine::state::{RunState, StepState};
 use crate::runs::Outcome;
 
 /// Words allowed in a memory entry.
@@ -43,22 +44,12 @@ fn names(list: &[&str]) -> String {
 fn generated(state: &RunState, outcome: Outcome) -> String {
     let rel = format!("{} {}", state.release, state.version);
     let prev = &state.previous_version;
-    let deployed: Vec<&str> = state
-        .envs
-        .iter()
-        .filter(|e| e.status == EnvStatus::Done(crate::engine::event::EnvOutcome::Deployed))
-        .map(|e| e.name.as_str())
-        .collect();
+    let deployed = state.envs_ended(EnvOutcome::Deployed);
     let day = state
         .started
         .map(|t| format!(" on {}", t.strftime("%Y-%m-%d")))
         .unwrap_or_default();
-    let mut approvers: Vec<&str> = Vec::new();
-    for a in state.envs.iter().flat_map(|e| &e.approvals) {
-        if !approvers.contains(&a.user.as_str()) {
-            approvers.push(&a.user);
-        }
-    }
+    let approvers = state.approvers();
     let approved = if approvers.is_empty() {
         String::new()
     } else {
@@ -90,14 +81,7 @@ fn generated(state: &RunState, outcome: Outcome) -> String {
                 "{rel} did not ship{day}: {}.{approved}",
                 state.message.trim_end_matches('.')
             );
-            let back: Vec<&str> = state
-                .envs
-                .iter()
-                .filter(|e| {
-                    e.status == EnvStatus::Done(crate::engine::event::EnvOutcome::RolledBack)
-                })
-                .map(|e| e.name.as_str())
-                .collect();
+            let back = state.envs_ended(EnvOutcome::RolledBack);
             if !back.is_empty() {
                 let verified = state
                     .envs

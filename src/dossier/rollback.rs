@@ -153,15 +153,7 @@ pub fn write(out: &mut String, input: &Input) {
 fn undo_steps(out: &mut String, input: &Input, env: usize, from_seq: u64) {
     let mut t = Table::new(&["Step undone", "Result", "Detail"]);
     let mut after = Vec::new();
-    let label = |step: usize| {
-        input
-            .state
-            .envs
-            .get(env)
-            .and_then(|e| e.steps.get(step))
-            .map(|s| md::text(&s.label))
-            .unwrap_or_default()
-    };
+    let label = |step: usize| md::text(input.step_label(env, step));
     for r in input.records.iter().filter(|r| r.seq > from_seq) {
         match &r.event {
             Event::RollbackStepFinished {

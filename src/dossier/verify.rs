@@ -156,13 +156,7 @@ pub fn write(out: &mut String, input: &Input) {
             "Detail",
         ]);
         for c in &checks {
-            let step = input
-                .state
-                .envs
-                .get(c.env)
-                .and_then(|e| e.steps.get(c.step))
-                .map(|s| s.label.as_str())
-                .unwrap_or("");
+            let step = input.step_label(c.env, c.step);
             t.row(vec![
                 md::text(input.env_name(c.env)),
                 md::text(step),

@@ -45,7 +45,7 @@ pub fn find_run(state_dir: &Path, run: &str) -> Result<PathBuf, String> {
 
 /// Whether the engine process that wrote a run is still alive, judged by its
 /// pid: only for runs without a lock file (see [`engine_running`]).
-pub fn engine_alive(pid: u32) -> bool {
+pub(super) fn engine_alive(pid: u32) -> bool {
     if pid == 0 {
         return false;
     }

@@ -115,12 +115,7 @@ impl RunSummary {
             .rev()
             .find(|e| e.status != EnvStatus::Pending)
             .map(|e| e.name.clone());
-        let mut approvers: Vec<String> = Vec::new();
-        for a in state.envs.iter().flat_map(|e| &e.approvals) {
-            if !approvers.contains(&a.user) {
-                approvers.push(a.user.clone());
-            }
-        }
+        let approvers = state.approvers().into_iter().map(str::to_string).collect();
         let duration_ms = match (state.started, state.finished) {
             (Some(a), Some(b)) => Some(b.duration_since(a).as_millis().max(0) as u64),
             _ => None,

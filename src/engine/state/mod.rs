@@ -94,6 +94,26 @@ impl RunState {
         matches!(self.status, RunStatus::Finished(_))
     }
 
+    /// Everyone who approved a gate, in order, once each.
+    pub fn approvers(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for a in self.envs.iter().flat_map(|e| &e.approvals) {
+            if !out.contains(&a.user.as_str()) {
+                out.push(&a.user);
+            }
+        }
+        out
+    }
+
+    /// The environments that ended the way `outcome` says, in order.
+    pub fn envs_ended(&self, outcome: EnvOutcome) -> Vec<&str> {
+        self.envs
+            .iter()
+            .filter(|e| e.status == EnvStatus::Done(outcome))
+            .map(|e| e.name.as_str())
+            .collect()
+    }
+
     fn step_mut(&mut self, env: usize, step: usize) -> Option<&mut StepView> {
         self.envs.get_mut(env)?.steps.get_mut(step)
     }
