@@ -47,6 +47,11 @@ previous_version = "1.0.0"
 owner = "tests"
 "#;
 
+/// A stage body that holds (at most 25 s) until the test creates `@DIR@/go`.
+const HOLD_UNTIL_GO: &str = r#"echo "holding until released"
+i=0
+while [ ! -f "@DIR@/go" ] && [ $i -lt 500 ]; do sleep 0.05; i=$((i+1)); done"#;
+
 // ---------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------
@@ -480,9 +485,7 @@ command = 'echo "first done"'
 [[stages]]
 name = "hold"
 command = '''
-echo "holding until released"
-i=0
-while [ ! -f "@DIR@/go" ] && [ $i -lt 500 ]; do sleep 0.05; i=$((i+1)); done
+{HOLD_UNTIL_GO}
 test -f "@DIR@/go" && echo "let go"
 '''
 
@@ -686,9 +689,7 @@ name = "dev"
 [[stages]]
 name = "hold"
 command = '''
-echo "holding until released"
-i=0
-while [ ! -f "@DIR@/go" ] && [ $i -lt 500 ]; do sleep 0.05; i=$((i+1)); done
+{HOLD_UNTIL_GO}
 test -f "@DIR@/go" && echo "let go" >> "$LEDGER"
 '''
 "#
@@ -718,9 +719,7 @@ name = "dev"
 [[stages]]
 name = "hold"
 command = '''
-echo "holding until released"
-i=0
-while [ ! -f "@DIR@/go" ] && [ $i -lt 500 ]; do sleep 0.05; i=$((i+1)); done
+{HOLD_UNTIL_GO}
 '''
 "#
     );

@@ -959,6 +959,17 @@ fn signal_plan(sb: &Sandbox, wait: &str) -> PathBuf {
     sb.plan(&[HEAD, SIGNALS].concat().replace("@WAIT@", wait))
 }
 
+/// The signal plan was aborted in stage b: a rollback triggered by the abort
+/// undid b then a, and nothing else ran.
+fn assert_aborted_and_undone(sb: &Sandbox, recs: &[Value]) {
+    assert_eq!(
+        only(recs, "rollback_started")["trigger"],
+        json!({"kind": "abort"})
+    );
+    assert_eq!(outcome(recs), "aborted");
+    assert_eq!(sb.ledger(), ["do a", "do b", "undo b", "undo a"]);
+}
+
 /// Waits until stage b's process is running (and slate's signal handlers long installed).
 fn wait_for_stage_b(sb: &Sandbox, proc: &mut Proc) {
     wait_until(proc, "stage b to run", || {
@@ -1013,12 +1024,7 @@ fn sigint_twice_aborts_running_stage_and_rolls_back() {
     assert_eq!(abort["actor"]["via"], "headless");
     let killed = finished(&recs, 0, 1, 1);
     assert_eq!(killed["status"], "killed", "{killed}");
-    assert_eq!(
-        only(&recs, "rollback_started")["trigger"],
-        json!({"kind": "abort"})
-    );
-    assert_eq!(outcome(&recs), "aborted");
-    assert_eq!(sb.ledger(), ["do a", "do b", "undo b", "undo a"]);
+    assert_aborted_and_undone(&sb, &recs);
     assert!(
         out.stderr.contains("pausing at the next safe point"),
         "{out:?}"
@@ -1068,12 +1074,7 @@ fn sigint_pauses_at_next_safe_point_then_aborts() {
             .iter()
             .all(|e| e["status"] == "succeeded")
     );
-    assert_eq!(
-        only(&recs, "rollback_started")["trigger"],
-        json!({"kind": "abort"})
-    );
-    assert_eq!(outcome(&recs), "aborted");
-    assert_eq!(sb.ledger(), ["do a", "do b", "undo b", "undo a"]);
+    assert_aborted_and_undone(&sb, &recs);
 }
 
 /// SIGTERM aborts at once (no pause first), the same way as a double Ctrl-C.
@@ -1094,12 +1095,7 @@ fn sigterm_aborts_running_stage_and_rolls_back() {
     assert!(!has(&recs, "pause_requested"));
     assert_eq!(only(&recs, "abort_requested")["reason"], "SIGTERM");
     assert_eq!(finished(&recs, 0, 1, 1)["status"], "killed");
-    assert_eq!(
-        only(&recs, "rollback_started")["trigger"],
-        json!({"kind": "abort"})
-    );
-    assert_eq!(outcome(&recs), "aborted");
-    assert_eq!(sb.ledger(), ["do a", "do b", "undo b", "undo a"]);
+    assert_aborted_and_undone(&sb, &recs);
 }
 
 /// SIGHUP (the terminal went away) is ignored: the release carries on.
