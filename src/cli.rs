@@ -156,6 +156,50 @@ pub enum Cmd {
         #[arg(long)]
         reason: String,
     },
+    /// Answer the decision a run is waiting for (a blocked rollback, or a step a crash interrupted)
+    Decide {
+        /// Run id, a unique prefix of one, or "latest"
+        run: String,
+        /// What to do: hold, roll-forward, force, retry, done or rollback (the run says which apply)
+        #[arg(value_enum)]
+        choice: DecideArg,
+        /// Why (forcing past an irreversible step requires one)
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Run the failed step a waiting run offers to retry
+    Retry {
+        /// Run id, a unique prefix of one, or "latest"
+        run: String,
+    },
+    /// Add a note to an active run's record
+    Note {
+        /// Run id, a unique prefix of one, or "latest"
+        run: String,
+        /// The note
+        text: String,
+    },
+    /// Take over a run whose engine died (kill -9, power loss) and carry it on from its journal
+    Recover {
+        /// Run id, a unique prefix of one, or "latest"
+        #[arg(default_value = "latest")]
+        run: String,
+        /// Without the cockpit, printing one line per event
+        #[arg(long)]
+        headless: bool,
+        /// With --headless: print events as NDJSON
+        #[arg(long, requires = "headless")]
+        json: bool,
+        /// What to do with a step the crash interrupted, instead of asking
+        #[arg(long, value_enum, value_name = "CHOICE")]
+        interrupted: Option<InterruptedArg>,
+        /// With --headless: never wait for a decision; fail closed
+        #[arg(long, requires = "headless")]
+        no_wait: bool,
+        /// Cockpit colour theme
+        #[arg(long, value_name = "NAME", conflicts_with = "headless")]
+        theme: Option<String>,
+    },
     /// Show a run's state, rebuilt from its journal
     Show {
         /// Run id, a unique prefix of one, or "latest"
@@ -207,4 +251,51 @@ pub struct RunArgs {
     /// Cockpit colour theme: default, light, high-contrast, sixteen, or one of yours
     #[arg(long, value_name = "NAME", conflicts_with = "headless")]
     pub theme: Option<String>,
+}
+
+/// A decision as typed on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DecideArg {
+    Hold,
+    RollForward,
+    Force,
+    Retry,
+    Done,
+    Rollback,
+}
+
+impl From<DecideArg> for crate::engine::event::RollbackChoice {
+    fn from(a: DecideArg) -> Self {
+        use crate::engine::event::RollbackChoice as C;
+        match a {
+            DecideArg::Hold => C::Hold,
+            DecideArg::RollForward => C::RollForward,
+            DecideArg::Force => C::Force,
+            DecideArg::Retry => C::Retry,
+            DecideArg::Done => C::Done,
+            DecideArg::Rollback => C::Rollback,
+        }
+    }
+}
+
+/// What `slate recover --interrupted` does with a step the crash cut short.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum InterruptedArg {
+    /// Run it again
+    Retry,
+    /// Count it as done and carry on after it
+    Done,
+    /// Roll its environment back
+    Rollback,
+}
+
+impl From<InterruptedArg> for crate::engine::event::RollbackChoice {
+    fn from(a: InterruptedArg) -> Self {
+        use crate::engine::event::RollbackChoice as C;
+        match a {
+            InterruptedArg::Retry => C::Retry,
+            InterruptedArg::Done => C::Done,
+            InterruptedArg::Rollback => C::Rollback,
+        }
+    }
 }

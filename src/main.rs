@@ -37,6 +37,38 @@ fn main() -> ExitCode {
         Cmd::Abort { run, reason } => {
             slate::commands_control::command(&state_dir, &run, WireCommand::Abort { reason })
         }
+        Cmd::Decide { run, choice, note } => slate::commands_control::command(
+            &state_dir,
+            &run,
+            WireCommand::Decide {
+                choice: choice.into(),
+                note,
+            },
+        ),
+        Cmd::Retry { run } => {
+            slate::commands_control::command(&state_dir, &run, WireCommand::Retry)
+        }
+        Cmd::Note { run, text } => {
+            slate::commands_control::command(&state_dir, &run, WireCommand::Note { text })
+        }
+        Cmd::Recover {
+            run,
+            headless,
+            json,
+            interrupted,
+            no_wait,
+            theme,
+        } => recover(
+            slate::headless::RecoverArgs {
+                run,
+                headless,
+                json,
+                interrupted: interrupted.map(Into::into),
+                no_wait,
+                theme,
+            },
+            &state_dir,
+        ),
         Cmd::Dossier { run, out } => slate::commands_dossier::run(&state_dir, &run, out.as_deref()),
         Cmd::Memory {
             limit,
@@ -173,6 +205,25 @@ fn run_demo(
         state_dir,
     );
     demo::stop_fleet(&d);
+    code
+}
+
+fn recover(args: slate::headless::RecoverArgs, state_dir: &std::path::Path) -> i32 {
+    if !args.headless {
+        slate::warn_user!(
+            "slate: recovering in the cockpit is not available yet; use --headless (then `slate attach` to watch)"
+        );
+        return 2;
+    }
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            slate::warn_user!("slate: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    let code = rt.block_on(headless::recover(args, state_dir));
+    rt.shutdown_background();
     code
 }
 

@@ -546,7 +546,7 @@ command = 'exit 3'
     std::fs::write(run.work.path().join("fixed"), "").unwrap();
     assert_eq!(
         run.send("op", Action::Retry).await,
-        Ok("retrying the failed rollback step".into())
+        Ok("retrying the step".into())
     );
     let (state, records, ledger) = run.finish().await;
     assert_eq!(ledger, ["deploy", "undo deploy"]);

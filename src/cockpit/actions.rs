@@ -85,7 +85,7 @@ impl App {
                 if self.run.blocked.is_some() {
                     self.modal = Some(Modal::Decide { ack: None });
                 } else {
-                    self.toast("no rollback is waiting for a decision", true);
+                    self.toast("nothing is waiting for a decision", true);
                 }
             }
             UiAction::Note => {

@@ -164,6 +164,8 @@ impl App {
                             KeyCode::Char('f') => Some(RollbackChoice::RollForward),
                             KeyCode::Char('r') => Some(RollbackChoice::Retry),
                             KeyCode::Char('F') => Some(RollbackChoice::Force),
+                            KeyCode::Char('d') => Some(RollbackChoice::Done),
+                            KeyCode::Char('b') => Some(RollbackChoice::Rollback),
                             KeyCode::Esc => {
                                 close = true;
                                 None

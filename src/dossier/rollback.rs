@@ -120,6 +120,7 @@ pub fn write(out: &mut String, input: &Input) {
                     Trigger::AnalysisFailed { .. } => "an analysis failed",
                     Trigger::Abort => "the run was aborted",
                     Trigger::Manual => "an operator asked",
+                    Trigger::Interrupted { .. } => "the engine died during a step",
                 };
                 md::heading(
                     out,

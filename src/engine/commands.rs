@@ -164,7 +164,7 @@ impl Engine {
                         actor: actor.clone(),
                     })?;
                     Ok((
-                        "retrying the failed rollback step".into(),
+                        "retrying the step".into(),
                         Some(Wake::Decision {
                             choice: RollbackChoice::Retry,
                             actor: actor.clone(),
@@ -172,11 +172,21 @@ impl Engine {
                         }),
                     ))
                 }
-                Ctx::Blocked { .. } => {
-                    Err("this step cannot be retried; choose hold, roll forward or force".into())
-                }
+                Ctx::Blocked { choices, .. } => Err(format!(
+                    "this step cannot be retried; choose {}",
+                    choices
+                        .iter()
+                        .map(|c| c.word())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
                 _ => Err("nothing to retry: no step is waiting after a failure".into()),
             },
+            // "decide retry" is the retry command by another name, with the same record.
+            Action::Decide {
+                choice: RollbackChoice::Retry,
+                ..
+            } => return self.decide(actor, Action::Retry, ctx),
             Action::Decide { choice, note } => match ctx {
                 Ctx::Blocked { choices, .. } if choices.contains(&choice) => {
                     if choice == RollbackChoice::Force && note.trim().is_empty() {
@@ -201,7 +211,7 @@ impl Engine {
                         .collect::<Vec<_>>()
                         .join(", ")
                 )),
-                _ => Err("no rollback is waiting for a decision".into()),
+                _ => Err("nothing is waiting for a decision".into()),
             },
             Action::Approve { gate, comment } => self.decide_approve(actor, gate, comment, ctx)?,
             Action::Reject { gate, reason } => match ctx {

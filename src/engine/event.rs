@@ -131,12 +131,27 @@ pub enum StepStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Trigger {
-    StepFailed { step: usize },
-    GateRejected { step: usize, gate: String },
-    GateFailed { step: usize, gate: String },
-    AnalysisFailed { step: usize, analysis: String },
+    StepFailed {
+        step: usize,
+    },
+    GateRejected {
+        step: usize,
+        gate: String,
+    },
+    GateFailed {
+        step: usize,
+        gate: String,
+    },
+    AnalysisFailed {
+        step: usize,
+        analysis: String,
+    },
     Abort,
     Manual,
+    /// The engine died while the step ran, and recovery chose to roll back.
+    Interrupted {
+        step: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,8 +163,12 @@ pub enum RollbackChoice {
     RollForward,
     /// Roll back across the irreversible step, acknowledged.
     Force,
-    /// Run a failed rollback step again.
+    /// Run a failed rollback step again, or an interrupted step after a crash.
     Retry,
+    /// After a crash: the interrupted step did its work; carry on after it.
+    Done,
+    /// After a crash: roll the environment back instead of finishing the step.
+    Rollback,
 }
 
 impl RollbackChoice {
@@ -160,6 +179,8 @@ impl RollbackChoice {
             RollbackChoice::RollForward => "roll-forward",
             RollbackChoice::Force => "force",
             RollbackChoice::Retry => "retry",
+            RollbackChoice::Done => "done",
+            RollbackChoice::Rollback => "rollback",
         }
     }
 }
@@ -254,6 +275,10 @@ pub enum Event {
         pgid: i32,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         rollback: bool,
+        /// The leader's start time (clock ticks since boot, from /proc), so
+        /// recovery can tell the group from a later one that reused its id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start_ticks: Option<u64>,
     },
     Output {
         env: usize,
@@ -474,6 +499,41 @@ pub enum Event {
         actor: Actor,
         review: Review,
     },
+    /// A new engine took over the run after the previous one died (`slate recover`).
+    RunRecovered {
+        actor: Actor,
+        /// The new engine's process id.
+        pid: u32,
+        /// The dead engine's process id.
+        previous_pid: u32,
+        /// What reading the journal warned about (a torn last line), if anything.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warning: Option<String>,
+        /// Processes the dead engine left behind, and what was done about them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        leftovers: Vec<Leftover>,
+    },
+    /// A step (or a step's undo) was running when the engine died; someone must
+    /// say whether it is retried, counted as done, or rolled back.
+    StepInterrupted {
+        env: usize,
+        step: usize,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        rollback: bool,
+        reason: String,
+        choices: Vec<RollbackChoice>,
+    },
+}
+
+/// A process group left running by an engine that died.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leftover {
+    pub env: usize,
+    pub step: usize,
+    pub pgid: i32,
+    /// Stopped by recovery (SIGTERM, then SIGKILL); false when it was left alone.
+    pub stopped: bool,
+    pub message: String,
 }
 
 impl Event {
@@ -503,6 +563,7 @@ impl Event {
             RollbackDecision => "rollback_decision", RollbackVerified => "rollback_verified",
             EnvFinished => "env_finished", NoteAdded => "note_added", RunFinished => "run_finished",
             NotificationSent => "notification_sent", ReviewSaved => "review_saved",
+            RunRecovered => "run_recovered", StepInterrupted => "step_interrupted",
         )
     }
 }

@@ -124,6 +124,7 @@ impl Engine {
             pid: proc.pid,
             pgid: proc.pgid,
             rollback: x.rollback,
+            start_ticks: super::leftovers::start_ticks(proc.pid),
         })?;
         let deadline = tokio::time::sleep(x.timeout);
         tokio::pin!(deadline);

@@ -77,6 +77,13 @@ impl Engine {
         g: GateCtx,
         timeout: Option<Duration>,
     ) -> Result<(), Stop> {
+        // Re-entered after a crash: the gate has waited since it first did.
+        let since = self
+            .state
+            .waiting
+            .as_ref()
+            .filter(|w| self.resuming == Some((env, g.step)) && w.env == env && w.step == g.step)
+            .map(|w| w.since);
         self.emit(Event::GateWaiting {
             env,
             step: g.step,
@@ -85,6 +92,8 @@ impl Engine {
             require_comment: g.require_comment,
             timeout_ms: timeout.map(|t| t.as_millis() as u64),
         })?;
+        // Approvals journaled before a crash still count.
+        let mut approved = self.approvals_for(env, g.step, &g.name) >= g.required;
         let pre = if self.opts.pre_approved.contains(&g.name) {
             Some(ApprovalSource::PreApproved)
         } else if self.opts.auto_approve {
@@ -92,7 +101,7 @@ impl Engine {
         } else {
             None
         };
-        if let Some(source) = pre {
+        if !approved && let Some(source) = pre {
             let how = match source {
                 ApprovalSource::PreApproved => format!("pre-approved with --approve {}", g.name),
                 _ => "approved with --auto-approve".to_string(),
@@ -112,7 +121,7 @@ impl Engine {
             })?;
             return Ok(());
         }
-        if self.opts.unattended == Unattended::FailClosed {
+        if !approved && self.opts.unattended == Unattended::FailClosed {
             let reason = format!(
                 "manual gate {} needs a decision and nobody can give one in this mode; \
                  run again with --approve {} or --auto-approve",
@@ -120,8 +129,10 @@ impl Engine {
             );
             return Err(self.fail_gate(env, g.step, &g.name, reason));
         }
-        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-        let mut approved = false;
+        let waited = since.map_or(Duration::ZERO, |s| {
+            Duration::from_millis(Timestamp::now().duration_since(s).as_millis().max(0) as u64)
+        });
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t.saturating_sub(waited));
         loop {
             if approved && !self.state.pause_requested {
                 self.emit(Event::GatePassed {
@@ -207,14 +218,25 @@ impl Engine {
         step: usize,
         wait: Duration,
     ) -> Result<(), Stop> {
-        let started = Timestamp::now();
+        // Re-entered after a crash: the timer keeps its start, and only what is left is waited.
+        let resumed = self.state.envs[env].steps[step]
+            .timer
+            .filter(|(_, ms)| self.resuming == Some((env, step)) && *ms == wait.as_millis() as u64)
+            .map(|(s, _)| s);
+        let started = resumed.unwrap_or_else(Timestamp::now);
         self.emit(Event::TimerStarted {
             env,
             step,
             started,
             duration_ms: wait.as_millis() as u64,
         })?;
-        if let Some(stop) = self.wait_for(wait, env, false).await? {
+        let elapsed = Duration::from_millis(
+            Timestamp::now().duration_since(started).as_millis().max(0) as u64,
+        );
+        if let Some(stop) = self
+            .wait_for(wait.saturating_sub(elapsed), env, false)
+            .await?
+        {
             return Err(stop);
         }
         Ok(())

@@ -12,8 +12,11 @@ mod commands;
 pub mod event;
 mod exec;
 mod gates;
+pub mod leftovers;
 pub mod process;
 mod record;
+mod recover;
+pub mod resume;
 mod rollback;
 pub mod state;
 mod walk;
@@ -29,6 +32,7 @@ use crate::plan::steps::{Step, StepKind, env_steps};
 
 pub use command::{Action, Command, Reply};
 pub use event::{Actor, Event, Record, RunOutcome};
+pub use recover::{Recovering, Refused};
 pub use rollback::undo_order;
 pub use state::RunState;
 
@@ -37,8 +41,8 @@ pub use state::RunState;
 pub enum Unattended {
     /// Nobody can answer (headless without a control socket): fail closed.
     FailClosed,
-    /// Gates and inconclusive analyses wait for a command (the control socket
-    /// can answer them); a blocked rollback, which no CLI verb answers yet, is held.
+    /// Gates, inconclusive analyses and decisions wait for a command (the
+    /// control socket and the CLI verbs can answer them).
     WaitAtGates,
     /// A client can answer anything: wait for a command.
     Wait,
@@ -60,6 +64,9 @@ pub struct EngineOptions {
     pub linger: bool,
     /// fsync state changes (on by default).
     pub durable: bool,
+    /// Recovery: what to do with a step the crash interrupted, decided in
+    /// advance (`--interrupted retry|done|rollback`); otherwise someone is asked.
+    pub on_interrupted: Option<event::RollbackChoice>,
 }
 
 impl EngineOptions {
@@ -73,6 +80,7 @@ impl EngineOptions {
             unattended: Unattended::FailClosed,
             linger: false,
             durable: true,
+            on_interrupted: None,
         }
     }
 }
@@ -136,6 +144,11 @@ pub struct Engine {
     notifier: Option<crate::notify::Link>,
     /// One engine per run: held until the engine is dropped (or the process dies).
     _lock: crate::runs::EngineLock,
+    /// Set when this engine takes over a run whose engine died.
+    recovery: Option<recover::Taking>,
+    /// The step a recovery re-enters: a timer or gate there goes on from
+    /// where it was, and a command step counts its attempts on.
+    resuming: Option<(usize, usize)>,
 }
 
 /// A client's connection to a running engine.
@@ -184,17 +197,42 @@ pub fn runs_dir(state_dir: &Path) -> PathBuf {
 
 impl Engine {
     /// Creates the run's directory and journal. Nothing runs until [`Engine::run`].
-    pub fn new(plan: Plan, opts: EngineOptions) -> Result<(Engine, EngineHandle), Fatal> {
+    pub fn new(plan: Plan, mut opts: EngineOptions) -> Result<(Engine, EngineHandle), Fatal> {
+        // Journaled absolute, so a recovery from another directory finds the plan's own.
+        if let Ok(p) = std::path::absolute(&opts.plan_path) {
+            opts.plan_path = p.display().to_string();
+        }
         let run_id = new_run_id();
         let run_dir = runs_dir(&opts.state_dir).join(&run_id);
-        let mut journal = JournalWriter::create(&run_dir).map_err(|e| {
+        let journal = JournalWriter::create(&run_dir).map_err(|e| {
             Fatal(format!(
                 "cannot create journal in {}: {e}",
                 run_dir.display()
             ))
         })?;
-        journal.set_durable(opts.durable);
         let lock = crate::runs::EngineLock::acquire(&run_dir).map_err(Fatal)?;
+        Ok(Self::assemble(
+            plan,
+            opts,
+            run_id,
+            run_dir,
+            journal,
+            lock,
+            RunState::default(),
+        ))
+    }
+
+    /// The engine around a journal and its lock; `state` is what the journal holds so far.
+    fn assemble(
+        plan: Plan,
+        opts: EngineOptions,
+        run_id: String,
+        run_dir: PathBuf,
+        mut journal: JournalWriter,
+        lock: crate::runs::EngineLock,
+        state: RunState,
+    ) -> (Engine, EngineHandle) {
+        journal.set_durable(opts.durable);
         let steps = (0..plan.environments.len())
             .map(|e| env_steps(&plan, e))
             .collect();
@@ -207,24 +245,27 @@ impl Engine {
             cmd_tx,
             events: events.clone(),
         };
-        Ok((
+        let seq = state.last_seq;
+        (
             Engine {
                 plan,
                 steps,
                 opts,
                 run_id,
-                state: RunState::default(),
+                state,
                 journal,
-                seq: 0,
+                seq,
                 events,
                 cmds,
                 cmds_open: true,
                 cmd_weak,
                 notifier: None,
                 _lock: lock,
+                recovery: None,
+                resuming: None,
             },
             handle,
-        ))
+        )
     }
 
     /// Changes what happens when nobody pre-approved a gate, before the run
@@ -263,7 +304,11 @@ impl Engine {
                 journal: self.journal.path().to_path_buf(),
             }));
         }
-        if let Err(Fatal(msg)) = self.run_all().await {
+        let result = match self.recovery.take() {
+            Some(taking) => self.resume_all(taking).await,
+            None => self.run_all().await,
+        };
+        if let Err(Fatal(msg)) = result {
             tracing::error!(%msg, "engine stopped");
             if self
                 .emit(Event::RunFinished {

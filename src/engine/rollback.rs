@@ -12,7 +12,7 @@ use crate::plan::steps::Step;
 use super::commands::{Ctx, Wake};
 use super::event::{Actor, EnvOutcome, Event, RollbackChoice, StepStatus, Trigger};
 use super::exec::Exec;
-use super::state::StepState;
+use super::state::{StepState, UndoState};
 use super::walk::backoff;
 use super::{Engine, Fatal, Unattended};
 
@@ -53,19 +53,33 @@ pub(super) enum RollbackEnd {
 }
 
 impl Engine {
+    /// `resume`: the rollback began before a crash; steps already undone (or
+    /// skipped) are not undone again, and a decision it was waiting for is asked again.
     pub(super) async fn rollback_env(
         &mut self,
         env: usize,
         trigger: Trigger,
         reason: String,
+        resume: bool,
     ) -> Result<RollbackEnd, Fatal> {
-        self.emit(Event::RollbackStarted {
-            env,
-            trigger,
-            reason: reason.clone(),
-        })?;
-        let to_undo = undo_order(&self.state.envs[env], &self.steps[env]);
-        if to_undo.is_empty() {
+        if !resume {
+            self.emit(Event::RollbackStarted {
+                env,
+                trigger,
+                reason: reason.clone(),
+            })?;
+        }
+        let view = &self.state.envs[env];
+        let to_undo: Vec<usize> = undo_order(view, &self.steps[env])
+            .into_iter()
+            .filter(|&i| {
+                !view.steps[i]
+                    .undo
+                    .as_ref()
+                    .is_some_and(|u| matches!(u.state, UndoState::Done | UndoState::Skipped))
+            })
+            .collect();
+        if to_undo.is_empty() && !resume {
             // Nothing ran here, so nothing changed: there is nothing to undo or verify.
             let name = self.plan.environments[env].name.clone();
             self.emit(Event::RollbackVerified {
@@ -85,8 +99,21 @@ impl Engine {
                 .run()
                 .expect("undo_order yields runs")
                 .clone();
-            let mut forced = false;
-            if spec.irreversible {
+            let view = &self.state.envs[env].steps[step];
+            // Forced before a crash: the decision stands.
+            let mut forced = view.forced;
+            // A failed undo the dead engine was asking about is asked about again, not rerun.
+            let mut ask_first = resume
+                && view
+                    .undo
+                    .as_ref()
+                    .is_some_and(|u| u.state == UndoState::Failed)
+                && self
+                    .state
+                    .blocked
+                    .as_ref()
+                    .is_some_and(|b| b.undo && b.env == env && b.step == step);
+            if spec.irreversible && !forced {
                 let label = self.steps[env][step].label.clone();
                 let why = format!(
                     "{label} is irreversible: rolling back past it cannot restore the previous state"
@@ -129,40 +156,50 @@ impl Engine {
             let stage = self.plan.stages[spec.stage].clone();
             let mut attempt = 1;
             loop {
-                self.emit(Event::RollbackStepStarted { env, step, attempt })?;
-                let r = self
-                    .exec(Exec {
+                let failure = if ask_first {
+                    ask_first = false;
+                    self.state.envs[env].steps[step]
+                        .undo
+                        .as_ref()
+                        .map(|u| u.message.clone())
+                        .unwrap_or_default()
+                } else {
+                    self.emit(Event::RollbackStepStarted { env, step, attempt })?;
+                    let r = self
+                        .exec(Exec {
+                            env,
+                            step,
+                            command: &command,
+                            stage: Some(spec.stage),
+                            vars: &spec.rollback_vars,
+                            timeout: stage.timeout,
+                            rollback: true,
+                            attempt,
+                        })
+                        .await?;
+                    self.emit(Event::RollbackStepFinished {
                         env,
                         step,
-                        command: &command,
-                        stage: Some(spec.stage),
-                        vars: &spec.rollback_vars,
-                        timeout: stage.timeout,
-                        rollback: true,
                         attempt,
-                    })
-                    .await?;
-                self.emit(Event::RollbackStepFinished {
-                    env,
-                    step,
-                    attempt,
-                    status: r.status,
-                    exit_code: r.exit_code,
-                    duration_ms: r.duration_ms,
-                    message: r.message.clone(),
-                })?;
-                if r.status == StepStatus::Succeeded {
-                    undone += 1;
-                    break;
-                }
-                if attempt <= stage.retries {
-                    self.wait_for(backoff(stage.backoff, attempt), env, true)
-                        .await?;
-                    attempt += 1;
-                    continue;
-                }
+                        status: r.status,
+                        exit_code: r.exit_code,
+                        duration_ms: r.duration_ms,
+                        message: r.message.clone(),
+                    })?;
+                    if r.status == StepStatus::Succeeded {
+                        undone += 1;
+                        break;
+                    }
+                    if attempt <= stage.retries {
+                        self.wait_for(backoff(stage.backoff, attempt), env, true)
+                            .await?;
+                        attempt += 1;
+                        continue;
+                    }
+                    r.message
+                };
                 let label = self.steps[env][step].label.clone();
-                let why = format!("rollback of {label} failed: {}", r.message);
+                let why = format!("rollback of {label} failed: {failure}");
                 match self
                     .decide_blocked(
                         env,
@@ -178,6 +215,11 @@ impl Engine {
                 {
                     RollbackChoice::Retry => attempt = 1,
                     RollbackChoice::Force => {
+                        self.emit(Event::RollbackStepSkipped {
+                            env,
+                            step,
+                            reason: "forced past its failed rollback".into(),
+                        })?;
                         skipped += 1;
                         break;
                     }
@@ -217,12 +259,49 @@ impl Engine {
         Ok(RollbackEnd::RolledBack)
     }
 
-    fn hold(&mut self, env: usize, why: String) -> Result<RollbackEnd, Fatal> {
+    pub(super) fn hold(&mut self, env: usize, why: String) -> Result<RollbackEnd, Fatal> {
         self.emit(Event::EnvFinished {
             env,
             outcome: EnvOutcome::Held,
         })?;
         Ok(RollbackEnd::Held(why))
+    }
+
+    /// Waits for someone to pick one of `choices` for a blocked step. When
+    /// nobody can (fail-closed mode, or every client has gone) the engine
+    /// picks `fallback` itself, saying `what_then`.
+    pub(super) async fn wait_decision(
+        &mut self,
+        env: usize,
+        step: usize,
+        choices: &[RollbackChoice],
+        fallback: RollbackChoice,
+        what_then: &str,
+    ) -> Result<(RollbackChoice, Actor, String), Fatal> {
+        if self.opts.unattended == Unattended::FailClosed {
+            return Ok((
+                fallback,
+                Actor::engine(),
+                format!("no operator can decide in this mode, so {what_then}"),
+            ));
+        }
+        loop {
+            let Some(cmd) = self.next_command().await else {
+                return Ok((
+                    fallback,
+                    Actor::engine(),
+                    format!("every client disconnected, so {what_then}"),
+                ));
+            };
+            if let Some(Wake::Decision {
+                choice,
+                actor,
+                note,
+            }) = self.on_command(cmd, &Ctx::Blocked { env, step, choices })?
+            {
+                return Ok((choice, actor, note));
+            }
+        }
     }
 
     /// Journals the block, waits for (or, unattended, makes) the decision, journals it.
@@ -239,33 +318,15 @@ impl Engine {
             reason,
             choices: choices.to_vec(),
         })?;
-        let (choice, actor, note) = if self.opts.unattended != Unattended::Wait {
-            (
+        let (choice, actor, note) = self
+            .wait_decision(
+                env,
+                step,
+                choices,
                 RollbackChoice::Hold,
-                Actor::engine(),
-                "no operator can decide in this mode, so the environment is held as it is"
-                    .to_string(),
+                "the environment is held as it is",
             )
-        } else {
-            loop {
-                let Some(cmd) = self.next_command().await else {
-                    break (
-                        RollbackChoice::Hold,
-                        Actor::engine(),
-                        "every client disconnected, so the environment is held as it is"
-                            .to_string(),
-                    );
-                };
-                if let Some(Wake::Decision {
-                    choice,
-                    actor,
-                    note,
-                }) = self.on_command(cmd, &Ctx::Blocked { env, step, choices })?
-                {
-                    break (choice, actor, note);
-                }
-            }
-        };
+            .await?;
         tracing::info!(env, step, choice = choice.word(), "rollback decision");
         if choice != RollbackChoice::Retry {
             // Retry has its own record (RetryRequested), written when it was asked for.

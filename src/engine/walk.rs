@@ -10,6 +10,20 @@ use super::rollback::RollbackEnd;
 use super::{Engine, Fatal, Stop};
 use crate::plan::steps::{RunSpec, StepKind};
 
+/// How a walk enters its first environment.
+pub(super) enum Entry {
+    /// From its first step, journaling that it started.
+    Fresh,
+    /// Part-way: it started before a crash.
+    At(usize),
+    /// By rolling it back; `resume` when the rollback had begun before a crash.
+    RollBack {
+        trigger: Trigger,
+        reason: String,
+        resume: bool,
+    },
+}
+
 /// Longest wait between retries, however many there are.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
@@ -29,67 +43,54 @@ impl Engine {
             pid: std::process::id(),
         })?;
         self.index_started();
+        self.walk(0, Entry::Fresh).await
+    }
+
+    /// Walks the environments from `first` to the end (or to the rollback
+    /// that ends the run), then finishes the run. `entry` says how to enter
+    /// `first`: a new run starts it; a recovery may re-enter it part-way, or
+    /// roll it back.
+    pub(super) async fn walk(&mut self, first: usize, entry: Entry) -> Result<(), Fatal> {
         let mut outcome = RunOutcome::Released;
         let mut message = String::new();
-        'envs: for env in 0..self.plan.environments.len() {
-            self.emit(Event::EnvStarted { env })?;
-            let mut start = 0;
+        let mut entry = Some(entry);
+        'envs: for env in first..self.plan.environments.len() {
+            let (mut start, mut pending) = match entry.take().unwrap_or(Entry::Fresh) {
+                Entry::Fresh => {
+                    self.emit(Event::EnvStarted { env })?;
+                    (0, None)
+                }
+                Entry::At(step) => (step, None),
+                Entry::RollBack {
+                    trigger,
+                    reason,
+                    resume,
+                } => (0, Some((trigger, reason, resume))),
+            };
             loop {
-                let stop = match self.run_env(env, start).await {
-                    Ok(()) => {
-                        self.emit(Event::EnvFinished {
-                            env,
-                            outcome: EnvOutcome::Deployed,
-                        })?;
-                        continue 'envs;
-                    }
-                    Err(Stop::Fatal(f)) => return Err(f),
-                    Err(stop) => stop,
+                let (trigger, reason, resume) = match pending.take() {
+                    Some(p) => p,
+                    None => match self.run_env(env, start).await {
+                        Ok(()) => {
+                            self.emit(Event::EnvFinished {
+                                env,
+                                outcome: EnvOutcome::Deployed,
+                            })?;
+                            continue 'envs;
+                        }
+                        Err(Stop::Fatal(f)) => return Err(f),
+                        Err(stop) => {
+                            let (trigger, reason) = self.stop_trigger(env, stop)?;
+                            (trigger, reason, false)
+                        }
+                    },
                 };
                 let name = self.plan.environments[env].name.clone();
-                let (trigger, reason, run_outcome) = match stop {
-                    Stop::Abort { reason } => (
-                        Trigger::Abort,
-                        format!("aborted: {reason}"),
-                        RunOutcome::Aborted,
-                    ),
-                    Stop::Rollback { reason } => (Trigger::Manual, reason, RunOutcome::RolledBack),
-                    Stop::StepFailed { step, message } => (
-                        Trigger::StepFailed { step },
-                        format!("{} failed: {message}", self.step(env, step).label),
-                        RunOutcome::RolledBack,
-                    ),
-                    Stop::GateRejected { step, gate, reason } => (
-                        Trigger::GateRejected {
-                            step,
-                            gate: gate.clone(),
-                        },
-                        format!("gate {gate} rejected: {reason}"),
-                        RunOutcome::Rejected,
-                    ),
-                    Stop::GateFailed { step, gate, reason } => (
-                        Trigger::GateFailed {
-                            step,
-                            gate: gate.clone(),
-                        },
-                        format!("gate {gate} failed: {reason}"),
-                        RunOutcome::RolledBack,
-                    ),
-                    Stop::AnalysisFailed {
-                        step,
-                        analysis,
-                        reason,
-                    } => (
-                        Trigger::AnalysisFailed {
-                            step,
-                            analysis: analysis.clone(),
-                        },
-                        format!("analysis {analysis} failed: {reason}"),
-                        RunOutcome::RolledBack,
-                    ),
-                    Stop::Fatal(f) => return Err(f),
-                };
-                match self.rollback_env(env, trigger, reason.clone()).await? {
+                let run_outcome = super::resume::outcome_of(&trigger);
+                match self
+                    .rollback_env(env, trigger, reason.clone(), resume)
+                    .await?
+                {
                     RollbackEnd::RollForward { from } => {
                         start = from;
                         continue;
@@ -106,6 +107,16 @@ impl Engine {
                 break 'envs;
             }
         }
+        self.finish(outcome, message).await
+    }
+
+    /// Journals the run's end (worded from its outcome when `message` is
+    /// empty), writes what it leaves behind, and lingers if asked to.
+    pub(super) async fn finish(
+        &mut self,
+        outcome: RunOutcome,
+        mut message: String,
+    ) -> Result<(), Fatal> {
         if outcome == RunOutcome::Released {
             message = format!(
                 "{} {} released to {}",
@@ -127,8 +138,46 @@ impl Engine {
         Ok(())
     }
 
+    /// The rollback trigger and its one-line reason for why a walk stopped.
+    fn stop_trigger(&self, env: usize, stop: Stop) -> Result<(Trigger, String), Fatal> {
+        Ok(match stop {
+            Stop::Abort { reason } => (Trigger::Abort, format!("aborted: {reason}")),
+            Stop::Rollback { reason } => (Trigger::Manual, reason),
+            Stop::StepFailed { step, message } => (
+                Trigger::StepFailed { step },
+                format!("{} failed: {message}", self.step(env, step).label),
+            ),
+            Stop::GateRejected { step, gate, reason } => (
+                Trigger::GateRejected {
+                    step,
+                    gate: gate.clone(),
+                },
+                format!("gate {gate} rejected: {reason}"),
+            ),
+            Stop::GateFailed { step, gate, reason } => (
+                Trigger::GateFailed {
+                    step,
+                    gate: gate.clone(),
+                },
+                format!("gate {gate} failed: {reason}"),
+            ),
+            Stop::AnalysisFailed {
+                step,
+                analysis,
+                reason,
+            } => (
+                Trigger::AnalysisFailed {
+                    step,
+                    analysis: analysis.clone(),
+                },
+                format!("analysis {analysis} failed: {reason}"),
+            ),
+            Stop::Fatal(f) => return Err(f),
+        })
+    }
+
     /// After the run: answer commands (late rollbacks, notes) until told to stop.
-    async fn linger(&mut self) -> Result<(), Fatal> {
+    pub(super) async fn linger(&mut self) -> Result<(), Fatal> {
         while self.cmds_open {
             let Some(cmd) = self.cmds.recv().await else {
                 self.cmds_open = false;
@@ -137,30 +186,8 @@ impl Engine {
             match self.on_command(cmd, &Ctx::Finished)? {
                 Some(Wake::Shutdown) => break,
                 Some(Wake::RollbackEnv { env, reason }) => {
-                    let name = self.plan.environments[env].name.clone();
-                    let (outcome, message) = match self
-                        .rollback_env(env, Trigger::Manual, reason.clone())
+                    self.rollback_after_release(env, Trigger::Manual, reason, false)
                         .await?
-                    {
-                        RollbackEnd::RolledBack => (
-                            RunOutcome::RolledBack,
-                            format!("{name} rolled back after release: {reason}"),
-                        ),
-                        RollbackEnd::Held(why) => (RunOutcome::Held, format!("{name} held: {why}")),
-                        // Rolling forward after a release means keeping what is deployed.
-                        RollbackEnd::RollForward { .. } => {
-                            self.emit(Event::EnvFinished {
-                                env,
-                                outcome: EnvOutcome::Deployed,
-                            })?;
-                            (
-                                RunOutcome::Released,
-                                format!("{name} kept on {}", self.plan.release.version),
-                            )
-                        }
-                    };
-                    self.emit(Event::RunFinished { outcome, message })?;
-                    self.record_finished().await;
                 }
                 _ => {}
             }
@@ -170,8 +197,46 @@ impl Engine {
         Ok(())
     }
 
+    /// Undoes a deployed environment after the run ended, and ends the run again.
+    pub(super) async fn rollback_after_release(
+        &mut self,
+        env: usize,
+        trigger: Trigger,
+        reason: String,
+        resume: bool,
+    ) -> Result<(), Fatal> {
+        let name = self.plan.environments[env].name.clone();
+        let (outcome, message) = match self
+            .rollback_env(env, trigger, reason.clone(), resume)
+            .await?
+        {
+            RollbackEnd::RolledBack => (
+                RunOutcome::RolledBack,
+                format!("{name} rolled back after release: {reason}"),
+            ),
+            RollbackEnd::Held(why) => (RunOutcome::Held, format!("{name} held: {why}")),
+            // Rolling forward after a release means keeping what is deployed.
+            RollbackEnd::RollForward { .. } => {
+                self.emit(Event::EnvFinished {
+                    env,
+                    outcome: EnvOutcome::Deployed,
+                })?;
+                (
+                    RunOutcome::Released,
+                    format!("{name} kept on {}", self.plan.release.version),
+                )
+            }
+        };
+        self.emit(Event::RunFinished { outcome, message })?;
+        self.record_finished().await;
+        Ok(())
+    }
+
     async fn run_env(&mut self, env: usize, start: usize) -> Result<(), Stop> {
         for step in start..self.steps[env].len() {
+            if self.resuming.is_some_and(|r| r != (env, step)) {
+                self.resuming = None;
+            }
             self.safe_point(env, step).await?;
             match self.step(env, step).kind.clone() {
                 StepKind::Run(spec) => self.run_step(env, step, &spec).await?,
@@ -249,7 +314,12 @@ impl Engine {
 
     async fn run_step(&mut self, env: usize, step: usize, spec: &RunSpec) -> Result<(), Stop> {
         let stage = self.plan.stages[spec.stage].clone();
-        let mut attempt = 1;
+        // After a crash the attempts go on counting: the interrupted one was an attempt.
+        let mut attempt = if self.resuming == Some((env, step)) {
+            self.state.envs[env].steps[step].attempts + 1
+        } else {
+            1
+        };
         loop {
             self.emit(Event::StepStarted { env, step, attempt })?;
             let r = self

@@ -363,6 +363,45 @@ impl Printer {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            Event::StepInterrupted {
+                env,
+                step,
+                reason,
+                choices,
+                ..
+            } => format!(
+                "  {} ⚠ {reason}; choices: {}",
+                self.at(*env, *step),
+                choices
+                    .iter()
+                    .map(|c| c.word())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Event::RunRecovered {
+                actor,
+                previous_pid,
+                warning,
+                leftovers,
+                ..
+            } => {
+                let mut text = format!(
+                    "↻ recovered by {} (the engine, pid {previous_pid}, had died)",
+                    actor.user
+                );
+                if let Some(w) = warning {
+                    text.push_str(&format!("\n         warning: {w}"));
+                }
+                for l in leftovers {
+                    text.push_str(&format!(
+                        "\n         leftover process group {} at {}: {}",
+                        l.pgid,
+                        self.at(l.env, l.step),
+                        l.message
+                    ));
+                }
+                text
+            }
             Event::RollbackDecision {
                 choice,
                 actor,

@@ -62,16 +62,7 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
             return EXIT_USAGE;
         }
     }
-    // Handlers go in before the run exists: a Ctrl-C in between would
-    // otherwise kill Slate with its default action and leave the run half-journaled.
-    let (Ok(int), Ok(term), Ok(hup)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        err(
-            "slate: cannot install signal handlers; refusing to start a release that Ctrl-C could corrupt",
-        );
+    let Some(signals) = Signals::install() else {
         return EXIT_NOT_RELEASED;
     };
     let actor = Actor::current("headless");
@@ -79,13 +70,109 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
     opts.pre_approved = args.approve.clone();
     opts.auto_approve = args.auto_approve;
     opts.unattended = Unattended::FailClosed;
-    let (mut engine, handle) = match Engine::new(plan, opts) {
+    let (engine, handle) = match Engine::new(plan, opts) {
         Ok(x) => x,
         Err(e) => {
             err(&format!("slate: {}", e.0));
             return EXIT_NOT_RELEASED;
         }
     };
+    host(engine, handle, &args, actor, signals, Vec::new(), false).await
+}
+
+/// `slate recover RUN --headless`: what recovery needs besides the run.
+pub struct RecoverArgs {
+    /// Run id, unique prefix, or "latest".
+    pub run: String,
+    pub headless: bool,
+    pub json: bool,
+    /// What to do with a step the crash interrupted (otherwise someone decides).
+    pub interrupted: Option<crate::engine::event::RollbackChoice>,
+    pub no_wait: bool,
+    pub theme: Option<String>,
+}
+
+/// Takes over a run whose engine died and drives it on headless.
+pub async fn recover(args: RecoverArgs, state_dir: &Path) -> i32 {
+    let run_dir = match crate::runs::find_run(state_dir, &args.run) {
+        Ok(d) => d,
+        Err(e) => {
+            err(&format!("slate: {e}"));
+            return EXIT_USAGE;
+        }
+    };
+    let Some(signals) = Signals::install() else {
+        return EXIT_NOT_RELEASED;
+    };
+    let actor = Actor::current("headless");
+    let mut opts = EngineOptions::new(run_dir.display().to_string(), state_dir, actor.clone());
+    opts.unattended = Unattended::FailClosed;
+    opts.on_interrupted = args.interrupted;
+    let taken = match Engine::recover(&run_dir, opts) {
+        Ok(r) => r,
+        Err(refused) => {
+            err(&format!("slate: {}", refused.message));
+            return refused.code;
+        }
+    };
+    if let Some(w) = &taken.warning {
+        err(&format!("slate: warning: {w}"));
+    }
+    let hargs = HeadlessArgs {
+        json: args.json,
+        approve: Vec::new(),
+        auto_approve: false,
+        no_wait: args.no_wait,
+    };
+    host(
+        taken.engine,
+        taken.handle,
+        &hargs,
+        actor,
+        signals,
+        taken.records,
+        args.interrupted.is_some(),
+    )
+    .await
+}
+
+/// Signal handlers, installed before the run exists: a Ctrl-C in between
+/// would otherwise kill Slate with its default action and leave the run half-journaled.
+struct Signals {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+}
+
+impl Signals {
+    fn install() -> Option<Signals> {
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(int), Ok(term), Ok(hup)) => Some(Signals { int, term, hup }),
+            _ => {
+                err(
+                    "slate: cannot install signal handlers; refusing to start a release that Ctrl-C could corrupt",
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Runs the engine with its control socket, printing one line per event
+/// (`before`: records already in the journal, for the printer's context).
+async fn host(
+    mut engine: Engine,
+    handle: EngineHandle,
+    args: &HeadlessArgs,
+    actor: Actor,
+    signals: Signals,
+    before: Vec<crate::engine::Record>,
+    interrupted_preset: bool,
+) -> i32 {
     // The control socket lets other shells steer the run (`slate approve …`).
     // Without it nobody could answer a gate, so gates fail closed as before.
     let server = match ControlServer::start(handle.clone()) {
@@ -110,9 +197,11 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
         approve: args.approve.clone(),
         auto_approve: args.auto_approve,
         json: args.json,
+        interrupted_preset,
     };
     let events = handle.subscribe();
     let engine_task = tokio::spawn(engine.run());
+    let Signals { int, term, hup } = signals;
     let signals = tokio::spawn(watch_signals(
         handle.clone(),
         actor,
@@ -121,7 +210,7 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
         hup,
         handle.subscribe(),
     ));
-    let (printed, last_line) = print_events(events, &hints, &handle).await;
+    let (printed, last_line) = print_events(events, &hints, &handle, &before).await;
     signals.abort();
     let state = engine_task.await.unwrap_or(printed);
     // The engine has exited: subscribers get the last records, then the socket goes.
@@ -151,6 +240,8 @@ struct Hints {
     approve: Vec<String>,
     auto_approve: bool,
     json: bool,
+    /// `--interrupted` answered an interrupted step in advance.
+    interrupted_preset: bool,
 }
 
 impl Hints {
@@ -172,6 +263,15 @@ impl Hints {
                     "         gate {gate} waits for a decision; from another shell:\n           slate approve {run} {gate} --comment \"…\"\n           slate reject {run} {gate} --reason \"…\""
                 ));
             }
+            Event::StepInterrupted { choices, .. }
+                if self.interrupted_preset || choices.len() < 2 => {}
+            Event::RollbackBlocked { choices, .. } | Event::StepInterrupted { choices, .. } => {
+                let words: Vec<&str> = choices.iter().map(|c| c.word()).collect();
+                self.say(&format!(
+                    "         waiting for a decision ({}); from another shell:\n           slate decide {run} CHOICE --note \"…\"",
+                    words.join(", ")
+                ));
+            }
             Event::PauseRequested {
                 actor,
                 reason: Some(_),
@@ -189,9 +289,13 @@ async fn print_events(
     mut events: tokio::sync::broadcast::Receiver<crate::engine::Record>,
     hints: &Hints,
     handle: &EngineHandle,
+    before: &[crate::engine::Record],
 ) -> (RunState, Option<String>) {
     let json = hints.json;
     let mut printer = Printer::new(handle.journal_path());
+    for r in before {
+        printer.observe(r);
+    }
     loop {
         match events.recv().await {
             Ok(rec) => {

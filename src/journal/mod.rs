@@ -51,6 +51,24 @@ impl JournalWriter {
         })
     }
 
+    /// Opens an existing journal to go on appending (crash recovery). A torn
+    /// tail past `valid_len` is cut off first, so the next record starts on a
+    /// line of its own.
+    pub fn reopen(run_dir: &Path, valid_len: u64) -> std::io::Result<Self> {
+        let path = run_dir.join(JOURNAL_FILE);
+        let file = OpenOptions::new().append(true).open(&path)?;
+        if file.metadata()?.len() > valid_len {
+            file.set_len(valid_len)?;
+            file.sync_data()?;
+        }
+        Ok(Self {
+            path,
+            out: BufWriter::with_capacity(256 * 1024, file),
+            last_flush: Instant::now(),
+            durable: true,
+        })
+    }
+
     pub fn set_durable(&mut self, durable: bool) {
         self.durable = durable;
     }

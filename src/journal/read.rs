@@ -10,6 +10,9 @@ pub struct ReadJournal {
     pub records: Vec<Record>,
     /// Set when the last line was cut off mid-write (a crash) and was skipped.
     pub warning: Option<String>,
+    /// Bytes up to the end of the last good line: where a recovering engine
+    /// cuts a torn tail off before it appends.
+    pub valid_len: u64,
 }
 
 #[derive(Debug)]
@@ -41,6 +44,7 @@ pub fn read_journal(path: &Path) -> Result<ReadJournal, JournalError> {
     let mut buf = Vec::new();
     let mut line_no = 0;
     let mut pending_error: Option<(usize, String)> = None;
+    let (mut offset, mut valid_len) = (0u64, 0u64);
     loop {
         buf.clear();
         let n = reader
@@ -49,6 +53,7 @@ pub fn read_journal(path: &Path) -> Result<ReadJournal, JournalError> {
         if n == 0 {
             break;
         }
+        offset += n as u64;
         line_no += 1;
         if let Some((line, message)) = pending_error.take() {
             return Err(JournalError::Corrupt { line, message });
@@ -56,6 +61,9 @@ pub fn read_journal(path: &Path) -> Result<ReadJournal, JournalError> {
         let complete = buf.last() == Some(&b'\n');
         let text = trim_newline(&buf);
         if text.iter().all(|b| b.is_ascii_whitespace()) {
+            if complete && pending_error.is_none() {
+                valid_len = offset;
+            }
             continue;
         }
         match serde_json::from_slice::<Record>(text) {
@@ -70,6 +78,9 @@ pub fn read_journal(path: &Path) -> Result<ReadJournal, JournalError> {
                     continue;
                 }
                 records.push(rec);
+                if complete {
+                    valid_len = offset;
+                }
             }
             Err(e) => {
                 let message = e.to_string();
@@ -80,6 +91,7 @@ pub fn read_journal(path: &Path) -> Result<ReadJournal, JournalError> {
                             "{}: ignored a torn last line ({line_no}) left by an interrupted write",
                             path.display()
                         )),
+                        valid_len,
                     });
                 }
                 pending_error = Some((line_no, message));
@@ -94,11 +106,13 @@ pub fn read_journal(path: &Path) -> Result<ReadJournal, JournalError> {
                 "{}: ignored an unreadable last line ({line}: {message})",
                 path.display()
             )),
+            valid_len,
         });
     }
     Ok(ReadJournal {
         records,
         warning: None,
+        valid_len,
     })
 }
 
@@ -146,6 +160,7 @@ mod tests {
         let j = read_journal(f.path()).unwrap();
         assert_eq!(j.records.len(), 2);
         assert!(j.warning.unwrap().contains("torn last line (3)"));
+        assert_eq!(j.valid_len as usize, line(1).len() + line(2).len() + 2);
     }
 
     #[test]

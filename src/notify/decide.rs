@@ -436,6 +436,7 @@ fn trigger_word(t: &Trigger) -> &'static str {
         Trigger::AnalysisFailed { .. } => "analysis_failed",
         Trigger::Abort => "abort",
         Trigger::Manual => "manual",
+        Trigger::Interrupted { .. } => "interrupted",
     }
 }
 

@@ -73,6 +73,7 @@ pub fn recorded_plan(records: &[Record]) -> Option<Result<Plan, PlanErrors>> {
         }) => {
             let base = Path::new(plan_path)
                 .parent()
+                .filter(|p| !p.as_os_str().is_empty())
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from("."));
             Some(crate::plan::parse(plan_source, plan_path, base))

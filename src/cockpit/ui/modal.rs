@@ -266,7 +266,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                         "F",
                         "force: roll back past it anyway (asks for an acknowledgement)",
                     ),
-                    RollbackChoice::Retry => ("r", "retry the failed rollback step"),
+                    RollbackChoice::Retry if b.undo => ("r", "retry the rollback step"),
+                    RollbackChoice::Retry => ("r", "retry: run the step again"),
+                    RollbackChoice::Done => {
+                        ("d", "done: the step finished its work; carry on after it")
+                    }
+                    RollbackChoice::Rollback => ("b", "roll back the environment instead"),
                 };
                 lines.push(Line::from(vec![
                     Span::styled(format!("  {key}  "), t.accent),
@@ -279,7 +284,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 wrapped_rows(&lines, inner_width(area, 84)) + if ack.is_some() { 7 } else { 4 },
             );
             frame.render_widget(Clear, r);
-            let block = frame_block(app, "The rollback needs a decision");
+            let title = if b.undo {
+                "The rollback needs a decision"
+            } else {
+                "A step needs a decision"
+            };
+            let block = frame_block(app, title);
             let inner = block.inner(r);
             frame.render_widget(block, r);
             let [info, input_area, hint] = inner.layout(&Layout::vertical([

@@ -36,7 +36,11 @@ pub struct RunState {
     pub envs: Vec<EnvView>,
     pub waiting: Option<GateWait>,
     pub blocked: Option<Blocked>,
+    /// An abort or rollback that was asked for and has not begun yet.
+    pub pending_stop: Option<PendingStop>,
     pub notes: Vec<Note>,
+    /// Every time a new engine took the run over after a crash.
+    pub recoveries: Vec<Recovery>,
     pub notifications: Vec<Delivery>,
     /// The newest post-deploy review, with who wrote it.
     pub review: Option<(String, Review)>,
@@ -68,7 +72,9 @@ impl Default for RunState {
             envs: Vec::new(),
             waiting: None,
             blocked: None,
+            pending_stop: None,
             notes: Vec::new(),
+            recoveries: Vec::new(),
             notifications: Vec::new(),
             review: None,
             refusals: 0,
@@ -135,6 +141,26 @@ impl RunState {
         }
     }
 
+    /// Waiting for a decision on a step (`undo`: one being rolled back).
+    fn block(
+        &mut self,
+        env: usize,
+        step: usize,
+        reason: &str,
+        choices: &[RollbackChoice],
+        undo: bool,
+    ) {
+        self.blocked = Some(Blocked {
+            env,
+            step,
+            reason: reason.to_string(),
+            choices: choices.to_vec(),
+            undo,
+        });
+        self.set_env_status(env, EnvStatus::Blocked);
+        self.status = RunStatus::Blocked;
+    }
+
     pub fn apply(&mut self, rec: &Record) {
         self.last_seq = rec.seq;
         self.last_ts = Some(rec.ts);
@@ -187,11 +213,13 @@ impl RunState {
                                 timer: None,
                                 output_lines: 0,
                                 undo: None,
+                                forced: false,
                             })
                             .collect(),
                         current_step: None,
                         approvals: Vec::new(),
                         rollback_reason: None,
+                        rollback_trigger: None,
                         rollback_verified: None,
                         analyses: Vec::new(),
                         started: None,
@@ -224,10 +252,14 @@ impl RunState {
                 self.set_status(RunStatus::Running);
             }
             Event::ProcessStarted {
-                env, step, pgid, ..
+                env,
+                step,
+                pgid,
+                start_ticks,
+                ..
             } => {
                 if let Some(s) = self.step_mut(*env, *step) {
-                    s.pgid = Some(*pgid);
+                    s.pgid = Some((*pgid, *start_ticks));
                 }
             }
             Event::Output { env, step, .. } => {
@@ -459,23 +491,45 @@ impl RunState {
                 }
             }
             Event::AbortRequested { reason, .. } => {
-                self.message = format!("abort requested: {reason}")
+                self.message = format!("abort requested: {reason}");
+                self.pending_stop = Some(PendingStop {
+                    abort: true,
+                    env: None,
+                    reason: reason.clone(),
+                });
             }
-            Event::RollbackRequested { reason, .. } => {
-                self.message = format!("rollback requested: {reason}")
+            Event::RollbackRequested { env, reason, .. } => {
+                self.message = format!("rollback requested: {reason}");
+                self.pending_stop = Some(PendingStop {
+                    abort: false,
+                    env: Some(*env),
+                    reason: reason.clone(),
+                });
             }
             Event::RetryRequested { env, step, .. } => {
-                self.blocked = None;
-                if let Some(s) = self.step_mut(*env, *step) {
-                    s.state = StepState::Pending;
+                let undo = self.blocked.take().is_some_and(|b| b.undo);
+                if undo {
+                    self.set_env_status(*env, EnvStatus::RollingBack);
+                    self.status = RunStatus::RollingBack;
+                } else {
+                    if let Some(s) = self.step_mut(*env, *step) {
+                        s.state = StepState::Pending;
+                    }
+                    self.set_env_status(*env, EnvStatus::Running);
+                    self.set_status(RunStatus::Running);
                 }
             }
-            Event::RollbackStarted { env, reason, .. } => {
+            Event::RollbackStarted {
+                env,
+                reason,
+                trigger,
+            } => {
                 self.current_env = Some(*env);
                 self.waiting = None;
                 if let Some(e) = self.envs.get_mut(*env) {
                     // A gate or pause cut short by the rollback never finishes on its own.
                     for s in &mut e.steps {
+                        s.forced = false;
                         if matches!(s.state, StepState::Running | StepState::Waiting) {
                             s.state = StepState::Killed;
                             s.message = "interrupted by the rollback".into();
@@ -489,11 +543,13 @@ impl RunState {
                     e.current_step = None;
                     e.status = EnvStatus::RollingBack;
                     e.rollback_reason = Some(reason.clone());
+                    e.rollback_trigger = Some(trigger.clone());
                     e.rollback_verified = None;
                 }
                 self.pause_requested = false;
                 self.pause_reason = None;
                 self.status_before_pause = None;
+                self.pending_stop = None;
                 self.status = RunStatus::RollingBack;
             }
             Event::RollbackStepStarted { env, step, attempt } => {
@@ -540,18 +596,23 @@ impl RunState {
                 step,
                 reason,
                 choices,
+            } => self.block(*env, *step, reason, choices, true),
+            Event::StepInterrupted {
+                env,
+                step,
+                rollback,
+                reason,
+                choices,
+            } => self.block(*env, *step, reason, choices, *rollback),
+            Event::RollbackDecision {
+                env, step, choice, ..
             } => {
-                self.blocked = Some(Blocked {
-                    env: *env,
-                    step: *step,
-                    reason: reason.clone(),
-                    choices: choices.clone(),
-                });
-                self.set_env_status(*env, EnvStatus::Blocked);
-                self.status = RunStatus::Blocked;
-            }
-            Event::RollbackDecision { env, choice, .. } => {
-                self.blocked = None;
+                let undo = self.blocked.take().is_none_or(|b| b.undo);
+                if *choice == RollbackChoice::Force
+                    && let Some(s) = self.step_mut(*env, *step)
+                {
+                    s.forced = true;
+                }
                 match choice {
                     RollbackChoice::RollForward => {
                         self.set_env_status(*env, EnvStatus::Running);
@@ -561,7 +622,16 @@ impl RunState {
                         self.set_env_status(*env, EnvStatus::RollingBack);
                         self.status = RunStatus::RollingBack;
                     }
-                    RollbackChoice::Hold | RollbackChoice::Retry => {}
+                    // An interrupted forward step counted as done: the walk goes on.
+                    RollbackChoice::Done if !undo => {
+                        self.set_env_status(*env, EnvStatus::Running);
+                        self.status = RunStatus::Running;
+                    }
+                    RollbackChoice::Done => {
+                        self.set_env_status(*env, EnvStatus::RollingBack);
+                        self.status = RunStatus::RollingBack;
+                    }
+                    RollbackChoice::Hold | RollbackChoice::Retry | RollbackChoice::Rollback => {}
                 }
             }
             Event::RollbackVerified { env, ok, .. } => {
@@ -604,6 +674,27 @@ impl RunState {
             Event::ReviewSaved { actor, review } => {
                 self.review = Some((actor.user.clone(), review.clone()))
             }
+            Event::RunRecovered {
+                actor,
+                pid,
+                previous_pid,
+                warning,
+                leftovers,
+            } => {
+                self.pid = *pid;
+                for e in &mut self.envs {
+                    for s in &mut e.steps {
+                        s.pgid = None;
+                    }
+                }
+                self.recoveries.push(Recovery {
+                    user: actor.user.clone(),
+                    at: ts,
+                    previous_pid: *previous_pid,
+                    warning: warning.clone(),
+                    leftovers: leftovers.clone(),
+                });
+            }
             Event::RunFinished { outcome, message } => {
                 self.status = RunStatus::Finished(*outcome);
                 self.outcome = Some(*outcome);
@@ -611,6 +702,7 @@ impl RunState {
                 self.finished = Some(ts);
                 self.waiting = None;
                 self.blocked = None;
+                self.pending_stop = None;
                 self.pause_requested = false;
                 self.pause_reason = None;
                 self.status_before_pause = None;

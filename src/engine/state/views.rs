@@ -135,11 +135,14 @@ pub struct StepView {
     pub duration_ms: Option<u64>,
     pub exit_code: Option<i32>,
     pub message: String,
-    /// Process group of the running command, for recovery.
-    pub pgid: Option<i32>,
+    /// Process group of the running command (its leader's start time from
+    /// /proc alongside), for recovery.
+    pub pgid: Option<(i32, Option<u64>)>,
     pub timer: Option<(Timestamp, u64)>,
     pub output_lines: u64,
     pub undo: Option<Undo>,
+    /// A rollback was forced past this (irreversible) step.
+    pub forced: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -151,6 +154,8 @@ pub struct EnvView {
     pub current_step: Option<usize>,
     pub approvals: Vec<Approval>,
     pub rollback_reason: Option<String>,
+    /// What started the newest rollback, so a recovered one ends the same way.
+    pub rollback_trigger: Option<Trigger>,
     pub rollback_verified: Option<bool>,
     /// Analyses run in this environment, in order.
     pub analyses: Vec<AnalysisView>,
@@ -197,6 +202,26 @@ pub struct Blocked {
     pub step: usize,
     pub reason: String,
     pub choices: Vec<RollbackChoice>,
+    /// The step is being undone (a rollback), not run forward.
+    pub undo: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PendingStop {
+    pub abort: bool,
+    /// The environment a rollback was asked for (none for an abort).
+    pub env: Option<usize>,
+    pub reason: String,
+}
+
+/// An engine taking over after the previous one died.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recovery {
+    pub user: String,
+    pub at: Timestamp,
+    pub previous_pid: u32,
+    pub warning: Option<String>,
+    pub leftovers: Vec<Leftover>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

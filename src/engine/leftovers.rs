@@ -1,0 +1,149 @@
+//! Processes a dead engine left behind.
+//!
+//! Each stage runs in its own process group, and the journal records the
+//! group's id with its leader's start time (`ProcessStarted`). After a crash
+//! the group may still be running, unsupervised, with nobody reading its
+//! output. Recovery finds it through `/proc` and stops it before anything
+//! runs again, so a retried step never overlaps its own ghost.
+//!
+//! Telling our group from a stranger's: Linux never hands out a process id
+//! that is still some group's id, so while any member of the group lives, the
+//! id is ours. Only when the leader itself is found is its start time
+//! compared, because the whole group may have ended and a new process taken
+//! the number.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+/// What was found for a recorded process group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// Nothing of it is left.
+    Gone,
+    /// Still running: these members.
+    Ours(Vec<u32>),
+    /// The id now belongs to an unrelated process (started later): left alone.
+    Reused,
+}
+
+/// The leader's start time in clock ticks since boot, from `/proc/PID/stat`.
+pub fn start_ticks(pid: u32) -> Option<u64> {
+    stat(pid).map(|s| s.start)
+}
+
+struct Stat {
+    pgrp: i32,
+    start: u64,
+}
+
+/// Fields 5 (pgrp) and 22 (starttime) of `/proc/PID/stat`. The command name
+/// (field 2) is in parentheses and may hold spaces, so fields are counted
+/// from the last `)`.
+fn stat(pid: u32) -> Option<Stat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text)
+}
+
+fn parse_stat(text: &str) -> Option<Stat> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state).
+    Some(Stat {
+        pgrp: fields.get(2)?.parse().ok()?,
+        start: fields.get(19)?.parse().ok()?,
+    })
+}
+
+/// Looks for the group `pgid` whose leader started at `leader_start` (when known).
+pub fn find(pgid: i32, leader_start: Option<u64>) -> Found {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Found::Gone;
+    };
+    let mut members = Vec::new();
+    let mut leader = None;
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Some(s) = stat(pid) else { continue };
+        if s.pgrp != pgid {
+            continue;
+        }
+        if pid as i32 == pgid {
+            leader = Some(s.start);
+        }
+        members.push(pid);
+    }
+    match (members.is_empty(), leader, leader_start) {
+        (true, _, _) => Found::Gone,
+        (false, Some(now), Some(then)) if now != then => Found::Reused,
+        _ => Found::Ours(members),
+    }
+}
+
+/// SIGTERM to the group, SIGKILL after `grace`; true once nothing of it is left.
+pub fn stop(pgid: i32, leader_start: Option<u64>, grace: Duration) -> bool {
+    let _ = killpg(Pid::from_raw(pgid), Signal::SIGTERM);
+    if wait_gone(pgid, leader_start, grace) {
+        return true;
+    }
+    let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+    wait_gone(pgid, leader_start, Duration::from_secs(2))
+}
+
+fn wait_gone(pgid: i32, leader_start: Option<u64>, within: Duration) -> bool {
+    let until = Instant::now() + within;
+    loop {
+        if !matches!(find(pgid, leader_start), Found::Ours(_)) {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_fields_are_counted_after_the_command_name() {
+        let line = "4242 (a (weird) name) S 1 4240 4240 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
+        let s = parse_stat(line).unwrap();
+        assert_eq!(s.pgrp, 4240);
+        assert_eq!(s.start, 987654);
+        assert!(parse_stat("garbage").is_none());
+    }
+
+    #[test]
+    fn finds_a_live_group_and_stops_it() {
+        let mut child = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg("sleep 30 & sleep 30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pgid = child.id() as i32;
+        let start = start_ticks(child.id());
+        // The shell forks its background sleep at once; wait (bounded) for both.
+        let until = Instant::now() + Duration::from_secs(5);
+        while !matches!(find(pgid, start), Found::Ours(m) if m.len() >= 2) && Instant::now() < until
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(matches!(find(pgid, start), Found::Ours(_)));
+        // A different recorded start time means the id was reused: not ours.
+        assert_eq!(find(pgid, start.map(|s| s + 1)), Found::Reused);
+        assert!(stop(pgid, start, Duration::from_secs(2)));
+        let _ = child.wait();
+        assert_eq!(find(pgid, start), Found::Gone);
+    }
+}
