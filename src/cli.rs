@@ -32,6 +32,9 @@ pub enum Cmd {
         /// Cockpit colour theme
         #[arg(long, value_name = "NAME", conflicts_with = "headless")]
         theme: Option<String>,
+        /// Be the engine host a cockpit started (internal; see `host`)
+        #[arg(long, hide = true, conflicts_with = "headless")]
+        serve: bool,
     },
     /// Check a release plan and report every problem as FILE:LINE:COL
     Validate {
@@ -207,4 +210,8 @@ pub struct RunArgs {
     /// Cockpit colour theme: default, light, high-contrast, sixteen, or one of yours
     #[arg(long, value_name = "NAME", conflicts_with = "headless")]
     pub theme: Option<String>,
+    /// Be the engine host a cockpit started: no output but the handshake,
+    /// gates wait for commands through the control socket (internal; see `host`)
+    #[arg(long, hide = true, conflicts_with = "headless")]
+    pub serve: bool,
 }
