@@ -32,6 +32,9 @@ pub enum Cmd {
         /// Cockpit colour theme
         #[arg(long, value_name = "NAME", conflicts_with = "headless")]
         theme: Option<String>,
+        /// Be the engine host a cockpit started (internal; see `host`)
+        #[arg(long, hide = true, conflicts_with = "headless")]
+        serve: bool,
     },
     /// Check a release plan and report every problem as FILE:LINE:COL
     Validate {
@@ -199,6 +202,9 @@ pub enum Cmd {
         /// Cockpit colour theme
         #[arg(long, value_name = "NAME", conflicts_with = "headless")]
         theme: Option<String>,
+        /// Be the cockpit's engine host (internal)
+        #[arg(long, hide = true, conflicts_with = "headless")]
+        serve: bool,
     },
     /// Show a run's state, rebuilt from its journal
     Show {
@@ -251,6 +257,10 @@ pub struct RunArgs {
     /// Cockpit colour theme: default, light, high-contrast, sixteen, or one of yours
     #[arg(long, value_name = "NAME", conflicts_with = "headless")]
     pub theme: Option<String>,
+    /// Be the engine host a cockpit started: no output but the handshake,
+    /// gates wait for commands through the control socket (internal; see `host`)
+    #[arg(long, hide = true, conflicts_with = "headless")]
+    pub serve: bool,
 }
 
 /// A decision as typed on the command line.

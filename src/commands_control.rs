@@ -44,7 +44,10 @@ pub fn command(state_dir: &Path, run: &str, cmd: WireCommand) -> i32 {
             return EXIT_REFUSED;
         }
     };
-    match client.request(&Request::Command { command: cmd }) {
+    match client.request(&Request::Command {
+        command: cmd,
+        client: Some("cli".into()),
+    }) {
         Ok(Response::Ok(what)) => {
             crate::say!("{what}");
             EXIT_ACCEPTED

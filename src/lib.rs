@@ -19,6 +19,7 @@ pub mod dossier;
 pub mod engine;
 pub mod headless;
 pub mod history;
+pub mod host;
 pub mod journal;
 pub mod logging;
 pub mod markdown;

@@ -8,18 +8,23 @@ use std::sync::Mutex;
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the file logger; `SLATE_LOG` sets the filter (default `info`).
-/// Failing to open the log is not fatal: Slate runs without it.
-pub fn init(state_dir: &Path) {
-    if crate::paths::ensure_private_dir(state_dir).is_err() {
-        return;
-    }
-    let Ok(file) = OpenOptions::new()
+/// The log's name in the state directory.
+pub const LOG_FILE: &str = "slate.log";
+
+/// Opens `<state>/slate.log` for appending (creating it, owner-only).
+pub fn open_log(state_dir: &Path) -> std::io::Result<std::fs::File> {
+    crate::paths::ensure_private_dir(state_dir)?;
+    OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
-        .open(state_dir.join("slate.log"))
-    else {
+        .open(state_dir.join(LOG_FILE))
+}
+
+/// Installs the file logger; `SLATE_LOG` sets the filter (default `info`).
+/// Failing to open the log is not fatal: Slate runs without it.
+pub fn init(state_dir: &Path) {
+    let Ok(file) = open_log(state_dir) else {
         return;
     };
     let filter = EnvFilter::try_from_env("SLATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));

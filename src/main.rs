@@ -58,6 +58,7 @@ fn main() -> ExitCode {
             interrupted,
             no_wait,
             theme,
+            serve,
         } => recover(
             slate::headless::RecoverArgs {
                 run,
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
                 interrupted: interrupted.map(Into::into),
                 no_wait,
                 theme,
+                serve,
             },
             &state_dir,
         ),
@@ -109,7 +111,8 @@ fn main() -> ExitCode {
             headless,
             json,
             theme,
-        } => run_demo(scenario, fast, headless, json, theme, &state_dir),
+            serve,
+        } => run_demo(scenario, fast, headless, json, theme, serve, &state_dir),
         Cmd::Run(args) => run_plan(args, &state_dir),
         Cmd::Attach {
             run,
@@ -167,16 +170,30 @@ fn run_demo(
     headless: bool,
     json: bool,
     theme: Option<String>,
+    serve: bool,
     state_dir: &std::path::Path,
 ) -> i32 {
     use slate::commands_demo as demo;
+    if !headless && !serve {
+        // The cockpit: its engine host (`slate demo … --serve`) prepares the
+        // demo and owns the fleet, so the fleet lives as long as the release.
+        return launch_cockpit(theme, state_dir);
+    }
+    // In the engine host, problems are the handshake's (stdout).
+    let report = |line: &str| {
+        if serve {
+            slate::host::serve::say(line)
+        } else {
+            slate::warn_user!("{line}")
+        }
+    };
     let prepared = demo::prepare(state_dir, scenario, fast)
         .map_err(|e| format!("cannot prepare the demo in {}: {e}", state_dir.display()));
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the slate binary: {e}"));
     let (d, exe) = match (prepared, exe) {
         (Ok(d), Ok(exe)) => (d, exe),
         (Err(e), _) | (_, Err(e)) => {
-            slate::warn_user!("slate: {e}");
+            report(&format!("slate: {e}"));
             return 1;
         }
     };
@@ -188,7 +205,7 @@ fn run_demo(
     }
     if let Err(e) = demo::start_fleet(&d, &exe) {
         demo::stop_fleet(&d);
-        slate::warn_user!("slate: {e}");
+        report(&format!("slate: {e}"));
         return 1;
     }
     let code = run_plan(
@@ -201,6 +218,7 @@ fn run_demo(
             // The demo never waits for anyone (its socket still serves pause and abort).
             no_wait: headless,
             theme,
+            serve,
         },
         state_dir,
     );
@@ -209,11 +227,8 @@ fn run_demo(
 }
 
 fn recover(args: slate::headless::RecoverArgs, state_dir: &std::path::Path) -> i32 {
-    if !args.headless {
-        slate::warn_user!(
-            "slate: recovering in the cockpit is not available yet; use --headless (then `slate attach` to watch)"
-        );
-        return 2;
+    if !args.headless && !args.serve {
+        return launch_cockpit(args.theme, state_dir);
     }
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -222,12 +237,23 @@ fn recover(args: slate::headless::RecoverArgs, state_dir: &std::path::Path) -> i
             return 1;
         }
     };
-    let code = rt.block_on(headless::recover(args, state_dir));
+    let code = if args.serve {
+        rt.block_on(slate::host::serve_recover(
+            &args.run,
+            args.interrupted,
+            state_dir,
+        ))
+    } else {
+        rt.block_on(headless::recover(args, state_dir))
+    };
     rt.shutdown_background();
     code
 }
 
-fn run_plan(args: slate::cli::RunArgs, state_dir: &std::path::Path) -> i32 {
+/// `slate run PLAN` / `slate demo` in the cockpit: starts the engine host with
+/// this process's own arguments (plus `--serve`) and attaches to its run.
+fn launch_cockpit(theme: Option<String>, state_dir: &std::path::Path) -> i32 {
+    let host_args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -235,7 +261,36 @@ fn run_plan(args: slate::cli::RunArgs, state_dir: &std::path::Path) -> i32 {
             return 1;
         }
     };
-    let code = if args.headless {
+    let code = rt.block_on(slate::cockpit::launch(
+        host_args,
+        slate::cockpit::CockpitArgs { theme },
+        state_dir,
+        &paths::config_dir(),
+    ));
+    // A command still waiting on the socket must not hold the cockpit open.
+    rt.shutdown_background();
+    code
+}
+
+fn run_plan(args: slate::cli::RunArgs, state_dir: &std::path::Path) -> i32 {
+    if !args.headless && !args.serve {
+        return launch_cockpit(args.theme, state_dir);
+    }
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            let line = format!("slate: cannot start the runtime: {e}");
+            if args.serve {
+                slate::host::serve::say(&line);
+            } else {
+                slate::warn_user!("{line}");
+            }
+            return 1;
+        }
+    };
+    let code = if args.serve {
+        rt.block_on(slate::host::serve_plan(&args.plan, state_dir))
+    } else {
         let hargs = headless::HeadlessArgs {
             json: args.json,
             approve: args.approve,
@@ -243,14 +298,6 @@ fn run_plan(args: slate::cli::RunArgs, state_dir: &std::path::Path) -> i32 {
             no_wait: args.no_wait,
         };
         rt.block_on(headless::run(&args.plan, hargs, state_dir))
-    } else {
-        let cargs = slate::cockpit::CockpitArgs { theme: args.theme };
-        rt.block_on(slate::cockpit::run(
-            &args.plan,
-            cargs,
-            state_dir,
-            &paths::config_dir(),
-        ))
     };
     // The run is over and journaled; nothing left may hold the process open.
     rt.shutdown_background();

@@ -105,7 +105,7 @@ fn two_cockpits_follow_a_headless_run_and_one_approves_it() {
 
     let recs: Vec<Value> = read_journal(&newest_run(sb.home()).unwrap().join("journal.ndjson"));
     let approved = only(&recs, "approved");
-    assert_eq!(approved["actor"]["via"], "socket");
+    assert_eq!(approved["actor"]["via"], "cockpit");
     assert_eq!(approved["comment"], "checked from attach");
     let me = nix::unistd::User::from_uid(nix::unistd::getuid())
         .unwrap()

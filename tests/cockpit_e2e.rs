@@ -413,8 +413,8 @@ rollback = 'echo "undo deploy $SLATE_ENV $SLATE_WEIGHT" >> "$LEDGER"'
     c.assert_terminal_restored();
 }
 
-/// `q` while a release is active asks first; `n` stays; `q` `y` aborts the
-/// release, waits for it to finish and exits.
+/// `q` while a release is active asks first (detach or abort); `n` stays;
+/// `q` `a` aborts the release, waits for it to finish and exits.
 #[test]
 fn quitting_while_active_asks_then_aborts() {
     let mut c = Cockpit::start(&gated_plan(false), 120, 40);
@@ -429,9 +429,13 @@ fn quitting_while_active_asks_then_aborts() {
     assert!(c.alive(), "Ctrl-C must not kill the cockpit");
 
     c.send(b"q");
-    let s = c.wait_for_screen("abort and quit", WAIT);
+    let s = c.wait_for_screen("n / Esc stay", WAIT);
     assert!(s.contains("Quit?"), "{s}");
     assert!(s.contains("A release is in progress."), "{s}");
+    assert!(
+        s.contains("d / Enter detach") && s.contains("a abort and quit"),
+        "{s}"
+    );
 
     c.send(b"n");
     let s = c.wait_for_screen_without("Quit?", WAIT);
@@ -449,7 +453,7 @@ fn quitting_while_active_asks_then_aborts() {
 
     c.send(b"q");
     c.wait_for_screen("Quit?", WAIT);
-    c.send(b"y");
+    c.send(b"a");
     let recs = c.wait_for_journal("\"type\":\"run_finished\"", WAIT);
     let abort = only(&recs, "abort_requested");
     assert_eq!(abort["actor"]["via"], "cockpit");
@@ -638,15 +642,16 @@ rollback = 'echo "undo deploy" >> "$LEDGER"'
         c.ledger(),
         ["config", "deploy started", "undo deploy", "undo config"]
     );
-    // The 30 s sleep was stopped with its process group, not left behind.
-    let end = Instant::now() + Duration::from_secs(5);
+    // The 30 s sleep was stopped with its process group, not left behind, and
+    // the engine host exits by itself once nobody follows the finished run.
+    let end = Instant::now() + Duration::from_secs(10);
     while !c.leftovers().is_empty() && Instant::now() < end {
         thread::sleep(POLL);
     }
     assert_eq!(
         c.leftovers(),
         Vec::<i32>::new(),
-        "stage processes outlived slate"
+        "stage processes or the engine host outlived slate"
     );
 }
 
@@ -676,9 +681,9 @@ fn rejecting_a_gate_with_ctrl_r() {
     c.assert_terminal_restored();
 }
 
-/// SIGHUP (a dropped SSH session) detaches the cockpit and the release
-/// carries on to the end; then nobody can ever talk to this process again,
-/// so it must exit rather than linger forever.
+/// SIGHUP (a dropped SSH session) closes the cockpit at once, quietly; the
+/// release carries on to the end in its engine host, which then exits too,
+/// since nobody follows the run any more.
 #[test]
 fn after_a_hangup_the_release_finishes_and_slate_exits() {
     let plan = format!(
@@ -698,17 +703,33 @@ test -f "@DIR@/go" && echo "let go" >> "$LEDGER"
     c.wait_for_screen("holding until released", WAIT);
 
     kill(Pid::from_raw(c.pid()), Signal::SIGHUP).expect("send SIGHUP");
-    fs::write(c.dir.path().join("go"), "").unwrap();
-    let recs = c.wait_for_journal("\"type\":\"run_finished\"", WAIT);
-    assert_eq!(outcome(&recs), "released", "the release carried on");
-    assert_eq!(c.ledger(), ["let go"]);
-
     let status = c.wait_exit(EXIT_WAIT);
     assert_eq!(status.exit_code(), 0, "{status:?}");
+    assert!(
+        !c.leftovers().is_empty(),
+        "the engine host and its stage outlive the cockpit"
+    );
+
+    fs::write(c.dir.path().join("go"), "").unwrap();
+    let end = Instant::now() + WAIT;
+    while !c.journal_text().contains("\"type\":\"run_finished\"") {
+        assert!(Instant::now() < end, "the release never finished");
+        thread::sleep(POLL);
+    }
+    assert_eq!(outcome(&c.journal()), "released", "the release carried on");
+    assert_eq!(c.ledger(), ["let go"]);
+    while !c.leftovers().is_empty() {
+        assert!(
+            Instant::now() < end,
+            "the engine host did not exit once the run was over: {:?}",
+            c.leftovers()
+        );
+        thread::sleep(POLL);
+    }
 }
 
 /// The quit question is open when the release finishes on its own; answering
-/// `y` must still quit (there is nothing left to abort).
+/// `a` must still quit (there is nothing left to abort), at once.
 #[test]
 fn confirming_quit_after_the_run_finished_quits() {
     let plan = format!(
@@ -732,7 +753,7 @@ command = '''
     assert_eq!(outcome(&recs), "released");
     let s = c.wait_for_screen("RELEASED", WAIT);
     assert!(s.contains("Quit?"), "the question is still open:\n{s}");
-    c.send(b"y");
+    c.send(b"a");
     let status = c.wait_exit(EXIT_WAIT);
     assert_eq!(status.exit_code(), 0, "{status:?}");
     c.assert_terminal_restored();
@@ -740,10 +761,11 @@ command = '''
 
 /// The terminal goes away for real, as when sshd or a tmux server dies: the
 /// process holding the pty's master side (`script` here) is killed. The
-/// release must carry on, and slate must sit idle rather than spin on the
-/// dead terminal. A spinning reader burns a whole core (~100 ticks a
-/// second); an idle cockpit uses almost nothing. Load on the machine can only
-/// lower the figure, so the bound is not a timing race.
+/// cockpit must leave rather than spin on the dead terminal, and the release
+/// must carry on in its engine host, which sits idle at the gate. A spinning
+/// process burns a whole core (~100 ticks a second); an idle one uses almost
+/// nothing. Load on the machine can only lower the figure, so the bound is
+/// not a timing race.
 #[test]
 fn a_dead_terminal_leaves_slate_idle_not_spinning() {
     if std::process::Command::new("script")
@@ -804,16 +826,42 @@ kind = "manual"
         assert!(Instant::now() < end, "the run never reached its gate");
         thread::sleep(Duration::from_millis(50));
     }
-    let slate = tagged_processes(&tag)
+    // The cockpit, and the engine host it started (`--serve`).
+    let slates: Vec<(i32, String)> = live_processes()
         .into_iter()
-        .find(|p| fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "slate"))
-        .expect("find slate by its tag");
+        .filter(|(p, _)| tagged_processes(&tag).contains(p))
+        .filter(|(p, _)| {
+            fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "slate")
+        })
+        .collect();
+    let host = slates
+        .iter()
+        .find(|(_, cmd)| cmd.contains(" --serve"))
+        .map(|(p, _)| *p)
+        .expect("find the engine host by its tag");
+    let front = slates
+        .iter()
+        .find(|(_, cmd)| !cmd.contains(" --serve"))
+        .map(|(p, _)| *p)
+        .expect("find the cockpit by its tag");
     script.kill().unwrap();
     let _ = script.wait();
-    thread::sleep(Duration::from_millis(800));
+    let end = Instant::now() + WAIT;
+    while live_processes().iter().any(|(p, _)| *p == front) {
+        if Instant::now() >= end {
+            kill_tagged(&tag);
+            panic!("the cockpit did not leave its dead terminal");
+        }
+        thread::sleep(POLL);
+    }
+    assert!(
+        !journal().contains("\"run_finished\""),
+        "the release is still at its gate"
+    );
+    let slate = host;
     let ticks = || -> u64 {
-        let stat =
-            fs::read_to_string(format!("/proc/{slate}/stat")).expect("slate is still running");
+        let stat = fs::read_to_string(format!("/proc/{slate}/stat"))
+            .expect("the engine host is still running");
         let rest = &stat[stat.rfind(')').unwrap() + 2..];
         let f: Vec<&str> = rest.split_whitespace().collect();
         f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
@@ -824,6 +872,6 @@ kind = "manual"
     kill_tagged(&tag);
     assert!(
         used < 60,
-        "slate used {used} clock ticks of CPU in 2 s with no terminal: it is spinning"
+        "the engine host used {used} clock ticks of CPU in 2 s at a gate: it is spinning"
     );
 }

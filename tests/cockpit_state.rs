@@ -258,21 +258,71 @@ fn quitting_an_active_release_asks_then_aborts_and_waits_for_the_rollback() {
     assert!(matches!(app.modal, Some(Modal::Quit)));
     app.on_key(key('n'));
     assert!(app.modal.is_none());
+    // The old "yes" is no answer: only d/Enter detach and a abort.
     app.on_key(key('q'));
-    let fx = app.on_key(key('y'));
+    assert!(app.on_key(key('y')).is_empty());
+    assert!(matches!(app.modal, Some(Modal::Quit)));
+    let fx = app.on_key(key('a'));
     assert!(matches!(
         fx.as_slice(),
         [Effect::Send(Action::Abort { .. })]
     ));
+    assert!(app.modal.is_none());
     assert_eq!(app.quit, QuitState::AfterFinish);
+    // Records before the end change nothing; the end quits (the engine's
+    // host shuts itself down: nothing is sent).
+    let r = f.rec(Event::AbortRequested {
+        actor: actor("op", "socket"),
+        reason: "the operator quit the cockpit".into(),
+    });
+    assert!(app.apply_record(&r).is_empty());
     let r = f.rec(Event::RunFinished {
         outcome: RunOutcome::Aborted,
         message: "aborted".into(),
     });
-    assert_eq!(
-        app.apply_record(&r),
-        [Effect::Send(Action::Shutdown), Effect::Quit]
+    assert_eq!(app.apply_record(&r), [Effect::Quit]);
+}
+
+#[test]
+fn quitting_an_active_release_can_detach_and_leave_it_going() {
+    for detach in [key('d'), KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)] {
+        let mut app = app_with(Keymap::default());
+        at_gate(&mut app);
+        app.on_key(key('q'));
+        assert!(matches!(app.modal, Some(Modal::Quit)));
+        assert_eq!(app.on_key(detach), [Effect::Quit], "nothing is sent");
+        assert!(app.modal.is_none());
+        assert_eq!(app.quit, QuitState::Running, "no abort is pending");
+        assert!(app.is_active(), "the release goes on");
+    }
+    // Ctrl-C is quit too: it asks the same question, and Esc stays.
+    let mut app = app_with(Keymap::default());
+    at_gate(&mut app);
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(app.on_key(ctrl_c).is_empty());
+    assert!(matches!(app.modal, Some(Modal::Quit)));
+    assert!(
+        app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE))
+            .is_empty()
     );
+    assert!(app.modal.is_none());
+}
+
+#[test]
+fn the_quit_question_after_the_run_ended_just_quits() {
+    for answer in ['a', 'd'] {
+        let mut app = app_with(Keymap::default());
+        let mut f = at_gate(&mut app);
+        app.on_key(key('q'));
+        let r = f.rec(Event::RunFinished {
+            outcome: RunOutcome::Released,
+            message: "released".into(),
+        });
+        app.apply_record(&r);
+        assert!(matches!(app.modal, Some(Modal::Quit)), "still asking");
+        assert_eq!(app.on_key(key(answer)), [Effect::Quit], "{answer}");
+        assert_eq!(app.quit, QuitState::Running);
+    }
 }
 
 #[test]
@@ -284,10 +334,26 @@ fn quitting_a_finished_run_is_immediate() {
         message: "released".into(),
     });
     app.apply_record(&r);
-    assert_eq!(
-        app.on_key(key('q')),
-        [Effect::Send(Action::Shutdown), Effect::Quit]
+    assert_eq!(app.on_key(key('q')), [Effect::Quit]);
+    assert!(app.modal.is_none());
+}
+
+#[test]
+fn sigterm_aborts_an_active_release_first_and_just_quits_a_finished_one() {
+    let mut app = app_with(Keymap::default());
+    let mut f = at_gate(&mut app);
+    let fx = app.on_terminate();
+    assert!(
+        matches!(fx.as_slice(), [Effect::Send(Action::Abort { reason })] if reason.contains("SIGTERM")),
+        "{fx:?}"
     );
+    assert_eq!(app.quit, QuitState::AfterFinish);
+    let r = f.rec(Event::RunFinished {
+        outcome: RunOutcome::Aborted,
+        message: "aborted".into(),
+    });
+    assert_eq!(app.apply_record(&r), [Effect::Quit]);
+    assert_eq!(app.on_terminate(), [Effect::Quit]);
 }
 
 #[test]

@@ -238,13 +238,13 @@ fn a_waiting_headless_run_is_approved_from_another_process() {
         approved["actor"]["uid"],
         json!(nix::unistd::getuid().as_raw())
     );
-    assert_eq!(approved["actor"]["via"], "socket");
+    assert_eq!(approved["actor"]["via"], "cli");
     assert_eq!(approved["comment"], "ok");
     assert_eq!(approved["source"], "operator");
     let refused = common::events(&recs, "command_refused");
     // The wrong gate and the missing comment; `shutdown` never reached the engine.
     assert_eq!(refused.len(), 2, "{refused:?}");
-    assert!(refused.iter().all(|r| r["actor"]["via"] == "socket"));
+    assert!(refused.iter().all(|r| r["actor"]["via"] == "cli"));
 
     // The follower saw every record once, in order, the same as the journal.
     let got = follower.join().unwrap();
@@ -287,8 +287,8 @@ fn pause_resume_and_reject_through_the_socket() {
     let recs = read_journal(&run_dir(&sb, &id).join("journal.ndjson"));
     let rej = only(&recs, "rejected");
     assert_eq!(rej["reason"], "not today");
-    assert_eq!(rej["actor"]["via"], "socket");
-    assert_eq!(only(&recs, "pause_requested")["actor"]["via"], "socket");
+    assert_eq!(rej["actor"]["via"], "cli");
+    assert_eq!(only(&recs, "pause_requested")["actor"]["via"], "cli");
     assert_eq!(only(&recs, "env_finished")["outcome"], "rolled_back");
 
     let late = slate(&sb, &["approve", &id, "--comment", "too late"]);

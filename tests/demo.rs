@@ -199,3 +199,84 @@ fn killing_the_demo_outright_still_stops_its_fleet() {
     // Each instance watches the demo's pid and exits when it is gone.
     assert_nothing_left(&tag, "after SIGKILL of slate demo");
 }
+
+/// `slate demo` in the cockpit: the engine host it starts, not the cockpit,
+/// prepares the demo and owns the fleet. So `q` → `d` leaves the release and
+/// its fleet going; `slate approve` finishes it, and the host stops the fleet
+/// and exits by itself.
+#[test]
+fn the_demo_in_the_cockpit_goes_on_after_a_detach() {
+    use common::pty::Term;
+    let home = TempDir::new().unwrap();
+    let tag = unique();
+    let mut t = Term::builder(&["demo", "--fast"])
+        .size(120, 40)
+        .env("SLATE_HOME", home.path())
+        .tag(&tag)
+        .budget(RUN_TIMEOUT)
+        .start();
+    t.wait_for("WAITING FOR APPROVAL", RUN_TIMEOUT);
+    let slates: Vec<(i32, String)> = live_processes()
+        .into_iter()
+        .filter(|(p, _)| tagged_processes(&tag).contains(p))
+        .collect();
+    let host = slates
+        .iter()
+        .find(|(_, cmd)| cmd.contains(" demo ") && cmd.contains(" --serve"))
+        .map(|(p, _)| *p)
+        .unwrap_or_else(|| panic!("an engine host: {slates:?}"));
+    let fleet: Vec<&(i32, String)> = slates
+        .iter()
+        .filter(|(_, cmd)| cmd.contains("demo-service serve"))
+        .collect();
+    assert_eq!(fleet.len(), 4, "dev, staging, prod and hooks: {slates:?}");
+    for (pid, cmd) in &fleet {
+        assert!(
+            cmd.contains(&format!("--owner-pid {host}")),
+            "instance {pid} is owned by the engine host, not the cockpit: {cmd}"
+        );
+    }
+    let fleet: Vec<i32> = fleet.iter().map(|(p, _)| *p).collect();
+
+    t.send(b"q");
+    t.wait_for("n / Esc stay", RUN_TIMEOUT);
+    t.send(b"d");
+    assert!(t.wait_exit(RUN_TIMEOUT).success());
+    let alive = |pid: &i32| live_processes().iter().any(|(p, _)| p == pid);
+    assert!(alive(&host), "the release goes on");
+    assert!(fleet.iter().all(alive), "and so does its fleet");
+
+    let approve = Command::new(env!("CARGO_BIN_EXE_slate"))
+        .args([
+            "approve",
+            "latest",
+            "prod-approval",
+            "--comment",
+            "detached demo",
+        ])
+        .env("SLATE_HOME", home.path())
+        .env("SLATE_TEST_TAG", &tag)
+        .output()
+        .unwrap();
+    assert!(approve.status.success(), "{approve:?}");
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    while !journal(home.path()).iter().any(|r| ty(r) == "run_finished") {
+        assert!(Instant::now() < deadline, "the demo never finished");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(outcome_of(&journal(home.path())), "released");
+    while alive(&host) {
+        assert!(Instant::now() < deadline, "the engine host did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_nothing_left(&tag, "after a detached demo");
+}
+
+/// The outcome of the run's last `run_finished` (notifications may follow it).
+fn outcome_of(recs: &[Value]) -> String {
+    events(recs, "run_finished")
+        .last()
+        .and_then(|e| e["outcome"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}

@@ -195,13 +195,11 @@ impl App {
             | UiAction::ReplayStart
             | UiAction::ReplayEnd => {}
             UiAction::Quit => {
-                if self.attached {
-                    return vec![Effect::Quit];
-                }
+                // During a release: detach or abort? Afterwards: just leave.
                 if self.is_active() {
                     self.modal = Some(Modal::Quit);
                 } else {
-                    return vec![Effect::Send(Action::Shutdown), Effect::Quit];
+                    return vec![Effect::Quit];
                 }
             }
         }

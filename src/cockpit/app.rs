@@ -134,6 +134,11 @@ pub enum QuitState {
     AfterFinish,
 }
 
+// Quitting never stops the engine: it lives in another process (an engine
+// host, a headless run), which shuts itself down once the run is over and
+// nobody follows it. `q` during a release asks: detach (the run goes on) or
+// abort (quit once it has rolled back).
+
 pub struct App {
     pub plan: Plan,
     pub steps: Vec<Vec<Step>>,
@@ -151,10 +156,8 @@ pub struct App {
     pub dirty: bool,
     /// A history read from the journal is under way.
     pub loading_history: bool,
-    /// Set for replays (and later read-only attach): nothing may be sent.
+    /// Set for replays and `attach --read-only`: nothing may be sent.
     pub read_only: Option<ReadOnly>,
-    /// Attached to an engine in another process: quitting leaves the run going.
-    pub attached: bool,
     /// Set in replay mode: where the player is, for the header and the keys.
     pub replay: Option<ReplayView>,
 }
@@ -202,7 +205,6 @@ impl App {
             dirty: true,
             loading_history: false,
             read_only: None,
-            attached: false,
             replay: None,
         }
     }
@@ -243,6 +245,10 @@ impl App {
         self.run.apply(rec);
         self.now = self.now.max(rec.ts);
         self.dirty = true;
+        // Decided elsewhere (another cockpit, `slate decide`): nothing left to ask.
+        if matches!(self.modal, Some(Modal::Decide { .. })) && self.run.blocked.is_none() {
+            self.modal = None;
+        }
         let mut effects = Vec::new();
         match &rec.event {
             Event::Output {
@@ -295,7 +301,10 @@ impl App {
                 };
                 self.toast(format!("gate {gate} is waiting for approval{hint}"), false);
             }
-            Event::RollbackBlocked { reason, .. } => {
+            Event::StepInterrupted {
+                reason, choices, ..
+            } if choices.len() < 2 => self.toast(reason.clone(), false),
+            Event::RollbackBlocked { reason, .. } | Event::StepInterrupted { reason, .. } => {
                 if self.modal.is_none() && self.read_only.is_none() {
                     self.modal = Some(Modal::Decide { ack: None });
                 }
@@ -307,7 +316,6 @@ impl App {
             Event::RunFinished { message, outcome } => {
                 self.toast(message.clone(), !outcome.released());
                 if self.quit == QuitState::AfterFinish {
-                    effects.push(Effect::Send(Action::Shutdown));
                     effects.push(Effect::Quit);
                 }
             }
@@ -405,19 +413,15 @@ impl App {
 }
 
 impl App {
-    /// SIGTERM: leave like a confirmed quit — abort first if a release is active.
+    /// SIGTERM: leave like quitting with abort — abort first if a release is active.
     pub fn on_terminate(&mut self) -> Vec<Effect> {
-        if self.is_read_only() {
+        if self.is_read_only() || !self.is_active() {
             return vec![Effect::Quit];
         }
-        if self.is_active() {
-            self.quit = QuitState::AfterFinish;
-            vec![Effect::Send(Action::Abort {
-                reason: "the cockpit received SIGTERM".into(),
-            })]
-        } else {
-            vec![Effect::Send(Action::Shutdown), Effect::Quit]
-        }
+        self.quit = QuitState::AfterFinish;
+        vec![Effect::Send(Action::Abort {
+            reason: "the cockpit received SIGTERM".into(),
+        })]
     }
 
     /// After falling behind: rebuild from the journal, then apply what arrived

@@ -1,9 +1,11 @@
-//! The attach feed: `slate attach RUN` opens the cockpit on a run whose
-//! engine lives in another process. Records come from the run's control
-//! socket (`subscribe` from the first record, so the cockpit first replays
-//! what happened and then follows live); commands go back through the socket
-//! as this OS user. Quitting leaves the run going. `--read-only` makes the
-//! cockpit an observer whose keys cannot change anything.
+//! The attach feed: the cockpit on a run whose engine lives in another
+//! process. `slate attach RUN` opens it on a run going on elsewhere;
+//! `slate run PLAN` and `slate demo` open it on the run of the engine host
+//! they started ([`crate::host`]). Records come from the run's control socket
+//! (`subscribe` from the first record, so the cockpit first replays what
+//! happened and then follows live); commands go back through the socket as
+//! this OS user. Leaving (`q` → detach) keeps the run going. `--read-only`
+//! makes the cockpit an observer whose keys cannot change anything.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,9 +13,12 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 
+use super::Left;
 use super::app::{App, Effect};
 use super::feed::Feed;
+use super::keymap::Keymap;
 use super::logs::{self, LogLine};
+use super::theme::Theme;
 use crate::control::client::{Client, ClientError};
 use crate::control::wire::{Request, Response, WireCommand};
 use crate::engine::{Record, Reply};
@@ -22,11 +27,25 @@ use crate::output::err;
 /// How long to wait for the run's first record after connecting.
 const FIRST_RECORD: Duration = Duration::from_secs(10);
 
+/// How long, after the run ended, to wait for the engine to write its
+/// dossier before saying where it is.
+const DOSSIER_WAIT: Duration = Duration::from_secs(3);
+
 pub struct AttachArgs {
     /// Run id, unique prefix, or "latest".
     pub run: String,
     pub read_only: bool,
     pub theme: Option<String>,
+}
+
+/// How to open the cockpit on a run.
+pub struct Opening {
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub read_only: bool,
+    /// This process started the run's engine host (`slate run`, `slate
+    /// demo`): a run that ends while the cockpit is open gives the exit status.
+    pub launched: bool,
 }
 
 /// What the attach feed waited for.
@@ -45,11 +64,13 @@ pub struct Attach {
     replies: mpsc::Receiver<(String, Reply)>,
     history_tx: mpsc::Sender<Vec<LogLine>>,
     history: mpsc::Receiver<Vec<LogLine>>,
-    ended: bool,
+    /// Why the stream ended, once it has.
+    ended: Option<String>,
 }
 
-/// Opens the cockpit on an active run; 0 when the viewer leaves, 1 when the
-/// stream fails at once, 2 when the run is not active or there is no terminal.
+/// `slate attach RUN`: opens the cockpit on an active run; 0 when the viewer
+/// leaves, 1 when the stream fails at once, 2 when the run is not active or
+/// there is no terminal.
 pub async fn run(args: AttachArgs, state_dir: &Path, config_dir: &Path) -> i32 {
     // "latest" means the newest run that is still going, when there is one.
     let newest_active = (args.run == "latest")
@@ -67,13 +88,34 @@ pub async fn run(args: AttachArgs, state_dir: &Path, config_dir: &Path) -> i32 {
             return 2;
         }
     };
+    if !super::has_terminal("slate: attach needs a terminal; `slate status` prints active runs") {
+        return 2;
+    }
+    let Some(user) = super::load_config(config_dir) else {
+        return 2;
+    };
+    let Some(theme) = super::load_theme(args.theme, &user, config_dir) else {
+        return 2;
+    };
+    let opening = Opening {
+        keymap: user.keymap,
+        theme,
+        read_only: args.read_only,
+        launched: false,
+    };
+    open(run_dir, opening).await
+}
+
+/// Opens the cockpit on the active run in `run_dir` until the viewer leaves.
+/// Leaving while the run goes on says how to come back (status 0); a run
+/// that ended meanwhile is summed up (status 0, or the run's own when
+/// `launched`: 0 released, 1 not); a hung-up terminal leaves quietly. 1 when
+/// the stream fails at once, 2 when the run is not active.
+pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
     let run_id = run_dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if !super::has_terminal("slate: attach needs a terminal; `slate status` prints active runs") {
-        return 2;
-    }
     let mut records = match subscribe(&run_dir) {
         Ok(rx) => rx,
         Err(ClientError::NotActive(m)) => {
@@ -114,30 +156,85 @@ pub async fn run(args: AttachArgs, state_dir: &Path, config_dir: &Path) -> i32 {
             return 1;
         }
     };
-    let Some(user) = super::load_config(config_dir) else {
-        return 2;
-    };
-    let Some(theme) = super::load_theme(args.theme, &user, config_dir) else {
-        return 2;
-    };
-    let mut app = App::new(plan, user.keymap, theme);
-    app.attached = true;
-    if args.read_only {
+    let mut app = App::new(plan, o.keymap, o.theme);
+    if o.read_only {
         app.set_read_only("attach --read-only");
     }
     app.now = Timestamp::now();
     app.apply_record(&first);
-    let mut feed = Feed::Attach(Box::new(Attach::new(run_dir, records)));
-    if let Err(e) = super::drive(&mut app, &mut feed).await {
-        err(&format!("slate: {e}"));
-        return 1;
-    }
-    if app.run.is_finished() {
-        crate::say!("{}: {}", app.run.status.word(), app.run.message);
+    let mut feed = Feed::Attach(Box::new(Attach::new(run_dir.clone(), records)));
+    let left = match super::drive(&mut app, &mut feed).await {
+        Ok(left) => left,
+        Err(e) => {
+            err(&format!("slate: {e}"));
+            if o.launched {
+                // A release nobody can see was never handed over: stop it.
+                let reason = format!("the cockpit could not start: {e}");
+                let command = WireCommand::Abort { reason };
+                let dir = run_dir.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    crate::control::client::request(
+                        &dir,
+                        &Request::Command {
+                            command,
+                            client: Some("cockpit".into()),
+                        },
+                    )
+                })
+                .await;
+            }
+            return 1;
+        }
+    };
+    let finished = app.run.is_finished();
+    let released = app.run.outcome.is_some_and(|o| o.released());
+    let ended = match &feed {
+        Feed::Attach(a) => a.ended.clone(),
+        Feed::Replay(_) => None,
+    };
+    let code = if o.launched && finished && !released {
+        1
     } else {
-        crate::say!("detached from run {run_id}; it goes on (slate attach {run_id} to come back)");
+        0
+    };
+    if left == Left::HungUp {
+        // Nobody is there to read it; the run goes on (or has ended) regardless.
+        tracing::info!(run = %run_id, "the terminal went away; the cockpit leaves the run");
+        return code;
     }
-    0
+    if finished {
+        print_verdict(&app, &run_dir).await;
+    } else if let Some(why) = ended {
+        // The stream broke mid-run (the engine crashed, or the socket failed).
+        err(&format!(
+            "slate: lost run {run_id} before it finished: {why}; `slate status` says whether it goes on"
+        ));
+        return 1;
+    } else {
+        crate::say!("detached from run {run_id}; it goes on — slate attach {run_id} to come back");
+    }
+    code
+}
+
+/// How the run ended, where its journal is and (once written) its dossier.
+async fn print_verdict(app: &App, run_dir: &Path) {
+    let released = app.run.outcome.is_some_and(|o| o.released());
+    crate::say!(
+        "{} {}: {}\njournal: {}",
+        if released { "✔" } else { "✘" },
+        app.run.status.word(),
+        app.run.message,
+        run_dir.join(crate::journal::JOURNAL_FILE).display()
+    );
+    // The engine writes the dossier just after the run's last record.
+    let dossier = run_dir.join(crate::dossier::DOSSIER_FILE);
+    let deadline = tokio::time::Instant::now() + DOSSIER_WAIT;
+    while !dossier.exists() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if dossier.exists() {
+        crate::say!("dossier: {}", dossier.display());
+    }
 }
 
 /// Subscribes from the first record on a thread of its own (the client is
@@ -179,14 +276,14 @@ impl Attach {
             replies,
             history_tx,
             history,
-            ended: false,
+            ended: None,
         }
     }
 
     /// Waits for the next message; cancel-safe (every branch is a channel receive).
     pub async fn next(&mut self) -> Msg {
         tokio::select! {
-            Some(m) = self.records.recv(), if !self.ended => m,
+            Some(m) = self.records.recv(), if self.ended.is_none() => m,
             Some((what, reply)) = self.replies.recv() => Msg::Reply(what, reply),
             Some(lines) = self.history.recv() => Msg::History(lines),
         }
@@ -210,8 +307,8 @@ impl Attach {
                 }
             }
             Msg::Ended(why) => {
-                self.ended = true;
                 app.toast(format!("{why}; q leaves"), !app.run.is_finished());
+                self.ended = Some(why);
             }
             Msg::Reply(what, reply) => app.on_reply(&what, reply),
             Msg::History(lines) => app.add_history(lines),
@@ -234,7 +331,10 @@ impl Attach {
                 tokio::task::spawn_blocking(move || {
                     let reply = match crate::control::client::request(
                         &run_dir,
-                        &Request::Command { command },
+                        &Request::Command {
+                            command,
+                            client: Some("cockpit".into()),
+                        },
                     ) {
                         Ok(Response::Ok(m)) => Ok(m),
                         Ok(Response::Error(e)) => Err(e),

@@ -26,13 +26,17 @@ impl App {
                 _ => {}
             },
             Modal::Quit => match key.code {
-                // The run may have ended while the question was on screen.
-                KeyCode::Char('y') | KeyCode::Enter if !self.is_active() => {
+                // Detach: the cockpit closes, the release goes on in its engine's process.
+                KeyCode::Char('d') | KeyCode::Enter => {
                     keep = None;
-                    effects.push(Effect::Send(Action::Shutdown));
                     effects.push(Effect::Quit);
                 }
-                KeyCode::Char('y') | KeyCode::Enter => {
+                // The run may have ended while the question was on screen: nothing to abort.
+                KeyCode::Char('a') if !self.is_active() => {
+                    keep = None;
+                    effects.push(Effect::Quit);
+                }
+                KeyCode::Char('a') => {
                     keep = None;
                     self.quit = QuitState::AfterFinish;
                     self.toast("aborting the release before quitting…", false);

@@ -2,33 +2,26 @@
 //! loop in `mod.rs` (terminal, input, drawing, pacing) is the same for every
 //! feed; only this differs:
 //!
-//! - [`Live`]: the engine in this process — its broadcast in, its command
-//!   handle out;
+//! - [`Attach`]: a live run, whose engine is always in another process (an
+//!   engine host started by `slate run`, a headless run, …): records from
+//!   its control socket, commands back through it (read-only when asked);
 //! - [`ReplayFeed`]: a past run's journal played by a player; read-only, so
 //!   nothing goes out.
-//!
-//! - [`Attach`]: a run whose engine is in another process — records from
-//!   its control socket, commands back through it (read-only when asked).
 //!
 //! An enum rather than a trait object: `next` is an async fn used inside
 //! `select!`, and the set of feeds is small and known.
 
 use super::app::{App, Effect};
 use super::attach::{self, Attach};
-use super::live::{self, Live};
 use super::replay::ReplayFeed;
 
 pub enum Feed {
-    Live(Box<Live>),
     Replay(ReplayFeed),
     Attach(Box<Attach>),
 }
 
 /// What a feed waited for, handed back to it by the loop.
-// Moved once per message, never stored: see `live::Msg`.
-#[allow(clippy::large_enum_variant)]
 pub enum Incoming {
-    Live(live::Msg),
     /// The player has something due (a record, or an idle stretch to cut).
     ReplayDue,
     Attach(attach::Msg),
@@ -38,7 +31,6 @@ impl Feed {
     /// Waits for the feed's next message. Cancel-safe: the loop selects on it.
     pub async fn next(&mut self) -> Incoming {
         match self {
-            Feed::Live(l) => Incoming::Live(l.next().await),
             Feed::Replay(r) => {
                 r.next().await;
                 Incoming::ReplayDue
@@ -50,7 +42,6 @@ impl Feed {
     /// Applies what arrived to the app; `Effect::Quit` when the feed has ended.
     pub fn take(&mut self, msg: Incoming, app: &mut App) -> Vec<Effect> {
         match (self, msg) {
-            (Feed::Live(l), Incoming::Live(m)) => l.take(m, app),
             (Feed::Replay(r), Incoming::ReplayDue) => {
                 r.sync(app);
                 Vec::new()
@@ -63,7 +54,6 @@ impl Feed {
     /// Carries out an effect other than quitting.
     pub fn perform(&mut self, effect: Effect, app: &mut App) {
         match self {
-            Feed::Live(l) => l.perform(effect),
             Feed::Replay(r) => r.perform(effect, app),
             Feed::Attach(a) => a.perform(effect),
         }
@@ -72,19 +62,8 @@ impl Feed {
     /// Brings the app's clock up to date (a replay plays what became due).
     pub fn sync(&mut self, app: &mut App) {
         match self {
-            Feed::Live(l) => l.sync(app),
             Feed::Replay(r) => r.sync(app),
             Feed::Attach(a) => a.sync(app),
-        }
-    }
-
-    /// Once the terminal is gone nobody can quit by hand: a live release is
-    /// left to finish first; a replay has nothing to wait for.
-    pub fn quit_when_detached(&self, app: &App) -> bool {
-        match self {
-            Feed::Live(_) => app.run.is_finished(),
-            // The engine is in another process: nothing here keeps the run alive.
-            Feed::Replay(_) | Feed::Attach(_) => true,
         }
     }
 }

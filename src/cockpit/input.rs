@@ -70,6 +70,20 @@ pub fn hung_up() -> bool {
     }
 }
 
+/// Points stdout and stderr at `/dev/null` once the terminal is gone: the
+/// writes still to come (restoring the terminal, showing the cursor) would
+/// fail there, and `eprintln!`, which ratatui uses to report such failures,
+/// panics on a failed write (and aborts inside the panic hook).
+pub fn retire_output() {
+    match std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        Ok(null) => {
+            let _ = nix::unistd::dup2_stdout(&null);
+            let _ = nix::unistd::dup2_stderr(&null);
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot open /dev/null"),
+    }
+}
+
 /// Replaces stdin with an empty pipe that never reaches end-of-file, so
 /// nothing keeps reading a dead terminal. The write end is kept for good.
 pub fn retire_stdin() {

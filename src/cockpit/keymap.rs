@@ -148,7 +148,12 @@ pub const ACTIONS: &[(UiAction, &str, &str, &str)] = &[
         "logs",
     ),
     (UiAction::Help, "help", "this help", "general"),
-    (UiAction::Quit, "quit", "quit", "general"),
+    (
+        UiAction::Quit,
+        "quit",
+        "quit; during a release: detach or abort",
+        "general",
+    ),
     (
         UiAction::ReplayPause,
         "replay_pause",

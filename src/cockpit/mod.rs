@@ -1,10 +1,12 @@
 //! The cockpit: the interactive client of the engine, and of past runs.
 //!
-//! One loop owns the [`App`]. Terminal input, what the feed brings (engine
-//! records and command replies, or a replay's due records) and a slow tick
-//! arrive over channels; the loop applies them, then draws at most ~30 times
-//! a second and only when something changed. The loop is the same for a live
-//! run and a replay: only the [`feed::Feed`] differs.
+//! One loop owns the [`App`]. Terminal input, what the feed brings (records
+//! and command replies from a run's control socket, or a replay's due
+//! records) and a slow tick arrive over channels; the loop applies them, then
+//! draws at most ~30 times a second and only when something changed. The
+//! loop is the same for a live run and a replay: only the [`feed::Feed`]
+//! differs. The engine of a live run is never in this process: `slate run`
+//! starts it in an engine host ([`crate::host`]) and attaches to it.
 
 mod actions;
 pub mod app;
@@ -14,7 +16,6 @@ mod dialogs;
 mod feed;
 pub mod input;
 pub mod keymap;
-mod live;
 pub mod logs;
 pub mod readonly;
 pub mod replay;
@@ -24,6 +25,7 @@ pub mod terminal;
 pub mod theme;
 pub mod ui;
 
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
@@ -35,14 +37,70 @@ use crate::output::err;
 use app::{App, Effect};
 use feed::Feed;
 
-pub use live::run;
-
 /// Floods are coalesced into at most this many frames a second.
 const MAX_FPS: u64 = 30;
 const TICK: Duration = Duration::from_millis(250);
 
 pub struct CockpitArgs {
     pub theme: Option<String>,
+}
+
+/// How the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Left {
+    /// The app quit (a key, or the run ending after an abort).
+    Quit,
+    /// The terminal went away (SIGHUP, POLLHUP, a failed write): nobody is
+    /// there to read anything more.
+    HungUp,
+}
+
+/// `slate run PLAN` and `slate demo`: starts the engine host (this binary,
+/// `host_args` plus `--serve`), waits for its handshake, then opens the
+/// cockpit on its run like `slate attach`. The exit status is the run's
+/// (0 released, 1 not) if it ended while the cockpit was open, 0 after a
+/// detach, the host's if it failed (2 invalid plan), 2 without a terminal.
+pub async fn launch(
+    host_args: Vec<OsString>,
+    args: CockpitArgs,
+    state_dir: &Path,
+    config_dir: &Path,
+) -> i32 {
+    if !has_terminal("slate: the cockpit needs a terminal; use --headless for scripts and CI") {
+        return 2;
+    }
+    let Some(user) = load_config(config_dir) else {
+        return 2;
+    };
+    let Some(theme) = load_theme(args.theme, &user, config_dir) else {
+        return 2;
+    };
+    let state = state_dir.to_path_buf();
+    let started = tokio::task::spawn_blocking(move || crate::host::start(&host_args, &state)).await;
+    let ready = match started {
+        Ok(Ok(ready)) => ready,
+        Ok(Err(failed)) => {
+            for l in &failed.lines {
+                err(l);
+            }
+            return failed.code;
+        }
+        Err(e) => {
+            err(&format!("slate: {e}"));
+            return 1;
+        }
+    };
+    tracing::info!(run_dir = %ready.run_dir.display(), pid = ready.pid, "attaching to the engine host");
+    attach::open(
+        ready.run_dir,
+        attach::Opening {
+            keymap: user.keymap,
+            theme,
+            read_only: false,
+            launched: true,
+        },
+    )
+    .await
 }
 
 /// Whether stdin and stdout are a terminal; says `why_not` if they aren't.
@@ -79,10 +137,10 @@ fn load_theme(
         .ok()
 }
 
-/// Takes the terminal, runs the loop until the app or the feed quits, and
-/// hands the terminal back. Errs (with the terminal untouched) if it could
-/// not start.
-async fn drive(app: &mut App, feed: &mut Feed) -> Result<(), String> {
+/// Takes the terminal, runs the loop until the app quits or the terminal
+/// goes away, and hands the terminal back. Errs (with the terminal
+/// untouched) if it could not start.
+async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
     let (Ok(mut term_sig), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::hangup()),
@@ -99,6 +157,7 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<(), String> {
     let mut tick = tokio::time::interval(TICK);
     let frame_gap = Duration::from_millis(1000 / MAX_FPS);
     let mut last_draw = tokio::time::Instant::now() - frame_gap;
+    // The terminal went away: nothing more can be shown or typed.
     let mut detached = false;
     let mut quit = false;
     let mut last_second = 0i64;
@@ -131,7 +190,7 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<(), String> {
                     app.dirty = true;
                 }
                 Some(Ok(_)) => {}
-                // The terminal is gone: keep the release going without a screen.
+                // The terminal is gone.
                 Some(Err(_)) | None => detached = true,
             },
             msg = feed.next() => effects.extend(feed.take(msg, app)),
@@ -157,9 +216,11 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<(), String> {
         }
         if detached && input.is_some() {
             input::retire_stdin();
+            input::retire_output();
             input = None;
         }
-        if detached && feed.quit_when_detached(app) {
+        // Without a terminal nobody can quit by hand; the run is not ours to keep.
+        if detached {
             quit = true;
         }
         for e in effects {
@@ -177,5 +238,5 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<(), String> {
         }
     }
     terminal::leave();
-    Ok(())
+    Ok(if detached { Left::HungUp } else { Left::Quit })
 }

@@ -1,4 +1,4 @@
-//! Read-only cockpits (`slate replay`, later `slate attach --read-only`):
+//! Read-only cockpits (`slate replay`, `slate attach --read-only`):
 //! the one place that decides what such a cockpit refuses. Everything a
 //! person could do to the run is turned away here, in the state layer, so no
 //! dialog opens and no command can leave, whatever the UI or the feed do.

@@ -22,7 +22,11 @@ pub fn enter() -> std::io::Result<DefaultTerminal> {
 
 pub fn leave() {
     let _ = execute!(stdout(), DisableMouseCapture);
-    ratatui::restore();
+    // Not `ratatui::restore`: it reports failure with `eprintln!`, which
+    // panics (and then aborts in the panic hook) on a terminal that hung up.
+    if let Err(e) = ratatui::try_restore() {
+        tracing::info!(error = %e, "cannot restore the terminal (it may have gone away)");
+    }
 }
 
 /// Ctrl-Z: give the terminal back, stop, and take it again on `fg`.

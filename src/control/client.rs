@@ -1,5 +1,5 @@
 //! Talking to a run's control socket from another process (the CLI verbs,
-//! later `slate attach`): connect, send one request, read replies.
+//! `slate attach`, the cockpit of `slate run`): connect, send one request, read replies.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;

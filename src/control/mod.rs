@@ -1,6 +1,6 @@
 //! The control socket: each active run serves `runs/<run-id>/control.sock`
 //! (a Unix domain socket in the owner-only run directory), so other processes
-//! — the CLI verbs, scripts, later `slate attach` — can drive and follow it.
+//! — the CLI verbs, scripts, the cockpit and `slate attach` — can drive and follow it.
 //!
 //! `wire` is the protocol, `server` serves one run as a client of its engine,
 //! `client` is the other end, `peer` turns the kernel's peer credentials into

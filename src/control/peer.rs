@@ -17,6 +17,15 @@ pub fn credentials<F: AsFd>(socket: &F) -> std::io::Result<(u32, i32)> {
     Ok((cred.uid(), cred.pid()))
 }
 
+/// The `via` journaled for a client that says what it is; anything else is "socket".
+pub fn via(client: Option<&str>) -> &'static str {
+    match client {
+        Some("cockpit") => "cockpit",
+        Some("cli") => "cli",
+        _ => VIA,
+    }
+}
+
 /// The actor for a uid: its user name (or `uid<N>` if it has none), via "socket".
 pub fn actor_for(uid: u32) -> Actor {
     let user = User::from_uid(Uid::from_raw(uid))

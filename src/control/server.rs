@@ -37,6 +37,7 @@ pub struct ControlServer {
     path: PathBuf,
     task: JoinHandle<()>,
     closing: watch::Sender<bool>,
+    subscribers: watch::Receiver<usize>,
 }
 
 impl ControlServer {
@@ -45,16 +46,24 @@ impl ControlServer {
         let path = handle.run_dir.join(SOCKET_FILE);
         let listener = bind(&path)?;
         let (closing, closed) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, handle, closed));
+        let (count, subscribers) = watch::channel(0);
+        let task = tokio::spawn(accept_loop(listener, handle, closed, Arc::new(count)));
         Ok(ControlServer {
             path,
             task,
             closing,
+            subscribers,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// How many `subscribe` streams are open right now, and its changes (an
+    /// engine host lingers after the run while anyone is still following it).
+    pub fn subscribers(&self) -> watch::Receiver<usize> {
+        self.subscribers.clone()
     }
 
     /// After the engine has finished: stops accepting, lets every subscriber
@@ -91,7 +100,29 @@ fn bind(path: &Path) -> std::io::Result<UnixListener> {
     Ok(listener)
 }
 
-async fn accept_loop(listener: UnixListener, handle: EngineHandle, closed: watch::Receiver<bool>) {
+/// Counts one open `subscribe` stream for as long as it lives (also when its
+/// task is aborted).
+struct Following(Arc<watch::Sender<usize>>);
+
+impl Following {
+    fn new(count: Arc<watch::Sender<usize>>) -> Following {
+        count.send_modify(|n| *n += 1);
+        Following(count)
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+async fn accept_loop(
+    listener: UnixListener,
+    handle: EngineHandle,
+    closed: watch::Receiver<bool>,
+    count: Arc<watch::Sender<usize>>,
+) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut conns = JoinSet::new();
     let mut closing = closed.clone();
@@ -116,8 +147,9 @@ async fn accept_loop(listener: UnixListener, handle: EngineHandle, closed: watch
                     Ok(permit) => {
                         let handle = handle.clone();
                         let closed = closed.clone();
+                        let count = count.clone();
                         conns.spawn(async move {
-                            serve(stream, handle, closed).await;
+                            serve(stream, handle, closed, count).await;
                             drop(permit);
                         });
                     }
@@ -163,7 +195,12 @@ async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(
     Ok(Some(()))
 }
 
-async fn serve(stream: UnixStream, handle: EngineHandle, mut closed: watch::Receiver<bool>) {
+async fn serve(
+    stream: UnixStream,
+    handle: EngineHandle,
+    mut closed: watch::Receiver<bool>,
+    count: Arc<watch::Sender<usize>>,
+) {
     let actor = match peer::credentials(&stream) {
         Ok((uid, _)) if peer::allowed(uid) => peer::actor_for(uid),
         Ok((uid, _)) => {
@@ -208,8 +245,10 @@ async fn serve(stream: UnixStream, handle: EngineHandle, mut closed: watch::Rece
             }
         };
         let reply = match request {
-            Request::Command { command } => {
+            Request::Command { command, client } => {
                 let action = command.into();
+                let mut actor = actor.clone();
+                actor.via = super::peer::via(client.as_deref()).to_string();
                 tracing::info!(user = %actor.user, uid = actor.uid, ?action, "control socket command");
                 match handle.send(actor.clone(), action).await {
                     Ok(m) => Response::Ok(m),
@@ -218,7 +257,8 @@ async fn serve(stream: UnixStream, handle: EngineHandle, mut closed: watch::Rece
             }
             Request::Status => status(&handle).await,
             Request::Subscribe { from_seq } => {
-                subscribe(&handle, from_seq, &mut wr, closed).await;
+                let _following = Following::new(count);
+                subscribe(&handle, from_seq, &mut rd, &mut wr, closed).await;
                 return;
             }
         };
@@ -273,13 +313,16 @@ async fn read_records(handle: &EngineHandle) -> Result<Vec<Record>, String> {
 /// live from the broadcast, filling any gap (records still buffered by the
 /// journal writer when it was read, or missed by falling behind) from the
 /// journal again. Ends when the engine exits (the server is dropped) or the
-/// client goes away.
-async fn subscribe(
+/// client goes away (noticed at once, even while no record comes, so a host
+/// waiting for its followers to leave is never kept up by a dead one).
+async fn subscribe<R: tokio::io::AsyncRead + Unpin>(
     handle: &EngineHandle,
     from_seq: u64,
+    rd: &mut R,
     wr: &mut OwnedWriteHalf,
     mut closed: watch::Receiver<bool>,
 ) {
+    let mut scratch = [0u8; 512];
     // Subscribed before reading, so nothing falls between the two.
     let mut live = handle.subscribe();
     let mut next = from_seq.max(1);
@@ -289,6 +332,11 @@ async fn subscribe(
     loop {
         let received = tokio::select! {
             r = live.recv() => r,
+            // A subscriber sends nothing more; end of stream means it has gone.
+            n = rd.read(&mut scratch) => match n {
+                Ok(n) if n > 0 => continue,
+                _ => return,
+            },
             _ = closed.changed() => {
                 // The engine has finished and flushed its journal: send the rest from it.
                 let _ = fill(handle, &mut next, None, wr).await;

@@ -25,6 +25,11 @@ pub const MAX_LINE: usize = 64 * 1024;
 pub enum Request {
     Command {
         command: WireCommand,
+        /// Which kind of client asks ("cockpit", "cli"): journaled as the
+        /// actor's `via`, for the record only. Who asks is never taken from
+        /// the request but from the socket's peer credentials.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client: Option<String>,
     },
     Status,
     Subscribe {
@@ -152,7 +157,8 @@ mod tests {
                 command: WireCommand::Approve {
                     gate: Some("prod".into()),
                     comment: "ok".into()
-                }
+                },
+                client: None,
             }
         );
         let r: Request = serde_json::from_str(r#"{"op":"status"}"#).unwrap();
@@ -164,7 +170,8 @@ mod tests {
         assert_eq!(
             r,
             Request::Command {
-                command: WireCommand::Pause
+                command: WireCommand::Pause,
+                client: None,
             }
         );
         // The engine's internal actions are not part of the protocol.

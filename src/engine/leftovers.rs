@@ -125,6 +125,7 @@ mod tests {
 
     #[test]
     fn finds_a_live_group_and_stops_it() {
+        use std::os::unix::process::CommandExt;
         let mut child = std::process::Command::new("/bin/sh")
             .arg("-c")
             .arg("sleep 30 & sleep 30")

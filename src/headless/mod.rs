@@ -90,6 +90,8 @@ pub struct RecoverArgs {
     pub interrupted: Option<crate::engine::event::RollbackChoice>,
     pub no_wait: bool,
     pub theme: Option<String>,
+    /// Be the cockpit's engine host instead of printing.
+    pub serve: bool,
 }
 
 /// Takes over a run whose engine died and drives it on headless.

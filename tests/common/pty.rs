@@ -7,14 +7,20 @@
 //! the test set one, by the test's whole budget; nothing sleeps blindly.
 //! Dropping a [`Term`] SIGKILLs slate and, when it was started with a tag,
 //! everything still carrying that `SLATE_TEST_TAG`, also when a test panics.
+//! [`Term::hang_up`] closes the terminal under slate, as a dropped SSH
+//! session does.
 
 use std::ffi::OsStr;
+use std::fs::File;
 use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
@@ -49,6 +55,8 @@ struct Shared {
     raw: Mutex<Vec<u8>>,
     /// The terminal's output side is closed (slate and everything holding the pty are gone).
     eof: AtomicBool,
+    /// Tells the reader thread to let go of the terminal.
+    stop: AtomicBool,
 }
 
 /// How to start slate in a terminal: `Term::builder(args)…start()`.
@@ -119,12 +127,29 @@ impl TermBuilder {
             parser: Mutex::new(vt100::Parser::new(self.rows, self.cols, 0)),
             raw: Mutex::new(Vec::new()),
             eof: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
         });
-        let mut reader = pair.master.try_clone_reader().expect("pty reader");
+        // Our own copy of the master side, read with a timeout, so that
+        // `hang_up` can make the thread let go of it.
+        let master_fd = pair.master.as_raw_fd().expect("the pty's master fd");
+        // SAFETY: the master outlives this borrow, which is only duplicated.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(master_fd) };
+        let mut reader = File::from(
+            borrowed
+                .try_clone_to_owned()
+                .expect("duplicate the pty's master"),
+        );
         let s = Arc::clone(&shared);
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             let mut buf = [0u8; 16 * 1024];
-            loop {
+            while !s.stop.load(Ordering::SeqCst) {
+                let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
+                match poll(&mut fds, PollTimeout::from(50u16)) {
+                    Ok(0) => continue,
+                    Ok(_) => {}
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(_) => break,
+                }
                 match reader.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => {
@@ -142,8 +167,9 @@ impl TermBuilder {
         Term {
             child: Mutex::new(child),
             status: Mutex::new(None),
-            writer,
-            master: pair.master,
+            writer: Some(writer),
+            master: Some(pair.master),
+            reader: Some(reader),
             shared,
             tag: self.tag,
             deadline,
@@ -157,9 +183,11 @@ impl TermBuilder {
 pub struct Term {
     child: Mutex<Box<dyn Child + Send + Sync>>,
     status: Mutex<Option<ExitStatus>>,
-    writer: Box<dyn Write + Send>,
-    /// Closing the master would hang up slate's terminal.
-    master: Box<dyn MasterPty + Send>,
+    /// `None` once the terminal was hung up.
+    writer: Option<Box<dyn Write + Send>>,
+    /// Closing the master (with every copy of it) hangs up slate's terminal.
+    master: Option<Box<dyn MasterPty + Send>>,
+    reader: Option<JoinHandle<()>>,
     shared: Arc<Shared>,
     tag: Option<String>,
     deadline: Option<Instant>,
@@ -228,16 +256,36 @@ impl Term {
     }
 
     pub fn send(&mut self, keys: &[u8]) {
-        self.writer.write_all(keys).expect("write keys to the pty");
-        self.writer.flush().expect("flush keys");
+        let writer = self.writer.as_mut().expect("the terminal was hung up");
+        writer.write_all(keys).expect("write keys to the pty");
+        writer.flush().expect("flush keys");
+    }
+
+    fn master(&self) -> &(dyn MasterPty + Send) {
+        self.master.as_deref().expect("the terminal was hung up")
     }
 
     /// Resizes the terminal (the parser first, so the redraw lands in the new size).
     pub fn resize(&self, cols: u16, rows: u16) {
         self.parser().screen_mut().set_size(rows, cols);
-        self.master
+        self.master()
             .resize(pty_size(cols, rows))
             .expect("resize pty");
+    }
+
+    /// Closes the terminal's master side, every copy of it, as a dropped SSH
+    /// session or a dead terminal emulator does: slate's terminal hangs up
+    /// (SIGHUP to it, end of input). Slate is left running; what it wrote
+    /// until then stays readable, nothing after.
+    pub fn hang_up(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("the pty reader thread");
+        }
+        // The writer first: dropping it may still write an end-of-file.
+        self.writer = None;
+        self.master = None;
+        self.shared.eof.store(true, Ordering::SeqCst);
     }
 
     /// Whether slate is still running.
@@ -350,7 +398,7 @@ impl Term {
         // Linux values of ICANON and ECHO.
         const ICANON: u64 = 0o000002;
         const ECHO: u64 = 0o000010;
-        let termios = self.master.get_termios().expect("tcgetattr on the pty");
+        let termios = self.master().get_termios().expect("tcgetattr on the pty");
         let flags = u64::from(termios.local_flags.bits());
         flags & ICANON != 0 && flags & ECHO != 0
     }
@@ -417,6 +465,7 @@ pub fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
 
 impl Drop for Term {
     fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
         let child = self.child.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Ok(None) = child.try_wait()
             && let Some(pid) = child.process_id()

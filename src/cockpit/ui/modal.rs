@@ -1,5 +1,5 @@
-//! Dialogs drawn over the main screen: the gate prompt, the rollback and quit
-//! confirmations, decisions on a blocked rollback, notes, search, and help
+//! Dialogs drawn over the main screen: the gate prompt, the rollback
+//! confirmation, the quit question (detach or abort), decisions on a blocked rollback, notes, search, and help
 //! (built from the keymap table, so it always matches the keys).
 
 use ratatui::Frame;
@@ -334,14 +334,20 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             let lines = vec![
                 Line::from(Span::styled("A release is in progress.", t.title)),
                 Line::from(Span::styled(
+                    "Detach: the cockpit closes and the release goes on; slate attach brings it back.",
+                    t.text,
+                )),
+                Line::from(Span::styled(
                     format!(
-                        "Quitting aborts it: {env} is stopped and rolled back first, then the cockpit closes."
+                        "Abort: {env} is stopped and rolled back first, then the cockpit closes."
                     ),
                     t.text,
                 )),
                 Line::from(""),
                 Line::from(vec![
-                    Span::styled("y", t.accent),
+                    Span::styled("d / Enter", t.accent),
+                    Span::styled(" detach   ", t.text),
+                    Span::styled("a", t.accent),
                     Span::styled(" abort and quit   ", t.text),
                     Span::styled("n / Esc", t.accent),
                     Span::styled(" stay", t.text),
