@@ -79,6 +79,8 @@ fn journal(id: &str, start: Timestamp, i: usize) -> Vec<Record> {
         environments: envs,
         actor: actor.clone(),
         pid: 0,
+        pre_approved: Vec::new(),
+        auto_approve: false,
     }];
     for env in 0..2 {
         events.push(Event::EnvStarted { env });

@@ -12,7 +12,7 @@ use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
 use common::sandbox::{Sandbox, wait_output};
-use common::{only, outcome, read_journal};
+use common::{events, only, outcome, read_journal};
 use serde_json::{Value, json};
 
 /// Longest any single slate invocation may take.
@@ -275,6 +275,24 @@ fn pause_resume_and_reject_through_the_socket() {
     assert_eq!(twice.status.code(), Some(1), "{twice:?}");
     assert!(text(&twice.stderr).contains("not paused"), "{twice:?}");
 
+    let noted = slate(&sb, &["note", &id, "waiting on the DBA"]);
+    assert_eq!(noted.status.code(), Some(0), "{noted:?}");
+    // Nothing is blocked: a decision is refused, with why.
+    let decide = slate(&sb, &["decide", &id, "hold"]);
+    assert_eq!(decide.status.code(), Some(1), "{decide:?}");
+    assert!(
+        text(&decide.stderr).contains("nothing is waiting for a decision"),
+        "{decide:?}"
+    );
+    let retry = slate(&sb, &["retry", &id]);
+    assert_eq!(retry.status.code(), Some(1), "{retry:?}");
+    let bad = slate(&sb, &["decide", &id, "maybe"]);
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an unknown choice is a usage error: {bad:?}"
+    );
+
     // A missing --reason is a usage error, caught before the socket.
     let usage = slate(&sb, &["reject", &id, "signoff"]);
     assert_eq!(usage.status.code(), Some(2), "{usage:?}");
@@ -289,6 +307,16 @@ fn pause_resume_and_reject_through_the_socket() {
     assert_eq!(rej["reason"], "not today");
     assert_eq!(rej["actor"]["via"], "cli");
     assert_eq!(only(&recs, "pause_requested")["actor"]["via"], "cli");
+    let note = only(&recs, "note_added");
+    assert_eq!(
+        (note["text"].as_str(), note["actor"]["via"].as_str()),
+        (Some("waiting on the DBA"), Some("cli"))
+    );
+    assert_eq!(
+        events(&recs, "command_refused").len(),
+        3,
+        "resume twice, decide, retry"
+    );
     assert_eq!(only(&recs, "env_finished")["outcome"], "rolled_back");
 
     let late = slate(&sb, &["approve", &id, "--comment", "too late"]);

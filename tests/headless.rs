@@ -568,8 +568,9 @@ fn failing_stage_rolls_back_in_reverse_order() {
     assert!(events(&recs, "env_started").iter().all(|e| e["env"] == 0));
 }
 
-/// A rollback command that fails cannot be decided on in headless mode: the
-/// environment is held where it is and the run ends "held", exit 1.
+/// A rollback command that fails, in a headless run that must never wait
+/// (`--no-wait`): nobody can decide, so the environment is held where it is
+/// and the run ends "held", exit 1.
 #[test]
 fn failing_rollback_is_held_headless() {
     let sb = Sandbox::new();
@@ -592,7 +593,9 @@ command = 'echo "do b" >> "$LEDGER"; exit 1'
         ]
         .concat(),
     );
-    let out = sb.run_plan(&plan, &[]);
+    // With --no-wait nobody can decide, so the engine holds; without it the
+    // run would wait for `slate decide` (tests/recover.rs answers one).
+    let out = sb.run_plan(&plan, &["--no-wait"]);
     assert_eq!(out.code(), 1, "{out:?}");
     assert_eq!(sb.ledger(), ["do a", "do b", "undo a fails"]);
     let recs = sb.journal();

@@ -258,6 +258,11 @@ pub enum Event {
         environments: Vec<EnvOutline>,
         actor: Actor,
         pid: u32,
+        /// Gates approved in advance (`--approve`), so a recovery honours them too.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pre_approved: Vec<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        auto_approve: bool,
     },
     EnvStarted {
         env: usize,

@@ -52,6 +52,10 @@ impl Engine {
             ("SLATE_ENV".to_string(), env.name.clone()),
             ("SLATE_ATTEMPT".to_string(), x.attempt.to_string()),
             (
+                super::leftovers::STEP_VAR.to_string(),
+                super::leftovers::step_id(&self.run_id, x.env, x.step, x.attempt, x.rollback),
+            ),
+            (
                 "SLATE_ROLLBACK".to_string(),
                 if x.rollback { "1" } else { "0" }.to_string(),
             ),

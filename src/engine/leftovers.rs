@@ -6,6 +6,14 @@
 //! output. Recovery finds it through `/proc` and stops it before anything
 //! runs again, so a retried step never overlaps its own ghost.
 //!
+//! The journal can lag the process by a moment: a crash between starting a
+//! command and journaling its group leaves no group on record. So every
+//! command also carries `SLATE_STEP_ID` (run, environment, step, attempt,
+//! direction) in its environment, and recovery looks for that too — which
+//! also finds helpers that left the group. Only the step that was running is
+//! looked for, never a completed one: a service a finished step started on
+//! purpose is left alone.
+//!
 //! Telling our group from a stranger's: Linux never hands out a process id
 //! that is still some group's id, so while any member of the group lives, the
 //! id is ours. Only when the leader itself is found is its start time
@@ -16,6 +24,59 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+
+/// The variable that marks a step's processes.
+pub const STEP_VAR: &str = "SLATE_STEP_ID";
+
+/// The value of [`STEP_VAR`] for one attempt of a step (or of its undo).
+pub fn step_id(run_id: &str, env: usize, step: usize, attempt: u32, undo: bool) -> String {
+    let way = if undo { "undo" } else { "run" };
+    format!("{run_id}:{env}:{step}:{attempt}:{way}")
+}
+
+/// Live processes whose environment holds `STEP_VAR=id`, with their groups.
+pub fn marked(id: &str) -> Vec<(u32, i32)> {
+    let needle = format!("{STEP_VAR}={id}");
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != std::process::id())
+        .filter_map(|pid| {
+            let s = stat(pid).filter(|s| s.state != 'Z')?;
+            let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+            env.split(|&b| b == 0)
+                .any(|kv| kv == needle.as_bytes())
+                .then_some((pid, s.pgrp))
+        })
+        .collect()
+}
+
+/// SIGTERM, then SIGKILL after `grace`, to each process and its group; true
+/// once none of them is left.
+pub fn stop_marked(id: &str, grace: Duration) -> bool {
+    let signal_all = |sig: Signal| {
+        for (pid, pgrp) in marked(id) {
+            let _ = killpg(Pid::from_raw(pgrp), sig);
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), sig);
+        }
+    };
+    signal_all(Signal::SIGTERM);
+    let until = Instant::now() + grace;
+    while !marked(id).is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if marked(id).is_empty() {
+        return true;
+    }
+    signal_all(Signal::SIGKILL);
+    let until = Instant::now() + Duration::from_secs(2);
+    while !marked(id).is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    marked(id).is_empty()
+}
 
 /// What was found for a recorded process group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,11 +95,13 @@ pub fn start_ticks(pid: u32) -> Option<u64> {
 }
 
 struct Stat {
+    /// 'Z' for a zombie: dead, only waiting to be reaped.
+    state: char,
     pgrp: i32,
     start: u64,
 }
 
-/// Fields 5 (pgrp) and 22 (starttime) of `/proc/PID/stat`. The command name
+/// Fields 3 (state), 5 (pgrp) and 22 (starttime) of `/proc/PID/stat`. The command name
 /// (field 2) is in parentheses and may hold spaces, so fields are counted
 /// from the last `)`.
 fn stat(pid: u32) -> Option<Stat> {
@@ -51,6 +114,7 @@ fn parse_stat(text: &str) -> Option<Stat> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // `rest` starts at field 3 (state).
     Some(Stat {
+        state: fields.first()?.chars().next()?,
         pgrp: fields.get(2)?.parse().ok()?,
         start: fields.get(19)?.parse().ok()?,
     })
@@ -72,7 +136,8 @@ pub fn find(pgid: i32, leader_start: Option<u64>) -> Found {
             continue;
         };
         let Some(s) = stat(pid) else { continue };
-        if s.pgrp != pgid {
+        // A zombie runs nothing (and its parent may never reap it).
+        if s.pgrp != pgid || s.state == 'Z' {
             continue;
         }
         if pid as i32 == pgid {
@@ -118,6 +183,7 @@ mod tests {
     fn stat_fields_are_counted_after_the_command_name() {
         let line = "4242 (a (weird) name) S 1 4240 4240 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
         let s = parse_stat(line).unwrap();
+        assert_eq!(s.state, 'S');
         assert_eq!(s.pgrp, 4240);
         assert_eq!(s.start, 987654);
         assert!(parse_stat("garbage").is_none());

@@ -12,7 +12,9 @@ use std::path::Path;
 use jiff::Timestamp;
 
 use super::event::{Actor, Event, Leftover, RollbackChoice, RunOutcome, StepStatus, Trigger};
+use super::leftovers;
 use super::resume::{self, NotResumable, Point};
+use super::state::{StepState, UndoState};
 use super::walk::Entry;
 use super::{Engine, EngineHandle, EngineOptions, Fatal, RunState};
 use crate::journal::{JournalWriter, read_journal};
@@ -101,6 +103,16 @@ impl Engine {
             code: 1,
         })?;
         let previous_pid = state.pid;
+        // What the run was told at its start still holds.
+        if let Some(super::Event::RunStarted {
+            pre_approved,
+            auto_approve,
+            ..
+        }) = read.records.first().map(|r| &r.event)
+        {
+            opts.pre_approved = pre_approved.clone();
+            opts.auto_approve = *auto_approve;
+        }
         // Stage directories are relative to the plan file the run started from.
         opts.plan_path = state.plan_path.clone();
         let (mut engine, handle) = Self::assemble(
@@ -368,11 +380,7 @@ impl Engine {
             })
         };
         if undo {
-            let Some(u) = s
-                .undo
-                .as_ref()
-                .filter(|u| u.state == super::state::UndoState::Running)
-            else {
+            let Some(u) = s.undo.as_ref().filter(|u| u.state == UndoState::Running) else {
                 return Ok(());
             };
             let attempt = u.attempts;
@@ -385,7 +393,7 @@ impl Engine {
                 duration_ms: 0,
                 message,
             })
-        } else if s.state == super::state::StepState::Running {
+        } else if s.state == StepState::Running {
             let (attempt, duration_ms) = (s.attempts, elapsed(s.started));
             self.emit(Event::StepFinished {
                 env,
@@ -460,53 +468,71 @@ impl Engine {
         Ok((choice, actor, note))
     }
 
-    /// Finds the process groups the dead engine left running and stops them.
+    /// Finds what the dead engine left running and stops it: the process
+    /// groups on record, then whatever still carries the running step's mark
+    /// (a group started but not yet journaled, or a helper that left it).
     async fn stop_leftovers(&self) -> Vec<Leftover> {
-        let groups: Vec<(usize, usize, i32, Option<u64>)> = self
-            .state
-            .envs
-            .iter()
-            .enumerate()
-            .flat_map(|(e, env)| {
-                env.steps
-                    .iter()
-                    .enumerate()
-                    .filter_map(move |(s, step)| step.pgid.map(|(g, t)| (e, s, g, t)))
-            })
-            .collect();
-        if groups.is_empty() {
-            return Vec::new();
+        let mut groups = Vec::new();
+        let mut marks = Vec::new();
+        for (e, env) in self.state.envs.iter().enumerate() {
+            for (s, step) in env.steps.iter().enumerate() {
+                if let Some((g, t)) = step.pgid {
+                    groups.push((e, s, g, t));
+                }
+                let undo = step.undo.as_ref().filter(|u| u.state == UndoState::Running);
+                if let Some(u) = undo {
+                    marks.push((
+                        e,
+                        s,
+                        leftovers::step_id(&self.run_id, e, s, u.attempts, true),
+                    ));
+                } else if step.state == StepState::Running && step.kind == "run" {
+                    marks.push((
+                        e,
+                        s,
+                        leftovers::step_id(&self.run_id, e, s, step.attempts, false),
+                    ));
+                }
+            }
         }
         tokio::task::spawn_blocking(move || {
-            use super::leftovers::{Found, find, stop};
-            groups
-                .into_iter()
-                .filter_map(|(env, step, pgid, start)| {
-                    let (stopped, message) = match find(pgid, start) {
-                        Found::Gone => return None,
-                        Found::Reused => (
-                            false,
-                            "its id now belongs to a later process; left alone".to_string(),
-                        ),
-                        Found::Ours(members) => {
-                            let n = members.len();
-                            if stop(pgid, start, super::process::KILL_GRACE) {
-                                (true, format!("{n} process(es) still running; stopped"))
-                            } else {
-                                (false, format!("{n} process(es) still running; could not stop them"))
-                            }
+            let mut found = Vec::new();
+            for (env, step, pgid, start) in groups {
+                let (stopped, message) = match leftovers::find(pgid, start) {
+                    leftovers::Found::Gone => continue,
+                    leftovers::Found::Reused => (
+                        false,
+                        "its id now belongs to a later process; left alone".to_string(),
+                    ),
+                    leftovers::Found::Ours(members) => {
+                        let n = members.len();
+                        if leftovers::stop(pgid, start, super::process::KILL_GRACE) {
+                            (true, format!("{n} process(es) still running; stopped"))
+                        } else {
+                            (false, format!("{n} process(es) still running; could not stop them"))
                         }
-                    };
-                    tracing::warn!(pgid, stopped, %message, "process group left by the dead engine");
-                    Some(Leftover {
-                        env,
-                        step,
-                        pgid,
-                        stopped,
-                        message,
-                    })
-                })
-                .collect()
+                    }
+                };
+                found.push(Leftover { env, step, pgid, stopped, message });
+            }
+            for (env, step, id) in marks {
+                let procs = leftovers::marked(&id);
+                let Some(&(_, pgid)) = procs.first() else {
+                    continue;
+                };
+                let stopped = leftovers::stop_marked(&id, super::process::KILL_GRACE);
+                let n = procs.len();
+                let message = if stopped {
+                    format!("{n} process(es) of the step still running, not on record; stopped")
+                } else {
+                    format!("{n} process(es) of the step still running, not on record; could not stop them")
+                };
+                found.push(Leftover { env, step, pgid, stopped, message });
+            }
+            for l in &found {
+                tracing::warn!(pgid = l.pgid, stopped = l.stopped, message = %l.message, "left by the dead engine");
+            }
+            found
         })
         .await
         .unwrap_or_default()

@@ -41,6 +41,8 @@ impl Engine {
             environments: envs,
             actor: self.opts.actor.clone(),
             pid: std::process::id(),
+            pre_approved: self.opts.pre_approved.clone(),
+            auto_approve: self.opts.auto_approve,
         })?;
         self.index_started();
         self.walk(0, Entry::Fresh).await

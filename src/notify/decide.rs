@@ -542,6 +542,8 @@ support = "payments on-call"
             environments,
             actor: actor(),
             pid: 1,
+            pre_approved: Vec::new(),
+            auto_approve: false,
         }
     }
 

@@ -118,6 +118,8 @@ pub fn run_started(src: &str, irreversible_migrate: bool) -> Event {
         ],
         actor: actor("starter", "cockpit"),
         pid: 1,
+        pre_approved: Vec::new(),
+        auto_approve: false,
     }
 }
 
