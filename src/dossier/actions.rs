@@ -61,6 +61,11 @@ pub fn write(out: &mut String, input: &Input) {
         md::bullets(out, &notes);
     }
 
+    if !s.recoveries.is_empty() {
+        md::heading(out, 3, "Crash recoveries");
+        md::bullets(out, &recoveries(input));
+    }
+
     md::heading(out, 3, "Failed or skipped items");
     let mut items = Vec::new();
     let ended = s.is_finished() || input.summary.outcome == Outcome::Interrupted;
@@ -116,6 +121,75 @@ pub fn write(out: &mut String, input: &Input) {
     md::bullets(out, &follow);
 }
 
+/// Each takeover after a crash, and what was decided about the step it cut short.
+fn recoveries(input: &Input) -> Vec<String> {
+    let mut out = Vec::new();
+    // Steps asked about since the crash, until their decision is recorded.
+    let mut asked = std::collections::HashSet::new();
+    for (r, ev) in input.events() {
+        let ts = r.ts;
+        match ev {
+            Event::RunRecovered {
+                actor,
+                previous_pid,
+                warning,
+                leftovers,
+                ..
+            } => {
+                let mut line = format!(
+                    "{} {} took the run over after its engine (pid {previous_pid}) died",
+                    md::time(ts),
+                    md::text(&actor.user)
+                );
+                if let Some(w) = warning {
+                    line.push_str(&format!("; {}", md::text(w)));
+                }
+                for l in leftovers {
+                    line.push_str(&format!(
+                        "; left running at {}: process group {} — {}",
+                        md::text(input.step_label(l.env, l.step)),
+                        l.pgid,
+                        md::text(&l.message)
+                    ));
+                }
+                out.push(line);
+            }
+            Event::StepInterrupted { env, step, .. } => {
+                asked.insert((*env, *step));
+                out.push(format!(
+                    "{} {} was interrupted by the crash",
+                    md::time(ts),
+                    md::text(input.step_label(*env, *step))
+                ))
+            }
+            Event::RollbackDecision {
+                env,
+                step,
+                choice,
+                actor,
+                note,
+            } if asked.remove(&(*env, *step)) => out.push(format!(
+                "{} {}: {} chose {} ({})",
+                md::time(ts),
+                md::text(input.step_label(*env, *step)),
+                md::text(&actor.user),
+                choice.word(),
+                md::text(note)
+            )),
+            Event::RetryRequested { env, step, actor } if asked.remove(&(*env, *step)) => {
+                out.push(format!(
+                    "{} {}: {} chose retry",
+                    md::time(ts),
+                    md::text(input.step_label(*env, *step)),
+                    md::text(&actor.user)
+                ))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 fn generated_follow_ups(input: &Input) -> Vec<String> {
     let s = &input.state;
     let mut f = Vec::new();
@@ -129,13 +203,19 @@ fn generated_follow_ups(input: &Input) -> Vec<String> {
             md::text(&s.message),
             md::code(&s.version)
         )),
-        Outcome::Rejected => f.push("Answer the rejection before asking for approval again.".into()),
+        Outcome::Rejected => {
+            f.push("Answer the rejection before asking for approval again.".into())
+        }
         Outcome::Aborted => f.push("Decide whether to release again.".into()),
-        Outcome::Held => f.push("Settle the held environment by hand and record what was done.".into()),
-        Outcome::Running => f.push("The run is still going; regenerate this dossier when it ends.".into()),
+        Outcome::Held => {
+            f.push("Settle the held environment by hand and record what was done.".into())
+        }
+        Outcome::Running => {
+            f.push("The run is still going; regenerate this dossier when it ends.".into())
+        }
         Outcome::Interrupted => f.push(format!(
-            "The engine stopped without finishing: check what each environment runs, then recover or roll back {} by hand.",
-            md::code(&s.run_id)
+            "The engine stopped without finishing: {} carries it on from its journal.",
+            md::code(&format!("slate recover {}", s.run_id))
         )),
     }
     let mixed = s.envs_ended(crate::engine::event::EnvOutcome::Deployed);
