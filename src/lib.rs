@@ -31,3 +31,4 @@ pub mod plan;
 pub mod probe;
 pub mod review;
 pub mod runs;
+pub mod secrets;

@@ -88,6 +88,11 @@ impl Engine {
             let stage = &self.plan.stages[s];
             vars.push(("SLATE_STAGE".to_string(), stage.name.clone()));
             vars.extend(stage.env.iter().cloned());
+            for name in &stage.secrets {
+                if let Some(value) = self.secrets.get(name) {
+                    vars.push((name.clone(), value.clone()));
+                }
+            }
         }
         vars.extend(x.vars.iter().cloned());
         vars

@@ -149,6 +149,10 @@ pub struct Engine {
     /// The step a recovery re-enters: a timer or gate there goes on from
     /// where it was, and a command step counts its attempts on.
     resuming: Option<(usize, usize)>,
+    /// Secret values, resolved when the run starts; given to the stages that
+    /// name them and masked out of every record.
+    secrets: crate::secrets::Resolved,
+    masker: crate::secrets::Masker,
 }
 
 /// A client's connection to a running engine.
@@ -263,6 +267,8 @@ impl Engine {
                 _lock: lock,
                 recovery: None,
                 resuming: None,
+                secrets: Default::default(),
+                masker: Default::default(),
             },
             handle,
         )
@@ -274,8 +280,23 @@ impl Engine {
         self.opts.unattended = unattended;
     }
 
+    /// Resolves the plan's secrets (at the start, and again after a crash:
+    /// values are never stored); from then on records are masked.
+    async fn resolve_secrets(&mut self) -> Result<(), Fatal> {
+        if self.plan.secrets.is_empty() {
+            return Ok(());
+        }
+        let resolved = crate::secrets::resolve(&self.plan).await.map_err(Fatal)?;
+        self.masker = crate::secrets::Masker::new(&resolved);
+        self.secrets = resolved;
+        Ok(())
+    }
+
     /// Journal first, then state, then clients.
-    fn emit(&mut self, event: Event) -> Result<(), Fatal> {
+    fn emit(&mut self, mut event: Event) -> Result<(), Fatal> {
+        if !self.masker.is_empty() {
+            event = self.mask(event);
+        }
         self.seq += 1;
         let rec = Record {
             seq: self.seq,
@@ -396,6 +417,24 @@ impl Engine {
         if let Err(Fatal(e)) = self.emit(d.into_event()) {
             tracing::warn!(error = %e, "cannot journal a notification");
         }
+    }
+
+    /// The event with every secret value replaced. Output lines (the bulk)
+    /// directly; anything else through its JSON form, so no field is missed.
+    fn mask(&self, mut event: Event) -> Event {
+        if let Event::Output { line, .. } = &mut event {
+            if let Some(m) = self.masker.mask(line) {
+                *line = m;
+            }
+            return event;
+        }
+        let Ok(mut v) = serde_json::to_value(&event) else {
+            return event;
+        };
+        if !self.masker.mask_json(&mut v) {
+            return event;
+        }
+        serde_json::from_value(v).unwrap_or(event)
     }
 
     fn step(&self, env: usize, step: usize) -> &Step {

@@ -146,6 +146,7 @@ impl Engine {
             leftovers,
         })?;
         self.index_started();
+        self.resolve_secrets().await?;
         let point = resume::point(&self.state, &self.plan, &self.steps)
             .map_err(|e| Fatal(format!("nothing to recover: {e:?}")))?;
         tracing::info!(?point, "recovering");

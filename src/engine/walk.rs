@@ -45,6 +45,7 @@ impl Engine {
             auto_approve: self.opts.auto_approve,
         })?;
         self.index_started();
+        self.resolve_secrets().await?;
         self.walk(0, Entry::Fresh).await
     }
 

@@ -36,6 +36,25 @@ pub struct Plan {
     /// Where notifications are posted.
     pub channels: Vec<Channel>,
     pub communication: Communication,
+    /// Where secret values live; resolved when the run starts, never stored.
+    pub secrets: Vec<Secret>,
+}
+
+/// A secret the plan refers to: the variable stages get, and where its value lives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Secret {
+    pub name: String,
+    pub source: SecretSource,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecretSource {
+    /// `env:NAME`: a variable of the process that starts the run.
+    Env(String),
+    /// `file:PATH`: a file's contents (relative to the plan's directory).
+    File(PathBuf),
+    /// `cmd:COMMAND`: what a command prints (a secret manager's CLI).
+    Command(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -289,6 +308,8 @@ pub struct Stage {
     pub gates_after: Vec<String>,
     /// Named checks run as smoke tests once the stage succeeds.
     pub smoke: Vec<String>,
+    /// Secrets the stage gets as environment variables.
+    pub secrets: Vec<String>,
 }
 
 impl Stage {

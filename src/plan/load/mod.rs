@@ -5,6 +5,7 @@ mod communication;
 mod environment;
 mod gate;
 mod metric;
+mod secret;
 mod stage;
 mod usage;
 
@@ -30,6 +31,7 @@ const TOP_KEYS: &[&str] = &[
     "stakeholders",
     "channels",
     "communication",
+    "secrets",
 ];
 const RELEASE_KEYS: &[&str] = &[
     "name",
@@ -311,6 +313,7 @@ impl Loader<'_> {
             .filter_map(|(t, sp)| self.channel(t, sp.clone()))
             .collect();
         let communication = self.communication(&top);
+        let secrets = self.secrets(&top);
 
         // Names come from the raw tables rather than the loaded entries: an entry
         // with a problem of its own is still declared, so it must not escape the
@@ -354,6 +357,7 @@ impl Loader<'_> {
                 "check" => (listed(&check_list), "checks"),
                 "metric" => (listed(&metric_list), "metrics"),
                 "analysis" => (listed(&analysis_list), "analyses"),
+                "secret" => (secrets.iter().map(|s| s.name.as_str()).collect(), "secrets"),
                 _ => (gate_list.clone(), "gates"),
             };
             if !known.contains(&r.name.get_ref().as_str()) {
@@ -441,6 +445,7 @@ impl Loader<'_> {
             stakeholders,
             channels,
             communication,
+            secrets,
         };
         // Judged only on a plan that is otherwise whole: usage follows references.
         if self.cx.diags.is_empty() {

@@ -19,6 +19,7 @@ const STAGE_KEYS: &[&str] = &[
     "environments",
     "gates_after",
     "smoke",
+    "secrets",
 ];
 const DEFAULT_STAGE_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -52,10 +53,7 @@ impl Loader<'_> {
         let mut env_ok = true;
         for (k, _) in &env {
             let key = k.get_ref();
-            let valid = !key.is_empty()
-                && !key.starts_with(|c: char| c.is_ascii_digit())
-                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid {
+            if !super::secret::is_env_name(key) {
                 self.cx.error(
                     k.span(),
                     format!(
@@ -99,6 +97,23 @@ impl Loader<'_> {
                 from: format!("`smoke` of {label}"),
             });
         }
+        let secrets = t.string_list(self.cx, "secrets").unwrap_or_default();
+        for s in &secrets {
+            refs.push(Ref {
+                kind: "secret",
+                name: s.clone(),
+                from: format!("`secrets` of {label}"),
+            });
+            if env.iter().any(|(k, _)| k.get_ref() == s.get_ref()) {
+                self.cx.error(
+                    s.span(),
+                    format!(
+                        "{label} sets `{}` in `env` and names it as a secret; give the secret another name",
+                        s.get_ref()
+                    ),
+                );
+            }
+        }
         let gates_after = t.string_list(self.cx, "gates_after").unwrap_or_default();
         for g in &gates_after {
             refs.push(Ref {
@@ -137,6 +152,7 @@ impl Loader<'_> {
                 environments: environments.map(|e| e.into_iter().map(|e| e.into_inner()).collect()),
                 gates_after: gates_after.into_iter().map(|g| g.into_inner()).collect(),
                 smoke: smoke.into_iter().map(|c| c.into_inner()).collect(),
+                secrets: secrets.into_iter().map(|s| s.into_inner()).collect(),
             },
             name,
         ))
