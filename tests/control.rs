@@ -374,3 +374,102 @@ fn no_wait_keeps_failing_closed() {
     let recs = read_journal(&dir.join("journal.ndjson"));
     assert_eq!(only(&recs, "gate_failed")["gate"], "signoff");
 }
+
+/// Words typed into comments, notes and reasons are only ever text: they go
+/// through the socket as JSON, into the journal and the dossier, and nothing
+/// they spell runs.
+#[test]
+fn hostile_comments_and_notes_never_run() {
+    let sb = Sandbox::new();
+    let mut run = Run::start(&sb, &[]);
+    let id = run.wait_at_gate(&sb);
+    let dir = sb.dir.path().display().to_string();
+    let note = format!("$(touch {dir}/pwned-note); rm -rf ~");
+    let comment = format!("`touch {dir}/pwned-comment` && echo \"; touch {dir}/pwned-quote\"");
+    assert_eq!(slate(&sb, &["note", &id, &note]).status.code(), Some(0));
+    assert_eq!(
+        slate(&sb, &["approve", &id, "signoff", "--comment", &comment])
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = run.finish();
+    assert_eq!(out.status.code(), Some(0), "{}", run.printed());
+    let pwned: Vec<_> = std::fs::read_dir(sb.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("pwned"))
+        .collect();
+    assert!(pwned.is_empty(), "text ran as shell code: {pwned:?}");
+    let recs = read_journal(&run_dir(&sb, &id).join("journal.ndjson"));
+    assert_eq!(only(&recs, "note_added")["text"], note.as_str());
+    assert_eq!(only(&recs, "approved")["comment"], comment.as_str());
+    let dossier = std::fs::read_to_string(run_dir(&sb, &id).join("dossier.md")).unwrap();
+    assert!(
+        dossier.contains("rm -rf ~"),
+        "the note is in the dossier, as text"
+    );
+}
+
+/// Another OS user cannot steer the run: the run directory (0700) keeps the
+/// socket out of reach, and the server would refuse a foreign uid anyway.
+/// Needs root to act as another user; says so loudly and skips otherwise.
+#[test]
+fn another_user_cannot_reach_the_socket() {
+    use std::os::unix::process::CommandExt;
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!(
+            "SKIPPED another_user_cannot_reach_the_socket: needs root to run a command as another uid"
+        );
+        return;
+    }
+    let sb = Sandbox::new();
+    let mut run = Run::start(&sb, &[]);
+    let id = run.wait_at_gate(&sb);
+    // `nobody` (65534) exists on every Linux; the binary itself must be reachable for it.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slate"))
+        .env("SLATE_HOME", sb.home())
+        .args(["approve", &id, "signoff", "--comment", "not mine"])
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("run slate as nobody");
+    assert_ne!(out.status.code(), Some(0), "refused: {out:?}");
+    let why = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        why.contains("Permission denied"),
+        "refused for lack of permission: {why}"
+    );
+    // Even with every door opened by hand, the server asks the kernel who
+    // connects (SO_PEERCRED) and refuses a uid that is not the run's.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = run_dir(&sb, &id);
+    for (p, mode) in [
+        (sb.home().to_path_buf(), 0o755),
+        (sb.home().join("runs"), 0o755),
+        (dir.clone(), 0o755),
+        (dir.join("control.sock"), 0o666),
+    ] {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slate"))
+        .env("SLATE_HOME", sb.home())
+        .args(["approve", &id, "signoff", "--comment", "still not mine"])
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("run slate as nobody");
+    let why = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+    assert!(why.contains("uid 65534 may not drive this run"), "{why}");
+    // Still waiting, and the attempts changed nothing.
+    let recs = read_journal(&run_dir(&sb, &id).join("journal.ndjson"));
+    assert!(events(&recs, "approved").is_empty(), "{recs:?}");
+    assert_eq!(
+        slate(&sb, &["approve", &id, "signoff", "--comment", "mine"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(run.finish().status.code(), Some(0));
+}

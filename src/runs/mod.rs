@@ -20,7 +20,11 @@ use crate::journal::JOURNAL_FILE;
 pub fn find_run(state_dir: &Path, run: &str) -> Result<PathBuf, String> {
     let dir = runs_dir(state_dir);
     let mut ids: Vec<String> = std::fs::read_dir(&dir)
-        .map_err(|_| format!("no runs yet in {}", dir.display()))?
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!("no runs yet in {}", dir.display()),
+            // Another user's runs are closed to us (0700): say so, not "no runs".
+            _ => format!("cannot read {}: {e}", dir.display()),
+        })?
         .filter_map(|e| e.ok())
         .filter(|e| e.path().join(JOURNAL_FILE).exists())
         .map(|e| e.file_name().to_string_lossy().into_owned())
