@@ -542,6 +542,42 @@ pub struct Leftover {
 }
 
 impl Event {
+    /// The environment (and step) a record is about, if any: readers check
+    /// it against the run's outline, since a journal is untrusted input.
+    pub fn place(&self) -> Option<(usize, Option<usize>)> {
+        use Event::*;
+        match self {
+            EnvStarted { env } | EnvFinished { env, .. } | RollbackStarted { env, .. } => {
+                Some((*env, None))
+            }
+            RollbackRequested { env, .. } | RollbackVerified { env, .. } => Some((*env, None)),
+            StepStarted { env, step, .. }
+            | ProcessStarted { env, step, .. }
+            | Output { env, step, .. }
+            | StepFinished { env, step, .. }
+            | RetryScheduled { env, step, .. }
+            | GateWaiting { env, step, .. }
+            | TimerStarted { env, step, .. }
+            | CheckResult { env, step, .. }
+            | AnalysisStarted { env, step, .. }
+            | MetricSampled { env, step, .. }
+            | AnalysisFinished { env, step, .. }
+            | Approved { env, step, .. }
+            | Rejected { env, step, .. }
+            | GatePassed { env, step, .. }
+            | GateFailed { env, step, .. }
+            | RetryRequested { env, step, .. }
+            | RollbackStepStarted { env, step, .. }
+            | RollbackStepFinished { env, step, .. }
+            | RollbackStepSkipped { env, step, .. }
+            | RollbackBlocked { env, step, .. }
+            | RollbackDecision { env, step, .. }
+            | StepInterrupted { env, step, .. } => Some((*env, Some(*step))),
+            Paused { env, step } => env.map(|e| (e, *step)),
+            _ => None,
+        }
+    }
+
     /// Output lines may be batched on disk; everything else is flushed before the engine acts.
     pub fn is_state_change(&self) -> bool {
         !matches!(self, Event::Output { .. })

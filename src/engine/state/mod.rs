@@ -164,6 +164,26 @@ impl RunState {
     pub fn apply(&mut self, rec: &Record) {
         self.last_seq = rec.seq;
         self.last_ts = Some(rec.ts);
+        // A record about a place the run does not have (a damaged or forged
+        // journal) changes nothing: every view may then index safely.
+        if let Some((env, step)) = rec.event.place() {
+            let fits = self
+                .envs
+                .get(env)
+                .is_some_and(|e| step.is_none_or(|s| s < e.steps.len()));
+            if !fits {
+                return;
+            }
+        }
+        if let Event::RunRecovered { leftovers, .. } = &rec.event
+            && leftovers.iter().any(|l| {
+                self.envs
+                    .get(l.env)
+                    .is_none_or(|e| l.step >= e.steps.len())
+            })
+        {
+            return;
+        }
         let ts = rec.ts;
         match &rec.event {
             Event::RunStarted {
