@@ -91,6 +91,7 @@ fn journal(id: &str, start: Timestamp, i: usize) -> Vec<Record> {
             required: 1,
             require_comment: false,
             timeout_ms: None,
+            since: None,
         });
         events.push(Event::Approved {
             env,

@@ -105,6 +105,7 @@ fn gate_records(f: &mut Feed) -> Vec<Record> {
             required: 1,
             require_comment: true,
             timeout_ms: None,
+            since: None,
         },
     ];
     events.into_iter().map(|e| f.rec(e)).collect()

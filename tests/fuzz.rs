@@ -234,6 +234,7 @@ fn event() -> impl Strategy<Value = Event> {
                 required,
                 require_comment: false,
                 timeout_ms: None,
+                since: None,
             }
         }),
         (ix.clone(), ix.clone(), "[a-z]{1,5}", actor(), text).prop_map(

@@ -118,6 +118,7 @@ fn timeline(dev_lines: usize) -> Vec<(f64, Event)> {
                 required: 1,
                 require_comment: false,
                 timeout_ms: None,
+                since: None,
             },
         ),
         (

@@ -317,6 +317,10 @@ pub enum Event {
         require_comment: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         timeout_ms: Option<u64>,
+        /// When it began waiting, if before this record: a gate re-entered
+        /// after a crash has waited since then.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<jiff::Timestamp>,
     },
     /// A soak or pause began; the start and length let a restart resume it exactly.
     TimerStarted {

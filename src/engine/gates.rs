@@ -91,6 +91,7 @@ impl Engine {
             required: g.required,
             require_comment: g.require_comment,
             timeout_ms: timeout.map(|t| t.as_millis() as u64),
+            since,
         })?;
         // Approvals journaled before a crash still count.
         let mut approved = self.approvals_for(env, g.step, &g.name) >= g.required;

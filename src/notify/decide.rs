@@ -579,6 +579,7 @@ support = "payments on-call"
                 required: 2,
                 require_comment: false,
                 timeout_ms: Some(1_800_000),
+                since: None,
             },
             Event::EnvFinished {
                 env: 1,

@@ -176,11 +176,9 @@ impl RunState {
             }
         }
         if let Event::RunRecovered { leftovers, .. } = &rec.event
-            && leftovers.iter().any(|l| {
-                self.envs
-                    .get(l.env)
-                    .is_none_or(|e| l.step >= e.steps.len())
-            })
+            && leftovers
+                .iter()
+                .any(|l| self.envs.get(l.env).is_none_or(|e| l.step >= e.steps.len()))
         {
             return;
         }
@@ -315,8 +313,10 @@ impl RunState {
                 gate,
                 required,
                 require_comment,
+                since,
                 ..
             } => {
+                let ts = since.unwrap_or(ts);
                 self.waiting = Some(GateWait {
                     env: *env,
                     step: *step,
