@@ -27,8 +27,13 @@ pub fn run(path: &Path) -> i32 {
                     })
                     .count();
                 let deltas = p.config_deltas(i).len();
+                let four_eyes = if env.approval.four_eyes {
+                    ", four-eyes"
+                } else {
+                    ""
+                };
                 crate::say!(
-                    "  {:<10} {:<12} {:>2} steps, {} manual gate(s), {} config delta(s)",
+                    "  {:<10} {:<12} {:>2} steps, {} manual gate(s), {} config delta(s){four_eyes}",
                     env.name,
                     env.strategy.name(),
                     steps.len(),
@@ -37,6 +42,14 @@ pub fn run(path: &Path) -> i32 {
                 );
             }
             crate::say!("  {} stages, {} gates", p.stages.len(), p.gates.len());
+            if !p.artifacts.is_empty() {
+                let names: Vec<&str> = p.artifacts.iter().map(|a| a.name.as_str()).collect();
+                crate::say!(
+                    "  {} artifact(s), digests checked before every environment: {}",
+                    names.len(),
+                    names.join(", ")
+                );
+            }
             0
         }
         Err(e) => {

@@ -43,6 +43,7 @@ pub fn write(out: &mut String, input: &Input) {
         ]);
     }
     t.write(out);
+    super::artifacts::write(out, input);
 }
 
 fn deltas(input: &Input, env: usize) -> String {

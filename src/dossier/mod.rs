@@ -3,6 +3,7 @@
 //! and on demand with `slate dossier RUN`.
 
 mod actions;
+mod artifacts;
 mod comms;
 mod git;
 mod input;

@@ -70,10 +70,15 @@ fn planned(input: &Input, env: usize, step: usize, view: &StepView) -> (String, 
             let who = match &g.kind {
                 crate::plan::GateKind::Manual { .. } => {
                     let ap = &plan.environments[env].approval;
-                    if ap.approvers.is_empty() {
+                    let who = if ap.approvers.is_empty() {
                         "any approver".to_string()
                     } else {
                         md::text(&ap.approvers.join(", "))
+                    };
+                    if ap.four_eyes {
+                        format!("{who} (four-eyes: not the starter)")
+                    } else {
+                        who
                     }
                 }
                 _ => "slate".into(),

@@ -269,14 +269,11 @@ impl Engine {
             return Ok(Err(not_waiting(gate.as_deref(), ctx)));
         }
         let env = *env;
-        let policy = &self.plan.environments[env].approval;
-        if !policy.approvers.is_empty() && !policy.approvers.contains(&actor.user) {
-            return Ok(Err(format!(
-                "{} may not approve {} (approvers: {})",
-                actor.user,
-                self.plan.environments[env].name,
-                policy.approvers.join(", ")
-            )));
+        let e = &self.plan.environments[env];
+        if let Some(why) =
+            super::policy::refusal(&e.approval, &e.name, &actor.user, &self.state.started_by)
+        {
+            return Ok(Err(why));
         }
         if g.require_comment && comment.trim().is_empty() {
             return Ok(Err("approval needs a comment".into()));

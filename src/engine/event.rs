@@ -264,6 +264,20 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         auto_approve: bool,
     },
+    /// An artifact's digest, computed before environment `env` starts.
+    ArtifactVerified {
+        env: usize,
+        name: String,
+        /// What it had to be: the plan's sha256, or the first digest this run
+        /// saw (none the first time a command's digest is seen).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected: Option<String>,
+        /// What was found; none when it could not be computed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        found: Option<String>,
+        ok: bool,
+        message: String,
+    },
     EnvStarted {
         env: usize,
     },
@@ -554,7 +568,9 @@ impl Event {
             EnvStarted { env } | EnvFinished { env, .. } | RollbackStarted { env, .. } => {
                 Some((*env, None))
             }
-            RollbackRequested { env, .. } | RollbackVerified { env, .. } => Some((*env, None)),
+            RollbackRequested { env, .. }
+            | RollbackVerified { env, .. }
+            | ArtifactVerified { env, .. } => Some((*env, None)),
             StepStarted { env, step, .. }
             | ProcessStarted { env, step, .. }
             | Output { env, step, .. }
@@ -595,6 +611,7 @@ impl Event {
         }
         names!(
             RunStarted => "run_started", EnvStarted => "env_started", StepStarted => "step_started",
+            ArtifactVerified => "artifact_verified",
             ProcessStarted => "process_started", Output => "output", StepFinished => "step_finished",
             RetryScheduled => "retry_scheduled", GateWaiting => "gate_waiting", TimerStarted => "timer_started",
             CheckResult => "check_result", AnalysisStarted => "analysis_started",

@@ -102,7 +102,26 @@ impl Engine {
         } else {
             None
         };
-        if !approved && let Some(source) = pre {
+        let four_eyes = self.plan.environments[env].approval.four_eyes;
+        if !approved
+            && four_eyes
+            && let Some(source) = pre
+        {
+            // Four-eyes: only an approval at the gate, by someone else, counts.
+            let how = match source {
+                ApprovalSource::PreApproved => format!("pre-approve {}", g.name),
+                _ => format!("auto-approve {}", g.name),
+            };
+            let reason = super::policy::pre_approval_refused(
+                &self.plan.environments[env].name,
+                &self.state.started_by,
+            );
+            self.emit(Event::CommandRefused {
+                actor: self.opts.actor.clone(),
+                command: how,
+                reason,
+            })?;
+        } else if !approved && let Some(source) = pre {
             let how = match source {
                 ApprovalSource::PreApproved => format!("pre-approved with --approve {}", g.name),
                 _ => "approved with --auto-approve".to_string(),
@@ -123,11 +142,19 @@ impl Engine {
             return Ok(());
         }
         if !approved && self.opts.unattended == Unattended::FailClosed {
-            let reason = format!(
-                "manual gate {} needs a decision and nobody can give one in this mode; \
-                 run again with --approve {} or --auto-approve",
-                g.name, g.name
-            );
+            let reason = if four_eyes {
+                format!(
+                    "manual gate {} needs an approval by someone other than {} (four-eyes) \
+                     and nobody can give one in this mode",
+                    g.name, self.state.started_by
+                )
+            } else {
+                format!(
+                    "manual gate {} needs a decision and nobody can give one in this mode; \
+                     run again with --approve {} or --auto-approve",
+                    g.name, g.name
+                )
+            };
             return Err(self.fail_gate(env, g.step, &g.name, reason));
         }
         let waited = since.map_or(Duration::ZERO, |s| {

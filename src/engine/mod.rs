@@ -6,6 +6,7 @@
 //! journal *before* the engine acts on it and before any client sees it.
 
 mod analyze;
+mod artifacts;
 mod checks;
 pub mod command;
 mod commands;
@@ -13,6 +14,7 @@ pub mod event;
 mod exec;
 mod gates;
 pub mod leftovers;
+pub mod policy;
 pub mod process;
 mod record;
 mod recover;

@@ -60,6 +60,12 @@ impl Engine {
         'envs: for env in first..self.plan.environments.len() {
             let (mut start, mut pending) = match entry.take().unwrap_or(Entry::Fresh) {
                 Entry::Fresh => {
+                    // Nothing of `env` has run: a changed artifact stops the run here.
+                    if let Some(why) = self.verify_artifacts(env).await? {
+                        outcome = RunOutcome::Failed;
+                        message = why;
+                        break 'envs;
+                    }
                     self.emit(Event::EnvStarted { env })?;
                     (0, None)
                 }

@@ -75,6 +75,20 @@ impl Printer {
                 actor.user,
                 self.journal.display()
             ),
+            Event::ArtifactVerified {
+                env,
+                name,
+                found,
+                ok,
+                message,
+                ..
+            } => match (ok, found) {
+                (true, Some(d)) => format!(
+                    "  {} · artifact {name} ✔ sha256:{d} ({message})",
+                    self.env(*env)
+                ),
+                _ => format!("  {} · artifact {name} ✘ {message}", self.env(*env)),
+            },
             Event::EnvStarted { env } => format!("▶ {}", self.env(*env)),
             Event::StepStarted { env, step, attempt } => {
                 let kind = self.state.envs[*env].steps[*step].kind.as_str();

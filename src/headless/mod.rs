@@ -62,6 +62,15 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
             return EXIT_USAGE;
         }
     }
+    // Four-eyes: the starter's pre-approval could never count, so say so before anything runs.
+    let conflicts =
+        crate::engine::policy::pre_approval_conflicts(&plan, &args.approve, args.auto_approve);
+    if !conflicts.is_empty() {
+        for c in conflicts {
+            err(&format!("slate: {c}"));
+        }
+        return EXIT_USAGE;
+    }
     let Some(signals) = Signals::install() else {
         return EXIT_NOT_RELEASED;
     };

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 pub use condition::{CmpOp, Condition};
 pub use diagnostic::{Diagnostic, PlanErrors};
-pub use load::{load_file, parse};
+pub use load::{load_file, parse, parse_sha256};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -38,6 +38,8 @@ pub struct Plan {
     pub communication: Communication,
     /// Where secret values live; resolved when the run starts, never stored.
     pub secrets: Vec<Secret>,
+    /// What the release promotes, checked by digest before every environment.
+    pub artifacts: Vec<Artifact>,
 }
 
 /// A secret the plan refers to: the variable stages get, and where its value lives.
@@ -55,6 +57,24 @@ pub enum SecretSource {
     File(PathBuf),
     /// `cmd:COMMAND`: what a command prints (a secret manager's CLI).
     Command(String),
+}
+
+/// A build output promoted unchanged from environment to environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Artifact {
+    pub name: String,
+    pub source: ArtifactSource,
+    /// The sha256 it must have (64 lowercase hex digits). Without it (only
+    /// with a command) the first digest seen in the run is the one to match.
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArtifactSource {
+    /// A file hashed by Slate (relative paths from the plan's directory).
+    File(PathBuf),
+    /// A command that prints the digest (`sha256:<hex>` or `<hex>`), e.g. for a container image.
+    Command { command: String, timeout: Duration },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -183,9 +203,27 @@ impl OnInconclusive {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApprovalPolicy {
     pub required: u32,
-    /// OS user names allowed to approve; empty means anyone.
+    /// Who may approve, as written: OS user names, and OS groups as `@name`
+    /// (primary or supplementary members); empty means anyone.
     pub approvers: Vec<String>,
     pub require_comment: bool,
+    /// The person who started the run may not approve here, and pre-approvals do not count.
+    pub four_eyes: bool,
+}
+
+impl ApprovalPolicy {
+    /// The user names listed (entries without `@`).
+    pub fn users(&self) -> impl Iterator<Item = &str> {
+        self.approvers
+            .iter()
+            .filter(|a| !a.starts_with('@'))
+            .map(String::as_str)
+    }
+
+    /// The group names listed (entries written `@name`, without the `@`).
+    pub fn groups(&self) -> impl Iterator<Item = &str> {
+        self.approvers.iter().filter_map(|a| a.strip_prefix('@'))
+    }
 }
 
 impl Default for ApprovalPolicy {
@@ -194,6 +232,7 @@ impl Default for ApprovalPolicy {
             required: 1,
             approvers: Vec::new(),
             require_comment: false,
+            four_eyes: false,
         }
     }
 }

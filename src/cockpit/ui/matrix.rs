@@ -23,6 +23,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     };
     let block = panel_block(app, Panel::Matrix, Span::styled(hint, t.muted));
     let mut rows = Vec::new();
+    // The column is there only for a release that names artifacts.
+    let with_artifacts = !app.plan.artifacts.is_empty() || !app.run.artifacts.is_empty();
     for (i, env) in app.run.envs.iter().enumerate() {
         let (glyph, gstyle) = env_glyph(app, env.status);
         let version = match env.status {
@@ -50,7 +52,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         approval.style = pick(approval.style);
         let mut health = health(app, i, env);
         health.style = pick(health.style);
-        let row = Row::new(vec![
+        let mut cells = vec![
             Cell::from(Line::from(vec![
                 Span::styled(format!("{glyph} "), pick(gstyle)),
                 Span::styled(env.name.clone(), pick(t.text)),
@@ -60,7 +62,13 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             Cell::from(approval),
             Cell::from(rollout(app, i, env)),
             Cell::from(health),
-        ]);
+        ];
+        if with_artifacts {
+            let mut digest = artifacts(app, i);
+            digest.style = pick(digest.style);
+            cells.push(Cell::from(digest));
+        }
+        let row = Row::new(cells);
         rows.push(if i == sel {
             row.style(t.selection)
         } else {
@@ -78,23 +86,40 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                     Cell::from(Span::styled(format!("{mark} {text}"), style)),
                 ]));
             }
+            // Each artifact's digest as checked before this environment.
+            for a in &app.run.artifacts {
+                let Some(c) = a.before(i) else { continue };
+                let (mark, style) = if c.ok { ("✔", t.ok) } else { ("✘", t.fail) };
+                let found = c
+                    .found
+                    .as_deref()
+                    .map_or("no digest".to_string(), |d| format!("sha256:{}", short(d)));
+                rows.push(Row::new(vec![
+                    Cell::from(""),
+                    Cell::from(Span::styled(a.name.clone(), t.muted)),
+                    Cell::from(""),
+                    Cell::from(""),
+                    Cell::from(Span::styled(format!("{mark} {found} {}", c.message), style)),
+                ]));
+            }
         }
     }
-    let header =
-        Row::new(["env", "version", "config", "approval", "rollout", "health"]).style(t.muted);
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(11),
-            Constraint::Length(15),
-            Constraint::Length(6),
-            Constraint::Length(12),
-            Constraint::Fill(1),
-            Constraint::Length(8),
-        ],
-    )
-    .header(header)
-    .block(block);
+    let mut header = vec!["env", "version", "config", "approval", "rollout", "health"];
+    let mut widths = vec![
+        Constraint::Length(11),
+        Constraint::Length(15),
+        Constraint::Length(6),
+        Constraint::Length(12),
+        Constraint::Fill(1),
+        Constraint::Length(8),
+    ];
+    if with_artifacts {
+        header.push("artifacts");
+        widths.push(Constraint::Length(13));
+    }
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(t.muted))
+        .block(block);
     frame.render_widget(table, area);
 }
 
@@ -163,4 +188,34 @@ fn health<'a>(app: &App, env: usize, view: &EnvView) -> Span<'a> {
         (None, EnvStatus::Done(EnvOutcome::Deployed)) => Span::styled("✔ ok", t.ok),
         _ => Span::styled("–", t.muted),
     }
+}
+
+/// The first digits of a sha256, enough to tell two apart at a glance.
+fn short(hex: &str) -> &str {
+    hex.get(..8).unwrap_or(hex)
+}
+
+/// How the artifacts fared before environment `env`: the (first) digest
+/// checked, `+N` for more, or the artifact that failed.
+fn artifacts<'a>(app: &App, env: usize) -> Span<'a> {
+    let t = &app.theme;
+    let checks: Vec<_> = app
+        .run
+        .artifacts
+        .iter()
+        .filter_map(|a| a.before(env).map(|c| (a, c)))
+        .collect();
+    if let Some((a, _)) = checks.iter().find(|(_, c)| !c.ok) {
+        return Span::styled(format!("✘ {}", a.name), t.fail);
+    }
+    let Some((_, first)) = checks.first() else {
+        return Span::styled("–", t.muted);
+    };
+    let digest = first.found.as_deref().map(short).unwrap_or("?");
+    let more = if checks.len() > 1 {
+        format!(" +{}", checks.len() - 1)
+    } else {
+        String::new()
+    };
+    Span::styled(format!("✔ {digest}{more}"), t.ok)
 }

@@ -9,8 +9,10 @@ use serde::Serialize;
 
 use super::event::*;
 
+mod artifacts;
 mod views;
 
+pub use artifacts::{ArtifactCheck, ArtifactView};
 pub use views::*;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,6 +36,8 @@ pub struct RunState {
     pub pause_reason: Option<String>,
     pub current_env: Option<usize>,
     pub envs: Vec<EnvView>,
+    /// The release's artifacts as checked before each environment.
+    pub artifacts: Vec<ArtifactView>,
     pub waiting: Option<GateWait>,
     pub blocked: Option<Blocked>,
     /// An abort or rollback that was asked for and has not begun yet.
@@ -70,6 +74,7 @@ impl Default for RunState {
             pause_reason: None,
             current_env: None,
             envs: Vec::new(),
+            artifacts: Vec::new(),
             waiting: None,
             blocked: None,
             pending_stop: None,
@@ -245,6 +250,25 @@ impl RunState {
                     })
                     .collect();
             }
+            Event::ArtifactVerified {
+                env,
+                name,
+                expected,
+                found,
+                ok,
+                message,
+            } => artifacts::apply(
+                &mut self.artifacts,
+                ArtifactCheck {
+                    env: *env,
+                    found: found.clone(),
+                    ok: *ok,
+                    message: message.clone(),
+                    at: ts,
+                },
+                name,
+                expected,
+            ),
             Event::EnvStarted { env } => {
                 self.current_env = Some(*env);
                 if let Some(e) = self.envs.get_mut(*env) {

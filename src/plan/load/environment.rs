@@ -16,7 +16,7 @@ const ENV_KEYS: &[&str] = &[
 ];
 /// Names that make an environment production unless it says `production = false`.
 const PRODUCTION_NAMES: &[&str] = &["prod", "production", "prd", "live"];
-const APPROVAL_KEYS: &[&str] = &["required", "approvers", "require_comment"];
+const APPROVAL_KEYS: &[&str] = &["required", "approvers", "require_comment", "four_eyes"];
 const STRATEGY_KEYS: &[&str] = &[
     "kind", "batches", "steps", "pause", "gate", "analysis", "color", "switch", "retire", "confirm",
 ];
@@ -52,8 +52,12 @@ impl Loader<'_> {
                 let required = a.int(self.cx, "required", 1, 100);
                 let approvers = a.string_list(self.cx, "approvers").unwrap_or_default();
                 let require_comment = a.boolean(self.cx, "require_comment").unwrap_or(false);
+                let four_eyes = a.boolean(self.cx, "four_eyes").unwrap_or(false);
+                let approvers = self.approvers(approvers, &label);
+                // A group may hold any number of people, so only a list of users can be too short.
                 if let Some(req) = &required
                     && !approvers.is_empty()
+                    && !approvers.iter().any(|a| a.get_ref().starts_with('@'))
                     && *req.get_ref() as usize > approvers.len()
                 {
                     self.cx.error(
@@ -69,6 +73,7 @@ impl Loader<'_> {
                     required: required.map(|r| *r.get_ref() as u32).unwrap_or(1),
                     approvers: approvers.into_iter().map(|a| a.into_inner()).collect(),
                     require_comment,
+                    four_eyes,
                 }
             }
             None => ApprovalPolicy::default(),
@@ -143,6 +148,41 @@ impl Loader<'_> {
             name,
             strategy_span,
         ))
+    }
+
+    /// Approver entries that name a user (`alice`) or a group (`@release-managers`),
+    /// each once; the rest are reported.
+    fn approvers(&mut self, list: Vec<Spanned<String>>, label: &str) -> Vec<Spanned<String>> {
+        let mut out: Vec<Spanned<String>> = Vec::new();
+        for a in list {
+            let entry = a.get_ref();
+            let (what, name) = match entry.strip_prefix('@') {
+                Some(group) => ("group", group),
+                None => ("user", entry.as_str()),
+            };
+            if !os_name(name) {
+                let why = if name.is_empty() {
+                    format!("`{entry}` names no {what}")
+                } else {
+                    format!("`{entry}` is not a valid {what} name")
+                };
+                self.cx.error(
+                    a.span(),
+                    format!(
+                        "approver {why} in {label}: write a user name (alice) or a group as @name (@release-managers)"
+                    ),
+                );
+            } else if let Some(first) = out.iter().find(|o| o.get_ref() == entry) {
+                let (line, _) = super::diagnostic::line_col(self.source, first.span().start);
+                self.cx.error(
+                    a.span(),
+                    format!("approver `{entry}` is listed twice in {label} (first on line {line})"),
+                );
+            } else {
+                out.push(a);
+            }
+        }
+        out
     }
 
     pub(super) fn strategy(
@@ -320,4 +360,15 @@ impl Loader<'_> {
             }
         }
     }
+}
+
+/// A user or group name as the OS database holds it: letters, digits, `.`,
+/// `_` and `-`, not starting with `-`, optionally ending in `$` (Samba machine accounts).
+fn os_name(name: &str) -> bool {
+    let body = name.strip_suffix('$').unwrap_or(name);
+    !body.is_empty()
+        && !body.starts_with('-')
+        && body
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }

@@ -1,5 +1,6 @@
 //! TOML text → [`Plan`], reporting every problem with its position.
 
+mod artifact;
 mod check;
 mod communication;
 mod environment;
@@ -20,6 +21,8 @@ use super::diagnostic::{Diagnostic, PlanErrors, suggestion};
 use super::reader::{Ctx, Span, Table};
 use super::*;
 
+pub use artifact::parse_sha256;
+
 const TOP_KEYS: &[&str] = &[
     "release",
     "environments",
@@ -32,6 +35,7 @@ const TOP_KEYS: &[&str] = &[
     "channels",
     "communication",
     "secrets",
+    "artifacts",
 ];
 const RELEASE_KEYS: &[&str] = &[
     "name",
@@ -217,6 +221,7 @@ impl Loader<'_> {
         let analysis_tables = top.array_of_tables(self.cx, "analyses");
         let stakeholder_tables = top.array_of_tables(self.cx, "stakeholders");
         let channel_tables = top.array_of_tables(self.cx, "channels");
+        let artifact_tables = top.array_of_tables(self.cx, "artifacts");
 
         if stage_tables.is_empty() && top.get("stages").is_none() {
             let what = if doc.is_empty() {
@@ -314,6 +319,10 @@ impl Loader<'_> {
             .collect();
         let communication = self.communication(&top);
         let secrets = self.secrets(&top);
+        let artifacts: Vec<Artifact> = artifact_tables
+            .iter()
+            .filter_map(|(t, sp)| self.artifact(t, sp.clone()))
+            .collect();
 
         // Names come from the raw tables rather than the loaded entries: an entry
         // with a problem of its own is still declared, so it must not escape the
@@ -330,6 +339,7 @@ impl Loader<'_> {
         self.duplicates("metric", &declared_metrics);
         self.duplicates("analysis", &declared_analyses);
         self.duplicates("channel", &declared_names(&channel_tables));
+        self.duplicates("artifact", &declared_names(&artifact_tables));
         let names = |d: &[Spanned<String>]| -> Vec<String> {
             d.iter().map(|n| n.get_ref().clone()).collect()
         };
@@ -446,6 +456,7 @@ impl Loader<'_> {
             channels,
             communication,
             secrets,
+            artifacts,
         };
         // Judged only on a plan that is otherwise whole: usage follows references.
         if self.cx.diags.is_empty() {

@@ -1,0 +1,120 @@
+//! Who may approve an environment's manual gates: its approver list (users,
+//! and `@groups` looked up in the OS group database when someone approves)
+//! and four-eyes (the person who started the run may not approve).
+//!
+//! The engine asks this for every approval, whichever client it came
+//! through, so no client can get around it.
+
+use std::ffi::CString;
+
+use nix::unistd::{Group, User, getgrouplist};
+
+use crate::plan::steps::{StepKind, env_steps};
+use crate::plan::{ApprovalPolicy, GateKind, Plan};
+
+/// Why `user` may not approve environment `env`, or `None` when they may.
+/// `starter` is who started the run (`RunStarted.actor.user`).
+pub fn refusal(policy: &ApprovalPolicy, env: &str, user: &str, starter: &str) -> Option<String> {
+    if policy.four_eyes && user == starter {
+        return Some(four_eyes(env, user));
+    }
+    if policy.approvers.is_empty() || policy.users().any(|u| u == user) {
+        return None;
+    }
+    let mut problems = Vec::new();
+    for group in policy.groups() {
+        match member(user, group) {
+            Ok(true) => return None,
+            Ok(false) => {}
+            Err(e) => problems.push(e),
+        }
+    }
+    let mut why = format!(
+        "{user} may not approve {env} (approvers: {})",
+        policy.approvers.join(", ")
+    );
+    for p in problems {
+        why.push_str("; ");
+        why.push_str(&p);
+    }
+    Some(why)
+}
+
+/// The refusal of an approval by the run's starter.
+pub fn four_eyes(env: &str, starter: &str) -> String {
+    format!("four-eyes: {starter} started this run, so someone else must approve {env}")
+}
+
+/// The refusal of a pre-approval (`--approve`, `--auto-approve`) at a gate of a four-eyes environment.
+pub fn pre_approval_refused(env: &str, starter: &str) -> String {
+    format!(
+        "four-eyes: {env} needs an approval at the gate by someone other than {starter}, \
+         who started the run; pre-approvals do not count there"
+    )
+}
+
+/// Why `slate run` refuses `--approve GATE` or `--auto-approve` with this
+/// plan: they would pre-approve a manual gate of a four-eyes environment,
+/// which only someone other than the starter may approve, at the gate.
+/// One line per problem; empty when there is none.
+pub fn pre_approval_conflicts(plan: &Plan, approve: &[String], auto_approve: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, env) in plan.environments.iter().enumerate() {
+        if !env.approval.four_eyes {
+            continue;
+        }
+        let mut manual: Vec<&str> = Vec::new();
+        for s in env_steps(plan, i) {
+            if let StepKind::Gate { gate } = s.kind
+                && matches!(plan.gates[gate].kind, GateKind::Manual { .. })
+                && !manual.contains(&plan.gates[gate].name.as_str())
+            {
+                manual.push(&plan.gates[gate].name);
+            }
+        }
+        for g in &manual {
+            if approve.iter().any(|a| a == g) {
+                out.push(format!(
+                    "--approve {g}: gate {g} is in {}, which has four_eyes = true: \
+                     someone other than you must approve it when it waits (slate approve RUN {g})",
+                    env.name
+                ));
+            }
+        }
+        if auto_approve && !manual.is_empty() {
+            out.push(format!(
+                "--auto-approve: {} has four_eyes = true, so its manual gates ({}) must be \
+                 approved at the gate by someone other than you; pre-approve other gates with --approve",
+                env.name,
+                manual.join(", ")
+            ));
+        }
+    }
+    out
+}
+
+/// Whether `user` belongs to `group`, as its primary group or a supplementary
+/// one. `Err` says why it cannot be told (no such group, a failed lookup).
+pub fn member(user: &str, group: &str) -> Result<bool, String> {
+    let g = match Group::from_name(group) {
+        Ok(Some(g)) => g,
+        Ok(None) => return Err(format!("group {group} does not exist on this host")),
+        Err(e) => return Err(format!("cannot look up group {group}: {e}")),
+    };
+    let u = match User::from_name(user) {
+        Ok(Some(u)) => u,
+        // Not a user of this host, so in none of its groups.
+        Ok(None) => return Ok(false),
+        Err(e) => return Err(format!("cannot look up user {user}: {e}")),
+    };
+    if u.gid == g.gid || g.mem.iter().any(|m| m == user) {
+        return Ok(true);
+    }
+    // Supplementary groups from every source NSS knows (files, LDAP, sssd…).
+    let Ok(name) = CString::new(user) else {
+        return Ok(false);
+    };
+    getgrouplist(&name, u.gid)
+        .map(|gids| gids.contains(&g.gid))
+        .map_err(|e| format!("cannot list the groups of {user}: {e}"))
+}
