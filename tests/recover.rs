@@ -468,7 +468,10 @@ fn run_case(case: Case) {
     // The dossier tells the story of the crash.
     let dossier = std::fs::read_to_string(w.run_dir.join("dossier.md")).expect("the dossier");
     assert!(dossier.contains("### Crash recoveries"), "{dossier}");
-    assert!(dossier.contains("took the run over after its engine (pid"), "{dossier}");
+    assert!(
+        dossier.contains("took the run over after its engine (pid"),
+        "{dossier}"
+    );
 }
 
 /// The events that `pred` picks, in order.

@@ -4,6 +4,7 @@
 
 mod actions;
 mod comms;
+mod evidence;
 mod git;
 mod input;
 mod matrix;

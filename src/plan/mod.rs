@@ -325,6 +325,8 @@ pub enum GateKind {
     Analysis {
         analysis: String,
     },
+    /// Reports from CI (tests, coverage, security scans) and a check command.
+    Evidence(crate::evidence::Spec),
 }
 
 impl GateKind {
@@ -334,6 +336,7 @@ impl GateKind {
             GateKind::Soak { .. } => "soak",
             GateKind::Check { .. } => "check",
             GateKind::Analysis { .. } => "analysis",
+            GateKind::Evidence(_) => "evidence",
         }
     }
 }

@@ -3,6 +3,7 @@
 mod check;
 mod communication;
 mod environment;
+mod evidence;
 mod gate;
 mod metric;
 mod stage;
