@@ -17,6 +17,7 @@ pub mod control;
 pub mod demo_service;
 pub mod dossier;
 pub mod engine;
+pub mod evidence;
 pub mod headless;
 pub mod history;
 pub mod host;

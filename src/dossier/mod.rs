@@ -5,6 +5,7 @@
 mod actions;
 mod artifacts;
 mod comms;
+mod evidence;
 mod git;
 mod input;
 mod matrix;

@@ -1,5 +1,6 @@
 //! Section 4, Verification & Monitoring: every check with its result, every metric
-//! with its threshold and what was observed, and each analysis's verdict.
+//! with its threshold and what was observed, each analysis's verdict, and the
+//! reports and commands evidence gates judged (`evidence.rs`).
 
 use super::input::Input;
 use super::md::{self, Table};
@@ -225,4 +226,6 @@ pub fn write(out: &mut String, input: &Input) {
     } else {
         md::bullets(out, &verdicts);
     }
+
+    super::evidence::write(out, input);
 }

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use crate::analysis::{Judgement, Verdict};
+pub use crate::evidence::{EvidenceKind, Finding};
 pub use crate::plan::NotifyKind;
 pub use crate::plan::steps::CheckRole;
 
@@ -386,6 +387,25 @@ pub enum Event {
         /// One line: "error_ratio 0.071 > 0.05 for 3 of 3 samples".
         reason: String,
     },
+    /// One piece of evidence an evidence gate judged: a report file or its command.
+    EvidenceChecked {
+        env: usize,
+        step: usize,
+        gate: String,
+        kind: EvidenceKind,
+        /// The file as the plan names it (placeholders filled in), relative to
+        /// the plan's directory; for a command, its first line.
+        path: String,
+        ok: bool,
+        /// One line: "212 tests, 0 failures, 0 errors", or what is wrong with the file.
+        summary: String,
+        /// What blocked: failing tests or findings, at most `evidence::MAX_FINDINGS`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        findings: Vec<Finding>,
+        /// Blocking findings beyond those listed.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        more: u64,
+    },
     Approved {
         env: usize,
         step: usize,
@@ -548,6 +568,10 @@ pub enum Event {
     },
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// A process group left running by an engine that died.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Leftover {
@@ -592,7 +616,8 @@ impl Event {
             | RollbackStepSkipped { env, step, .. }
             | RollbackBlocked { env, step, .. }
             | RollbackDecision { env, step, .. }
-            | StepInterrupted { env, step, .. } => Some((*env, Some(*step))),
+            | StepInterrupted { env, step, .. }
+            | EvidenceChecked { env, step, .. } => Some((*env, Some(*step))),
             Paused { env, step } => env.map(|e| (e, *step)),
             _ => None,
         }
@@ -615,7 +640,8 @@ impl Event {
             ProcessStarted => "process_started", Output => "output", StepFinished => "step_finished",
             RetryScheduled => "retry_scheduled", GateWaiting => "gate_waiting", TimerStarted => "timer_started",
             CheckResult => "check_result", AnalysisStarted => "analysis_started",
-            MetricSampled => "metric_sampled", AnalysisFinished => "analysis_finished", Approved => "approved", Rejected => "rejected",
+            MetricSampled => "metric_sampled", AnalysisFinished => "analysis_finished",
+            EvidenceChecked => "evidence_checked", Approved => "approved", Rejected => "rejected",
             GatePassed => "gate_passed", GateFailed => "gate_failed", CommandRefused => "command_refused",
             PauseRequested => "pause_requested", Paused => "paused", Resumed => "resumed",
             AbortRequested => "abort_requested", RollbackRequested => "rollback_requested",

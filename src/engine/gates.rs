@@ -1,4 +1,5 @@
-//! Gates: manual approvals, timed soaks and checks that must pass.
+//! Gates: manual approvals, timed soaks and checks that must pass (evidence
+//! gates are in `evidence.rs`).
 
 use std::time::Duration;
 
@@ -46,6 +47,10 @@ impl Engine {
                 interval,
             } => {
                 self.check_gate(env, step, &g.name, check, *retries, *interval)
+                    .await
+            }
+            GateKind::Evidence(spec) => {
+                self.evidence_gate(env, step, &g.name, spec, g.timeout)
                     .await
             }
             GateKind::Analysis { analysis } => {

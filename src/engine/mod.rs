@@ -11,6 +11,7 @@ mod checks;
 pub mod command;
 mod commands;
 pub mod event;
+mod evidence;
 mod exec;
 mod gates;
 pub mod leftovers;

@@ -264,6 +264,20 @@ impl Printer {
                 },
                 verdict.word()
             ),
+            Event::EvidenceChecked {
+                env,
+                step,
+                kind,
+                path,
+                ok,
+                summary,
+                ..
+            } => format!(
+                "  {} {} {} {path}: {summary}",
+                self.at(*env, *step),
+                if *ok { "✔" } else { "✘" },
+                kind.word()
+            ),
             Event::Approved {
                 env,
                 step,
@@ -299,7 +313,20 @@ impl Printer {
             Event::GatePassed { env, step, .. } => format!("  {} ✔ passed", self.at(*env, *step)),
             Event::GateFailed {
                 env, step, reason, ..
-            } => format!("  {} ✘ {reason}", self.at(*env, *step)),
+            } => {
+                // An evidence gate's items were printed as they were judged.
+                let evidence = &self.state.envs[*env].steps[*step].evidence;
+                let failed = evidence.iter().filter(|e| !e.ok).count();
+                if evidence.is_empty() {
+                    format!("  {} ✘ {reason}", self.at(*env, *step))
+                } else {
+                    format!(
+                        "  {} ✘ {failed} of {} evidence items failed",
+                        self.at(*env, *step),
+                        evidence.len()
+                    )
+                }
+            }
             Event::CommandRefused {
                 actor,
                 command,

@@ -385,6 +385,8 @@ pub enum GateKind {
     Analysis {
         analysis: String,
     },
+    /// Reports from CI (tests, coverage, security scans) and a check command.
+    Evidence(crate::evidence::Spec),
 }
 
 impl GateKind {
@@ -394,6 +396,7 @@ impl GateKind {
             GateKind::Soak { .. } => "soak",
             GateKind::Check { .. } => "check",
             GateKind::Analysis { .. } => "analysis",
+            GateKind::Evidence(_) => "evidence",
         }
     }
 }

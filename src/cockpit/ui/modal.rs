@@ -154,6 +154,27 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             for e in evidence.iter().rev().take(3) {
                 lines.push(Line::from(Span::styled(format!("  {e}"), t.text)));
             }
+            // What evidence gates judged, here and before, newest last.
+            let judged: Vec<_> = app.run.envs[..=w.env]
+                .iter()
+                .flat_map(|e| {
+                    e.steps
+                        .iter()
+                        .flat_map(move |s| s.evidence.iter().map(move |ev| (&e.name, ev)))
+                })
+                .collect();
+            let width = usize::from(inner_width(area, 76)).saturating_sub(2);
+            for (env_name, ev) in judged.iter().skip(judged.len().saturating_sub(4)) {
+                let text = format!(
+                    "{} {env_name} · {}",
+                    if ev.ok { "✔" } else { "✘" },
+                    ev.kind.headline(&ev.summary)
+                );
+                lines.push(Line::from(Span::styled(
+                    format!("  {}", super::widgets::truncate(&text, width)),
+                    if ev.ok { t.text } else { t.fail },
+                )));
+            }
             let approvers: Vec<String> = env
                 .approvals
                 .iter()

@@ -88,7 +88,26 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         spans.push(Span::raw(" ".repeat(pad)));
         spans.push(Span::styled(right, t.muted));
         lines.push(Line::from(spans));
-        if matches!(s.state, StepState::Failed | StepState::TimedOut) && !s.message.is_empty() {
+        // An evidence gate's items say more than its one failure line would.
+        for ev in &s.evidence {
+            let (g, style) = if ev.ok {
+                ("✔", t.ok)
+            } else {
+                ("✘", t.fail)
+            };
+            let text = ev.kind.headline(&ev.summary);
+            lines.push(Line::from(vec![
+                Span::styled(format!("    {g} "), style),
+                Span::styled(
+                    truncate(&text, width.saturating_sub(6)),
+                    if ev.ok { t.muted } else { t.fail },
+                ),
+            ]));
+        }
+        if s.evidence.is_empty()
+            && matches!(s.state, StepState::Failed | StepState::TimedOut)
+            && !s.message.is_empty()
+        {
             lines.push(Line::from(Span::styled(
                 format!("    {}", truncate(&s.message, width.saturating_sub(4))),
                 t.fail,

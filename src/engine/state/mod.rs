@@ -237,6 +237,7 @@ impl RunState {
                                 output_lines: 0,
                                 undo: None,
                                 forced: false,
+                                evidence: Vec::new(),
                             })
                             .collect(),
                         current_step: None,
@@ -290,6 +291,7 @@ impl RunState {
                     s.exit_code = None;
                     s.message.clear();
                     s.undo = None;
+                    s.evidence.clear();
                 }
                 self.set_status(RunStatus::Running);
             }
@@ -371,6 +373,29 @@ impl RunState {
             } => {
                 if let Some(s) = self.step_mut(*env, *step) {
                     s.message = message.clone();
+                }
+            }
+            Event::EvidenceChecked {
+                env,
+                step,
+                kind,
+                path,
+                ok,
+                summary,
+                findings,
+                more,
+                ..
+            } => {
+                if let Some(s) = self.step_mut(*env, *step) {
+                    s.message = format!("{} {path}: {summary}", kind.word());
+                    s.evidence.push(EvidenceView {
+                        kind: *kind,
+                        path: path.clone(),
+                        ok: *ok,
+                        summary: summary.clone(),
+                        findings: findings.clone(),
+                        more: *more,
+                    });
                 }
             }
             Event::Approved {

@@ -143,6 +143,19 @@ pub struct StepView {
     pub undo: Option<Undo>,
     /// A rollback was forced past this (irreversible) step.
     pub forced: bool,
+    /// What an evidence gate judged, in order (empty for other steps).
+    pub evidence: Vec<EvidenceView>,
+}
+
+/// One evidence item as its `EvidenceChecked` record says.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvidenceView {
+    pub kind: EvidenceKind,
+    pub path: String,
+    pub ok: bool,
+    pub summary: String,
+    pub findings: Vec<Finding>,
+    pub more: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1,4 +1,5 @@
-//! Reading `[[gates]]`: manual approvals, soaks, checks and analyses.
+//! Reading `[[gates]]`: manual approvals, soaks, checks, analyses and
+//! evidence (its own tables are read in `evidence.rs`).
 
 use super::*;
 
@@ -13,8 +14,12 @@ const GATE_KEYS: &[&str] = &[
     "retries",
     "interval",
     "analysis",
+    "junit",
+    "coverage",
+    "sarif",
+    "command",
 ];
-const GATE_KINDS: &[&str] = &["manual", "soak", "check", "analysis"];
+const GATE_KINDS: &[&str] = &["manual", "soak", "check", "analysis", "evidence"];
 
 impl Loader<'_> {
     pub(super) fn gate(
@@ -49,6 +54,7 @@ impl Loader<'_> {
             "manual" => &["require_comment", "approvals"],
             "soak" => &["wait"],
             "analysis" => &["analysis"],
+            "evidence" => super::evidence::KEYS,
             _ => &["check", "retries", "interval"],
         };
         for key in [
@@ -59,6 +65,10 @@ impl Loader<'_> {
             "retries",
             "interval",
             "analysis",
+            "junit",
+            "coverage",
+            "sarif",
+            "command",
         ] {
             if !allowed.contains(&key)
                 && let Some(ks) = t.key_span(key)
@@ -66,7 +76,12 @@ impl Loader<'_> {
                 self.cx.error(
                     ks,
                     format!(
-                        "`{key}` does not apply to a {} gate ({label})",
+                        "`{key}` does not apply to {} {} gate ({label})",
+                        if kind.get_ref().starts_with(['a', 'e']) {
+                            "an"
+                        } else {
+                            "a"
+                        },
                         kind.get_ref()
                     ),
                 );
@@ -107,6 +122,7 @@ impl Loader<'_> {
                     analysis: a.into_inner(),
                 }
             }
+            "evidence" => GateKind::Evidence(self.evidence_gate(&t, &label)?),
             _ => {
                 if t.get("check").is_none() {
                     self.cx.error(

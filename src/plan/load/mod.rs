@@ -4,6 +4,7 @@ mod artifact;
 mod check;
 mod communication;
 mod environment;
+mod evidence;
 mod gate;
 mod metric;
 mod secret;

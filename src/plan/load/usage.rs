@@ -1,6 +1,6 @@
-//! Checks that need the whole plan: every `${config.KEY}` a check or metric
-//! uses is set in each environment that uses it, and every analysis knows how
-//! long to measure wherever it runs.
+//! Checks that need the whole plan: every `${config.KEY}` a check, metric or
+//! evidence path uses is set in each environment that uses it, and every
+//! analysis knows how long to measure wherever it runs.
 
 use super::*;
 use crate::plan::steps::{StepKind, env_steps};
@@ -32,6 +32,18 @@ impl Loader<'_> {
                             check,
                             &mut texts,
                         ),
+                        GateKind::Evidence(spec) => {
+                            for f in spec.files() {
+                                texts.push((
+                                    format!(
+                                        "`{}` of gate `{}`",
+                                        f.kind().word(),
+                                        plan.gates[*gate].name
+                                    ),
+                                    f.path().to_string(),
+                                ));
+                            }
+                        }
                         GateKind::Analysis { analysis } => {
                             if let Some(a) = plan.analysis(analysis) {
                                 self.analysis_texts(plan, a, &mut texts);
