@@ -473,3 +473,79 @@ fn another_user_cannot_reach_the_socket() {
     );
     assert_eq!(run.finish().status.code(), Some(0));
 }
+
+/// `[access] group = "…"` opens a run to one OS group: its members reach the
+/// socket and steer the run as themselves (by the run's full id; the runs
+/// above it stay unlistable), while a user outside the group is still kept
+/// out. Needs root to act as other users; says so loudly and skips otherwise.
+#[test]
+fn a_run_shared_with_a_group_admits_its_members_only() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIPPED a_run_shared_with_a_group_admits_its_members_only: needs root");
+        return;
+    }
+    // The group of `nobody` (65534): "nogroup" on Debian, "nobody" elsewhere.
+    let group = nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(65534))
+        .ok()
+        .flatten()
+        .expect("a group with gid 65534")
+        .name;
+    let sb = Sandbox::new();
+    let plan = sb.plan(
+        "plan.toml",
+        &format!("{PLAN}\n[access]\ngroup = \"{group}\"\n"),
+    );
+    let stdout = sb.path("run.out");
+    let mut run = Run {
+        child: Some(
+            sb.slate()
+                .args(["run", plan.to_str().unwrap(), "--headless"])
+                .stdout(Stdio::from(File::create(&stdout).unwrap()))
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        ),
+        stdout,
+    };
+    let id = run.wait_at_gate(&sb);
+    let dir = run_dir(&sb, &id);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o750);
+    assert_eq!(mode(&dir.join("journal.ndjson")), 0o640);
+    assert_eq!(mode(&dir.join("control.sock")), 0o660);
+    assert_eq!(
+        mode(&sb.home().join("runs")) & 0o004,
+        0,
+        "other runs stay unlistable"
+    );
+    let as_user = |uid: u32, gid: u32, args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_slate"))
+            .env("SLATE_HOME", sb.home())
+            .args(args)
+            .uid(uid)
+            .gid(gid)
+            .output()
+            .expect("run slate as another user")
+    };
+    // Outside the group: refused, nothing changes.
+    let outsider = as_user(
+        4242,
+        4242,
+        &["approve", &id, "signoff", "--comment", "not mine"],
+    );
+    assert_ne!(outsider.status.code(), Some(0), "{outsider:?}");
+    // A member (nobody, primary group 65534): approved, as themselves.
+    let member = as_user(
+        65534,
+        65534,
+        &["approve", &id, "signoff", "--comment", "from the group"],
+    );
+    assert_eq!(member.status.code(), Some(0), "{member:?}");
+    assert_eq!(run.finish().status.code(), Some(0), "{}", run.printed());
+    let recs = read_journal(&dir.join("journal.ndjson"));
+    let approved = only(&recs, "approved");
+    assert_eq!(approved["comment"], "from the group");
+    assert_eq!(approved["actor"]["uid"], 65534);
+}

@@ -45,6 +45,9 @@ impl ControlServer {
     pub fn start(handle: EngineHandle) -> std::io::Result<ControlServer> {
         let path = handle.run_dir.join(SOCKET_FILE);
         let listener = bind(&path)?;
+        if let Some(sharing) = &handle.sharing {
+            sharing.socket(&path)?;
+        }
         let (closing, closed) = watch::channel(false);
         let (count, subscribers) = watch::channel(0);
         let task = tokio::spawn(accept_loop(listener, handle, closed, Arc::new(count)));
@@ -203,6 +206,15 @@ async fn serve(
 ) {
     let actor = match peer::credentials(&stream) {
         Ok((uid, _)) if peer::allowed(uid) => peer::actor_for(uid),
+        // A member of the group the plan shares the run with.
+        Ok((uid, _))
+            if handle
+                .sharing
+                .as_ref()
+                .is_some_and(|s| s.admits(&peer::actor_for(uid).user)) =>
+        {
+            peer::actor_for(uid)
+        }
         Ok((uid, _)) => {
             let mut stream = stream;
             let msg = format!("uid {uid} may not drive this run");

@@ -163,6 +163,8 @@ pub struct Engine {
 pub struct EngineHandle {
     pub run_id: String,
     pub run_dir: PathBuf,
+    /// The group the plan shares the run with, if any.
+    pub sharing: Option<crate::runs::Sharing>,
     cmd_tx: mpsc::Sender<Command>,
     events: broadcast::Sender<Record>,
 }
@@ -198,6 +200,27 @@ impl EngineHandle {
     }
 }
 
+/// Opens the run to the group its plan names, if any: its directory, journal
+/// and lock (the socket follows when it is bound).
+pub(crate) fn share(
+    plan: &Plan,
+    state_dir: &Path,
+    run_dir: &Path,
+) -> Result<Option<crate::runs::Sharing>, String> {
+    let Some(group) = &plan.access else {
+        return Ok(None);
+    };
+    let s = crate::runs::Sharing::resolve(group)?;
+    let files = [
+        run_dir.join(crate::journal::JOURNAL_FILE),
+        run_dir.join(crate::runs::lock::LOCK_FILE),
+    ];
+    s.run_dir(state_dir, run_dir)
+        .and_then(|_| files.iter().try_for_each(|f| s.file(f)))
+        .map_err(|e| format!("cannot share {} with group {group}: {e}", run_dir.display()))?;
+    Ok(Some(s))
+}
+
 pub fn runs_dir(state_dir: &Path) -> PathBuf {
     state_dir.join("runs")
 }
@@ -218,6 +241,7 @@ impl Engine {
             ))
         })?;
         let lock = crate::runs::EngineLock::acquire(&run_dir).map_err(Fatal)?;
+        let sharing = share(&plan, &opts.state_dir, &run_dir).map_err(Fatal)?;
         Ok(Self::assemble(
             plan,
             opts,
@@ -226,6 +250,7 @@ impl Engine {
             journal,
             lock,
             RunState::default(),
+            sharing,
         ))
     }
 
@@ -238,6 +263,7 @@ impl Engine {
         mut journal: JournalWriter,
         lock: crate::runs::EngineLock,
         state: RunState,
+        sharing: Option<crate::runs::Sharing>,
     ) -> (Engine, EngineHandle) {
         journal.set_durable(opts.durable);
         let steps = (0..plan.environments.len())
@@ -249,6 +275,7 @@ impl Engine {
         let handle = EngineHandle {
             run_id: run_id.clone(),
             run_dir,
+            sharing,
             cmd_tx,
             events: events.clone(),
         };

@@ -102,6 +102,7 @@ impl Engine {
             message: format!("cannot open {} to append: {e}", journal_path.display()),
             code: 1,
         })?;
+        let sharing = super::share(&plan, &opts.state_dir, run_dir).map_err(refuse)?;
         let previous_pid = state.pid;
         // What the run was told at its start still holds.
         if let Some(super::Event::RunStarted {
@@ -123,6 +124,7 @@ impl Engine {
             journal,
             lock,
             state,
+            sharing,
         );
         engine.recovery = Some(Taking {
             previous_pid,
@@ -266,24 +268,12 @@ impl Engine {
                     duration_ms: 0,
                     message: format!("counted as done by {} after the engine died", actor.user),
                 })?;
-                self.emit(Event::RollbackDecision {
-                    env,
-                    step,
-                    choice,
-                    actor,
-                    note,
-                })?;
+                self.record_decision(env, step, choice, actor, note)?;
                 self.walk(env, Entry::At(step + 1)).await
             }
             _ => {
                 let user = actor.user.clone();
-                self.emit(Event::RollbackDecision {
-                    env,
-                    step,
-                    choice: RollbackChoice::Rollback,
-                    actor,
-                    note,
-                })?;
+                self.record_decision(env, step, RollbackChoice::Rollback, actor, note)?;
                 self.walk(
                     env,
                     Entry::RollBack {
@@ -330,22 +320,10 @@ impl Engine {
                     duration_ms: 0,
                     message: format!("counted as undone by {} after the engine died", actor.user),
                 })?;
-                self.emit(Event::RollbackDecision {
-                    env,
-                    step,
-                    choice,
-                    actor,
-                    note,
-                })?;
+                self.record_decision(env, step, choice, actor, note)?;
             }
             RollbackChoice::Hold => {
-                self.emit(Event::RollbackDecision {
-                    env,
-                    step,
-                    choice,
-                    actor,
-                    note,
-                })?;
+                self.record_decision(env, step, choice, actor, note)?;
                 self.hold(env, format!("the rollback of {label} was interrupted"))?;
                 let message = format!(
                     "{} held: the rollback of {label} was interrupted",

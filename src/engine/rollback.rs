@@ -330,14 +330,26 @@ impl Engine {
         tracing::info!(env, step, choice = choice.word(), "rollback decision");
         if choice != RollbackChoice::Retry {
             // Retry has its own record (RetryRequested), written when it was asked for.
-            self.emit(Event::RollbackDecision {
-                env,
-                step,
-                choice,
-                actor,
-                note,
-            })?;
+            self.record_decision(env, step, choice, actor, note)?;
         }
         Ok(choice)
+    }
+
+    /// Journals the answer to a blocked step.
+    pub(super) fn record_decision(
+        &mut self,
+        env: usize,
+        step: usize,
+        choice: RollbackChoice,
+        actor: Actor,
+        note: String,
+    ) -> Result<(), Fatal> {
+        self.emit(Event::RollbackDecision {
+            env,
+            step,
+            choice,
+            actor,
+            note,
+        })
     }
 }

@@ -395,16 +395,8 @@ impl Printer {
                 step,
                 reason,
                 choices,
-            } => format!(
-                "  {} ⚠ {reason}; choices: {}",
-                self.at(*env, *step),
-                choices
-                    .iter()
-                    .map(|c| c.word())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            Event::StepInterrupted {
+            }
+            | Event::StepInterrupted {
                 env,
                 step,
                 reason,

@@ -40,6 +40,8 @@ pub struct Plan {
     pub secrets: Vec<Secret>,
     /// What the release promotes, checked by digest before every environment.
     pub artifacts: Vec<Artifact>,
+    /// An OS group that may enter the run besides its owner (`[access] group`).
+    pub access: Option<String>,
 }
 
 /// A secret the plan refers to: the variable stages get, and where its value lives.

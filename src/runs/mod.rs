@@ -4,6 +4,7 @@
 mod index;
 pub mod lock;
 mod open;
+mod share;
 pub mod summary;
 
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 pub use index::{History, INDEX_FILE, append, load, record_journal};
 pub use lock::{EngineLock, LockState, engine_running, lock_state};
 pub use open::{OpenError, OpenRun, open, open_dir, pid_of, recorded_plan};
+pub use share::Sharing;
 pub use summary::{Outcome, RunSummary};
 
 use crate::engine::runs_dir;
@@ -19,6 +21,11 @@ use crate::journal::JOURNAL_FILE;
 /// Finds a run by id, unique prefix, or "latest".
 pub fn find_run(state_dir: &Path, run: &str) -> Result<PathBuf, String> {
     let dir = runs_dir(state_dir);
+    // A full id needs no listing (a run shared with our group sits in a
+    // directory we may pass through but not read).
+    if run != "latest" && !run.contains('/') && dir.join(run).join(JOURNAL_FILE).exists() {
+        return Ok(dir.join(run));
+    }
     let mut ids: Vec<String> = std::fs::read_dir(&dir)
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => format!("no runs yet in {}", dir.display()),

@@ -1,5 +1,6 @@
 //! TOML text → [`Plan`], reporting every problem with its position.
 
+mod access;
 mod artifact;
 mod check;
 mod communication;
@@ -37,6 +38,7 @@ const TOP_KEYS: &[&str] = &[
     "communication",
     "secrets",
     "artifacts",
+    "access",
 ];
 const RELEASE_KEYS: &[&str] = &[
     "name",
@@ -320,6 +322,7 @@ impl Loader<'_> {
             .collect();
         let communication = self.communication(&top);
         let secrets = self.secrets(&top);
+        let access = self.access(&top);
         let artifacts: Vec<Artifact> = artifact_tables
             .iter()
             .filter_map(|(t, sp)| self.artifact(t, sp.clone()))
@@ -458,6 +461,7 @@ impl Loader<'_> {
             communication,
             secrets,
             artifacts,
+            access,
         };
         // Judged only on a plan that is otherwise whole: usage follows references.
         if self.cx.diags.is_empty() {
