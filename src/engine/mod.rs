@@ -158,6 +158,17 @@ pub struct Engine {
     masker: crate::secrets::Masker,
 }
 
+/// A run's directory with its journal open for appending and its lock held;
+/// `state` is what the journal holds so far (nothing for a new run).
+struct Opened {
+    run_id: String,
+    run_dir: PathBuf,
+    journal: JournalWriter,
+    lock: crate::runs::EngineLock,
+    state: RunState,
+    sharing: Option<crate::runs::Sharing>,
+}
+
 /// A client's connection to a running engine.
 #[derive(Clone)]
 pub struct EngineHandle {
@@ -245,26 +256,27 @@ impl Engine {
         Ok(Self::assemble(
             plan,
             opts,
-            run_id,
-            run_dir,
-            journal,
-            lock,
-            RunState::default(),
-            sharing,
+            Opened {
+                run_id,
+                run_dir,
+                journal,
+                lock,
+                state: RunState::default(),
+                sharing,
+            },
         ))
     }
 
-    /// The engine around a journal and its lock; `state` is what the journal holds so far.
-    fn assemble(
-        plan: Plan,
-        opts: EngineOptions,
-        run_id: String,
-        run_dir: PathBuf,
-        mut journal: JournalWriter,
-        lock: crate::runs::EngineLock,
-        state: RunState,
-        sharing: Option<crate::runs::Sharing>,
-    ) -> (Engine, EngineHandle) {
+    /// The engine around an opened run.
+    fn assemble(plan: Plan, opts: EngineOptions, opened: Opened) -> (Engine, EngineHandle) {
+        let Opened {
+            run_id,
+            run_dir,
+            mut journal,
+            lock,
+            state,
+            sharing,
+        } = opened;
         journal.set_durable(opts.durable);
         let steps = (0..plan.environments.len())
             .map(|e| env_steps(&plan, e))

@@ -119,12 +119,14 @@ impl Engine {
         let (mut engine, handle) = Self::assemble(
             plan,
             opts,
-            run_id,
-            run_dir.to_path_buf(),
-            journal,
-            lock,
-            state,
-            sharing,
+            super::Opened {
+                run_id,
+                run_dir: run_dir.to_path_buf(),
+                journal,
+                lock,
+                state,
+                sharing,
+            },
         );
         engine.recovery = Some(Taking {
             previous_pid,
