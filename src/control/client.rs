@@ -107,7 +107,14 @@ impl Client {
 
     /// Sends a request and reads its one reply.
     pub fn request(&mut self, req: &Request) -> Result<Response, ClientError> {
-        self.send(req)?;
+        if let Err(sent) = self.send(req) {
+            // The server may have answered and hung up before reading (it
+            // refuses a peer at once): its answer says more than the broken pipe.
+            return match self.read() {
+                Ok(Some(answer)) => Ok(answer),
+                _ => Err(sent),
+            };
+        }
         self.read()?.ok_or_else(|| {
             ClientError::Io("the run's engine closed the connection without answering".into())
         })
