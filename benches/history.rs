@@ -12,7 +12,13 @@ use slate::engine::event::{
     Actor, EnvOutcome, EnvOutline, Event, Record, RunOutcome, StepOutline, StepStatus,
 };
 
-const RUNS: usize = 10_000;
+/// Past runs in the fixture; CI's smoke run sets `SLATE_BENCH_RUNS` small.
+fn runs() -> usize {
+    std::env::var("SLATE_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
 
 static HOME: OnceLock<PathBuf> = OnceLock::new();
 
@@ -28,7 +34,7 @@ fn fixture() -> &'static Path {
         let home = std::env::temp_dir().join(format!("slate-bench-history-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&home);
         let t0: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        for i in 0..RUNS {
+        for i in 0..runs() {
             let start = t0 + SignedDuration::from_secs(i as i64 * 600);
             let id = format!("{}-{i:04x}", start.strftime("%Y%m%d-%H%M%S.000"));
             let dir = slate::engine::runs_dir(&home).join(&id);
@@ -41,7 +47,7 @@ fn fixture() -> &'static Path {
         }
         // The first load writes the index, as history does after an upgrade.
         let h = slate::runs::load(&home);
-        assert_eq!(h.runs.len(), RUNS);
+        assert_eq!(h.runs.len(), runs());
         home
     })
 }
@@ -155,7 +161,7 @@ fn index_load_10k(b: divan::Bencher) {
     let home = fixture();
     b.bench(|| {
         let h = slate::runs::load(home);
-        assert_eq!(h.runs.len(), RUNS);
+        assert_eq!(h.runs.len(), runs());
         h
     });
 }
