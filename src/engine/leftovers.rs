@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
+use super::event::Leftover;
+
 /// The variable that marks a step's processes.
 pub const STEP_VAR: &str = "SLATE_STEP_ID";
 
@@ -62,20 +64,7 @@ pub fn stop_marked(id: &str, grace: Duration) -> bool {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), sig);
         }
     };
-    signal_all(Signal::SIGTERM);
-    let until = Instant::now() + grace;
-    while !marked(id).is_empty() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    if marked(id).is_empty() {
-        return true;
-    }
-    signal_all(Signal::SIGKILL);
-    let until = Instant::now() + Duration::from_secs(2);
-    while !marked(id).is_empty() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    marked(id).is_empty()
+    terminate(signal_all, || marked(id).is_empty(), grace)
 }
 
 /// What was found for a recorded process group.
@@ -154,25 +143,96 @@ pub fn find(pgid: i32, leader_start: Option<u64>) -> Found {
 
 /// SIGTERM to the group, SIGKILL after `grace`; true once nothing of it is left.
 pub fn stop(pgid: i32, leader_start: Option<u64>, grace: Duration) -> bool {
-    let _ = killpg(Pid::from_raw(pgid), Signal::SIGTERM);
-    if wait_gone(pgid, leader_start, grace) {
-        return true;
-    }
-    let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
-    wait_gone(pgid, leader_start, Duration::from_secs(2))
+    terminate(
+        |sig| {
+            let _ = killpg(Pid::from_raw(pgid), sig);
+        },
+        || !matches!(find(pgid, leader_start), Found::Ours(_)),
+        grace,
+    )
 }
 
-fn wait_gone(pgid: i32, leader_start: Option<u64>, within: Duration) -> bool {
-    let until = Instant::now() + within;
-    loop {
-        if !matches!(find(pgid, leader_start), Found::Ours(_)) {
+/// Sends SIGTERM, waits up to `grace` for `gone`, then SIGKILL and up to 2 s more.
+fn terminate(send: impl Fn(Signal), gone: impl Fn() -> bool, grace: Duration) -> bool {
+    for (sig, within) in [
+        (Signal::SIGTERM, grace),
+        (Signal::SIGKILL, Duration::from_secs(2)),
+    ] {
+        send(sig);
+        let until = Instant::now() + within;
+        while !gone() {
+            if Instant::now() >= until {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if gone() {
             return true;
         }
-        if Instant::now() >= until {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
+    false
+}
+
+/// Stops what a dead engine left: each recorded group `(env, step, pgid,
+/// leader start)`, then whatever still carries a running step's mark
+/// `(env, step, SLATE_STEP_ID)`. What was found is the record's list.
+pub fn stop_all(
+    groups: Vec<(usize, usize, i32, Option<u64>)>,
+    marks: Vec<(usize, usize, String)>,
+    grace: Duration,
+) -> Vec<Leftover> {
+    let mut found = Vec::new();
+    for (env, step, pgid, start) in groups {
+        let (stopped, message) = match find(pgid, start) {
+            Found::Gone => continue,
+            Found::Reused => (
+                false,
+                "its id now belongs to a later process; left alone".to_string(),
+            ),
+            Found::Ours(members) => {
+                let n = members.len();
+                if stop(pgid, start, grace) {
+                    (true, format!("{n} process(es) still running; stopped"))
+                } else {
+                    (
+                        false,
+                        format!("{n} process(es) still running; could not stop them"),
+                    )
+                }
+            }
+        };
+        found.push(Leftover {
+            env,
+            step,
+            pgid,
+            stopped,
+            message,
+        });
+    }
+    for (env, step, id) in marks {
+        let procs = marked(&id);
+        let Some(&(_, pgid)) = procs.first() else {
+            continue;
+        };
+        let stopped = stop_marked(&id, grace);
+        let n = procs.len();
+        let message = if stopped {
+            format!("{n} process(es) of the step still running, not on record; stopped")
+        } else {
+            format!("{n} process(es) of the step still running, not on record; could not stop them")
+        };
+        found.push(Leftover {
+            env,
+            step,
+            pgid,
+            stopped,
+            message,
+        });
+    }
+    for l in &found {
+        tracing::warn!(pgid = l.pgid, stopped = l.stopped, message = %l.message, "left by the dead engine");
+    }
+    found
 }
 
 #[cfg(test)]

@@ -477,43 +477,7 @@ impl Engine {
             }
         }
         tokio::task::spawn_blocking(move || {
-            let mut found = Vec::new();
-            for (env, step, pgid, start) in groups {
-                let (stopped, message) = match leftovers::find(pgid, start) {
-                    leftovers::Found::Gone => continue,
-                    leftovers::Found::Reused => (
-                        false,
-                        "its id now belongs to a later process; left alone".to_string(),
-                    ),
-                    leftovers::Found::Ours(members) => {
-                        let n = members.len();
-                        if leftovers::stop(pgid, start, super::process::KILL_GRACE) {
-                            (true, format!("{n} process(es) still running; stopped"))
-                        } else {
-                            (false, format!("{n} process(es) still running; could not stop them"))
-                        }
-                    }
-                };
-                found.push(Leftover { env, step, pgid, stopped, message });
-            }
-            for (env, step, id) in marks {
-                let procs = leftovers::marked(&id);
-                let Some(&(_, pgid)) = procs.first() else {
-                    continue;
-                };
-                let stopped = leftovers::stop_marked(&id, super::process::KILL_GRACE);
-                let n = procs.len();
-                let message = if stopped {
-                    format!("{n} process(es) of the step still running, not on record; stopped")
-                } else {
-                    format!("{n} process(es) of the step still running, not on record; could not stop them")
-                };
-                found.push(Leftover { env, step, pgid, stopped, message });
-            }
-            for l in &found {
-                tracing::warn!(pgid = l.pgid, stopped = l.stopped, message = %l.message, "left by the dead engine");
-            }
-            found
+            leftovers::stop_all(groups, marks, super::process::KILL_GRACE)
         })
         .await
         .unwrap_or_default()

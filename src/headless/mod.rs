@@ -7,13 +7,14 @@ mod format;
 use std::io::IsTerminal;
 use std::path::Path;
 
-use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::signal::unix::Signal;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::control::ControlServer;
 use crate::engine::{
     Action, Actor, Engine, EngineHandle, EngineOptions, Event, RunState, Unattended,
 };
+use crate::host::serve::Signals;
 use crate::plan::{self, GateKind};
 
 pub use format::Printer;
@@ -71,7 +72,7 @@ pub async fn run(plan_path: &Path, args: HeadlessArgs, state_dir: &Path) -> i32 
         }
         return EXIT_USAGE;
     }
-    let Some(signals) = Signals::install() else {
+    let Some(signals) = install_signals() else {
         return EXIT_NOT_RELEASED;
     };
     let actor = Actor::current("headless");
@@ -112,7 +113,7 @@ pub async fn recover(args: RecoverArgs, state_dir: &Path) -> i32 {
             return EXIT_USAGE;
         }
     };
-    let Some(signals) = Signals::install() else {
+    let Some(signals) = install_signals() else {
         return EXIT_NOT_RELEASED;
     };
     let actor = Actor::current("headless");
@@ -147,30 +148,15 @@ pub async fn recover(args: RecoverArgs, state_dir: &Path) -> i32 {
     .await
 }
 
-/// Signal handlers, installed before the run exists: a Ctrl-C in between
-/// would otherwise kill Slate with its default action and leave the run half-journaled.
-struct Signals {
-    int: Signal,
-    term: Signal,
-    hup: Signal,
-}
-
-impl Signals {
-    fn install() -> Option<Signals> {
-        match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) {
-            (Ok(int), Ok(term), Ok(hup)) => Some(Signals { int, term, hup }),
-            _ => {
-                err(
-                    "slate: cannot install signal handlers; refusing to start a release that Ctrl-C could corrupt",
-                );
-                None
-            }
-        }
+/// The host's handlers (see [`Signals`]), or a message and nothing.
+fn install_signals() -> Option<Signals> {
+    let signals = Signals::install();
+    if signals.is_none() {
+        err(
+            "slate: cannot install signal handlers; refusing to start a release that Ctrl-C could corrupt",
+        );
     }
+    signals
 }
 
 /// Runs the engine with its control socket, printing one line per event

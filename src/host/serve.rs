@@ -40,12 +40,13 @@ fn ready(run_dir: &Path) {
     }
 }
 
-/// The host's signal handlers, installed before the run exists (a signal in
-/// between would otherwise kill it with a half-written journal).
+/// The signal handlers a run's host installs (the engine host here, and
+/// headless), before the run exists: a signal in between would otherwise
+/// kill it with a half-written journal.
 pub struct Signals {
-    int: Signal,
-    term: Signal,
-    hup: Signal,
+    pub int: Signal,
+    pub term: Signal,
+    pub hup: Signal,
 }
 
 impl Signals {
