@@ -105,7 +105,7 @@ pub fn active_runs(state_dir: &Path) -> Vec<ActiveRun> {
         if !runs::engine_running(&dir, s.pid) {
             continue;
         }
-        let Ok(run) = runs::open_dir(&dir) else {
+        let Ok(run) = runs::open_dir_states(&dir) else {
             continue;
         };
         let state = RunState::replay(&run.records);

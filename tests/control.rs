@@ -549,3 +549,112 @@ fn a_run_shared_with_a_group_admits_its_members_only() {
     assert_eq!(approved["comment"], "from the group");
     assert_eq!(approved["actor"]["uid"], 65534);
 }
+
+/// A cockpit asks to be spared output it is too far behind to show: a flood
+/// reaches it as counts plus the newest lines, while every state change
+/// still arrives, in order, exactly as journaled.
+#[test]
+fn an_eliding_follower_gets_every_state_change_and_counts_for_a_flood() {
+    let sb = Sandbox::new();
+    let plan = sb.plan(
+        "flood.toml",
+        r#"
+[release]
+name = "svc"
+version = "2.0.0"
+previous_version = "1.0.0"
+owner = "tests"
+
+[[environments]]
+name = "dev"
+
+[[stages]]
+name = "flood"
+command = '''awk 'BEGIN { for (i = 0; i < 300000; i++) printf "%08d a row of a migration that prints a great deal\n", i }'; echo done >&2'''
+gates_after = ["signoff"]
+
+[[gates]]
+name = "signoff"
+kind = "manual"
+"#,
+    );
+    let stdout = sb.path("run.out");
+    let mut cmd = sb.slate();
+    cmd.args(["run", plan.to_str().unwrap(), "--headless"])
+        .stdout(Stdio::from(File::create(&stdout).unwrap()))
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("start slate");
+    let printed = || std::fs::read_to_string(&stdout).unwrap_or_default();
+    sb.wait_for("the approve hint", Duration::from_secs(60), || {
+        printed().contains("slate approve ")
+    });
+    let id = printed()
+        .lines()
+        .find(|l| l.contains("slate approve "))
+        .and_then(|l| l.split_whitespace().nth(2).map(str::to_string))
+        .unwrap();
+    let dir = run_dir(&sb, &id);
+
+    let mut s = connect(&dir);
+    s.write_all(b"{\"op\":\"subscribe\",\"from_seq\":1,\"elide\":true}\n")
+        .unwrap();
+    let follower = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        for line in BufReader::new(s).lines() {
+            let Ok(line) = line else { break };
+            got.push(serde_json::from_str::<Value>(&line).unwrap());
+        }
+        got
+    });
+    let ok = slate(&sb, &["approve", &id, "signoff"]);
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    let out = wait_output(child, LIMIT, &["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", printed());
+
+    let recs = read_journal(&dir.join("journal.ndjson"));
+    let got = follower.join().unwrap();
+    let is_output = |r: &Value| r["event"]["type"] == "output";
+    let received: Vec<&Value> = got.iter().filter_map(|v| v.get("record")).collect();
+    let elided: Vec<&Value> = got.iter().filter_map(|v| v.get("elided")).collect();
+    assert!(
+        got.iter()
+            .all(|v| v.get("record").is_some() || v.get("elided").is_some()),
+        "only records and markers"
+    );
+    // State changes: all of them, in order, as journaled.
+    let states: Vec<&Value> = recs.iter().filter(|r| !is_output(r)).collect();
+    let got_states: Vec<&Value> = received.iter().copied().filter(|r| !is_output(r)).collect();
+    assert_eq!(got_states, states);
+    // Output: each line sent is the journal's, none twice, and the rest is counted.
+    let total = recs.iter().filter(|r| is_output(r)).count() as u64;
+    assert_eq!(total, 300_001);
+    let sent: Vec<&Value> = received.iter().copied().filter(|r| is_output(r)).collect();
+    for r in &sent {
+        let seq = r["seq"].as_u64().unwrap();
+        assert_eq!(*r, &recs[seq as usize - 1]);
+    }
+    let seqs: Vec<u64> = received
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order, no repeats");
+    let counted: u64 = elided.iter().map(|e| e["lines"].as_u64().unwrap()).sum();
+    assert_eq!(sent.len() as u64 + counted, total);
+    for e in &elided {
+        let per_step: u64 = e["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["lines"].as_u64().unwrap())
+            .sum();
+        assert_eq!(per_step, e["lines"].as_u64().unwrap(), "{e}");
+    }
+    // A flood costs the follower a bounded number of lines, the newest among them.
+    assert!(
+        sent.len() <= 2 * slate::control::follow::KEEP,
+        "{} lines sent",
+        sent.len()
+    );
+    let last_output = recs.iter().rev().find(|r| is_output(r)).unwrap();
+    assert_eq!(sent.last().copied(), Some(last_output));
+}

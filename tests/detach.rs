@@ -243,7 +243,10 @@ fn follow(run_dir: &Path) -> std::thread::JoinHandle<Vec<Record>> {
     let mut client = Client::connect(run_dir).expect("connect to the control socket");
     client.set_read_timeout(Some(WAIT));
     client
-        .send(&Request::Subscribe { from_seq: 1 })
+        .send(&Request::Subscribe {
+            from_seq: 1,
+            elide: false,
+        })
         .expect("subscribe");
     std::thread::spawn(move || {
         let mut seen = Vec::new();

@@ -245,10 +245,27 @@ impl App {
         if self.view.log_scroll + 2 * page < visible {
             return None;
         }
+        let before = self.logs.oldest_seq()?;
         self.loading_history = true;
-        self.logs
-            .oldest_seq()
-            .map(|before| Effect::LoadHistory { before })
+        Some(Effect::LoadHistory { before })
+    }
+
+    /// Output the feed left out because the cockpit was behind (a flood):
+    /// counted for its steps, and read back from the journal on scrolling.
+    pub fn on_elided(&mut self, e: &crate::control::follow::Elided) {
+        for s in &e.steps {
+            self.run.count_output(s.env, s.step, s.lines);
+        }
+        self.logs.elide(e.lines, e.to_seq);
+        if !self.view.follow {
+            self.view.log_scroll = 0;
+            self.view.follow = true;
+            self.toast(
+                "the log moved on faster than it can be shown: following the newest lines",
+                false,
+            );
+        }
+        self.dirty = true;
     }
 
     pub fn add_history(&mut self, lines: Vec<LogLine>) {

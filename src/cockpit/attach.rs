@@ -27,6 +27,10 @@ use crate::output::err;
 /// How long to wait for the run's first record after connecting.
 const FIRST_RECORD: Duration = Duration::from_secs(10);
 
+/// The longest the loop spends applying queued records before it looks at
+/// keys and draws again.
+const DRAIN: Duration = Duration::from_millis(8);
+
 /// How long, after the run ended, to wait for the engine to write its
 /// dossier before saying where it is.
 const DOSSIER_WAIT: Duration = Duration::from_secs(3);
@@ -51,6 +55,8 @@ pub struct Opening {
 /// What the attach feed waited for.
 pub enum Msg {
     Record(Box<Record>),
+    /// Output lines the run's socket left out while the cockpit was behind.
+    Elided(crate::control::follow::Elided),
     /// The stream ended: the engine exited, or the socket failed.
     Ended(String),
     Reply(String, Reply),
@@ -242,7 +248,11 @@ async fn print_verdict(app: &App, run_dir: &Path) {
 fn subscribe(run_dir: &Path) -> Result<mpsc::Receiver<Msg>, ClientError> {
     let mut client = Client::connect(run_dir)?;
     client.set_read_timeout(None);
-    client.send(&Request::Subscribe { from_seq: 1 })?;
+    // A screen has no use for lines it is too far behind to show.
+    client.send(&Request::Subscribe {
+        from_seq: 1,
+        elide: true,
+    })?;
     let (tx, rx) = mpsc::channel(4096);
     std::thread::Builder::new()
         .name("slate-attach".into())
@@ -250,6 +260,7 @@ fn subscribe(run_dir: &Path) -> Result<mpsc::Receiver<Msg>, ClientError> {
             loop {
                 let msg = match client.read() {
                     Ok(Some(Response::Record(r))) => Msg::Record(r),
+                    Ok(Some(Response::Elided(e))) => Msg::Elided(e),
                     Ok(Some(Response::Error(e))) => Msg::Ended(e),
                     Ok(Some(_)) => continue,
                     Ok(None) => Msg::Ended("the run's engine has exited".into()),
@@ -292,18 +303,26 @@ impl Attach {
     pub fn take(&mut self, msg: Msg, app: &mut App) -> Vec<Effect> {
         let mut effects = Vec::new();
         match msg {
-            Msg::Record(rec) => {
-                effects.extend(app.apply_record(&rec));
-                // Drain whatever else is queued before drawing once.
-                for _ in 0..10_000 {
-                    match self.records.try_recv() {
-                        Ok(Msg::Record(r)) => effects.extend(app.apply_record(&r)),
-                        Ok(other) => {
+            Msg::Record(_) | Msg::Elided(_) => {
+                // Drain whatever else is queued before drawing once, for a
+                // bounded time so keys and frames are never kept waiting.
+                let until = std::time::Instant::now() + DRAIN;
+                let mut next = Some(msg);
+                let mut n = 0u32;
+                while let Some(m) = next.take() {
+                    match m {
+                        Msg::Record(r) => effects.extend(app.apply_record(&r)),
+                        Msg::Elided(e) => app.on_elided(&e),
+                        other => {
                             effects.extend(self.take(other, app));
                             break;
                         }
-                        Err(_) => break,
                     }
+                    n += 1;
+                    if n.is_multiple_of(64) && std::time::Instant::now() >= until {
+                        break;
+                    }
+                    next = self.records.try_recv().ok();
                 }
             }
             Msg::Ended(why) => {

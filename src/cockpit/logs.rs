@@ -58,6 +58,9 @@ pub struct LogBuffer {
     lines: VecDeque<LogLine>,
     /// Lines dropped from memory since the run began (all still in the journal).
     pub dropped: u64,
+    /// Just past the newest line known only to the journal (elided): where
+    /// reading back starts while no line after it has arrived.
+    floor: u64,
 }
 
 impl LogBuffer {
@@ -90,9 +93,24 @@ impl LogBuffer {
         self.history.iter().chain(self.lines.iter())
     }
 
-    /// Sequence number of the oldest line in memory.
+    /// Sequence number of the oldest line in memory (with none in memory
+    /// after lines were elided, the line after them).
     pub fn oldest_seq(&self) -> Option<u64> {
-        self.history.front().or(self.lines.front()).map(|l| l.seq)
+        self.history
+            .front()
+            .or(self.lines.front())
+            .map(|l| l.seq)
+            .or((self.floor > 0).then_some(self.floor))
+    }
+
+    /// `lines` output lines up to `to_seq` were not sent (the cockpit was
+    /// behind a flood): what is held is older than that hole, so it goes
+    /// too, and is read back from the journal like any older line.
+    pub fn elide(&mut self, lines: u64, to_seq: u64) {
+        self.dropped += (self.history.len() + self.lines.len()) as u64 + lines;
+        self.history.clear();
+        self.lines.clear();
+        self.floor = to_seq + 1;
     }
 
     /// Lines older than anything in memory remain in the journal.
@@ -128,11 +146,56 @@ pub fn read_history(
     tx: tokio::sync::mpsc::Sender<Vec<LogLine>>,
 ) {
     tokio::task::spawn_blocking(move || {
-        let lines = crate::journal::read_journal(&path)
-            .map(|j| history_from(&j.records, before, HISTORY_BATCH))
-            .unwrap_or_default();
+        let lines = history_from_file(&path, before, HISTORY_BATCH).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, path = %path.display(), "cannot read log history");
+            Vec::new()
+        });
         let _ = tx.blocking_send(lines);
     });
+}
+
+/// Up to `limit` output lines older than `before`, streamed from the
+/// journal file: only the newest `limit` lines are held (unparsed) on the
+/// way, so memory is bounded however long the journal is.
+pub fn history_from_file(
+    path: &std::path::Path,
+    before: u64,
+    limit: usize,
+) -> std::io::Result<Vec<LogLine>> {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+    let mut ring: VecDeque<Vec<u8>> = VecDeque::with_capacity(limit.min(4096));
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 || !buf.ends_with(b"\n") {
+            break;
+        }
+        let (seq, output) = match crate::journal::head::head(&buf) {
+            Some(h) => (h.seq, h.output.is_some()),
+            None => match serde_json::from_slice::<crate::engine::event::Record>(&buf) {
+                Ok(r) => (
+                    r.seq,
+                    matches!(r.event, crate::engine::event::Event::Output { .. }),
+                ),
+                Err(_) => continue,
+            },
+        };
+        if seq >= before {
+            break; // the journal is in sequence order
+        }
+        if output && limit > 0 {
+            if ring.len() == limit {
+                ring.pop_front();
+            }
+            ring.push_back(std::mem::take(&mut buf));
+        }
+    }
+    let records: Vec<crate::engine::event::Record> = ring
+        .iter()
+        .filter_map(|l| serde_json::from_slice(l).ok())
+        .collect();
+    Ok(history_from(&records, before, limit))
 }
 
 /// Up to `limit` output lines older than `before`, read from a journal's records.
@@ -220,5 +283,53 @@ mod tests {
         b.drop_history();
         assert_eq!(b.len(), CAPACITY);
         assert!(b.more_in_journal());
+    }
+
+    #[test]
+    fn elided_lines_are_read_back_like_older_ones() {
+        let mut b = LogBuffer::default();
+        for i in 1..=10 {
+            b.push(LogLine::new(i, 0, 0, Stream::Stdout, false, "x"));
+        }
+        // Lines 11..=500 were not sent; what was held is older than them.
+        b.elide(490, 500);
+        assert!(b.is_empty());
+        assert_eq!(b.oldest_seq(), Some(501));
+        assert!(b.more_in_journal());
+        assert_eq!(b.dropped, 500);
+        b.push(LogLine::new(501, 0, 0, Stream::Stdout, false, "new"));
+        assert_eq!(b.oldest_seq(), Some(501));
+    }
+
+    #[test]
+    fn history_streams_from_the_file_holding_only_what_it_returns() {
+        use crate::engine::event::{Event, Record};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.ndjson");
+        let mut text = String::new();
+        for seq in 1..=50u64 {
+            let event = if seq % 10 == 0 {
+                Event::EnvStarted { env: 0 }
+            } else {
+                Event::Output {
+                    env: 0,
+                    step: 0,
+                    stream: Stream::Stdout,
+                    line: format!("line {seq}"),
+                    rollback: false,
+                }
+            };
+            let rec = Record {
+                seq,
+                ts: jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+                event,
+            };
+            text += &(serde_json::to_string(&rec).unwrap() + "\n");
+        }
+        std::fs::write(&path, text).unwrap();
+        let got = history_from_file(&path, 35, 5).unwrap();
+        let seqs: Vec<u64> = got.iter().map(|l| l.seq).collect();
+        assert_eq!(seqs, [29, 31, 32, 33, 34]);
+        assert_eq!(got[0].plain, "line 29");
     }
 }

@@ -2,11 +2,13 @@
 //! (a Unix domain socket in the owner-only run directory), so other processes
 //! — the CLI verbs, scripts, the cockpit and `slate attach` — can drive and follow it.
 //!
-//! `wire` is the protocol, `server` serves one run as a client of its engine,
+//! `wire` is the protocol, `server` serves one run as a client of its engine
+//! (`follow` streams its journal to subscribers),
 //! `client` is the other end, `peer` turns the kernel's peer credentials into
 //! the [`Actor`](crate::engine::Actor) journaled with every command.
 
 pub mod client;
+pub mod follow;
 pub mod peer;
 pub mod server;
 pub mod wire;

@@ -2,7 +2,7 @@
 //!
 //! The server is a client of the engine like any other: it holds an
 //! [`EngineHandle`], sends commands as the peer's OS user, and reads records
-//! from the journal and the broadcast. A bad request closes its own
+//! from the journal file ([`super::follow`]). A bad request closes its own
 //! connection and nothing else.
 
 use std::path::{Path, PathBuf};
@@ -12,20 +12,16 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
+use super::follow::{self, Tail};
 use super::wire::{MAX_LINE, Request, Response};
 use super::{SOCKET_FILE, peer};
-use crate::engine::{EngineHandle, Record};
+use crate::engine::EngineHandle;
 
 /// At most this many connections at once; more are told so and closed.
 pub const MAX_CONNECTIONS: usize = 64;
-
-/// How long a subscriber waits for buffered output to reach the journal
-/// before giving up on a gap (the writer flushes within 100 ms).
-const GAP_PATIENCE: Duration = Duration::from_secs(3);
 
 /// How long [`ControlServer::close`] lets subscribers send what is left.
 const CLOSE_PATIENCE: Duration = Duration::from_secs(2);
@@ -268,9 +264,9 @@ async fn serve(
                 }
             }
             Request::Status => status(&handle).await,
-            Request::Subscribe { from_seq } => {
+            Request::Subscribe { from_seq, elide } => {
                 let _following = Following::new(count);
-                subscribe(&handle, from_seq, &mut rd, &mut wr, closed).await;
+                subscribe(&handle, from_seq, elide, &mut rd, &mut wr, closed).await;
                 return;
             }
         };
@@ -298,7 +294,8 @@ async fn drain<R: tokio::io::AsyncRead + Unpin>(rd: &mut R) {
 /// before any client hears of them).
 async fn status(handle: &EngineHandle) -> Response {
     let path = handle.journal_path();
-    let read = tokio::task::spawn_blocking(move || crate::journal::read_journal(&path)).await;
+    let read =
+        tokio::task::spawn_blocking(move || crate::journal::read_journal_states(&path)).await;
     match read {
         Ok(Ok(j)) => {
             let state = crate::engine::RunState::replay(&j.records);
@@ -312,117 +309,97 @@ async fn status(handle: &EngineHandle) -> Response {
     }
 }
 
-async fn read_records(handle: &EngineHandle) -> Result<Vec<Record>, String> {
-    let path = handle.journal_path();
-    tokio::task::spawn_blocking(move || crate::journal::read_journal(&path))
-        .await
-        .map_err(|e| e.to_string())?
-        .map(|j| j.records)
-        .map_err(|e| e.to_string())
-}
-
-/// Sends every record with `seq >= from_seq`: first from the journal, then
-/// live from the broadcast, filling any gap (records still buffered by the
-/// journal writer when it was read, or missed by falling behind) from the
-/// journal again. Ends when the engine exits (the server is dropped) or the
-/// client goes away (noticed at once, even while no record comes, so a host
-/// waiting for its followers to leave is never kept up by a dead one).
+/// Sends every record with `seq >= from_seq`, read from the journal file
+/// (see [`super::follow`]): what is on disk now, then more each time the
+/// writer reports another flush. Ends when the engine has finished (after
+/// sending the rest) or the client goes away (noticed at once, even while
+/// no record comes, so a host waiting for its followers to leave is never
+/// kept up by a dead one).
 async fn subscribe<R: tokio::io::AsyncRead + Unpin>(
     handle: &EngineHandle,
     from_seq: u64,
+    elide: bool,
     rd: &mut R,
     wr: &mut OwnedWriteHalf,
     mut closed: watch::Receiver<bool>,
 ) {
     let mut scratch = [0u8; 512];
-    // Subscribed before reading, so nothing falls between the two.
-    let mut live = handle.subscribe();
+    // Watched before reading, so a flush between the two is not missed.
+    let mut on_disk = handle.on_disk();
+    let mut writer_open = true;
+    let mut tail = match Tail::open(&handle.journal_path()) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let _ = send(wr, Response::Error(format!("cannot read the journal: {e}"))).await;
+            return;
+        }
+    };
     let mut next = from_seq.max(1);
-    if fill(handle, &mut next, None, wr).await.is_err() {
-        return;
-    }
     loop {
-        let received = tokio::select! {
-            r = live.recv() => r,
+        on_disk.borrow_and_update();
+        if send_on_disk(&mut tail, &mut next, elide, wr).await.is_err() {
+            return;
+        }
+        tokio::select! {
+            changed = on_disk.changed(), if writer_open => {
+                // The writer is gone: the engine is finishing; `closed` follows.
+                writer_open = changed.is_ok();
+            }
             // A subscriber sends nothing more; end of stream means it has gone.
             n = rd.read(&mut scratch) => match n {
-                Ok(n) if n > 0 => continue,
+                Ok(n) if n > 0 => {}
                 _ => return,
             },
             _ = closed.changed() => {
-                // The engine has finished and flushed its journal: send the rest from it.
-                let _ = fill(handle, &mut next, None, wr).await;
+                // The engine has finished and flushed its journal: send the rest.
+                let _ = send_on_disk(&mut tail, &mut next, elide, wr).await;
                 return;
             }
-        };
-        match received {
-            Ok(rec) => {
-                if rec.seq < next {
-                    continue;
-                }
-                if rec.seq > next && fill(handle, &mut next, Some(rec.seq), wr).await.is_err() {
-                    return;
-                }
-                if send(wr, Response::Record(Box::new(rec))).await.is_err() {
-                    return;
-                }
-                next += 1;
-            }
-            Err(RecvError::Lagged(_)) => {
-                // Fell behind: the journal has what was missed.
-                if fill(handle, &mut next, None, wr).await.is_err() {
-                    return;
-                }
-            }
-            Err(RecvError::Closed) => return,
         }
     }
 }
 
-async fn send(wr: &mut OwnedWriteHalf, r: Response) -> std::io::Result<()> {
-    wr.write_all(&r.to_line()).await
-}
-
-/// Sends journal records from `*next` on: up to (not including) `until`
-/// when given, waiting for the writer to flush them if need be, else
-/// whatever the journal holds now.
-async fn fill(
-    handle: &EngineHandle,
+/// Sends what the journal holds beyond what was sent, chunk by chunk.
+async fn send_on_disk(
+    tail: &mut Option<Tail>,
     next: &mut u64,
-    until: Option<u64>,
+    elide: bool,
     wr: &mut OwnedWriteHalf,
 ) -> Result<(), ()> {
-    let deadline = tokio::time::Instant::now() + GAP_PATIENCE;
     loop {
-        let records = match read_records(handle).await {
+        let mut t = tail.take().ok_or(())?;
+        let from = *next;
+        let (t, read) = tokio::task::spawn_blocking(move || {
+            let read = t.read().map_err(|e| e.to_string()).and_then(|chunk| {
+                // Behind by more than this chunk: none of its output is worth sending.
+                let keep = elide.then_some(if chunk.more { 0 } else { follow::KEEP });
+                follow::render(&chunk.lines, from, keep)
+                    .map(|(bytes, last)| (bytes, last, chunk.more))
+            });
+            (t, read)
+        })
+        .await
+        .map_err(|_| ())?;
+        *tail = Some(t);
+        let (bytes, last, more) = match read {
             Ok(r) => r,
             Err(e) => {
                 let _ = send(wr, Response::Error(format!("cannot read the journal: {e}"))).await;
                 return Err(());
             }
         };
-        for rec in records {
-            if rec.seq < *next || until.is_some_and(|u| rec.seq >= u) {
-                continue;
-            }
-            if rec.seq > *next {
-                break; // not contiguous: the rest is not on disk yet
-            }
-            send(wr, Response::Record(Box::new(rec)))
-                .await
-                .map_err(|_| ())?;
-            *next += 1;
+        if let Some(last) = last {
+            *next = (*next).max(last + 1);
         }
-        match until {
-            Some(u) if *next < u => {
-                if tokio::time::Instant::now() >= deadline {
-                    let msg = format!("records {} to {} never reached the journal", *next, u - 1);
-                    let _ = send(wr, Response::Error(msg)).await;
-                    return Err(());
-                }
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-            _ => return Ok(()),
+        if !bytes.is_empty() {
+            wr.write_all(&bytes).await.map_err(|_| ())?;
+        }
+        if !more {
+            return Ok(());
         }
     }
+}
+
+async fn send(wr: &mut OwnedWriteHalf, r: Response) -> std::io::Result<()> {
+    wr.write_all(&r.to_line()).await
 }

@@ -8,6 +8,9 @@
 //! - `{"op":"subscribe","from_seq":1}` → `{"record": …}` lines: every record
 //!   with `seq ≥ from_seq` from the journal, then live ones, without gaps or
 //!   duplicates, until the engine exits (end of stream).
+//!   With `"elide":true` (the cockpit), output lines the subscriber is
+//!   behind on may be replaced by `{"elided":{"from_seq","to_seq","lines",
+//!   "steps":[{"env","step","lines"}]}}`; state changes never are.
 //!
 //! Who sent a command is never part of a request: the server takes it from
 //! the connecting process's credentials (`SO_PEERCRED`).
@@ -35,6 +38,9 @@ pub enum Request {
     Subscribe {
         #[serde(default = "first_seq")]
         from_seq: u64,
+        /// Output lines may be left out when behind (see [`super::follow`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        elide: bool,
     },
 }
 
@@ -128,6 +134,8 @@ pub enum Response {
     Status(serde_json::Value),
     /// One journal record (subscribe).
     Record(Box<Record>),
+    /// Output lines left out for a subscriber that asked (subscribe, `elide`).
+    Elided(super::follow::Elided),
 }
 
 impl Response {
@@ -164,7 +172,13 @@ mod tests {
         let r: Request = serde_json::from_str(r#"{"op":"status"}"#).unwrap();
         assert_eq!(r, Request::Status);
         let r: Request = serde_json::from_str(r#"{"op":"subscribe","from_seq":7}"#).unwrap();
-        assert_eq!(r, Request::Subscribe { from_seq: 7 });
+        assert_eq!(
+            r,
+            Request::Subscribe {
+                from_seq: 7,
+                elide: false
+            }
+        );
         let r: Request =
             serde_json::from_str(r#"{"op":"command","command":{"action":"pause"}}"#).unwrap();
         assert_eq!(

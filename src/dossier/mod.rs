@@ -31,7 +31,7 @@ pub struct Rendered {
 
 /// The dossier of the run in `run_dir`, from its journal.
 pub fn for_run(run_dir: &Path) -> Result<Rendered, String> {
-    let run = crate::runs::open_dir(run_dir)?;
+    let run = crate::runs::open_dir_states(run_dir)?;
     let alive = crate::runs::engine_running(run_dir, run.pid());
     Ok(Rendered {
         markdown: render(&run.records, alive),

@@ -126,16 +126,18 @@ async fn run_digest_command(spec: &ProcSpec, timeout: Duration) -> Result<String
         process::spawn(spec, tx).map_err(|e| format!("cannot start the digest command: {e}"))?;
     let mut stdout: VecDeque<String> = VecDeque::new();
     let mut stderr: VecDeque<String> = VecDeque::new();
-    let mut keep = |(stream, line): (Stream, String)| {
+    let mut keep = |(stream, lines): process::Lines| {
         let q = match stream {
             Stream::Stdout => &mut stdout,
             Stream::Stderr => &mut stderr,
         };
-        if !line.trim().is_empty() {
-            if q.len() == KEEP_LINES {
-                q.pop_front();
+        for line in lines {
+            if !line.trim().is_empty() {
+                if q.len() == KEEP_LINES {
+                    q.pop_front();
+                }
+                q.push_back(line);
             }
-            q.push_back(line);
         }
     };
     let deadline = tokio::time::Instant::now() + timeout;

@@ -107,6 +107,20 @@ impl Engine {
         }
     }
 
+    /// One read's worth of a step's output, one record per line.
+    fn emit_output(&mut self, x: &Exec<'_>, (stream, lines): process::Lines) -> Result<(), Fatal> {
+        for line in lines {
+            self.emit(Event::Output {
+                env: x.env,
+                step: x.step,
+                stream,
+                line,
+                rollback: x.rollback,
+            })?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn exec(&mut self, x: Exec<'_>) -> Result<ExecResult, Fatal> {
         let spec = ProcSpec {
             command: x.command.to_string(),
@@ -114,7 +128,8 @@ impl Engine {
             env: self.command_env(&x),
         };
         let started = Instant::now();
-        let (tx, mut lines) = mpsc::channel(1024);
+        // Batches of up to 64 KiB: a few in flight bound the memory a flood takes.
+        let (tx, mut lines) = mpsc::channel(16);
         let mut proc = match process::spawn(&spec, tx) {
             Ok(p) => p,
             Err(e) => {
@@ -142,7 +157,7 @@ impl Engine {
 
         enum Ev {
             Cmd(Option<super::Command>),
-            Line(Option<(super::event::Stream, String)>),
+            Lines(Option<process::Lines>),
             Flush,
             Deadline,
             Exit(std::io::Result<std::process::ExitStatus>),
@@ -152,7 +167,7 @@ impl Engine {
         let exit = loop {
             let ev = tokio::select! {
                 c = self.cmds.recv(), if self.cmds_open => Ev::Cmd(c),
-                l = lines.recv(), if lines_open => Ev::Line(l),
+                l = lines.recv(), if lines_open => Ev::Lines(l),
                 _ = flush.tick() => Ev::Flush,
                 _ = &mut deadline => Ev::Deadline,
                 s = proc.wait() => Ev::Exit(s),
@@ -173,14 +188,8 @@ impl Engine {
                         break proc.stop().await;
                     }
                 }
-                Ev::Line(None) => lines_open = false,
-                Ev::Line(Some((stream, line))) => self.emit(Event::Output {
-                    env: x.env,
-                    step: x.step,
-                    stream,
-                    line,
-                    rollback: x.rollback,
-                })?,
+                Ev::Lines(None) => lines_open = false,
+                Ev::Lines(Some(batch)) => self.emit_output(&x, batch)?,
                 Ev::Flush => {
                     let _ = self.journal.flush();
                 }
@@ -197,7 +206,7 @@ impl Engine {
         while lines_open {
             tokio::select! {
                 l = lines.recv() => match l {
-                    Some((stream, line)) => self.emit(Event::Output { env: x.env, step: x.step, stream, line, rollback: x.rollback })?,
+                    Some(batch) => self.emit_output(&x, batch)?,
                     None => lines_open = false,
                 },
                 _ = tokio::time::sleep_until(drain_until) => break,

@@ -138,6 +138,8 @@ pub struct Engine {
     journal: JournalWriter,
     seq: u64,
     events: broadcast::Sender<Record>,
+    /// The same without stage output (see [`EngineHandle::subscribe_states`]).
+    states: broadcast::Sender<Record>,
     cmds: mpsc::Receiver<Command>,
     cmds_open: bool,
     /// The command channel, held weakly so it still closes when every client
@@ -178,12 +180,27 @@ pub struct EngineHandle {
     pub sharing: Option<crate::runs::Sharing>,
     cmd_tx: mpsc::Sender<Command>,
     events: broadcast::Sender<Record>,
+    states: broadcast::Sender<Record>,
+    on_disk: tokio::sync::watch::Receiver<u64>,
 }
 
 impl EngineHandle {
+    /// The last sequence number written to the journal file, and its
+    /// changes: followers read the file (the truth) and wake on this.
+    pub fn on_disk(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.on_disk.clone()
+    }
+
     /// Records from now on. Subscribe before the engine is spawned to see them all.
     pub fn subscribe(&self) -> broadcast::Receiver<Record> {
         self.events.subscribe()
+    }
+
+    /// Every record but stage output, from now on: for clients that keep
+    /// the run's state (a replica, the notifier) and must not pay for a
+    /// flood they ignore.
+    pub fn subscribe_states(&self) -> broadcast::Receiver<Record> {
+        self.states.subscribe()
     }
 
     /// Sends a command and waits for the engine's answer.
@@ -284,12 +301,15 @@ impl Engine {
         let (cmd_tx, cmds) = mpsc::channel(256);
         let cmd_weak = cmd_tx.downgrade();
         let (events, _) = broadcast::channel(65_536);
+        let (states, _) = broadcast::channel(4_096);
         let handle = EngineHandle {
             run_id: run_id.clone(),
             run_dir,
             sharing,
             cmd_tx,
             events: events.clone(),
+            states: states.clone(),
+            on_disk: journal.on_disk(),
         };
         let seq = state.last_seq;
         (
@@ -302,6 +322,7 @@ impl Engine {
                 journal,
                 seq,
                 events,
+                states,
                 cmds,
                 cmds_open: true,
                 cmd_weak,
@@ -352,6 +373,10 @@ impl Engine {
             ))
         })?;
         self.state.apply(&rec);
+        if rec.event.is_state_change() {
+            let _ = self.states.send(rec.clone());
+        }
+        // Without receivers (a cockpit follows the journal file instead) this costs a lock.
         let _ = self.events.send(rec);
         Ok(())
     }
@@ -362,7 +387,7 @@ impl Engine {
             // Subscribed before the first record, so it hears RunStarted.
             self.notifier = Some(crate::notify::spawn(crate::notify::Setup {
                 plan: self.plan.clone(),
-                records: self.events.subscribe(),
+                records: self.states.subscribe(),
                 commands: self.cmd_weak.clone(),
                 journal: self.journal.path().to_path_buf(),
             }));

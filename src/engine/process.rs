@@ -1,9 +1,10 @@
 //! Stage commands as real child processes, each in its own process group.
 //!
 //! A stage's shell may fork helpers; killing only the shell would leave them
-//! running, so timeouts and aborts signal the whole group. Output is read line
-//! by line with a cap on line length so a stage that never prints a newline
-//! cannot exhaust memory.
+//! running, so timeouts and aborts signal the whole group. Output is read in
+//! lines with a cap on line length so a stage that never prints a newline
+//! cannot exhaust memory, and handed on in batches (every complete line of
+//! one read) so a flood costs one message per read rather than per line.
 
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
@@ -47,8 +48,11 @@ impl Drop for Running {
     }
 }
 
+/// Lines from one read of one stream, in order.
+pub type Lines = (Stream, Vec<String>);
+
 /// Starts `sh -c command` in a new process group; its lines go to `lines`.
-pub fn spawn(spec: &ProcSpec, lines: mpsc::Sender<(Stream, String)>) -> std::io::Result<Running> {
+pub fn spawn(spec: &ProcSpec, lines: mpsc::Sender<Lines>) -> std::io::Result<Running> {
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c")
         .arg(&spec.command)
@@ -76,39 +80,37 @@ pub fn spawn(spec: &ProcSpec, lines: mpsc::Sender<(Stream, String)>) -> std::io:
     })
 }
 
-async fn read_lines(
-    reader: impl AsyncRead + Unpin,
-    stream: Stream,
-    tx: mpsc::Sender<(Stream, String)>,
-) {
+async fn read_lines(reader: impl AsyncRead + Unpin, stream: Stream, tx: mpsc::Sender<Lines>) {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let mut acc: Vec<u8> = Vec::new();
     while let Ok(buf) = reader.fill_buf().await {
         if buf.is_empty() {
             break;
         }
-        let room = MAX_LINE - acc.len();
-        let (take, complete) = match memchr(buf) {
-            Some(i) if i < room => (i + 1, true),
-            _ => (buf.len().min(room), false),
-        };
-        acc.extend_from_slice(&buf[..take]);
-        reader.consume(take);
-        if complete || acc.len() >= MAX_LINE {
-            let line = finish_line(&mut acc, !complete);
-            if tx.send((stream, line)).await.is_err() {
-                return;
+        let mut batch = Vec::new();
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let room = MAX_LINE - acc.len();
+            let (take, complete) = match memchr::memchr(b'\n', rest) {
+                Some(i) if i < room => (i + 1, true),
+                _ => (rest.len().min(room), false),
+            };
+            acc.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if complete || acc.len() >= MAX_LINE {
+                batch.push(finish_line(&mut acc, !complete));
             }
+        }
+        let read = buf.len();
+        reader.consume(read);
+        if !batch.is_empty() && tx.send((stream, batch)).await.is_err() {
+            return;
         }
     }
     if !acc.is_empty() {
         let line = finish_line(&mut acc, false);
-        let _ = tx.send((stream, line)).await;
+        let _ = tx.send((stream, vec![line])).await;
     }
-}
-
-fn memchr(buf: &[u8]) -> Option<usize> {
-    buf.iter().position(|&b| b == b'\n')
 }
 
 fn finish_line(acc: &mut Vec<u8>, split: bool) -> String {
@@ -176,8 +178,10 @@ mod tests {
         assert!(status.success());
         // Readers end when the pipes close; dropping `p` first would abort them.
         let mut got = Vec::new();
-        while let Ok(Some(l)) = tokio::time::timeout(Duration::from_secs(2), rx.recv()).await {
-            got.push(l);
+        while let Ok(Some((stream, lines))) =
+            tokio::time::timeout(Duration::from_secs(2), rx.recv()).await
+        {
+            got.extend(lines.into_iter().map(|l| (stream, l)));
         }
         drop(p);
         assert!(got.contains(&(Stream::Stdout, "out".into())));

@@ -205,7 +205,7 @@ async fn host(
         int,
         term,
         hup,
-        handle.subscribe(),
+        handle.subscribe_states(),
     ));
     let (printed, last_line) = print_events(events, &hints, &handle, &before).await;
     signals.abort();

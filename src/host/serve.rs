@@ -170,7 +170,7 @@ pub async fn host(
     mut signals: Signals,
 ) -> i32 {
     // Subscribed before the engine starts: the replica sees every record.
-    let mut records = handle.subscribe();
+    let mut records = handle.subscribe_states();
     let mut followers = server.subscribers();
     let mut engine_task = tokio::spawn(engine.run());
     ready(&handle.run_dir);
@@ -248,7 +248,7 @@ fn stop(handle: &EngineHandle, actor: &Actor, state: &RunState, name: &str) {
 
 async fn replay_journal(handle: &EngineHandle) -> Option<RunState> {
     let path = handle.journal_path();
-    tokio::task::spawn_blocking(move || crate::journal::read_journal(&path))
+    tokio::task::spawn_blocking(move || crate::journal::read_journal_states(&path))
         .await
         .ok()?
         .ok()

@@ -6,6 +6,7 @@
 //! batch instead of one per line.
 
 mod amend;
+pub mod head;
 mod read;
 mod run_id;
 
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 use crate::engine::event::Record;
 
 pub use amend::append_after;
-pub use read::{JournalError, ReadJournal, read_journal};
+pub use read::{JournalError, ReadJournal, read_journal, read_journal_states};
 pub use run_id::new_run_id;
 
 pub const JOURNAL_FILE: &str = "journal.ndjson";
@@ -28,6 +29,10 @@ pub const OUTPUT_FLUSH: Duration = Duration::from_millis(100);
 pub struct JournalWriter {
     path: PathBuf,
     out: BufWriter<File>,
+    /// The last record appended, and the last one known to be in the file:
+    /// followers of the run read the file and wake when this moves.
+    last_seq: u64,
+    on_disk: tokio::sync::watch::Sender<u64>,
     last_flush: Instant,
     /// fsync state changes; tests and benchmarks of the batching may turn it off.
     durable: bool,
@@ -46,6 +51,8 @@ impl JournalWriter {
         Ok(Self {
             path,
             out: BufWriter::with_capacity(256 * 1024, file),
+            last_seq: 0,
+            on_disk: tokio::sync::watch::Sender::new(0),
             last_flush: Instant::now(),
             durable: true,
         })
@@ -64,6 +71,8 @@ impl JournalWriter {
         Ok(Self {
             path,
             out: BufWriter::with_capacity(256 * 1024, file),
+            last_seq: 0,
+            on_disk: tokio::sync::watch::Sender::new(0),
             last_flush: Instant::now(),
             durable: true,
         })
@@ -77,16 +86,25 @@ impl JournalWriter {
         &self.path
     }
 
+    /// The sequence number of the last record written to the file (not
+    /// merely buffered), and its changes: a follower reading the file wakes
+    /// on it instead of being sent every record.
+    pub fn on_disk(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.on_disk.subscribe()
+    }
+
     /// Appends one record; state changes reach the disk before this returns.
     pub fn append(&mut self, rec: &Record) -> std::io::Result<()> {
         serde_json::to_writer(&mut self.out, rec)?;
         self.out.write_all(b"\n")?;
+        self.last_seq = rec.seq;
         if rec.event.is_state_change() {
             self.out.flush()?;
             if self.durable {
                 self.out.get_ref().sync_data()?;
             }
             self.last_flush = Instant::now();
+            self.written();
         } else if self.last_flush.elapsed() >= OUTPUT_FLUSH {
             self.flush()?;
         }
@@ -97,7 +115,14 @@ impl JournalWriter {
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()?;
         self.last_flush = Instant::now();
+        self.written();
         Ok(())
+    }
+
+    fn written(&self) {
+        let seq = self.last_seq;
+        self.on_disk
+            .send_if_modified(|s| std::mem::replace(s, seq) != seq);
     }
 }
 

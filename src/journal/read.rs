@@ -37,10 +37,23 @@ impl std::error::Error for JournalError {}
 /// Reads every record. A bad last line is a torn write and only warns; a bad
 /// line anywhere else means the journal cannot be trusted and is an error.
 pub fn read_journal(path: &Path) -> Result<ReadJournal, JournalError> {
+    read(path, true)
+}
+
+/// Reads every record except stage output, which is checked for its place
+/// in the sequence but neither parsed nor kept: what a dossier, a status or
+/// a replica of the run's state needs, in memory that does not grow with
+/// what stages print. (A state rebuilt from these counts no output lines.)
+pub fn read_journal_states(path: &Path) -> Result<ReadJournal, JournalError> {
+    read(path, false)
+}
+
+fn read(path: &Path, keep_output: bool) -> Result<ReadJournal, JournalError> {
     let file = std::fs::File::open(path)
         .map_err(|e| JournalError::Io(format!("{}: {e}", path.display())))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut records = Vec::new();
+    let mut last_seq: Option<u64> = None;
     let mut buf = Vec::new();
     let mut line_no = 0;
     let mut pending_error: Option<(usize, String)> = None;
@@ -66,9 +79,37 @@ pub fn read_journal(path: &Path) -> Result<ReadJournal, JournalError> {
             }
             continue;
         }
+        if !complete {
+            // Only the last line can lack its newline. Even when what is
+            // there parses, the write was cut short: the engine appends a
+            // record and its newline in one write before acting on it, so it
+            // never acted on this one, and a recovery cuts it off.
+            return Ok(ReadJournal {
+                records,
+                warning: Some(format!(
+                    "{}: ignored a torn last line ({line_no}) left by an interrupted write",
+                    path.display()
+                )),
+                valid_len,
+            });
+        }
+        if !keep_output
+            && let Some(h) = super::head::head(text)
+            && h.output.is_some()
+        {
+            if let Some(last) = last_seq
+                && h.seq != last + 1
+            {
+                pending_error = Some((line_no, format!("sequence jumps from {last} to {}", h.seq)));
+                continue;
+            }
+            last_seq = Some(h.seq);
+            valid_len = offset;
+            continue;
+        }
         match serde_json::from_slice::<Record>(text) {
             Ok(rec) => {
-                if let Some(last) = records.last().map(|r: &Record| r.seq)
+                if let Some(last) = last_seq
                     && rec.seq != last + 1
                 {
                     pending_error = Some((
@@ -77,25 +118,13 @@ pub fn read_journal(path: &Path) -> Result<ReadJournal, JournalError> {
                     ));
                     continue;
                 }
-                records.push(rec);
-                if complete {
-                    valid_len = offset;
+                last_seq = Some(rec.seq);
+                if keep_output || !matches!(rec.event, crate::engine::event::Event::Output { .. }) {
+                    records.push(rec);
                 }
+                valid_len = offset;
             }
-            Err(e) => {
-                let message = e.to_string();
-                if !complete {
-                    return Ok(ReadJournal {
-                        records,
-                        warning: Some(format!(
-                            "{}: ignored a torn last line ({line_no}) left by an interrupted write",
-                            path.display()
-                        )),
-                        valid_len,
-                    });
-                }
-                pending_error = Some((line_no, message));
-            }
+            Err(e) => pending_error = Some((line_no, e.to_string())),
         }
     }
     if let Some((line, message)) = pending_error {
@@ -161,6 +190,52 @@ mod tests {
         assert_eq!(j.records.len(), 2);
         assert!(j.warning.unwrap().contains("torn last line (3)"));
         assert_eq!(j.valid_len as usize, line(1).len() + line(2).len() + 2);
+    }
+
+    #[test]
+    fn a_whole_record_without_its_newline_is_torn_too() {
+        // A recovery cuts at `valid_len`: what was read must be what stays.
+        let f = write(&format!("{}\n{}", line(1), line(2)));
+        let j = read_journal(f.path()).unwrap();
+        assert_eq!(j.records.len(), 1);
+        assert!(j.warning.unwrap().contains("torn last line (2)"));
+        assert_eq!(j.valid_len as usize, line(1).len() + 1);
+    }
+
+    fn output(seq: u64) -> String {
+        let rec = Record {
+            seq,
+            ts: jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+            event: Event::Output {
+                env: 0,
+                step: 0,
+                stream: crate::engine::event::Stream::Stdout,
+                line: format!("row {seq}"),
+                rollback: false,
+            },
+        };
+        serde_json::to_string(&rec).unwrap()
+    }
+
+    #[test]
+    fn reading_states_skips_output_but_not_its_place_in_the_sequence() {
+        let f = write(&format!(
+            "{}\n{}\n{}\n{}\n",
+            line(1),
+            output(2),
+            output(3),
+            line(4)
+        ));
+        let j = read_journal_states(f.path()).unwrap();
+        assert_eq!(j.records.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 4]);
+        assert_eq!(j.valid_len, std::fs::metadata(f.path()).unwrap().len());
+        // A missing output line is still a gap.
+        let f = write(&format!("{}\n{}\n{}\n", line(1), output(3), line(4)));
+        let e = read_journal_states(f.path()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "journal is corrupt at line 2: sequence jumps from 1 to 3"
+        );
     }
 
     #[test]

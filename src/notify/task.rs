@@ -115,7 +115,8 @@ impl Notifier {
     /// The broadcast ran ahead of us: the journal has every record we missed.
     async fn catch_up(&mut self) {
         let path = self.journal.clone();
-        match tokio::task::spawn_blocking(move || crate::journal::read_journal(&path)).await {
+        match tokio::task::spawn_blocking(move || crate::journal::read_journal_states(&path)).await
+        {
             Ok(Ok(j)) => {
                 for rec in j.records {
                     self.on_record(rec);

@@ -43,7 +43,7 @@ pub fn record_journal(state_dir: &Path, run_dir: &Path) -> Result<RunSummary, St
 }
 
 fn summarise(run_dir: &Path) -> Result<RunSummary, String> {
-    let run = super::open_dir(run_dir)?;
+    let run = super::open_dir_states(run_dir)?;
     let mut s = RunSummary::from_records(&run.records, super::engine_running(run_dir, run.pid()));
     if s.run_id.is_empty() {
         s.run_id = run_dir

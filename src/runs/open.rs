@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::engine::event::{Event, Record};
-use crate::journal::{JOURNAL_FILE, read_journal};
+use crate::journal::{JOURNAL_FILE, read_journal, read_journal_states};
 use crate::plan::{Plan, PlanErrors};
 
 pub struct OpenRun {
@@ -32,6 +32,18 @@ pub fn open(state_dir: &Path, run: &str) -> Result<OpenRun, OpenError> {
 /// Reads the run in `dir`.
 pub fn open_dir(dir: &Path) -> Result<OpenRun, String> {
     let journal = read_journal(&dir.join(JOURNAL_FILE)).map_err(|e| e.to_string())?;
+    Ok(OpenRun {
+        dir: dir.to_path_buf(),
+        records: journal.records,
+        warning: journal.warning,
+    })
+}
+
+/// Reads the run in `dir` without its stage output (see
+/// [`read_journal_states`]): for the dossier, summaries and status, whose
+/// cost must not grow with what stages printed.
+pub fn open_dir_states(dir: &Path) -> Result<OpenRun, String> {
+    let journal = read_journal_states(&dir.join(JOURNAL_FILE)).map_err(|e| e.to_string())?;
     Ok(OpenRun {
         dir: dir.to_path_buf(),
         records: journal.records,

@@ -125,6 +125,14 @@ impl RunState {
             .collect()
     }
 
+    /// Output lines a follower was told of without their records (a
+    /// cockpit behind a flood is sent counts instead).
+    pub fn count_output(&mut self, env: usize, step: usize, lines: u64) {
+        if let Some(s) = self.step_mut(env, step) {
+            s.output_lines += lines;
+        }
+    }
+
     fn step_mut(&mut self, env: usize, step: usize) -> Option<&mut StepView> {
         self.envs.get_mut(env)?.steps.get_mut(step)
     }
