@@ -11,6 +11,7 @@
 mod actions;
 pub mod app;
 pub mod attach;
+pub mod backend;
 pub mod config;
 mod dialogs;
 mod feed;

@@ -1,23 +1,30 @@
 //! Entering and leaving the terminal, on every path: normal exit, error,
-//! panic (ratatui's hook, chained after color-eyre's), SIGTERM, and Ctrl-Z.
+//! panic (our hook restores the terminal, then calls the previous one), SIGTERM, and Ctrl-Z.
 
-use std::io::{Write, stdout};
+use std::io::{Stdout, stdout};
 
-use ratatui::DefaultTerminal;
+use ratatui::Terminal;
+use ratatui::crossterm::cursor::Show;
 use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use ratatui::crossterm::execute;
-use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use ratatui::crossterm::terminal::{EnterAlternateScreen, enable_raw_mode};
 
-pub fn enter() -> std::io::Result<DefaultTerminal> {
-    let terminal = ratatui::try_init()?;
-    execute!(stdout(), EnableMouseCapture)?;
+use super::backend::Quiet;
+
+/// The terminal the cockpit draws on: frames cost only their changed cells.
+pub type Screen = Terminal<Quiet<Stdout>>;
+
+pub fn enter() -> std::io::Result<Screen> {
+    enable_raw_mode()?;
+    execute!(stdout(), EnterAlternateScreen, EnableMouseCapture)?;
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        // Mouse capture is ours to undo; ratatui's hook restores the rest.
         let _ = execute!(stdout(), DisableMouseCapture);
+        let _ = ratatui::try_restore();
+        let _ = execute!(stdout(), Show);
         previous(info);
     }));
-    Ok(terminal)
+    Terminal::new(Quiet::new(stdout()))
 }
 
 pub fn leave() {
@@ -27,10 +34,12 @@ pub fn leave() {
     if let Err(e) = ratatui::try_restore() {
         tracing::info!(error = %e, "cannot restore the terminal (it may have gone away)");
     }
+    // The frames' backend writes the cursor only with a frame; give it back here.
+    let _ = execute!(stdout(), Show);
 }
 
 /// Ctrl-Z: give the terminal back, stop, and take it again on `fg`.
-pub fn suspend() -> std::io::Result<DefaultTerminal> {
+pub fn suspend() -> std::io::Result<Screen> {
     leave();
     let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP);
     let mut t = enter()?;
@@ -38,15 +47,8 @@ pub fn suspend() -> std::io::Result<DefaultTerminal> {
     Ok(t)
 }
 
-/// Draws one frame inside a synchronized update, so slow links never show a half-drawn screen.
-pub fn draw(
-    terminal: &mut DefaultTerminal,
-    f: impl FnOnce(&mut ratatui::Frame),
-) -> std::io::Result<()> {
-    let mut out = stdout();
-    let _ = execute!(out, BeginSynchronizedUpdate);
-    let r = terminal.draw(f).map(|_| ());
-    let _ = execute!(out, EndSynchronizedUpdate);
-    let _ = out.flush();
-    r
+/// Draws one frame; the backend writes only what changed, in one
+/// synchronized update, and nothing when nothing did.
+pub fn draw(terminal: &mut Screen, f: impl FnOnce(&mut ratatui::Frame)) -> std::io::Result<()> {
+    terminal.draw(f).map(|_| ())
 }

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::widgets::{fmt_ms, since_ms, spinner};
+use super::widgets::{fmt_ms, fmt_wait, since_ms, spinner};
 use crate::cockpit::app::App;
 use crate::cockpit::replay::{End, ReplayView};
 use crate::engine::event::RunOutcome;
@@ -27,6 +27,15 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     };
     let elapsed = match (r.started, r.finished) {
         (Some(a), Some(b)) => fmt_ms(b.duration_since(a).as_millis().max(0) as u64),
+        // Nothing moves while the run waits for people: its clock goes coarse too.
+        (Some(a), None)
+            if matches!(
+                r.status,
+                RunStatus::WaitingApproval | RunStatus::Paused | RunStatus::Blocked
+            ) =>
+        {
+            fmt_wait(since_ms(app, a))
+        }
         (Some(a), None) => fmt_ms(since_ms(app, a)),
         _ => String::new(),
     };
@@ -77,7 +86,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         line2.push(Span::styled(
             format!(
                 "  ◷ waiting {} ({have}/{}){decides}",
-                fmt_ms(since_ms(app, w.since)),
+                fmt_wait(since_ms(app, w.since)),
                 w.required,
             ),
             t.paused,

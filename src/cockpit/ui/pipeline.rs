@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Paragraph};
 
 use super::widgets::{
-    env_glyph, fmt_ms, panel_block, rollout_progress, since_ms, step_glyph, truncate,
+    env_glyph, fmt_ms, fmt_wait, panel_block, rollout_progress, since_ms, step_glyph, truncate,
 };
 use crate::cockpit::app::{App, Panel};
 use crate::engine::state::{StepState, UndoState};
@@ -49,7 +49,11 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         };
         let mut right = String::new();
         if let Some(e) = elapsed {
-            right = fmt_ms(e);
+            right = if s.state == StepState::Waiting && s.kind == "gate" {
+                fmt_wait(e)
+            } else {
+                fmt_ms(e)
+            };
             if let Some(to) = s.timeout_ms.filter(|_| s.kind == "run") {
                 right.push_str(&format!("/{}", fmt_ms(to)));
             }

@@ -79,6 +79,18 @@ pub fn fmt_ms(ms: u64) -> String {
     }
 }
 
+/// A wait, to the minute ("<1m", "4m", "1h05m"). Waiting counters change
+/// once a minute, so a release parked at a gate for an hour costs a watcher
+/// on a slow link a few bytes a minute instead of a redraw every second.
+pub fn fmt_wait(ms: u64) -> String {
+    let m = ms / 60_000;
+    match m {
+        0 => "<1m".into(),
+        1..60 => format!("{m}m"),
+        _ => format!("{}h{:02}m", m / 60, m % 60),
+    }
+}
+
 pub fn since_ms(app: &App, ts: jiff::Timestamp) -> u64 {
     app.now.duration_since(ts).as_millis().max(0) as u64
 }
