@@ -630,3 +630,51 @@ fn catching_up_after_falling_behind_rebuilds_from_the_journal_without_doubling_l
     assert_eq!(lines(&behind), lines(&live), "every line once, in order");
     assert_eq!(behind.run, live.run);
 }
+
+fn screen(app: &App) -> String {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    t.draw(|f| slate::cockpit::ui::draw(f, app)).unwrap();
+    let buf = t.backend().buffer().clone();
+    buf.content().iter().map(|c| c.symbol()).collect()
+}
+
+/// Output is drawn at the log's own cadence while following: a line that
+/// arrives asks for no frame until the loop reveals it (state changes do).
+#[test]
+fn paced_output_waits_for_its_reveal_and_state_changes_do_not() {
+    let mut app = app_with(Keymap::default());
+    let mut f = at_gate(&mut app);
+    app.pace_logs();
+    app.dirty = false;
+    app.apply_record(&f.rec(Event::Output {
+        env: 1,
+        step: 0,
+        stream: Stream::Stdout,
+        line: "a paced line".into(),
+        rollback: false,
+    }));
+    assert!(app.logs_pending);
+    assert!(!app.dirty, "a new line alone asks for no frame");
+    assert!(!screen(&app).contains("a paced line"));
+    assert!(screen(&app).contains("deployed"), "what was shown stays");
+    app.reveal_logs();
+    assert!(app.dirty && !app.logs_pending);
+    assert!(screen(&app).contains("a paced line"));
+    // A state change is drawn at once.
+    app.dirty = false;
+    app.apply_record(&f.rec(Event::Paused {
+        env: Some(1),
+        step: Some(0),
+    }));
+    assert!(app.dirty);
+    // Scrolled back (not following), everything held is drawn.
+    app.apply_record(&f.rec(Event::Output {
+        env: 1,
+        step: 0,
+        stream: Stream::Stdout,
+        line: "while reading".into(),
+        rollback: false,
+    }));
+    app.view.follow = false;
+    assert!(screen(&app).contains("while reading"));
+}

@@ -257,6 +257,9 @@ impl App {
             self.run.count_output(s.env, s.step, s.lines);
         }
         self.logs.elide(e.lines, e.to_seq);
+        // What was held is gone: show what comes after the hole at once.
+        self.logs_pending = true;
+        self.reveal_logs();
         if !self.view.follow {
             self.view.log_scroll = 0;
             self.view.follow = true;

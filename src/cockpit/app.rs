@@ -156,6 +156,11 @@ pub struct App {
     pub dirty: bool,
     /// A history read from the journal is under way.
     pub loading_history: bool,
+    /// The newest output the log pane shows while following (see
+    /// [`App::log_horizon`]); `u64::MAX` unless the loop paces the log.
+    log_shown: u64,
+    /// Output arrived that the log pane does not show yet.
+    pub logs_pending: bool,
     /// Set for replays and `attach --read-only`: nothing may be sent.
     pub read_only: Option<ReadOnly>,
     /// Set in replay mode: where the player is, for the header and the keys.
@@ -204,6 +209,8 @@ impl App {
             quit: QuitState::Running,
             dirty: true,
             loading_history: false,
+            log_shown: u64::MAX,
+            logs_pending: false,
             read_only: None,
             replay: None,
         }
@@ -233,6 +240,34 @@ impl App {
     }
 
     /// Whether the log line passes the current filters.
+    /// Paces the log pane (the live loop does; tests and screenshots show
+    /// everything): new output is drawn when [`App::reveal_logs`] says so,
+    /// a few times a second, instead of in every frame it arrives in.
+    /// Watching a rollout over SSH, a pane that scrolls by one line rewrites
+    /// nearly all its cells; scrolling by several at once costs the same.
+    pub fn pace_logs(&mut self) {
+        self.log_shown = self.run.last_seq;
+    }
+
+    /// Shows the output that arrived since the last call.
+    pub fn reveal_logs(&mut self) {
+        if self.logs_pending {
+            self.log_shown = self.run.last_seq;
+            self.logs_pending = false;
+            self.dirty = true;
+        }
+    }
+
+    /// The newest line the log pane draws: paced while following with no
+    /// search; otherwise everything (the reader's view stays put anyway).
+    pub fn log_horizon(&self) -> u64 {
+        if self.view.follow && self.view.search.is_none() {
+            self.log_shown
+        } else {
+            u64::MAX
+        }
+    }
+
     pub fn log_visible(&self, l: &LogLine) -> bool {
         (!self.view.stderr_only || l.stream == Stream::Stderr)
             && self
@@ -244,7 +279,12 @@ impl App {
     pub fn apply_record(&mut self, rec: &Record) -> Vec<Effect> {
         self.run.apply(rec);
         self.now = self.now.max(rec.ts);
-        self.dirty = true;
+        // New output waits for the log's own cadence (`reveal_logs`); anything else is drawn now.
+        if matches!(rec.event, Event::Output { .. }) && self.log_shown != u64::MAX {
+            self.logs_pending = true;
+        } else {
+            self.dirty = true;
+        }
         // Decided elsewhere (another cockpit, `slate decide`): nothing left to ask.
         if matches!(self.modal, Some(Modal::Decide { .. })) && self.run.blocked.is_none() {
             self.modal = None;

@@ -41,6 +41,9 @@ use feed::Feed;
 /// Floods are coalesced into at most this many frames a second.
 const MAX_FPS: u64 = 30;
 const TICK: Duration = Duration::from_millis(250);
+/// New output is shown at most this often while the log follows (see
+/// [`App::pace_logs`]); the first line after a quiet spell at once.
+const LOG_GAP: Duration = Duration::from_millis(500);
 
 pub struct CockpitArgs {
     pub theme: Option<String>,
@@ -158,6 +161,8 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
     let mut tick = tokio::time::interval(TICK);
     let frame_gap = Duration::from_millis(1000 / MAX_FPS);
     let mut last_draw = tokio::time::Instant::now() - frame_gap;
+    app.pace_logs();
+    let mut last_reveal = tokio::time::Instant::now() - LOG_GAP;
     // The terminal went away: nothing more can be shown or typed.
     let mut detached = false;
     let mut quit = false;
@@ -165,8 +170,12 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
 
     while !quit {
         let redraw_at = last_draw + frame_gap;
+        let reveal_at = last_reveal + LOG_GAP;
+        let wait_reveal = app.logs_pending && !detached;
         let wait_draw = app.dirty && !detached;
         let mut effects = Vec::new();
+        // A key is answered at once; the frame cap is for floods, not for people.
+        let mut answer_now = false;
         tokio::select! {
             ev = async { input.as_mut().expect("guarded").events.recv().await }, if input.is_some() => match ev {
                 Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => {
@@ -180,11 +189,13 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
                     } else {
                         effects = app.on_key(k);
                     }
+                    answer_now = true;
                 }
                 Some(Ok(TermEvent::Mouse(m))) => {
                     let panels = ui::areas(app, app.view.size).panels;
                     app.on_mouse(m, &panels);
                     effects.extend(app.history_wanted());
+                    answer_now = true;
                 }
                 Some(Ok(TermEvent::Resize(w, h))) => {
                     app.view.size = ratatui::layout::Rect::new(0, 0, w, h);
@@ -212,6 +223,7 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
                 }
             }
             _ = tokio::time::sleep_until(redraw_at), if wait_draw => {}
+            _ = tokio::time::sleep_until(reveal_at), if wait_reveal => {}
             _ = term_sig.recv() => effects.extend(app.on_terminate()),
             _ = hup.recv() => detached = true,
         }
@@ -230,7 +242,15 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
                 other => feed.perform(other, app),
             }
         }
-        if app.dirty && !detached && tokio::time::Instant::now() >= last_draw + frame_gap {
+        // A key sees everything that has arrived; otherwise output waits its turn.
+        if app.logs_pending && (answer_now || tokio::time::Instant::now() >= reveal_at) {
+            app.reveal_logs();
+            last_reveal = tokio::time::Instant::now();
+        }
+        if app.dirty
+            && !detached
+            && (answer_now || tokio::time::Instant::now() >= last_draw + frame_gap)
+        {
             if terminal::draw(&mut terminal, |f| ui::draw(f, app)).is_err() {
                 detached = true;
             }

@@ -60,7 +60,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     }
     let height = inner.height as usize;
     let width = inner.width as usize;
-    let visible: Vec<&LogLine> = app.logs.iter().filter(|l| app.log_visible(l)).collect();
+    let horizon = app.log_horizon();
+    let visible: Vec<&LogLine> = app
+        .logs
+        .iter()
+        .filter(|l| l.seq <= horizon && app.log_visible(l))
+        .collect();
     if visible.is_empty() {
         let msg = if app.logs.is_empty() {
             "no output yet"

@@ -186,3 +186,17 @@ pub fn toast_line(text: &str, error: bool, t: &crate::cockpit::theme::Theme) -> 
         Span::styled(text.to_string(), if error { t.fail } else { t.text }),
     ])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_wait;
+
+    #[test]
+    fn waits_are_told_to_the_minute() {
+        assert_eq!(fmt_wait(0), "<1m");
+        assert_eq!(fmt_wait(59_999), "<1m");
+        assert_eq!(fmt_wait(60_000), "1m");
+        assert_eq!(fmt_wait(59 * 60_000 + 59_999), "59m");
+        assert_eq!(fmt_wait(65 * 60_000), "1h05m");
+    }
+}
