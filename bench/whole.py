@@ -18,8 +18,9 @@ baseline measured in the same run. See docs/PERFORMANCE.md.
      overlay's title; `?` closes it, timed to the chunk that overwrites the
      title's cells; the next open follows 100-150 ms later. A press not
      answered within 2 s is a failure, counted in the percentiles.
-  5. peak resident memory of the cockpit plus the engine host during the
-     floods of budget 3.
+  5. peak resident memory of the cockpit and of the engine host, each,
+     during the floods of budget 3, and again during budget 4's flood of
+     four times as many lines (flat, or it grows with what stages print).
   6. watching a steady rollout at 120x40 (assets/bench/trickle.toml): bytes
      written per byte of log text while the stage trickles, and bytes/s while
      the analysis samples its metrics. Baseline: `tail -f` writes the log
@@ -540,14 +541,14 @@ def flood(binary, lines, cols, rows):
     home = tempfile.mkdtemp(prefix="slate-bench-flood-")
     env = {"FLOOD_LINES": str(lines)}
     s = Slate(binary, ["run", os.path.join(ROOT, "assets/bench/flood.toml")], home, cols, rows, env)
-    peak = 0.0
+    peak = Peak()
     try:
         until = time.monotonic() + 600
         while '"run_finished"' not in s.journal_tail():
             if time.monotonic() > until:
                 raise SystemExit("the flood did not finish within 10 minutes")
             s.pump(0.1)
-            peak = max(peak, rss_mb(s.pid) + rss_mb(s.host_pid() or 0))
+            peak.sample(s)
         took = time.monotonic() - s.started
         journaled = s.journal().count('"type":"output"')
         return took, peak, journaled
@@ -603,7 +604,18 @@ def terminal_floor(lines, cols, rows):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def keypresses(binary, lines, cols, rows, presses, rng):
+class Peak:
+    """Peak resident memory of the cockpit and of the engine host, each."""
+
+    def __init__(self):
+        self.cockpit = self.host = 0.0
+
+    def sample(self, s):
+        self.cockpit = max(self.cockpit, rss_mb(s.pid))
+        self.host = max(self.host, rss_mb(s.host_pid() or 0))
+
+
+def keypresses(binary, lines, cols, rows, presses, rng, peak):
     """Budget 4: `?` opens help and `?` closes it, during a flood. Returns
     the latencies of the opens and of the closes: past NO_RESPONSE when the
     screen changed late, math.inf when it never did."""
@@ -630,6 +642,7 @@ def keypresses(binary, lines, cols, rows, presses, rng):
                 raise SystemExit("the flood printed nothing within 30 s")
             s.pump(0.02)
         while len(opens) < presses and '"run_finished"' not in s.journal_tail():
+            peak.sample(s)
             took, after = press(lambda after, limit: s.wait_output(HELP_TITLE, after, limit))
             opens.append(took)
             if took == math.inf:
@@ -661,7 +674,7 @@ def main():
     p.add_argument("--idle", type=float, default=60, help="seconds measured at the gate")
     p.add_argument("--lines", type=int, default=2_000_000, help="lines of the flood of budgets 3 and 5")
     p.add_argument(
-        "--key-lines", type=int, default=4_000_000, help="lines of the flood keys are pressed in (budget 4)"
+        "--key-lines", type=int, default=8_000_000, help="lines of the flood keys are pressed in (budgets 4 and 5)"
     )
     p.add_argument("--presses", type=int, default=40, help="most keypresses per run (budget 4)")
     p.add_argument("--size", default="200x50", help="terminal of budgets 1 to 5 (budget 6 is at 120x40)")
@@ -730,22 +743,27 @@ def main():
             )
         if 5 in only:
             print(
-                f"5. resident memory during the flood (cockpit + engine host): peak median {med(f[1] for f in floods):.0f} MB; budget 64 MB",
+                f"5. resident memory during the flood of {a.lines:,} lines: peak median cockpit "
+                f"{med(f[1].cockpit for f in floods):.0f} MB, engine host {med(f[1].host for f in floods):.0f} MB; "
+                f"budget 64 MB (and flat in the number of lines: see 4's flood)",
                 flush=True,
             )
 
     if 4 in only:
         rng = random.Random(4)  # the same press gaps every time the script runs
-        opens, closes = [], []
+        opens, closes, peaks = [], [], []
         for _ in range(a.runs):
-            o, c = keypresses(a.bin, a.key_lines, cols, rows, a.presses, rng)
+            peaks.append(Peak())
+            o, c = keypresses(a.bin, a.key_lines, cols, rows, a.presses, rng, peaks[-1])
             opens += o
             closes += c
         if opens:
             print(
                 f"4. keypress during a flood of {a.key_lines:,} lines at {a.size}, {a.runs} runs: "
                 f"`?` opening help {latency_summary(opens)}; budget p99 50 ms\n"
-                f"   `?` closing it {latency_summary(closes)}",
+                f"   `?` closing it {latency_summary(closes)}\n"
+                f"   resident memory meanwhile: peak median cockpit {med(p.cockpit for p in peaks):.0f} MB, "
+                f"engine host {med(p.host for p in peaks):.0f} MB",
                 flush=True,
             )
         else:

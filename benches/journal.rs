@@ -157,11 +157,10 @@ fn baseline_read_1m_events_without_replay(bencher: divan::Bencher) {
     bencher.bench(|| slate::journal::read_journal(path).unwrap().records.len());
 }
 
+/// What `slate dossier` does: the journal read without its output (which no
+/// section quotes), then rendered.
 #[divan::bench(sample_count = 3)]
 fn dossier_1m_events(bencher: divan::Bencher) {
-    let path = big_journal();
-    bencher.bench(|| {
-        let j = slate::journal::read_journal(path).unwrap();
-        slate::dossier::render(&j.records, false).len()
-    });
+    let dir = big_journal().parent().unwrap();
+    bencher.bench(|| slate::dossier::for_run(dir).unwrap().markdown.len());
 }
