@@ -602,8 +602,11 @@ fn scrolling_past_the_memory_window_reads_older_lines_back_from_the_journal() {
     assert_eq!(app.logs.len(), slate::cockpit::logs::CAPACITY);
 }
 
+/// A cockpit behind a flood is sent counts instead of lines (`elided`): it
+/// ends with the same run state as one that saw every line, shows what
+/// came after the hole, and reads the hole back from the journal.
 #[test]
-fn catching_up_after_falling_behind_rebuilds_from_the_journal_without_doubling_lines() {
+fn elided_output_is_counted_and_read_back_from_the_journal() {
     let mut f = Feed { seq: 0 };
     let mut all = gate_records(&mut f);
     for i in 0..50 {
@@ -615,20 +618,40 @@ fn catching_up_after_falling_behind_rebuilds_from_the_journal_without_doubling_l
             rollback: false,
         }));
     }
-    // A cockpit that kept up.
     let mut live = app_with(Keymap::default());
     for r in &all {
         live.apply_record(r);
     }
-    // A cockpit that fell behind: it read the journal up to seq 40 while
-    // records 35 and later kept arriving.
+    // Lines 0..40 of the flood were left out; the last ten were sent.
     let mut behind = app_with(Keymap::default());
-    let journal: Vec<Record> = all.iter().filter(|r| r.seq <= 40).cloned().collect();
-    let meanwhile: Vec<Record> = all.iter().filter(|r| r.seq >= 35).cloned().collect();
-    behind.catch_up(&journal, &meanwhile);
+    let hole = all.len() - 10;
+    for r in &all[..all.len() - 50] {
+        behind.apply_record(r);
+    }
+    behind.on_elided(&slate::control::follow::Elided {
+        from_seq: all[all.len() - 50].seq,
+        to_seq: all[hole - 1].seq,
+        lines: 40,
+        steps: vec![slate::control::follow::ElidedStep {
+            env: 1,
+            step: 0,
+            lines: 40,
+        }],
+    });
+    for r in &all[hole..] {
+        behind.apply_record(r);
+    }
+    assert_eq!(behind.run, live.run, "the counts stand in for the lines");
     let lines = |a: &App| a.logs.iter().map(|l| l.plain.clone()).collect::<Vec<_>>();
+    assert_eq!(lines(&behind).first().unwrap(), "flood 40");
+    assert_eq!(lines(&behind).len(), 10);
+    // Scrolling back asks for what is before the window, and gets the hole
+    // and everything older, in order.
+    let before = behind.logs.oldest_seq().unwrap();
+    assert_eq!(before, all[hole].seq);
+    let older = slate::cockpit::logs::history_from(&all, before, 2_000);
+    behind.add_history(older);
     assert_eq!(lines(&behind), lines(&live), "every line once, in order");
-    assert_eq!(behind.run, live.run);
 }
 
 fn screen(app: &App) -> String {

@@ -464,18 +464,6 @@ impl App {
         })]
     }
 
-    /// After falling behind: rebuild from the journal, then apply what arrived
-    /// while it was being read and is newer than the journal's end.
-    pub fn catch_up(&mut self, journal: &[Record], arrived_meanwhile: &[Record]) -> Vec<Effect> {
-        self.reset_from(journal);
-        let upto = self.run.last_seq;
-        arrived_meanwhile
-            .iter()
-            .filter(|r| r.seq > upto)
-            .flat_map(|r| self.apply_record(r))
-            .collect()
-    }
-
     /// Rebuilds run state and the log window from records.
     pub fn reset_from(&mut self, records: &[Record]) {
         self.run = RunState::default();
