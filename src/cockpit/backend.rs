@@ -51,8 +51,6 @@ pub struct Quiet<W: Write> {
     out: W,
     cursor_shown: Option<bool>,
     cursor_at: Option<Position>,
-    /// Bytes written to `out` so far (frames only; tests and benchmarks read it).
-    pub written: u64,
 }
 
 impl<W: Write> Quiet<W> {
@@ -64,19 +62,7 @@ impl<W: Write> Quiet<W> {
             out,
             cursor_shown: None,
             cursor_at: None,
-            written: 0,
         }
-    }
-
-    /// Forget what the terminal shows (after it was given back and taken
-    /// again): the next frame sets the cursor afresh.
-    pub fn forget(&mut self) {
-        self.cursor_shown = None;
-        self.cursor_at = None;
-    }
-
-    pub fn out(&self) -> &W {
-        &self.out
     }
 }
 
@@ -154,9 +140,7 @@ impl<W: Write> Backend for Quiet<W> {
         frame.append(&mut pending);
         queue!(frame, EndSynchronizedUpdate)?;
         self.out.write_all(&frame)?;
-        self.out.flush()?;
-        self.written += frame.len() as u64;
-        Ok(())
+        self.out.flush()
     }
 }
 

@@ -171,16 +171,10 @@ pub fn history_from_file(
         if reader.read_until(b'\n', &mut buf)? == 0 || !buf.ends_with(b"\n") {
             break;
         }
-        let (seq, output) = match crate::journal::head::head(&buf) {
-            Some(h) => (h.seq, h.output.is_some()),
-            None => match serde_json::from_slice::<crate::engine::event::Record>(&buf) {
-                Ok(r) => (
-                    r.seq,
-                    matches!(r.event, crate::engine::event::Event::Output { .. }),
-                ),
-                Err(_) => continue,
-            },
+        let Ok(h) = crate::journal::head::read_head(&buf) else {
+            continue;
         };
+        let (seq, output) = (h.seq, h.output.is_some());
         if seq >= before {
             break; // the journal is in sequence order
         }

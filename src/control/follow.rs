@@ -21,8 +21,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::wire::Response;
-use crate::engine::event::{Event, Record};
-use crate::journal::head::head;
+use crate::journal::head::read_head;
 
 /// Bytes read from the journal at a time: the bound on a subscriber's memory.
 pub const CHUNK: usize = 1 << 20;
@@ -32,7 +31,7 @@ pub const CHUNK: usize = 1 << 20;
 pub const KEEP: usize = 1_000;
 
 /// Output lines left out for an eliding subscriber; all are in the journal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Elided {
     /// The first and last sequence numbers left out (state changes between
     /// them were sent).
@@ -138,31 +137,16 @@ pub fn render(
         if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let (seq, output) = match head(text) {
-            Some(h) => (h.seq, h.output),
-            None => {
-                let rec: Record = serde_json::from_slice(text)
-                    .map_err(|e| format!("the journal has a line that is not a record: {e}"))?;
-                let output = match rec.event {
-                    Event::Output { env, step, .. } => Some((env, step)),
-                    _ => None,
-                };
-                (rec.seq, output)
-            }
-        };
-        if seq >= from {
-            spans.push((a, end, seq, output));
+        let h = read_head(text)
+            .map_err(|e| format!("the journal has a line that is not a record: {e}"))?;
+        if h.seq >= from {
+            spans.push((a, end, h.seq, h.output));
         }
     }
     let outputs = spans.iter().filter(|s| s.3.is_some()).count();
     let elide = keep.map_or(0, |k| outputs.saturating_sub(k));
     let mut out = Vec::with_capacity(lines.len().min(4 * CHUNK) / 4);
-    let mut elided = Elided {
-        from_seq: 0,
-        to_seq: 0,
-        lines: 0,
-        steps: Vec::new(),
-    };
+    let mut elided = Elided::default();
     let mut seen = 0;
     for &(a, b, seq, output) in &spans {
         if let Some((env, step)) = output {
@@ -184,23 +168,14 @@ pub fn render(
 /// Writes the pending marker, if any lines were left out, and starts anew.
 fn marker(out: &mut Vec<u8>, elided: &mut Elided) {
     if elided.lines > 0 {
-        let e = std::mem::replace(
-            elided,
-            Elided {
-                from_seq: 0,
-                to_seq: 0,
-                lines: 0,
-                steps: Vec::new(),
-            },
-        );
-        out.extend_from_slice(&Response::Elided(e).to_line());
+        out.extend_from_slice(&Response::Elided(std::mem::take(elided)).to_line());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::event::Stream;
+    use crate::engine::event::{Event, Record, Stream};
 
     fn rec(seq: u64, event: Event) -> String {
         let r = Record {

@@ -41,6 +41,23 @@ pub fn head(line: &[u8]) -> Option<Head> {
     })
 }
 
+/// The head of any record line: read from its first bytes when it has the
+/// engine's shape, else by parsing it whole; errs when it is not a record.
+pub fn read_head(line: &[u8]) -> Result<Head, serde_json::Error> {
+    if let Some(h) = head(line) {
+        return Ok(h);
+    }
+    let rec: crate::engine::event::Record = serde_json::from_slice(line)?;
+    let output = match rec.event {
+        crate::engine::event::Event::Output { env, step, .. } => Some((env, step)),
+        _ => None,
+    };
+    Ok(Head {
+        seq: rec.seq,
+        output,
+    })
+}
+
 /// A decimal number at the start of `s`, and what follows it.
 fn number(s: &[u8]) -> Option<(u64, &[u8])> {
     let end = s
@@ -97,6 +114,20 @@ mod tests {
                 output: None
             })
         );
+    }
+
+    #[test]
+    fn another_shape_is_parsed_whole() {
+        let reordered = br#"{"event":{"type":"output","env":1,"step":2,"stream":"stdout","line":"x"},"ts":"2027-01-15T08:00:00Z","seq":9}"#;
+        assert_eq!(head(reordered), None);
+        assert_eq!(
+            read_head(reordered).unwrap(),
+            Head {
+                seq: 9,
+                output: Some((1, 2))
+            }
+        );
+        assert!(read_head(br#"{"nope":1}"#).is_err());
     }
 
     #[test]

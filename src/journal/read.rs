@@ -74,7 +74,7 @@ fn read(path: &Path, keep_output: bool) -> Result<ReadJournal, JournalError> {
         let complete = buf.last() == Some(&b'\n');
         let text = trim_newline(&buf);
         if text.iter().all(|b| b.is_ascii_whitespace()) {
-            if complete && pending_error.is_none() {
+            if complete {
                 valid_len = offset;
             }
             continue;
