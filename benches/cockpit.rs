@@ -11,8 +11,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use slate::cockpit::app::App;
 use slate::cockpit::keymap::Keymap;
-use slate::cockpit::theme::Theme;
 use slate::engine::event::{Actor, Event, Record, Stream};
+use slate::tui::theme::Theme;
 
 fn main() {
     divan::main();
@@ -82,6 +82,7 @@ fn app(lines: usize) -> App {
             },
             pid: 1,
             pre_approved: Vec::new(),
+            sealed: Vec::new(),
             auto_approve: false,
         },
     }];

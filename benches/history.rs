@@ -37,7 +37,7 @@ fn fixture() -> &'static Path {
         for i in 0..runs() {
             let start = t0 + SignedDuration::from_secs(i as i64 * 600);
             let id = format!("{}-{i:04x}", start.strftime("%Y%m%d-%H%M%S.000"));
-            let dir = slate::engine::runs_dir(&home).join(&id);
+            let dir = slate::runs::runs_dir(&home).join(&id);
             std::fs::create_dir_all(&dir).unwrap();
             let text: String = journal(&id, start, i)
                 .iter()
@@ -86,6 +86,7 @@ fn journal(id: &str, start: Timestamp, i: usize) -> Vec<Record> {
         actor: actor.clone(),
         pid: 0,
         pre_approved: Vec::new(),
+        sealed: Vec::new(),
         auto_approve: false,
     }];
     for env in 0..2 {
@@ -171,7 +172,7 @@ fn index_load_10k(b: divan::Bencher) {
 fn journal_scan_10k(b: divan::Bencher) {
     let home = fixture();
     b.bench(|| {
-        let dirs: Vec<PathBuf> = std::fs::read_dir(slate::engine::runs_dir(home))
+        let dirs: Vec<PathBuf> = std::fs::read_dir(slate::runs::runs_dir(home))
             .unwrap()
             .filter_map(|e| e.ok())
             .filter(|e| e.path().is_dir())
@@ -192,7 +193,7 @@ fn journal_scan_10k(b: divan::Bencher) {
 #[divan::bench(sample_count = 20)]
 fn first_frame_10k(b: divan::Bencher) {
     let home = fixture();
-    let theme = slate::cockpit::theme::Theme::builtin("default")
+    let theme = slate::tui::theme::Theme::builtin("default")
         .expect("a built-in theme")
         .expect("it parses");
     b.bench(|| {

@@ -126,6 +126,7 @@ fn big_journal() -> &'static PathBuf {
                 },
                 pid: 1,
                 pre_approved: Vec::new(),
+                sealed: Vec::new(),
                 auto_approve: false,
             },
         };

@@ -180,7 +180,7 @@ kind = "manual"
 fn membership_covers_primary_and_supplementary_groups() {
     let me = me();
     assert_eq!(
-        slate::engine::policy::member(&me.user, &my_primary_group()),
+        slate::identity::member(&me.user, &my_primary_group()),
         Ok(true)
     );
     // Every supplementary group the OS lists for the user counts too.
@@ -188,7 +188,7 @@ fn membership_covers_primary_and_supplementary_groups() {
     for gid in getgrouplist(&std::ffi::CString::new(me.user.clone()).unwrap(), u.gid).unwrap() {
         if let Ok(Some(g)) = Group::from_gid(gid) {
             assert_eq!(
-                slate::engine::policy::member(&me.user, &g.name),
+                slate::identity::member(&me.user, &g.name),
                 Ok(true),
                 "{}",
                 g.name
@@ -196,14 +196,14 @@ fn membership_covers_primary_and_supplementary_groups() {
         }
     }
     if let Some(other) = a_group_i_am_not_in(&me.user) {
-        assert_eq!(slate::engine::policy::member(&me.user, &other), Ok(false));
+        assert_eq!(slate::identity::member(&me.user, &other), Ok(false));
     }
     assert_eq!(
-        slate::engine::policy::member("no-such-user-of-slate", &my_primary_group()),
+        slate::identity::member("no-such-user-of-slate", &my_primary_group()),
         Ok(false)
     );
     assert_eq!(
-        slate::engine::policy::member(&me.user, NO_SUCH_GROUP),
+        slate::identity::member(&me.user, NO_SUCH_GROUP),
         Err(format!("group {NO_SUCH_GROUP} does not exist on this host"))
     );
 }
@@ -383,7 +383,7 @@ timeout = "300ms"
     );
     assert_eq!(
         state.message,
-        "prod rolled back: gate go failed: no decision within 300ms"
+        "prod rolled back (not verified: no verify_rollback): gate go failed: no decision within 300ms"
     );
 }
 

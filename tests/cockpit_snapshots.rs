@@ -16,10 +16,10 @@ use std::sync::OnceLock;
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Style};
-use slate::cockpit::app::{App, Modal};
-use slate::cockpit::theme::Theme;
+use slate::cockpit::app::{App, Effect, Modal};
 use slate::engine::Action;
 use slate::engine::event::{Event, Record};
+use slate::tui::theme::Theme;
 
 mod common;
 use common::render::*;
@@ -619,4 +619,194 @@ fn a_failing_canary_analysis_in_the_metrics_panel() {
         "the threshold rule is drawn:\n{screen}"
     );
     insta::assert_snapshot!("analysis_failing_160x48", term.backend());
+}
+
+/// Dialog keys come from the keymap: remapped in the user's config, every
+/// dialog's hint names the new key and never the default it replaced, and
+/// the new key is the one that acts.
+#[test]
+fn dialog_hints_name_the_keys_the_user_chose() {
+    let cfg = slate::cockpit::config::parse(
+        "[keys]\nsearch_next = \"]\"\n\
+         [keys.dialog]\nconfirm = \"ctrl-s\"\ncancel = \"f10\"\nreject_gate = \"ctrl-x\"\n\
+         detach = \"D\"\nstay = \"s\"\nhold = \"H\"\n",
+        "config.toml",
+    )
+    .unwrap();
+    let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+    let screen_of = |app: &mut App| text(render(app, 120, 40).backend().buffer());
+
+    // The gate prompt.
+    let mut app = at_gate(theme("default"));
+    app.keymap = cfg.keymap.clone();
+    app.on_key(key('a'));
+    let s = screen_of(&mut app);
+    assert!(
+        s.contains("Ctrl-s approve · Ctrl-x reject (comment is the reason) · F10 close"),
+        "{s}"
+    );
+    assert!(!s.contains("Enter approve") && !s.contains("Ctrl-R") && !s.contains("Esc close"));
+    type_text(&mut app, "looks good");
+    let sent = app.on_key(ctrl('s'));
+    assert!(
+        matches!(sent.as_slice(), [Effect::Send(Action::Approve { comment, .. })] if comment == "looks good"),
+        "{sent:?}"
+    );
+
+    // The question `q` asks.
+    let mut app = at_gate(theme("default"));
+    app.keymap = cfg.keymap.clone();
+    app.on_key(key('q'));
+    let s = screen_of(&mut app);
+    assert!(
+        s.contains("D / Ctrl-s detach") && s.contains("s / F10 stay"),
+        "{s}"
+    );
+    assert!(!s.contains("d / Enter") && !s.contains("n / Esc"), "{s}");
+    assert_eq!(app.on_key(key('d')), [], "d no longer detaches");
+    assert_eq!(app.on_key(key('D')), [Effect::Quit]);
+
+    // Search, and the keys that walk its matches.
+    let mut app = at_gate(theme("default"));
+    app.keymap = cfg.keymap.clone();
+    app.on_key(key('/'));
+    let s = screen_of(&mut app);
+    assert!(s.contains("Ctrl-s search · F10 cancel · then ] / N"), "{s}");
+
+    // A decision: its choices and how to close it.
+    let mut app = blocked();
+    app.keymap = cfg.keymap.clone();
+    let s = screen_of(&mut app);
+    assert!(s.contains("H  hold") && !s.contains("h  hold"), "{s}");
+    assert!(s.contains("press a letter · F10 close (d reopens)"), "{s}");
+
+    // Help says the same, from the same table.
+    let mut app = at_gate(theme("default"));
+    app.keymap = cfg.keymap.clone();
+    app.on_key(key('?'));
+    let s = text(render(&mut app, 120, 90).backend().buffer());
+    assert!(s.contains("Keys (? or F10 to close, j/k to scroll)"), "{s}");
+    assert!(s.contains("in dialogs: Ctrl-s confirms, F10 closes"), "{s}");
+    assert!(s.contains("D             detach"), "{s}");
+}
+
+/// A prod whose `deploy` is undone when `boom` fails, and whose rollback is
+/// verified by a two-line command that exits `exits`.
+fn verified_plan(exits: u8) -> String {
+    format!(
+        r#"
+[release]
+name = "checkout"
+version = "2.4.0"
+previous_version = "2.3.1"
+owner = "release-manager"
+
+[[environments]]
+name = "prod"
+verify_rollback = {{ command = '''
+echo "serving 2.3.1"
+exit {exits}
+''' }}
+
+[[stages]]
+name = "deploy"
+command = 'echo deployed'
+rollback = 'echo undone'
+
+[[stages]]
+name = "boom"
+command = 'exit 3'
+
+[[stages]]
+name = "after"
+command = 'true'
+"#
+    )
+}
+
+/// The verification is the rollback's own line in the pipeline, under the
+/// undone steps: running, passed or failed; the step after the failure,
+/// which never ran, stays pending.
+#[test]
+fn a_rollback_shows_its_verification_as_its_own() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for (exits, name) in [(0, "verified"), (1, "not_verified")] {
+        let plan = verified_plan(exits);
+        let records: Vec<Record> = rt
+            .block_on(run_engine(&plan, |_| None))
+            .iter()
+            .map(normalise_seq)
+            .collect();
+        let verifying = 1 + records
+            .iter()
+            .position(|r| matches!(r.event, Event::RollbackVerifyStarted { .. }))
+            .expect("the verification started");
+        let mut app = app_with(&plan, &records[..verifying], theme("default"));
+        let term = render(&mut app, 120, 32);
+        let screen = text(term.backend().buffer());
+        assert!(
+            screen.contains("↶… verifying the rollback: verify_rollback"),
+            "{screen}"
+        );
+        if exits == 0 {
+            insta::assert_snapshot!("rollback_verifying_120x32", term.backend());
+        }
+        let mut app = app_with(&plan, &records, theme("default"));
+        let term = render(&mut app, 120, 32);
+        let screen = text(term.backend().buffer());
+        let line = if exits == 0 {
+            "↶✔ rollback verified by verify_rollback"
+        } else {
+            "↶✘ verify_rollback failed: check command"
+        };
+        assert!(screen.contains(line), "{screen}");
+        assert!(
+            screen.contains("· after"),
+            "the last step never ran:\n{screen}"
+        );
+        if exits != 0 {
+            assert!(screen.contains("    serving 2.3.1"), "{screen}");
+        }
+        insta::assert_snapshot!(format!("rollback_{name}_120x32"), term.backend());
+    }
+}
+
+/// Once a canary is rolled back none of its weight is in force: the gauge
+/// (and the matrix, beside its "rolled back") say 0 %, not the last weight
+/// reached.
+#[test]
+fn a_rolled_back_canary_reads_zero_percent() {
+    use slate::cockpit::ui::widgets::rollout_progress;
+    use slate::engine::event::EnvOutcome;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let raw = rt.block_on(run_plan(ANALYSIS_PLAN, false));
+    let records: Vec<Record> = raw.iter().map(normalise_seq).collect();
+    assert!(
+        records.iter().any(|r| matches!(
+            r.event,
+            Event::EnvFinished {
+                outcome: EnvOutcome::RolledBack,
+                ..
+            }
+        )),
+        "prod rolled back"
+    );
+    let verdict = 1 + records
+        .iter()
+        .position(|r| matches!(r.event, Event::AnalysisFinished { .. }))
+        .expect("the analysis finished");
+    let before = app_with(ANALYSIS_PLAN, &records[..verdict], theme("default"));
+    assert_eq!(
+        rollout_progress(&before, 0),
+        Some(("canary 10%".to_string(), 0.1))
+    );
+    let mut after = app_with(ANALYSIS_PLAN, &records, theme("default"));
+    assert_eq!(
+        rollout_progress(&after, 0),
+        Some(("canary 0%".to_string(), 0.0))
+    );
+    let term = render(&mut after, 160, 48);
+    let screen = text(term.backend().buffer());
+    assert!(screen.contains("canary 0% rolled back"), "{screen}");
+    assert!(!screen.contains("canary 10% rolled back"), "{screen}");
 }

@@ -293,9 +293,14 @@ fn pause_resume_and_reject_through_the_socket() {
         "an unknown choice is a usage error: {bad:?}"
     );
 
-    // A missing --reason is a usage error, caught before the socket.
-    let usage = slate(&sb, &["reject", &id, "signoff"]);
-    assert_eq!(usage.status.code(), Some(2), "{usage:?}");
+    // A missing --reason is refused by the engine, in its words, like a
+    // missing --comment (issue 15: the two used to differ).
+    let bare = slate(&sb, &["reject", &id, "signoff"]);
+    assert_eq!(bare.status.code(), Some(1), "{bare:?}");
+    assert!(
+        text(&bare.stderr).contains("a rejection needs a reason"),
+        "{bare:?}"
+    );
 
     let rejected = slate(&sb, &["reject", &id, "signoff", "--reason", "not today"]);
     assert_eq!(rejected.status.code(), Some(0), "{rejected:?}");
@@ -314,8 +319,8 @@ fn pause_resume_and_reject_through_the_socket() {
     );
     assert_eq!(
         events(&recs, "command_refused").len(),
-        3,
-        "resume twice, decide, retry"
+        4,
+        "resume twice, decide, retry, a rejection without a reason"
     );
     assert_eq!(only(&recs, "env_finished")["outcome"], "rolled_back");
 
@@ -462,6 +467,24 @@ fn another_user_cannot_reach_the_socket() {
     let why = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{out:?}");
     assert!(why.contains("uid 65534 may not drive this run"), "{why}");
+    // The refusal leaves a trace for the owner: who, when, which run.
+    let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(65534))
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| "uid65534".into());
+    let log = std::fs::read_to_string(sb.home().join("slate.log")).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("connection refused"))
+        .unwrap_or_else(|| panic!("no refusal in slate.log:\n{log}"));
+    assert!(
+        line.contains(" WARN ")
+            && line.contains("uid=65534")
+            && line.contains(&format!("user={user}"))
+            && line.contains(&format!("run={id}")),
+        "{line}"
+    );
     // Still waiting, and the attempts changed nothing.
     let recs = read_journal(&run_dir(&sb, &id).join("journal.ndjson"));
     assert!(events(&recs, "approved").is_empty(), "{recs:?}");
@@ -657,4 +680,186 @@ kind = "manual"
     );
     let last_output = recs.iter().rev().find(|r| is_output(r)).unwrap();
     assert_eq!(sent.last().copied(), Some(last_output));
+}
+
+/// The cockpit's one connection: a subscriber sends commands on the same
+/// connection its records come in on; each is answered between records, in
+/// order, and a refusal is an answer, not the end of the stream. A request
+/// that is not a command ends it.
+#[test]
+fn a_subscriber_steers_the_run_on_its_own_connection() {
+    use slate::control::client::{Followed, Session};
+    use slate::engine::Action;
+    let sb = Sandbox::new();
+    let mut run = Run::start(&sb, &[]);
+    let id = run.wait_at_gate(&sb);
+    let dir = run_dir(&sb, &id);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let session = Session::open(&dir, 1, false).await.expect("subscribe");
+        let (mut followed, commands) = session.into_parts();
+        async fn next(
+            followed: &mut tokio::sync::mpsc::Receiver<Followed>,
+        ) -> Option<slate::engine::Record> {
+            match tokio::time::timeout(WAIT, followed.recv()).await {
+                Ok(Some(Followed::Record(r))) => Some(*r),
+                Ok(Some(other)) => panic!("not a record: {other:?}"),
+                Ok(None) => None,
+                Err(_) => panic!("no record within {WAIT:?}"),
+            }
+        }
+        // Replayed from the start up to the waiting gate.
+        loop {
+            let r = next(&mut followed).await.expect("a record");
+            if r.event.type_name() == "gate_waiting" {
+                break;
+            }
+        }
+        let bare = commands
+            .send(Action::Approve {
+                gate: None,
+                comment: " ".into(),
+            })
+            .await;
+        assert_eq!(bare, Err("approval needs a comment".into()));
+        let ok = commands
+            .send(Action::Approve {
+                gate: Some("signoff".into()),
+                comment: "on one connection".into(),
+            })
+            .await;
+        assert_eq!(ok, Ok("approved signoff".into()));
+        let mut seen = Vec::new();
+        while let Some(r) = next(&mut followed).await {
+            seen.push(r.event.type_name());
+            if seen.last() == Some(&"run_finished") {
+                break;
+            }
+        }
+        assert!(seen.contains(&"command_refused"), "{seen:?}");
+        assert!(seen.contains(&"approved"), "{seen:?}");
+        assert_eq!(seen.last(), Some(&"run_finished"), "{seen:?}");
+    });
+    let out = run.finish();
+    assert_eq!(out.status.code(), Some(0), "{}", run.printed());
+    let recs = read_journal(&run_dir(&sb, &id).join("journal.ndjson"));
+    let approved = only(&recs, "approved");
+    assert_eq!(approved["comment"], "on one connection");
+    assert_eq!(approved["actor"]["via"], "cockpit");
+}
+
+/// Anything but a command on a subscribed connection is refused and ends
+/// the stream; the run is not affected.
+#[test]
+fn a_subscription_takes_only_commands() {
+    let sb = Sandbox::new();
+    let mut run = Run::start(&sb, &[]);
+    let id = run.wait_at_gate(&sb);
+    let dir = run_dir(&sb, &id);
+    let mut s = connect(&dir);
+    s.write_all(b"{\"op\":\"subscribe\",\"from_seq\":1}\n{\"op\":\"status\"}\n")
+        .unwrap();
+    let lines: Vec<Value> = BufReader::new(s)
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    let last = lines.last().expect("an answer");
+    assert_eq!(
+        last["error"], "a subscription takes only commands",
+        "{last}"
+    );
+    assert!(lines.iter().any(|l| l.get("record").is_some()));
+    let ok = slate(&sb, &["approve", &id, "--comment", "still fine"]);
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    assert_eq!(run.finish().status.code(), Some(0), "{}", run.printed());
+}
+
+/// A run whose engine died at a gate is not hidden: `slate status` lists it
+/// as interrupted with the command that takes it over, and a verb says the
+/// same instead of a bare "not active" (issue 15, item 19).
+#[test]
+fn status_lists_an_interrupted_run_with_its_recover_command() {
+    let sb = Sandbox::new();
+    let mut run = Run::start(&sb, &[]);
+    let id = run.wait_at_gate(&sb);
+    let mut child = run.child.take().unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    let status = slate(&sb, &["status"]);
+    let said = text(&status.stdout);
+    assert!(said.contains(&id), "{said}");
+    assert!(said.contains("interrupted"), "{said}");
+    assert!(said.contains(&format!("slate recover {id}")), "{said}");
+    let listed = status_json(&sb);
+    let me = listed
+        .iter()
+        .find(|r| r["run_id"] == id.as_str())
+        .expect("listed");
+    assert_eq!(me["engine"], "interrupted");
+    assert_eq!(me["recover"], format!("slate recover {id}"));
+
+    let approve = slate(&sb, &["approve", &id, "--comment", "too late?"]);
+    assert_eq!(approve.status.code(), Some(2), "{approve:?}");
+    assert!(
+        text(&approve.stderr).contains(&format!(
+            "interrupted: its engine stopped before the run ended; `slate recover {id}`"
+        )),
+        "{approve:?}"
+    );
+}
+
+/// A finished run whose engine host still lingers (someone follows it) is
+/// listed, since a late rollback still works on it (issue 15, item 19).
+#[test]
+fn status_lists_a_finished_run_whose_engine_lingers() {
+    use std::io::Read;
+    let sb = Sandbox::new();
+    let plan = sb.plan(
+        "quick.toml",
+        "[release]\nname = \"svc\"\nversion = \"2\"\nprevious_version = \"1\"\nowner = \"t\"\n\n[[environments]]\nname = \"dev\"\n\n[[stages]]\nname = \"a\"\ncommand = 'echo \"do a\" >> \"$LEDGER\"'\nrollback = 'echo \"undo a\" >> \"$LEDGER\"'\n",
+    );
+    let mut host = sb
+        .slate()
+        .args(["run", plan.to_str().unwrap(), "--serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut said = [0u8; 512];
+    let n = host.stdout.as_mut().unwrap().read(&mut said).unwrap();
+    let line = String::from_utf8_lossy(&said[..n]).to_string();
+    let dir = PathBuf::from(line.trim().strip_prefix("ready ").expect("ready"));
+    let id = dir.file_name().unwrap().to_string_lossy().to_string();
+    // A follower keeps the engine host up after the run.
+    let mut follower = connect(&dir);
+    follower
+        .write_all(b"{\"op\":\"subscribe\",\"from_seq\":1}\n")
+        .unwrap();
+    let mut lines = BufReader::new(follower.try_clone().unwrap()).lines();
+    loop {
+        let l = lines.next().expect("a record").unwrap();
+        if l.contains("\"type\":\"run_finished\"") {
+            break;
+        }
+    }
+    let listed = status_json(&sb);
+    let me = listed
+        .iter()
+        .find(|r| r["run_id"] == id.as_str())
+        .expect("listed");
+    assert_eq!(me["engine"], "lingering", "{me}");
+    let said = text(&slate(&sb, &["status"]).stdout);
+    assert!(said.contains("its engine still answers"), "{said}");
+    let back = slate(&sb, &["rollback", &id, "--reason", "late"]);
+    assert_eq!(back.status.code(), Some(0), "{back:?}");
+    drop(lines);
+    drop(follower);
+    let out = wait_output(host, LIMIT, &["engine host"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "rolled back after release: {out:?}"
+    );
+    assert_eq!(sb.ledger(), ["do a", "undo a"]);
 }

@@ -15,6 +15,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 mod common;
+use common::sandbox::wait_output;
 use common::*;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(90);
@@ -65,7 +66,8 @@ fn notifications(home: &Path, recs: &[Value]) -> (Vec<String>, String) {
         .iter()
         .map(|s| s["kind"].as_str().unwrap().to_string())
         .collect();
-    let log = std::fs::read_to_string(home.join("demo/fleet/hooks.log")).unwrap_or_default();
+    let fleet = newest_run(home).expect("a run").join("fleet");
+    let log = std::fs::read_to_string(fleet.join("hooks.log")).unwrap_or_default();
     let hooks = log.lines().filter(|l| l.starts_with("hook ")).count();
     assert_eq!(hooks, sent.len(), "one logged hook per delivery:\n{log}");
     (kinds, log)
@@ -188,15 +190,18 @@ fn killing_the_demo_outright_still_stops_its_fleet() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let fleet = home.path().join("demo/fleet");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !fleet.join("staging.pid").exists() || tagged_processes(&tag).len() < 4 {
+    let fleet_up = || {
+        newest_run(home.path()).is_some_and(|r| r.join("fleet/staging.pid").exists())
+            && tagged_processes(&tag).len() >= 4
+    };
+    while !fleet_up() {
         assert!(Instant::now() < deadline, "the fleet never came up");
         std::thread::sleep(Duration::from_millis(50));
     }
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
     let _ = child.wait();
-    // Each instance watches the demo's pid and exits when it is gone.
+    // Each instance belongs to the run and exits once its engine is gone.
     assert_nothing_left(&tag, "after SIGKILL of slate demo");
 }
 
@@ -230,10 +235,11 @@ fn the_demo_in_the_cockpit_goes_on_after_a_detach() {
         .filter(|(_, cmd)| cmd.contains("demo-service serve"))
         .collect();
     assert_eq!(fleet.len(), 4, "dev, staging, prod and hooks: {slates:?}");
+    let run_dir = newest_run(home.path()).expect("a run");
     for (pid, cmd) in &fleet {
         assert!(
-            cmd.contains(&format!("--owner-pid {host}")),
-            "instance {pid} is owned by the engine host, not the cockpit: {cmd}"
+            cmd.contains(&format!("--owner-run {}", run_dir.display())),
+            "instance {pid} is owned by the run the engine host drives, not the cockpit: {cmd}"
         );
     }
     let fleet: Vec<i32> = fleet.iter().map(|(p, _)| *p).collect();
@@ -279,4 +285,86 @@ fn outcome_of(recs: &[Value]) -> String {
         .and_then(|e| e["outcome"].as_str())
         .unwrap_or_default()
         .to_string()
+}
+
+/// Two demos in one state directory at the same time each deploy their own
+/// fleet and release; neither stops the other's instances (issue 15, item 7).
+#[test]
+fn two_demos_at_once_each_keep_their_own_fleet() {
+    let home = TempDir::new().unwrap();
+    let tag = unique();
+    let start = || {
+        demo(home.path(), &tag, &["--headless", "--fast"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
+    for child in [a, b] {
+        let out = wait_output(child, RUN_TIMEOUT, &["a demo"]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+    }
+    let runs = run_dirs(home.path());
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    for run in &runs {
+        let recs = read_journal(&run.join("journal.ndjson"));
+        assert_eq!(outcome_of(&recs), "released", "{}", run.display());
+        assert!(
+            run.join("fleet/hooks.log").exists(),
+            "each run has its own fleet"
+        );
+    }
+    assert_nothing_left(&tag, "after two demos at once");
+}
+
+/// `kill -9` of a headless demo during the canary, then `slate recover`:
+/// the fleet that died with it comes back as its records say, and the
+/// recovered run releases (issue 15, item 8).
+#[test]
+fn a_demo_killed_during_the_canary_is_recovered_and_releases() {
+    let home = TempDir::new().unwrap();
+    let tag = unique();
+    let mut child = demo(home.path(), &tag, &["--headless", "--fast"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    let in_canary = || {
+        newest_run(home.path()).is_some_and(|r| {
+            read_journal(&r.join("journal.ndjson"))
+                .iter()
+                .any(|e| ty(e) == "analysis_started" && e["event"]["env"] == 2)
+        })
+    };
+    while !in_canary() {
+        assert!(Instant::now() < deadline, "the canary never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    let _ = child.wait();
+    // The fleet goes with its engine.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !tagged_processes(&tag).is_empty() {
+        assert!(Instant::now() < deadline, "the fleet outlived its engine");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let recovered = Command::new(env!("CARGO_BIN_EXE_slate"))
+        .args(["recover", "latest", "--headless", "--interrupted", "retry"])
+        .env("SLATE_HOME", home.path())
+        .env("SLATE_TEST_TAG", &tag)
+        .env_remove("SLATE_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_output(recovered, RUN_TIMEOUT, &["slate recover"]);
+    let recs = journal(home.path());
+    assert_eq!(out.status.code(), Some(0), "{out:?}\n{:?}", types(&recs));
+    assert_eq!(outcome_of(&recs), "released");
+    assert!(recs.iter().any(|r| ty(r) == "run_recovered"));
+    assert_nothing_left(&tag, "after a recovered demo");
 }

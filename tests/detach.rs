@@ -13,8 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use slate::control::client::Client;
-use slate::control::wire::{Request, Response};
+use slate::control::client::{Followed, Session};
 use slate::engine::{Event, Record};
 
 mod common;
@@ -240,19 +239,20 @@ fn q_then_d_detaches_and_attach_comes_back() {
 
 /// Follows the run from its first record on a thread, until its last one.
 fn follow(run_dir: &Path) -> std::thread::JoinHandle<Vec<Record>> {
-    let mut client = Client::connect(run_dir).expect("connect to the control socket");
-    client.set_read_timeout(Some(WAIT));
-    client
-        .send(&Request::Subscribe {
-            from_seq: 1,
-            elide: false,
-        })
-        .expect("subscribe");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let session = rt
+        .block_on(Session::open(run_dir, 1, false))
+        .expect("subscribe through the control socket");
     std::thread::spawn(move || {
+        let (mut followed, _commands) = session.into_parts();
         let mut seen = Vec::new();
         loop {
-            match client.read() {
-                Ok(Some(Response::Record(r))) => {
+            let next = rt.block_on(async { tokio::time::timeout(WAIT, followed.recv()).await });
+            match next {
+                Ok(Some(Followed::Record(r))) => {
                     let last = matches!(r.event, Event::RunFinished { .. });
                     seen.push(*r);
                     if last {

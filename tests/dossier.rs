@@ -379,9 +379,18 @@ fn a_rolled_back_run_says_why_and_what_was_undone() {
     );
     let actions = &p.sections[5].1;
     assert!(actions.contains("staging / migrate: ✘ failed"), "{actions}");
-    assert!(actions.contains("dev still run"), "{actions}");
+    assert!(
+        actions.contains("dev still runs 3.1.0: keep it"),
+        "{actions}"
+    );
     assert!(
         p.sections[7].1.contains("did not ship"),
+        "{}",
+        p.sections[7].1
+    );
+    // One environment "runs", never "run".
+    assert!(
+        p.sections[7].1.contains(" dev still runs 3.1.0."),
         "{}",
         p.sections[7].1
     );

@@ -8,7 +8,7 @@ use std::time::Duration;
 use slate::engine::event::{
     ApprovalSource, EnvOutcome, Event, RollbackChoice, StepStatus, Trigger,
 };
-use slate::engine::{Action, RunOutcome, RunState, Unattended};
+use slate::engine::{Action, Instruction, RunOutcome, RunState, Unattended};
 
 mod common;
 use common::engine::*;
@@ -625,7 +625,7 @@ rollback = 'echo "undo $SLATE_ENV to $SLATE_TARGET_VERSION" >> ledger'
         )
         .await;
     assert!(again.unwrap_err().contains("prod is not deployed"));
-    run.send("op", Action::Shutdown).await.unwrap();
+    run.send("op", Instruction::Shutdown).await.unwrap();
     let (state, _, ledger) = run.finish().await;
     assert_eq!(
         ledger,
@@ -905,8 +905,10 @@ check = {{ http = "http://127.0.0.1:{port}/healthz", timeout = "1s" }}
         "{}",
         state.message
     );
-    assert_eq!(state.envs[0].rollback_verified, Some(true));
-    assert!(records.iter().any(|r| matches!(&r.event, Event::RollbackVerified { ok: true, message, .. } if message.starts_with("command `grep"))));
+    assert!(
+        matches!(&state.envs[0].verification, Some(slate::engine::state::Verification::Passed { check, .. }) if check == "verify_rollback")
+    );
+    assert!(records.iter().any(|r| matches!(&r.event, Event::RollbackVerified { ok: true, check: Some(c), message, .. } if c == "verify_rollback" && message == "check command passed")));
 }
 
 #[tokio::test]

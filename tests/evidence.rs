@@ -197,7 +197,7 @@ command = 'test -s reports/lcov.info && echo "licenses ok"'"#,
                 EvidenceKind::Coverage,
                 "reports/lcov.info".into(),
                 true,
-                "line coverage 90.0% ≥ 80% (9 of 10 lines)".into()
+                "line coverage 90.00% ≥ 80% (9 of 10 lines)".into()
             ),
             (
                 EvidenceKind::Sarif,
@@ -279,7 +279,7 @@ async fn too_few_tests_fail_the_gate() {
     assert_eq!(r.state.outcome, Some(RunOutcome::RolledBack));
     assert_eq!(
         r.gate_failed().unwrap(),
-        "junit junit.xml: 3 tests, 0 failures, 0 errors, 1 skipped — 2 tests ran, at least 10 required"
+        "junit junit.xml: 3 tests, 0 failures, 0 errors, 1 skipped — 2 ran, 1 skipped, 10 required"
     );
 }
 
@@ -293,7 +293,7 @@ async fn coverage_below_the_minimum_fails_the_gate() {
     assert_eq!(r.state.outcome, Some(RunOutcome::RolledBack));
     assert_eq!(
         r.gate_failed().unwrap(),
-        "coverage coverage.xml: line coverage 71.2% < 80% (712 of 1000 lines)"
+        "coverage coverage.xml: line coverage 71.20% < 80% (712 of 1000 lines)"
     );
     let r = run(
         &plan(r#"coverage = { path = "coverage.xml", min_line = 70 }"#),

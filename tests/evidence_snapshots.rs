@@ -116,7 +116,7 @@ fn the_gate_dialog_lists_the_evidence_before_promotion() {
     let screen = text(term.backend().buffer());
     for want in [
         "✔ staging · junit: 3 tests, 0 failures, 0 errors, 1 skipped",
-        "✔ staging · line coverage 83.4% ≥ 80% (834 of 1000 lines)",
+        "✔ staging · line coverage 83.40% ≥ 80% (834 of 1000 lines)",
         "✔ staging · sarif: no findings at error or above; allowed: RULE-9",
     ] {
         assert!(screen.contains(want), "{want:?} is shown:\n{screen}");
@@ -137,7 +137,7 @@ fn the_pipeline_shows_each_item_under_its_gate() {
     let term = render(&mut app, 120, 32);
     let screen = text(term.backend().buffer());
     assert!(
-        screen.contains("✘ line coverage 71.2% < 80% (712 of"),
+        screen.contains("✘ line coverage 71.20% < 80% (712 of"),
         "{screen}"
     );
     assert!(

@@ -350,6 +350,23 @@ fn event() -> impl Strategy<Value = Event> {
             ])
         )
             .prop_map(|(env, outcome)| Event::EnvFinished { env, outcome }),
+        (ix.clone(), text).prop_map(|(env, check)| Event::RollbackVerifyStarted { env, check }),
+        (
+            ix.clone(),
+            any::<bool>(),
+            text,
+            prop::option::of(text),
+            prop::collection::vec(text, 0..3)
+        )
+            .prop_map(
+                |(env, ok, message, check, output)| Event::RollbackVerified {
+                    env,
+                    ok,
+                    message,
+                    check,
+                    output
+                }
+            ),
         (actor(), text).prop_map(|(actor, reason)| Event::AbortRequested { actor, reason }),
         (ix.clone(), actor(), text).prop_map(|(env, actor, reason)| Event::RollbackRequested {
             env,
@@ -376,7 +393,8 @@ fn event() -> impl Strategy<Value = Event> {
                 step,
                 pgid: 7,
                 stopped: true,
-                message: "x".into()
+                message: "x".into(),
+                verify: false
             }]
         }),
         Just(Event::RunFinished {
@@ -403,7 +421,7 @@ proptest! {
         let md = slate::dossier::render(&records, false);
         prop_assert!(md.contains("## Release Summary"));
         let plan = slate::runs::recorded_plan(&records).unwrap().unwrap();
-        let mut app = slate::cockpit::app::App::new(plan, slate::cockpit::keymap::Keymap::default(), slate::cockpit::theme::Theme::load("default", std::path::Path::new("/nonexistent")).unwrap());
+        let mut app = slate::cockpit::app::App::new(plan, slate::cockpit::keymap::Keymap::default(), slate::tui::theme::Theme::load("default", std::path::Path::new("/nonexistent")).unwrap());
         for r in &records {
             app.apply_record(r);
         }

@@ -1121,6 +1121,50 @@ fn sighup_is_ignored_and_the_run_releases() {
     assert_eq!(sb.ledger(), ["do a", "do b", "do c"]);
 }
 
+/// SIGTERM while the run waits for a decision nobody will make (its rollback
+/// is blocked after an undo failed): the engine takes the safe choice
+/// itself, holding the environment, journals why, and exits at once instead
+/// of waiting for a person (issue 15, item 2).
+#[test]
+fn sigterm_at_a_blocked_rollback_holds_and_exits() {
+    let sb = Sandbox::new();
+    let plan = sb.plan(&format!(
+        r#"{HEAD}
+[[environments]]
+name = "dev"
+
+[[stages]]
+name = "a"
+command = 'echo "do a" >> "$LEDGER"'
+rollback = 'echo "undo a fails" >> "$LEDGER"; exit 1'
+
+[[stages]]
+name = "b"
+command = 'echo "do b" >> "$LEDGER"; exit 1'
+"#
+    ));
+    let mut proc = sb.spawn_plan(&plan, &[]);
+    wait_for_record(&sb, &mut proc, "rollback_blocked");
+
+    proc.signal(Signal::SIGTERM);
+    let out = proc.wait(WAIT_TIMEOUT);
+    assert_eq!(out.code(), 1, "{out:?}");
+    assert!(
+        out.stderr.contains("SIGTERM"),
+        "says why it stops: {}",
+        out.stderr
+    );
+    let recs = sb.journal();
+    assert_eq!(outcome(&recs), "held", "{:?}", types(&recs));
+    let decided = only(&recs, "rollback_decision");
+    assert_eq!(decided["choice"], "hold");
+    assert!(
+        decided["note"].as_str().unwrap().contains("SIGTERM"),
+        "{decided}"
+    );
+    assert_eq!(sb.ledger(), ["do a", "do b", "undo a fails"]);
+}
+
 // ---------------------------------------------------------------------------
 // 8. Values never become shell syntax
 // ---------------------------------------------------------------------------
@@ -1409,4 +1453,205 @@ command = 'sleep 0.3; echo "do a" >> "$LEDGER"'
         );
         assert!(has(&recs, "pause_requested"), "attempt {attempt}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// Rollback verification
+// ---------------------------------------------------------------------------
+
+/// prod deploys, fails at `boom`, and never reaches `after`, its last step.
+fn verified_plan(verify: &str) -> String {
+    format!(
+        r#"{HEAD}
+[[environments]]
+name = "prod"
+{verify}
+
+[[stages]]
+name = "deploy"
+command = 'echo "do deploy" >> "$LEDGER"'
+rollback = 'echo "undo deploy" >> "$LEDGER"'
+
+[[stages]]
+name = "boom"
+command = 'exit 3'
+
+[[stages]]
+name = "after"
+command = 'echo "do after" >> "$LEDGER"'
+"#
+    )
+}
+
+/// The text of a multi-line `verify_rollback` command, which must never
+/// be pasted into a message.
+const VERIFY_TEXT: &str = "test -s \"$LEDGER\"  # VERIFY-TEXT-MARKER";
+
+/// Every string in a record but the plan's own text.
+fn strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        Value::Object(o) => o
+            .iter()
+            .filter(|(k, _)| k.as_str() != "plan_source")
+            .for_each(|(_, x)| strings(x, out)),
+        _ => {}
+    }
+}
+
+/// `verify_rollback` belongs to the rollback: it has its own records, and
+/// none of them (nor its command's output) is filed under a step — the last
+/// step, which never ran, stays untouched. Messages name the check, never
+/// its command's text, so a multi-line command breaks no line anywhere;
+/// its output is kept as plain text.
+#[test]
+fn verify_rollback_is_the_rollbacks_own_and_is_named_not_quoted() {
+    for (exits, outcome) in [(0, "rolled_back"), (1, "held")] {
+        let sb = Sandbox::new();
+        let plan = sb.plan(&verified_plan(&format!(
+            "verify_rollback = {{ command = '''\nprintf 'checking \\033[2Jthe old \\033]0;pwned\\007version\\n'\n{VERIFY_TEXT}\nexit {exits}\n''' }}"
+        )));
+        let out = sb.run_plan(&plan, &[]);
+        assert_eq!(out.code(), 1, "{out:?}");
+        let recs = sb.journal();
+        assert_eq!(common::outcome(&recs), outcome);
+        let after = step_index(&recs, 0, "after");
+        // Its own records, the command's output inside the last one…
+        let started = only(&recs, "rollback_verify_started");
+        assert_eq!(started["check"], "verify_rollback");
+        let verified = only(&recs, "rollback_verified").clone();
+        assert_eq!(verified["check"], "verify_rollback");
+        assert_eq!(verified["ok"], exits == 0);
+        assert_eq!(verified["output"], json!(["checking the old version"]));
+        // …and nothing filed under a step while it ran.
+        let seq_of = |t: &str| {
+            recs.iter().find(|r| ty(r) == t).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        };
+        let (from, to) = (
+            seq_of("rollback_verify_started"),
+            seq_of("rollback_verified"),
+        );
+        assert_eq!(to, from + 1, "{recs:?}");
+        assert!(
+            recs.iter().all(|r| r["event"]["step"] != after),
+            "the last step never ran: {recs:?}"
+        );
+        // Named, never quoted: no message holds the command or a newline.
+        let mut texts = Vec::new();
+        recs.iter().for_each(|r| strings(r, &mut texts));
+        for t in &texts {
+            assert!(
+                !t.contains("VERIFY-TEXT-MARKER") && !t.contains('\n'),
+                "{t:?}"
+            );
+        }
+        let message = &only(&recs, "run_finished")["message"];
+        if exits == 0 {
+            assert_eq!(verified["message"], "check command passed");
+            assert_eq!(
+                message,
+                "prod rolled back: boom failed: exited with status 3"
+            );
+            assert!(
+                out.stdout
+                    .contains("prod ✔ rollback verified by verify_rollback: check command passed"),
+                "{}",
+                out.stdout
+            );
+        } else {
+            assert_eq!(verified["message"], "check command exited with status 1");
+            assert_eq!(
+                message,
+                "prod held: verify_rollback failed: check command exited with status 1"
+            );
+            assert!(
+                out.stdout
+                    .contains("prod ✘ rollback not verified: verify_rollback failed"),
+                "{}",
+                out.stdout
+            );
+        }
+        assert!(!out.stdout.contains("VERIFY-TEXT-MARKER"), "{}", out.stdout);
+        // Its output is kept as plain text: no escape reaches a terminal.
+        assert!(
+            !out.stdout.contains('\x1b') && !out.stdout.contains('\x07'),
+            "{:?}",
+            out.stdout
+        );
+        // The state files it under the rollback too; the dossier says so.
+        let show = sb.run(&["show", "latest", "--json"]);
+        let state: Value = serde_json::from_str(&show.stdout).unwrap();
+        let prod = &state["envs"][0];
+        assert_eq!(
+            prod["verification"]["state"],
+            if exits == 0 { "passed" } else { "failed" }
+        );
+        assert_eq!(prod["steps"][after as usize]["state"], "pending");
+        assert_eq!(prod["steps"][after as usize]["output_lines"], 0);
+        let dossier = sb.run(&["dossier", "latest"]).stdout;
+        assert!(!dossier.contains("VERIFY-TEXT-MARKER"), "{dossier}");
+        assert!(
+            dossier.contains(if exits == 0 {
+                "Recovery ✔ verified by `verify_rollback`: check command passed."
+            } else {
+                "Recovery ✘ not verified: `verify_rollback` failed: check command exited with status 1."
+            }),
+            "{dossier}"
+        );
+    }
+}
+
+/// Undo commands that exit 0 are not a verification. Without a
+/// `verify_rollback`, every output says "rolled back (not verified: no
+/// verify_rollback)", never "verified", and the dossier asks for one.
+#[test]
+fn a_rollback_nothing_checked_is_never_called_verified() {
+    let sb = Sandbox::new();
+    let plan = sb.plan(&verified_plan(""));
+    let out = sb.run_plan(&plan, &[]);
+    assert_eq!(out.code(), 1, "{out:?}");
+    assert_eq!(sb.ledger(), ["do deploy", "undo deploy"]);
+    let recs = sb.journal();
+    let verified = only(&recs, "rollback_verified");
+    assert_eq!(verified["ok"], true);
+    assert!(verified.get("check").is_none(), "{verified}");
+    assert_eq!(
+        verified["message"],
+        "not verified: no verify_rollback; 1 rollback command(s) succeeded, 1 skipped"
+    );
+    assert_eq!(
+        only(&recs, "run_finished")["message"],
+        "prod rolled back (not verified: no verify_rollback): boom failed: exited with status 3"
+    );
+    assert!(
+        !out.stdout.contains("rollback verified") && !out.stdout.contains(", verified"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("prod ↶ rolled back (not verified: no verify_rollback; 1 rollback command(s) succeeded, 1 skipped)"),
+        "{}",
+        out.stdout
+    );
+    let dossier = sb.run(&["dossier", "latest"]).stdout;
+    for said in [
+        "✘ rolled back (not verified: no verify\\_rollback)",
+        "Recovery: rolled back (not verified: no verify\\_rollback; 1 rollback command(s) succeeded, 1 skipped).",
+        "prod: nothing: it has no `verify_rollback`, so a rollback there is not verified. Add one",
+        "prod rolled back to 1.0.0 (not verified: no verify\\_rollback).",
+    ] {
+        assert!(dossier.contains(said), "{said}\n{dossier}");
+    }
+    assert!(
+        !dossier.contains(", verified") && !dossier.contains("✔ verified"),
+        "{dossier}"
+    );
+    let memory = sb.run(&["memory", "--json"]).stdout;
+    assert!(
+        memory.contains("prod rolled back to 1.0.0 (not verified: no verify_rollback)."),
+        "{memory}"
+    );
 }

@@ -9,6 +9,7 @@
 //! still carries it, also when a test panics.
 
 use std::fs;
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
@@ -232,6 +233,74 @@ fn export_from_the_list_after_filtering_by_outcome() {
     b.wait_without("filter by outcome", WAIT);
     b.send(b"q");
     assert_eq!(b.wait_exit(WAIT).exit_code(), 0);
+}
+
+/// `e` says where the dossier went, in full; where it cannot write (a
+/// directory even root may not create files in), the toast says why; and
+/// `--theme` is checked like the cockpit's.
+#[test]
+fn export_names_the_full_path_or_why_it_failed_and_theme_is_checked() {
+    let s = Sandbox::new();
+    assert_eq!(release(&s, "alpha", "1.0.0", false), 0);
+    let id = run_ids(&s)[0].clone();
+    let full = s
+        .dir
+        .path()
+        .canonicalize()
+        .unwrap()
+        .join(format!("dossier-{id}.md"));
+
+    let mut b = Term::builder(&["history", "--theme", "sixteen"])
+        .size(220, 24)
+        .cwd(s.dir.path())
+        .env("SLATE_HOME", s.home())
+        .tag(&s.tag)
+        .budget(TEST_BUDGET)
+        .start();
+    b.wait_for("1 of 1 runs", WAIT);
+    b.send(b"e");
+    b.wait_for(
+        &format!(
+            "exported the dossier to ./dossier-{id}.md ({})",
+            full.display()
+        ),
+        WAIT,
+    );
+    assert!(full.is_file());
+    b.send(b"q");
+    assert_eq!(b.wait_exit(WAIT).exit_code(), 0);
+    b.assert_terminal_restored();
+
+    let unwritable = Path::new("/sys");
+    if std::fs::File::create(unwritable.join(format!("dossier-{id}.md"))).is_ok() {
+        eprintln!("SKIPPED the failure half: /sys is writable here");
+        return;
+    }
+    let mut b = Term::builder(&["history"])
+        .size(160, 24)
+        .cwd(unwritable)
+        .env("SLATE_HOME", s.home())
+        .tag(&s.tag)
+        .budget(TEST_BUDGET)
+        .start();
+    b.wait_for("1 of 1 runs", WAIT);
+    b.send(b"e");
+    b.wait_for("cannot export the dossier: /sys: Permission denied", WAIT);
+    b.send(b"q");
+    assert_eq!(b.wait_exit(WAIT).exit_code(), 0);
+
+    let b = Term::builder(&["history", "--theme", "no-such-theme"])
+        .cwd(s.dir.path())
+        .env("SLATE_HOME", s.home())
+        .tag(&s.tag)
+        .budget(TEST_BUDGET)
+        .start();
+    assert_eq!(b.wait_exit(WAIT).exit_code(), 2);
+    assert!(
+        b.screen().contains("unknown theme `no-such-theme`"),
+        "{}",
+        b.screen()
+    );
 }
 
 // ---------------------------------------------------------------------------

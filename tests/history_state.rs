@@ -5,9 +5,9 @@
 
 use jiff::tz::TimeZone;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use slate::cockpit::theme::Theme;
 use slate::history::app::{App, Dossier, Effect, Typing};
 use slate::runs::{Outcome, RunSummary};
+use slate::tui::theme::Theme;
 
 fn run(id: &str, release: &str, version: &str, outcome: Outcome, approvers: &[&str]) -> RunSummary {
     RunSummary {

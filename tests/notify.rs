@@ -16,7 +16,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use slate::engine::event::Event;
-use slate::engine::{Action, Record, RunOutcome, RunState};
+use slate::engine::{Action, Instruction, Record, RunOutcome, RunState};
 use slate::plan::NotifyKind;
 
 mod common;
@@ -551,7 +551,7 @@ rollback = "true"
         summary["completed"]["reason"]
             .as_str()
             .unwrap()
-            .starts_with("prod rolled back: deploy failed"),
+            .starts_with("prod rolled back (not verified: no verify_rollback): deploy failed"),
         "{}",
         summary["completed"]
     );
@@ -568,7 +568,7 @@ async fn only_the_notifier_may_record_a_notification() {
     let mut run = start(&plan, false);
     run.until("gate waiting", |e| matches!(e, Event::GateWaiting { .. }))
         .await;
-    let forged = Action::RecordNotification(slate::engine::command::Delivered {
+    let forged = Instruction::RecordNotification(slate::engine::command::Delivered {
         channel: "ops".into(),
         kind: NotifyKind::Completed,
         ok: true,
@@ -643,7 +643,7 @@ async fn a_late_rollback_after_the_release_is_told_too() {
     })
     .await;
     // The second completion is journaled before the engine takes commands again.
-    run.send("alice", Action::Shutdown).await.unwrap();
+    run.send("alice", Instruction::Shutdown).await.unwrap();
     let (_, records) = finish(run, RunOutcome::RolledBack).await;
     let sent = sent(&records);
     assert_eq!(sent.len(), 3, "{sent:?}");
@@ -694,7 +694,7 @@ async fn commands_sent_while_the_end_waits_for_a_webhook_are_answered_after_it()
     );
     let note = tokio::time::timeout(LIMIT, note).await.unwrap();
     assert_eq!(note, Ok("note added".into()));
-    let bye = tokio::time::timeout(LIMIT, run.send("alice", Action::Shutdown))
+    let bye = tokio::time::timeout(LIMIT, run.send("alice", Instruction::Shutdown))
         .await
         .unwrap();
     assert_eq!(bye, Ok("shutting down".into()));

@@ -33,7 +33,12 @@ if [ -e "@DIR@/fail/$key" ]; then echo "fail $key" >> "$LEDGER"; exit 1; fi
 echo "done $key" >> "$LEDGER"
 "#;
 
-fn plan(irreversible_migrate: bool, idempotent_deploy: bool) -> String {
+fn plan(irreversible_migrate: bool, idempotent_deploy: bool, verify: bool) -> String {
+    let verify = if verify {
+        "verify_rollback = { command = 'sh @DIR@/step.sh verify' }"
+    } else {
+        ""
+    };
     format!(
         r#"
 [release]
@@ -52,6 +57,7 @@ gates = ["bake"]
 [[environments]]
 name = "prod"
 gates = ["go"]
+{verify}
 
 [[stages]]
 name = "build"
@@ -98,6 +104,8 @@ enum Act {
     Recover(Option<&'static str>),
     /// Lets the held stage command `KEY` go on.
     Unhold(&'static str),
+    /// Polls the ledger until it holds this line.
+    Ledger(&'static str),
     /// A CLI verb on the run (`RUN` stands for its id).
     Cli(&'static [&'static str]),
     /// Cuts the journal's last line in half, as a crash mid-write would.
@@ -110,6 +118,8 @@ struct Case {
     fail_once: &'static [&'static str],
     irreversible_migrate: bool,
     idempotent_deploy: bool,
+    /// prod's rollback is verified by `step.sh verify`.
+    verify: bool,
     /// `slate run --approve go` (else the run waits at the prod gate).
     approve: bool,
     acts: &'static [Act],
@@ -125,6 +135,7 @@ const BASE: Case = Case {
     fail_once: &[],
     irreversible_migrate: false,
     idempotent_deploy: false,
+    verify: false,
     approve: true,
     acts: &[],
     outcome: "released",
@@ -200,7 +211,11 @@ impl World {
         }
         let plan = sb.plan(
             "plan.toml",
-            &plan(case.irreversible_migrate, case.idempotent_deploy),
+            &plan(
+                case.irreversible_migrate,
+                case.idempotent_deploy,
+                case.verify,
+            ),
         );
         let mut args = vec!["run", plan.to_str().unwrap(), "--headless"];
         if case.approve {
@@ -268,6 +283,10 @@ impl World {
             }
             Act::Unhold(key) => {
                 let _ = std::fs::remove_file(self.sb.path("hold").join(key));
+            }
+            Act::Ledger(line) => {
+                let sb = &self.sb;
+                sb.wait_for(line, LIMIT, || sb.ledger().iter().any(|l| l == line));
             }
             Act::Cli(args) => {
                 let id = self.run_id();
@@ -643,6 +662,37 @@ crash_points! {
         holds: &["undo-deploy@prod"],
         acts: &[Until("deploy@prod is being undone", |s| undoing(s, "prod", "deploy")), Kill, Recover(Some("done")), Unhold("undo-deploy@prod")],
         outcome: "rolled_back",
+        ..BASE
+    };
+    // During the rollback's verification, which belongs to no step: its
+    // command is found by its own mark and stopped, and the new engine
+    // verifies again.
+    mid_verification: Case {
+        fails: &["deploy@prod"],
+        holds: &["verify@prod"],
+        verify: true,
+        acts: &[Ledger("start verify@prod"), Kill, Recover(None), Unhold("verify@prod")],
+        outcome: "rolled_back",
+        check: Some(|recs| {
+            let left: Vec<_> = recs
+                .iter()
+                .filter_map(|r| match &r.event {
+                    Event::RunRecovered { leftovers, .. } => Some(leftovers),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            assert!(
+                left.iter().any(|l| l.verify && l.stopped && l.message.contains("the rollback's verification")),
+                "{left:?}"
+            );
+            assert_eq!(all(recs, |e| matches!(e, Event::RollbackVerifyStarted { .. })).len(), 2);
+            let verified = all(recs, |e| matches!(e, Event::RollbackVerified { .. }));
+            assert!(
+                matches!(verified.as_slice(), [Event::RollbackVerified { ok: true, check: Some(c), .. }] if c == "verify_rollback"),
+                "{verified:?}"
+            );
+        }),
         ..BASE
     };
     // At a blocked rollback (irreversible migrate): asked again, forced, finished.

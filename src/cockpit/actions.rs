@@ -4,7 +4,8 @@
 use ratatui::crossterm::event::{MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
-use super::app::{App, Effect, Intent, Modal, Panel, textarea};
+use super::app::{App, Effect, Intent, Modal, Panel};
+use super::dialog;
 use super::keymap::UiAction;
 use super::logs::LogLine;
 use super::replay::Control;
@@ -27,26 +28,9 @@ impl App {
         }
         let v = &mut self.view;
         match a {
-            UiAction::Approve | UiAction::Reject => {
-                if self.run.waiting.is_none() {
-                    self.toast("no gate is waiting for a decision", true);
-                } else {
-                    let intent = if a == UiAction::Approve {
-                        Intent::Approve
-                    } else {
-                        Intent::Reject
-                    };
-                    let hint = match intent {
-                        Intent::Approve => "comment (why is this safe to promote?)",
-                        Intent::Reject => "reason for rejecting",
-                    };
-                    self.modal = Some(Modal::Gate {
-                        intent,
-                        input: textarea(hint),
-                    });
-                }
-            }
-            UiAction::TogglePause => {
+            UiAction::Approve => dialog::gate::open(self, Intent::Approve),
+            UiAction::Reject => dialog::gate::open(self, Intent::Reject),
+            UiAction::Pause => {
                 if self.run.is_finished() {
                     self.toast("the run has finished; there is nothing to pause", true);
                 } else if self.run.pause_requested || self.run.status == RunStatus::Paused {
@@ -55,18 +39,7 @@ impl App {
                     return vec![Effect::Send(Action::Pause)];
                 }
             }
-            UiAction::Rollback => match self.rollback_target() {
-                Some(env) => {
-                    self.modal = Some(Modal::Rollback {
-                        env,
-                        input: textarea("reason (required)"),
-                    })
-                }
-                None => self.toast(
-                    "nothing to roll back: no environment has been touched yet",
-                    true,
-                ),
-            },
+            UiAction::Rollback => dialog::rollback::open(self),
             UiAction::Retry => {
                 if self
                     .run
@@ -81,18 +54,8 @@ impl App {
                     true,
                 );
             }
-            UiAction::Decide => {
-                if self.run.blocked.is_some() {
-                    self.modal = Some(Modal::Decide { ack: None });
-                } else {
-                    self.toast("nothing is waiting for a decision", true);
-                }
-            }
-            UiAction::Note => {
-                self.modal = Some(Modal::Note {
-                    input: textarea("note for the run record"),
-                })
-            }
+            UiAction::Decide => dialog::decide::open(self),
+            UiAction::Note => dialog::line::open_note(self),
             UiAction::FocusNext | UiAction::FocusPrev => {
                 let i = Panel::ALL.iter().position(|p| *p == v.focus).unwrap_or(0);
                 let n = Panel::ALL.len();
@@ -162,15 +125,11 @@ impl App {
                     v.env_pinned = false;
                 }
             }
-            UiAction::Search => {
-                self.modal = Some(Modal::Search {
-                    input: textarea("search logs"),
-                })
-            }
+            UiAction::Search => dialog::line::open_search(self),
             UiAction::SearchNext | UiAction::SearchPrev => {
                 self.jump_match(a == UiAction::SearchPrev)
             }
-            UiAction::ToggleFollow => {
+            UiAction::Follow => {
                 v.follow = !v.follow;
                 if v.follow {
                     v.log_scroll = 0;
@@ -183,25 +142,13 @@ impl App {
                 v.stderr_only = !v.stderr_only;
                 v.log_scroll = 0;
             }
-            UiAction::ToggleWrap => v.wrap = !v.wrap,
-            UiAction::ToggleAnsi => v.ansi = !v.ansi,
+            UiAction::Wrap => v.wrap = !v.wrap,
+            UiAction::Ansi => v.ansi = !v.ansi,
             UiAction::Help => self.modal = Some(Modal::Help { scroll: 0 }),
-            UiAction::ReplayPause
-            | UiAction::ReplayStep
-            | UiAction::ReplayFaster
-            | UiAction::ReplaySlower
-            | UiAction::ReplayNext
-            | UiAction::ReplayPrev
-            | UiAction::ReplayStart
-            | UiAction::ReplayEnd => {}
-            UiAction::Quit => {
-                // During a release: detach or abort? Afterwards: just leave.
-                if self.is_active() {
-                    self.modal = Some(Modal::Quit);
-                } else {
-                    return vec![Effect::Quit];
-                }
-            }
+            // During a release: detach or abort? Afterwards: just leave.
+            UiAction::Quit => return dialog::quit::open(self),
+            // Replay keys were handled above; dialog keys mean nothing here.
+            _ => {}
         }
         Vec::new()
     }
@@ -315,7 +262,8 @@ impl App {
     /// Moves to the next older (or newer) line matching the search.
     pub(super) fn jump_match(&mut self, newer: bool) {
         let Some(search) = &self.view.search else {
-            self.toast("no search; press / to search", true);
+            let key = self.keymap.first(UiAction::Search);
+            self.toast(format!("no search; press {key} to search"), true);
             return;
         };
         let q = search.query.to_lowercase();

@@ -1,6 +1,6 @@
 //! The cockpit's state: a replica of the run (rebuilt from records like any
 //! client's) plus view state, and how records change it. Keys are handled in
-//! `actions.rs` (outside dialogs) and `dialogs.rs`. Keys and records go in,
+//! `actions.rs` (outside dialogs) and `dialog/` (inside them). Keys and records go in,
 //! effects come out; no I/O happens here, so every behaviour is testable
 //! without a terminal.
 
@@ -9,16 +9,17 @@ use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
+pub use super::dialog::{Intent, Modal};
 use super::keymap::{Keymap, UiAction};
 use super::logs::{LogBuffer, LogLine};
 use super::readonly::ReadOnly;
 use super::replay::{Control, ReplayView};
-use super::theme::Theme;
 use crate::engine::Action;
 use crate::engine::event::{Event, Record, Stream};
 use crate::engine::state::RunState;
 use crate::plan::Plan;
 use crate::plan::steps::{Step, env_steps};
+use crate::tui::theme::Theme;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Panel {
@@ -39,36 +40,6 @@ impl Panel {
             Panel::Metrics => "Metrics",
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Intent {
-    Approve,
-    Reject,
-}
-
-pub enum Modal {
-    Gate {
-        intent: Intent,
-        input: TextArea<'static>,
-    },
-    Rollback {
-        env: usize,
-        input: TextArea<'static>,
-    },
-    Decide {
-        ack: Option<TextArea<'static>>,
-    },
-    Note {
-        input: TextArea<'static>,
-    },
-    Search {
-        input: TextArea<'static>,
-    },
-    Quit,
-    Help {
-        scroll: u16,
-    },
 }
 
 /// What the loop must do on the app's behalf.
@@ -97,17 +68,6 @@ pub struct Search {
     /// Sequence number of the match the view is on.
     pub current: Option<u64>,
 }
-
-/// One check's latest results, as the "metrics" the engine emits today.
-#[derive(Debug, Clone)]
-pub struct CheckSeries {
-    pub env: usize,
-    pub gate: String,
-    /// Latency per attempt in ms, bounded; `ok` per sample marks failures.
-    pub samples: std::collections::VecDeque<(u64, bool)>,
-}
-
-pub const SERIES_LEN: usize = 120;
 
 pub struct View {
     pub focus: Panel,
@@ -144,7 +104,6 @@ pub struct App {
     pub steps: Vec<Vec<Step>>,
     pub run: RunState,
     pub logs: LogBuffer,
-    pub checks: Vec<CheckSeries>,
     pub view: View,
     pub keymap: Keymap,
     pub theme: Theme,
@@ -184,7 +143,6 @@ impl App {
             steps,
             run: RunState::default(),
             logs: LogBuffer::default(),
-            checks: Vec::new(),
             view: View {
                 focus: Panel::Logs,
                 env_sel: 0,
@@ -305,34 +263,6 @@ impl App {
                 }
                 self.logs.push(l);
             }
-            Event::CheckResult {
-                env,
-                check: gate,
-                ok,
-                latency_ms,
-                ..
-            } => {
-                let idx = match self
-                    .checks
-                    .iter()
-                    .position(|c| c.env == *env && &c.gate == gate)
-                {
-                    Some(i) => i,
-                    None => {
-                        self.checks.push(CheckSeries {
-                            env: *env,
-                            gate: gate.clone(),
-                            samples: Default::default(),
-                        });
-                        self.checks.len() - 1
-                    }
-                };
-                let s = &mut self.checks[idx].samples;
-                if s.len() == SERIES_LEN {
-                    s.pop_front();
-                }
-                s.push_back((*latency_ms, *ok));
-            }
             Event::GateWaiting { gate, .. } => {
                 // A read-only viewer cannot press it; don't tell them to.
                 let hint = match self.read_only {
@@ -388,60 +318,6 @@ impl App {
         self.without_sends(effects)
     }
 
-    /// The environment `R` would roll back: the one in progress, else the last deployed.
-    pub fn rollback_target(&self) -> Option<usize> {
-        use crate::engine::state::EnvStatus;
-        if self.is_active() {
-            return self
-                .run
-                .current_env
-                .filter(|&e| self.run.envs[e].steps.iter().any(|s| s.attempts > 0));
-        }
-        let deployed = |i: usize| {
-            self.run.envs[i].status == EnvStatus::Done(crate::engine::event::EnvOutcome::Deployed)
-        };
-        if self.view.env_pinned && deployed(self.view.env_sel) {
-            return Some(self.view.env_sel);
-        }
-        (0..self.run.envs.len()).rev().find(|&i| deployed(i))
-    }
-
-    /// What a rollback of `env` would do, in order: (label, what happens, irreversible).
-    pub fn rollback_plan(&self, env: usize) -> Vec<(String, String, bool)> {
-        let mut out = Vec::new();
-        let (Some(view), Some(steps)) = (self.run.envs.get(env), self.steps.get(env)) else {
-            return out;
-        };
-        for i in crate::engine::undo_order(view, steps) {
-            let (s, spec) = (
-                &view.steps[i],
-                steps[i].run().expect("undo_order yields runs"),
-            );
-            let what = if spec.irreversible {
-                "IRREVERSIBLE — the rollback stops here and asks: hold, roll forward or force"
-                    .to_string()
-            } else {
-                match &spec.rollback {
-                    Some(cmd) => {
-                        let lines: Vec<&str> = cmd
-                            .lines()
-                            .map(str::trim)
-                            .filter(|l| !l.is_empty())
-                            .collect();
-                        // A script's first line is usually setup; say what it is instead.
-                        match lines.as_slice() {
-                            [one] => format!("run: {one}"),
-                            many => format!("run its rollback script ({} lines)", many.len()),
-                        }
-                    }
-                    None => "skipped (no rollback command)".to_string(),
-                }
-            };
-            out.push((s.label.clone(), what, spec.irreversible));
-        }
-        out
-    }
-
     /// Whether time alone changes the screen (spinner, elapsed counters).
     /// A replay's clock moves only while it plays.
     pub fn animating(&self) -> bool {
@@ -453,22 +329,17 @@ impl App {
 }
 
 impl App {
-    /// SIGTERM: leave like quitting with abort — abort first if a release is active.
+    /// A signal (SIGTERM, SIGINT, a SIGHUP while the terminal is still
+    /// there) ends the cockpit: it is a viewer, so it detaches and leaves
+    /// the run going. Only a decision (`q` then abort, `slate abort`) aborts.
     pub fn on_terminate(&mut self) -> Vec<Effect> {
-        if self.is_read_only() || !self.is_active() {
-            return vec![Effect::Quit];
-        }
-        self.quit = QuitState::AfterFinish;
-        vec![Effect::Send(Action::Abort {
-            reason: "the cockpit received SIGTERM".into(),
-        })]
+        vec![Effect::Quit]
     }
 
     /// Rebuilds run state and the log window from records.
     pub fn reset_from(&mut self, records: &[Record]) {
         self.run = RunState::default();
         self.logs = LogBuffer::default();
-        self.checks.clear();
         let modal = self.modal.take();
         let toast = self.toast.take();
         for r in records {

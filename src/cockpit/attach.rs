@@ -18,11 +18,10 @@ use super::app::{App, Effect};
 use super::feed::Feed;
 use super::keymap::Keymap;
 use super::logs::{self, LogLine};
-use super::theme::Theme;
-use crate::control::client::{Client, ClientError};
-use crate::control::wire::{Request, Response, WireCommand};
-use crate::engine::{Record, Reply};
+use crate::control::client::{ClientError, Commands, Followed, Session};
+use crate::engine::{Action, Record, Reply};
 use crate::output::err;
+use crate::tui::theme::Theme;
 
 /// How long to wait for the run's first record after connecting.
 const FIRST_RECORD: Duration = Duration::from_secs(10);
@@ -65,7 +64,9 @@ pub enum Msg {
 
 pub struct Attach {
     run_dir: PathBuf,
-    records: mpsc::Receiver<Msg>,
+    records: mpsc::Receiver<Followed>,
+    /// Commands go out on the same connection the records come in on.
+    commands: Commands,
     reply_tx: mpsc::Sender<(String, Reply)>,
     replies: mpsc::Receiver<(String, Reply)>,
     history_tx: mpsc::Sender<Vec<LogLine>>,
@@ -80,9 +81,9 @@ pub struct Attach {
 pub async fn run(args: AttachArgs, state_dir: &Path, config_dir: &Path) -> i32 {
     // "latest" means the newest run that is still going, when there is one.
     let newest_active = (args.run == "latest")
-        .then(|| crate::commands_control::active_runs(state_dir))
-        .and_then(|a| a.into_iter().next())
-        .map(|a| crate::engine::runs_dir(state_dir).join(a.run_id));
+        .then(|| crate::runs::active_runs(state_dir))
+        .and_then(|a| a.into_iter().find(|r| r.engine.live()))
+        .map(|a| crate::runs::runs_dir(state_dir).join(a.run_id));
     let found = match newest_active {
         Some(dir) => Ok(dir),
         None => crate::runs::find_run(state_dir, &args.run),
@@ -94,7 +95,9 @@ pub async fn run(args: AttachArgs, state_dir: &Path, config_dir: &Path) -> i32 {
             return 2;
         }
     };
-    if !super::has_terminal("slate: attach needs a terminal; `slate status` prints active runs") {
+    if !crate::tui::has_terminal(
+        "slate: attach needs a terminal; `slate status` prints active runs",
+    ) {
         return 2;
     }
     let Some(user) = super::load_config(config_dir) else {
@@ -122,11 +125,13 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut records = match subscribe(&run_dir) {
-        Ok(rx) => rx,
-        Err(ClientError::NotActive(m)) => {
+    // A screen has no use for lines it is too far behind to show.
+    let session = match Session::open(&run_dir, 1, true).await {
+        Ok(s) => s,
+        Err(ClientError::NotActive(_)) => {
             err(&format!(
-                "slate: {m}; `slate replay {run_id}` shows what happened"
+                "slate: {}; `slate replay {run_id}` shows what happened",
+                crate::runs::not_served(&run_dir)
             ));
             return 2;
         }
@@ -135,9 +140,10 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
             return 1;
         }
     };
+    let (mut records, commands) = session.into_parts();
     let first = match tokio::time::timeout(FIRST_RECORD, records.recv()).await {
-        Ok(Some(Msg::Record(r))) => r,
-        Ok(Some(Msg::Ended(why))) => {
+        Ok(Some(Followed::Record(r))) => r,
+        Ok(Some(Followed::Ended(why))) => {
             err(&format!("slate: run {run_id}: {why}"));
             return 1;
         }
@@ -168,7 +174,11 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
     }
     app.now = Timestamp::now();
     app.apply_record(&first);
-    let mut feed = Feed::Attach(Box::new(Attach::new(run_dir.clone(), records)));
+    let mut feed = Feed::Attach(Box::new(Attach::new(
+        run_dir.clone(),
+        records,
+        commands.clone(),
+    )));
     let left = match super::drive(&mut app, &mut feed).await {
         Ok(left) => left,
         Err(e) => {
@@ -176,18 +186,7 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
             if o.launched {
                 // A release nobody can see was never handed over: stop it.
                 let reason = format!("the cockpit could not start: {e}");
-                let command = WireCommand::Abort { reason };
-                let dir = run_dir.clone();
-                let _ = tokio::task::spawn_blocking(move || {
-                    crate::control::client::request(
-                        &dir,
-                        &Request::Command {
-                            command,
-                            client: Some("cockpit".into()),
-                        },
-                    )
-                })
-                .await;
+                let _ = commands.send(Action::Abort { reason }).await;
             }
             return 1;
         }
@@ -217,6 +216,11 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
         ));
         return 1;
     } else {
+        if let Left::Signal(signal) = left {
+            err(&format!(
+                "slate: {signal}: the cockpit closed; the run was not stopped"
+            ));
+        }
         crate::say!("detached from run {run_id}; it goes on — slate attach {run_id} to come back");
     }
     code
@@ -226,10 +230,13 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
 async fn print_verdict(app: &App, run_dir: &Path) {
     let released = app.run.outcome.is_some_and(|o| o.released());
     crate::say!(
-        "{} {}: {}\njournal: {}",
+        "{} {}: {}",
         if released { "✔" } else { "✘" },
         app.run.status.word(),
         app.run.message,
+    );
+    crate::say!(
+        "journal: {}",
         run_dir.join(crate::journal::JOURNAL_FILE).display()
     );
     // The engine writes the dossier just after the run's last record.
@@ -243,46 +250,14 @@ async fn print_verdict(app: &App, run_dir: &Path) {
     }
 }
 
-/// Subscribes from the first record on a thread of its own (the client is
-/// blocking); records and the stream's end arrive as messages.
-fn subscribe(run_dir: &Path) -> Result<mpsc::Receiver<Msg>, ClientError> {
-    let mut client = Client::connect(run_dir)?;
-    client.set_read_timeout(None);
-    // A screen has no use for lines it is too far behind to show.
-    client.send(&Request::Subscribe {
-        from_seq: 1,
-        elide: true,
-    })?;
-    let (tx, rx) = mpsc::channel(4096);
-    std::thread::Builder::new()
-        .name("slate-attach".into())
-        .spawn(move || {
-            loop {
-                let msg = match client.read() {
-                    Ok(Some(Response::Record(r))) => Msg::Record(r),
-                    Ok(Some(Response::Elided(e))) => Msg::Elided(e),
-                    Ok(Some(Response::Error(e))) => Msg::Ended(e),
-                    Ok(Some(_)) => continue,
-                    Ok(None) => Msg::Ended("the run's engine has exited".into()),
-                    Err(e) => Msg::Ended(e.to_string()),
-                };
-                let last = matches!(msg, Msg::Ended(_));
-                if tx.blocking_send(msg).is_err() || last {
-                    return;
-                }
-            }
-        })
-        .map_err(|e| ClientError::Io(e.to_string()))?;
-    Ok(rx)
-}
-
 impl Attach {
-    fn new(run_dir: PathBuf, records: mpsc::Receiver<Msg>) -> Attach {
+    fn new(run_dir: PathBuf, records: mpsc::Receiver<Followed>, commands: Commands) -> Attach {
         let (reply_tx, replies) = mpsc::channel(64);
         let (history_tx, history) = mpsc::channel(4);
         Attach {
             run_dir,
             records,
+            commands,
             reply_tx,
             replies,
             history_tx,
@@ -294,7 +269,11 @@ impl Attach {
     /// Waits for the next message; cancel-safe (every branch is a channel receive).
     pub async fn next(&mut self) -> Msg {
         tokio::select! {
-            Some(m) = self.records.recv(), if self.ended.is_none() => m,
+            Some(m) = self.records.recv(), if self.ended.is_none() => match m {
+                Followed::Record(r) => Msg::Record(r),
+                Followed::Elided(e) => Msg::Elided(e),
+                Followed::Ended(why) => Msg::Ended(why),
+            },
             Some((what, reply)) = self.replies.recv() => Msg::Reply(what, reply),
             Some(lines) = self.history.recv() => Msg::History(lines),
         }
@@ -322,11 +301,16 @@ impl Attach {
                     if n.is_multiple_of(64) && std::time::Instant::now() >= until {
                         break;
                     }
-                    next = self.records.try_recv().ok();
+                    next = self.records.try_recv().ok().map(|f| match f {
+                        Followed::Record(r) => Msg::Record(r),
+                        Followed::Elided(e) => Msg::Elided(e),
+                        Followed::Ended(why) => Msg::Ended(why),
+                    });
                 }
             }
             Msg::Ended(why) => {
-                app.toast(format!("{why}; q leaves"), !app.run.is_finished());
+                let quit = app.keymap.first(crate::cockpit::keymap::UiAction::Quit);
+                app.toast(format!("{why}; {quit} leaves"), !app.run.is_finished());
                 self.ended = Some(why);
             }
             Msg::Reply(what, reply) => app.on_reply(&what, reply),
@@ -340,27 +324,12 @@ impl Attach {
     pub fn perform(&mut self, effect: Effect) {
         match effect {
             Effect::Send(action) => {
-                // Shutting the engine down is its host's business, not an attached viewer's.
-                let Some(command) = WireCommand::from_action(action.clone()) else {
-                    return;
-                };
-                let run_dir = self.run_dir.clone();
+                let commands = self.commands.clone();
                 let tx = self.reply_tx.clone();
                 let what = action.describe();
-                tokio::task::spawn_blocking(move || {
-                    let reply = match crate::control::client::request(
-                        &run_dir,
-                        &Request::Command {
-                            command,
-                            client: Some("cockpit".into()),
-                        },
-                    ) {
-                        Ok(Response::Ok(m)) => Ok(m),
-                        Ok(Response::Error(e)) => Err(e),
-                        Ok(_) => Err("unexpected answer from the run".into()),
-                        Err(e) => Err(e.to_string()),
-                    };
-                    let _ = tx.blocking_send((what, reply));
+                tokio::spawn(async move {
+                    let reply = commands.send(action).await;
+                    let _ = tx.send((what, reply)).await;
                 });
             }
             Effect::LoadHistory { before } => {

@@ -1,13 +1,19 @@
-//! The user's `config.toml`: theme and key overrides. Problems are reported
-//! as `FILE:LINE:COL: message`, like plan problems.
+//! The user's `config.toml`: theme and key overrides (`[keys]` for the
+//! cockpit's screen and the replay player, `[keys.dialog]` for its dialogs).
+//! Problems are reported as `FILE:LINE:COL: message`, like plan problems.
 
 use std::path::Path;
 
 use toml::de::{DeTable, DeValue};
 
-use super::keymap::{ACTIONS, Key, Keymap};
+use serde::Deserialize;
+use serde::de::value::StrDeserializer;
+use strum::VariantArray;
+
+use super::keymap::{Keymap, UiAction};
 use crate::plan::diagnostic::{Diagnostic, PlanErrors, suggestion};
 use crate::plan::reader::{Ctx, Table, type_name};
+use crate::tui::key::Key;
 
 #[derive(Debug, Default)]
 pub struct UserConfig {
@@ -18,9 +24,11 @@ pub struct UserConfig {
 /// Reads `<config_dir>/config.toml`; a missing file means defaults.
 pub fn load(config_dir: &Path) -> Result<UserConfig, PlanErrors> {
     let path = config_dir.join("config.toml");
-    match std::fs::read_to_string(&path) {
+    if !path.exists() {
+        return Ok(UserConfig::default());
+    }
+    match crate::userfile::read_text(&path, crate::userfile::CONFIG_CAP) {
         Ok(text) => parse(&text, &path.display().to_string()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(UserConfig::default()),
         Err(e) => Err(PlanErrors {
             file: path.display().to_string(),
             source: String::new(),
@@ -47,65 +55,149 @@ pub fn parse(text: &str, file: &str) -> Result<UserConfig, PlanErrors> {
     let theme = top.string(&mut cx, "theme").map(|t| t.into_inner());
     let mut keymap = Keymap::default();
     if let Some(keys) = top.table(&mut cx, "keys", "[keys]") {
-        let names: Vec<&str> = ACTIONS.iter().map(|(_, n, ..)| *n).collect();
         for (k, v) in keys.table.iter() {
-            let name: &str = k.get_ref();
-            let Some((action, ..)) = ACTIONS.iter().find(|(_, n, ..)| *n == name) else {
-                cx.error(
-                    k.span(),
-                    format!(
-                        "unknown action `{name}` in [keys]{} (actions: {})",
-                        suggestion(name, names.iter().copied()),
-                        names.join(", ")
-                    ),
-                );
-                continue;
-            };
-            let specs: Vec<(String, std::ops::Range<usize>)> = match v.get_ref() {
-                DeValue::String(s) => vec![(s.to_string(), v.span())],
-                DeValue::Array(items) => items
-                    .iter()
-                    .filter_map(|i| match i.get_ref() {
-                        DeValue::String(s) => Some((s.to_string(), i.span())),
-                        other => {
-                            cx.error(
-                                i.span(),
-                                format!(
-                                    "keys for `{name}` must be strings, found {}",
-                                    type_name(other)
-                                ),
-                            );
-                            None
+            if k.get_ref() == DIALOG {
+                match v.get_ref() {
+                    DeValue::Table(t) => {
+                        for (k, v) in t.iter() {
+                            set_keys(&mut cx, &mut keymap, Section::Dialog, k, v);
                         }
-                    })
-                    .collect(),
-                other => {
-                    cx.error(
+                    }
+                    other => cx.error(
                         v.span(),
                         format!(
-                            "`{name}` must be a key or a list of keys, found {}",
+                            "`{DIALOG}` must be a table of dialog keys ([keys.{DIALOG}]), found {}",
                             type_name(other)
                         ),
-                    );
-                    continue;
+                    ),
                 }
-            };
-            let mut parsed = Vec::new();
-            for (spec, span) in specs {
-                match Key::parse(&spec) {
-                    Ok(key) => parsed.push(key),
-                    Err(e) => cx.error(span, e),
-                }
+                continue;
             }
-            if !parsed.is_empty() {
-                keymap.set(*action, parsed);
-            }
+            set_keys(&mut cx, &mut keymap, Section::Main, k, v);
         }
     }
     if cx.diags.is_empty() {
         Ok(UserConfig { theme, keymap })
     } else {
         Err(fail(cx.diags))
+    }
+}
+
+/// The table inside `[keys]` that holds the keys of dialogs.
+const DIALOG: &str = "dialog";
+
+/// Which part of `[keys]` an entry is in: the screen's (and the replay
+/// player's) keys, or the dialogs' (`[keys.dialog]`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Main,
+    Dialog,
+}
+
+impl Section {
+    fn of(a: UiAction) -> Section {
+        if a.scope().is_dialog() {
+            Section::Dialog
+        } else {
+            Section::Main
+        }
+    }
+
+    fn title(self) -> String {
+        match self {
+            Section::Main => "[keys]".into(),
+            Section::Dialog => format!("[keys.{DIALOG}]"),
+        }
+    }
+}
+
+/// One `name = "key"` or `name = ["key", …]` entry of a section.
+fn set_keys(
+    cx: &mut Ctx,
+    keymap: &mut Keymap,
+    section: Section,
+    k: &toml::Spanned<std::borrow::Cow<'_, str>>,
+    v: &toml::Spanned<DeValue<'_>>,
+) {
+    let name: &str = k.get_ref();
+    // The name is the action's serde name, so a renamed action can keep an alias.
+    let found = UiAction::deserialize(StrDeserializer::<serde::de::value::Error>::new(name)).ok();
+    let action = match found {
+        Some(a) if Section::of(a) == section => a,
+        Some(a) => {
+            cx.error(
+                k.span(),
+                format!(
+                    "`{name}` belongs in {}, not in {}",
+                    Section::of(a).title(),
+                    section.title()
+                ),
+            );
+            return;
+        }
+        None => {
+            let names: Vec<&str> = UiAction::VARIANTS
+                .iter()
+                .filter(|a| Section::of(**a) == section)
+                .map(|a| a.name())
+                .collect();
+            cx.error(
+                k.span(),
+                format!(
+                    "unknown action `{name}` in {}{} (actions: {})",
+                    section.title(),
+                    suggestion(name, names.iter().copied()),
+                    names.join(", ")
+                ),
+            );
+            return;
+        }
+    };
+    let specs: Vec<(String, std::ops::Range<usize>)> = match v.get_ref() {
+        DeValue::String(s) => vec![(s.to_string(), v.span())],
+        DeValue::Array(items) => items
+            .iter()
+            .filter_map(|i| match i.get_ref() {
+                DeValue::String(s) => Some((s.to_string(), i.span())),
+                other => {
+                    cx.error(
+                        i.span(),
+                        format!(
+                            "keys for `{name}` must be strings, found {}",
+                            type_name(other)
+                        ),
+                    );
+                    None
+                }
+            })
+            .collect(),
+        other => {
+            cx.error(
+                v.span(),
+                format!(
+                    "`{name}` must be a key or a list of keys, found {}",
+                    type_name(other)
+                ),
+            );
+            return;
+        }
+    };
+    let mut parsed = Vec::new();
+    for (spec, span) in specs {
+        match Key::parse(&spec) {
+            // A key that types would be typed into the field, never reach the action.
+            Ok(key) if action.while_typing() && key.types_text() => cx.error(
+                span,
+                format!(
+                    "`{name}` works while a dialog's text field has the keyboard, where `{spec}` types itself; use a key that types nothing (enter, esc, tab, ctrl-x, f1–f12…)"
+                ),
+            ),
+            Ok(key) => parsed.push(key),
+            Err(e) => cx.error(span, e),
+        }
+    }
+    if !parsed.is_empty() {
+        keymap.set(action, parsed);
     }
 }
 
@@ -145,6 +237,52 @@ mod tests {
                 "config.toml:3:8: unknown key `ctl-q` (write a single character like `a` or `R`, ctrl-x, tab, shift-tab, enter, esc, space, up, down, left, right, pgup, pgdn, home, end, f1–f12)",
                 "config.toml:4:8: `help` must be a key or a list of keys, found an integer",
             ]
+        );
+    }
+
+    #[test]
+    fn dialog_keys_live_in_their_own_table() {
+        let c = parse(
+            "[keys]\nquit = \"Q\"\n[keys.dialog]\ndetach = [\"D\", \"ctrl-d\"]\nconfirm = \"ctrl-s\"\n",
+            "config.toml",
+        )
+        .unwrap();
+        assert_eq!(c.keymap.label(UiAction::Detach), "D/Ctrl-d");
+        assert_eq!(c.keymap.label(UiAction::Confirm), "Ctrl-s");
+        assert_eq!(
+            c.keymap.label(UiAction::Decide),
+            "d",
+            "the screen's d is another key than the dialog's"
+        );
+    }
+
+    #[test]
+    fn dialog_keys_in_the_wrong_table_or_that_would_type_are_refused() {
+        let e = parse(
+            "[keys]\ndetach = \"D\"\n[keys.dialog]\napprove = \"A\"\nconfirm = \"y\"\nstay = \"x\"\ndetatch = \"D\"\n",
+            "config.toml",
+        )
+        .unwrap_err();
+        let lines = e.lines();
+        assert_eq!(
+            lines[..3],
+            [
+                "config.toml:2:1: `detach` belongs in [keys.dialog], not in [keys]",
+                "config.toml:4:1: `approve` belongs in [keys], not in [keys.dialog]",
+                "config.toml:5:11: `confirm` works while a dialog's text field has the keyboard, where `y` types itself; use a key that types nothing (enter, esc, tab, ctrl-x, f1–f12…)",
+            ]
+        );
+        assert!(
+            lines[3].starts_with("config.toml:7:1: unknown action `detatch` in [keys.dialog]; did you mean `detach`? (actions: confirm, cancel, reject_gate, detach, abort, stay, hold"),
+            "{}",
+            lines[3]
+        );
+        assert_eq!(lines.len(), 4, "stay may be a letter: {lines:?}");
+        let e = parse("[keys]\ndialog = \"x\"\n", "config.toml").unwrap_err();
+        assert!(
+            e.lines()[0].contains("`dialog` must be a table of dialog keys"),
+            "{:?}",
+            e.lines()
         );
     }
 }

@@ -11,30 +11,23 @@
 mod actions;
 pub mod app;
 pub mod attach;
-pub mod backend;
 pub mod config;
-mod dialogs;
+mod dialog;
 mod feed;
-pub mod input;
 pub mod keymap;
 pub mod logs;
 pub mod readonly;
 pub mod replay;
 pub mod screenshot;
-pub mod svg;
-pub mod terminal;
-pub mod theme;
 pub mod ui;
 
 use std::ffi::OsString;
-use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
-use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
-use tokio::signal::unix::{SignalKind, signal};
-
 use crate::output::err;
+use crate::tui::theme::Theme;
+use crate::tui::{Tui, TuiEvent};
 use app::{App, Effect};
 use feed::Feed;
 
@@ -57,6 +50,9 @@ pub enum Left {
     /// The terminal went away (SIGHUP, POLLHUP, a failed write): nobody is
     /// there to read anything more.
     HungUp,
+    /// A signal ended the cockpit (SIGTERM, SIGINT, a SIGHUP someone sent):
+    /// the terminal is restored and can be told so.
+    Signal(&'static str),
 }
 
 /// `slate run PLAN` and `slate demo`: starts the engine host (this binary,
@@ -70,7 +66,9 @@ pub async fn launch(
     state_dir: &Path,
     config_dir: &Path,
 ) -> i32 {
-    if !has_terminal("slate: the cockpit needs a terminal; use --headless for scripts and CI") {
+    if !crate::tui::has_terminal(
+        "slate: the cockpit needs a terminal; use --headless for scripts and CI",
+    ) {
         return 2;
     }
     let Some(user) = load_config(config_dir) else {
@@ -107,15 +105,6 @@ pub async fn launch(
     .await
 }
 
-/// Whether stdin and stdout are a terminal; says `why_not` if they aren't.
-fn has_terminal(why_not: &str) -> bool {
-    let yes = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
-    if !yes {
-        err(why_not);
-    }
-    yes
-}
-
 /// The user's config.toml, its problems reported.
 fn load_config(config_dir: &Path) -> Option<config::UserConfig> {
     config::load(config_dir)
@@ -128,15 +117,8 @@ fn load_config(config_dir: &Path) -> Option<config::UserConfig> {
 }
 
 /// `--theme`, else the config's, else the default; its problem reported.
-fn load_theme(
-    arg: Option<String>,
-    user: &config::UserConfig,
-    config_dir: &Path,
-) -> Option<theme::Theme> {
-    let name = arg
-        .or_else(|| user.theme.clone())
-        .unwrap_or_else(|| "default".into());
-    theme::Theme::load(&name, config_dir)
+fn load_theme(arg: Option<String>, user: &config::UserConfig, config_dir: &Path) -> Option<Theme> {
+    Theme::pick(arg, user.theme.clone(), config_dir)
         .map_err(|e| err(&format!("slate: {e}")))
         .ok()
 }
@@ -145,71 +127,67 @@ fn load_theme(
 /// goes away, and hands the terminal back. Errs (with the terminal
 /// untouched) if it could not start.
 async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
-    let (Ok(mut term_sig), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        return Err("cannot install signal handlers".into());
-    };
-    let mut terminal = terminal::enter().map_err(|e| format!("cannot use the terminal: {e}"))?;
+    let mut tui = Tui::enter()?;
     feed.sync(app);
-    if let Ok(size) = terminal.size() {
-        app.view.size = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+    if let Some(size) = tui.size() {
+        app.view.size = size;
     }
-    // Dropped when the terminal goes away, which stops its thread.
-    let mut input = Some(input::spawn());
     let mut tick = tokio::time::interval(TICK);
     let frame_gap = Duration::from_millis(1000 / MAX_FPS);
     let mut last_draw = tokio::time::Instant::now() - frame_gap;
     app.pace_logs();
     let mut last_reveal = tokio::time::Instant::now() - LOG_GAP;
-    // The terminal went away: nothing more can be shown or typed.
-    let mut detached = false;
+    let mut left = Left::Quit;
     let mut quit = false;
     let mut last_second = 0i64;
 
     while !quit {
         let redraw_at = last_draw + frame_gap;
         let reveal_at = last_reveal + LOG_GAP;
-        let wait_reveal = app.logs_pending && !detached;
-        let wait_draw = app.dirty && !detached;
+        let wait_reveal = app.logs_pending && !tui.gone();
+        let wait_draw = app.dirty && !tui.gone();
         let mut effects = Vec::new();
         // A key is answered at once; the frame cap is for floods, not for people.
         let mut answer_now = false;
         tokio::select! {
-            ev = async { input.as_mut().expect("guarded").events.recv().await }, if input.is_some() => match ev {
-                Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => {
+            ev = tui.next() => match ev {
+                TuiEvent::Key(k) => {
                     feed.sync(app);
-                    if k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL) {
-                        match terminal::suspend() {
-                            Ok(t) => terminal = t,
-                            Err(_) => detached = true,
-                        }
-                        app.dirty = true;
-                    } else {
-                        effects = app.on_key(k);
-                    }
+                    effects = app.on_key(k);
                     answer_now = true;
                 }
-                Some(Ok(TermEvent::Mouse(m))) => {
+                TuiEvent::Mouse(m) => {
                     let panels = ui::areas(app, app.view.size).panels;
                     app.on_mouse(m, &panels);
                     effects.extend(app.history_wanted());
                     answer_now = true;
                 }
-                Some(Ok(TermEvent::Resize(w, h))) => {
+                TuiEvent::Paste(text) => {
+                    app.on_paste(&text);
+                    answer_now = true;
+                }
+                TuiEvent::Resize(w, h) => {
                     app.view.size = ratatui::layout::Rect::new(0, 0, w, h);
                     app.dirty = true;
                 }
-                Some(Ok(_)) => {}
-                // The terminal is gone.
-                Some(Err(_)) | None => detached = true,
+                TuiEvent::Resumed => {
+                    feed.sync(app);
+                    if let Some(size) = tui.size() {
+                        app.view.size = size;
+                    }
+                    app.dirty = true;
+                    answer_now = true;
+                }
+                // A viewer's death detaches it: the run is not the cockpit's to stop.
+                TuiEvent::Stop(signal) => {
+                    left = Left::Signal(signal);
+                    effects.extend(app.on_terminate());
+                }
+                // Without a terminal nobody can quit by hand; the run is not ours to keep.
+                TuiEvent::Gone => left = Left::HungUp,
             },
             msg = feed.next() => effects.extend(feed.take(msg, app)),
             _ = tick.tick() => {
-                if !detached && input::hung_up() {
-                    detached = true;
-                }
                 feed.sync(app);
                 if app.animating() {
                     let running = app.run.envs.iter().any(|e| e.steps.iter().any(|s| s.state == crate::engine::state::StepState::Running));
@@ -224,16 +202,9 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
             }
             _ = tokio::time::sleep_until(redraw_at), if wait_draw => {}
             _ = tokio::time::sleep_until(reveal_at), if wait_reveal => {}
-            _ = term_sig.recv() => effects.extend(app.on_terminate()),
-            _ = hup.recv() => detached = true,
         }
-        if detached && input.is_some() {
-            input::retire_stdin();
-            input::retire_output();
-            input = None;
-        }
-        // Without a terminal nobody can quit by hand; the run is not ours to keep.
-        if detached {
+        if tui.gone() {
+            left = Left::HungUp;
             quit = true;
         }
         for e in effects {
@@ -248,16 +219,17 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
             last_reveal = tokio::time::Instant::now();
         }
         if app.dirty
-            && !detached
+            && !tui.gone()
             && (answer_now || tokio::time::Instant::now() >= last_draw + frame_gap)
         {
-            if terminal::draw(&mut terminal, |f| ui::draw(f, app)).is_err() {
-                detached = true;
+            if !tui.draw(|f| ui::draw(f, app)) {
+                left = Left::HungUp;
+                quit = true;
             }
             app.dirty = false;
             last_draw = tokio::time::Instant::now();
         }
     }
-    terminal::leave();
-    Ok(if detached { Left::HungUp } else { Left::Quit })
+    drop(tui);
+    Ok(left)
 }

@@ -4,7 +4,7 @@
 //! dialog opens and no command can leave, whatever the UI or the feed do.
 
 use super::app::{App, Effect};
-use super::keymap::{UiAction, action_name};
+use super::keymap::UiAction;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadOnly {
@@ -18,7 +18,7 @@ fn changes_the_run(a: UiAction) -> bool {
         a,
         UiAction::Approve
             | UiAction::Reject
-            | UiAction::TogglePause
+            | UiAction::Pause
             | UiAction::Rollback
             | UiAction::Retry
             | UiAction::Decide
@@ -47,17 +47,13 @@ impl App {
         if !changes_the_run(a) {
             return None;
         }
-        let text = format!(
-            "read-only ({}): {} is not available",
-            ro.reason,
-            action_name(a)
-        );
+        let text = format!("read-only ({}): {} is not available", ro.reason, a.name());
         self.toast(text, true);
         Some(Vec::new())
     }
 
     /// The last line of defence: whatever asked for it, a read-only cockpit
-    /// sends no command (a quit that would shut the engine down just quits).
+    /// sends no command.
     pub(super) fn without_sends(&mut self, effects: Vec<Effect>) -> Vec<Effect> {
         let Some(ro) = &self.read_only else {
             return effects;
@@ -66,7 +62,6 @@ impl App {
         let mut kept = Vec::with_capacity(effects.len());
         for e in effects {
             match e {
-                Effect::Send(crate::engine::Action::Shutdown) => {}
                 Effect::Send(action) => self.toast(
                     format!(
                         "read-only ({reason}): {} is not available",

@@ -11,9 +11,9 @@ use ratatui::backend::TestBackend;
 
 use super::app::App;
 use super::keymap::Keymap;
-use super::theme::Theme;
 use crate::engine::event::Event;
 use crate::engine::{Action, Actor, Engine, EngineOptions, Unattended};
+use crate::tui::theme::Theme;
 
 pub async fn run(
     plan_path: &Path,
@@ -51,7 +51,7 @@ pub async fn run(
     terminal
         .draw(|f| super::ui::draw(f, &app))
         .map_err(|e| e.to_string())?;
-    std::fs::write(out, super::svg::to_svg(terminal.backend().buffer()))
+    std::fs::write(out, crate::tui::svg::to_svg(terminal.backend().buffer()))
         .map_err(|e| format!("{}: {e}", out.display()))?;
     // Leave nothing half-done behind the picture.
     let _ = handle

@@ -18,8 +18,6 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
 use super::wire::Response;
 use crate::journal::head::read_head;
 
@@ -30,23 +28,7 @@ pub const CHUNK: usize = 1 << 20;
 /// than any screen shows, few enough to parse in a few milliseconds.
 pub const KEEP: usize = 1_000;
 
-/// Output lines left out for an eliding subscriber; all are in the journal.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Elided {
-    /// The first and last sequence numbers left out (state changes between
-    /// them were sent).
-    pub from_seq: u64,
-    pub to_seq: u64,
-    pub lines: u64,
-    pub steps: Vec<ElidedStep>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ElidedStep {
-    pub env: usize,
-    pub step: usize,
-    pub lines: u64,
-}
+pub use super::wire::{Elided, ElidedStep};
 
 impl Elided {
     fn add(&mut self, seq: u64, env: usize, step: usize) {

@@ -11,11 +11,12 @@ pub mod client;
 pub mod follow;
 pub mod peer;
 pub mod server;
+mod subscription;
 pub mod wire;
 
-pub use client::{Client, ClientError};
+pub use client::{ClientError, Connection, Session};
 pub use server::ControlServer;
-pub use wire::{Request, Response, WireCommand};
+pub use wire::{Request, Response};
 
 /// The socket's name inside the run directory.
 pub const SOCKET_FILE: &str = "control.sock";

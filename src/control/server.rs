@@ -10,12 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::follow::{self, Tail};
 use super::wire::{MAX_LINE, Request, Response};
 use super::{SOCKET_FILE, peer};
 use crate::engine::EngineHandle;
@@ -211,7 +209,9 @@ async fn serve(
         {
             peer::actor_for(uid)
         }
-        Ok((uid, _)) => {
+        Ok((uid, pid)) => {
+            let user = peer::actor_for(uid).user;
+            tracing::warn!(uid, %user, pid, run = %handle.run_id, "control socket: connection refused: not the run's owner");
             let mut stream = stream;
             let msg = format!("uid {uid} may not drive this run");
             let _ = stream.write_all(&Response::Error(msg).to_line()).await;
@@ -253,11 +253,14 @@ async fn serve(
             }
         };
         let reply = match request {
-            Request::Command { command, client } => {
-                let action = command.into();
+            Request::Command {
+                command: action,
+                client,
+            } => {
                 let mut actor = actor.clone();
                 actor.via = super::peer::via(client.as_deref()).to_string();
-                tracing::info!(user = %actor.user, uid = actor.uid, ?action, "control socket command");
+                // Described, never dumped: a comment or note may hold anything.
+                tracing::info!(user = %actor.user, uid = actor.uid, action = %action.describe(), "control socket command");
                 match handle.send(actor.clone(), action).await {
                     Ok(m) => Response::Ok(m),
                     Err(e) => Response::Error(e),
@@ -266,7 +269,13 @@ async fn serve(
             Request::Status => status(&handle).await,
             Request::Subscribe { from_seq, elide } => {
                 let _following = Following::new(count);
-                subscribe(&handle, from_seq, elide, &mut rd, &mut wr, closed).await;
+                let follower = super::subscription::Follower {
+                    handle: &handle,
+                    actor: &actor,
+                };
+                follower
+                    .subscribe(from_seq, elide, &mut rd, &mut wr, closed)
+                    .await;
                 return;
             }
         };
@@ -307,99 +316,4 @@ async fn status(handle: &EngineHandle) -> Response {
         Ok(Err(e)) => Response::Error(format!("cannot read the journal: {e}")),
         Err(e) => Response::Error(format!("cannot read the journal: {e}")),
     }
-}
-
-/// Sends every record with `seq >= from_seq`, read from the journal file
-/// (see [`super::follow`]): what is on disk now, then more each time the
-/// writer reports another flush. Ends when the engine has finished (after
-/// sending the rest) or the client goes away (noticed at once, even while
-/// no record comes, so a host waiting for its followers to leave is never
-/// kept up by a dead one).
-async fn subscribe<R: tokio::io::AsyncRead + Unpin>(
-    handle: &EngineHandle,
-    from_seq: u64,
-    elide: bool,
-    rd: &mut R,
-    wr: &mut OwnedWriteHalf,
-    mut closed: watch::Receiver<bool>,
-) {
-    let mut scratch = [0u8; 512];
-    // Watched before reading, so a flush between the two is not missed.
-    let mut on_disk = handle.on_disk();
-    let mut writer_open = true;
-    let mut tail = match Tail::open(&handle.journal_path()) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            let _ = send(wr, Response::Error(format!("cannot read the journal: {e}"))).await;
-            return;
-        }
-    };
-    let mut next = from_seq.max(1);
-    loop {
-        on_disk.borrow_and_update();
-        if send_on_disk(&mut tail, &mut next, elide, wr).await.is_err() {
-            return;
-        }
-        tokio::select! {
-            changed = on_disk.changed(), if writer_open => {
-                // The writer is gone: the engine is finishing; `closed` follows.
-                writer_open = changed.is_ok();
-            }
-            // A subscriber sends nothing more; end of stream means it has gone.
-            n = rd.read(&mut scratch) => match n {
-                Ok(n) if n > 0 => {}
-                _ => return,
-            },
-            _ = closed.changed() => {
-                // The engine has finished and flushed its journal: send the rest.
-                let _ = send_on_disk(&mut tail, &mut next, elide, wr).await;
-                return;
-            }
-        }
-    }
-}
-
-/// Sends what the journal holds beyond what was sent, chunk by chunk.
-async fn send_on_disk(
-    tail: &mut Option<Tail>,
-    next: &mut u64,
-    elide: bool,
-    wr: &mut OwnedWriteHalf,
-) -> Result<(), ()> {
-    loop {
-        let mut t = tail.take().ok_or(())?;
-        let from = *next;
-        let (t, read) = tokio::task::spawn_blocking(move || {
-            let read = t.read().map_err(|e| e.to_string()).and_then(|chunk| {
-                // Behind by more than this chunk: none of its output is worth sending.
-                let keep = elide.then_some(if chunk.more { 0 } else { follow::KEEP });
-                follow::render(&chunk.lines, from, keep)
-                    .map(|(bytes, last)| (bytes, last, chunk.more))
-            });
-            (t, read)
-        })
-        .await
-        .map_err(|_| ())?;
-        *tail = Some(t);
-        let (bytes, last, more) = match read {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = send(wr, Response::Error(format!("cannot read the journal: {e}"))).await;
-                return Err(());
-            }
-        };
-        if let Some(last) = last {
-            *next = (*next).max(last + 1);
-        }
-        if !bytes.is_empty() {
-            wr.write_all(&bytes).await.map_err(|_| ())?;
-        }
-        if !more {
-            return Ok(());
-        }
-    }
-}
-
-async fn send(wr: &mut OwnedWriteHalf, r: Response) -> std::io::Result<()> {
-    wr.write_all(&r.to_line()).await
 }

@@ -18,7 +18,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Action;
-use crate::engine::event::{Record, RollbackChoice};
+use crate::engine::event::Record;
 
 /// The longest request or reply line, newline excluded.
 pub const MAX_LINE: usize = 64 * 1024;
@@ -27,7 +27,9 @@ pub const MAX_LINE: usize = 64 * 1024;
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
     Command {
-        command: WireCommand,
+        /// The one command vocabulary ([`Action`]); the engine's own
+        /// instructions (shutdown, notification records) are not part of it.
+        command: Action,
         /// Which kind of client asks ("cockpit", "cli"): journaled as the
         /// actor's `via`, for the record only. Who asks is never taken from
         /// the request but from the socket's peer credentials.
@@ -48,78 +50,22 @@ fn first_seq() -> u64 {
     1
 }
 
-/// What a client may ask of the engine: [`Action`] without the engine's
-/// internal actions (shutdown, notification records).
+/// Output lines left out for an eliding subscriber; all are in the journal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Elided {
+    /// The first and last sequence numbers left out (state changes between
+    /// them were sent).
+    pub from_seq: u64,
+    pub to_seq: u64,
+    pub lines: u64,
+    pub steps: Vec<ElidedStep>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum WireCommand {
-    Approve {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        gate: Option<String>,
-        #[serde(default)]
-        comment: String,
-    },
-    Reject {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        gate: Option<String>,
-        #[serde(default)]
-        reason: String,
-    },
-    Pause,
-    Resume,
-    Abort {
-        #[serde(default)]
-        reason: String,
-    },
-    Rollback {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        env: Option<String>,
-        #[serde(default)]
-        reason: String,
-    },
-    Retry,
-    Decide {
-        choice: RollbackChoice,
-        #[serde(default)]
-        note: String,
-    },
-    Note {
-        text: String,
-    },
-}
-
-impl WireCommand {
-    /// The command a client may send for `a`; `None` for the engine's internal ones.
-    pub fn from_action(a: Action) -> Option<WireCommand> {
-        Some(match a {
-            Action::Approve { gate, comment } => WireCommand::Approve { gate, comment },
-            Action::Reject { gate, reason } => WireCommand::Reject { gate, reason },
-            Action::Pause => WireCommand::Pause,
-            Action::Resume => WireCommand::Resume,
-            Action::Abort { reason } => WireCommand::Abort { reason },
-            Action::Rollback { env, reason } => WireCommand::Rollback { env, reason },
-            Action::Retry => WireCommand::Retry,
-            Action::Decide { choice, note } => WireCommand::Decide { choice, note },
-            Action::Note { text } => WireCommand::Note { text },
-            Action::Shutdown | Action::RecordNotification(_) => return None,
-        })
-    }
-}
-
-impl From<WireCommand> for Action {
-    fn from(c: WireCommand) -> Action {
-        match c {
-            WireCommand::Approve { gate, comment } => Action::Approve { gate, comment },
-            WireCommand::Reject { gate, reason } => Action::Reject { gate, reason },
-            WireCommand::Pause => Action::Pause,
-            WireCommand::Resume => Action::Resume,
-            WireCommand::Abort { reason } => Action::Abort { reason },
-            WireCommand::Rollback { env, reason } => Action::Rollback { env, reason },
-            WireCommand::Retry => Action::Retry,
-            WireCommand::Decide { choice, note } => Action::Decide { choice, note },
-            WireCommand::Note { text } => Action::Note { text },
-        }
-    }
+pub struct ElidedStep {
+    pub env: usize,
+    pub step: usize,
+    pub lines: u64,
 }
 
 /// One reply line.
@@ -135,7 +81,7 @@ pub enum Response {
     /// One journal record (subscribe).
     Record(Box<Record>),
     /// Output lines left out for a subscriber that asked (subscribe, `elide`).
-    Elided(super::follow::Elided),
+    Elided(Elided),
 }
 
 impl Response {
@@ -162,7 +108,7 @@ mod tests {
         assert_eq!(
             r,
             Request::Command {
-                command: WireCommand::Approve {
+                command: Action::Approve {
                     gate: Some("prod".into()),
                     comment: "ok".into()
                 },
@@ -184,7 +130,7 @@ mod tests {
         assert_eq!(
             r,
             Request::Command {
-                command: WireCommand::Pause,
+                command: Action::Pause,
                 client: None,
             }
         );

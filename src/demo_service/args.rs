@@ -13,6 +13,9 @@ pub const DEFAULT_RATE: u32 = 200;
 pub const MAX_RATE: u32 = 100_000;
 /// The environment variable that names the owner when `--owner-pid` is absent.
 pub const OWNER_ENV: &str = "SLATE_DEMO_OWNER";
+/// The run directory every stage command gets: an instance a release's
+/// stage starts belongs to that run when no other owner is named.
+pub const RUN_ENV: &str = "SLATE_RUN_DIR";
 
 /// Traffic shape shared by `serve` and `start` (which hands it to `serve`).
 #[derive(Debug, Clone, clap::Args)]
@@ -30,8 +33,22 @@ pub struct TrafficArgs {
     #[arg(long, value_name = "DUR", default_value = "12s", value_parser = parse_duration)]
     pub ramp_for: Duration,
     /// Exit when this process is gone (default: $SLATE_DEMO_OWNER)
-    #[arg(long, value_name = "PID")]
+    #[arg(long, value_name = "PID", conflicts_with = "owner_run")]
     pub owner_pid: Option<i32>,
+    /// Exit once no engine has run this run directory for a while (default:
+    /// $SLATE_RUN_DIR, which every stage of a release gets)
+    #[arg(long, value_name = "DIR")]
+    pub owner_run: Option<PathBuf>,
+}
+
+/// Who an instance belongs to: it exits when its owner is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnerSpec {
+    /// A process (normally the demo itself).
+    Pid(i32),
+    /// A release's run: owned while an engine holds the run's lock, so an
+    /// engine killed outright leaves the fleet to the one that recovers it.
+    Run(PathBuf),
 }
 
 impl TrafficArgs {
@@ -43,9 +60,13 @@ impl TrafficArgs {
         self.owner().map(|_| ())
     }
 
-    /// `--owner-pid`, else a non-empty `$SLATE_DEMO_OWNER` (an empty one
-    /// means "no owner", so a caller can switch the watchdog off).
-    pub fn owner(&self) -> Result<Option<i32>, String> {
+    /// `--owner-pid` or `--owner-run`, else a non-empty `$SLATE_DEMO_OWNER`
+    /// (an empty one means "no owner", so a caller can switch the watchdog
+    /// off), else a non-empty `$SLATE_RUN_DIR`.
+    pub fn owner(&self) -> Result<Option<OwnerSpec>, String> {
+        if let Some(dir) = &self.owner_run {
+            return Ok(Some(OwnerSpec::Run(dir.clone())));
+        }
         let (pid, source) = match self.owner_pid {
             Some(pid) => (pid, "--owner-pid"),
             None => match std::env::var(OWNER_ENV) {
@@ -56,13 +77,18 @@ impl TrafficArgs {
                         .map_err(|_| format!("{OWNER_ENV} must be a process id, got {v:?}"))?;
                     (pid, OWNER_ENV)
                 }
-                _ => return Ok(None),
+                Ok(_) => return Ok(None),
+                Err(_) => {
+                    return Ok(std::env::var_os(RUN_ENV)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| OwnerSpec::Run(PathBuf::from(v))));
+                }
             },
         };
         if pid <= 1 {
             return Err(format!("{source} must be a real process id, got {pid}"));
         }
-        Ok(Some(pid))
+        Ok(Some(OwnerSpec::Pid(pid)))
     }
 }
 

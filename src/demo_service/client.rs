@@ -15,7 +15,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 pub fn http() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
+    crate::net::client_builder()
         .timeout(REQUEST_TIMEOUT)
         .no_proxy()
         .build()

@@ -15,7 +15,7 @@ use super::procs;
 /// How long an instance gets to exit on SIGTERM before it is SIGKILLed.
 const TERM_GRACE: Duration = Duration::from_secs(3);
 
-/// What `NAME.json` holds.
+/// What `NAME.json` holds: enough to start the same instance again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub name: String,
@@ -23,6 +23,36 @@ pub struct Record {
     pub port: u16,
     pub pid: i32,
     pub weight: u32,
+    #[serde(default = "default_rate")]
+    pub rate: u32,
+    #[serde(default, with = "humantime_serde_opt")]
+    pub ramp_after: Option<Duration>,
+    #[serde(default, with = "humantime_serde_opt")]
+    pub ramp_for: Option<Duration>,
+}
+
+fn default_rate() -> u32 {
+    super::args::DEFAULT_RATE
+}
+
+/// Durations as people write them ("8s"), absent when unknown.
+mod humantime_serde_opt {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| humantime::parse_duration(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
 }
 
 pub fn pid_path(dir: &Path, name: &str) -> PathBuf {

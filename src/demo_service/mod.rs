@@ -9,6 +9,7 @@ mod control;
 mod fleet;
 mod metrics;
 mod procs;
+mod revive;
 mod routes;
 mod server;
 mod start;
@@ -17,6 +18,7 @@ mod traffic;
 mod watchdog;
 
 pub use fleet::stop_all;
+pub use revive::revive;
 pub use traffic::is_bad_build;
 
 /// Hidden subcommands that start, steer and stop demo service instances.

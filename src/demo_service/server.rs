@@ -66,6 +66,7 @@ async fn serve(args: ServeArgs, owner: Option<Owner>) -> Result<(), String> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut conns = JoinSet::new();
+    let owner_says = owner.as_ref().map(Owner::describe).unwrap_or_default();
     let owner_gone = async {
         match owner {
             Some(o) => o.gone().await,
@@ -78,8 +79,7 @@ async fn serve(args: ServeArgs, owner: Option<Owner>) -> Result<(), String> {
             _ = term.recv() => break "SIGTERM".to_string(),
             _ = int.recv() => break "SIGINT".to_string(),
             () = &mut owner_gone => {
-                let pid = owner.map(|o| o.pid()).unwrap_or_default();
-                break format!("owner pid {pid} is gone");
+                break format!("{owner_says} is gone");
             }
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {

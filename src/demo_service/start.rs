@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::args::{OWNER_ENV, StartArgs, validate_name};
+use super::args::{OWNER_ENV, OwnerSpec, RUN_ENV, StartArgs, validate_name};
 use super::client;
 use super::fleet::{self, Record};
 
@@ -50,6 +50,7 @@ pub fn run(args: StartArgs) -> Result<(), String> {
     // dropped so the instance obeys exactly what this `start` resolved.
     cmd.args(serve_args(&args, owner))
         .env_remove(OWNER_ENV)
+        .env_remove(RUN_ENV)
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err);
@@ -83,6 +84,9 @@ pub fn run(args: StartArgs) -> Result<(), String> {
         port,
         pid,
         weight: args.traffic.weight,
+        rate: args.traffic.rate,
+        ramp_after: Some(args.traffic.ramp_after),
+        ramp_for: Some(args.traffic.ramp_for),
     };
     fleet::write_record(dir, &record)?;
     crate::say!(
@@ -95,7 +99,7 @@ pub fn run(args: StartArgs) -> Result<(), String> {
 
 /// The `serve` command line for this instance; `--name` comes first so
 /// `stop` can recognise the process as this instance.
-fn serve_args(args: &StartArgs, owner: Option<i32>) -> Vec<String> {
+fn serve_args(args: &StartArgs, owner: Option<OwnerSpec>) -> Vec<String> {
     let t = &args.traffic;
     let mut v: Vec<String> = vec![
         "demo-service".into(),
@@ -115,8 +119,12 @@ fn serve_args(args: &StartArgs, owner: Option<i32>) -> Vec<String> {
         "--ramp-for".into(),
         humantime::format_duration(t.ramp_for).to_string(),
     ];
-    if let Some(owner) = owner {
-        v.extend(["--owner-pid".into(), owner.to_string()]);
+    match owner {
+        Some(OwnerSpec::Pid(pid)) => v.extend(["--owner-pid".into(), pid.to_string()]),
+        Some(OwnerSpec::Run(dir)) => {
+            v.extend(["--owner-run".into(), dir.display().to_string()]);
+        }
+        None => {}
     }
     v
 }

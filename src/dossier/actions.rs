@@ -4,7 +4,7 @@
 use super::input::Input;
 use super::md;
 use crate::engine::event::Event;
-use crate::engine::state::StepState;
+use crate::engine::state::{StepState, Verification};
 use crate::runs::Outcome;
 
 pub fn write(out: &mut String, input: &Input) {
@@ -221,13 +221,32 @@ fn generated_follow_ups(input: &Input) -> Vec<String> {
     let mixed = s.envs_ended(crate::engine::event::EnvOutcome::Deployed);
     if input.summary.outcome != Outcome::Released && !mixed.is_empty() {
         f.push(format!(
-            "{} still run {}: keep them or roll them back deliberately.",
+            "{} still {} {}: keep {} or roll {} back deliberately.",
             md::text(&mixed.join(", ")),
-            md::code(&s.version)
+            super::memory::run_or_runs(&mixed),
+            md::code(&s.version),
+            if mixed.len() == 1 { "it" } else { "them" },
+            if mixed.len() == 1 { "it" } else { "them" },
         ));
     }
-    if s.envs.iter().any(|e| e.rollback_verified == Some(false)) {
+    if s.envs
+        .iter()
+        .any(|e| matches!(e.verification, Some(Verification::Failed { .. })))
+    {
         f.push("A rollback could not be verified: confirm by hand what is serving.".into());
+    }
+    let unverified: Vec<&str> = s
+        .envs
+        .iter()
+        .filter(|e| e.unverified_undo())
+        .map(|e| e.name.as_str())
+        .collect();
+    if !unverified.is_empty() {
+        f.push(format!(
+            "Nothing checked the rollback of {}: confirm by hand what is serving, and give {} a `verify_rollback` check.",
+            md::text(&unverified.join(", ")),
+            if unverified.len() == 1 { "it" } else { "each" }
+        ));
     }
     if s.notifications.iter().any(|n| !n.ok) {
         f.push("Some notifications were not delivered: tell those stakeholders directly.".into());

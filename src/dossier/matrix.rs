@@ -4,7 +4,7 @@
 use super::input::Input;
 use super::md::{self, Table};
 use crate::engine::event::{ApprovalSource, EnvOutcome, Event};
-use crate::engine::state::EnvStatus;
+use crate::engine::state::{EnvStatus, NOT_VERIFIED, Verification};
 use crate::plan::ConfigDelta;
 use crate::runs::Outcome;
 
@@ -135,10 +135,11 @@ fn approval(input: &Input, env: usize) -> String {
 
 fn outcome(input: &Input, env: usize) -> String {
     let e = &input.state.envs[env];
-    let verified = match e.rollback_verified {
-        Some(true) => ", verified",
-        Some(false) => ", verification failed",
-        None => "",
+    let verified = match &e.verification {
+        Some(v) if v.verified() => ", verified".to_string(),
+        Some(Verification::Failed { .. }) => ", verification failed".to_string(),
+        _ if e.unverified_undo() => format!(" ({})", md::text(NOT_VERIFIED)),
+        _ => String::new(),
     };
     match e.status {
         EnvStatus::Done(EnvOutcome::Deployed) => "✔ deployed".into(),

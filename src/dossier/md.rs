@@ -1,10 +1,14 @@
 //! Small markdown builders: tables whose cells cannot break the table, code
 //! spans that survive backticks, and the time and duration formats every
-//! section shares.
+//! section shares. Every builder makes what people and plans wrote one line
+//! with its controls shown (`text::neutral::line`) before it escapes the
+//! markup, so no value can start a line, a heading or a list of its own.
 
 use std::fmt::Write;
 
 use jiff::Timestamp;
+
+use crate::text::neutral;
 
 /// A GFM table: a header row, a delimiter row and one row per entry.
 pub struct Table {
@@ -54,7 +58,10 @@ impl Table {
 
 /// A cell's text on one line, with pipes escaped so they cannot split it.
 fn cell(text: &str) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let one_line = neutral::line(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     if one_line.is_empty() {
         return "—".into();
     }
@@ -63,7 +70,10 @@ fn cell(text: &str) -> String {
 
 /// Inline code that survives backticks inside (a longer fence around it).
 pub fn code(text: &str) -> String {
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = neutral::line(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     if text.is_empty() {
         return "—".into();
     }
@@ -85,8 +95,9 @@ pub fn code(text: &str) -> String {
     }
 }
 
-/// Prose from the journal or the plan, kept from being read as markup.
+/// Prose from the journal or the plan, on one line, kept from being read as markup.
 pub fn text(s: &str) -> String {
+    let s = neutral::line(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(
@@ -100,8 +111,33 @@ pub fn text(s: &str) -> String {
     out
 }
 
-/// A fenced block that no line of the content can close early.
+/// Prose of several lines from the plan (release notes), as a quotation:
+/// each of its lines is escaped and marked `>`, so none reads as the
+/// dossier's own.
+pub fn quote(s: &str) -> String {
+    s.trim_end()
+        .lines()
+        .map(|l| {
+            let l = text(l.trim_end());
+            // A quoted line that opens with a list or heading marker stays text.
+            let l = match l.chars().next() {
+                Some('-' | '+' | '=') => format!("\\{l}"),
+                _ => l,
+            };
+            if l.is_empty() {
+                ">".to_string()
+            } else {
+                format!("> {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A fenced block that no line of the content can close early; its lines'
+/// controls are shown.
 pub fn fenced(content: &str) -> String {
+    let content = neutral::text(content);
     let mut fence = "```".to_string();
     while content.lines().any(|l| l.trim_start().starts_with(&fence)) {
         fence.push('`');
@@ -120,6 +156,7 @@ pub fn command(cmd: &str) -> String {
     let Some(first) = lines.first() else {
         return "—".into();
     };
+    let first = neutral::line(first);
     let mut shown: String = first.chars().take(MAX).collect();
     let cut = shown.len() < first.len();
     if cut {
@@ -178,7 +215,29 @@ mod tests {
         t.row(vec!["x | y".into(), "line\nbreak".into()]);
         let mut s = String::new();
         t.write(&mut s);
-        assert_eq!(s, "| a | b |\n| --- | --- |\n| x \\| y | line break |\n\n");
+        assert_eq!(s, "| a | b |\n| --- | --- |\n| x \\| y | line⏎break |\n\n");
+    }
+
+    #[test]
+    fn values_become_one_line_with_their_controls_shown() {
+        let hostile = "ok\n✔ released \u{1b}]52;c;eA==\u{7}\u{9b}2J\u{202e}x";
+        for made in [text(hostile), code(hostile), command(hostile)] {
+            assert!(!made.contains('\n'), "{made:?}");
+            assert!(
+                !made.chars().any(|c| c.is_control() || c == '\u{202e}'),
+                "{made:?}"
+            );
+        }
+        assert_eq!(text("a\n# b"), "a⏎\\# b");
+        assert_eq!(code("port=\u{1b}[2J"), "`port=␛[2J`");
+    }
+
+    #[test]
+    fn prose_is_quoted_line_by_line() {
+        assert_eq!(
+            quote("Fixes:\n- the cart\n\n✔ released\n=== \u{1b}[2J"),
+            "> Fixes:\n> \\- the cart\n>\n> ✔ released\n> \\=== ␛\\[2J"
+        );
     }
 
     #[test]

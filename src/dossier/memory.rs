@@ -2,7 +2,7 @@
 //! comes next, for whoever releases this service after us.
 
 use crate::engine::event::EnvOutcome;
-use crate::engine::state::{RunState, StepState};
+use crate::engine::state::{NOT_VERIFIED, RunState, StepState};
 use crate::runs::Outcome;
 
 /// Words allowed in a memory entry.
@@ -31,6 +31,11 @@ pub fn entry(state: &RunState, outcome: Outcome) -> String {
         return clamp_words(m, MAX_WORDS);
     }
     clamp_words(&generated(state, outcome), MAX_WORDS)
+}
+
+/// "dev still runs 2.5.0", "dev and staging still run 2.5.0".
+pub fn run_or_runs(envs: &[&str]) -> &'static str {
+    if envs.len() == 1 { "runs" } else { "run" }
 }
 
 fn names(list: &[&str]) -> String {
@@ -83,25 +88,29 @@ fn generated(state: &RunState, outcome: Outcome) -> String {
             );
             let back = state.envs_ended(EnvOutcome::RolledBack);
             if !back.is_empty() {
-                let verified = state
-                    .envs
-                    .iter()
-                    .filter(|e| back.contains(&e.name.as_str()))
-                    .all(|e| e.rollback_verified == Some(true));
-                s.push_str(&format!(
-                    " {} back on {prev}{}.",
-                    names(&back),
-                    if verified {
-                        ", verified"
-                    } else {
-                        ", not verified"
-                    }
-                ));
+                let envs = || {
+                    state
+                        .envs
+                        .iter()
+                        .filter(|e| back.contains(&e.name.as_str()))
+                };
+                let verified =
+                    envs().all(|e| e.verification.as_ref().is_some_and(|v| v.verified()));
+                let unchecked = envs().any(|e| e.unverified_undo());
+                // "Back on" only when a check saw it.
+                s.push_str(&if verified {
+                    format!(" {} back on {prev}, verified.", names(&back))
+                } else if unchecked {
+                    format!(" {} rolled back to {prev} ({NOT_VERIFIED}).", names(&back))
+                } else {
+                    format!(" {} rolled back to {prev}.", names(&back))
+                });
             }
             if !deployed.is_empty() {
                 s.push_str(&format!(
-                    " {} still run {}.",
+                    " {} still {} {}.",
                     names(&deployed),
+                    run_or_runs(&deployed),
                     state.version
                 ));
             }

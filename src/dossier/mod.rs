@@ -43,11 +43,18 @@ pub fn for_run(run_dir: &Path) -> Result<Rendered, String> {
 pub fn write(run_dir: &Path) -> Result<PathBuf, String> {
     let r = for_run(run_dir)?;
     let path = run_dir.join(DOSSIER_FILE);
-    write_private(&path, &r.markdown).map_err(|e| format!("{}: {e}", path.display()))?;
+    // In the run directory a symlink is never followed.
+    write_file(&path, &r.markdown, nix::libc::O_NOFOLLOW)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
 }
 
+/// Writes a dossier where the user asked (`-o FILE`), owner-only.
 pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    write_file(path, text, 0)
+}
+
+fn write_file(path: &Path, text: &str, flags: i32) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
@@ -55,6 +62,7 @@ pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
         .write(true)
         .truncate(true)
         .mode(0o600)
+        .custom_flags(flags)
         .open(path)?;
     f.write_all(text.as_bytes())
 }
@@ -109,5 +117,9 @@ pub fn render(records: &[Record], alive: bool) -> String {
     comms::write(&mut out, &input);
     md::heading(&mut out, 2, "Memory Entry");
     md::para(&mut out, &md::text(&input.summary.memory));
-    out
+    // Every value went through `md`; this is the guard for one that did not.
+    match crate::text::neutral::text(&out) {
+        std::borrow::Cow::Borrowed(_) => out,
+        std::borrow::Cow::Owned(shown) => shown,
+    }
 }

@@ -4,6 +4,7 @@
 use super::input::Input;
 use super::md::{self, Table};
 use crate::engine::event::{Event, StepStatus, Trigger};
+use crate::plan::Check;
 
 pub fn write(out: &mut String, input: &Input) {
     md::heading(out, 2, "Rollback Strategy");
@@ -80,10 +81,19 @@ pub fn write(out: &mut String, input: &Input) {
                     format!(
                         "{}: {}",
                         md::text(&e.name),
-                        e.verify_rollback
-                            .as_ref()
-                            .map(|c| md::text(&c.describe()))
-                            .unwrap_or_else(|| "no verification check".into())
+                        match &e.verify_rollback {
+                            Some(Check::Command { command, .. }) => {
+                                format!("`verify_rollback`, the command {}", md::command(command))
+                            }
+                            Some(c) => format!(
+                                "`verify_rollback`, {}",
+                                md::text(&c.describe_in(e, &plan.release))
+                            ),
+                            None => "nothing: it has no `verify_rollback`, so a rollback there \
+                                     is not verified. Add one that proves the old version \
+                                     serves again (e.g. an HTTP check of its version)."
+                                .into(),
+                        }
                     )
                 })
                 .collect();
@@ -207,15 +217,35 @@ fn undo_steps(out: &mut String, input: &Input, env: usize, from_seq: u64) {
                 env: e,
                 ok,
                 message,
-            } if *e == env => after.push(format!(
-                "Recovery {}: {}.",
-                if *ok {
-                    "✔ verified"
-                } else {
-                    "✘ not verified"
-                },
-                md::text(message.trim_end_matches('.'))
-            )),
+                check,
+                output,
+            } if *e == env => {
+                let message = md::text(message.trim_end_matches('.'));
+                after.push(match (check, ok) {
+                    (Some(c), true) => {
+                        format!("Recovery ✔ verified by {}: {message}.", md::code(c))
+                    }
+                    (c, false) => format!(
+                        "Recovery ✘ not verified: {} failed: {message}.",
+                        md::code(c.as_deref().unwrap_or("verify_rollback"))
+                    ),
+                    // Undo commands that exited 0 prove nothing about what serves.
+                    (None, true) if !t.is_empty() => {
+                        format!("Recovery: rolled back ({message}).")
+                    }
+                    (None, true) => format!("Recovery: {message}."),
+                });
+                if !output.is_empty() {
+                    after.push(format!(
+                        "Its command's last lines: {}.",
+                        output
+                            .iter()
+                            .map(|l| md::code(l))
+                            .collect::<Vec<_>>()
+                            .join(" ⏎ ")
+                    ));
+                }
+            }
             Event::EnvFinished { env: e, outcome } if *e == env => {
                 after.push(format!(
                     "{} ended {}.",

@@ -17,7 +17,7 @@ pub fn write(out: &mut String, input: &Input) {
         md::code(&s.previous_version),
     ]);
     let scope = plan_release.map(|r| r.scope.as_str()).unwrap_or("");
-    let envs: Vec<&str> = s.envs.iter().map(|e| e.name.as_str()).collect();
+    let envs: Vec<String> = s.envs.iter().map(|e| md::text(&e.name)).collect();
     t.row(vec![
         "Scope".into(),
         if scope.is_empty() {
@@ -91,7 +91,7 @@ pub fn write(out: &mut String, input: &Input) {
     if notes.is_empty() {
         md::para(out, "The plan gives no release notes.");
     } else {
-        md::para(out, &md::text(notes));
+        md::para(out, &md::quote(notes));
     }
     if let (Some(r), Some(plan)) = (plan_release, &input.plan)
         && let Some(repo) = &r.repository

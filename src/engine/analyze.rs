@@ -14,7 +14,8 @@ use super::{Engine, Stop, Unattended};
 use crate::analysis::{AnalysisRun, Verdict, judge};
 use crate::metrics::Sample;
 use crate::metrics::sampler::{Sampler, Source};
-use crate::plan::{Analysis, Metric, MetricSource, OnInconclusive, template};
+use crate::plan::template::{self, Fill};
+use crate::plan::{Analysis, Metric, MetricSource, OnInconclusive};
 
 impl Engine {
     /// An analysis step (in place of a rollout pause, or after the rollout).
@@ -225,26 +226,45 @@ impl Engine {
         }
     }
 
-    /// The metric's source for this environment, placeholders filled in.
+    /// The metric's source for this environment, placeholders filled in: a
+    /// URL's secrets only in the copy that is asked, never in the shown one.
     fn source(&self, env: usize, m: &Metric) -> Result<Source, String> {
         let e = &self.plan.environments[env];
         let x = |s: &str| template::expand(s, e, &self.plan.release);
+        let url = |u: &str| -> Result<(String, String), String> {
+            let asked = template::expand_for_request(
+                u,
+                e,
+                &self.plan.release,
+                &self.secrets,
+                Fill::UrlComponent,
+            )?;
+            Ok((asked, crate::secrets::url::shown(&x(u)?)))
+        };
         Ok(match &m.source {
-            MetricSource::Scrape { url, query } => Source::Scrape {
-                url: x(url)?,
-                query: x(query)?,
-            },
+            MetricSource::Scrape { url: u, query } => {
+                let (url, shown) = url(u)?;
+                Source::Scrape {
+                    url,
+                    shown,
+                    query: x(query)?,
+                }
+            }
             MetricSource::Prometheus {
-                url,
+                url: u,
                 query,
                 range,
                 reduce,
-            } => Source::Prometheus {
-                url: x(url)?,
-                query: x(query)?,
-                range: *range,
-                reduce: *reduce,
-            },
+            } => {
+                let (url, shown) = url(u)?;
+                Source::Prometheus {
+                    url,
+                    shown,
+                    query: x(query)?,
+                    range: *range,
+                    reduce: *reduce,
+                }
+            }
             MetricSource::Command { command } => Source::Command {
                 command: command.clone(),
                 cwd: self.plan.base_dir.clone(),
@@ -257,7 +277,9 @@ impl Engine {
                     timeout: m.timeout,
                     rollback: false,
                     attempt: 1,
+                    verify: false,
                 }),
+                unset: crate::secrets::source_variables(&self.plan),
             },
         })
     }

@@ -103,6 +103,7 @@ impl Engine {
                     command: command.clone(),
                     cwd: self.plan.base_dir.clone(),
                     env: vars,
+                    unset: crate::secrets::source_variables(&self.plan),
                 };
                 run_digest_command(&spec, *timeout).await
             }
@@ -112,7 +113,9 @@ impl Engine {
 
 fn hash_file(path: &Path) -> Result<String, String> {
     let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
-    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    // Never a FIFO or a device: hashing one would block or never end.
+    let (mut file, _) = crate::userfile::open_regular(path)
+        .map_err(|why| format!("cannot read {}: {why}", path.display()))?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher).map_err(cannot)?;
     Ok(format!("{:x}", hasher.finalize()))

@@ -3,7 +3,7 @@
 //! Every decision is journaled — including refusals — so the record shows not
 //! only what happened but what was asked and why it was turned down.
 
-use super::command::{Action, Command};
+use super::command::{Action, Command, Instruction, NOTIFIER};
 use super::event::{Actor, ApprovalSource, EnvOutcome, Event, RollbackChoice};
 use super::state::{EnvStatus, RunStatus};
 use super::{Engine, Fatal, Stop};
@@ -51,6 +51,8 @@ pub(super) enum Wake {
         reason: String,
     },
     Shutdown,
+    /// Stop waiting for a decision: the engine was told to stop.
+    Terminate,
 }
 
 impl Engine {
@@ -61,11 +63,30 @@ impl Engine {
     ) -> Result<Option<Wake>, Fatal> {
         let Command {
             actor,
-            action,
+            instruction,
             reply,
         } = cmd;
-        let described = action.describe();
-        let answer = self.decide(&actor, action, ctx)?;
+        let described = instruction.describe();
+        let answer = match instruction {
+            Instruction::Client(action) => self.decide(&actor, action, ctx)?,
+            Instruction::RecordNotification(delivered) => {
+                // Whatever the engine is doing: a delivery is a fact to journal.
+                if actor.via != NOTIFIER {
+                    Err("only the notifier records notifications".into())
+                } else {
+                    self.emit(delivered.into_event())?;
+                    Ok(("notification recorded".into(), None))
+                }
+            }
+            Instruction::Shutdown => {
+                if matches!(ctx, Ctx::Finished) {
+                    Ok(("shutting down".into(), Some(Wake::Shutdown)))
+                } else {
+                    Err("the run is still active".into())
+                }
+            }
+            Instruction::Terminate { reason } => self.terminate(&actor, reason, ctx)?,
+        };
         let (reply_value, wake) = match answer {
             Ok((msg, wake)) => (Ok(msg), wake),
             Err(reason) => {
@@ -90,11 +111,16 @@ impl Engine {
         ctx: &Ctx<'_>,
     ) -> Result<Result<(String, Option<Wake>), String>, Fatal> {
         let finished = matches!(ctx, Ctx::Finished);
+        // The text a command must carry (an approval's comment when the
+        // waiting gate's policy asks for one); each refusal below says so at
+        // the point where it always has.
+        let comment_required = matches!(ctx, Ctx::InEnv { gate: Some(g), .. } if g.require_comment);
+        let missing = action.missing_text(comment_required);
         Ok(match action {
             Action::Note { text } => {
                 let text = text.trim().to_string();
-                if text.is_empty() {
-                    Err("a note needs some text".into())
+                if let Some(why) = missing {
+                    Err(why.into())
                 } else {
                     self.emit(Event::NoteAdded {
                         actor: actor.clone(),
@@ -132,22 +158,10 @@ impl Engine {
                 }
             }
             Action::Abort { reason } => match ctx {
-                Ctx::InEnv { env, .. } => {
-                    let reason = if reason.trim().is_empty() {
-                        "aborted by operator".to_string()
-                    } else {
-                        reason
-                    };
-                    self.emit(Event::AbortRequested {
-                        actor: actor.clone(),
-                        reason: reason.clone(),
-                    })?;
-                    let name = self.plan.environments[*env].name.clone();
-                    Ok((
-                        format!("aborting {name}: stopping and rolling back"),
-                        Some(Wake::Stop(Stop::Abort { reason })),
-                    ))
-                }
+                Ctx::InEnv { env, .. } => match missing {
+                    Some(why) => Err(why.into()),
+                    None => Ok(self.abort_env(actor, *env, reason)?),
+                },
                 Ctx::RollingBack | Ctx::Blocked { .. } => {
                     Err("a rollback is already under way".into())
                 }
@@ -155,7 +169,9 @@ impl Engine {
                     Err("the run has finished; use rollback to undo an environment".into())
                 }
             },
-            Action::Rollback { env, reason } => self.decide_rollback(actor, env, reason, ctx)?,
+            Action::Rollback { env, reason } => {
+                self.decide_rollback(actor, env, reason, missing, ctx)?
+            }
             Action::Retry => match ctx {
                 Ctx::Blocked { env, step, choices } if choices.contains(&RollbackChoice::Retry) => {
                     self.emit(Event::RetryRequested {
@@ -188,9 +204,10 @@ impl Engine {
                 ..
             } => return self.decide(actor, Action::Retry, ctx),
             Action::Decide { choice, note } => match ctx {
-                Ctx::Blocked { choices, .. } if choices.contains(&choice) => {
-                    if choice == RollbackChoice::Force && note.trim().is_empty() {
-                        Err("forcing a rollback past an irreversible step needs an acknowledgement note".into())
+                Ctx::Blocked { env, step, choices } if choices.contains(&choice) => {
+                    // Said with what blocked the rollback; the rule is `missing_text`'s.
+                    if missing.is_some() {
+                        Err(self.force_needs_a_note(*env, *step))
                     } else {
                         Ok((
                             format!("decision recorded: {}", choice.word()),
@@ -213,13 +230,15 @@ impl Engine {
                 )),
                 _ => Err("nothing is waiting for a decision".into()),
             },
-            Action::Approve { gate, comment } => self.decide_approve(actor, gate, comment, ctx)?,
+            Action::Approve { gate, comment } => {
+                self.decide_approve(actor, gate, comment, missing, ctx)?
+            }
             Action::Reject { gate, reason } => match ctx {
                 Ctx::InEnv { env, gate: Some(g) }
                     if gate.as_deref().is_none_or(|n| n == g.name) =>
                 {
-                    if reason.trim().is_empty() {
-                        Err("a rejection needs a reason".into())
+                    if let Some(why) = missing {
+                        Err(why.into())
                     } else {
                         self.emit(Event::Rejected {
                             env: *env,
@@ -236,23 +255,22 @@ impl Engine {
                 }
                 _ => Err(not_waiting(gate.as_deref(), ctx)),
             },
-            Action::RecordNotification(delivered) => {
-                // Whatever the engine is doing: a delivery is a fact to journal.
-                if actor.via != crate::notify::VIA {
-                    Err("only the notifier records notifications".into())
-                } else {
-                    self.emit(delivered.into_event())?;
-                    Ok(("notification recorded".into(), None))
-                }
-            }
-            Action::Shutdown => {
-                if finished {
-                    Ok(("shutting down".into(), Some(Wake::Shutdown)))
-                } else {
-                    Err("the run is still active".into())
-                }
-            }
         })
+    }
+
+    /// Why `force` without a note is refused, in the words of what blocks:
+    /// a step whose undo failed, or an irreversible one not yet undone.
+    fn force_needs_a_note(&self, env: usize, step: usize) -> String {
+        let undo_failed = self.state.envs[env].steps[step]
+            .undo
+            .as_ref()
+            .is_some_and(|u| u.state == super::state::UndoState::Failed);
+        if undo_failed {
+            "forcing a rollback past a step whose undo failed needs a note (--note): say what was checked or done by hand".into()
+        } else {
+            "forcing a rollback past an irreversible step needs an acknowledgement note (--note)"
+                .into()
+        }
     }
 
     fn decide_approve(
@@ -260,6 +278,7 @@ impl Engine {
         actor: &Actor,
         gate: Option<String>,
         comment: String,
+        missing: Option<&'static str>,
         ctx: &Ctx<'_>,
     ) -> Result<Result<(String, Option<Wake>), String>, Fatal> {
         let Ctx::InEnv { env, gate: Some(g) } = ctx else {
@@ -275,8 +294,8 @@ impl Engine {
         {
             return Ok(Err(why));
         }
-        if g.require_comment && comment.trim().is_empty() {
-            return Ok(Err("approval needs a comment".into()));
+        if let Some(why) = missing {
+            return Ok(Err(why.into()));
         }
         let already = self.state.envs[env]
             .approvals
@@ -310,6 +329,54 @@ impl Engine {
         }
     }
 
+    /// Journals the abort of the environment in progress and stops its walk.
+    fn abort_env(
+        &mut self,
+        actor: &Actor,
+        env: usize,
+        reason: String,
+    ) -> Result<(String, Option<Wake>), Fatal> {
+        self.emit(Event::AbortRequested {
+            actor: actor.clone(),
+            reason: reason.clone(),
+        })?;
+        let name = &self.plan.environments[env].name;
+        Ok((
+            format!("aborting {name}: stopping and rolling back"),
+            Some(Wake::Stop(Stop::Abort { reason })),
+        ))
+    }
+
+    /// The engine's process was told to stop (see [`Instruction::Terminate`]).
+    fn terminate(
+        &mut self,
+        actor: &Actor,
+        reason: String,
+        ctx: &Ctx<'_>,
+    ) -> Result<Result<(String, Option<Wake>), String>, Fatal> {
+        Ok(match ctx {
+            Ctx::InEnv { env, .. } => Ok(self.abort_env(actor, *env, reason)?),
+            Ctx::RollingBack => {
+                self.terminating = Some(reason);
+                Ok((
+                    "a rollback is under way: it finishes, and any decision it needs is taken the safe way (hold)".into(),
+                    None,
+                ))
+            }
+            Ctx::Blocked { .. } => {
+                self.terminating = Some(reason);
+                Ok((
+                    "nobody will decide now: taking the safe choice without waiting (a blocked rollback is held, an interrupted step rolled back)".into(),
+                    Some(Wake::Terminate),
+                ))
+            }
+            Ctx::Finished => Ok((
+                "the run is over: shutting down".into(),
+                Some(Wake::Shutdown),
+            )),
+        })
+    }
+
     pub(super) fn approvals_for(&self, env: usize, step: usize, gate: &str) -> u32 {
         let mut users: Vec<&str> = self.state.envs[env]
             .approvals
@@ -327,10 +394,11 @@ impl Engine {
         actor: &Actor,
         target: Option<String>,
         reason: String,
+        missing: Option<&'static str>,
         ctx: &Ctx<'_>,
     ) -> Result<Result<(String, Option<Wake>), String>, Fatal> {
-        if reason.trim().is_empty() {
-            return Ok(Err("a rollback needs a reason".into()));
+        if let Some(why) = missing {
+            return Ok(Err(why.into()));
         }
         let target = match &target {
             Some(name) => match self.plan.env_index(name) {

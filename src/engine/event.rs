@@ -262,6 +262,11 @@ pub enum Event {
         /// Gates approved in advance (`--approve`), so a recovery honours them too.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pre_approved: Vec<String>,
+        /// Values of `plan_source` that were masked because they may carry a
+        /// credential ("`url` of channel `ops`"): a recovery takes them back
+        /// from the plan file (see `plan::sealed`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sealed: Vec<String>,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         auto_approve: bool,
     },
@@ -507,10 +512,28 @@ pub enum Event {
         actor: Actor,
         note: String,
     },
+    /// The environment's `verify_rollback` began; it belongs to the
+    /// rollback, not to any step.
+    RollbackVerifyStarted {
+        env: usize,
+        /// The check's name.
+        check: String,
+    },
+    /// How the rollback ended: verified by a check, or not verified at all.
     RollbackVerified {
         env: usize,
+        /// Nothing failed: the check passed, or there was none to run.
         ok: bool,
+        /// One line; names the check, never a command's text.
         message: String,
+        /// The check that ran (`verify_rollback`). None when nothing
+        /// verified the rollback (no `verify_rollback`, nothing to undo, or
+        /// a journal from before checks were named here).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        check: Option<String>,
+        /// The last lines the check's command printed, if it is one.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        output: Vec<String>,
     },
     EnvFinished {
         env: usize,
@@ -581,6 +604,9 @@ pub struct Leftover {
     /// Stopped by recovery (SIGTERM, then SIGKILL); false when it was left alone.
     pub stopped: bool,
     pub message: String,
+    /// It was the environment's rollback verification, not `step`'s.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verify: bool,
 }
 
 impl Event {
@@ -593,6 +619,7 @@ impl Event {
                 Some((*env, None))
             }
             RollbackRequested { env, .. }
+            | RollbackVerifyStarted { env, .. }
             | RollbackVerified { env, .. }
             | ArtifactVerified { env, .. } => Some((*env, None)),
             StepStarted { env, step, .. }
@@ -648,7 +675,8 @@ impl Event {
             RetryRequested => "retry_requested", RollbackStarted => "rollback_started",
             RollbackStepStarted => "rollback_step_started", RollbackStepFinished => "rollback_step_finished",
             RollbackStepSkipped => "rollback_step_skipped", RollbackBlocked => "rollback_blocked",
-            RollbackDecision => "rollback_decision", RollbackVerified => "rollback_verified",
+            RollbackDecision => "rollback_decision", RollbackVerifyStarted => "rollback_verify_started",
+            RollbackVerified => "rollback_verified",
             EnvFinished => "env_finished", NoteAdded => "note_added", RunFinished => "run_finished",
             NotificationSent => "notification_sent", ReviewSaved => "review_saved",
             RunRecovered => "run_recovered", StepInterrupted => "step_interrupted",

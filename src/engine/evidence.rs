@@ -43,6 +43,7 @@ impl Engine {
                     timeout: timeout.unwrap_or(COMMAND_TIMEOUT),
                     rollback: false,
                     attempt: 1,
+                    verify: false,
                 })
                 .await?;
             let ok = r.status == StepStatus::Succeeded;

@@ -23,6 +23,25 @@ pub(super) struct Exec<'a> {
     pub timeout: Duration,
     pub rollback: bool,
     pub attempt: u32,
+    /// The rollback's verification (`verify_rollback`). It belongs to no
+    /// step, so none of its records name one: no process group is journaled
+    /// (recovery finds it by its mark, [`super::leftovers::verify_id`]), and
+    /// its output is kept, its last lines going into the verification's
+    /// record as plain text, instead of being journaled as a step's. `step`
+    /// is unused.
+    pub verify: bool,
+}
+
+/// Lines of a verification's output kept for its record.
+pub(super) const VERIFY_OUTPUT_KEPT: usize = 20;
+
+/// A kept line as plain text: it is shown inside messages and the dossier,
+/// not in a log pane, so escape sequences and control characters go.
+fn plain(line: &str) -> String {
+    strip_ansi_escapes::strip_str(line.replace('\t', "    "))
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect()
 }
 
 pub(super) struct ExecResult {
@@ -32,14 +51,25 @@ pub(super) struct ExecResult {
     pub message: String,
     /// Set when an abort or rollback command stopped the command.
     pub interrupted: Option<Stop>,
+    /// A verification's last lines of output (stdout and stderr, in order).
+    pub kept: Vec<String>,
 }
 
 impl Engine {
     /// Variables every command gets; values travel only as variables.
     pub(super) fn command_env(&self, x: &Exec<'_>) -> Vec<(String, String)> {
         let env = &self.plan.environments[x.env];
+        let run_dir = self
+            .journal
+            .path()
+            .parent()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
         let mut vars = vec![
             ("SLATE_RUN_ID".to_string(), self.run_id.clone()),
+            // The run's own directory, for files a release keeps beside its
+            // journal (the demo's fleet lives there).
+            ("SLATE_RUN_DIR".to_string(), run_dir),
             ("SLATE_RELEASE".to_string(), self.plan.release.name.clone()),
             (
                 "SLATE_VERSION".to_string(),
@@ -53,13 +83,22 @@ impl Engine {
             ("SLATE_ATTEMPT".to_string(), x.attempt.to_string()),
             (
                 super::leftovers::STEP_VAR.to_string(),
-                super::leftovers::step_id(&self.run_id, x.env, x.step, x.attempt, x.rollback),
+                if x.verify {
+                    super::leftovers::verify_id(&self.run_id, x.env)
+                } else {
+                    super::leftovers::step_id(&self.run_id, x.env, x.step, x.attempt, x.rollback)
+                },
             ),
             (
                 "SLATE_ROLLBACK".to_string(),
                 if x.rollback { "1" } else { "0" }.to_string(),
             ),
         ];
+        // The slate binary running the release, for commands that call it
+        // (`$SLATE_BIN note …`, the demo's fleet).
+        if let Ok(exe) = std::env::current_exe() {
+            vars.push(("SLATE_BIN".to_string(), exe.display().to_string()));
+        }
         if x.rollback {
             vars.push((
                 "SLATE_TARGET_VERSION".to_string(),
@@ -107,8 +146,23 @@ impl Engine {
         }
     }
 
-    /// One read's worth of a step's output, one record per line.
-    fn emit_output(&mut self, x: &Exec<'_>, (stream, lines): process::Lines) -> Result<(), Fatal> {
+    /// One read's worth of a step's output, one record per line; a
+    /// verification's is kept in `kept` instead (its newest lines).
+    fn emit_output(
+        &mut self,
+        x: &Exec<'_>,
+        (stream, lines): process::Lines,
+        kept: &mut std::collections::VecDeque<String>,
+    ) -> Result<(), Fatal> {
+        if x.verify {
+            for line in lines {
+                if kept.len() == VERIFY_OUTPUT_KEPT {
+                    kept.pop_front();
+                }
+                kept.push_back(plain(&line));
+            }
+            return Ok(());
+        }
         for line in lines {
             self.emit(Event::Output {
                 env: x.env,
@@ -126,6 +180,7 @@ impl Engine {
             command: x.command.to_string(),
             cwd: self.cwd(x.stage),
             env: self.command_env(&x),
+            unset: crate::secrets::source_variables(&self.plan),
         };
         let started = Instant::now();
         // Batches of up to 64 KiB: a few in flight bound the memory a flood takes.
@@ -139,17 +194,21 @@ impl Engine {
                     duration_ms: 0,
                     message: format!("cannot start the command in {}: {e}", spec.cwd.display()),
                     interrupted: None,
+                    kept: Vec::new(),
                 });
             }
         };
-        self.emit(Event::ProcessStarted {
-            env: x.env,
-            step: x.step,
-            pid: proc.pid,
-            pgid: proc.pgid,
-            rollback: x.rollback,
-            start_ticks: super::leftovers::start_ticks(proc.pid),
-        })?;
+        if !x.verify {
+            self.emit(Event::ProcessStarted {
+                env: x.env,
+                step: x.step,
+                pid: proc.pid,
+                pgid: proc.pgid,
+                rollback: x.rollback,
+                start_ticks: super::leftovers::start_ticks(proc.pid),
+            })?;
+        }
+        let mut kept = std::collections::VecDeque::new();
         let deadline = tokio::time::sleep(x.timeout);
         tokio::pin!(deadline);
         let mut flush = tokio::time::interval(crate::journal::OUTPUT_FLUSH);
@@ -189,7 +248,7 @@ impl Engine {
                     }
                 }
                 Ev::Lines(None) => lines_open = false,
-                Ev::Lines(Some(batch)) => self.emit_output(&x, batch)?,
+                Ev::Lines(Some(batch)) => self.emit_output(&x, batch, &mut kept)?,
                 Ev::Flush => {
                     let _ = self.journal.flush();
                 }
@@ -206,7 +265,7 @@ impl Engine {
         while lines_open {
             tokio::select! {
                 l = lines.recv() => match l {
-                    Some(batch) => self.emit_output(&x, batch)?,
+                    Some(batch) => self.emit_output(&x, batch, &mut kept)?,
                     None => lines_open = false,
                 },
                 _ = tokio::time::sleep_until(drain_until) => break,
@@ -238,6 +297,7 @@ impl Engine {
             duration_ms,
             message,
             interrupted,
+            kept: kept.into(),
         })
     }
 

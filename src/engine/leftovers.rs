@@ -36,6 +36,12 @@ pub fn step_id(run_id: &str, env: usize, step: usize, attempt: u32, undo: bool) 
     format!("{run_id}:{env}:{step}:{attempt}:{way}")
 }
 
+/// The value of [`STEP_VAR`] for an environment's rollback verification,
+/// which belongs to no step.
+pub fn verify_id(run_id: &str, env: usize) -> String {
+    format!("{run_id}:{env}:verify")
+}
+
 /// Live processes whose environment holds `STEP_VAR=id`, with their groups.
 pub fn marked(id: &str) -> Vec<(u32, i32)> {
     let needle = format!("{STEP_VAR}={id}");
@@ -176,9 +182,11 @@ fn terminate(send: impl Fn(Signal), gone: impl Fn() -> bool, grace: Duration) ->
 /// Stops what a dead engine left: each recorded group `(env, step, pgid,
 /// leader start)`, then whatever still carries a running step's mark
 /// `(env, step, SLATE_STEP_ID)`. What was found is the record's list.
+/// `marks` are (environment, step, mark); a step of `None` is the
+/// environment's rollback verification.
 pub fn stop_all(
     groups: Vec<(usize, usize, i32, Option<u64>)>,
-    marks: Vec<(usize, usize, String)>,
+    marks: Vec<(usize, Option<usize>, String)>,
     grace: Duration,
 ) -> Vec<Leftover> {
     let mut found = Vec::new();
@@ -207,6 +215,7 @@ pub fn stop_all(
             pgid,
             stopped,
             message,
+            verify: false,
         });
     }
     for (env, step, id) in marks {
@@ -216,17 +225,23 @@ pub fn stop_all(
         };
         let stopped = stop_marked(&id, grace);
         let n = procs.len();
-        let message = if stopped {
-            format!("{n} process(es) of the step still running, not on record; stopped")
+        let of = if step.is_some() {
+            "the step"
         } else {
-            format!("{n} process(es) of the step still running, not on record; could not stop them")
+            "the rollback's verification"
+        };
+        let message = if stopped {
+            format!("{n} process(es) of {of} still running, not on record; stopped")
+        } else {
+            format!("{n} process(es) of {of} still running, not on record; could not stop them")
         };
         found.push(Leftover {
             env,
-            step,
+            step: step.unwrap_or(0),
             pgid,
             stopped,
             message,
+            verify: step.is_none(),
         });
     }
     for l in &found {

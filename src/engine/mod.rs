@@ -1,12 +1,15 @@
 //! The engine: executes a plan, takes [`Command`]s, emits [`Record`]s.
 //!
-//! It knows no terminal. Every client — cockpit, headless printer, attach,
-//! CLI verbs — holds an [`EngineHandle`]: commands go in through one channel,
+//! It knows no terminal and starts no clients. Every client — cockpit,
+//! headless printer, notifier, record writer, CLI verbs through the control
+//! socket — holds an [`EngineHandle`]: commands go in through one channel,
 //! records come out through a broadcast. Each record is appended to the
 //! journal *before* the engine acts on it and before any client sees it.
+//! Clients that must see the end of the run take a [`Hold`] (see `hold.rs`).
 
 mod analyze;
 mod artifacts;
+mod backoff;
 mod checks;
 pub mod command;
 mod commands;
@@ -14,13 +17,15 @@ pub mod event;
 mod evidence;
 mod exec;
 mod gates;
+mod handle;
+mod hold;
 pub mod leftovers;
 pub mod policy;
 pub mod process;
-mod record;
 mod recover;
 pub mod resume;
 mod rollback;
+mod settle;
 pub mod state;
 mod walk;
 
@@ -33,8 +38,10 @@ use crate::journal::{JournalWriter, new_run_id};
 use crate::plan::Plan;
 use crate::plan::steps::{Step, StepKind, env_steps};
 
-pub use command::{Action, Command, Reply};
+pub use command::{Action, Command, Instruction, Reply};
 pub use event::{Actor, Event, Record, RunOutcome};
+pub use handle::{EngineHandle, WeakHandle};
+pub use hold::Hold;
 pub use recover::{Recovering, Refused};
 pub use rollback::undo_order;
 pub use state::RunState;
@@ -143,10 +150,13 @@ pub struct Engine {
     cmds: mpsc::Receiver<Command>,
     cmds_open: bool,
     /// The command channel, held weakly so it still closes when every client
-    /// has gone; the notifier and requeued commands upgrade it briefly.
+    /// has gone; requeued commands upgrade it briefly.
     cmd_weak: mpsc::WeakSender<Command>,
-    /// The webhook notifier, when the plan has channels.
-    notifier: Option<crate::notify::Link>,
+    /// Clients that must see the end of the run (see `hold.rs`).
+    holds: hold::Holds,
+    /// The engine's process was told to stop ([`Instruction::Terminate`]):
+    /// every decision from now on is taken the safe way, without waiting.
+    terminating: Option<String>,
     /// One engine per run: held until the engine is dropped (or the process dies).
     _lock: crate::runs::EngineLock,
     /// Set when this engine takes over a run whose engine died.
@@ -171,63 +181,6 @@ struct Opened {
     sharing: Option<crate::runs::Sharing>,
 }
 
-/// A client's connection to a running engine.
-#[derive(Clone)]
-pub struct EngineHandle {
-    pub run_id: String,
-    pub run_dir: PathBuf,
-    /// The group the plan shares the run with, if any.
-    pub sharing: Option<crate::runs::Sharing>,
-    cmd_tx: mpsc::Sender<Command>,
-    events: broadcast::Sender<Record>,
-    states: broadcast::Sender<Record>,
-    on_disk: tokio::sync::watch::Receiver<u64>,
-}
-
-impl EngineHandle {
-    /// The last sequence number written to the journal file, and its
-    /// changes: followers read the file (the truth) and wake on this.
-    pub fn on_disk(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.on_disk.clone()
-    }
-
-    /// Records from now on. Subscribe before the engine is spawned to see them all.
-    pub fn subscribe(&self) -> broadcast::Receiver<Record> {
-        self.events.subscribe()
-    }
-
-    /// Every record but stage output, from now on: for clients that keep
-    /// the run's state (a replica, the notifier) and must not pay for a
-    /// flood they ignore.
-    pub fn subscribe_states(&self) -> broadcast::Receiver<Record> {
-        self.states.subscribe()
-    }
-
-    /// Sends a command and waits for the engine's answer.
-    pub async fn send(&self, actor: Actor, action: Action) -> Reply {
-        let (cmd, rx) = Command::new(actor, action);
-        self.cmd_tx
-            .send(cmd)
-            .await
-            .map_err(|_| "the engine has stopped".to_string())?;
-        rx.await
-            .map_err(|_| "the engine stopped before answering".to_string())?
-    }
-
-    /// Sends a command without waiting for the answer (from signal handlers).
-    pub fn send_nowait(&self, actor: Actor, action: Action) {
-        let _ = self.cmd_tx.try_send(Command {
-            actor,
-            action,
-            reply: None,
-        });
-    }
-
-    pub fn journal_path(&self) -> PathBuf {
-        self.run_dir.join(crate::journal::JOURNAL_FILE)
-    }
-}
-
 /// Opens the run to the group its plan names, if any: its directory, journal
 /// and lock (the socket follows when it is bound).
 pub(crate) fn share(
@@ -249,10 +202,6 @@ pub(crate) fn share(
     Ok(Some(s))
 }
 
-pub fn runs_dir(state_dir: &Path) -> PathBuf {
-    state_dir.join("runs")
-}
-
 impl Engine {
     /// Creates the run's directory and journal. Nothing runs until [`Engine::run`].
     pub fn new(plan: Plan, mut opts: EngineOptions) -> Result<(Engine, EngineHandle), Fatal> {
@@ -261,7 +210,7 @@ impl Engine {
             opts.plan_path = p.display().to_string();
         }
         let run_id = new_run_id();
-        let run_dir = runs_dir(&opts.state_dir).join(&run_id);
+        let run_dir = crate::runs::runs_dir(&opts.state_dir).join(&run_id);
         let journal = JournalWriter::create(&run_dir).map_err(|e| {
             Fatal(format!(
                 "cannot create journal in {}: {e}",
@@ -302,14 +251,18 @@ impl Engine {
         let cmd_weak = cmd_tx.downgrade();
         let (events, _) = broadcast::channel(65_536);
         let (states, _) = broadcast::channel(4_096);
+        let holds = hold::Holds::new();
         let handle = EngineHandle {
             run_id: run_id.clone(),
             run_dir,
             sharing,
             cmd_tx,
-            events: events.clone(),
-            states: states.clone(),
-            on_disk: journal.on_disk(),
+            rest: handle::Shared {
+                events: events.clone(),
+                states: states.clone(),
+                on_disk: journal.on_disk(),
+                holds: holds.registry(),
+            },
         };
         let seq = state.last_seq;
         (
@@ -326,7 +279,8 @@ impl Engine {
                 cmds,
                 cmds_open: true,
                 cmd_weak,
-                notifier: None,
+                holds,
+                terminating: None,
                 _lock: lock,
                 recovery: None,
                 resuming: None,
@@ -335,6 +289,11 @@ impl Engine {
             },
             handle,
         )
+    }
+
+    /// The plan this engine runs.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
     }
 
     /// Changes what happens when nobody pre-approved a gate, before the run
@@ -381,17 +340,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs the plan to the end and returns the final state.
+    /// Runs the plan to the end and returns the final state. Clients that
+    /// want every record subscribe before this starts.
     pub async fn run(mut self) -> RunState {
-        if !self.plan.channels.is_empty() {
-            // Subscribed before the first record, so it hears RunStarted.
-            self.notifier = Some(crate::notify::spawn(crate::notify::Setup {
-                plan: self.plan.clone(),
-                records: self.states.subscribe(),
-                commands: self.cmd_weak.clone(),
-                journal: self.journal.path().to_path_buf(),
-            }));
-        }
         let result = match self.recovery.take() {
             Some(taking) => self.resume_all(taking).await,
             None => self.run_all().await,
@@ -405,9 +356,12 @@ impl Engine {
                 })
                 .is_ok()
             {
-                self.record_finished().await;
+                self.settle().await;
             }
         }
+        // What was journaled after the last settle (notes after the end, a
+        // late rollback's last records) is seen by every holder too.
+        self.settle().await;
         let _ = self.journal.flush();
         self.state
     }

@@ -31,6 +31,9 @@ pub struct ProcSpec {
     /// Variables added to the inherited environment. Values reach the command
     /// only as variables, never spliced into its text, so they cannot become shell syntax.
     pub env: Vec<(String, String)>,
+    /// Inherited variables the command must not see (where `env:` secrets are
+    /// read from); `env` may still give one back under a secret's name.
+    pub unset: Vec<String>,
 }
 
 pub struct Running {
@@ -54,6 +57,9 @@ pub type Lines = (Stream, Vec<String>);
 /// Starts `sh -c command` in a new process group; its lines go to `lines`.
 pub fn spawn(spec: &ProcSpec, lines: mpsc::Sender<Lines>) -> std::io::Result<Running> {
     let mut cmd = Command::new("/bin/sh");
+    for var in &spec.unset {
+        cmd.env_remove(var);
+    }
     cmd.arg("-c")
         .arg(&spec.command)
         .current_dir(&spec.cwd)
@@ -172,6 +178,7 @@ mod tests {
             ),
             cwd: ".".into(),
             env: vec![],
+            unset: vec![],
         };
         let mut p = spawn(&spec, tx).unwrap();
         let status = p.wait().await.unwrap();

@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use super::event::{Actor, Event, Leftover, RollbackChoice, RunOutcome, StepStatus, Trigger};
 use super::leftovers;
 use super::resume::{self, NotResumable, Point};
-use super::state::{StepState, UndoState};
+use super::state::{StepState, UndoState, Verification};
 use super::walk::Entry;
 use super::{Engine, EngineHandle, EngineOptions, Fatal, RunState};
 use crate::journal::{JournalWriter, read_journal};
@@ -26,6 +26,64 @@ pub struct Refused {
     pub message: String,
     /// 2: nothing to do or not allowed (finished, live, corrupt); 1: I/O.
     pub code: i32,
+}
+
+/// The journaled plan with the values its journal masks (`RunStarted.sealed`)
+/// taken back from the plan file, and what could not be, said for the
+/// record. A webhook whose URL is lost stays silent; a check or metric URL
+/// or header that is lost refuses the recovery, since running it without
+/// its credentials would fail it and roll back for nothing.
+fn unseal(
+    journaled: crate::plan::Plan,
+    records: &[super::Record],
+) -> Result<(crate::plan::Plan, Option<String>), String> {
+    let Some(super::Event::RunStarted {
+        sealed, plan_path, ..
+    }) = records.first().map(|r| &r.event)
+    else {
+        return Ok((journaled, None));
+    };
+    if sealed.is_empty() {
+        return Ok((journaled, None));
+    }
+    let file = crate::plan::load_file(Path::new(plan_path)).ok();
+    let restored = crate::plan::sealed::restore(&journaled, sealed, file.as_ref());
+    let (channels, others): (Vec<_>, Vec<_>) =
+        restored.lost.iter().partition(|l| l.channel.is_some());
+    if !others.is_empty() {
+        let fields: Vec<&str> = others.iter().map(|l| l.field.as_str()).collect();
+        let (it, was) = if others.len() == 1 {
+            ("it", "it was")
+        } else {
+            ("them", "they were")
+        };
+        return Err(format!(
+            "{} may hold credentials, which are never journaled, and {plan_path} no longer \
+             has {it} as the run started with {it}; put {it} back in that file as {was} (or \
+             write credentials as `${{secret.NAME}}` references, which are journaled)",
+            fields.join(", "),
+        ));
+    }
+    let mut plan = crate::plan::parse(&restored.source, plan_path, journaled.base_dir.clone())
+        .map_err(|e| {
+            format!(
+                "its plan, with the masked values read back from {plan_path}, does not load: {}",
+                e.lines().join("; ")
+            )
+        })?;
+    let silent: Vec<&str> = channels
+        .iter()
+        .filter_map(|l| l.channel.as_deref())
+        .collect();
+    plan.channels.retain(|c| !silent.contains(&c.name.as_str()));
+    let note = (!silent.is_empty()).then(|| {
+        format!(
+            "channel {} stays silent: its URL is never journaled and {plan_path} no longer \
+             has it as the run started with it",
+            silent.join(", ")
+        )
+    });
+    Ok((plan, note))
 }
 
 /// What the recovering engine knows about the one that died.
@@ -66,8 +124,9 @@ impl Engine {
                 code: 1,
             },
         })?;
-        let plan = match crate::runs::recorded_plan(&read.records) {
-            Some(Ok(p)) => p,
+        let (plan, unsealed) = match crate::runs::recorded_plan(&read.records) {
+            Some(Ok(p)) => unseal(p, &read.records)
+                .map_err(|why| refuse(format!("cannot recover run {run_id}: {why}")))?,
             Some(Err(e)) => {
                 return Err(refuse(format!(
                     "cannot recover run {run_id}: its recorded plan no longer loads: {}",
@@ -128,9 +187,14 @@ impl Engine {
                 sharing,
             },
         );
+        let warning = [read.warning.clone(), unsealed]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("; ");
         engine.recovery = Some(Taking {
             previous_pid,
-            warning: read.warning.clone(),
+            warning: (!warning.is_empty()).then_some(warning),
         });
         Ok(Recovering {
             engine,
@@ -149,7 +213,6 @@ impl Engine {
             warning: taking.warning,
             leftovers,
         })?;
-        self.index_started();
         self.resolve_secrets().await?;
         let point = resume::point(&self.state, &self.plan, &self.steps)
             .map_err(|e| Fatal(format!("nothing to recover: {e:?}")))?;
@@ -215,8 +278,9 @@ impl Engine {
             RunOutcome::Released => String::new(),
             RunOutcome::Held => format!("{} held after its rollback stopped", e.name),
             _ => format!(
-                "{} rolled back: {}",
+                "{} {}: {}",
                 e.name,
+                e.rolled_back(),
                 e.rollback_reason.clone().unwrap_or_default()
             ),
         }
@@ -336,7 +400,7 @@ impl Engine {
                         outcome: RunOutcome::Held,
                         message,
                     })?;
-                    self.record_finished().await;
+                    self.settle().await;
                     if self.opts.linger {
                         self.linger().await?;
                     }
@@ -464,16 +528,22 @@ impl Engine {
                 if let Some(u) = undo {
                     marks.push((
                         e,
-                        s,
+                        Some(s),
                         leftovers::step_id(&self.run_id, e, s, u.attempts, true),
                     ));
                 } else if step.state == StepState::Running && step.kind == "run" {
                     marks.push((
                         e,
-                        s,
+                        Some(s),
                         leftovers::step_id(&self.run_id, e, s, step.attempts, false),
                     ));
                 }
+            }
+        }
+        // A rollback's verification has no step; its command carries its own mark.
+        for (e, env) in self.state.envs.iter().enumerate() {
+            if matches!(env.verification, Some(Verification::Running { .. })) {
+                marks.push((e, None, leftovers::verify_id(&self.run_id, e)));
             }
         }
         tokio::task::spawn_blocking(move || {

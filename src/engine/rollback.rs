@@ -1,5 +1,11 @@
 //! Rolling an environment back: undo what ran, newest first, and verify.
 //!
+//! The verification (`verify_rollback`) is the rollback's own: it is
+//! journaled as `RollbackVerifyStarted` / `RollbackVerified`, never under a
+//! step, and its command's output goes into that record. Without one the
+//! rollback is said to be *not verified*: undo commands that exited 0 say
+//! nothing about what is serving.
+//!
 //! The step that failed is undone first (it may have half-applied), then the
 //! completed steps in reverse. An irreversible step is never silently
 //! crossed: the rollback stops there and asks — hold, roll forward, or force.
@@ -9,12 +15,17 @@ use std::collections::HashSet;
 use super::state::EnvView;
 use crate::plan::steps::Step;
 
+use super::backoff::backoff;
+use super::checks::At;
 use super::commands::{Ctx, Wake};
 use super::event::{Actor, EnvOutcome, Event, RollbackChoice, StepStatus, Trigger};
 use super::exec::Exec;
+use super::state::NOT_VERIFIED;
 use super::state::{StepState, UndoState};
-use super::walk::backoff;
 use super::{Engine, Fatal, Unattended};
+
+/// What the journal and every message call an environment's rollback check.
+pub const VERIFY_CHECK: &str = "verify_rollback";
 
 /// The steps a rollback of an environment undoes, newest first: every command
 /// step that ran (one still running is stopped first), and only the last of
@@ -86,6 +97,8 @@ impl Engine {
                 env,
                 ok: true,
                 message: format!("nothing had run in {name}; nothing to undo"),
+                check: None,
+                output: Vec::new(),
             })?;
             self.emit(Event::EnvFinished {
                 env,
@@ -175,6 +188,7 @@ impl Engine {
                             timeout: stage.timeout,
                             rollback: true,
                             attempt,
+                            verify: false,
                         })
                         .await?;
                     self.emit(Event::RollbackStepFinished {
@@ -227,30 +241,41 @@ impl Engine {
                 }
             }
         }
-        let verify = self.plan.environments[env].verify_rollback.clone();
-        let (ok, message) = match verify {
+        let (ok, message, check, output) = match self.plan.environments[env].verify_rollback.clone()
+        {
             Some(check) => {
-                let last = self.steps[env].len().saturating_sub(1);
-                let (ok, msg, _, _) = self.run_check(env, last, &check, 1).await?;
-                // Probes name their target in the message; a command's needs its text.
-                let message = match &check {
-                    crate::plan::Check::Command { .. } => format!("{}: {msg}", check.describe()),
-                    _ => msg,
-                };
-                (ok, message)
+                self.emit(Event::RollbackVerifyStarted {
+                    env,
+                    check: VERIFY_CHECK.into(),
+                })?;
+                // Commands during a rollback are refused, so nothing stops it early.
+                let run = self.run_check(env, At::Verify, &check, 1).await?;
+                (
+                    run.ok,
+                    run.message,
+                    Some(VERIFY_CHECK.to_string()),
+                    run.output,
+                )
             }
+            // Undo commands that exited 0 are not a verification: say so.
             None => (
                 true,
-                format!("{undone} rollback command(s) succeeded, {skipped} skipped"),
+                format!(
+                    "{NOT_VERIFIED}; {undone} rollback command(s) succeeded, {skipped} skipped"
+                ),
+                None,
+                Vec::new(),
             ),
         };
         self.emit(Event::RollbackVerified {
             env,
             ok,
             message: message.clone(),
+            check,
+            output,
         })?;
         if !ok {
-            return self.hold(env, format!("rollback verification failed: {message}"));
+            return self.hold(env, format!("{VERIFY_CHECK} failed: {message}"));
         }
         self.emit(Event::EnvFinished {
             env,
@@ -286,6 +311,13 @@ impl Engine {
             ));
         }
         loop {
+            if let Some(why) = &self.terminating {
+                return Ok((
+                    fallback,
+                    Actor::engine(),
+                    format!("the engine was told to stop ({why}), so {what_then}"),
+                ));
+            }
             let Some(cmd) = self.next_command().await else {
                 return Ok((
                     fallback,
@@ -293,6 +325,7 @@ impl Engine {
                     format!("every client disconnected, so {what_then}"),
                 ));
             };
+            // A terminate is taken at the top of the loop, with its reason.
             if let Some(Wake::Decision {
                 choice,
                 actor,

@@ -1,8 +1,6 @@
 //! Walking the plan: environments in promotion order, steps in order, with
 //! pauses honoured at safe points (between steps and at gates).
 
-use std::time::Duration;
-
 use super::commands::{Ctx, Wake};
 use super::event::{EnvOutcome, Event, RunOutcome, StepStatus, Trigger};
 use super::exec::Exec;
@@ -24,16 +22,16 @@ pub(super) enum Entry {
     },
 }
 
-/// Longest wait between retries, however many there are.
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
-
 impl Engine {
     pub(super) async fn run_all(&mut self) -> Result<(), Fatal> {
         let envs = self.outline();
+        // Credentials the plan spells out stay out of the journal (see `plan::sealed`).
+        let (plan_source, sealed) = self.plan.journaled_source();
         self.emit(Event::RunStarted {
             run_id: self.run_id.clone(),
             plan_path: self.opts.plan_path.clone(),
-            plan_source: self.plan.source.clone(),
+            plan_source,
+            sealed,
             release: self.plan.release.name.clone(),
             version: self.plan.release.version.clone(),
             previous_version: self.plan.release.previous_version.clone(),
@@ -44,7 +42,6 @@ impl Engine {
             pre_approved: self.opts.pre_approved.clone(),
             auto_approve: self.opts.auto_approve,
         })?;
-        self.index_started();
         self.resolve_secrets().await?;
         self.walk(0, Entry::Fresh).await
     }
@@ -106,7 +103,8 @@ impl Engine {
                     }
                     RollbackEnd::RolledBack => {
                         outcome = run_outcome;
-                        message = format!("{name} rolled back: {reason}");
+                        let how = self.state.envs[env].rolled_back();
+                        message = format!("{name} {how}: {reason}");
                     }
                     RollbackEnd::Held(why) => {
                         outcome = RunOutcome::Held;
@@ -120,7 +118,8 @@ impl Engine {
     }
 
     /// Journals the run's end (worded from its outcome when `message` is
-    /// empty), writes what it leaves behind, and lingers if asked to.
+    /// empty), lets the clients that hold the end finish with it, and
+    /// lingers if asked to.
     pub(super) async fn finish(
         &mut self,
         outcome: RunOutcome,
@@ -140,7 +139,7 @@ impl Engine {
             );
         }
         self.emit(Event::RunFinished { outcome, message })?;
-        self.record_finished().await;
+        self.settle().await;
         if self.opts.linger {
             self.linger().await?;
         }
@@ -201,8 +200,6 @@ impl Engine {
                 _ => {}
             }
         }
-        // Notes and deliveries journaled after the end belong in the dossier too.
-        self.refresh_dossier();
         Ok(())
     }
 
@@ -221,7 +218,10 @@ impl Engine {
         {
             RollbackEnd::RolledBack => (
                 RunOutcome::RolledBack,
-                format!("{name} rolled back after release: {reason}"),
+                format!(
+                    "{name} {} after release: {reason}",
+                    self.state.envs[env].rolled_back()
+                ),
             ),
             RollbackEnd::Held(why) => (RunOutcome::Held, format!("{name} held: {why}")),
             // Rolling forward after a release means keeping what is deployed.
@@ -237,7 +237,7 @@ impl Engine {
             }
         };
         self.emit(Event::RunFinished { outcome, message })?;
-        self.record_finished().await;
+        self.settle().await;
         Ok(())
     }
 
@@ -341,6 +341,7 @@ impl Engine {
                     timeout: stage.timeout,
                     rollback: false,
                     attempt,
+                    verify: false,
                 })
                 .await?;
             self.emit(Event::StepFinished {
@@ -369,7 +370,7 @@ impl Engine {
                     message: format!("{}{tries}", r.message),
                 });
             }
-            let delay = backoff(stage.backoff, attempt);
+            let delay = super::backoff::backoff(stage.backoff, attempt);
             self.emit(Event::RetryScheduled {
                 env,
                 step,
@@ -381,24 +382,5 @@ impl Engine {
             }
             attempt += 1;
         }
-    }
-}
-
-/// Exponential backoff: base, 2×base, 4×base… capped.
-pub(super) fn backoff(base: Duration, attempt: u32) -> Duration {
-    base.saturating_mul(1 << (attempt - 1).min(16))
-        .min(MAX_BACKOFF)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let b = Duration::from_secs(1);
-        assert_eq!(backoff(b, 1), b);
-        assert_eq!(backoff(b, 3), Duration::from_secs(4));
-        assert_eq!(backoff(b, 30), MAX_BACKOFF);
     }
 }

@@ -8,7 +8,6 @@
 
 use super::xml::{Node, attr, walk};
 use super::{CoverageFormat, CoverageRule, Judged, utf8};
-use crate::plan::condition::fmt_num;
 
 /// Lines covered of lines that could be.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,9 +54,8 @@ pub fn judge(bytes: &[u8], rule: &CoverageRule) -> Judged {
         Ok(l) => l,
         Err(e) => return Judged::fail(e),
     };
-    // Shown rounded down, so a failing 79.96 never reads "80.0% < 80%".
-    let shown = (lines.percent * 10.0).floor() / 10.0;
     let ok = lines.percent >= rule.min_line;
+    let (shown, min) = compared(lines.percent, rule.min_line);
     let of = match (lines.covered, lines.total) {
         (Some(c), Some(t)) => format!(" ({c} of {t} lines)"),
         _ => String::new(),
@@ -65,13 +63,28 @@ pub fn judge(bytes: &[u8], rule: &CoverageRule) -> Judged {
     Judged {
         ok,
         summary: format!(
-            "line coverage {shown:.1}% {} {}%{of}",
+            "line coverage {shown}% {} {min}%{of}",
             if ok { "≥" } else { "<" },
-            fmt_num(rule.min_line)
         ),
         findings: Vec::new(),
         more: 0,
     }
+}
+
+/// The percentage and the threshold as the gate compared them: the
+/// threshold as the plan gives it, the percentage to two decimals, or as
+/// many more (up to six) as it takes to compare with the threshold as the
+/// real value did (79.996 < 80 reads "79.996% < 80%", never "80.00% < 80%").
+fn compared(percent: f64, min: f64) -> (String, String) {
+    let ok = percent >= min;
+    let m = format!("{min}");
+    for d in 2..=6 {
+        let p = format!("{percent:.d$}");
+        if p.parse::<f64>().is_ok_and(|p| (p >= min) == ok) {
+            return (p, m);
+        }
+    }
+    (percent.to_string(), m)
 }
 
 /// An lcov tracefile.
@@ -290,23 +303,43 @@ SF:src/b.rs\nDA:1,5\nDA:2,0\nDA:3,0\nDA:4,2.0\nend_of_record\n";
         assert_eq!((l.covered, l.total), (Some(10), Some(14)));
         let j = judge(LCOV.as_bytes(), &rule("lcov.info", 70.0));
         assert!(j.ok);
-        assert_eq!(j.summary, "line coverage 71.4% ≥ 70% (10 of 14 lines)");
+        assert_eq!(j.summary, "line coverage 71.43% ≥ 70% (10 of 14 lines)");
         let j = judge(LCOV.as_bytes(), &rule("lcov.info", 80.0));
         assert!(!j.ok);
-        assert_eq!(j.summary, "line coverage 71.4% < 80% (10 of 14 lines)");
+        assert_eq!(j.summary, "line coverage 71.43% < 80% (10 of 14 lines)");
     }
 
     #[test]
-    fn shown_percent_never_rounds_up_past_the_threshold() {
+    fn shown_percent_is_what_was_compared() {
         let x = "SF:a\nLF:10000\nLH:7996\nend_of_record\n";
         let j = judge(x.as_bytes(), &rule("x.info", 80.0));
         assert!(!j.ok);
-        assert_eq!(j.summary, "line coverage 79.9% < 80% (7996 of 10000 lines)");
+        assert_eq!(
+            j.summary,
+            "line coverage 79.96% < 80% (7996 of 10000 lines)"
+        );
         let j = judge(x.as_bytes(), &rule("x.info", 79.5));
         assert_eq!(
             j.summary,
-            "line coverage 79.9% ≥ 79.5% (7996 of 10000 lines)"
+            "line coverage 79.96% ≥ 79.5% (7996 of 10000 lines)"
         );
+        // 61.39% is not floored to 61.3%.
+        let x = "SF:a\nLF:10000\nLH:6139\nend_of_record\n";
+        let j = judge(x.as_bytes(), &rule("x.info", 61.0));
+        assert_eq!(
+            j.summary,
+            "line coverage 61.39% ≥ 61% (6139 of 10000 lines)"
+        );
+        // Two decimals would round past the threshold: more are shown.
+        let x = "SF:a\nLF:100000\nLH:79996\nend_of_record\n";
+        let j = judge(x.as_bytes(), &rule("x.info", 80.0));
+        assert!(!j.ok);
+        assert_eq!(
+            j.summary,
+            "line coverage 79.996% < 80% (79996 of 100000 lines)"
+        );
+        assert_eq!(compared(80.004, 80.003), ("80.004".into(), "80.003".into()));
+        assert_eq!(compared(80.0, 80.0), ("80.00".into(), "80".into()));
     }
 
     #[test]
@@ -369,11 +402,11 @@ SF:src/b.rs\nDA:1,5\nDA:2,0\nDA:3,0\nDA:4,2.0\nend_of_record\n";
     fn cobertura_reads_the_root_counts_or_rate() {
         let j = judge(COBERTURA.as_bytes(), &rule("coverage.xml", 80.0));
         assert!(j.ok);
-        assert_eq!(j.summary, "line coverage 83.4% ≥ 80% (834 of 1000 lines)");
+        assert_eq!(j.summary, "line coverage 83.40% ≥ 80% (834 of 1000 lines)");
         let rate_only = r#"<coverage line-rate="0.5"><packages/></coverage>"#;
         let j = judge(rate_only.as_bytes(), &rule("cov", 60.0));
         assert!(!j.ok);
-        assert_eq!(j.summary, "line coverage 50.0% < 60%");
+        assert_eq!(j.summary, "line coverage 50.00% < 60%");
         let e = cobertura(br#"<coverage line-rate="NaN"/>"#).unwrap_err();
         assert_eq!(
             e,

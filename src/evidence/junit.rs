@@ -234,10 +234,12 @@ pub fn judge(bytes: &[u8], rule: &JunitRule) -> Judged {
             rule.max_failures
         ));
     }
+    // Skipped tests did not run: they never count towards `min_tests`.
     if r.ran() < rule.min_tests {
         problems.push(format!(
-            "{} ran, at least {} required",
-            count(r.ran(), "test", "tests"),
+            "{} ran, {} skipped, {} required",
+            r.ran(),
+            r.skipped,
             rule.min_tests
         ));
     }
@@ -331,14 +333,23 @@ mod tests {
         assert!(!j.ok);
         assert_eq!(
             j.summary,
-            "2 tests, 0 failures, 0 errors, 1 skipped — 1 test ran, at least 10 required"
+            "2 tests, 0 failures, 0 errors, 1 skipped — 1 ran, 1 skipped, 10 required"
         );
         assert!(j.findings.is_empty());
+        // Skipped tests did not run, so they do not make up the minimum.
+        let x = r#"<testsuites><testsuite tests="200" failures="0" errors="0" skipped="2"/></testsuites>"#;
+        let j = judge(x.as_bytes(), &rule(0, 200));
+        assert!(!j.ok);
+        assert!(
+            j.summary.ends_with("— 198 ran, 2 skipped, 200 required"),
+            "{}",
+            j.summary
+        );
         // An empty suite fails the default minimum of one.
         let j = judge(br#"<testsuite name="none" tests="0"/>"#, &rule(0, 1));
         assert_eq!(
             j.summary,
-            "0 tests, 0 failures, 0 errors — 0 tests ran, at least 1 required"
+            "0 tests, 0 failures, 0 errors — 0 ran, 0 skipped, 1 required"
         );
     }
 

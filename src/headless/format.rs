@@ -6,6 +6,7 @@ use jiff::tz::TimeZone;
 
 use crate::engine::event::{ApprovalSource, Event, Judgement, Record, StepStatus, Stream, Verdict};
 use crate::engine::state::RunState;
+use crate::text::neutral;
 
 /// Keeps its own copy of the run state (rebuilt from the records it sees),
 /// like any client, to name environments and steps.
@@ -13,6 +14,8 @@ pub struct Printer {
     state: RunState,
     journal: PathBuf,
     tz: TimeZone,
+    /// Stage output keeps its colours (stdout is a terminal that wants them).
+    pub colour: bool,
 }
 
 impl Printer {
@@ -21,6 +24,7 @@ impl Printer {
             state: RunState::default(),
             journal,
             tz: TimeZone::system(),
+            colour: false,
         }
     }
 
@@ -53,14 +57,49 @@ impl Printer {
         format!("{} · {}", self.env(env), self.step(env, step))
     }
 
-    /// The line for a record, or `None` for records that print nothing.
-    pub fn line(&mut self, rec: &Record) -> Option<String> {
+    /// The lines for a record (none for records that print nothing). Each
+    /// is one line: what people and plans wrote is neutralised in it, and
+    /// stage output keeps its colours only when `colour` is set.
+    pub fn lines(&mut self, rec: &Record) -> Vec<String> {
         self.observe(rec);
         let time = rec
             .ts
             .to_zoned(self.tz.clone())
             .strftime("%H:%M:%S")
             .to_string();
+        if let Event::Output {
+            env,
+            step,
+            stream,
+            line,
+            rollback,
+        } = &rec.event
+        {
+            let bar = match (stream, rollback) {
+                (Stream::Stderr, _) => "┃!",
+                (_, true) => "┃↶",
+                _ => "┃ ",
+            };
+            return vec![format!(
+                "{time}   {} {bar} {}",
+                neutral::line(&self.at(*env, *step)),
+                neutral::output(line, self.colour)
+            )];
+        }
+        let mut more = Vec::new();
+        let Some(text) = self.text(rec, &mut more) else {
+            return Vec::new();
+        };
+        std::iter::once(format!("{time} {}", neutral::line(&text)))
+            .chain(
+                more.iter()
+                    .map(|m| format!("         {}", neutral::line(m))),
+            )
+            .collect()
+    }
+
+    /// A record's text; `more` gets the lines that follow it, indented.
+    fn text(&mut self, rec: &Record, more: &mut Vec<String>) -> Option<String> {
         let secs = |ms: u64| format!("{:.1}s", ms as f64 / 1000.0);
         let text = match &rec.event {
             Event::RunStarted {
@@ -70,11 +109,13 @@ impl Printer {
                 previous_version,
                 actor,
                 ..
-            } => format!(
-                "▶ {release} {version} (replacing {previous_version}) · run {run_id} by {}\n         journal: {}",
-                actor.user,
-                self.journal.display()
-            ),
+            } => {
+                more.push(format!("journal: {}", self.journal.display()));
+                format!(
+                    "▶ {release} {version} (replacing {previous_version}) · run {run_id} by {}",
+                    actor.user,
+                )
+            }
             Event::ArtifactVerified {
                 env,
                 name,
@@ -102,20 +143,7 @@ impl Printer {
                 }
             }
             Event::ProcessStarted { .. } => return None,
-            Event::Output {
-                env,
-                step,
-                stream,
-                line,
-                rollback,
-            } => {
-                let bar = match (stream, rollback) {
-                    (Stream::Stderr, _) => "┃!",
-                    (_, true) => "┃↶",
-                    _ => "┃ ",
-                };
-                format!("  {} {bar} {line}", self.at(*env, *step))
-            }
+            Event::Output { .. } => return None,
             Event::StepFinished {
                 env,
                 step,
@@ -418,22 +446,24 @@ impl Printer {
                 leftovers,
                 ..
             } => {
-                let mut text = format!(
-                    "↻ recovered by {} (the engine, pid {previous_pid}, had died)",
-                    actor.user
-                );
                 if let Some(w) = warning {
-                    text.push_str(&format!("\n         warning: {w}"));
+                    more.push(format!("warning: {w}"));
                 }
                 for l in leftovers {
-                    text.push_str(&format!(
-                        "\n         leftover process group {} at {}: {}",
-                        l.pgid,
-                        self.at(l.env, l.step),
-                        l.message
+                    let at = if l.verify {
+                        format!("{} · verify_rollback", self.env(l.env))
+                    } else {
+                        self.at(l.env, l.step)
+                    };
+                    more.push(format!(
+                        "leftover process group {} at {at}: {}",
+                        l.pgid, l.message
                     ));
                 }
-                text
+                format!(
+                    "↻ recovered by {} (the engine, pid {previous_pid}, had died)",
+                    actor.user
+                )
             }
             Event::RollbackDecision {
                 choice,
@@ -443,23 +473,53 @@ impl Printer {
             } => {
                 format!("  decision: {} by {} — {note}", choice.word(), actor.user)
             }
-            Event::RollbackVerified { env, ok, message } => {
-                format!(
-                    "  {} {} rollback verified: {message}",
-                    self.env(*env),
-                    if *ok { "✔" } else { "✘" }
-                )
+            Event::RollbackVerifyStarted { env, check } => {
+                format!("  {} ↶ verifying the rollback: {check}", self.env(*env))
+            }
+            Event::RollbackVerified {
+                env,
+                ok,
+                message,
+                check,
+                output,
+            } => {
+                let env_name = self.env(*env);
+                let mut text = match (check, ok) {
+                    (Some(c), true) => {
+                        format!("  {env_name} ✔ rollback verified by {c}: {message}")
+                    }
+                    (c, false) => format!(
+                        "  {env_name} ✘ rollback not verified: {} failed: {message}",
+                        c.as_deref().unwrap_or("verify_rollback")
+                    ),
+                    // Undo commands that exited 0 are no verification: never a ✔.
+                    (None, true) if self.state.envs[*env].unverified_undo() => {
+                        format!("  {env_name} ↶ rolled back ({message})")
+                    }
+                    (None, true) => format!("  {env_name} ↶ {message}"),
+                };
+                for line in output {
+                    text.push_str(&format!(
+                        "\n         {env_name} · {} ┃↶ {line}",
+                        check.as_deref().unwrap_or("verify_rollback")
+                    ));
+                }
+                text
             }
             Event::EnvFinished { env, outcome } => {
+                use crate::engine::event::EnvOutcome;
                 format!(
                     "{} {} {}",
-                    if matches!(outcome, crate::engine::event::EnvOutcome::Deployed) {
+                    if matches!(outcome, EnvOutcome::Deployed) {
                         "✔"
                     } else {
                         "↶"
                     },
                     self.env(*env),
-                    outcome.word()
+                    match (outcome, self.state.envs.get(*env)) {
+                        (EnvOutcome::RolledBack, Some(e)) => e.rolled_back(),
+                        _ => outcome.word().to_string(),
+                    }
                 )
             }
             Event::NoteAdded { actor, text } => format!("✎ note from {}: {text}", actor.user),
@@ -490,6 +550,6 @@ impl Printer {
                 format!("{glyph} {}{total}: {message}", outcome.word())
             }
         };
-        Some(format!("{time} {text}"))
+        Some(text)
     }
 }

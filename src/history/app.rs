@@ -13,8 +13,8 @@ use unicode_width::UnicodeWidthStr;
 use super::keymap::{self, Action, Scope};
 use super::ui;
 pub use super::viewer::{Dossier, Match, Viewer};
-use crate::cockpit::theme::Theme;
 use crate::runs::{Outcome, RunSummary};
+use crate::tui::theme::Theme;
 
 /// How long an informational toast stays; errors stay until replaced.
 pub const TOAST_SECS: i64 = 8;
@@ -227,6 +227,28 @@ impl App {
                 Vec::new()
             }
         }
+    }
+
+    /// Pasted text goes into the line being typed (filter or search), if any;
+    /// elsewhere a paste is not keys and does nothing.
+    pub fn on_paste(&mut self, text: &str) {
+        let Some(typing) = self.typing else {
+            return;
+        };
+        let text = crate::tui::widgets::pasted(text, false);
+        match typing {
+            Typing::Filter => {
+                self.filter.push_str(&text);
+                self.refilter();
+            }
+            Typing::Search => {
+                if let Some(v) = self.viewer.as_mut() {
+                    v.query.push_str(&text);
+                }
+                self.research();
+            }
+        }
+        self.dirty = true;
     }
 
     fn help_key(&mut self, ev: KeyEvent) {

@@ -5,8 +5,8 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ratatui::style::Style;
 
-use crate::cockpit::theme::Theme;
 use crate::runs::Outcome;
+use crate::tui::theme::Theme;
 
 /// Where a field has no value (a run that has not finished has no duration).
 pub const NONE: &str = "—";

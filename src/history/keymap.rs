@@ -1,10 +1,14 @@
-//! The history browser's keys as one table: it dispatches keys, writes the
-//! footer hints and builds the `?` help, so the three cannot disagree.
-//! Key names are the cockpit's ([`Key::parse`]), so they read the same.
+//! The history browser's keys as one table, in the shape every full-screen
+//! command uses ([`crate::tui::keymap`]): it dispatches keys, writes the
+//! footer hints and builds the `?` help, so the three cannot disagree. Key
+//! names are the cockpit's ([`Key::parse`]), so they read the same.
+
+use std::sync::LazyLock;
 
 use ratatui::crossterm::event::KeyEvent;
 
-use crate::cockpit::keymap::Key;
+use crate::tui::key::Key;
+use crate::tui::keymap::{self, Binding};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -35,9 +39,16 @@ pub enum Scope {
     Both,
 }
 
+impl keymap::Scope for Scope {
+    fn shares_keys_with(self, other: Scope) -> bool {
+        self == other || self == Scope::Both || other == Scope::Both
+    }
+}
+
 impl Scope {
-    fn covers(self, screen: Scope) -> bool {
-        self == Scope::Both || self == screen
+    /// The scopes live on `screen`: its own, then the shared ones.
+    fn live(self) -> [Scope; 2] {
+        [self, Scope::Both]
     }
 
     pub fn title(self) -> &'static str {
@@ -49,108 +60,76 @@ impl Scope {
     }
 }
 
-pub struct Binding {
-    pub keys: &'static [&'static str],
-    pub action: Action,
-    pub scope: Scope,
-    /// What help says.
-    pub desc: &'static str,
-    /// What the footer says, for the bindings worth a place there.
-    pub hint: Option<&'static str>,
-}
-
-const fn b(
-    keys: &'static [&'static str],
-    action: Action,
-    scope: Scope,
-    desc: &'static str,
-    hint: Option<&'static str>,
-) -> Binding {
-    Binding {
-        keys,
-        action,
-        scope,
-        desc,
-        hint,
-    }
-}
+/// A default binding: keys, action, where, what help says, what the footer says.
+type Row = (
+    &'static [&'static str],
+    Action,
+    Scope,
+    &'static str,
+    Option<&'static str>,
+);
 
 /// Footer hints appear in this order, so the important ones survive a narrow terminal.
 #[rustfmt::skip]
-pub const BINDINGS: &[Binding] = &[
-    b(&["enter"],          Action::Open,         Scope::List,   "open the run's dossier",                 Some("open")),
-    b(&["/"],              Action::Filter,       Scope::List,   "filter runs by text",                    Some("filter")),
-    b(&["o"],              Action::CycleOutcome, Scope::List,   "filter by outcome (cycles)",             Some("outcome")),
-    b(&["esc"],            Action::ClearFilters, Scope::List,   "clear the filters",                      None),
-    b(&["/"],              Action::Search,       Scope::Viewer, "search the dossier",                     Some("search")),
-    b(&["n"],              Action::SearchNext,   Scope::Viewer, "next match",                             Some("next")),
-    b(&["N"],              Action::SearchPrev,   Scope::Viewer, "previous match",                         Some("prev")),
-    b(&["esc", "q"],       Action::Back,         Scope::Viewer, "back to the runs",                       Some("back")),
-    b(&["e"],              Action::Export,       Scope::Both,   "export the dossier to ./dossier-RUN.md", Some("export")),
-    b(&["?"],              Action::Help,         Scope::Both,   "this help",                              Some("help")),
-    b(&["q"],              Action::Quit,         Scope::List,   "quit",                                   Some("quit")),
-    b(&["ctrl-c"],         Action::Quit,         Scope::Both,   "quit",                                   None),
-    b(&["down", "j"],      Action::Down,         Scope::Both,   "down",                                   None),
-    b(&["up", "k"],        Action::Up,           Scope::Both,   "up",                                     None),
-    b(&["pgdn", "ctrl-f"], Action::PageDown,     Scope::Both,   "page down",                              None),
-    b(&["pgup", "ctrl-b"], Action::PageUp,       Scope::Both,   "page up",                                None),
-    b(&["g", "home"],      Action::Top,          Scope::Both,   "first",                                  None),
-    b(&["G", "end"],       Action::Bottom,       Scope::Both,   "last",                                   None),
+const DEFAULTS: &[Row] = &[
+    (&["enter"],          Action::Open,         Scope::List,   "open the run's dossier",                 Some("open")),
+    (&["/"],              Action::Filter,       Scope::List,   "filter runs by text",                    Some("filter")),
+    (&["o"],              Action::CycleOutcome, Scope::List,   "filter by outcome (cycles)",             Some("outcome")),
+    (&["esc"],            Action::ClearFilters, Scope::List,   "clear the filters",                      None),
+    (&["/"],              Action::Search,       Scope::Viewer, "search the dossier",                     Some("search")),
+    (&["n"],              Action::SearchNext,   Scope::Viewer, "next match",                             Some("next")),
+    (&["N"],              Action::SearchPrev,   Scope::Viewer, "previous match",                         Some("prev")),
+    (&["esc", "q"],       Action::Back,         Scope::Viewer, "back to the runs",                       Some("back")),
+    (&["e"],              Action::Export,       Scope::Both,   "export the dossier to ./dossier-RUN.md", Some("export")),
+    (&["?"],              Action::Help,         Scope::Both,   "this help",                              Some("help")),
+    (&["q"],              Action::Quit,         Scope::List,   "quit",                                   Some("quit")),
+    (&["ctrl-c"],         Action::Quit,         Scope::Both,   "quit",                                   None),
+    (&["down", "j"],      Action::Down,         Scope::Both,   "down",                                   None),
+    (&["up", "k"],        Action::Up,           Scope::Both,   "up",                                     None),
+    (&["pgdn", "ctrl-f"], Action::PageDown,     Scope::Both,   "page down",                              None),
+    (&["pgup", "ctrl-b"], Action::PageUp,       Scope::Both,   "page up",                                None),
+    (&["g", "home"],      Action::Top,          Scope::Both,   "first",                                  None),
+    (&["G", "end"],       Action::Bottom,       Scope::Both,   "last",                                   None),
 ];
 
 /// Keys that are not actions: what text input understands (shown in help).
 pub const TYPING_HELP: &str = "while typing: Enter keeps · Esc clears · Backspace deletes";
 
-impl Binding {
-    pub fn parsed_keys(&self) -> impl Iterator<Item = Key> + '_ {
-        self.keys
+/// The table, its keys parsed once.
+pub static KEYMAP: LazyLock<keymap::Keymap<Action, Scope>> = LazyLock::new(|| {
+    keymap::Keymap::new(
+        DEFAULTS
             .iter()
-            .map(|k| Key::parse(k).expect("built-in keys parse"))
-    }
-
-    /// "↓/j": every key, as help shows them.
-    pub fn label(&self) -> String {
-        self.parsed_keys()
-            .map(|k| k.label())
-            .collect::<Vec<_>>()
-            .join("/")
-    }
-}
+            .map(|&(keys, action, scope, desc, hint)| Binding {
+                keys: keys
+                    .iter()
+                    .map(|k| Key::parse(k).expect("built-in keys parse"))
+                    .collect(),
+                action,
+                scope,
+                desc,
+                hint,
+            })
+            .collect(),
+    )
+});
 
 /// The action `ev` asks for on `screen` (List or Viewer).
 pub fn lookup(screen: Scope, ev: &KeyEvent) -> Option<Action> {
-    let key = Key::from_event(ev);
-    BINDINGS
-        .iter()
-        .filter(|b| b.scope.covers(screen))
-        .find(|b| b.parsed_keys().any(|k| k == key))
-        .map(|b| b.action)
+    KEYMAP.action_for(&screen.live(), Key::from_event(ev))
 }
 
 /// Footer hints for `screen`: (first key, short word), in table order.
 pub fn hints(screen: Scope) -> Vec<(String, &'static str)> {
-    BINDINGS
-        .iter()
-        .filter(|b| b.scope.covers(screen))
-        .filter_map(|b| {
-            let first = b.parsed_keys().next()?.label();
-            b.hint.map(|h| (first, h))
-        })
-        .collect()
+    KEYMAP.hints(&screen.live())
 }
 
 /// Help sections: the current screen's own keys, then the shared ones.
 pub fn help(screen: Scope) -> Vec<(&'static str, Vec<(String, &'static str)>)> {
-    [screen, Scope::Both]
+    screen
+        .live()
         .into_iter()
-        .map(|scope| {
-            let rows = BINDINGS
-                .iter()
-                .filter(|b| b.scope == scope)
-                .map(|b| (b.label(), b.desc))
-                .collect();
-            (scope.title(), rows)
-        })
+        .map(|scope| (scope.title(), KEYMAP.help(scope)))
         .collect()
 }
 
@@ -163,8 +142,9 @@ mod tests {
     fn no_key_does_two_things_on_one_screen() {
         for screen in [Scope::List, Scope::Viewer] {
             let mut seen: Vec<(Key, Action)> = Vec::new();
-            for b in BINDINGS.iter().filter(|b| b.scope.covers(screen)) {
-                for k in b.parsed_keys() {
+            let live = screen.live();
+            for b in KEYMAP.bindings().iter().filter(|b| live.contains(&b.scope)) {
+                for k in b.keys.iter().copied() {
                     if let Some((_, other)) = seen.iter().find(|(s, _)| *s == k) {
                         assert_eq!(
                             *other,

@@ -23,20 +23,21 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use ratatui::crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
-use tokio::signal::unix::{SignalKind, signal};
+use ratatui::crossterm::event::MouseEventKind;
 use tokio::sync::mpsc;
 
 pub use args::OutcomeArg;
 
-use crate::cockpit::{config, terminal, theme::Theme};
+use crate::cockpit::config;
 use crate::output::err;
 use crate::runs::{Outcome, RunSummary};
+use crate::tui::theme::Theme;
+use crate::tui::{Tui, TuiEvent};
 use app::{App, Effect};
 
 /// Floods of keys or resizes become at most this many frames a second.
 const MAX_FPS: u64 = 30;
-/// Toasts expire and a hung-up terminal is noticed on this beat; nothing else needs a clock.
+/// Toasts expire on this beat; nothing else needs a clock.
 const TICK: Duration = Duration::from_secs(1);
 
 pub struct HistoryArgs {
@@ -44,6 +45,8 @@ pub struct HistoryArgs {
     pub json: bool,
     /// Only runs that ended this way (in the browser: the outcome filter it starts with).
     pub outcome: Option<Outcome>,
+    /// `--theme`: wins over the config's.
+    pub theme: Option<String>,
 }
 
 /// Runs `slate history`; returns the exit status.
@@ -62,7 +65,7 @@ pub fn run(args: HistoryArgs, state_dir: &Path, config_dir: &Path) -> i32 {
     if args.json {
         return match plain::json(&wanted(&all)) {
             Ok(text) => {
-                crate::say!("{text}");
+                crate::output::out_text(&text);
                 0
             }
             Err(e) => {
@@ -71,7 +74,7 @@ pub fn run(args: HistoryArgs, state_dir: &Path, config_dir: &Path) -> i32 {
             }
         };
     }
-    let dir = crate::engine::runs_dir(state_dir);
+    let dir = crate::runs::runs_dir(state_dir);
     if all.is_empty() {
         crate::say!(
             "No runs yet in {}. Start one with `slate run PLAN`.",
@@ -90,11 +93,18 @@ pub fn run(args: HistoryArgs, state_dir: &Path, config_dir: &Path) -> i32 {
                     o.word()
                 );
             }
-            _ => crate::say!("{}", plain::table(&runs, &TimeZone::system()).join("\n")),
+            _ => {
+                for line in plain::table(&runs, &TimeZone::system()) {
+                    crate::say!("{line}");
+                }
+            }
         }
         return 0;
     }
-    let mut app = App::new(all, theme(config_dir), TimeZone::system());
+    let Some(theme) = theme(args.theme, config_dir) else {
+        return 2;
+    };
+    let mut app = App::new(all, theme, TimeZone::system());
     app.set_outcome(args.outcome);
     if let Some(w) = history.warnings.first() {
         let more = match history.warnings.len() {
@@ -119,10 +129,11 @@ pub fn run(args: HistoryArgs, state_dir: &Path, config_dir: &Path) -> i32 {
     code
 }
 
-/// The user's theme; a broken config or theme is reported and the default used,
-/// since browsing history should not depend on it.
-fn theme(config_dir: &Path) -> Theme {
-    let name = match config::load(config_dir) {
+/// `--theme`, else the user's. A theme asked for by name must exist (`None`,
+/// reported); a broken config or configured theme is reported and the default
+/// used, since browsing history should not depend on it.
+fn theme(arg: Option<String>, config_dir: &Path) -> Option<Theme> {
+    let configured = match config::load(config_dir) {
         Ok(c) => c.theme,
         Err(e) => {
             for l in e.lines() {
@@ -131,13 +142,22 @@ fn theme(config_dir: &Path) -> Theme {
             None
         }
     };
-    let name = name.unwrap_or_else(|| "default".into());
-    Theme::load(&name, config_dir).unwrap_or_else(|e| {
-        err(&format!("slate: {e}; using the default theme"));
-        Theme::builtin("default")
-            .and_then(Result::ok)
-            .unwrap_or_else(Theme::monochrome)
-    })
+    let asked = arg.is_some();
+    match Theme::pick(arg, configured, config_dir) {
+        Ok(t) => Some(t),
+        Err(e) if asked => {
+            err(&format!("slate: {e}"));
+            None
+        }
+        Err(e) => {
+            err(&format!("slate: {e}; using the default theme"));
+            Some(
+                Theme::builtin("default")
+                    .and_then(Result::ok)
+                    .unwrap_or_else(Theme::monochrome),
+            )
+        }
+    }
 }
 
 /// What a background task hands back to the loop.
@@ -147,27 +167,19 @@ enum Done {
 }
 
 async fn browse(mut app: App, state_dir: PathBuf) -> i32 {
-    let (Ok(mut term_sig), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        err("slate: cannot install signal handlers");
-        return 1;
-    };
-    let mut terminal = match terminal::enter() {
+    let mut tui = match Tui::enter() {
         Ok(t) => t,
         Err(e) => {
-            err(&format!("slate: cannot use the terminal: {e}"));
+            err(&format!("slate: {e}"));
             return 1;
         }
     };
-    if let Ok(size) = terminal.size() {
+    if let Some(size) = tui.size() {
         app.resize(size.width, size.height);
     }
     app.tick(Timestamp::now());
     let cwd = std::env::current_dir().ok();
     let (done_tx, mut done) = mpsc::channel::<Done>(8);
-    let mut input = crate::cockpit::input::spawn();
     let mut tick = tokio::time::interval(TICK);
     let frame_gap = Duration::from_millis(1000 / MAX_FPS);
     let mut last_draw = tokio::time::Instant::now() - frame_gap;
@@ -177,30 +189,25 @@ async fn browse(mut app: App, state_dir: PathBuf) -> i32 {
         let redraw_at = last_draw + frame_gap;
         let mut effects = Vec::new();
         tokio::select! {
-            ev = input.events.recv() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+            ev = tui.next() => match ev {
+                TuiEvent::Key(k) => {
                     app.tick(Timestamp::now());
-                    if k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL) {
-                        match terminal::suspend() {
-                            Ok(t) => terminal = t,
-                            Err(_) => quit = true,
-                        }
-                        if let Ok(size) = terminal.size() {
-                            app.resize(size.width, size.height);
-                        }
-                    } else {
-                        effects = app.on_key(k);
-                    }
+                    effects = app.on_key(k);
                 }
-                Some(Ok(Event::Mouse(m))) => match m.kind {
+                TuiEvent::Mouse(m) => match m.kind {
                     MouseEventKind::ScrollDown => app.on_scroll(true),
                     MouseEventKind::ScrollUp => app.on_scroll(false),
                     _ => {}
                 },
-                Some(Ok(Event::Resize(w, h))) => app.resize(w, h),
-                Some(Ok(_)) => {}
-                // The terminal is gone, and with it anyone to browse for.
-                Some(Err(_)) | None => quit = true,
+                TuiEvent::Paste(text) => app.on_paste(&text),
+                TuiEvent::Resize(w, h) => app.resize(w, h),
+                TuiEvent::Resumed => {
+                    if let Some(size) = tui.size() {
+                        app.resize(size.width, size.height);
+                    }
+                }
+                // A signal, or the terminal gone and with it anyone to browse for.
+                TuiEvent::Stop(_) | TuiEvent::Gone => quit = true,
             },
             Some(d) = done.recv() => {
                 app.tick(Timestamp::now());
@@ -209,21 +216,14 @@ async fn browse(mut app: App, state_dir: PathBuf) -> i32 {
                     Done::Exported(r) => app.exported(r),
                 }
             }
-            _ = tick.tick() => {
-                if crate::cockpit::input::hung_up() {
-                    quit = true;
-                }
-                app.tick(Timestamp::now());
-            }
+            _ = tick.tick() => app.tick(Timestamp::now()),
             _ = tokio::time::sleep_until(redraw_at), if app.dirty => {}
-            _ = term_sig.recv() => quit = true,
-            _ = hup.recv() => quit = true,
         }
         for e in effects {
             match e {
                 Effect::Quit => quit = true,
                 Effect::OpenDossier(id) => {
-                    let dir = crate::engine::runs_dir(&state_dir).join(&id);
+                    let dir = crate::runs::runs_dir(&state_dir).join(&id);
                     let tx = done_tx.clone();
                     tokio::task::spawn_blocking(move || {
                         let r = crate::dossier::for_run(&dir).map(|r| (r.markdown, r.warning));
@@ -231,7 +231,7 @@ async fn browse(mut app: App, state_dir: PathBuf) -> i32 {
                     });
                 }
                 Effect::Export(id) => {
-                    let dir = crate::engine::runs_dir(&state_dir).join(&id);
+                    let dir = crate::runs::runs_dir(&state_dir).join(&id);
                     let tx = done_tx.clone();
                     let cwd = cwd.clone();
                     tokio::task::spawn_blocking(move || {
@@ -241,23 +241,27 @@ async fn browse(mut app: App, state_dir: PathBuf) -> i32 {
             }
         }
         if !quit && app.dirty && tokio::time::Instant::now() >= last_draw + frame_gap {
-            if terminal::draw(&mut terminal, |f| ui::draw(f, &app)).is_err() {
+            if !tui.draw(|f| ui::draw(f, &app)) {
                 quit = true;
             }
             app.dirty = false;
             last_draw = tokio::time::Instant::now();
         }
     }
-    drop(input);
-    terminal::leave();
+    drop(tui);
     0
 }
 
-/// Writes the run's dossier into `cwd` as a new file; returns the path as a person would type it.
+/// Writes the run's dossier into `cwd` as a new file; returns where it went,
+/// as a person would type it and in full (`./dossier-RUN.md (/home/…/dossier-RUN.md)`).
 fn export_dossier(run_dir: &Path, run_id: &str, cwd: Option<PathBuf>) -> Result<String, String> {
     let cwd = cwd.ok_or("cannot tell which directory this is")?;
     let rendered = crate::dossier::for_run(run_dir)?;
     let path = export::write_new(&cwd, run_id, &rendered.markdown)
         .map_err(|e| format!("{}: {e}", cwd.display()))?;
-    Ok(export::shown(&path, &cwd))
+    Ok(format!(
+        "{} ({})",
+        export::shown(&path, &cwd),
+        path.display()
+    ))
 }

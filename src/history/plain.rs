@@ -6,10 +6,11 @@ use unicode_width::UnicodeWidthStr;
 
 use super::format;
 use crate::runs::RunSummary;
+use crate::text::neutral;
 
 /// The runs as a JSON array, newest first.
 pub fn json(runs: &[RunSummary]) -> Result<String, String> {
-    serde_json::to_string_pretty(runs).map_err(|e| e.to_string())
+    crate::text::json::to_string_pretty(runs).map_err(|e| e.to_string())
 }
 
 const HEAD: [&str; 8] = [
@@ -44,6 +45,8 @@ pub fn table(runs: &[RunSummary], tz: &TimeZone) -> Vec<String> {
                 },
                 r.run_id.clone(),
             ]
+            // Shown before measured, so the columns line up as printed.
+            .map(|cell| neutral::line(&cell).into_owned())
         })
         .collect();
     let mut widths = HEAD.map(str::len);

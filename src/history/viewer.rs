@@ -4,8 +4,8 @@
 
 use ratatui::text::Line;
 
-use crate::cockpit::theme::Theme;
 use crate::runs::RunSummary;
+use crate::tui::theme::Theme;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dossier {

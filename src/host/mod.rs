@@ -1,27 +1,119 @@
-//! The engine host process: the cockpit's release runs in a process of its
-//! own, so the cockpit can close (`q` → detach, a dropped SSH session) while
-//! the release goes on, and the shell gets its prompt back.
+//! The composition root: the one place that assembles a run and hands it
+//! to a front end.
 //!
-//! `slate run PLAN` and `slate demo` start the same binary with the same
-//! arguments plus the hidden `--serve` ([`launch::start`]). That process
-//! ([`serve`]) runs in its own session (the terminal's SIGHUP never reaches
-//! it), hosts the engine and its control socket, and answers with one line on
-//! stdout: `ready <run_dir>` once the socket listens, or what went wrong
-//! (then it exits 2 for an invalid plan, 1 otherwise). The cockpit then
-//! attaches to the run through the socket, like `slate attach`.
+//! [`run`] builds the engine (a new run, or one taking over a dead engine's
+//! run), installs the signal handlers, starts the control server, starts
+//! the notifier and the recorder as ordinary clients of the engine handle,
+//! and then gives it all to a front end:
 //!
-//! After the run the host lingers, for late rollbacks and notes, while
-//! anyone follows the run; once the run is over and nobody follows it, it
-//! shuts the engine down and exits (0 released, 1 not).
+//! - [`Front::Headless`]: the headless printer (`slate run --headless`, CI);
+//! - [`Front::Serve`]: the engine host a cockpit starts (`slate run PLAN
+//!   --serve`): it answers the cockpit's handshake, waits for every
+//!   decision, and lingers after the run while anyone follows it.
+//!
+//! The engine itself starts no client. `launch` is the cockpit's side of
+//! the engine host: it starts this binary with `--serve` and waits for the
+//! handshake.
 
+mod assemble;
+pub mod headless;
 pub mod launch;
 pub mod serve;
 
+use std::path::Path;
+
+pub use assemble::{Assembled, Failure, Shape, Source, assemble, clients, load};
 pub use launch::{Failed, Ready, start};
-pub use serve::{host, serve_plan, serve_recover};
+
+use crate::engine::Unattended;
+use crate::signals::Signals;
 
 /// The hidden flag that makes `slate run` / `slate demo` the engine host.
 pub const SERVE_FLAG: &str = "--serve";
 
 /// The handshake's success line: `ready <run_dir>`.
 pub const READY: &str = "ready ";
+
+/// Who drives the assembled run.
+pub enum Front {
+    Headless(headless::Options),
+    Serve,
+}
+
+impl Front {
+    /// The engine host a cockpit starts (`serve`), or the headless front
+    /// end with `headless`.
+    pub fn new(serve: bool, headless: headless::Options) -> Front {
+        if serve {
+            Front::Serve
+        } else {
+            Front::Headless(headless)
+        }
+    }
+
+    fn shape(&self) -> Shape {
+        match self {
+            // Whether gates may wait depends on the socket (decided once it is up).
+            Front::Headless(_) => Shape {
+                via: "headless",
+                unattended: Unattended::FailClosed,
+                linger: false,
+                socket_required: false,
+            },
+            Front::Serve => Shape {
+                via: "cockpit",
+                unattended: Unattended::Wait,
+                linger: true,
+                socket_required: true,
+            },
+        }
+    }
+
+    /// Where problems are told: stderr headless; the handshake (stdout) for
+    /// the engine host, whose cockpit prints them.
+    fn tell(&self, line: &str) {
+        match self {
+            Front::Headless(_) => crate::output::err(line),
+            Front::Serve => serve::say(line),
+        }
+    }
+}
+
+/// Assembles the run `source` names and drives it with `front` to its end.
+/// The exit status: 0 released, 1 not, 2 nothing ran (a bad plan or usage).
+pub async fn run(source: Source, front: Front, state_dir: &Path) -> i32 {
+    run_with(source, front, state_dir, |_| Ok(())).await
+}
+
+/// [`run`], with `before` called once the run is assembled and before the
+/// engine starts (the demo starts its fleet in the run's directory there).
+/// If it fails, nothing runs: a new run's empty directory is removed.
+pub async fn run_with(
+    source: Source,
+    front: Front,
+    state_dir: &Path,
+    before: impl FnOnce(&Assembled) -> Result<(), String>,
+) -> i32 {
+    let Some(signals) = Signals::install() else {
+        front.tell(
+            "slate: cannot install signal handlers; refusing to start a release that a signal could corrupt",
+        );
+        return crate::exit::NOT_RELEASED;
+    };
+    let assembled = match assemble(source, &front.shape(), state_dir) {
+        Ok(a) => a,
+        Err(f) => {
+            f.lines.iter().for_each(|l| front.tell(l));
+            return f.code;
+        }
+    };
+    if let Err(why) = before(&assembled) {
+        front.tell(&format!("slate: {why}"));
+        assembled.abandon();
+        return crate::exit::NOT_RELEASED;
+    }
+    match front {
+        Front::Headless(opts) => headless::drive(assembled, signals, opts).await,
+        Front::Serve => serve::drive(assembled, signals).await,
+    }
+}

@@ -3,19 +3,18 @@
 //! cockpit, `slate attach` or the CLI verbs answer it), its control socket is
 //! required, and it lingers after the run while anyone follows it.
 //!
-//! Signals: SIGTERM and SIGINT abort with rollback (or, once the run is
-//! over, let the host go); SIGHUP is ignored.
+//! Signals: SIGTERM and SIGINT end the run without waiting for anyone
+//! (abort and roll back what is in progress, take a pending decision the
+//! safe way), or, once the run is over, let the host go; SIGHUP is ignored.
 
 use std::path::Path;
 use std::time::Duration;
 
-use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::READY;
-use crate::control::ControlServer;
-use crate::engine::{Action, Actor, Engine, EngineHandle, EngineOptions, RunState, Unattended};
-use crate::headless::{EXIT_NOT_RELEASED, EXIT_RELEASED, EXIT_USAGE};
+use super::{Assembled, READY};
+use crate::engine::{Actor, EngineHandle, Instruction, RunState};
+use crate::signals::Signals;
 
 /// Once the run is over and nobody follows it, how long the host still
 /// waits, so a cockpit that reconnects is not cut off.
@@ -40,135 +39,27 @@ fn ready(run_dir: &Path) {
     }
 }
 
-/// The signal handlers a run's host installs (the engine host here, and
-/// headless), before the run exists: a signal in between would otherwise
-/// kill it with a half-written journal.
-pub struct Signals {
-    pub int: Signal,
-    pub term: Signal,
-    pub hup: Signal,
-}
-
-impl Signals {
-    pub fn install() -> Option<Signals> {
-        Some(Signals {
-            int: signal(SignalKind::interrupt()).ok()?,
-            term: signal(SignalKind::terminate()).ok()?,
-            hup: signal(SignalKind::hangup()).ok()?,
-        })
-    }
-}
-
-/// `slate run PLAN --serve`: loads the plan, starts its run and hosts it.
-/// Problems go to stdout (the handshake) with headless's exit codes.
-pub async fn serve_plan(plan_path: &Path, state_dir: &Path) -> i32 {
-    let plan = match crate::plan::load_file(plan_path) {
-        Ok(p) => p,
-        Err(e) => {
-            for line in e.lines() {
-                say(&line);
-            }
-            return EXIT_USAGE;
-        }
+/// Hosts an assembled run whose control socket is up: says `ready`, runs
+/// the engine, and once its run is over and nobody follows it (for
+/// [`GRACE`]), shuts it down. The exit status: 0 released, 1 not.
+pub async fn drive(assembled: Assembled, mut signals: Signals) -> i32 {
+    let Assembled {
+        engine,
+        handle,
+        server,
+        actor,
+        warning,
+        ..
+    } = assembled;
+    let Some(server) = server else {
+        // `Shape::socket_required` makes assembling fail first.
+        say("slate: the engine host has no control socket");
+        return crate::exit::NOT_RELEASED;
     };
-    let Some(signals) = Signals::install() else {
-        say(
-            "slate: cannot install signal handlers; refusing to start a release that a signal could corrupt",
-        );
-        return EXIT_NOT_RELEASED;
-    };
-    let actor = Actor::current("cockpit");
-    let mut opts = EngineOptions::new(plan_path.display().to_string(), state_dir, actor.clone());
-    opts.unattended = Unattended::Wait;
-    opts.linger = true;
-    let (engine, handle) = match Engine::new(plan, opts) {
-        Ok(x) => x,
-        Err(e) => {
-            say(&format!("slate: {}", e.0));
-            return EXIT_NOT_RELEASED;
-        }
-    };
-    let server = match open_socket(&handle) {
-        Ok(s) => s,
-        Err(msg) => {
-            say(&msg);
-            // Nothing has run: leave no empty run behind.
-            drop(engine);
-            let _ = std::fs::remove_dir_all(&handle.run_dir);
-            return EXIT_NOT_RELEASED;
-        }
-    };
-    host(engine, handle, server, actor, signals).await
-}
-
-/// `slate recover RUN --serve`: takes the dead engine's run over and hosts it.
-pub async fn serve_recover(
-    run: &str,
-    interrupted: Option<crate::engine::event::RollbackChoice>,
-    state_dir: &Path,
-) -> i32 {
-    let run_dir = match crate::runs::find_run(state_dir, run) {
-        Ok(d) => d,
-        Err(e) => {
-            say(&format!("slate: {e}"));
-            return EXIT_USAGE;
-        }
-    };
-    let Some(signals) = Signals::install() else {
-        say(
-            "slate: cannot install signal handlers; refusing to take over a release that a signal could corrupt",
-        );
-        return EXIT_NOT_RELEASED;
-    };
-    let actor = Actor::current("cockpit");
-    let mut opts = EngineOptions::new(run_dir.display().to_string(), state_dir, actor.clone());
-    opts.unattended = Unattended::Wait;
-    opts.linger = true;
-    opts.on_interrupted = interrupted;
-    let taken = match Engine::recover(&run_dir, opts) {
-        Ok(t) => t,
-        Err(refused) => {
-            say(&format!("slate: {}", refused.message));
-            return refused.code;
-        }
-    };
-    if let Some(w) = &taken.warning {
+    if let Some(w) = &warning {
         // Journaled with the recovery too; the log keeps it for whoever looks.
         tracing::warn!(warning = %w, "recovering a journal with a torn tail");
     }
-    let server = match open_socket(&taken.handle) {
-        Ok(s) => s,
-        Err(msg) => {
-            say(&msg);
-            return EXIT_NOT_RELEASED;
-        }
-    };
-    host(taken.engine, taken.handle, server, actor, signals).await
-}
-
-/// The run's control socket. A host requires it: without it nobody could
-/// answer a gate or even see the run.
-pub fn open_socket(handle: &EngineHandle) -> Result<ControlServer, String> {
-    ControlServer::start(handle.clone()).map_err(|e| {
-        let path = handle.run_dir.join(crate::control::SOCKET_FILE);
-        tracing::error!(error = %e, path = %path.display(), "cannot open the control socket");
-        format!(
-            "slate: cannot open the control socket {}: {e}; nobody could steer the run, so it was not started",
-            path.display()
-        )
-    })
-}
-
-/// Hosts a built engine whose control socket is up: says `ready`, runs the
-/// engine, and once its run is over and nobody follows it (for [`GRACE`]),
-/// shuts it down. The exit status: 0 released, 1 not.
-pub async fn host(
-    engine: Engine,
-    handle: EngineHandle,
-    server: ControlServer,
-    actor: Actor,
-    mut signals: Signals,
-) -> i32 {
     // Subscribed before the engine starts: the replica sees every record.
     let mut records = handle.subscribe_states();
     let mut followers = server.subscribers();
@@ -210,10 +101,10 @@ pub async fn host(
                 tracing::info!("the run is over and nobody follows it: shutting down");
                 asked = true;
                 let (h, a) = (handle.clone(), actor.clone());
-                tokio::spawn(async move { h.send(a, Action::Shutdown).await });
+                tokio::spawn(async move { h.send(a, Instruction::Shutdown).await });
             }
-            _ = signals.int.recv() => stop(&handle, &actor, &state, "SIGINT"),
-            _ = signals.term.recv() => stop(&handle, &actor, &state, "SIGTERM"),
+            _ = signals.int.recv() => stop(&handle, &actor, "SIGINT"),
+            _ = signals.term.recv() => stop(&handle, &actor, "SIGTERM"),
             _ = signals.hup.recv() => {
                 tracing::info!("SIGHUP ignored: the engine host has no terminal");
             }
@@ -223,27 +114,20 @@ pub async fn host(
     server.close().await;
     let state = last.unwrap_or(state);
     tracing::info!(run = %handle.run_id, status = state.status.word(), "engine host exits");
-    match state.outcome {
-        Some(o) if o.released() => EXIT_RELEASED,
-        _ => EXIT_NOT_RELEASED,
-    }
+    crate::exit::of_run(&state)
 }
 
-/// SIGTERM or SIGINT: abort an active run (with rollback); once it is over,
-/// let the host go.
-fn stop(handle: &EngineHandle, actor: &Actor, state: &RunState, name: &str) {
-    if state.is_finished() {
-        tracing::info!("{name}: the run is over; shutting down");
-        handle.send_nowait(actor.clone(), Action::Shutdown);
-    } else {
-        tracing::warn!("{name}: aborting the run");
-        handle.send_nowait(
-            actor.clone(),
-            Action::Abort {
-                reason: format!("the engine host received {name}"),
-            },
-        );
-    }
+/// SIGTERM or SIGINT: the engine ends the run without waiting for anyone
+/// (an active run is aborted, a decision it waits for taken the safe way),
+/// or, once it is over, lets the host go.
+fn stop(handle: &EngineHandle, actor: &Actor, name: &str) {
+    tracing::warn!("{name}: stopping the run");
+    handle.send_nowait(
+        actor.clone(),
+        Instruction::Terminate {
+            reason: format!("the engine host received {name}"),
+        },
+    );
 }
 
 async fn replay_journal(handle: &EngineHandle) -> Option<RunState> {

@@ -20,6 +20,7 @@ pub fn append_after(run_dir: &Path, event: Event) -> Result<Record, String> {
     let file = std::fs::OpenOptions::new()
         .append(true)
         .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW)
         .open(&path)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let mut file = Flock::lock(file, FlockArg::LockExclusive)

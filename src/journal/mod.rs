@@ -63,7 +63,10 @@ impl JournalWriter {
     /// line of its own.
     pub fn reopen(run_dir: &Path, valid_len: u64) -> std::io::Result<Self> {
         let path = run_dir.join(JOURNAL_FILE);
-        let file = OpenOptions::new().append(true).open(&path)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .open(&path)?;
         if file.metadata()?.len() > valid_len {
             file.set_len(valid_len)?;
             file.sync_data()?;

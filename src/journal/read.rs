@@ -1,6 +1,7 @@
 //! Reading a journal back, tolerating a torn last line.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::engine::event::Record;
@@ -49,8 +50,25 @@ pub fn read_journal_states(path: &Path) -> Result<ReadJournal, JournalError> {
 }
 
 fn read(path: &Path, keep_output: bool) -> Result<ReadJournal, JournalError> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| JournalError::Io(format!("{}: {e}", path.display())))?;
+    // A journal is a file Slate wrote: a symlink in its place is refused, and
+    // a FIFO is neither waited on (non-blocking open) nor read.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(nix::libc::ELOOP) => JournalError::Io(format!(
+                "{}: a symbolic link, which Slate does not follow",
+                path.display()
+            )),
+            _ => JournalError::Io(format!("{}: {e}", path.display())),
+        })?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(JournalError::Io(format!(
+            "{}: not a regular file",
+            path.display()
+        )));
+    }
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut records = Vec::new();
     let mut last_seq: Option<u64> = None;

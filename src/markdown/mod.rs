@@ -20,7 +20,7 @@ mod tests;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 
-use crate::cockpit::theme::Theme;
+use crate::tui::theme::Theme;
 
 pub use wrap::ellipsize;
 

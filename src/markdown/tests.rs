@@ -5,7 +5,7 @@ use ratatui::text::Line;
 use unicode_width::UnicodeWidthStr;
 
 use super::{Styles, plain, render};
-use crate::cockpit::theme::Theme;
+use crate::tui::theme::Theme;
 
 const DOSSIER: &str = r#"# Deployment dossier: checkout 2.4.0
 

@@ -1,9 +1,11 @@
 //! Parser for the Prometheus text exposition format (the `text/plain; version=0.0.4`
 //! body of a `/metrics` endpoint).
 //!
-//! Hand-written because the available crates are unmaintained and skip lines they
-//! cannot read without a word: a release gate that silently loses the series it
-//! judges is worse than one that stops and says "line 12, column 7: ...". So every
+//! Hand-written: a release gate that silently loses the series it judges is worse
+//! than one that stops and says "line 12, column 7: ...", and the crates for the
+//! format either skip what they cannot read without a word (`prometheus-parse`),
+//! are LGPL-3.0 (`openmetrics-parser`), or are an early release on old parser
+//! versions (`prom_text_format_parser`); see docs/ARCHITECTURE.md. So every
 //! malformed line is an error with its position, and nothing here panics, whatever
 //! the input.
 //!

@@ -45,10 +45,23 @@ pub struct Alert {
     pub state: String,
     /// When the alert became active, as Prometheus wrote it (RFC 3339).
     pub active_at: Option<String>,
+    /// The value of the rule's expression when it was last evaluated, as
+    /// Prometheus wrote it (`"3e-01"`).
+    pub value: Option<String>,
+}
+
+impl Alert {
+    pub fn firing(&self) -> bool {
+        self.state == "firing"
+    }
+
+    pub fn pending(&self) -> bool {
+        self.state == "pending"
+    }
 }
 
 /// One Prometheus server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Prometheus {
     base: Url,
     /// The base URL as messages show it.
@@ -57,13 +70,26 @@ pub struct Prometheus {
     timeout: Duration,
 }
 
+impl std::fmt::Debug for Prometheus {
+    // The base URL may hold a secret's value; the shown one never does.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Prometheus({})", self.shown)
+    }
+}
+
 impl Prometheus {
     /// `base_url` like `http://127.0.0.1:9090` (a trailing slash and a path prefix
     /// such as `/prometheus` are fine). `timeout` bounds each request as a whole.
     pub fn new(base_url: &str, timeout: Duration) -> Result<Self, String> {
-        let shown = base_url.trim().trim_end_matches('/').to_string();
-        let base =
-            Url::parse(&shown).map_err(|e| format!("invalid Prometheus URL \"{shown}\": {e}"))?;
+        Self::open(base_url, &crate::secrets::url::shown(base_url), timeout)
+    }
+
+    /// [`Prometheus::new`] for a URL that may hold a secret's value: `shown`
+    /// is what every message says instead.
+    pub fn open(base_url: &str, shown: &str, timeout: Duration) -> Result<Self, String> {
+        let shown = crate::secrets::url::shown(shown.trim().trim_end_matches('/'));
+        let base = Url::parse(base_url.trim().trim_end_matches('/'))
+            .map_err(|e| format!("invalid Prometheus URL \"{shown}\": {e}"))?;
         if !matches!(base.scheme(), "http" | "https") {
             return Err(format!(
                 "invalid Prometheus URL \"{shown}\": the scheme must be http or https"
@@ -72,7 +98,7 @@ impl Prometheus {
         if timeout.is_zero() {
             return Err("the Prometheus timeout must be longer than zero".to_string());
         }
-        let client = reqwest::Client::builder()
+        let client = crate::net::client_builder()
             .no_proxy()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -138,9 +164,9 @@ impl Prometheus {
         }
     }
 
-    /// `GET /api/v1/alerts`: the firing alerts that carry every given label with
-    /// the given value.
-    pub async fn firing_alerts(&self, labels: &[(String, String)]) -> Result<Vec<Alert>, String> {
+    /// `GET /api/v1/alerts`: the active alerts (pending or firing) that carry
+    /// every given label with the given value.
+    pub async fn alerts(&self, labels: &[(String, String)]) -> Result<Vec<Alert>, String> {
         #[derive(Deserialize)]
         struct AlertsData {
             #[serde(default)]
@@ -154,6 +180,8 @@ impl Prometheus {
             state: String,
             #[serde(rename = "activeAt")]
             active_at: Option<String>,
+            #[serde(default)]
+            value: Option<Json>,
         }
         let data = self.api_get("api/v1/alerts", &[]).await?;
         let data: AlertsData = serde_json::from_value(data).map_err(|e| {
@@ -165,13 +193,17 @@ impl Prometheus {
         Ok(data
             .alerts
             .into_iter()
-            .filter(|a| a.state == "firing")
+            .filter(|a| a.state == "firing" || a.state == "pending")
             .filter(|a| labels.iter().all(|(k, v)| a.labels.get(k) == Some(v)))
             .map(|a| Alert {
                 name: a.labels.get("alertname").cloned().unwrap_or_default(),
                 labels: a.labels,
                 state: a.state,
                 active_at: a.active_at,
+                value: a.value.map(|v| match v {
+                    Json::String(s) => s,
+                    other => other.to_string(),
+                }),
             })
             .collect())
     }
@@ -759,7 +791,7 @@ mod tests {
                     "prometheus at http://{addr} is unreachable: connection refused"
                 ))
             );
-            let e = p.firing_alerts(&[]).await.expect_err("refused");
+            let e = p.alerts(&[]).await.expect_err("refused");
             assert!(e.ends_with("is unreachable: connection refused"), "{e}");
         })
         .await;
@@ -811,26 +843,36 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn firing_alerts_filters_by_state_and_labels() {
+    async fn alerts_are_the_active_ones_filtered_by_labels() {
         bounded(async {
             let p = client().await;
-            let all = p.firing_alerts(&[]).await.expect("alerts");
-            let names: Vec<&str> = all.iter().map(|a| a.name.as_str()).collect();
-            assert_eq!(names, ["HighErrorRate", "DiskFull"]);
+            let all = p.alerts(&[]).await.expect("alerts");
+            let names: Vec<(&str, &str)> = all
+                .iter()
+                .map(|a| (a.name.as_str(), a.state.as_str()))
+                .collect();
+            assert_eq!(
+                names,
+                [
+                    ("HighErrorRate", "firing"),
+                    ("HighLatency", "pending"),
+                    ("DiskFull", "firing")
+                ]
+            );
             let api = p
-                .firing_alerts(&[("service".to_string(), "api".to_string())])
+                .alerts(&[("service".to_string(), "api".to_string())])
                 .await
                 .expect("alerts");
-            assert_eq!(api.len(), 1);
-            assert_eq!(api[0].name, "HighErrorRate");
-            assert_eq!(api[0].state, "firing");
+            assert_eq!(api.len(), 2);
+            assert!(api[0].firing() && api[1].pending());
             assert_eq!(api[0].active_at.as_deref(), Some("2024-04-05T10:00:00Z"));
+            assert_eq!(api[0].value.as_deref(), Some("1e+00"));
             assert_eq!(
                 api[0].labels.get("severity").map(String::as_str),
                 Some("page")
             );
             let none = p
-                .firing_alerts(&[("service".to_string(), "web".to_string())])
+                .alerts(&[("service".to_string(), "web".to_string())])
                 .await
                 .expect("alerts");
             assert!(none.is_empty());

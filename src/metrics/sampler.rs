@@ -16,14 +16,18 @@ use super::promql::{ScrapeHistory, ScrapeQuery};
 const MAX_BODY: usize = 16 << 20;
 
 /// A metric's source with placeholders already expanded for one environment.
-#[derive(Debug, Clone)]
+/// A URL is held twice: `url` to ask, with any secret's value in it, and
+/// `shown` (secrets named, credentials masked) for every message.
+#[derive(Clone)]
 pub enum Source {
     Scrape {
         url: String,
+        shown: String,
         query: String,
     },
     Prometheus {
         url: String,
+        shown: String,
         query: String,
         range: Option<Duration>,
         reduce: Reduce,
@@ -32,7 +36,20 @@ pub enum Source {
         command: String,
         cwd: PathBuf,
         env: Vec<(String, String)>,
+        /// Inherited variables the command must not see.
+        unset: Vec<String>,
     },
+}
+
+impl std::fmt::Debug for Source {
+    // The URL to ask may hold a secret's value: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Scrape { shown, .. } => write!(f, "Scrape({shown})"),
+            Source::Prometheus { shown, .. } => write!(f, "Prometheus({shown})"),
+            Source::Command { .. } => write!(f, "Command"),
+        }
+    }
 }
 
 pub struct Sampler {
@@ -81,11 +98,12 @@ impl Sampler {
             },
             Source::Prometheus {
                 url,
+                shown,
                 query,
                 range,
                 reduce,
             } => {
-                let prom = match Prometheus::new(url, self.timeout) {
+                let prom = match Prometheus::open(url, shown, self.timeout) {
                     Ok(p) => p,
                     Err(e) => return Sample::Error(e),
                 };
@@ -94,18 +112,21 @@ impl Sampler {
                     None => prom.instant(query).await,
                 }
             }
-            Source::Command { command, cwd, env } => {
-                run_command(command, cwd, env, self.timeout).await
-            }
+            Source::Command {
+                command,
+                cwd,
+                env,
+                unset,
+            } => run_command(command, cwd, env, unset, self.timeout).await,
         }
     }
 
     async fn scrape_once(&mut self) -> Result<(), String> {
-        let Source::Scrape { url, .. } = &self.source else {
+        let Source::Scrape { url, shown, .. } = &self.source else {
             return Ok(());
         };
-        let text = fetch(url, self.timeout).await?;
-        let parsed = exposition::parse(&text).map_err(|e| format!("{url}: {e}"))?;
+        let text = fetch(url, shown, self.timeout).await?;
+        let parsed = exposition::parse(&text).map_err(|e| format!("{shown}: {e}"))?;
         let at = self.started.elapsed().as_secs_f64();
         if let Some((_, h)) = &mut self.scrape {
             h.push(at, parsed);
@@ -114,45 +135,57 @@ impl Sampler {
     }
 }
 
-async fn fetch(url: &str, timeout: Duration) -> Result<String, String> {
-    let client = reqwest::Client::builder()
+/// `url` is asked; `shown` is what messages say.
+async fn fetch(url: &str, shown: &str, timeout: Duration) -> Result<String, String> {
+    let client = crate::net::client_builder()
         .timeout(timeout)
         .no_proxy()
         .build()
         .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+    // reqwest's errors quote the URL they were given: said without it.
     let mut resp = client.get(url).send().await.map_err(|e| {
         if e.is_timeout() {
             format!(
-                "{url} did not answer within {}",
+                "{shown} did not answer within {}",
                 humantime::format_duration(timeout)
             )
         } else if e.is_connect() {
-            format!("{url} is unreachable: connection refused")
+            format!("{shown} is unreachable: connection refused")
         } else {
-            format!("{url}: {e}")
+            format!("{shown}: {}", e.without_url())
         }
     })?;
     if !resp.status().is_success() {
-        return Err(format!("{url} answered {}", resp.status()));
+        return Err(format!("{shown} answered {}", resp.status()));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| format!("{shown}: {}", e.without_url()))?
+    {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_BODY {
-            return Err(format!("{url}: page larger than {} MiB", MAX_BODY >> 20));
+            return Err(format!("{shown}: page larger than {} MiB", MAX_BODY >> 20));
         }
     }
-    String::from_utf8(body).map_err(|_| format!("{url}: page is not UTF-8 text"))
+    String::from_utf8(body).map_err(|_| format!("{shown}: page is not UTF-8 text"))
 }
 
-/// Runs a command in its own process group and reads one number from its output.
+/// Runs a command in its own process group and reads one number from its
+/// output. Messages say "the command", never its text: a metric's command
+/// may span lines, and the metric's name says which one it is.
 async fn run_command(
     command: &str,
     cwd: &PathBuf,
     env: &[(String, String)],
+    unset: &[String],
     timeout: Duration,
 ) -> Sample {
     let mut cmd = tokio::process::Command::new("sh");
+    for var in unset {
+        cmd.env_remove(var);
+    }
     cmd.arg("-c")
         .arg(command)
         .current_dir(cwd)
@@ -164,7 +197,7 @@ async fn run_command(
         .kill_on_drop(true);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return Sample::Error(format!("cannot start `{command}`: {e}")),
+        Err(e) => return Sample::Error(format!("cannot start the command: {e}")),
     };
     let pgid = child.id();
     let mut out = child.stdout.take();
@@ -190,13 +223,13 @@ async fn run_command(
                 );
             }
             return Sample::Error(format!(
-                "`{command}` printed no number within {}",
+                "the command printed no number within {}",
                 humantime::format_duration(timeout)
             ));
         }
     };
     match status {
-        Ok(s) if s.success() => parse_number(&String::from_utf8_lossy(&stdout), command),
+        Ok(s) if s.success() => parse_number(&String::from_utf8_lossy(&stdout)),
         Ok(s) => {
             let last = String::from_utf8_lossy(&stderr)
                 .lines()
@@ -205,7 +238,7 @@ async fn run_command(
                 .trim()
                 .to_string();
             Sample::Error(format!(
-                "`{command}` exited with {}{}",
+                "the command exited with {}{}",
                 s.code()
                     .map_or("a signal".to_string(), |c| format!("code {c}")),
                 if last.is_empty() {
@@ -215,14 +248,14 @@ async fn run_command(
                 }
             ))
         }
-        Err(e) => Sample::Error(format!("`{command}`: {e}")),
+        Err(e) => Sample::Error(format!("the command failed: {e}")),
     }
 }
 
 /// The last non-empty line of the output, as a number (empty output is no data).
-fn parse_number(out: &str, command: &str) -> Sample {
+fn parse_number(out: &str) -> Sample {
     let Some(line) = out.lines().map(str::trim).rfind(|l| !l.is_empty()) else {
-        return Sample::NoData(format!("`{command}` printed nothing"));
+        return Sample::NoData("the command printed nothing".into());
     };
     match line {
         "NaN" | "nan" => Sample::Value(f64::NAN),
@@ -230,7 +263,7 @@ fn parse_number(out: &str, command: &str) -> Sample {
         "-Inf" | "-inf" => Sample::Value(f64::NEG_INFINITY),
         l => match l.parse::<f64>() {
             Ok(x) => Sample::Value(x),
-            Err(_) => Sample::Error(format!("`{command}` printed \"{l}\", not a number")),
+            Err(_) => Sample::Error(format!("the command printed \"{l}\", not a number")),
         },
     }
 }
@@ -244,6 +277,7 @@ mod tests {
             command: c.into(),
             cwd: std::env::temp_dir(),
             env: vec![("SLATE_TEST_VALUE".into(), "0.25".into())],
+            unset: vec!["SLATE_TEST_HIDDEN".into()],
         }
     }
 
@@ -262,15 +296,15 @@ mod tests {
         assert!(matches!(once("echo NaN").await, Sample::Value(x) if x.is_nan()));
         assert_eq!(
             once("true").await,
-            Sample::NoData("`true` printed nothing".into())
+            Sample::NoData("the command printed nothing".into())
         );
         assert_eq!(
             once("echo lots").await,
-            Sample::Error("`echo lots` printed \"lots\", not a number".into())
+            Sample::Error("the command printed \"lots\", not a number".into())
         );
         assert_eq!(
             once("echo boom >&2; exit 3").await,
-            Sample::Error("`echo boom >&2; exit 3` exited with code 3: boom".into())
+            Sample::Error("the command exited with code 3: boom".into())
         );
     }
 

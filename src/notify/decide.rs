@@ -543,6 +543,7 @@ support = "payments on-call"
             actor: actor(),
             pid: 1,
             pre_approved: Vec::new(),
+            sealed: Vec::new(),
             auto_approve: false,
         }
     }

@@ -49,7 +49,7 @@ pub fn worst_case(ch: &Channel) -> Duration {
 /// that redirects is misconfigured, and following one could carry the body
 /// somewhere unexpected.
 pub fn client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
+    crate::net::client_builder()
         .user_agent(concat!("slate/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -9,18 +9,21 @@
 //! one never fails the release.
 //!
 //! Every delivery, delivered or given up on, goes back to the engine as an
-//! internal command ([`Action::RecordNotification`], accepted only from
-//! [`VIA`]) so the engine, the only journal writer, journals it as
+//! internal command ([`Instruction::RecordNotification`], accepted only
+//! from [`VIA`]) so the engine, the only journal writer, journals it as
 //! `NotificationSent` at its next wait point. The notifier holds the
-//! command channel only through a weak sender, upgraded for the life of each
-//! delivery, so the channel still closes when every client has gone (linger
-//! and "paused with nobody left" behave as before). A delivery that finds
-//! the channel closed is handed over the [`Link`] instead and journaled when
-//! the run ends.
+//! engine only through a [`WeakHandle`], upgraded for the life of each
+//! delivery, so the command channel still closes when every other client
+//! has gone (linger and "paused with nobody left" behave as before). A
+//! delivery that finds the channel closed goes through its [`Hold`]'s side
+//! door instead and is journaled when the run ends.
 //!
-//! At the end of a run the engine waits, bounded by [`Link::bound`], until
-//! the notifier has seen `RunFinished` and has nothing in flight, so the
-//! completion notice is journaled before the dossier is written.
+//! The notifier holds the end of the run ([`Hold`]): after `RunFinished`
+//! the engine waits, bounded by [`settle_bound`], until the notifier has
+//! seen the last record and has nothing in flight, so the completion notice
+//! is journaled before the dossier is written.
+//!
+//! [`Instruction::RecordNotification`]: crate::engine::Instruction::RecordNotification
 
 mod decide;
 mod deliver;
@@ -30,9 +33,9 @@ mod task;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::broadcast;
 
-use crate::engine::{Command, Record};
+use crate::engine::{Hold, Record, WeakHandle};
 use crate::plan::Plan;
 
 pub use decide::{Decider, Notice, status};
@@ -41,51 +44,25 @@ pub use payload::body;
 
 /// The `via` of the notifier's commands; the engine accepts
 /// `RecordNotification` from nobody else.
-pub const VIA: &str = "notifier";
+pub const VIA: &str = crate::engine::command::NOTIFIER;
 
 /// The longest the engine waits for the final deliveries, however slow the channels.
 pub const MAX_SETTLE: Duration = Duration::from_secs(30);
 
-/// Deliveries handed over the link when the command channel is closed.
-const ORPHANS: usize = 256;
-
 /// What the notifier needs from the engine.
 pub struct Setup {
     pub plan: Plan,
-    /// Subscribed before the first record is emitted.
+    /// Every record but output, subscribed before the first is emitted.
     pub records: broadcast::Receiver<Record>,
-    /// The engine's command channel, held weakly (see the module notes).
-    pub commands: mpsc::WeakSender<Command>,
+    /// The engine, held weakly (see the module notes).
+    pub engine: WeakHandle,
+    /// The end of the run, held for at most [`settle_bound`].
+    pub hold: Hold,
     /// The run's journal, to catch up from if the broadcast runs ahead.
     pub journal: PathBuf,
 }
 
 pub use crate::engine::command::Delivered;
-
-/// How far the notifier has got: the last record it handled and the
-/// deliveries not yet journaled (or handed over).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Progress {
-    pub seen: u64,
-    pub in_flight: usize,
-}
-
-/// The engine's end of the notifier.
-pub struct Link {
-    pub progress: watch::Receiver<Progress>,
-    /// Deliveries that could not be sent as commands (every client gone).
-    pub orphans: mpsc::Receiver<Delivered>,
-    /// How long the end of a run may wait for the final deliveries.
-    pub bound: Duration,
-}
-
-impl Link {
-    /// The notifier has handled record `seq` and everything it called for is journaled.
-    pub fn settled(&self, seq: u64) -> bool {
-        let p = *self.progress.borrow();
-        p.seen >= seq && p.in_flight == 0
-    }
-}
 
 /// The longest wait for every channel's final delivery: the slowest
 /// channel's worst case, plus a second to journal it, capped at [`MAX_SETTLE`].
@@ -99,15 +76,7 @@ pub fn settle_bound(plan: &Plan) -> Duration {
 }
 
 /// Starts the notifier on the current runtime. The task ends when the
-/// engine drops its [`Link`] or the broadcast closes.
-pub fn spawn(setup: Setup) -> Link {
-    let (progress_tx, progress) = watch::channel(Progress::default());
-    let (orphans_tx, orphans) = mpsc::channel(ORPHANS);
-    let bound = settle_bound(&setup.plan);
-    tokio::spawn(task::Notifier::new(setup, progress_tx, orphans_tx).run());
-    Link {
-        progress,
-        orphans,
-        bound,
-    }
+/// engine's record broadcast closes (the engine has exited).
+pub fn spawn(setup: Setup) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(task::Notifier::new(setup).run())
 }

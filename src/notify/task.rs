@@ -6,14 +6,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use jiff::Timestamp;
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::decide::{self, Decider, Notice};
-use super::{Delivered, Progress, Setup, VIA, deliver, payload};
-use crate::engine::{Action, Actor, Command, Event, Record, RunState};
+use super::{Delivered, Setup, VIA, deliver, payload};
+use crate::engine::{
+    Actor, Command, EngineHandle, Event, Hold, Instruction, Record, RunState, WeakHandle,
+};
 use crate::plan::{Channel, NotifyKind};
 
 pub(super) struct Notifier {
@@ -27,24 +29,24 @@ pub(super) struct Notifier {
     /// Set at the first `RunFinished`: status updates stop there.
     finished: bool,
     records: broadcast::Receiver<Record>,
-    commands: mpsc::WeakSender<Command>,
+    engine: WeakHandle,
     journal: std::path::PathBuf,
-    progress: watch::Sender<Progress>,
-    orphans: mpsc::Sender<Delivered>,
+    /// Shared with each delivery, which may need its side door.
+    hold: Arc<Hold>,
+    /// The last record handled, and the deliveries not yet journaled.
+    seen: u64,
+    in_flight: usize,
     client: Result<reqwest::Client, String>,
     deliveries: JoinSet<()>,
 }
 
 impl Notifier {
-    pub(super) fn new(
-        setup: Setup,
-        progress: watch::Sender<Progress>,
-        orphans: mpsc::Sender<Delivered>,
-    ) -> Self {
+    pub(super) fn new(setup: Setup) -> Self {
         let Setup {
             plan,
             records,
-            commands,
+            engine,
+            hold,
             journal,
         } = setup;
         Self {
@@ -59,10 +61,11 @@ impl Notifier {
             state: RunState::default(),
             finished: false,
             records,
-            commands,
+            engine,
             journal,
-            progress,
-            orphans,
+            hold: Arc::new(hold),
+            seen: 0,
+            in_flight: 0,
             client: deliver::client(),
             deliveries: JoinSet::new(),
         }
@@ -77,10 +80,9 @@ impl Notifier {
         loop {
             let ticking = ticker.is_some() && self.state.started.is_some() && !self.finished;
             tokio::select! {
-                // The engine is gone: nothing can be journaled any more.
-                () = self.progress.closed() => break,
                 Some(_) = self.deliveries.join_next() => {
-                    self.progress.send_modify(|p| p.in_flight -= 1);
+                    self.in_flight -= 1;
+                    self.report_progress();
                 }
                 r = self.records.recv() => match r {
                     Ok(rec) => self.on_record(rec),
@@ -105,11 +107,17 @@ impl Notifier {
         }
         let notices = self.decider.decide(&self.state, &rec);
         let started: usize = notices.iter().map(|n| self.dispatch(n)).sum();
-        let seen = rec.seq;
-        self.progress.send_modify(|p| {
-            p.seen = seen;
-            p.in_flight += started;
-        });
+        self.seen = rec.seq;
+        self.in_flight += started;
+        self.report_progress();
+    }
+
+    /// Tells the engine how far the notifier has got: a record counts as
+    /// handled once every delivery it called for is journaled.
+    fn report_progress(&self) {
+        if self.in_flight == 0 {
+            self.hold.done(self.seen);
+        }
     }
 
     /// The broadcast ran ahead of us: the journal has every record we missed.
@@ -131,10 +139,7 @@ impl Notifier {
         let Some(n) = decide::status(&self.state, Timestamp::now()) else {
             return;
         };
-        let started = self.dispatch(&n);
-        if started > 0 {
-            self.progress.send_modify(|p| p.in_flight += started);
-        }
+        self.in_flight += self.dispatch(&n);
     }
 
     /// Starts one delivery per channel that listens for `n`; returns how many.
@@ -159,8 +164,8 @@ impl Notifier {
             let client = self.client.clone();
             // Held only while this delivery is under way, so the engine's
             // command channel still closes once every client has gone.
-            let commands = self.commands.upgrade();
-            let orphans = self.orphans.clone();
+            let engine = self.engine.upgrade();
+            let hold = self.hold.clone();
             self.deliveries.spawn(async move {
                 let outcome = match &client {
                     Ok(c) => deliver::post(c, &ch, body).await,
@@ -187,7 +192,7 @@ impl Notifier {
                         Some(e) => deliver::redact(&e, &ch.url),
                     },
                 };
-                report(commands, orphans, d).await;
+                report(engine, &hold, d).await;
             });
             started += 1;
         }
@@ -195,17 +200,14 @@ impl Notifier {
     }
 }
 
-/// Hands a delivery to the engine to journal; over the link if it cannot take commands.
-async fn report(
-    commands: Option<mpsc::Sender<Command>>,
-    orphans: mpsc::Sender<Delivered>,
-    d: Delivered,
-) {
-    if let Some(tx) = commands {
-        let (cmd, reply) = Command::new(notifier(), Action::RecordNotification(d.clone()));
-        let sent = tx.send(cmd).await;
-        drop(tx);
-        if sent.is_ok() {
+/// Hands a delivery to the engine to journal; through the hold's side door
+/// if the engine cannot take commands (every client has gone).
+async fn report(engine: Option<EngineHandle>, hold: &Hold, d: Delivered) {
+    if let Some(engine) = engine {
+        let (cmd, reply) = Command::new(notifier(), Instruction::RecordNotification(d.clone()));
+        let sent = engine.send_command(cmd).await;
+        drop(engine);
+        if sent {
             match reply.await {
                 Ok(Ok(_)) => return,
                 Ok(Err(why)) => {
@@ -217,7 +219,8 @@ async fn report(
             }
         }
     }
-    if orphans.try_send(d).is_err() {
+    let (cmd, _) = Command::new(notifier(), Instruction::RecordNotification(d));
+    if !hold.send_late(cmd) {
         tracing::warn!("a notification could not be journaled: the engine is not listening");
     }
 }

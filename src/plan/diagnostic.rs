@@ -37,7 +37,9 @@ impl PlanErrors {
             .iter()
             .map(|d| {
                 let (line, col) = line_col(&self.source, d.span.start);
-                format!("{}:{line}:{col}: {}", self.file, d.message)
+                // A message may quote the plan's values: one line, controls shown.
+                let message = crate::text::neutral::line(&d.message);
+                format!("{}:{line}:{col}: {message}", self.file)
             })
             .collect()
     }

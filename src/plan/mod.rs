@@ -7,6 +7,7 @@ pub mod condition;
 pub mod diagnostic;
 mod load;
 pub mod reader;
+pub mod sealed;
 pub mod steps;
 pub mod template;
 
@@ -42,6 +43,9 @@ pub struct Plan {
     pub artifacts: Vec<Artifact>,
     /// An OS group that may enter the run besides its owner (`[access] group`).
     pub access: Option<String>,
+    /// Values that may carry credentials, where they are in `source` (see
+    /// [`sealed`]): the text a run journals has them masked.
+    pub sealed: Vec<sealed::Sealed>,
 }
 
 /// A secret the plan refers to: the variable stages get, and where its value lives.
@@ -426,12 +430,36 @@ pub enum Check {
         addr: String,
         timeout: Duration,
     },
-    /// Passes while no alert matching every label is firing in Prometheus.
+    /// Passes while no alert matching every label is firing in Prometheus
+    /// (nor pending, unless `pending` says otherwise).
     Alerts {
         prometheus: String,
         labels: Vec<(String, String)>,
         timeout: Duration,
+        pending: PendingAlerts,
     },
+}
+
+/// What an alerts check makes of a matching alert that is *pending*: its
+/// condition already holds, and only its `for:` period has not run out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PendingAlerts {
+    /// Ask again until the check's timeout: pass once nothing matching is
+    /// pending or firing, fail if it fires or is still pending at the end.
+    #[default]
+    Wait,
+    /// Fail at once, as if it were firing.
+    Fail,
+    /// Pass; only a firing alert fails.
+    Ignore,
+}
+
+impl PendingAlerts {
+    pub const NAMES: [&'static str; 3] = ["wait", "fail", "ignore"];
+
+    pub fn word(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -447,13 +475,49 @@ pub struct HttpCheck {
 }
 
 impl Check {
+    /// What the check asks of environment `env`, as the engine runs it
+    /// there: placeholders filled in (left as written if one cannot be).
+    pub fn describe_in(&self, env: &Environment, release: &Release) -> String {
+        template::expand_check(self, env, release)
+            .as_ref()
+            .unwrap_or(self)
+            .describe()
+    }
+
+    /// One line that says what the check does. A command is not quoted (it
+    /// may span lines; the place that shows it whole is the dossier's
+    /// command cell), and URLs show as [`crate::secrets::url::shown`] says.
     pub fn describe(&self) -> String {
         match self {
-            Check::Command { command, .. } => format!("command `{command}`"),
-            Check::Http(h) => format!("{} {} expects {}", h.method, h.url, h.expect_status),
+            Check::Command { command, .. } => match command.trim().lines().count() {
+                0 | 1 => "a command".to_string(),
+                n => format!("a command of {n} lines"),
+            },
+            Check::Http(h) => {
+                let mut s = format!(
+                    "{} {} expects {}",
+                    h.method,
+                    crate::secrets::url::shown(&h.url),
+                    h.expect_status
+                );
+                if let Some(needle) = &h.contains {
+                    s.push_str(&format!(" and a body containing \"{needle}\""));
+                }
+                if let Some((field, want)) = &h.json {
+                    s.push_str(&format!(" and JSON field {field} = {want}"));
+                }
+                s
+            }
             Check::Tcp { addr, .. } => format!("TCP connect to {addr}"),
-            Check::Alerts { labels, .. } => format!(
-                "no firing alert matching {{{}}}",
+            Check::Alerts {
+                labels, pending, ..
+            } => format!(
+                "no {} alert matching {{{}}}",
+                if *pending == PendingAlerts::Ignore {
+                    "firing"
+                } else {
+                    "firing or pending"
+                },
                 labels
                     .iter()
                     .map(|(k, v)| format!("{k}=\"{v}\""))

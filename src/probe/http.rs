@@ -8,18 +8,20 @@ use crate::plan::HttpCheck;
 /// Largest body a probe reads; a health endpoint never needs more.
 const MAX_BODY: usize = 1 << 20;
 
-pub async fn http_probe(c: &HttpCheck) -> Probe {
+/// `c` is the request as it is sent, secrets' values in its URL and headers;
+/// every message says `shown` (the URL as written, masked) instead.
+pub async fn http_probe(c: &HttpCheck, shown: &str) -> Probe {
     let started = Instant::now();
     let method = reqwest::Method::from_bytes(c.method.as_bytes()).unwrap_or(reqwest::Method::GET);
-    let what = format!("{method} {}", c.url);
+    let what = format!("{method} {shown}");
     let fail = |msg: String| Probe::new(false, format!("{what}: {msg}"), started);
-    let client = match reqwest::Client::builder()
+    let client = match crate::net::client_builder()
         .timeout(c.timeout)
         .no_proxy()
         .build()
     {
         Ok(cl) => cl,
-        Err(e) => return fail(format!("cannot build HTTP client: {e}")),
+        Err(e) => return fail(format!("cannot build HTTP client: {}", e.without_url())),
     };
     let mut req = client.request(method.clone(), &c.url);
     for (k, v) in &c.headers {
@@ -27,15 +29,17 @@ pub async fn http_probe(c: &HttpCheck) -> Probe {
     }
     let resp = match req.send().await {
         Ok(r) => r,
+        // reqwest's own words quote the URL asked, secrets and all: not kept.
         Err(e) => {
+            let e = e.without_url();
             return fail(if e.is_timeout() {
                 format!("no answer within {}", humantime::format_duration(c.timeout))
             } else if e.is_connect() {
                 "connection refused or unreachable".to_string()
             } else if e.is_builder() {
-                format!("bad request: {e}")
+                format!("bad request: {}", innermost(&e))
             } else {
-                e.to_string()
+                innermost(&e)
             });
         }
     };
@@ -56,7 +60,7 @@ pub async fn http_probe(c: &HttpCheck) -> Probe {
                     }
                 }
                 Ok(None) => break,
-                Err(e) => return fail(format!("reading body: {e}")),
+                Err(e) => return fail(format!("reading body: {}", e.without_url())),
             }
         }
         let text = String::from_utf8_lossy(&body);
@@ -77,6 +81,16 @@ pub async fn http_probe(c: &HttpCheck) -> Probe {
     }
     let ms = started.elapsed().as_millis();
     Probe::new(true, format!("{what}: {status} in {ms} ms"), started)
+}
+
+/// The innermost cause of an error, which names what went wrong ("invalid
+/// port number") and never the URL.
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }
 
 /// The value at a dotted path (`checks.db.status`, `items.0.id`) in a JSON text.

@@ -106,6 +106,13 @@ impl Form {
         }
     }
 
+    /// Pasted text goes into the focused field, line breaks kept.
+    pub fn paste(&mut self, text: &str) {
+        self.confirm_discard = false;
+        self.message = None;
+        self.fields[self.focus].insert_str(crate::tui::widgets::pasted(text, true));
+    }
+
     pub fn on_key(&mut self, key: KeyEvent) -> Outcome {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if self.confirm_discard {

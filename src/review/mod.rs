@@ -6,17 +6,26 @@
 pub mod form;
 pub mod ui;
 
-use std::io::IsTerminal;
 use std::path::Path;
-
-use ratatui::crossterm::event::{self, Event as TermEvent, KeyEventKind};
 
 use crate::engine::event::{Actor, Event, Review};
 use crate::engine::state::RunState;
 use crate::runs::RunSummary;
+use crate::tui::theme::Theme;
+use crate::tui::{Tui, TuiEvent};
 use form::{Form, Outcome};
 
-pub fn run(state_dir: &Path, config_dir: &Path, run: &str) -> i32 {
+/// How the editor ended.
+enum Edited {
+    Saved(Review),
+    Left,
+    /// A signal ended it (the terminal is restored; nothing was saved).
+    Stopped(&'static str),
+}
+
+/// `slate review RUN [--theme NAME]`: 0 saved or left, 1 not saved because
+/// of an error or a signal, 2 usage (no terminal, bad run).
+pub fn run(state_dir: &Path, config_dir: &Path, run: &str, theme: Option<String>) -> i32 {
     let journal = match crate::runs::open(state_dir, run) {
         Ok(j) => j,
         Err(e) => {
@@ -34,16 +43,22 @@ pub fn run(state_dir: &Path, config_dir: &Path, run: &str) -> i32 {
         );
         return 1;
     }
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        crate::warn_user!("slate: the review editor needs a terminal");
+    if !crate::tui::has_terminal("slate: the review editor needs a terminal") {
         return 2;
     }
-    let theme_name = crate::cockpit::config::load(config_dir)
+    let configured = crate::cockpit::config::load(config_dir)
         .ok()
-        .and_then(|c| c.theme)
-        .unwrap_or_else(|| "default".into());
-    let theme = crate::cockpit::theme::Theme::load(&theme_name, config_dir)
-        .unwrap_or_else(|_| crate::cockpit::theme::Theme::monochrome());
+        .and_then(|c| c.theme);
+    // A theme asked for by name must exist; a broken config falls back, as before.
+    let asked = theme.is_some();
+    let theme = match Theme::pick(theme, configured, config_dir) {
+        Ok(t) => t,
+        Err(e) if asked => {
+            crate::warn_user!("slate: {e}");
+            return 2;
+        }
+        Err(_) => Theme::monochrome(),
+    };
     let alive = crate::runs::engine_running(&dir, state.pid);
     let mut without_review = state.clone();
     without_review.review = None;
@@ -54,16 +69,31 @@ pub fn run(state_dir: &Path, config_dir: &Path, run: &str) -> i32 {
         outcome: summary.outcome.word().to_string(),
     };
     let mut form = Form::new(state.review.as_ref().map(|(_, r)| r), summary.memory);
-    let saved = match edit(&mut form, &heading, &theme) {
-        Ok(s) => s,
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
         Err(e) => {
-            crate::warn_user!("slate: terminal error: {e}");
+            crate::warn_user!("slate: cannot start the runtime: {e}");
             return 1;
         }
     };
-    let Some(review) = saved else {
-        crate::warn_user!("slate: review not saved");
-        return 0;
+    let edited = rt.block_on(edit(&mut form, &heading, &theme));
+    let review = match edited {
+        Ok(Edited::Saved(r)) => r,
+        Ok(Edited::Left) => {
+            crate::warn_user!("slate: review not saved");
+            return 0;
+        }
+        Ok(Edited::Stopped(signal)) => {
+            crate::warn_user!("slate: {signal}: review not saved");
+            return 1;
+        }
+        Err(e) => {
+            crate::warn_user!("slate: {e}");
+            return 1;
+        }
     };
     match save(state_dir, &dir, review) {
         Ok(dossier) => {
@@ -95,36 +125,35 @@ pub fn save(
     Ok(dossier)
 }
 
-/// Runs the editor until the user saves (the review) or leaves (`None`).
-fn edit(
-    form: &mut Form,
-    heading: &ui::Heading,
-    theme: &crate::cockpit::theme::Theme,
-) -> std::io::Result<Option<Review>> {
-    let mut terminal = crate::cockpit::terminal::enter()?;
-    let result = (|| {
-        let mut dirty = true;
-        loop {
-            if dirty {
-                crate::cockpit::terminal::draw(&mut terminal, |f| {
-                    ui::draw(f, form, heading, theme)
-                })?;
-                dirty = false;
+/// Runs the editor until the user saves or leaves, a signal ends it, or
+/// the terminal goes away.
+async fn edit(form: &mut Form, heading: &ui::Heading, theme: &Theme) -> Result<Edited, String> {
+    let mut tui = Tui::enter()?;
+    let mut dirty = true;
+    loop {
+        if dirty {
+            if !tui.draw(|f| ui::draw(f, form, heading, theme)) {
+                return Err("the terminal went away; review not saved".into());
             }
-            match event::read()? {
-                TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
-                    dirty = true;
-                    match form.on_key(k) {
-                        Outcome::Nothing => {}
-                        Outcome::Save(r) => return Ok(Some(r)),
-                        Outcome::Quit => return Ok(None),
-                    }
-                }
-                TermEvent::Resize(..) | TermEvent::Paste(_) => dirty = true,
-                _ => {}
-            }
+            dirty = false;
         }
-    })();
-    crate::cockpit::terminal::leave();
-    result
+        match tui.next().await {
+            TuiEvent::Key(k) => {
+                dirty = true;
+                match form.on_key(k) {
+                    Outcome::Nothing => {}
+                    Outcome::Save(r) => return Ok(Edited::Saved(r)),
+                    Outcome::Quit => return Ok(Edited::Left),
+                }
+            }
+            TuiEvent::Paste(text) => {
+                form.paste(&text);
+                dirty = true;
+            }
+            TuiEvent::Resize(..) | TuiEvent::Resumed => dirty = true,
+            TuiEvent::Mouse(_) => {}
+            TuiEvent::Stop(signal) => return Ok(Edited::Stopped(signal)),
+            TuiEvent::Gone => return Err("the terminal went away; review not saved".into()),
+        }
+    }
 }

@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::form::{FIELDS, Form, MEMORY};
-use crate::cockpit::theme::Theme;
 use crate::dossier::memory::MAX_WORDS;
+use crate::tui::theme::Theme;
 
 /// What the header says about the run under review.
 pub struct Heading {

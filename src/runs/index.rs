@@ -8,8 +8,8 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+use super::runs_dir;
 use super::summary::{Outcome, RunSummary};
-use crate::engine::runs_dir;
 use crate::journal::JOURNAL_FILE;
 
 pub const INDEX_FILE: &str = "index.ndjson";
@@ -31,6 +31,7 @@ pub fn append(state_dir: &Path, summary: &RunSummary) -> std::io::Result<()> {
         .create(true)
         .append(true)
         .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW)
         .open(dir.join(INDEX_FILE))?
         .write_all(&line)
 }
@@ -149,6 +150,7 @@ fn rewrite(dir: &Path, runs: &[RunSummary]) -> std::io::Result<()> {
                 .write(true)
                 .truncate(true)
                 .mode(0o600)
+                .custom_flags(nix::libc::O_NOFOLLOW)
                 .open(&tmp)?,
         );
         for s in runs.iter().rev() {

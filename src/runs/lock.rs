@@ -30,9 +30,10 @@ impl EngineLock {
             .create(true)
             .truncate(false)
             .mode(0o600)
+            .custom_flags(nix::libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        let mut file = match lock_exclusive(file) {
             Ok(f) => f,
             Err((mut f, Errno::EWOULDBLOCK)) => {
                 let mut pid = String::new();
@@ -62,6 +63,25 @@ impl EngineLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// How often an exclusive lock is tried before a holder is believed: a
+/// probe ([`lock_state`]) holds a shared lock for a moment, and must not be
+/// taken for a live engine.
+const TRIES: u32 = 5;
+
+fn lock_exclusive(file: File) -> Result<Flock<File>, (File, Errno)> {
+    let mut file = file;
+    for _ in 1..TRIES {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Err((f, Errno::EWOULDBLOCK)) => {
+                file = f;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            done => return done,
+        }
+    }
+    Flock::lock(file, FlockArg::LockExclusiveNonblock)
 }
 
 fn run_name(run_dir: &Path) -> String {

@@ -1,6 +1,7 @@
 //! Past and present runs under `<state>/runs/`: finding one by id, and the
 //! small index that lets history open without reading every journal.
 
+mod active;
 mod index;
 pub mod lock;
 mod open;
@@ -9,14 +10,19 @@ pub mod summary;
 
 use std::path::{Path, PathBuf};
 
+pub use active::{ActiveRun, Engine, Waiting, active_runs, not_served};
 pub use index::{History, INDEX_FILE, append, load, record_journal};
 pub use lock::{EngineLock, LockState, engine_running, lock_state};
 pub use open::{OpenError, OpenRun, open, open_dir, open_dir_states, pid_of, recorded_plan};
 pub use share::Sharing;
 pub use summary::{Outcome, RunSummary};
 
-use crate::engine::runs_dir;
 use crate::journal::JOURNAL_FILE;
+
+/// Where runs live: `<state>/runs/`, one directory per run.
+pub fn runs_dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("runs")
+}
 
 /// Finds a run by id, unique prefix, or "latest".
 pub fn find_run(state_dir: &Path, run: &str) -> Result<PathBuf, String> {

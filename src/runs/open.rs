@@ -31,7 +31,9 @@ pub fn open(state_dir: &Path, run: &str) -> Result<OpenRun, OpenError> {
 
 /// Reads the run in `dir`.
 pub fn open_dir(dir: &Path) -> Result<OpenRun, String> {
-    let journal = read_journal(&dir.join(JOURNAL_FILE)).map_err(|e| e.to_string())?;
+    let path = dir.join(JOURNAL_FILE);
+    let journal = read_journal(&path).map_err(|e| e.to_string())?;
+    started(&path, &journal.records)?;
     Ok(OpenRun {
         dir: dir.to_path_buf(),
         records: journal.records,
@@ -43,12 +45,30 @@ pub fn open_dir(dir: &Path) -> Result<OpenRun, String> {
 /// [`read_journal_states`]): for the dossier, summaries and status, whose
 /// cost must not grow with what stages printed.
 pub fn open_dir_states(dir: &Path) -> Result<OpenRun, String> {
-    let journal = read_journal_states(&dir.join(JOURNAL_FILE)).map_err(|e| e.to_string())?;
+    let path = dir.join(JOURNAL_FILE);
+    let journal = read_journal_states(&path).map_err(|e| e.to_string())?;
+    started(&path, &journal.records)?;
     Ok(OpenRun {
         dir: dir.to_path_buf(),
         records: journal.records,
         warning: journal.warning,
     })
+}
+
+/// A run's journal begins with `run_started`, which says what the run is;
+/// without it there is no run to show, only an empty or foreign file.
+fn started(path: &Path, records: &[Record]) -> Result<(), String> {
+    match records.first().map(|r| &r.event) {
+        Some(Event::RunStarted { .. }) => Ok(()),
+        None => Err(format!(
+            "{}: the journal is empty: the run never started (no run_started record)",
+            path.display()
+        )),
+        Some(_) => Err(format!(
+            "{}: the journal does not begin with run_started, so it is not a whole run's journal",
+            path.display()
+        )),
+    }
 }
 
 impl OpenRun {

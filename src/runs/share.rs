@@ -42,7 +42,7 @@ impl Sharing {
 
     /// The run's directory, and a way through the ones above it.
     pub fn run_dir(&self, state_dir: &Path, run_dir: &Path) -> std::io::Result<()> {
-        for above in [state_dir.to_path_buf(), crate::engine::runs_dir(state_dir)] {
+        for above in [state_dir.to_path_buf(), crate::runs::runs_dir(state_dir)] {
             let mode = std::fs::metadata(&above)?.permissions().mode() & 0o7777;
             std::fs::set_permissions(&above, std::fs::Permissions::from_mode(mode | 0o001))?;
         }
@@ -61,6 +61,6 @@ impl Sharing {
 
     /// Whether the peer `user` may drive the run through the grant.
     pub fn admits(&self, user: &str) -> bool {
-        crate::engine::policy::member(user, &self.name).unwrap_or(false)
+        crate::identity::member(user, &self.name).unwrap_or(false)
     }
 }

@@ -9,6 +9,7 @@
 
 mod mask;
 mod resolve;
+pub mod url;
 
 pub use mask::Masker;
-pub use resolve::{MIN_LEN, Resolved, resolve};
+pub use resolve::{MIN_LEN, Resolved, resolve, source_variables};

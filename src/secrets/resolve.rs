@@ -31,9 +31,11 @@ pub async fn resolve(plan: &Plan) -> Result<Resolved, String> {
             SecretSource::File(path) => tokio::fs::read_to_string(path)
                 .await
                 .map_err(|e| format!("secret {}: cannot read {}: {e}", s.name, path.display()))?,
-            SecretSource::Command(command) => run(command, &plan.base_dir)
+            // The command is not quoted back: it may span lines, and naming
+            // the secret says which one it is.
+            SecretSource::Command(command) => run(command, &plan.base_dir, &source_variables(plan))
                 .await
-                .map_err(|e| format!("secret {}: `{command}` {e}", s.name))?,
+                .map_err(|e| format!("secret {}: its command {e}", s.name))?,
         };
         // A trailing newline is how files and CLIs end a value, not part of it.
         let value = value.trim_end_matches(['\n', '\r']).to_string();
@@ -51,10 +53,27 @@ pub async fn resolve(plan: &Plan) -> Result<Resolved, String> {
     Ok(out)
 }
 
+/// The variables `env:` secrets are read from. No child process Slate starts
+/// inherits them: a stage gets a secret's value only under the secret's own
+/// name, and only if it names the secret.
+pub fn source_variables(plan: &Plan) -> Vec<String> {
+    plan.secrets
+        .iter()
+        .filter_map(|s| match &s.source {
+            SecretSource::Env(var) => Some(var.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Runs a secret manager's command; its stdout is the value. Its stderr is
 /// not quoted in messages (a failing CLI may echo what it was given).
-async fn run(command: &str, cwd: &std::path::Path) -> Result<String, String> {
-    let child = tokio::process::Command::new("/bin/sh")
+async fn run(command: &str, cwd: &std::path::Path, unset: &[String]) -> Result<String, String> {
+    let mut cmd = tokio::process::Command::new("/bin/sh");
+    for var in unset {
+        cmd.env_remove(var);
+    }
+    let child = cmd
         .arg("-c")
         .arg(command)
         .current_dir(cwd)

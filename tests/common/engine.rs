@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use slate::engine::event::Event;
 use slate::engine::{
-    Action, Actor, Engine, EngineHandle, EngineOptions, Record, RunState, Unattended,
+    Actor, Engine, EngineHandle, EngineOptions, Instruction, Record, RunState, Unattended,
 };
 use slate::journal::read_journal;
 use tempfile::TempDir;
@@ -89,6 +89,8 @@ pub async fn run_without_clients(
     opts.durable = false;
     tweak(&mut opts);
     let (engine, handle) = Engine::new(plan, opts).unwrap();
+    // The clients every run has (notifier, recorder), as the host starts them.
+    slate::host::clients(engine.plan(), &handle, RunState::default(), home.path());
     let journal = handle.journal_path();
     drop(handle);
     let state = tokio::time::timeout(LIMIT, engine.run())
@@ -109,6 +111,8 @@ pub fn start_with(plan_body: &str, tweak: impl FnOnce(&mut EngineOptions)) -> Ru
     opts.durable = false;
     tweak(&mut opts);
     let (engine, handle) = Engine::new(plan, opts).unwrap();
+    // The clients every run has (notifier, recorder), as the host starts them.
+    slate::host::clients(engine.plan(), &handle, RunState::default(), home.path());
     let rx = handle.subscribe();
     let task = tokio::spawn(engine.run());
     Run {
@@ -142,8 +146,12 @@ impl Run {
         }
     }
 
-    pub async fn send(&self, user: &str, action: Action) -> Result<String, String> {
-        self.handle.send(actor(user), action).await
+    pub async fn send(
+        &self,
+        user: &str,
+        instruction: impl Into<Instruction>,
+    ) -> Result<String, String> {
+        self.handle.send(actor(user), instruction).await
     }
 
     pub fn ledger(&self) -> Vec<String> {

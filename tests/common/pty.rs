@@ -261,6 +261,19 @@ impl Term {
         writer.flush().expect("flush keys");
     }
 
+    /// Pastes `text` as a terminal does once the program asked for
+    /// bracketed paste: wrapped in the paste markers, so it arrives as one
+    /// paste and not as keys. Waits (bounded) until slate has asked for it.
+    pub fn paste(&mut self, text: &str) {
+        self.wait_until("bracketed paste to be on", Duration::from_secs(10), || {
+            self.parser().screen().bracketed_paste()
+        });
+        let mut bytes = b"\x1b[200~".to_vec();
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.extend_from_slice(b"\x1b[201~");
+        self.send(&bytes);
+    }
+
     fn master(&self) -> &(dyn MasterPty + Send) {
         self.master.as_deref().expect("the terminal was hung up")
     }
@@ -404,7 +417,8 @@ impl Term {
     }
 
     /// After exit: the terminal was handed back (alternate screen left and
-    /// not re-entered, cursor shown, mouse capture off, cooked mode); returns
+    /// not re-entered, cursor shown, mouse capture and bracketed paste off,
+    /// cooked mode); returns
     /// what slate printed afterwards on the normal screen.
     pub fn assert_terminal_restored(&self) -> String {
         let raw = self.raw();
@@ -436,6 +450,7 @@ impl Term {
                 vt100::MouseProtocolMode::None,
                 "mouse capture is still on"
             );
+            assert!(!screen.bracketed_paste(), "bracketed paste is still on");
             screen.contents()
         };
         assert!(

@@ -14,9 +14,9 @@ use ratatui::layout::Rect;
 use ratatui::{Frame, Terminal};
 use slate::cockpit::app::App;
 use slate::cockpit::keymap::Keymap;
-use slate::cockpit::theme::Theme;
 use slate::engine::event::{Actor, Event, Record};
 use slate::engine::{Action, Engine, EngineOptions, Unattended};
+use slate::tui::theme::Theme;
 
 /// Where the App's copy of the plan says it lives (never a temp path).
 pub const BASE_DIR: &str = "/srv/releases/checkout";

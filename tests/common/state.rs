@@ -7,8 +7,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 use slate::cockpit::app::App;
 use slate::cockpit::keymap::Keymap;
-use slate::cockpit::theme::Theme;
 use slate::engine::event::{Actor, EnvOutline, Event, StepOutline};
+use slate::tui::theme::Theme;
 
 // Re-exported so the state tests need one import; the binaries that do not
 // use them would otherwise warn.
@@ -119,6 +119,7 @@ pub fn run_started(src: &str, irreversible_migrate: bool) -> Event {
         actor: actor("starter", "cockpit"),
         pid: 1,
         pre_approved: Vec::new(),
+        sealed: Vec::new(),
         auto_approve: false,
     }
 }

@@ -82,7 +82,7 @@ pub async fn run(args: ReplayArgs, state_dir: &Path, config_dir: &Path) -> i32 {
             return 1;
         }
     };
-    if !super::has_terminal(
+    if !crate::tui::has_terminal(
         "slate: replay needs a terminal; `slate show RUN` prints a run's state as text",
     ) {
         return 2;
@@ -117,10 +117,10 @@ pub async fn run(args: ReplayArgs, state_dir: &Path, config_dir: &Path) -> i32 {
     }
     let (pos, total) = app.replay.as_ref().map_or((0, 0), |r| (r.pos, r.total));
     crate::say!(
-        "replayed run {run_id} to record {pos} of {total}: {}\njournal: {}",
+        "replayed run {run_id} to record {pos} of {total}: {}",
         app.run.status.word(),
-        path.display()
     );
+    crate::say!("journal: {}", path.display());
     0
 }
 

@@ -10,10 +10,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
-use super::widgets::{panel_block, truncate};
+use super::widgets::panel_block;
 use crate::cockpit::app::{App, Panel};
 use crate::cockpit::logs::LogLine;
 use crate::engine::event::Stream;
+use crate::tui::widgets::truncate;
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;

@@ -16,10 +16,11 @@ use crate::plan::ConfigDelta;
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let sel = app.shown_env();
+    let key = app.keymap.first(crate::cockpit::keymap::UiAction::Expand);
     let hint = if app.view.expanded {
-        " Enter: collapse "
+        format!(" {key}: collapse ")
     } else {
-        " Enter: deltas "
+        format!(" {key}: deltas ")
     };
     let block = panel_block(app, Panel::Matrix, Span::styled(hint, t.muted));
     let mut rows = Vec::new();
@@ -176,12 +177,17 @@ fn rollout(app: &App, i: usize, env: &EnvView) -> String {
 fn health<'a>(app: &App, env: usize, view: &EnvView) -> Span<'a> {
     let t = &app.theme;
     let last = app
+        .run
         .checks
         .iter()
         .rev()
         .filter(|c| c.env == env)
         .find_map(|c| c.samples.back());
     match (last, view.status) {
+        // "Back" is a claim only a verification makes; undo commands are not one.
+        (_, EnvStatus::Done(EnvOutcome::RolledBack)) if view.unverified_undo() => {
+            Span::styled("↶ back?", t.warn)
+        }
         (_, EnvStatus::Done(EnvOutcome::RolledBack)) => Span::styled("↶ back", t.warn),
         (Some((_, true)), _) => Span::styled("✔ ok", t.ok),
         (Some((_, false)), _) => Span::styled("✘ fail", t.fail),

@@ -7,10 +7,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline};
 
 use super::spark;
-use super::widgets::{panel_block, truncate};
+use super::widgets::panel_block;
 use crate::analysis::{Judgement, Verdict};
 use crate::cockpit::app::{App, Panel};
 use crate::engine::state::AnalysisView;
+use crate::tui::widgets::truncate;
 
 /// The analysis worth showing: the newest one of the latest environment that ran any.
 pub fn current_analysis(app: &App) -> Option<(usize, &AnalysisView)> {
@@ -25,7 +26,7 @@ pub fn current_analysis(app: &App) -> Option<(usize, &AnalysisView)> {
 /// Rows the panel would like: a header and three rows per metric, two per check.
 pub fn wanted_height(app: &App) -> u16 {
     let metrics = current_analysis(app).map_or(0, |(_, a)| 1 + 3 * a.metrics.len());
-    (2 + metrics + 2 * app.checks.len()) as u16
+    (2 + metrics + 2 * app.run.checks.len()) as u16
 }
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
@@ -97,7 +98,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             Rect::new(inner.x, inner.y, inner.width, used.min(inner.height)),
         );
     }
-    if app.checks.is_empty() {
+    if app.run.checks.is_empty() {
         if used == 0 {
             frame.render_widget(
                 Paragraph::new(Span::styled("no checks or analyses have run yet", t.muted)),
@@ -107,7 +108,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         return;
     }
     let mut y = inner.y + used;
-    for c in &app.checks {
+    for c in &app.run.checks {
         if y >= inner.bottom() {
             break;
         }
@@ -124,7 +125,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             ("✘ FAIL", t.fail)
         };
         let label = Line::from(vec![
-            Span::styled(format!("{env} · {} ", c.gate), t.text),
+            Span::styled(format!("{env} · {} ", c.check), t.text),
             Span::styled(format!("{last_ms} ms "), t.accent),
             Span::styled(mark, style),
         ]);

@@ -1,4 +1,5 @@
 //! Drawing: a pure function of [`App`]. Nothing here does I/O or changes state.
+//! Dialogs draw themselves (`cockpit/dialog/`), over the panels.
 //!
 //! Wide terminals show all panels; narrow ones keep the header, the matrix
 //! and the status line and show one of the other panels at a time as tabs.
@@ -7,7 +8,6 @@ mod header;
 mod logs;
 mod matrix;
 mod metrics;
-mod modal;
 mod pipeline;
 mod spark;
 mod status;
@@ -137,6 +137,6 @@ pub fn draw(frame: &mut Frame, app: &App) {
     status::status_line(frame, app, a.status);
     status::footer(frame, app, a.footer);
     if app.modal.is_some() {
-        modal::draw(frame, app, area);
+        super::dialog::draw(frame, app, area);
     }
 }

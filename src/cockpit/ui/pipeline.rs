@@ -8,10 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Paragraph};
 
 use super::widgets::{
-    env_glyph, fmt_ms, fmt_wait, panel_block, rollout_progress, since_ms, step_glyph, truncate,
+    env_glyph, fmt_ms, fmt_wait, panel_block, rollout_progress, since_ms, step_glyph,
 };
 use crate::cockpit::app::{App, Panel};
-use crate::engine::state::{StepState, UndoState};
+use crate::engine::state::{NOT_VERIFIED, StepState, UndoState, Verification};
+use crate::tui::widgets::truncate;
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
@@ -116,6 +117,38 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 format!("    {}", truncate(&s.message, width.saturating_sub(4))),
                 t.fail,
             )));
+        }
+    }
+    // The rollback's verification is the rollback's own line, under its steps.
+    if let Some(v) = &view.verification {
+        let (glyph, style, text) = match v {
+            Verification::Running { check } => {
+                ("↶…", t.warn, format!("verifying the rollback: {check}"))
+            }
+            Verification::Passed { check, .. } => {
+                ("↶✔", t.ok, format!("rollback verified by {check}"))
+            }
+            Verification::Failed { check, message, .. } => {
+                ("↶✘", t.fail, format!("{check} failed: {message}"))
+            }
+            Verification::NotChecked { .. } if view.unverified_undo() => {
+                ("↶–", t.warn, format!("rolled back ({NOT_VERIFIED})"))
+            }
+            Verification::NotChecked { message } => ("↶–", t.muted, message.clone()),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{glyph} "), style),
+            Span::styled(truncate(&text, width.saturating_sub(4)), style),
+        ]));
+        // What a failing check's command said last, as evidence items are listed.
+        if let Verification::Failed { output, .. } = v {
+            let from = output.len().saturating_sub(3);
+            for l in &output[from..] {
+                lines.push(Line::from(Span::styled(
+                    format!("    {}", truncate(l, width.saturating_sub(4))),
+                    t.muted,
+                )));
+            }
         }
     }
     // Keep the current step in view.

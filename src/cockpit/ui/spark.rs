@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use crate::analysis::Judgement;
-use crate::cockpit::theme::Theme;
+use crate::tui::theme::Theme;
 
 const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 const ROWS: usize = 2;

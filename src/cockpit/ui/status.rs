@@ -29,7 +29,7 @@ pub fn status_line(frame: &mut Frame, app: &App, area: Rect) {
         .as_ref()
         .filter(|t| t.error || toast_age_secs(app, t.at) < TOAST_SECS as f64);
     let line = match fresh {
-        Some(toast) => super::widgets::toast_line(&toast.text, toast.error, t),
+        Some(toast) => crate::tui::widgets::toast_line(&toast.text, toast.error, t),
         // An engine-initiated pause asks a question; it stays until answered.
         None => match &app.run.pause_reason {
             // A read-only viewer can neither continue nor roll back.
@@ -42,7 +42,7 @@ pub fn status_line(frame: &mut Frame, app: &App, area: Rect) {
                 Span::styled(
                     format!(
                         "{why} — {} continues, {} rolls back",
-                        app.keymap.label(UiAction::TogglePause),
+                        app.keymap.label(UiAction::Pause),
                         app.keymap.label(UiAction::Rollback)
                     ),
                     t.warn,
@@ -79,55 +79,62 @@ pub fn footer(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)).style(t.status_bar), area);
 }
 
+/// A footer entry: the action's keys and its word, both from the keymap.
+fn hint(app: &App, a: UiAction) -> (String, &'static str) {
+    (app.keymap.label(a), app.keymap.hint(a).unwrap_or(""))
+}
+
 /// A replay offers the player's keys; the run's own actions are read-only.
 fn replay_hints(
     app: &App,
     rv: &crate::cockpit::replay::ReplayView,
     hints: &mut Vec<(String, &'static str)>,
 ) {
-    let k = |a| app.keymap.label(a);
-    let play = if rv.playing() { "pause" } else { "play" };
-    hints.push((k(UiAction::ReplayPause), play));
-    hints.push((k(UiAction::ReplayNext), "next event"));
-    hints.push((k(UiAction::ReplayPrev), "previous"));
-    hints.push((k(UiAction::ReplayStep), "step"));
-    hints.push((k(UiAction::ReplayFaster), "faster"));
-    hints.push((k(UiAction::ReplaySlower), "slower"));
-    hints.push((k(UiAction::Help), "help"));
-    hints.push((k(UiAction::Quit), "quit"));
-    hints.push((k(UiAction::ReplayStart), "start"));
-    hints.push((k(UiAction::ReplayEnd), "end"));
-    hints.push((k(UiAction::FocusNext), "focus"));
-    hints.push((k(UiAction::Search), "search"));
+    let (keys, play) = hint(app, UiAction::ReplayPause);
+    hints.push((keys, if rv.playing() { "pause" } else { play }));
+    for a in [
+        UiAction::ReplayNext,
+        UiAction::ReplayPrev,
+        UiAction::ReplayStep,
+        UiAction::ReplayFaster,
+        UiAction::ReplaySlower,
+        UiAction::Help,
+        UiAction::Quit,
+        UiAction::ReplayStart,
+        UiAction::ReplayEnd,
+        UiAction::FocusNext,
+        UiAction::Search,
+    ] {
+        hints.push(hint(app, a));
+    }
 }
 
 fn live_hints(app: &App, hints: &mut Vec<(String, &'static str)>) {
-    let k = |a| app.keymap.label(a);
     if app.run.waiting.is_some() {
-        hints.push((k(UiAction::Approve), "approve"));
-        hints.push((k(UiAction::Reject), "reject"));
+        hints.push(hint(app, UiAction::Approve));
+        hints.push(hint(app, UiAction::Reject));
     }
     if app.run.blocked.is_some() {
-        hints.push((k(UiAction::Decide), "decide"));
+        hints.push(hint(app, UiAction::Decide));
     }
     if app.is_active() && app.run.blocked.is_none() {
-        let pause = if app.run.pause_requested
-            || app.run.status == crate::engine::state::RunStatus::Paused
-        {
-            "resume"
-        } else {
-            "pause"
-        };
-        hints.push((k(UiAction::TogglePause), pause));
+        let (keys, pause) = hint(app, UiAction::Pause);
+        let paused =
+            app.run.pause_requested || app.run.status == crate::engine::state::RunStatus::Paused;
+        hints.push((keys, if paused { "resume" } else { pause }));
     }
-    hints.push((k(UiAction::Rollback), "rollback"));
     // Help and quit come before the rest so a narrow footer never loses them.
-    hints.push((k(UiAction::Help), "help"));
-    hints.push((k(UiAction::Quit), "quit"));
-    hints.push((k(UiAction::FocusNext), "focus"));
-    hints.push((k(UiAction::Note), "note"));
-    hints.push((k(UiAction::Search), "search"));
-    hints.push((k(UiAction::ToggleFollow), "follow"));
+    for a in [
+        UiAction::Rollback,
+        UiAction::Help,
+        UiAction::Quit,
+        UiAction::FocusNext,
+        UiAction::Note,
+        UiAction::Search,
+        UiAction::Follow,
+    ] {
+        hints.push(hint(app, a));
+    }
 }
 
 pub fn tabs(frame: &mut Frame, app: &App, area: Rect) {

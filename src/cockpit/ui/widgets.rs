@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, BorderType, Borders};
 
 use crate::cockpit::app::{App, Panel};
 use crate::engine::event::EnvOutcome;
-use crate::engine::state::{EnvStatus, StepState};
+use crate::engine::state::{EnvStatus, StepState, UndoState};
 
 const SPINNER: [&str; 4] = ["◐", "◓", "◑", "◒"];
 
@@ -95,26 +95,6 @@ pub fn since_ms(app: &App, ts: jiff::Timestamp) -> u64 {
     app.now.duration_since(ts).as_millis().max(0) as u64
 }
 
-/// Cuts a string to `width` columns, marking the cut.
-pub fn truncate(s: &str, width: usize) -> String {
-    use unicode_width::UnicodeWidthStr;
-    if s.width() <= width {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    let mut w = 0;
-    for c in s.chars() {
-        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if w + cw + 1 > width {
-            break;
-        }
-        out.push(c);
-        w += cw;
-    }
-    out.push('…');
-    out
-}
-
 /// Rollout progress of an environment: ("canary 25%", 0.25), ("batch 1/2", 0.5)…
 pub fn rollout_progress(app: &App, env: usize) -> Option<(String, f64)> {
     let view = app.run.envs.get(env)?;
@@ -128,12 +108,26 @@ pub fn rollout_progress(app: &App, env: usize) -> Option<(String, f64)> {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
+    // What is in force: steps that succeeded and that no rollback has undone
+    // since (a canary's weights are undone together, by the last one's undo).
+    let undone = |i: usize| {
+        view.steps[i]
+            .undo
+            .as_ref()
+            .is_some_and(|u| u.state == UndoState::Done)
+    };
+    let group = |i: usize| steps.get(i)?.run()?.rollback_group;
+    let undone_groups: Vec<_> = (0..view.steps.len())
+        .filter(|&i| undone(i))
+        .filter_map(group)
+        .collect();
     let done: Vec<usize> = view
         .steps
         .iter()
         .enumerate()
         .filter(|(_, s)| s.state == StepState::Succeeded)
         .map(|(i, _)| i)
+        .filter(|&i| !undone(i) && group(i).is_none_or(|g| !undone_groups.contains(&g)))
         .collect();
     match view.strategy.as_str() {
         "canary" => {
@@ -172,19 +166,6 @@ pub fn rollout_progress(app: &App, env: usize) -> Option<(String, f64)> {
         }
         _ => None,
     }
-}
-
-/// A toast as the status line shows it: a mark, then the text, red when it is an error.
-pub fn toast_line(text: &str, error: bool, t: &crate::cockpit::theme::Theme) -> Line<'static> {
-    let (mark, style) = if error {
-        ("✘ ", t.fail)
-    } else {
-        ("› ", t.accent)
-    };
-    Line::from(vec![
-        Span::styled(mark, style),
-        Span::styled(text.to_string(), if error { t.fail } else { t.text }),
-    ])
 }
 
 #[cfg(test)]

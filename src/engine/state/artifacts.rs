@@ -3,6 +3,8 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::engine::event::Event;
+
 /// One artifact of the release and every check of it, in order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ArtifactView {
@@ -30,17 +32,31 @@ impl ArtifactView {
 }
 
 /// Applies one `ArtifactVerified`: the first digest seen is kept as the one to match.
-pub(super) fn apply(
-    views: &mut Vec<ArtifactView>,
-    check: ArtifactCheck,
-    name: &str,
-    expected: &Option<String>,
-) {
-    let i = match views.iter().position(|v| v.name == name) {
+pub(super) fn apply(views: &mut Vec<ArtifactView>, event: &Event, ts: Timestamp) {
+    let Event::ArtifactVerified {
+        env,
+        name,
+        expected,
+        found,
+        ok,
+        message,
+    } = event
+    else {
+        // Other families' events are dispatched elsewhere (`RunState::apply`).
+        return;
+    };
+    let check = ArtifactCheck {
+        env: *env,
+        found: found.clone(),
+        ok: *ok,
+        message: message.clone(),
+        at: ts,
+    };
+    let i = match views.iter().position(|v| &v.name == name) {
         Some(i) => i,
         None => {
             views.push(ArtifactView {
-                name: name.to_string(),
+                name: name.clone(),
                 expected: None,
                 checks: Vec::new(),
             });

@@ -169,11 +169,87 @@ pub struct EnvView {
     pub rollback_reason: Option<String>,
     /// What started the newest rollback, so a recovered one ends the same way.
     pub rollback_trigger: Option<Trigger>,
-    pub rollback_verified: Option<bool>,
+    /// How the newest rollback was verified, once it got that far.
+    pub verification: Option<Verification>,
     /// Analyses run in this environment, in order.
     pub analyses: Vec<AnalysisView>,
     pub started: Option<Timestamp>,
     pub finished: Option<Timestamp>,
+}
+
+/// A rollback's verification: its own place in the rollback, apart from
+/// the steps it undid.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Verification {
+    /// The check is running.
+    Running { check: String },
+    /// The check passed: the environment was seen back on its old version.
+    Passed { check: String, message: String },
+    /// The check failed (the environment is then held).
+    Failed {
+        check: String,
+        message: String,
+        output: Vec<String>,
+    },
+    /// Nothing checked the rollback: the environment has no
+    /// `verify_rollback`, or nothing had run that needed undoing. Undo
+    /// commands that exited 0 are not a verification.
+    NotChecked { message: String },
+}
+
+/// The verification a `RollbackVerified` record says. A failure without a
+/// check's name is a journal from before checks were named here; a pass
+/// without one verified nothing.
+pub(super) fn verification(
+    ok: bool,
+    message: &str,
+    check: &Option<String>,
+    output: &[String],
+) -> Verification {
+    let message = message.to_string();
+    match (check, ok) {
+        (Some(check), true) => Verification::Passed {
+            check: check.clone(),
+            message,
+        },
+        (check, false) => Verification::Failed {
+            check: check.clone().unwrap_or_else(|| "verify_rollback".into()),
+            message,
+            output: output.to_vec(),
+        },
+        (None, true) => Verification::NotChecked { message },
+    }
+}
+
+impl Verification {
+    /// The rollback was checked and the check passed.
+    pub fn verified(&self) -> bool {
+        matches!(self, Verification::Passed { .. })
+    }
+}
+
+/// How a rolled-back environment is described when nothing verified the
+/// rollback, said the same way everywhere.
+pub const NOT_VERIFIED: &str = "not verified: no verify_rollback";
+
+impl EnvView {
+    /// "rolled back", or "rolled back (not verified: no verify_rollback)"
+    /// when undo commands ran but no check looked at the result.
+    pub fn rolled_back(&self) -> String {
+        if self.unverified_undo() {
+            format!("rolled back ({NOT_VERIFIED})")
+        } else {
+            "rolled back".to_string()
+        }
+    }
+
+    /// Steps were undone (or skipped, having no undo) and no check looked at
+    /// the result.
+    pub fn unverified_undo(&self) -> bool {
+        matches!(self.verification, Some(Verification::NotChecked { .. }))
+            && self.steps.iter().any(|s| s.undo.is_some())
+    }
 }
 
 /// Samples kept per metric in the state; the journal keeps them all.
@@ -254,4 +330,34 @@ pub struct Delivery {
     pub status: Option<u16>,
     pub message: String,
     pub at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A journal written before verifications named their check still
+    /// replays: a passing one verified nothing, a failing one was a check.
+    #[test]
+    fn older_rollback_verified_records_still_read() {
+        let old = r#"{"seq":9,"ts":"2026-11-22T10:00:00Z","event":{"type":"rollback_verified","env":0,"ok":true,"message":"3 rollback command(s) succeeded, 0 skipped"}}"#;
+        let rec: Record = serde_json::from_str(old).unwrap();
+        let Event::RollbackVerified {
+            ok,
+            message,
+            check,
+            output,
+            ..
+        } = &rec.event
+        else {
+            panic!("{rec:?}");
+        };
+        assert_eq!((check, output.is_empty()), (&None, true));
+        let v = verification(*ok, message, check, output);
+        assert!(matches!(&v, Verification::NotChecked { .. }) && !v.verified());
+        let failed = verification(false, "check command exited with status 1", &None, &[]);
+        assert!(
+            matches!(&failed, Verification::Failed { check, .. } if check == "verify_rollback")
+        );
+    }
 }

@@ -70,7 +70,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
 pub(super) fn status(frame: &mut Frame, app: &App, left: Line<'static>, right: String, area: Rect) {
     let t = &app.theme;
     let left = match app.fresh_toast() {
-        Some(toast) => crate::cockpit::ui::widgets::toast_line(&toast.text, toast.error, t),
+        Some(toast) => crate::tui::widgets::toast_line(&toast.text, toast.error, t),
         None => left,
     };
     let right_w = (right.width() + 1) as u16;

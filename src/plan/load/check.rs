@@ -2,11 +2,12 @@
 //! gates and `verify_rollback`.
 
 use super::*;
+use crate::plan::sealed::Sealed;
 use crate::plan::template;
 
 const CHECK_KEYS: &[&str] = &[
     "command", "http", "tcp", "alerts", "method", "headers", "status", "contains", "json",
-    "labels", "timeout",
+    "labels", "pending", "timeout",
 ];
 const NAMED_KEYS: &[&str] = &["name", "retries", "interval"];
 /// Which keys belong to which kind of check, for "does not apply" messages.
@@ -14,7 +15,7 @@ const KIND_KEYS: &[(&str, &[&str])] = &[
     ("command", &[]),
     ("http", &["method", "headers", "status", "contains", "json"]),
     ("tcp", &[]),
-    ("alerts", &["labels"]),
+    ("alerts", &["labels", "pending"]),
 ];
 const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -135,6 +136,15 @@ impl Loader<'_> {
             _ => {
                 let url = self.url(t, "alerts")?;
                 let labels = self.templated_map(t, "labels");
+                let pending = match t.choice(self.cx, "pending", &PendingAlerts::NAMES) {
+                    Some(p) => match p.get_ref().as_str() {
+                        "fail" => PendingAlerts::Fail,
+                        "ignore" => PendingAlerts::Ignore,
+                        _ => PendingAlerts::Wait,
+                    },
+                    None if t.get("pending").is_some() => return None,
+                    None => PendingAlerts::default(),
+                };
                 if labels.is_empty() {
                     self.cx.error(
                         t.key_span("alerts").unwrap_or(t.span.clone()),
@@ -149,6 +159,7 @@ impl Loader<'_> {
                     prometheus: url,
                     labels,
                     timeout,
+                    pending,
                 })
             }
         }
@@ -164,7 +175,7 @@ impl Loader<'_> {
             .int(self.cx, "status", 100, 599)
             .map(|s| *s.get_ref() as u16)
             .unwrap_or(200);
-        let headers = self.templated_map(t, "headers");
+        let headers = self.headers(t);
         let contains = t.string(self.cx, "contains").map(|c| c.into_inner());
         let json = match t.table(self.cx, "json", format!("`json` of {}", t.what)) {
             Some(j) => {
@@ -173,7 +184,7 @@ impl Loader<'_> {
                 let equals = match j.get("equals") {
                     Some(v) => {
                         if let DeValue::String(text) = v.get_ref() {
-                            self.placeholders_ok(v.span(), text);
+                            self.placeholders_ok(v.span(), text, None);
                         }
                         json_scalar(v.get_ref()).or_else(|| {
                             self.cx.error(
@@ -215,17 +226,25 @@ impl Loader<'_> {
         }))
     }
 
-    /// An http(s) URL, placeholders allowed.
+    /// An http(s) URL, placeholders allowed, `${secret.NAME}` too. It may
+    /// carry credentials, so it is sealed: journaled only as shown.
     pub(super) fn url(&mut self, t: &Table<'_, '_>, key: &str) -> Option<String> {
-        let u = self.templated(t, key)?;
+        let s = t.string(self.cx, key)?;
+        let field = format!("`{key}` of {}", t.what);
+        if !self.placeholders_ok(s.span(), s.get_ref(), Some(&field)) {
+            return None;
+        }
+        let u = s.get_ref().clone();
+        self.sealed.push(Sealed::url(field, s.span(), &u));
         if u.starts_with("http://") || u.starts_with("https://") {
             Some(u)
         } else {
             self.cx.error(
                 t.get(key).map(|v| v.span()).unwrap_or(t.span.clone()),
                 format!(
-                    "`{key}` in {} must be an http:// or https:// URL, found \"{u}\"",
-                    t.what
+                    "`{key}` in {} must be an http:// or https:// URL, found \"{}\"",
+                    t.what,
+                    crate::secrets::url::shown(&u)
                 ),
             );
             None
@@ -236,7 +255,7 @@ impl Loader<'_> {
     /// per-environment check once every environment is known.
     pub(super) fn templated(&mut self, t: &Table<'_, '_>, key: &str) -> Option<String> {
         let s = t.string(self.cx, key)?;
-        self.placeholders_ok(s.span(), s.get_ref())
+        self.placeholders_ok(s.span(), s.get_ref(), None)
             .then(|| s.into_inner())
     }
 
@@ -244,20 +263,70 @@ impl Loader<'_> {
         let map = t.scalar_map(self.cx, key);
         let mut out = Vec::new();
         for (k, v) in map {
-            if self.placeholders_ok(k.span(), &v) {
+            if self.placeholders_ok(k.span(), &v, None) {
                 out.push((k.into_inner(), v));
             }
         }
         out
     }
 
-    fn placeholders_ok(&mut self, span: Span, text: &str) -> bool {
+    /// `headers`: placeholders allowed, `${secret.NAME}` too; each value is
+    /// sealed (one whose name says it is a credential is journaled masked).
+    fn headers(&mut self, t: &Table<'_, '_>) -> Vec<(String, String)> {
+        let map = t.scalar_map(self.cx, "headers");
+        let values = match t.get("headers").map(|v| v.get_ref()) {
+            Some(DeValue::Table(table)) => Some(table),
+            _ => None,
+        };
+        let mut out = Vec::new();
+        for (k, v) in map {
+            let field = format!("header `{}` of {}", k.get_ref(), t.what);
+            let span = values
+                .and_then(|table| table.get(k.get_ref().as_str()))
+                .map(|v| v.span())
+                .unwrap_or(k.span());
+            if self.placeholders_ok(span.clone(), &v, Some(&field)) {
+                self.sealed
+                    .push(Sealed::header(field, span, k.get_ref(), &v));
+                out.push((k.into_inner(), v));
+            }
+        }
+        out
+    }
+
+    /// Checks a text's placeholders. `${secret.NAME}` is allowed only where
+    /// `secret_use` names the place (a URL or a header value, filled in
+    /// only for the request); elsewhere its value would be shown.
+    fn placeholders_ok(&mut self, span: Span, text: &str, secret_use: Option<&str>) -> bool {
         match template::placeholders(text) {
             Ok(names) => {
-                if !names.is_empty() {
+                let mut ok = true;
+                for secret in names
+                    .iter()
+                    .filter_map(|n| n.strip_prefix(template::SECRET))
+                {
+                    match secret_use {
+                        Some(from) => self.secret_refs.push((
+                            Spanned::new(span.clone(), secret.to_string()),
+                            from.to_string(),
+                        )),
+                        None => {
+                            self.cx.error(
+                                span.clone(),
+                                format!(
+                                    "`${{secret.{secret}}}` is allowed only in check and metric \
+                                     URLs and in header values, where Slate fills it in for the \
+                                     request alone; here its value would be shown"
+                                ),
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+                if ok && !names.is_empty() {
                     self.templated.push((span, text.to_string()));
                 }
-                true
+                ok
             }
             Err(e) => {
                 self.cx.error(span, e);

@@ -5,6 +5,7 @@
 //! A channel's URL may hold a token, so no message here ever quotes it.
 
 use super::*;
+use crate::plan::sealed::Sealed;
 
 const STAKEHOLDER_KEYS: &[&str] = &["name", "role", "contact"];
 const CHANNEL_KEYS: &[&str] = &["name", "format", "url", "events", "timeout", "retries"];
@@ -86,7 +87,7 @@ impl Loader<'_> {
                     _ => ChannelFormat::Json,
                 }),
         };
-        let url = self.webhook_url(&t);
+        let url = self.webhook_url(&t, name.as_ref().map(|n| n.get_ref().as_str()));
         let events = self.events(&t);
         let timeout = match t.get("timeout") {
             None => Some(DEFAULT_TIMEOUT),
@@ -123,7 +124,9 @@ impl Loader<'_> {
     }
 
     /// An http(s) URL with a host. Never quoted back: it may carry a token.
-    fn webhook_url(&mut self, t: &Table<'_, '_>) -> Option<String> {
+    /// Sealed: a run journals its host alone, and a recovery reads the rest
+    /// back from the plan file (see `plan::sealed`).
+    fn webhook_url(&mut self, t: &Table<'_, '_>, channel: Option<&str>) -> Option<String> {
         if t.get("url").is_none() {
             self.cx.error(
                 t.span.clone(),
@@ -136,6 +139,25 @@ impl Loader<'_> {
         }
         let u = t.string(self.cx, "url")?;
         let text = u.get_ref().trim();
+        if text.contains("${") {
+            self.cx.error(
+                u.span(),
+                format!(
+                    "`url` in {} cannot hold placeholders: write the webhook's address \
+                     whole; Slate never journals or shows more of it than its host",
+                    t.what
+                ),
+            );
+            return None;
+        }
+        if let Some(name) = channel {
+            self.sealed.push(Sealed::webhook(
+                format!("`url` of {}", t.what),
+                u.span(),
+                text,
+                name,
+            ));
+        }
         let scheme_ok = text.starts_with("http://") || text.starts_with("https://");
         let parsed = reqwest::Url::parse(text).ok();
         if !scheme_ok || parsed.as_ref().and_then(|p| p.host_str()).is_none() {

@@ -50,10 +50,11 @@ const RELEASE_KEYS: &[&str] = &[
     "repository",
 ];
 
-/// Reads and parses a plan file; errors carry the path as given.
+/// Reads and parses a plan file; errors carry the path as given. Only a
+/// regular file of at most [`crate::userfile::PLAN_CAP`] bytes is read.
 pub fn load_file(path: &Path) -> Result<Plan, PlanErrors> {
     let file = path.display().to_string();
-    let source = match std::fs::read_to_string(path) {
+    let source = match crate::userfile::read_text(path, crate::userfile::PLAN_CAP) {
         Ok(s) => s,
         Err(e) => {
             return Err(PlanErrors {
@@ -154,6 +155,8 @@ pub fn parse(source: &str, file: &str, base_dir: PathBuf) -> Result<Plan, PlanEr
         source,
         templated: Vec::new(),
         named_checks: Vec::new(),
+        sealed: Vec::new(),
+        secret_refs: Vec::new(),
     }
     .plan(doc.get_ref(), doc.span());
     if cx.diags.is_empty() {
@@ -195,6 +198,11 @@ struct Loader<'c> {
     templated: Vec<(Span, String)>,
     /// `[[checks]]`, read before gates so a check gate can name one.
     named_checks: Vec<NamedCheck>,
+    /// Values that may carry credentials, as they are read.
+    sealed: Vec<super::sealed::Sealed>,
+    /// Every `${secret.NAME}` and where it is used, checked against
+    /// `[secrets]` once the plan is read.
+    secret_refs: Vec<(Spanned<String>, String)>,
 }
 
 impl Loader<'_> {
@@ -362,6 +370,15 @@ impl Loader<'_> {
             .iter()
             .map(|n| n.get_ref().as_str())
             .collect();
+        refs.extend(
+            std::mem::take(&mut self.secret_refs)
+                .into_iter()
+                .map(|(name, from)| Ref {
+                    kind: "secret",
+                    name,
+                    from,
+                }),
+        );
         for r in &refs {
             fn listed(l: &[String]) -> Vec<&str> {
                 l.iter().map(String::as_str).collect()
@@ -462,6 +479,7 @@ impl Loader<'_> {
             secrets,
             artifacts,
             access,
+            sealed: std::mem::take(&mut self.sealed),
         };
         // Judged only on a plan that is otherwise whole: usage follows references.
         if self.cx.diags.is_empty() {

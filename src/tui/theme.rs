@@ -134,6 +134,17 @@ impl Theme {
         Ok(theme)
     }
 
+    /// The theme a command was asked for: `--theme`, else the config's
+    /// `theme`, else the default.
+    pub fn pick(
+        arg: Option<String>,
+        configured: Option<String>,
+        config_dir: &Path,
+    ) -> Result<Theme, String> {
+        let name = arg.or(configured).unwrap_or_else(|| "default".into());
+        Theme::load(&name, config_dir)
+    }
+
     /// A theme by name: the user's config dir first, then the built-ins.
     /// `NO_COLOR` (set and non-empty) wins over any theme.
     pub fn load(name: &str, config_dir: &Path) -> Result<Theme, String> {
@@ -141,7 +152,9 @@ impl Theme {
             return Ok(Theme::monochrome());
         }
         let user = config_dir.join("themes").join(format!("{name}.toml"));
-        if let Ok(text) = std::fs::read_to_string(&user) {
+        if user.exists() {
+            let text = crate::userfile::read_text(&user, crate::userfile::CONFIG_CAP)
+                .map_err(|why| format!("cannot read {}: {why}", user.display()))?;
             let extends: Option<String> = toml::from_str::<ThemeFile>(&text)
                 .ok()
                 .and_then(|f| f.extends);

@@ -17,8 +17,8 @@ pub fn run(state_dir: &Path, run: &str, json: bool) -> i32 {
     }
     let state = RunState::replay(&journal.records);
     if json {
-        match serde_json::to_string_pretty(&state) {
-            Ok(s) => crate::say!("{s}"),
+        match crate::text::json::to_string_pretty(&state) {
+            Ok(s) => crate::output::out_text(&s),
             Err(e) => {
                 crate::warn_user!("slate: {e}");
                 return 1;

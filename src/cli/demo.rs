@@ -3,18 +3,119 @@
 //!
 //! The plan template is compiled in; the demo fills in free loopback ports,
 //! the version (the bad-canary scenario ships a bad build) and timings
-//! (`--fast` shrinks them for tests), writes it under the state directory,
-//! starts the fleet at the previous version, and stops every instance when it
-//! ends. Instances also watch the demo's pid, so they exit even if the demo is
-//! killed outright. One more instance, `hooks`, serves no traffic: it is where
-//! the plan's Slack-format channel posts, so the demo shows real webhook
-//! deliveries (each one logged in `fleet/hooks.log`).
+//! (`--fast` shrinks them for tests) and writes it in a directory of its own
+//! under the state directory. Once the run is assembled, it starts the fleet
+//! at the previous version in the run's own `fleet/` directory, and stops
+//! that fleet (and no other) when the run ends. Each instance belongs to the
+//! run: it lives while an engine holds the run's lock, so a demo killed
+//! outright leaves nothing running, and `slate recover` brings the fleet
+//! back as its records say before it carries the release on. One more instance,
+//! `hooks`, serves no traffic: it is where the plan's Slack-format channel
+//! posts, so the demo shows real webhook deliveries (each one logged in the
+//! fleet's `hooks.log`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::host::{self, Front, Source};
+
+/// `slate demo`'s arguments, as parsed.
+pub struct DemoArgs {
+    pub scenario: Scenario,
+    pub fast: bool,
+    pub headless: bool,
+    pub json: bool,
+    pub theme: Option<String>,
+    pub serve: bool,
+}
+
+/// `slate demo`: in the cockpit, starts its engine host (`slate demo …
+/// --serve`), which prepares the demo and owns the fleet; headless (or as
+/// that host), prepares it, runs it, and stops its fleet.
+pub fn run(args: DemoArgs, state_dir: &Path, config_dir: &Path) -> i32 {
+    if !args.headless && !args.serve {
+        return super::launch_cockpit(args.theme, state_dir, config_dir);
+    }
+    let serve = args.serve;
+    super::host_block_on(serve, demo(args, state_dir))
+}
+
+async fn demo(args: DemoArgs, state_dir: &Path) -> i32 {
+    let tell = |line: &str| {
+        if args.serve {
+            host::serve::say(line)
+        } else {
+            crate::warn_user!("{line}")
+        }
+    };
+    let demo = match prepare(state_dir, args.scenario, args.fast) {
+        Ok(d) => d,
+        Err(e) => {
+            tell(&format!(
+                "slate: cannot prepare the demo in {}: {e}",
+                state_dir.display()
+            ));
+            return crate::exit::NOT_RELEASED;
+        }
+    };
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            tell(&format!("slate: cannot find the slate binary: {e}"));
+            return crate::exit::NOT_RELEASED;
+        }
+    };
+    let source = Source::Plan {
+        path: demo.plan.clone(),
+        approve: Vec::new(),
+        // The demo never waits for anyone (its socket still serves pause and abort).
+        auto_approve: args.headless,
+    };
+    let front = Front::new(
+        args.serve,
+        host::headless::Options {
+            json: args.json,
+            approve: Vec::new(),
+            auto_approve: true,
+            no_wait: true,
+            interrupted_preset: false,
+        },
+    );
+    let mut fleet = None;
+    let code = host::run_with(source, front, state_dir, |run| {
+        let dir = run.handle.run_dir.clone();
+        fleet = Some(dir.join(FLEET_DIR));
+        start_fleet(&demo, &dir, &exe)
+    })
+    .await;
+    if let Some(fleet) = fleet {
+        crate::demo_service::stop_all(&fleet);
+    }
+    code
+}
+
+/// The fleet's directory inside the run's.
+pub const FLEET_DIR: &str = "fleet";
+
+/// For a demo run being recovered (its directory has a fleet): starts again
+/// every instance of its fleet that died with the old engine, as its record
+/// says, owned by the run. Returns the fleet's directory, to stop when the
+/// run ends; `None` for a run that is not a demo.
+pub fn revive_fleet(run_dir: &Path) -> Result<Option<PathBuf>, String> {
+    let fleet = run_dir.join(FLEET_DIR);
+    if !fleet.is_dir() {
+        return Ok(None);
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the slate binary: {e}"))?;
+    let revived = crate::demo_service::revive(&fleet, run_dir, &exe)?;
+    if !revived.is_empty() {
+        tracing::info!(?revived, fleet = %fleet.display(), "the demo's fleet is back");
+    }
+    Ok(Some(fleet))
+}
+
 /// The demo's plan, with `@NAME@` values still to fill in.
-pub const DEMO_TEMPLATE: &str = include_str!("../assets/demo/plan.toml");
+pub const DEMO_TEMPLATE: &str = include_str!("../../assets/demo/plan.toml");
 
 /// The version the fleet runs before the demo release (the plan's `previous_version`).
 pub const STABLE_VERSION: &str = "2.4.1";
@@ -36,10 +137,9 @@ impl Scenario {
     }
 }
 
-/// What `prepare` set up, for running the plan and cleaning up after it.
+/// What `prepare` set up: the plan to run and the ports it names.
 pub struct Demo {
     pub plan: PathBuf,
-    pub fleet: PathBuf,
     pub ports: Ports,
 }
 
@@ -97,22 +197,25 @@ pub fn render(scenario: Scenario, fast: bool, ports: Ports) -> String {
     text
 }
 
-/// Writes the filled-in plan into `<state>/demo/` and clears any fleet an earlier demo left.
+/// Writes the filled-in plan into a directory of this demo's own,
+/// `<state>/demo/<id>/plan.toml` (stages run there), so demos started
+/// together never share a file.
 pub fn prepare(state_dir: &Path, scenario: Scenario, fast: bool) -> std::io::Result<Demo> {
-    let dir = state_dir.join("demo");
+    let demos = state_dir.join("demo");
+    crate::paths::ensure_private_dir(&demos)?;
+    let dir = demos.join(crate::journal::new_run_id());
     crate::paths::ensure_private_dir(&dir)?;
-    let fleet = dir.join("fleet");
-    crate::paths::ensure_private_dir(&fleet)?;
-    crate::demo_service::stop_all(&fleet);
     let ports = free_ports()?;
     let plan = dir.join("plan.toml");
     std::fs::write(&plan, render(scenario, fast, ports))?;
-    Ok(Demo { plan, fleet, ports })
+    Ok(Demo { plan, ports })
 }
 
 /// Starts dev, staging and prod at the stable version (the release moves
-/// them on), and the `hooks` instance the plan's channel posts to.
-pub fn start_fleet(demo: &Demo, exe: &Path) -> Result<(), String> {
+/// them on), and the `hooks` instance the plan's channel posts to, in the
+/// run's `fleet/` directory, owned by the run.
+pub fn start_fleet(demo: &Demo, run_dir: &Path, exe: &Path) -> Result<(), String> {
+    let fleet = run_dir.join(FLEET_DIR);
     for (name, port, rate) in [
         ("dev", demo.ports.dev, "1000"),
         ("staging", demo.ports.staging, "1000"),
@@ -130,7 +233,9 @@ pub fn start_fleet(demo: &Demo, exe: &Path) -> Result<(), String> {
                 STABLE_VERSION,
             ])
             .args(["--port", &port.to_string(), "--rate", rate, "--dir"])
-            .arg(&demo.fleet)
+            .arg(&fleet)
+            .arg("--owner-run")
+            .arg(run_dir)
             .stdin(Stdio::null())
             .output()
             .map_err(|e| format!("cannot start the demo fleet: {e}"))?;
@@ -142,11 +247,6 @@ pub fn start_fleet(demo: &Demo, exe: &Path) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Stops every instance of the fleet; returns how many were running.
-pub fn stop_fleet(demo: &Demo) -> usize {
-    crate::demo_service::stop_all(&demo.fleet)
 }
 
 /// Five distinct free loopback ports (bound together, so never the same one twice).

@@ -36,9 +36,9 @@ pub fn run(state_dir: &Path, limit: usize, release: Option<&str>, json: bool) ->
         })
         .collect();
     if json {
-        return match serde_json::to_string_pretty(&entries) {
+        return match crate::text::json::to_string_pretty(&entries) {
             Ok(s) => {
-                crate::say!("{s}");
+                crate::output::out_text(&s);
                 0
             }
             Err(e) => {
@@ -50,7 +50,7 @@ pub fn run(state_dir: &Path, limit: usize, release: Option<&str>, json: bool) ->
     if entries.is_empty() {
         crate::say!(
             "No runs yet in {}.",
-            crate::engine::runs_dir(state_dir).display()
+            crate::runs::runs_dir(state_dir).display()
         );
         return 0;
     }
@@ -69,7 +69,11 @@ pub fn run(state_dir: &Path, limit: usize, release: Option<&str>, json: bool) ->
             e.version,
             e.outcome.word()
         );
-        crate::say!("{}", textwrap_words(e.memory, 78));
+        // Indented under its run: a wrapped line of someone's prose never
+        // starts a line of its own.
+        for line in textwrap_words(&crate::text::neutral::line(e.memory), 76).lines() {
+            crate::say!("  {line}");
+        }
     }
     0
 }

@@ -23,7 +23,7 @@ pub fn run(state_dir: &Path, run: &str, out: Option<&Path>) -> i32 {
     }
     match out {
         None => {
-            crate::say!("{}", rendered.markdown.trim_end());
+            crate::output::out_text(rendered.markdown.trim_end());
             0
         }
         Some(path) => match crate::dossier::write_private(path, &rendered.markdown) {

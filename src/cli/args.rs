@@ -19,7 +19,7 @@ pub enum Cmd {
     Demo {
         /// Which story to tell: a healthy release, or a canary that rolls itself back
         #[arg(long, value_enum, default_value = "good")]
-        scenario: crate::commands_demo::Scenario,
+        scenario: super::demo::Scenario,
         /// Shrink every wait (canary windows, sampling intervals) for tests and quick looks
         #[arg(long)]
         fast: bool,
@@ -49,6 +49,9 @@ pub enum Cmd {
         /// Only runs with this outcome
         #[arg(long, value_enum, value_name = "OUTCOME")]
         outcome: Option<crate::history::OutcomeArg>,
+        /// Colour theme of the browser
+        #[arg(long, value_name = "NAME", conflicts_with = "json")]
+        theme: Option<String>,
     },
     /// Print a run's deployment dossier (markdown), generated from its journal
     Dossier {
@@ -91,6 +94,9 @@ pub enum Cmd {
         /// Run id, a unique prefix of one, or "latest"
         #[arg(default_value = "latest")]
         run: String,
+        /// Colour theme of the editor
+        #[arg(long, value_name = "NAME")]
+        theme: Option<String>,
     },
     /// Print the memory entries of recent runs, newest first
     Memory {
@@ -126,8 +132,8 @@ pub enum Cmd {
         run: String,
         /// The gate (default: whichever gate is waiting)
         gate: Option<String>,
-        /// Why you reject it
-        #[arg(long)]
+        /// Why you reject it (required; the engine refuses a rejection without one)
+        #[arg(long, default_value = "")]
         reason: String,
     },
     /// Pause an active run at its next safe point
@@ -147,16 +153,16 @@ pub enum Cmd {
         /// The environment to undo (default: the one in progress, or the last deployed)
         #[arg(long, value_name = "ENV")]
         env: Option<String>,
-        /// Why
-        #[arg(long)]
+        /// Why (required; the engine refuses without one)
+        #[arg(long, default_value = "")]
         reason: String,
     },
     /// Stop the environment in progress and roll it back
     Abort {
         /// Run id, a unique prefix of one, or "latest"
         run: String,
-        /// Why
-        #[arg(long)]
+        /// Why (required; the engine refuses without one)
+        #[arg(long, default_value = "")]
         reason: String,
     },
     /// Answer the decision a run is waiting for (a blocked rollback, or a step a crash interrupted)
@@ -215,18 +221,21 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Render the cockpit of a real run at its first manual gate into an SVG (for docs)
-    #[command(hide = true)]
+    /// Run a plan and render its cockpit at the first manual gate into an SVG picture (for docs)
     Screenshot {
+        /// The plan file (TOML); it really runs, up to its first manual gate
         plan: PathBuf,
         /// Where to write the SVG
-        #[arg(short, long)]
+        #[arg(short, long, value_name = "FILE")]
         out: PathBuf,
+        /// Columns of the rendered terminal
         #[arg(long, default_value_t = 120)]
         width: u16,
+        /// Rows of the rendered terminal
         #[arg(long, default_value_t = 36)]
         height: u16,
-        #[arg(long, default_value = "default")]
+        /// Cockpit colour theme
+        #[arg(long, value_name = "NAME", default_value = "default")]
         theme: String,
     },
     /// The demo's fleet: start, steer and stop local demo service instances

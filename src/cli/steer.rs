@@ -1,0 +1,95 @@
+//! `slate status` and the verbs that steer an active run through its control
+//! socket: approve, reject, pause, resume, rollback, abort, decide, retry,
+//! note. Each builds the one command vocabulary ([`Action`]) and sends it.
+//!
+//! Exit status: 0 the engine accepted, 1 it refused (its reason is printed),
+//! 2 usage errors or a run that is not active.
+
+use std::path::Path;
+
+use crate::control::ClientError;
+use crate::engine::Action;
+use crate::exit::{ACCEPTED, REFUSED, USAGE};
+use crate::runs;
+
+/// Sends one command to the run's engine, as the OS user running this process.
+pub async fn command(state_dir: &Path, run: &str, action: Action) -> i32 {
+    let dir = match runs::find_run(state_dir, run) {
+        Ok(d) => d,
+        Err(e) => {
+            crate::warn_user!("slate: {e}");
+            return USAGE;
+        }
+    };
+    match crate::control::client::command(&dir, action, "cli").await {
+        Ok(Ok(what)) => {
+            crate::say!("{what}");
+            ACCEPTED
+        }
+        Ok(Err(why)) => {
+            crate::warn_user!("slate: refused: {why}");
+            REFUSED
+        }
+        Err(ClientError::NotActive(_)) => {
+            crate::warn_user!("slate: {}", runs::not_served(&dir));
+            USAGE
+        }
+        Err(e) => {
+            crate::warn_user!("slate: {e}");
+            REFUSED
+        }
+    }
+}
+
+/// `slate status`: the active runs, one line each (or JSON).
+pub fn status(state_dir: &Path, json: bool) -> i32 {
+    let active = runs::active_runs(state_dir);
+    if json {
+        match crate::text::json::to_string_pretty(&active) {
+            Ok(text) => crate::output::out_text(&text),
+            Err(e) => {
+                crate::warn_user!("slate: {e}");
+                return 1;
+            }
+        }
+        return 0;
+    }
+    if active.is_empty() {
+        crate::say!("no active runs");
+        return 0;
+    }
+    let now = jiff::Timestamp::now();
+    for r in &active {
+        let status = match r.engine {
+            runs::Engine::Running => r.status.clone(),
+            runs::Engine::Lingering => format!("{} (its engine still answers)", r.status),
+            runs::Engine::Interrupted => format!("interrupted (was {})", r.status),
+        };
+        let mut line = format!("{}  {} {}  {status}", r.run_id, r.release, r.version);
+        if let Some(env) = &r.environment {
+            line.push_str(&format!("  in {env}"));
+        }
+        if let Some(w) = &r.waiting {
+            let waited = now.duration_since(w.since).unsigned_abs().as_secs();
+            line.push_str(&format!(
+                "  gate {} ({} of {} approvals) waiting since {} ({})",
+                w.gate,
+                w.approvals,
+                w.required,
+                w.since.strftime("%H:%M:%S"),
+                humantime::format_duration(std::time::Duration::from_secs(waited))
+            ));
+        }
+        match &r.recover {
+            Some(recover) => line.push_str(&format!("  — {recover}")),
+            None => {
+                line.push_str(&format!("  pid {}", r.pid));
+                if r.socket.is_none() {
+                    line.push_str("  (no control socket)");
+                }
+            }
+        }
+        crate::say!("{line}");
+    }
+    0
+}

@@ -1,0 +1,230 @@
+//! Assembling a run: the one place that builds an engine (new, or taking
+//! over a dead one's run), opens its control socket and starts its clients.
+//! The front end then drives it.
+
+use std::path::{Path, PathBuf};
+
+use crate::control::ControlServer;
+use crate::engine::event::RollbackChoice;
+use crate::engine::{Actor, Engine, EngineHandle, EngineOptions, Record, RunState, Unattended};
+use crate::plan::{self, GateKind, Plan};
+
+/// What to run.
+pub enum Source {
+    /// A plan file, with the gates approved in advance.
+    Plan {
+        path: PathBuf,
+        approve: Vec<String>,
+        auto_approve: bool,
+    },
+    /// A run whose engine died: its id (or a prefix, or "latest"), and
+    /// what to do with a step the crash interrupted, when decided in advance.
+    Recover {
+        run: String,
+        interrupted: Option<RollbackChoice>,
+    },
+}
+
+/// How the front end wants the engine.
+pub struct Shape {
+    /// The client the starter works through ("headless", "cockpit").
+    pub via: &'static str,
+    pub unattended: Unattended,
+    /// Stay up after the run for late rollbacks, until shut down.
+    pub linger: bool,
+    /// Without a control socket nobody can steer or even see the run.
+    pub socket_required: bool,
+}
+
+/// Why a run could not be assembled: the lines to show, and the exit status.
+pub struct Failure {
+    pub lines: Vec<String>,
+    pub code: i32,
+}
+
+impl Failure {
+    fn one(line: String, code: i32) -> Failure {
+        Failure {
+            lines: vec![line],
+            code,
+        }
+    }
+}
+
+/// A run ready to go: nothing has run yet, and every client that must see
+/// the first record is subscribed.
+pub struct Assembled {
+    pub engine: Engine,
+    pub handle: EngineHandle,
+    /// The control socket; `None` only when it was optional and failed
+    /// (`socket_warning` says why).
+    pub server: Option<ControlServer>,
+    pub socket_warning: Option<String>,
+    /// Who started (or took over) the run.
+    pub actor: Actor,
+    /// What the journal held before (a recovered run).
+    pub before: Vec<Record>,
+    /// What reading a recovered journal warned about (a torn tail).
+    pub warning: Option<String>,
+    /// A new run (not a recovery).
+    pub fresh: bool,
+}
+
+impl Assembled {
+    /// Gives the run up before its engine has run: a new run leaves no
+    /// empty directory behind; a recovery leaves the journal as it was.
+    pub fn abandon(self) {
+        let Assembled {
+            engine,
+            handle,
+            server,
+            fresh,
+            ..
+        } = self;
+        drop(server);
+        drop(engine);
+        if fresh {
+            let _ = std::fs::remove_dir_all(&handle.run_dir);
+        }
+    }
+}
+
+/// Loads the plan and checks the pre-approvals, without starting anything.
+pub fn load(path: &Path, approve: &[String], auto_approve: bool) -> Result<Plan, Failure> {
+    let plan = plan::load_file(path).map_err(|e| Failure {
+        lines: e.lines(),
+        code: crate::exit::USAGE,
+    })?;
+    let manual: Vec<&str> = plan
+        .gates
+        .iter()
+        .filter(|g| matches!(g.kind, GateKind::Manual { .. }))
+        .map(|g| g.name.as_str())
+        .collect();
+    for g in approve {
+        if !manual.contains(&g.as_str()) {
+            return Err(Failure::one(
+                format!(
+                    "slate: --approve {g}: the plan has no manual gate named {g} (manual gates: {})",
+                    if manual.is_empty() {
+                        "none".to_string()
+                    } else {
+                        manual.join(", ")
+                    }
+                ),
+                crate::exit::USAGE,
+            ));
+        }
+    }
+    // Four-eyes: the starter's pre-approval could never count, so say so before anything runs.
+    let conflicts = crate::engine::policy::pre_approval_conflicts(&plan, approve, auto_approve);
+    if !conflicts.is_empty() {
+        return Err(Failure {
+            lines: conflicts
+                .into_iter()
+                .map(|c| format!("slate: {c}"))
+                .collect(),
+            code: crate::exit::USAGE,
+        });
+    }
+    Ok(plan)
+}
+
+/// Builds the engine for `source`, opens its control socket, and starts the
+/// notifier and the recorder as clients of it.
+pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assembled, Failure> {
+    let actor = Actor::current(shape.via);
+    let (engine, handle, before, warning, fresh) = match source {
+        Source::Plan {
+            path,
+            approve,
+            auto_approve,
+        } => {
+            let plan = load(&path, &approve, auto_approve)?;
+            let mut opts = options(path.display().to_string(), shape, state_dir, &actor);
+            opts.pre_approved = approve;
+            opts.auto_approve = auto_approve;
+            let (engine, handle) = Engine::new(plan, opts)
+                .map_err(|e| Failure::one(format!("slate: {}", e.0), crate::exit::NOT_RELEASED))?;
+            (engine, handle, Vec::new(), None, true)
+        }
+        Source::Recover { run, interrupted } => {
+            let run_dir = crate::runs::find_run(state_dir, &run)
+                .map_err(|e| Failure::one(format!("slate: {e}"), crate::exit::USAGE))?;
+            let mut opts = options(run_dir.display().to_string(), shape, state_dir, &actor);
+            opts.on_interrupted = interrupted;
+            let taken = Engine::recover(&run_dir, opts)
+                .map_err(|r| Failure::one(format!("slate: {}", r.message), r.code))?;
+            (
+                taken.engine,
+                taken.handle,
+                taken.records,
+                taken.warning,
+                false,
+            )
+        }
+    };
+    let (server, socket_warning) = match ControlServer::start(handle.clone()) {
+        Ok(s) => (Some(s), None),
+        Err(e) => {
+            let path = handle.run_dir.join(crate::control::SOCKET_FILE);
+            tracing::warn!(error = %e, path = %path.display(), "cannot open the control socket");
+            if shape.socket_required {
+                if fresh {
+                    // Nothing has run: leave no empty run behind.
+                    drop(engine);
+                    let _ = std::fs::remove_dir_all(&handle.run_dir);
+                }
+                return Err(Failure::one(
+                    format!(
+                        "slate: cannot open the control socket {}: {e}; nobody could steer the run, so it was not started",
+                        path.display()
+                    ),
+                    crate::exit::NOT_RELEASED,
+                ));
+            }
+            (
+                None,
+                Some(format!(
+                    "cannot open the control socket {}: {e}",
+                    path.display()
+                )),
+            )
+        }
+    };
+    clients(engine.plan(), &handle, RunState::replay(&before), state_dir);
+    Ok(Assembled {
+        engine,
+        handle,
+        server,
+        socket_warning,
+        actor,
+        before,
+        warning,
+        fresh,
+    })
+}
+
+/// Starts the clients every run has besides its front end: the notifier
+/// (when the plan has channels) and the recorder (index line and dossier).
+/// Call it before the engine runs, so they hear the first record; `state`
+/// is what the journal already held.
+pub fn clients(plan: &Plan, handle: &EngineHandle, state: RunState, state_dir: &Path) {
+    if !plan.channels.is_empty() {
+        crate::notify::spawn(crate::notify::Setup {
+            plan: plan.clone(),
+            records: handle.subscribe_states(),
+            engine: handle.downgrade(),
+            hold: handle.hold(crate::notify::settle_bound(plan)),
+            journal: handle.journal_path(),
+        });
+    }
+    crate::recorder::spawn(handle, state, state_dir.to_path_buf());
+}
+
+fn options(plan_path: String, shape: &Shape, state_dir: &Path, actor: &Actor) -> EngineOptions {
+    let mut opts = EngineOptions::new(plan_path, state_dir, actor.clone());
+    opts.unattended = shape.unattended;
+    opts.linger = shape.linger;
+    opts
+}

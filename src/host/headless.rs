@@ -1,0 +1,280 @@
+//! The headless front end: a run driven from a script or CI, one line per
+//! event (`slate run --headless`, `slate recover --headless`, the headless
+//! demo). Ctrl-C pauses (twice: aborts), SIGTERM ends the run without
+//! waiting for anyone, SIGHUP is ignored.
+//!
+//! Exit status: 0 released, 1 not released, 2 invalid plan or usage.
+
+use std::io::IsTerminal;
+
+use tokio::signal::unix::Signal;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::Assembled;
+use crate::engine::{Action, Actor, EngineHandle, Event, Instruction, RunState, Unattended};
+use crate::signals::Signals;
+
+use crate::headless::Printer;
+
+/// What the headless front end was asked for.
+pub struct Options {
+    /// Print records as NDJSON on stdout (human lines go to stderr).
+    pub json: bool,
+    /// Gates approved in advance (for the hints: those need no decision).
+    pub approve: Vec<String>,
+    pub auto_approve: bool,
+    /// Never wait for a decision nobody pre-approved: fail closed (for CI).
+    pub no_wait: bool,
+    /// `--interrupted` answered an interrupted step in advance (recovery).
+    pub interrupted_preset: bool,
+}
+
+// Losing the output (closed terminal or pipe) must never stop the release.
+use crate::output::{err, out};
+
+/// Drives an assembled run, printing one line per event (or NDJSON), and
+/// returns its exit status.
+pub async fn drive(assembled: Assembled, signals: Signals, args: Options) -> i32 {
+    let Assembled {
+        mut engine,
+        handle,
+        server,
+        socket_warning,
+        actor,
+        before,
+        warning,
+        ..
+    } = assembled;
+    if let Some(w) = &warning {
+        err(&format!("slate: warning: {w}"));
+    }
+    // The control socket lets other shells steer the run (`slate approve …`).
+    // Without it nobody could answer a gate, so gates fail closed as before.
+    if let Some(why) = &socket_warning {
+        err(&format!(
+            "slate: warning: {why}; the run goes on, and manual gates nobody pre-approved will fail closed"
+        ));
+    }
+    let wait = server.is_some() && !args.no_wait;
+    if wait {
+        engine.set_unattended(Unattended::WaitAtGates);
+    }
+    let hints = Hints {
+        wait,
+        run_id: handle.run_id.clone(),
+        approve: args.approve.clone(),
+        auto_approve: args.auto_approve,
+        json: args.json,
+        interrupted_preset: args.interrupted_preset,
+    };
+    let events = handle.subscribe();
+    let engine_task = tokio::spawn(engine.run());
+    let Signals { int, term, hup } = signals;
+    let signals = tokio::spawn(watch_signals(
+        handle.clone(),
+        actor,
+        int,
+        term,
+        hup,
+        handle.subscribe_states(),
+    ));
+    let (printed, last_line) = print_events(events, &hints, &handle, &before).await;
+    signals.abort();
+    let state = engine_task.await.unwrap_or(printed);
+    // The engine has exited: subscribers get the last records, then the socket goes.
+    if let Some(server) = server {
+        server.close().await;
+    }
+    // The verdict stays the last line (scripts read it with `tail -1`).
+    let dossier = handle.run_dir.join(crate::dossier::DOSSIER_FILE);
+    if !args.json && dossier.exists() {
+        out(&format!("         dossier: {}", dossier.display()));
+    }
+    if let Some(line) = last_line {
+        out(&line);
+    }
+    crate::exit::of_run(&state)
+}
+
+/// What a headless run says (and does) at a decision point when it waits
+/// for an answer over its control socket.
+struct Hints {
+    /// The socket is up and `--no-wait` was not given.
+    wait: bool,
+    run_id: String,
+    approve: Vec<String>,
+    auto_approve: bool,
+    json: bool,
+    /// `--interrupted` answered an interrupted step in advance.
+    interrupted_preset: bool,
+}
+
+impl Hints {
+    /// Stdout in text mode; stderr in JSON mode, where stdout is NDJSON only.
+    fn say(&self, lines: &[String]) {
+        for line in lines {
+            if self.json { err(line) } else { out(line) }
+        }
+    }
+
+    fn on_record(&self, rec: &crate::engine::Record) {
+        if !self.wait {
+            return;
+        }
+        let run = &self.run_id;
+        match &rec.event {
+            Event::GateWaiting { gate, .. }
+                if !self.auto_approve && !self.approve.contains(gate) =>
+            {
+                self.say(&[
+                    format!("         gate {gate} waits for a decision; from another shell:"),
+                    format!("           slate approve {run} {gate} --comment \"…\""),
+                    format!("           slate reject {run} {gate} --reason \"…\""),
+                ]);
+            }
+            Event::StepInterrupted { choices, .. }
+                if self.interrupted_preset || choices.len() < 2 => {}
+            Event::RollbackBlocked { choices, .. } | Event::StepInterrupted { choices, .. } => {
+                let words: Vec<&str> = choices.iter().map(|c| c.word()).collect();
+                self.say(&[
+                    format!(
+                        "         waiting for a decision ({}); from another shell:",
+                        words.join(", ")
+                    ),
+                    format!("           slate decide {run} CHOICE --note \"…\""),
+                ]);
+            }
+            Event::PauseRequested {
+                actor,
+                reason: Some(_),
+            } if actor.via == "engine" => {
+                self.say(&[
+                    "         paused for a decision; from another shell:".to_string(),
+                    format!("           slate resume {run}"),
+                    format!("           slate rollback {run} --reason \"…\""),
+                ]);
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn print_events(
+    mut events: tokio::sync::broadcast::Receiver<crate::engine::Record>,
+    hints: &Hints,
+    handle: &EngineHandle,
+    before: &[crate::engine::Record],
+) -> (RunState, Option<String>) {
+    let json = hints.json;
+    let mut printer = Printer::new(handle.journal_path());
+    let colour = !json && crate::text::neutral::colour_on_stdout();
+    printer.colour = colour;
+    let print = |line: &str| {
+        if colour {
+            crate::output::out_coloured(line)
+        } else {
+            out(line)
+        }
+    };
+    for r in before {
+        printer.observe(r);
+    }
+    loop {
+        match events.recv().await {
+            Ok(rec) => {
+                let done = matches!(rec.event, Event::RunFinished { .. });
+                if json {
+                    if let Ok(line) = crate::text::json::to_string(&rec) {
+                        out(&line);
+                    }
+                    printer.observe(&rec);
+                } else {
+                    let mut lines = printer.lines(&rec);
+                    if done && let Some(verdict) = lines.pop() {
+                        lines.iter().for_each(|l| print(l));
+                        return (printer.into_state(), Some(verdict));
+                    }
+                    lines.iter().for_each(|l| print(l));
+                }
+                hints.on_record(&rec);
+                if done {
+                    return (printer.into_state(), None);
+                }
+            }
+            Err(RecvError::Lagged(n)) => {
+                if !json {
+                    out(&format!(
+                        "… {n} events not shown here (they are in {})",
+                        handle.journal_path().display()
+                    ));
+                }
+            }
+            Err(RecvError::Closed) => return (printer.into_state(), None),
+        }
+    }
+}
+
+/// Ctrl-C pauses at the next safe point and asks; a second Ctrl-C aborts with
+/// rollback. SIGTERM ends the run without waiting for anyone
+/// ([`Instruction::Terminate`]): what is in progress is aborted, a decision
+/// the run waits for is taken the safe way. SIGHUP (the terminal went away)
+/// is ignored: the release carries on.
+async fn watch_signals(
+    handle: EngineHandle,
+    actor: Actor,
+    mut int: Signal,
+    mut term: Signal,
+    mut hup: Signal,
+    mut events: tokio::sync::broadcast::Receiver<crate::engine::Record>,
+) {
+    let mut interrupts = 0;
+    loop {
+        tokio::select! {
+            rec = events.recv() => match rec {
+                // Once resumed (from here or any client), Ctrl-C means "pause" again.
+                Ok(rec) if matches!(rec.event, Event::Resumed { .. }) => interrupts = 0,
+                Err(RecvError::Closed) => return,
+                _ => {}
+            },
+            _ = int.recv() => {
+                interrupts += 1;
+                if interrupts == 1 {
+                    handle.send_nowait(actor.clone(), Action::Pause);
+                    let resume = if std::io::stdin().is_terminal() { ", or Enter to resume" } else { "" };
+                    err(&format!("slate: pausing at the next safe point — Ctrl-C again aborts and rolls back{resume}"));
+                    if std::io::stdin().is_terminal() {
+                        let h = handle.clone();
+                        let a = actor.clone();
+                        // A plain thread, not spawn_blocking: an unanswered read must
+                        // never keep Slate alive after the run has ended.
+                        std::thread::spawn(move || {
+                            let mut line = String::new();
+                            if std::io::stdin().read_line(&mut line).is_ok() {
+                                h.send_nowait(a, Action::Resume);
+                            }
+                        });
+                    }
+                } else {
+                    err("slate: aborting — the environment in progress is being rolled back");
+                    handle.send_nowait(actor.clone(), Action::Abort { reason: "interrupted twice (Ctrl-C)".into() });
+                }
+            }
+            _ = term.recv() => {
+                // The engine ends the run as safely as it can without waiting
+                // for anyone, and says how; this process exits with it.
+                err("slate: SIGTERM — stopping the run");
+                let h = handle.clone();
+                let a = actor.clone();
+                tokio::spawn(async move {
+                    match h.send(a, Instruction::Terminate { reason: "SIGTERM".into() }).await {
+                        Ok(what) => err(&format!("slate: {what}")),
+                        Err(why) => err(&format!("slate: cannot stop the run: {why}")),
+                    }
+                });
+            }
+            _ = hup.recv() => {
+                tracing::warn!("terminal hung up; the run continues");
+            }
+        }
+    }
+}

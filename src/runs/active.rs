@@ -1,0 +1,149 @@
+//! The runs someone can act on now: those whose engine runs (the index
+//! says which runs claim to be running; the engine lock confirms it), those
+//! whose engine still lingers after the run (a late rollback or a note
+//! still works), and those whose engine died before the run ended (`slate
+//! recover` takes them over).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Outcome, runs_dir};
+use crate::engine::state::RunState;
+
+/// Where a run's engine is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// Driving the run.
+    Running,
+    /// The run is over; the engine still answers (late rollback, notes).
+    Lingering,
+    /// Gone before the run ended: nothing drives it until `slate recover`.
+    Interrupted,
+}
+
+impl Engine {
+    /// Whether an engine answers commands for the run.
+    pub fn live(self) -> bool {
+        self != Engine::Interrupted
+    }
+}
+
+/// One run someone can act on, as `slate status` shows it.
+#[derive(Debug, Serialize)]
+pub struct ActiveRun {
+    pub run_id: String,
+    pub engine: Engine,
+    /// What brings it back, for an interrupted run: `slate recover RUN`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recover: Option<String>,
+    pub release: String,
+    pub version: String,
+    /// The status word ("running", "waiting for approval", "paused", …).
+    pub status: String,
+    /// The environment in progress.
+    pub environment: Option<String>,
+    pub waiting: Option<Waiting>,
+    pub pid: u32,
+    /// The control socket, when the run serves one.
+    pub socket: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Waiting {
+    pub gate: String,
+    pub since: jiff::Timestamp,
+    pub required: u32,
+    pub approvals: u32,
+}
+
+/// The runs someone can act on, newest first: running, lingering after the
+/// run, or interrupted (the index has already marked a crashed run so, see
+/// `index.rs`). A finished run lingers only while it serves its socket, so
+/// only those runs' locks are looked at.
+pub fn active_runs(state_dir: &Path) -> Vec<ActiveRun> {
+    let history = super::load(state_dir);
+    let mut active = Vec::new();
+    for s in &history.runs {
+        let dir = runs_dir(state_dir).join(&s.run_id);
+        let engine = match s.outcome {
+            Outcome::Running if super::engine_running(&dir, s.pid) => Engine::Running,
+            Outcome::Running | Outcome::Interrupted => Engine::Interrupted,
+            _ if dir.join(crate::control::SOCKET_FILE).exists()
+                && super::lock_state(&dir) == super::LockState::Held =>
+            {
+                Engine::Lingering
+            }
+            _ => continue,
+        };
+        let Ok(run) = super::open_dir_states(&dir) else {
+            continue;
+        };
+        let state = RunState::replay(&run.records);
+        active.push(describe(&dir, &state, engine));
+    }
+    active
+}
+
+/// What `slate approve` and the other verbs say when nobody serves a run:
+/// why, and what to do about it.
+pub fn not_served(dir: &Path) -> String {
+    let run = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ended = super::open_dir_states(dir)
+        .ok()
+        .map(|r| RunState::replay(&r.records))
+        .map(|s| s.is_finished());
+    match (super::lock_state(dir), ended) {
+        (super::LockState::Held, _) => format!(
+            "run {run} is not active: its engine is running but serves no control socket ({})",
+            dir.join(crate::control::SOCKET_FILE).display()
+        ),
+        (_, Some(false)) => format!(
+            "run {run} is interrupted: its engine stopped before the run ended; `slate recover {run}` takes it over"
+        ),
+        _ => format!("run {run} is not active"),
+    }
+}
+
+fn describe(dir: &Path, state: &RunState, engine: Engine) -> ActiveRun {
+    let socket = dir.join(crate::control::SOCKET_FILE);
+    let waiting = state.waiting.as_ref().map(|w| Waiting {
+        gate: w.gate.clone(),
+        since: w.since,
+        required: w.required,
+        approvals: state
+            .envs
+            .get(w.env)
+            .map(|e| {
+                let mut users: Vec<&str> = e
+                    .approvals
+                    .iter()
+                    .filter(|a| a.gate == w.gate && a.step == w.step)
+                    .map(|a| a.user.as_str())
+                    .collect();
+                users.sort_unstable();
+                users.dedup();
+                users.len() as u32
+            })
+            .unwrap_or(0),
+    });
+    ActiveRun {
+        run_id: state.run_id.clone(),
+        engine,
+        recover: (engine == Engine::Interrupted).then(|| format!("slate recover {}", state.run_id)),
+        release: state.release.clone(),
+        version: state.version.clone(),
+        status: state.status.word().to_string(),
+        environment: state
+            .current_env
+            .and_then(|e| state.envs.get(e))
+            .map(|e| e.name.clone()),
+        waiting,
+        pid: super::lock::holder_pid(dir).unwrap_or(state.pid),
+        socket: socket.exists().then_some(socket),
+    }
+}
