@@ -115,7 +115,7 @@ impl Recorder {
         let path = self.journal.clone();
         match tokio::task::spawn_blocking(move || crate::journal::read_journal_states(&path)).await
         {
-            Ok(Ok(j)) => self.state = RunState::replay(&j.records),
+            Ok(Ok(j)) => self.state = j.state(),
             Ok(Err(e)) => tracing::warn!(error = %e, "recorder cannot catch up from the journal"),
             Err(e) => tracing::warn!(error = %e, "recorder cannot catch up from the journal"),
         }

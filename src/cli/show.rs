@@ -2,10 +2,8 @@
 
 use std::path::Path;
 
-use crate::engine::state::RunState;
-
 pub fn run(state_dir: &Path, run: &str, json: bool) -> i32 {
-    let journal = match crate::runs::open(state_dir, run) {
+    let journal = match crate::runs::open_states(state_dir, run) {
         Ok(j) => j,
         Err(e) => {
             crate::warn_user!("slate: {}", e.message);
@@ -15,7 +13,7 @@ pub fn run(state_dir: &Path, run: &str, json: bool) -> i32 {
     if let Some(w) = &journal.warning {
         crate::warn_user!("slate: warning: {w}");
     }
-    let state = RunState::replay(&journal.records);
+    let state = journal.state();
     if json {
         match crate::text::json::to_string_pretty(&state) {
             Ok(s) => crate::output::out_text(&s),

@@ -307,7 +307,7 @@ async fn status(handle: &EngineHandle) -> Response {
         tokio::task::spawn_blocking(move || crate::journal::read_journal_states(&path)).await;
     match read {
         Ok(Ok(j)) => {
-            let state = crate::engine::RunState::replay(&j.records);
+            let state = j.state();
             match serde_json::to_value(&state) {
                 Ok(v) => Response::Status(v),
                 Err(e) => Response::Error(format!("cannot encode the state: {e}")),

@@ -13,6 +13,9 @@ use super::{Engine, Fatal, Stop};
 /// How long output may keep arriving after the command exits (a grandchild
 /// that inherited the pipe must not hold the step open).
 const DRAIN: Duration = Duration::from_millis(300);
+/// Longest the step waits for the pipe to close after the command exits,
+/// when something goes on writing into it.
+const DRAIN_MAX: Duration = Duration::from_secs(10);
 
 pub(super) struct Exec<'a> {
     pub env: usize,
@@ -259,16 +262,20 @@ impl Engine {
                 Ev::Exit(s) => break s.ok(),
             }
         };
-        // Output still in the pipe belongs to this step; a grandchild holding
-        // the pipe open gets a short grace and is then ignored.
-        let drain_until = tokio::time::Instant::now() + DRAIN;
+        // Output still in the pipe belongs to this step, however much of it
+        // there is: a flood's last megabyte is still arriving when the
+        // command exits. A grandchild holding the pipe open is let go once
+        // the pipe has been quiet for DRAIN, or DRAIN_MAX after the exit if
+        // it keeps writing.
+        let give_up = tokio::time::Instant::now() + DRAIN_MAX;
         while lines_open {
+            let quiet = (tokio::time::Instant::now() + DRAIN).min(give_up);
             tokio::select! {
                 l = lines.recv() => match l {
                     Some(batch) => self.emit_output(&x, batch, &mut kept)?,
                     None => lines_open = false,
                 },
-                _ = tokio::time::sleep_until(drain_until) => break,
+                _ = tokio::time::sleep_until(quiet) => break,
             }
         }
         drop(proc);

@@ -136,5 +136,5 @@ async fn replay_journal(handle: &EngineHandle) -> Option<RunState> {
         .await
         .ok()?
         .ok()
-        .map(|j| RunState::replay(&j.records))
+        .map(|j| j.state())
 }

@@ -14,6 +14,46 @@ pub struct ReadJournal {
     /// Bytes up to the end of the last good line: where a recovering engine
     /// cuts a torn tail off before it appends.
     pub valid_len: u64,
+    /// Stage output that was counted instead of kept (only when reading
+    /// states): runs of consecutive lines from one step, each placed by how
+    /// many records came before it, so a replay can interleave the counts
+    /// exactly where the lines were.
+    pub output: Vec<OutputSpan>,
+}
+
+/// `lines` output lines of step `(env, step)`, journaled after the first
+/// `after` kept records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputSpan {
+    pub after: usize,
+    pub env: usize,
+    pub step: usize,
+    pub lines: u64,
+}
+
+impl ReadJournal {
+    /// The run's state; read without output, its lines are still counted.
+    pub fn state(&self) -> crate::engine::state::RunState {
+        replay(&self.records, &self.output)
+    }
+}
+
+/// Rebuilds a run's state from its kept records, counting the output that
+/// was read past exactly where it was: the same state a replay of every
+/// record gives.
+pub fn replay(records: &[Record], output: &[OutputSpan]) -> crate::engine::state::RunState {
+    let mut state = crate::engine::state::RunState::default();
+    let mut spans = output.iter().peekable();
+    for (i, rec) in records.iter().enumerate() {
+        while let Some(s) = spans.next_if(|s| s.after == i) {
+            state.count_output(s.env, s.step, s.lines);
+        }
+        state.apply(rec);
+    }
+    for s in spans {
+        state.count_output(s.env, s.step, s.lines);
+    }
+    state
 }
 
 #[derive(Debug)]
@@ -76,6 +116,7 @@ fn read(path: &Path, keep_output: bool) -> Result<ReadJournal, JournalError> {
     let mut line_no = 0;
     let mut pending_error: Option<(usize, String)> = None;
     let (mut offset, mut valid_len) = (0u64, 0u64);
+    let mut output: Vec<OutputSpan> = Vec::new();
     loop {
         buf.clear();
         let n = reader
@@ -109,6 +150,7 @@ fn read(path: &Path, keep_output: bool) -> Result<ReadJournal, JournalError> {
                     path.display()
                 )),
                 valid_len,
+                output,
             });
         }
         if !keep_output
@@ -123,6 +165,8 @@ fn read(path: &Path, keep_output: bool) -> Result<ReadJournal, JournalError> {
             }
             last_seq = Some(h.seq);
             valid_len = offset;
+            let (env, step) = h.output.unwrap_or_default();
+            count(&mut output, records.len(), env, step);
             continue;
         }
         match serde_json::from_slice::<Record>(text) {
@@ -137,8 +181,11 @@ fn read(path: &Path, keep_output: bool) -> Result<ReadJournal, JournalError> {
                     continue;
                 }
                 last_seq = Some(rec.seq);
-                if keep_output || !matches!(rec.event, crate::engine::event::Event::Output { .. }) {
-                    records.push(rec);
+                match rec.event {
+                    crate::engine::event::Event::Output { env, step, .. } if !keep_output => {
+                        count(&mut output, records.len(), env, step)
+                    }
+                    _ => records.push(rec),
                 }
                 valid_len = offset;
             }
@@ -154,13 +201,29 @@ fn read(path: &Path, keep_output: bool) -> Result<ReadJournal, JournalError> {
                 path.display()
             )),
             valid_len,
+            output,
         });
     }
     Ok(ReadJournal {
         records,
         warning: None,
         valid_len,
+        output,
     })
+}
+
+/// One more output line of `(env, step)` after `after` kept records: it
+/// lengthens the last span when that span is the same step at the same place.
+fn count(output: &mut Vec<OutputSpan>, after: usize, env: usize, step: usize) {
+    match output.last_mut() {
+        Some(s) if s.after == after && s.env == env && s.step == step => s.lines += 1,
+        _ => output.push(OutputSpan {
+            after,
+            env,
+            step,
+            lines: 1,
+        }),
+    }
 }
 
 fn trim_newline(buf: &[u8]) -> &[u8] {

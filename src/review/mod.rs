@@ -9,7 +9,6 @@ pub mod ui;
 use std::path::Path;
 
 use crate::engine::event::{Actor, Event, Review};
-use crate::engine::state::RunState;
 use crate::runs::RunSummary;
 use crate::tui::theme::Theme;
 use crate::tui::{Tui, TuiEvent};
@@ -26,7 +25,7 @@ enum Edited {
 /// `slate review RUN [--theme NAME]`: 0 saved or left, 1 not saved because
 /// of an error or a signal, 2 usage (no terminal, bad run).
 pub fn run(state_dir: &Path, config_dir: &Path, run: &str, theme: Option<String>) -> i32 {
-    let journal = match crate::runs::open(state_dir, run) {
+    let journal = match crate::runs::open_states(state_dir, run) {
         Ok(j) => j,
         Err(e) => {
             crate::warn_user!("slate: {}", e.message);
@@ -34,7 +33,7 @@ pub fn run(state_dir: &Path, config_dir: &Path, run: &str, theme: Option<String>
         }
     };
     let dir = journal.dir.clone();
-    let state = RunState::replay(&journal.records);
+    let state = journal.state();
     if !state.is_finished() && crate::runs::engine_running(&dir, state.pid) {
         crate::warn_user!(
             "slate: run {} is still in progress (engine pid {}); review it once it has ended",

@@ -80,7 +80,7 @@ pub fn active_runs(state_dir: &Path) -> Vec<ActiveRun> {
         let Ok(run) = super::open_dir_states(&dir) else {
             continue;
         };
-        let state = RunState::replay(&run.records);
+        let state = run.state();
         active.push(describe(&dir, &state, engine));
     }
     active
@@ -95,7 +95,7 @@ pub fn not_served(dir: &Path) -> String {
         .unwrap_or_default();
     let ended = super::open_dir_states(dir)
         .ok()
-        .map(|r| RunState::replay(&r.records))
+        .map(|r| r.state())
         .map(|s| s.is_finished());
     match (super::lock_state(dir), ended) {
         (super::LockState::Held, _) => format!(

@@ -13,6 +13,24 @@ pub struct OpenRun {
     pub records: Vec<Record>,
     /// A torn last line that was skipped.
     pub warning: Option<String>,
+    /// Output counted instead of kept, when read without it.
+    pub output: Vec<crate::journal::OutputSpan>,
+}
+
+impl OpenRun {
+    fn from(dir: &Path, journal: crate::journal::ReadJournal) -> Self {
+        OpenRun {
+            dir: dir.to_path_buf(),
+            records: journal.records,
+            warning: journal.warning,
+            output: journal.output,
+        }
+    }
+
+    /// The run's state; read without output, its lines are still counted.
+    pub fn state(&self) -> crate::engine::state::RunState {
+        crate::journal::replay(&self.records, &self.output)
+    }
 }
 
 /// Why a run could not be opened, with the exit status it deserves.
@@ -29,16 +47,19 @@ pub fn open(state_dir: &Path, run: &str) -> Result<OpenRun, OpenError> {
     open_dir(&dir).map_err(|message| OpenError { code: 1, message })
 }
 
+/// Finds a run like [`open`] and reads it without its stage output (see
+/// [`open_dir_states`]).
+pub fn open_states(state_dir: &Path, run: &str) -> Result<OpenRun, OpenError> {
+    let dir = super::find_run(state_dir, run).map_err(|message| OpenError { code: 2, message })?;
+    open_dir_states(&dir).map_err(|message| OpenError { code: 1, message })
+}
+
 /// Reads the run in `dir`.
 pub fn open_dir(dir: &Path) -> Result<OpenRun, String> {
     let path = dir.join(JOURNAL_FILE);
     let journal = read_journal(&path).map_err(|e| e.to_string())?;
     started(&path, &journal.records)?;
-    Ok(OpenRun {
-        dir: dir.to_path_buf(),
-        records: journal.records,
-        warning: journal.warning,
-    })
+    Ok(OpenRun::from(dir, journal))
 }
 
 /// Reads the run in `dir` without its stage output (see
@@ -48,11 +69,7 @@ pub fn open_dir_states(dir: &Path) -> Result<OpenRun, String> {
     let path = dir.join(JOURNAL_FILE);
     let journal = read_journal_states(&path).map_err(|e| e.to_string())?;
     started(&path, &journal.records)?;
-    Ok(OpenRun {
-        dir: dir.to_path_buf(),
-        records: journal.records,
-        warning: journal.warning,
-    })
+    Ok(OpenRun::from(dir, journal))
 }
 
 /// A run's journal begins with `run_started`, which says what the run is;
