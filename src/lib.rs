@@ -34,6 +34,7 @@ pub mod recorder;
 pub mod review;
 pub mod runs;
 pub mod secrets;
+pub mod store;
 pub mod signals;
 pub mod state_dir;
 pub mod text;

@@ -1,11 +1,13 @@
-//! What a run leaves behind besides its journal: its line in the history
-//! index and, once it ends, its dossier. The recorder is a client of the
-//! engine like any other: it follows the state records, keeps a replica of
-//! the run's state, and writes the index line when the run starts (or is
-//! recovered) and ends, and the dossier whenever a finished run's record
-//! changes (its end, then notes and deliveries journaled after it, a late
-//! rollback). Both are derived from the journal, so failing to write them
-//! loses nothing: it is logged and the run goes on.
+//! What a run leaves behind besides its journal: its summary and ledger rows
+//! in the store and, once it ends, its dossier. The recorder is a client of
+//! the engine like any other: it follows the state records, keeps a replica
+//! of the run's state, and writes the store when the run starts (or is
+//! recovered), enters, leaves or rolls back an environment, and ends, and
+//! the dossier whenever a finished run's record changes (its end, then
+//! notes and deliveries journaled after it, a late rollback). Both are
+//! derived from the journal, so failing to write them loses nothing: it is
+//! logged and the run goes on. When the engine exits the recorder tells the
+//! store, so `slate status` stops looking for it.
 //!
 //! It holds the end of the run (a [`Hold`]), so the engine does not exit,
 //! nor go on after a `RunFinished`, before the dossier says what the journal
@@ -19,7 +21,6 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::engine::{EngineHandle, Event, Hold, Record, RunState};
-use crate::runs::RunSummary;
 
 /// The longest the engine waits for the recorder at the end of a run.
 /// Rendering the dossier of a million records takes well under a second.
@@ -28,10 +29,12 @@ pub const BOUND: Duration = Duration::from_secs(10);
 /// Starts the recorder for the run behind `handle`, before the engine runs
 /// (so it hears the first record). `state` is what the journal already
 /// held (a recovered run), or the default for a new run.
+/// `configs` are the plan's config digests by environment, for the ledger.
 pub fn spawn(
     handle: &EngineHandle,
     state: RunState,
     state_dir: PathBuf,
+    configs: Vec<Option<String>>,
 ) -> tokio::task::JoinHandle<()> {
     let recorder = Recorder {
         records: handle.subscribe_states(),
@@ -40,6 +43,7 @@ pub fn spawn(
         run_dir: handle.run_dir.clone(),
         state_dir,
         state,
+        configs,
     };
     tokio::spawn(recorder.run())
 }
@@ -51,6 +55,7 @@ struct Recorder {
     run_dir: PathBuf,
     state_dir: PathBuf,
     state: RunState,
+    configs: Vec<Option<String>>,
 }
 
 /// What a batch of records asks the recorder to write.
@@ -63,19 +68,45 @@ struct Due {
 impl Due {
     fn note(&mut self, rec: &Record, state: &RunState) {
         match rec.event {
-            Event::RunStarted { .. } | Event::RunRecovered { .. } => self.index = true,
             Event::RunFinished { .. } => {
                 self.index = true;
                 self.dossier = true;
             }
-            // Anything journaled after the end belongs in the dossier too.
-            _ if state.is_finished() => self.dossier = true,
+            // Anything journaled after the end belongs in the dossier (and a
+            // late rollback or a review in the store) too.
+            _ if state.is_finished() => {
+                self.index = true;
+                self.dossier = true;
+            }
+            // What the ledger records: where the run is, who let it in, what it passed.
+            Event::RunStarted { .. }
+            | Event::RunRecovered { .. }
+            | Event::EnvStarted { .. }
+            | Event::EnvFinished { .. }
+            | Event::ArtifactVerified { .. }
+            | Event::Approved { .. }
+            | Event::AnalysisFinished { .. }
+            | Event::EvidenceChecked { .. }
+            | Event::RollbackStarted { .. } => self.index = true,
             _ => {}
         }
     }
 }
 
 impl Recorder {
+    /// The engine has exited: the run no longer lingers.
+    async fn engine_gone(&self) {
+        let state_dir = self.state_dir.clone();
+        let run_id = self.state.run_id.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            crate::store::open(&state_dir).and_then(|o| o.store.engine_gone(&run_id))
+        })
+        .await;
+        if let Ok(Err(e)) = done {
+            tracing::warn!(error = %e, "cannot update the store");
+        }
+    }
+
     async fn run(mut self) {
         loop {
             let mut due = Due::default();
@@ -86,7 +117,10 @@ impl Recorder {
                     due.index = true;
                     due.dossier = self.state.is_finished();
                 }
-                Err(RecvError::Closed) => return,
+                Err(RecvError::Closed) => {
+                    self.engine_gone().await;
+                    return;
+                }
             }
             // Whatever else has arrived is written once, not once per record.
             loop {
@@ -125,7 +159,9 @@ impl Recorder {
         if !due.index && !due.dossier {
             return;
         }
-        let summary = due.index.then(|| RunSummary::from_state(&self.state, true));
+        let record = due
+            .index
+            .then(|| crate::store::rebuild::record(&self.state, true, &self.configs));
         let state_dir = self.state_dir.clone();
         let run_dir = self.run_dir.clone();
         let wrote = tokio::task::spawn_blocking(move || {
@@ -134,10 +170,16 @@ impl Recorder {
             {
                 tracing::warn!(error = %e, "cannot write the dossier");
             }
-            if let Some(summary) = summary
-                && let Err(e) = crate::runs::append(&state_dir, &summary)
-            {
-                tracing::warn!(error = %e, "cannot update the history index");
+            if let Some(record) = record {
+                let wrote = crate::store::open(&state_dir).and_then(|o| {
+                    for n in &o.notices {
+                        tracing::info!(notice = %n, "store");
+                    }
+                    o.store.put_run(&record)
+                });
+                if let Err(e) = wrote {
+                    tracing::warn!(error = %e, "cannot update the store");
+                }
             }
         })
         .await;

@@ -1,5 +1,5 @@
 //! `slate memory`: the memory entries of recent runs, newest first, read
-//! from the history index.
+//! from the store.
 
 use std::path::Path;
 
@@ -17,15 +17,22 @@ struct Entry<'a> {
 }
 
 pub fn run(state_dir: &Path, limit: usize, release: Option<&str>, json: bool) -> i32 {
-    let history = crate::runs::load(state_dir);
+    let history = crate::store::load_runs(
+        state_dir,
+        &crate::store::RunQuery {
+            release: release.map(str::to_string),
+            limit: Some(limit),
+        },
+    );
+    for n in &history.notices {
+        crate::warn_user!("slate: {n}");
+    }
     for w in &history.warnings {
         crate::warn_user!("slate: warning: {w}");
     }
     let entries: Vec<Entry> = history
         .runs
         .iter()
-        .filter(|r| release.is_none_or(|name| r.release == name))
-        .take(limit)
         .map(|r| Entry {
             run_id: &r.run_id,
             release: &r.release,

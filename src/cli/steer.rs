@@ -43,7 +43,13 @@ pub async fn command(state_dir: &Path, run: &str, action: Action) -> i32 {
 
 /// `slate status`: the active runs, one line each (or JSON).
 pub fn status(state_dir: &Path, json: bool) -> i32 {
-    let active = runs::active_runs(state_dir);
+    let active = match runs::active_runs(state_dir) {
+        Ok(a) => a,
+        Err(e) => {
+            crate::warn_user!("slate: {e}");
+            return 1;
+        }
+    };
     if json {
         match crate::text::json::to_string_pretty(&active) {
             Ok(text) => crate::output::out_text(&text),

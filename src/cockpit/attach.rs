@@ -81,7 +81,7 @@ pub struct Attach {
 pub async fn run(args: AttachArgs, state_dir: &Path, config_dir: &Path) -> i32 {
     // "latest" means the newest run that is still going, when there is one.
     let newest_active = (args.run == "latest")
-        .then(|| crate::runs::active_runs(state_dir))
+        .then(|| crate::runs::active_runs(state_dir).unwrap_or_default())
         .and_then(|a| a.into_iter().find(|r| r.engine.live()))
         .map(|a| crate::runs::runs_dir(state_dir).join(a.run_id));
     let found = match newest_active {

@@ -52,6 +52,9 @@ pub struct HistoryArgs {
 /// Runs `slate history`; returns the exit status.
 pub fn run(args: HistoryArgs, state_dir: &Path, config_dir: &Path) -> i32 {
     let history = crate::runs::load(state_dir);
+    for n in &history.notices {
+        err(&format!("slate: {n}"));
+    }
     for w in &history.warnings {
         err(&format!("slate: {w}"));
     }

@@ -219,7 +219,12 @@ pub fn clients(plan: &Plan, handle: &EngineHandle, state: RunState, state_dir: &
             journal: handle.journal_path(),
         });
     }
-    crate::recorder::spawn(handle, state, state_dir.to_path_buf());
+    crate::recorder::spawn(
+        handle,
+        state,
+        state_dir.to_path_buf(),
+        crate::store::ledger::config_digests(plan),
+    );
 }
 
 fn options(plan_path: String, shape: &Shape, state_dir: &Path, actor: &Actor) -> EngineOptions {

@@ -59,13 +59,23 @@ pub struct Waiting {
 }
 
 /// The runs someone can act on, newest first: running, lingering after the
-/// run, or interrupted (the index has already marked a crashed run so, see
-/// `index.rs`). A finished run lingers only while it serves its socket, so
-/// only those runs' locks are looked at.
-pub fn active_runs(state_dir: &Path) -> Vec<ActiveRun> {
-    let history = super::load(state_dir);
+/// run, or interrupted (the store has already marked a crashed run so, see
+/// `store::sync`). Only the store's unsettled runs are looked at: those not
+/// over, and finished ones whose engine has not been seen to exit; a
+/// finished run lingers only while it serves its socket, and one found not
+/// to is marked so in the store.
+pub fn active_runs(state_dir: &Path) -> Result<Vec<ActiveRun>, String> {
+    let opened = crate::store::open(state_dir).map_err(|e| e.to_string())?;
+    let store = opened.store;
+    for n in &opened.notices {
+        crate::warn_user!("slate: {n}");
+    }
+    for w in crate::store::sync::sync(store.as_ref(), state_dir).map_err(|e| e.to_string())? {
+        crate::warn_user!("slate: warning: {w}");
+    }
+    let unsettled = store.unsettled().map_err(|e| e.to_string())?;
     let mut active = Vec::new();
-    for s in &history.runs {
+    for s in &unsettled {
         let dir = runs_dir(state_dir).join(&s.run_id);
         let engine = match s.outcome {
             Outcome::Running if super::engine_running(&dir, s.pid) => Engine::Running,
@@ -75,7 +85,12 @@ pub fn active_runs(state_dir: &Path) -> Vec<ActiveRun> {
             {
                 Engine::Lingering
             }
-            _ => continue,
+            _ => {
+                if let Err(e) = store.engine_gone(&s.run_id) {
+                    tracing::warn!(error = %e, "cannot update the store");
+                }
+                continue;
+            }
         };
         let Ok(run) = super::open_dir_states(&dir) else {
             continue;
@@ -83,7 +98,7 @@ pub fn active_runs(state_dir: &Path) -> Vec<ActiveRun> {
         let state = run.state();
         active.push(describe(&dir, &state, engine));
     }
-    active
+    Ok(active)
 }
 
 /// What `slate approve` and the other verbs say when nobody serves a run:

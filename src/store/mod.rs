@@ -1,0 +1,170 @@
+//! The store: an index over the journals — one summary per run (history,
+//! memory, status) and the release ledger (what is live where, and what
+//! was before) — so that nothing which asks about many runs reads every
+//! journal. Journals stay the truth: everything here is derived from them
+//! and `slate store rebuild` derives it again ([`rebuild`]).
+//!
+//! [`Store`] is what the rest of Slate sees; [`sqlite::SqliteStore`] is the
+//! embedded default (`<state>/store.db`). A team store (PostgreSQL) and the
+//! locks, freezes and delivery statistics of later work extend the trait;
+//! nothing SQL-specific leaves the implementation.
+
+pub mod ledger;
+pub mod rebuild;
+mod schema;
+pub mod sqlite;
+pub mod sync;
+
+use std::path::Path;
+
+pub use ledger::{Deployment, Left, Reach};
+pub use rebuild::rebuild;
+pub use sync::{load_runs, record_state};
+
+use crate::runs::RunSummary;
+
+/// The store's file in the state directory.
+pub const STORE_FILE: &str = "store.db";
+
+/// What a run contributes to the store: its summary and its ledger rows.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub summary: RunSummary,
+    /// The journal's last state record this was derived from: an older
+    /// derivation never replaces a newer one (a rebuild racing a live run).
+    pub last_seq: u64,
+    pub deployments: Vec<Deployment>,
+}
+
+/// Which runs to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct RunQuery {
+    pub release: Option<String>,
+    /// At most this many (None: all).
+    pub limit: Option<usize>,
+}
+
+/// One place (release × environment) of the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Place {
+    pub release: String,
+    pub env: String,
+    /// The environment's place in the newest plan that named it.
+    pub env_index: u32,
+}
+
+use serde::Serialize;
+
+/// Why the store cannot be used; every message says what to do.
+#[derive(Debug)]
+pub enum StoreError {
+    /// Written by a newer Slate: refused, never overwritten.
+    Newer {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+    /// Unreadable as a store: `slate store rebuild` replaces it.
+    Corrupt { path: String, cause: String },
+    /// Anything else (permissions, a full disk, a lock held too long).
+    Other(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Newer { path, found, known } => write!(
+                f,
+                "the store {path} was written by a newer Slate (schema {found}; this one knows up to {known}); \
+                 it was left as it is: use the newer Slate, or move the file away to rebuild it from the journals"
+            ),
+            StoreError::Corrupt { path, cause } => write!(
+                f,
+                "the store {path} is unreadable ({cause}); `slate store rebuild` rebuilds it from the journals"
+            ),
+            StoreError::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Where runs are indexed and the ledger kept. Every method is one
+/// transaction; writers may be many processes at once (one per run).
+pub trait Store: Send {
+    /// Records a run (insert or replace), unless the store already holds
+    /// a derivation from a later journal record. Returns whether it wrote.
+    fn put_run(&self, run: &RunRecord) -> Result<bool, StoreError>;
+
+    /// Forgets runs whose journals are gone.
+    fn forget_runs(&self, run_ids: &[String]) -> Result<(), StoreError>;
+
+    /// Run summaries, newest first.
+    fn runs(&self, query: &RunQuery) -> Result<Vec<RunSummary>, StoreError>;
+
+    /// The ids of every run the store knows.
+    fn run_ids(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Runs that are not over, or whose engine may still answer: the only
+    /// ones `slate status` needs to look at.
+    fn unsettled(&self) -> Result<Vec<RunSummary>, StoreError>;
+
+    /// Marks that a run's engine has exited (it no longer lingers).
+    fn engine_gone(&self, run_id: &str) -> Result<(), StoreError>;
+
+    /// Every release × environment the ledger knows, by release then plan order.
+    fn places(&self, release: Option<&str>) -> Result<Vec<Place>, StoreError>;
+
+    /// The version live in a place (its newest deployed one).
+    fn live(&self, place: &Place) -> Result<Option<Deployment>, StoreError>;
+
+    /// A place's history, newest first, at most `limit` (None: all).
+    fn history(&self, place: &Place, limit: Option<usize>)
+    -> Result<Vec<Deployment>, StoreError>;
+
+    /// Replaces everything with `runs` (a rebuild), keeping what a live
+    /// run wrote after `since` and was not read again.
+    fn replace_all(&self, runs: &[RunRecord], since: jiff::Timestamp) -> Result<(), StoreError>;
+
+    /// A small key/value note of the store's own (`runs_dir_mtime`).
+    fn note(&self, key: &str) -> Result<Option<String>, StoreError>;
+    fn set_note(&self, key: &str, value: &str) -> Result<(), StoreError>;
+}
+
+/// An opened store, and what opening it had to say (a migration, a rebuild).
+pub struct Opened {
+    pub store: Box<dyn Store>,
+    pub notices: Vec<String>,
+}
+
+/// Opens the state directory's store, creating it (from the journals, or
+/// from an older Slate's `runs/index.ndjson`) when there is none.
+pub fn open(state_dir: &Path) -> Result<Opened, StoreError> {
+    let (store, created) = sqlite::SqliteStore::open(&state_dir.join(STORE_FILE))?;
+    let mut notices = Vec::new();
+    if created {
+        let n = rebuild::fill(&store, state_dir)?;
+        if n > 0 {
+            notices.push(format!(
+                "created the store {} from {n} run journal{} (it indexes runs and keeps the release ledger)",
+                state_dir.join(STORE_FILE).display(),
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        let old = crate::runs::runs_dir(state_dir).join(crate::runs::INDEX_FILE);
+        if old.exists() {
+            let retired = old.with_extension("ndjson.migrated");
+            if std::fs::rename(&old, &retired).is_ok() {
+                notices.push(format!(
+                    "the history index {} is replaced by the store; it was kept as {}",
+                    old.display(),
+                    retired.display()
+                ));
+            }
+        }
+    }
+    Ok(Opened {
+        store: Box::new(store),
+        notices,
+    })
+}

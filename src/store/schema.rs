@@ -1,0 +1,69 @@
+//! The SQLite store's schema, as numbered migrations. `PRAGMA user_version`
+//! says how many have been applied; a store with a larger number was
+//! written by a newer Slate and is refused rather than touched. A migration
+//! is only ever added, never edited: a store that has applied it must read
+//! the same afterwards. Times are microseconds since the Unix epoch (they
+//! sort as numbers; RFC 3339 text with optional fractions does not).
+
+/// Migration `n` (1-based) brings a store from version `n - 1` to `n`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: run summaries, the ledger, and the store's own notes.
+    "CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        release TEXT NOT NULL,
+        version TEXT NOT NULL,
+        previous_version TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        started_by TEXT NOT NULL,
+        started INTEGER,
+        finished INTEGER,
+        duration_ms INTEGER,
+        reached TEXT,
+        outcome TEXT NOT NULL,
+        approvers TEXT NOT NULL,
+        message TEXT NOT NULL,
+        memory TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        engine_gone INTEGER NOT NULL DEFAULT 0,
+        written INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX runs_by_release ON runs (release, run_id);
+    CREATE INDEX runs_unsettled ON runs (run_id)
+        WHERE outcome IN ('running', 'interrupted') OR engine_gone = 0;
+    CREATE TABLE deployments (
+        release TEXT NOT NULL,
+        env TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        env_index INTEGER NOT NULL,
+        version TEXT NOT NULL,
+        reach TEXT NOT NULL,
+        started INTEGER,
+        live_at INTEGER,
+        ended INTEGER,
+        artifacts TEXT NOT NULL,
+        config_digest TEXT,
+        approvals TEXT NOT NULL,
+        verdicts TEXT NOT NULL,
+        message TEXT NOT NULL,
+        PRIMARY KEY (run_id, env)
+    ) WITHOUT ROWID;
+    CREATE INDEX deployments_history ON deployments (release, env, started, run_id);
+    CREATE INDEX deployments_live ON deployments (release, env, live_at)
+        WHERE reach = 'deployed';
+    CREATE TABLE places (
+        release TEXT NOT NULL,
+        env TEXT NOT NULL,
+        env_index INTEGER NOT NULL,
+        PRIMARY KEY (release, env)
+    ) WITHOUT ROWID;
+    CREATE TABLE notes (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;",
+];
+
+/// The schema version this Slate writes.
+pub fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}

@@ -1,0 +1,501 @@
+//! The embedded store: one SQLite file (`<state>/store.db`) through
+//! `rusqlite` with SQLite compiled in (`bundled`), so the default needs no
+//! server and no system library. Many processes write it at once (every
+//! run's recorder), so it runs in WAL mode (readers never wait for the
+//! writer) with a busy timeout, and every write is one short `IMMEDIATE`
+//! transaction.
+
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+
+use super::ledger::{Deployment, Reach};
+use super::schema::{MIGRATIONS, latest};
+use super::{Place, RunQuery, RunRecord, Store, StoreError};
+use crate::runs::{Outcome, RunSummary};
+
+/// How long a writer waits for another before giving up: far longer than
+/// any transaction here takes, short enough that a wedged writer is told.
+const BUSY: Duration = Duration::from_secs(10);
+
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating) the store at `path`; says whether it
+    /// was created just now (so the caller fills it from the journals).
+    pub fn open(path: &Path) -> Result<(SqliteStore, bool), StoreError> {
+        let shown = path.display().to_string();
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if !m.file_type().is_file() => {
+                return Err(StoreError::Other(format!(
+                    "the store {shown} is not a regular file; move it away and Slate rebuilds the store from the journals"
+                )));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(dir) = path.parent() {
+                    crate::paths::ensure_private_dir(dir)
+                        .map_err(|e| StoreError::Other(format!("cannot create {}: {e}", dir.display())))?;
+                }
+                // Private from the first byte; a link planted here is refused.
+                match std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .custom_flags(nix::libc::O_NOFOLLOW)
+                    .open(path)
+                {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(StoreError::Other(format!("cannot create the store {shown}: {e}"))),
+                }
+            }
+            Err(e) => return Err(StoreError::Other(format!("cannot read the store {shown}: {e}"))),
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| classify(&shown, e))?;
+        let store = SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store
+            .conn
+            .busy_timeout(BUSY)
+            .map_err(|e| classify(&shown, e))?;
+        // WAL survives in the file; setting it again is a no-op.
+        store
+            .conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| classify(&shown, e))?;
+        // Derived data: losing the last transaction to a power cut costs a
+        // rebuild at worst, never a journal.
+        store
+            .conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| classify(&shown, e))?;
+        let created = store.migrate()?;
+        Ok((store, created))
+    }
+
+    fn shown(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        classify(&self.shown(), e)
+    }
+
+    /// Applies the migrations this store lacks, in one transaction (another
+    /// process may be doing the same: the second finds nothing to do).
+    fn migrate(&self) -> Result<bool, StoreError> {
+        let version = self.user_version()?;
+        if version > latest() {
+            return Err(self.newer(version));
+        }
+        if version == latest() {
+            return Ok(false);
+        }
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if version > latest() {
+            return Err(self.newer(version));
+        }
+        for (n, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql).map_err(|e| self.err(e))?;
+            tx.pragma_update(None, "user_version", n as i64 + 1)
+                .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(version == 0)
+    }
+
+    fn user_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    fn newer(&self, found: i64) -> StoreError {
+        StoreError::Newer {
+            path: self.shown(),
+            found,
+            known: latest(),
+        }
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let out = f(&tx).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(out)
+    }
+}
+
+/// SQLite's "not a database" and "corrupt" are the store's fault, and a
+/// rebuild fixes them; everything else is said as it is.
+fn classify(path: &str, e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::Corrupt {
+            path: path.to_string(),
+            cause: e.to_string(),
+        },
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Other(format!(
+            "the store {path} stayed locked by another Slate process for {}s ({e})",
+            BUSY.as_secs()
+        )),
+        _ => StoreError::Other(format!("the store {path}: {e}")),
+    }
+}
+
+fn micros(t: Option<Timestamp>) -> Option<i64> {
+    t.map(|t| t.as_microsecond())
+}
+
+fn from_micros(v: Option<i64>) -> Option<Timestamp> {
+    v.and_then(|v| Timestamp::from_microsecond(v).ok())
+}
+
+fn outcome_key(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Released => "released",
+        Outcome::RolledBack => "rolled_back",
+        Outcome::Rejected => "rejected",
+        Outcome::Aborted => "aborted",
+        Outcome::Held => "held",
+        Outcome::Failed => "failed",
+        Outcome::Running => "running",
+        Outcome::Interrupted => "interrupted",
+    }
+}
+
+fn outcome_from(key: &str) -> Outcome {
+    Outcome::ALL
+        .into_iter()
+        .find(|o| outcome_key(*o) == key)
+        .unwrap_or(Outcome::Interrupted)
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+/// A column that should hold JSON; unreadable JSON is the store's
+/// corruption, said as such rather than shown as nothing.
+fn parse<T: serde::de::DeserializeOwned>(row: &Row, i: usize) -> rusqlite::Result<T> {
+    let text: String = row.get(i)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+const RUN_COLUMNS: &str = "run_id, release, version, previous_version, owner, started_by, started, finished, duration_ms, reached, outcome, approvers, message, memory, pid";
+
+fn summary(row: &Row) -> rusqlite::Result<RunSummary> {
+    Ok(RunSummary {
+        run_id: row.get(0)?,
+        release: row.get(1)?,
+        version: row.get(2)?,
+        previous_version: row.get(3)?,
+        owner: row.get(4)?,
+        started_by: row.get(5)?,
+        started: from_micros(row.get(6)?),
+        finished: from_micros(row.get(7)?),
+        duration_ms: row.get::<_, Option<i64>>(8)?.map(|v| v.max(0) as u64),
+        reached: row.get(9)?,
+        outcome: outcome_from(&row.get::<_, String>(10)?),
+        approvers: parse(row, 11)?,
+        message: row.get(12)?,
+        memory: row.get(13)?,
+        pid: row.get::<_, i64>(14)?.clamp(0, u32::MAX as i64) as u32,
+    })
+}
+
+const DEPLOYMENT_COLUMNS: &str = "release, env, run_id, env_index, version, reach, started, live_at, ended, artifacts, config_digest, approvals, verdicts, message";
+
+fn deployment(row: &Row) -> rusqlite::Result<Deployment> {
+    Ok(Deployment {
+        release: row.get(0)?,
+        env: row.get(1)?,
+        run_id: row.get(2)?,
+        env_index: row.get::<_, i64>(3)?.clamp(0, u32::MAX as i64) as u32,
+        version: row.get(4)?,
+        reach: Reach::from_key(&row.get::<_, String>(5)?).unwrap_or(Reach::Interrupted),
+        started: from_micros(row.get(6)?),
+        live_at: from_micros(row.get(7)?),
+        ended: from_micros(row.get(8)?),
+        artifacts: parse(row, 9)?,
+        config_digest: row.get(10)?,
+        approvals: parse(row, 11)?,
+        verdicts: parse(row, 12)?,
+        message: row.get(13)?,
+    })
+}
+
+/// Writes one run and its ledger rows, unless a later derivation is there.
+fn put(tx: &rusqlite::Transaction, run: &RunRecord, now: i64) -> rusqlite::Result<bool> {
+    let s = &run.summary;
+    let gone = !matches!(s.outcome, Outcome::Running);
+    let changed = tx.execute(
+        "INSERT INTO runs (run_id, release, version, previous_version, owner, started_by, started, finished,
+             duration_ms, reached, outcome, approvers, message, memory, pid, last_seq, engine_gone, written)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+         ON CONFLICT (run_id) DO UPDATE SET
+             release = excluded.release, version = excluded.version,
+             previous_version = excluded.previous_version, owner = excluded.owner,
+             started_by = excluded.started_by, started = excluded.started, finished = excluded.finished,
+             duration_ms = excluded.duration_ms, reached = excluded.reached, outcome = excluded.outcome,
+             approvers = excluded.approvers, message = excluded.message, memory = excluded.memory,
+             pid = excluded.pid, last_seq = excluded.last_seq, written = excluded.written,
+             engine_gone = MIN(runs.engine_gone, excluded.engine_gone) * (excluded.outcome != 'running')
+         WHERE excluded.last_seq >= runs.last_seq",
+        rusqlite::params![
+            s.run_id,
+            s.release,
+            s.version,
+            s.previous_version,
+            s.owner,
+            s.started_by,
+            micros(s.started),
+            micros(s.finished),
+            s.duration_ms.map(|d| d.min(i64::MAX as u64) as i64),
+            s.reached,
+            outcome_key(s.outcome),
+            json(&s.approvers),
+            s.message,
+            s.memory,
+            s.pid as i64,
+            run.last_seq.min(i64::MAX as u64) as i64,
+            gone as i64,
+            now,
+        ],
+    )?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    tx.execute("DELETE FROM deployments WHERE run_id = ?1", [&s.run_id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT OR REPLACE INTO deployments (release, env, run_id, env_index, version, reach, started, live_at,
+             ended, artifacts, config_digest, approvals, verdicts, message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?;
+    let mut place = tx.prepare_cached(
+        "INSERT INTO places (release, env, env_index) VALUES (?1, ?2, ?3)
+         ON CONFLICT (release, env) DO UPDATE SET env_index = excluded.env_index",
+    )?;
+    for d in &run.deployments {
+        insert.execute(rusqlite::params![
+            d.release,
+            d.env,
+            d.run_id,
+            d.env_index as i64,
+            d.version,
+            d.reach.key(),
+            micros(d.started),
+            micros(d.live_at),
+            micros(d.ended),
+            json(&d.artifacts),
+            d.config_digest,
+            json(&d.approvals),
+            json(&d.verdicts),
+            d.message,
+        ])?;
+        place.execute(rusqlite::params![d.release, d.env, d.env_index as i64])?;
+    }
+    Ok(true)
+}
+
+fn forget(tx: &rusqlite::Transaction, run_id: &str) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM runs WHERE run_id = ?1", [run_id])?;
+    tx.execute("DELETE FROM deployments WHERE run_id = ?1", [run_id])?;
+    Ok(())
+}
+
+/// Places with no deployment left (their runs were forgotten) go too.
+fn prune_places(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
+    tx.execute(
+        "DELETE FROM places WHERE NOT EXISTS
+             (SELECT 1 FROM deployments d WHERE d.release = places.release AND d.env = places.env)",
+        [],
+    )?;
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn put_run(&self, run: &RunRecord) -> Result<bool, StoreError> {
+        let now = Timestamp::now().as_microsecond();
+        self.write(|tx| put(tx, run, now))
+    }
+
+    fn forget_runs(&self, run_ids: &[String]) -> Result<(), StoreError> {
+        if run_ids.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            for id in run_ids {
+                forget(tx, id)?;
+            }
+            prune_places(tx)
+        })
+    }
+
+    fn runs(&self, query: &RunQuery) -> Result<Vec<RunSummary>, StoreError> {
+        let limit = query.limit.map(|l| l.min(i64::MAX as usize) as i64).unwrap_or(-1);
+        let run = || -> rusqlite::Result<Vec<RunSummary>> {
+            match &query.release {
+                Some(r) => {
+                    let mut st = self.conn.prepare_cached(&format!(
+                        "SELECT {RUN_COLUMNS} FROM runs WHERE release = ?1 ORDER BY run_id DESC LIMIT ?2"
+                    ))?;
+                    st.query_map(rusqlite::params![r, limit], summary)?.collect()
+                }
+                None => {
+                    let mut st = self.conn.prepare_cached(&format!(
+                        "SELECT {RUN_COLUMNS} FROM runs ORDER BY run_id DESC LIMIT ?1"
+                    ))?;
+                    st.query_map([limit], summary)?.collect()
+                }
+            }
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    fn run_ids(&self) -> Result<Vec<String>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<String>> {
+            let mut st = self.conn.prepare_cached("SELECT run_id FROM runs")?;
+            st.query_map([], |r| r.get(0))?.collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    fn unsettled(&self) -> Result<Vec<RunSummary>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<RunSummary>> {
+            let mut st = self.conn.prepare_cached(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs INDEXED BY runs_unsettled
+                 WHERE outcome IN ('running', 'interrupted') OR engine_gone = 0
+                 ORDER BY run_id DESC"
+            ))?;
+            st.query_map([], summary)?.collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    fn engine_gone(&self, run_id: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE runs SET engine_gone = 1 WHERE run_id = ?1 AND engine_gone = 0",
+                [run_id],
+            )
+        })
+        .map(|_| ())
+    }
+
+    fn places(&self, release: Option<&str>) -> Result<Vec<Place>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<Place>> {
+            let mut st = self.conn.prepare_cached(
+                "SELECT release, env, env_index FROM places
+                 WHERE ?1 IS NULL OR release = ?1 ORDER BY release, env_index, env",
+            )?;
+            st.query_map([release], |r| {
+                Ok(Place {
+                    release: r.get(0)?,
+                    env: r.get(1)?,
+                    env_index: r.get::<_, i64>(2)?.clamp(0, u32::MAX as i64) as u32,
+                })
+            })?
+            .collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    fn live(&self, place: &Place) -> Result<Option<Deployment>, StoreError> {
+        let run = || -> rusqlite::Result<Option<Deployment>> {
+            let mut st = self.conn.prepare_cached(&format!(
+                "SELECT {DEPLOYMENT_COLUMNS} FROM deployments INDEXED BY deployments_live
+                 WHERE release = ?1 AND env = ?2 AND reach = 'deployed'
+                 ORDER BY live_at DESC LIMIT 1"
+            ))?;
+            st.query_row([&place.release, &place.env], deployment)
+                .optional()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    fn history(
+        &self,
+        place: &Place,
+        limit: Option<usize>,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        let limit = limit.map(|l| l.min(i64::MAX as usize) as i64).unwrap_or(-1);
+        let run = || -> rusqlite::Result<Vec<Deployment>> {
+            let mut st = self.conn.prepare_cached(&format!(
+                "SELECT {DEPLOYMENT_COLUMNS} FROM deployments INDEXED BY deployments_history
+                 WHERE release = ?1 AND env = ?2
+                 ORDER BY started DESC, run_id DESC LIMIT ?3"
+            ))?;
+            st.query_map(
+                rusqlite::params![place.release, place.env, limit],
+                deployment,
+            )?
+            .collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    fn replace_all(&self, runs: &[RunRecord], since: Timestamp) -> Result<(), StoreError> {
+        let now = Timestamp::now().as_microsecond();
+        let since = since.as_microsecond();
+        self.write(|tx| {
+            let keep: std::collections::HashSet<&str> =
+                runs.iter().map(|r| r.summary.run_id.as_str()).collect();
+            let known: Vec<(String, i64)> = {
+                let mut st = tx.prepare("SELECT run_id, written FROM runs")?;
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            for (id, written) in known {
+                // Written by a live run since the rebuild began: it stays.
+                if !keep.contains(id.as_str()) && written < since {
+                    forget(tx, &id)?;
+                }
+            }
+            for run in runs {
+                put(tx, run, now)?;
+            }
+            prune_places(tx)
+        })
+    }
+
+    fn note(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM notes WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    fn set_note(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO notes (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+        })
+        .map(|_| ())
+    }
+}
