@@ -165,6 +165,28 @@ pub enum Cmd {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// End the canary pause or soak being waited out and go to the next step;
+    /// --full skips the rest of the environment's rollout to its last step
+    Promote {
+        /// Run id, a unique prefix of one, or "latest"
+        run: String,
+        /// Skip the remaining steps of this environment's rollout (to 100%)
+        #[arg(long)]
+        full: bool,
+        /// Why (required; the environment's approval policy decides who may)
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Set the canary to a weight (1-99 %) and hold it there until promoted
+    Weight {
+        /// Run id, a unique prefix of one, or "latest"
+        run: String,
+        /// The canary weight in percent
+        weight: u32,
+        /// Why (required; the environment's approval policy decides who may)
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Answer the decision a run is waiting for (a blocked rollback, or a step a crash interrupted)
     Decide {
         /// Run id, a unique prefix of one, or "latest"

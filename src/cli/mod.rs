@@ -35,6 +35,8 @@ pub fn state_use(cmd: &Cmd) -> crate::state_dir::Use {
         | Cmd::Resume { .. }
         | Cmd::Rollback { .. }
         | Cmd::Abort { .. }
+        | Cmd::Promote { .. }
+        | Cmd::Weight { .. }
         | Cmd::Decide { .. }
         | Cmd::Retry { .. }
         | Cmd::Note { .. }
@@ -61,6 +63,12 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
         Cmd::Resume { run } => steer(run, Action::Resume),
         Cmd::Rollback { run, env, reason } => steer(run, Action::Rollback { env, reason }),
         Cmd::Abort { run, reason } => steer(run, Action::Abort { reason }),
+        Cmd::Promote { run, full, reason } => steer(run, Action::Promote { full, reason }),
+        Cmd::Weight {
+            run,
+            weight,
+            reason,
+        } => steer(run, Action::Weight { weight, reason }),
         Cmd::Decide { run, choice, note } => steer(
             run,
             Action::Decide {

@@ -102,6 +102,39 @@ fn approval(input: &Input, env: usize) -> String {
                     md::time(r.ts),
                 ));
             }
+            Event::Promoted {
+                env: e,
+                full,
+                actor,
+                reason,
+                skipped,
+                ..
+            } if *e == env => parts.push(format!(
+                "⏩ {} promoted{} at {}: “{}”",
+                md::text(&actor.user),
+                if *full {
+                    format!(
+                        " to the last rollout step (--full, {} step(s) skipped)",
+                        skipped.len()
+                    )
+                } else {
+                    String::new()
+                },
+                md::time(r.ts),
+                md::text(reason)
+            )),
+            Event::WeightHeld {
+                env: e,
+                weight,
+                actor,
+                reason,
+                ..
+            } if *e == env => parts.push(format!(
+                "⏸ {} held the canary at {weight}% at {}: “{}”",
+                md::text(&actor.user),
+                md::time(r.ts),
+                md::text(reason)
+            )),
             Event::Rejected {
                 env: e,
                 gate,

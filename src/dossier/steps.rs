@@ -114,6 +114,7 @@ fn result(input: &Input, s: &StepView) -> String {
         StepState::Failed => format!("✘ failed: {}", md::text(&s.message)),
         StepState::TimedOut => format!("✘ timed out: {}", md::text(&s.message)),
         StepState::Killed => format!("✘ stopped: {}", md::text(&s.message)),
+        StepState::Skipped => md::text(&s.message),
         StepState::Pending
             if input.state.is_finished() || input.summary.outcome == Outcome::Interrupted =>
         {

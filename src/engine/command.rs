@@ -54,6 +54,21 @@ pub enum Action {
     Note {
         text: String,
     },
+    /// End the canary pause or soak being waited out now and go on to the
+    /// next step; with `full`, skip the rest of this environment's rollout
+    /// to its last step (100%). Follows the environment's approval policy.
+    Promote {
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        full: bool,
+        #[serde(default)]
+        reason: String,
+    },
+    /// Set the canary to `weight` percent and hold it there until promoted.
+    Weight {
+        weight: u32,
+        #[serde(default)]
+        reason: String,
+    },
 }
 
 /// Everything the engine takes on its command channel: a client's
@@ -135,6 +150,9 @@ impl Action {
             Action::Retry => "retry".into(),
             Action::Decide { choice, .. } => format!("decide {}", choice.word()),
             Action::Note { .. } => "note".into(),
+            Action::Promote { full: false, .. } => "promote".into(),
+            Action::Promote { full: true, .. } => "promote --full".into(),
+            Action::Weight { weight, .. } => format!("weight {weight}"),
         }
     }
 
@@ -157,6 +175,10 @@ impl Action {
                 note,
             } if blank(note) => Some("forcing needs an acknowledgement note"),
             Action::Note { text } if blank(text) => Some("a note needs some text"),
+            Action::Promote { reason, .. } if blank(reason) => Some("a promotion needs a reason"),
+            Action::Weight { reason, .. } if blank(reason) => {
+                Some("a weight change needs a reason")
+            }
             _ => None,
         }
     }

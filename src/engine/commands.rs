@@ -50,6 +50,13 @@ pub(super) enum Wake {
         env: usize,
         reason: String,
     },
+    /// The pause or soak being waited out ends now (`promote`).
+    Promoted,
+    /// Set the canary (step `canary`) to `weight` and hold it (`weight N`).
+    Weight {
+        canary: usize,
+        weight: u32,
+    },
     Shutdown,
     /// Stop waiting for a decision: the engine was told to stop.
     Terminate,
@@ -232,6 +239,12 @@ impl Engine {
             },
             Action::Approve { gate, comment } => {
                 self.decide_approve(actor, gate, comment, missing, ctx)?
+            }
+            Action::Promote { full, reason } => {
+                self.decide_promote(actor, full, reason, missing, ctx)?
+            }
+            Action::Weight { weight, reason } => {
+                self.decide_weight(actor, weight, reason, missing, ctx)?
             }
             Action::Reject { gate, reason } => match ctx {
                 Ctx::InEnv { env, gate: Some(g) }

@@ -431,6 +431,31 @@ pub enum Event {
         step: usize,
         gate: String,
     },
+    /// Someone ended the pause, soak or weight hold at `step` early
+    /// (`promote`), or also skipped the rest of the rollout to its last
+    /// step (`promote --full`): `skipped` lists the steps that will not run.
+    Promoted {
+        env: usize,
+        step: usize,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        full: bool,
+        actor: Actor,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        skipped: Vec<usize>,
+    },
+    /// Someone set the canary to `weight` percent during the wait at `step`
+    /// and holds it there until promoted (`weight N`). Journaled before the
+    /// rollout command runs with `SLATE_WEIGHT=N`; a failure of that
+    /// command fails `canary` (the canary step whose weight it changed).
+    WeightHeld {
+        env: usize,
+        step: usize,
+        canary: usize,
+        weight: u32,
+        actor: Actor,
+        reason: String,
+    },
     GateFailed {
         env: usize,
         step: usize,
@@ -636,6 +661,8 @@ impl Event {
             | Approved { env, step, .. }
             | Rejected { env, step, .. }
             | GatePassed { env, step, .. }
+            | Promoted { env, step, .. }
+            | WeightHeld { env, step, .. }
             | GateFailed { env, step, .. }
             | RetryRequested { env, step, .. }
             | RollbackStepStarted { env, step, .. }
@@ -669,7 +696,7 @@ impl Event {
             CheckResult => "check_result", AnalysisStarted => "analysis_started",
             MetricSampled => "metric_sampled", AnalysisFinished => "analysis_finished",
             EvidenceChecked => "evidence_checked", Approved => "approved", Rejected => "rejected",
-            GatePassed => "gate_passed", GateFailed => "gate_failed", CommandRefused => "command_refused",
+            GatePassed => "gate_passed", Promoted => "promoted", WeightHeld => "weight_held", GateFailed => "gate_failed", CommandRefused => "command_refused",
             PauseRequested => "pause_requested", Paused => "paused", Resumed => "resumed",
             AbortRequested => "abort_requested", RollbackRequested => "rollback_requested",
             RetryRequested => "retry_requested", RollbackStarted => "rollback_started",

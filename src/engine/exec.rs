@@ -323,8 +323,13 @@ impl Engine {
                     None => self.cmds_open = false,
                     Some(cmd) => {
                         let ctx = if rollback { Ctx::RollingBack } else { Ctx::InEnv { env, gate: None } };
-                        if let Some(Wake::Stop(stop)) = self.on_command(cmd, &ctx)? {
-                            return Ok(Some(stop));
+                        match self.on_command(cmd, &ctx)? {
+                            Some(Wake::Stop(stop)) => return Ok(Some(stop)),
+                            Some(Wake::Promoted) => return Ok(None),
+                            Some(Wake::Weight { canary, weight }) => {
+                                return self.hold_weight(env, canary, weight).await;
+                            }
+                            _ => {}
                         }
                     }
                 },

@@ -266,10 +266,13 @@ impl Engine {
         let elapsed = Duration::from_millis(
             Timestamp::now().duration_since(started).as_millis().max(0) as u64,
         );
-        if let Some(stop) = self
+        // `promote` and `weight` act on this wait, and only while it lasts.
+        self.timed = Some((env, step));
+        let waited = self
             .wait_for(wait.saturating_sub(elapsed), env, false)
-            .await?
-        {
+            .await;
+        self.timed = None;
+        if let Some(stop) = waited? {
             return Err(stop);
         }
         Ok(())

@@ -22,6 +22,7 @@ mod hold;
 pub mod leftovers;
 pub mod policy;
 pub mod process;
+mod promote;
 mod recover;
 pub mod resume;
 mod rollback;
@@ -164,6 +165,13 @@ pub struct Engine {
     /// The step a recovery re-enters: a timer or gate there goes on from
     /// where it was, and a command step counts its attempts on.
     resuming: Option<(usize, usize)>,
+    /// The pause or soak being waited out (environment, step): what
+    /// `promote` and `weight` act on.
+    timed: Option<(usize, usize)>,
+    /// The step `promote` ended early, so its end says so.
+    promoted: Option<(usize, usize)>,
+    /// `promote --full`: the walk skips to this step of this environment.
+    skip_to: Option<(usize, usize)>,
     /// Secret values, resolved when the run starts; given to the stages that
     /// name them and masked out of every record.
     secrets: crate::secrets::Resolved,
@@ -284,6 +292,9 @@ impl Engine {
                 _lock: lock,
                 recovery: None,
                 resuming: None,
+                timed: None,
+                promoted: None,
+                skip_to: None,
                 secrets: Default::default(),
                 masker: Default::default(),
             },

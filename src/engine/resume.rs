@@ -158,7 +158,12 @@ pub fn point(state: &RunState, plan: &Plan, steps: &[Vec<Step>]) -> Result<Point
             _ => Point::Interrupted { env, step: b.step },
         });
     }
-    let Some(step) = e.steps.iter().position(|s| s.state != StepState::Succeeded) else {
+    // Steps `promote --full` skipped are behind the run, as done ones are.
+    let Some(step) = e
+        .steps
+        .iter()
+        .position(|s| !matches!(s.state, StepState::Succeeded | StepState::Skipped))
+    else {
         // Every step succeeded; only the environment's end was not journaled.
         return Ok(Point::Forward {
             env,
@@ -175,11 +180,13 @@ pub fn point(state: &RunState, plan: &Plan, steps: &[Vec<Step>]) -> Result<Point
     Ok(match s.state {
         StepState::Running if spec.is_some() => Point::Interrupted { env, step },
         // Checks and analyses only observe, a gate or a timer only waits: do them again.
-        StepState::Running | StepState::Waiting | StepState::Pending => Point::Forward {
-            env,
-            step,
-            fresh: false,
-        },
+        StepState::Running | StepState::Waiting | StepState::Pending | StepState::Skipped => {
+            Point::Forward {
+                env,
+                step,
+                fresh: false,
+            }
+        }
         // A failure the dead engine had not yet acted on: retry while the stage allows, else roll back.
         StepState::Failed | StepState::TimedOut | StepState::Killed => {
             if retries.is_some_and(|r| s.attempts <= r) && s.state != StepState::Killed {

@@ -246,6 +246,13 @@ impl Engine {
             if self.resuming.is_some_and(|r| r != (env, step)) {
                 self.resuming = None;
             }
+            // `promote --full` skips to the rollout's last step (the
+            // skipped steps are in its record).
+            match self.skip_to {
+                Some((e, to)) if e == env && step < to => continue,
+                Some(_) => self.skip_to = None,
+                None => {}
+            }
             self.safe_point(env, step).await?;
             match self.step(env, step).kind.clone() {
                 StepKind::Run(spec) => self.run_step(env, step, &spec).await?,
@@ -262,15 +269,21 @@ impl Engine {
                         step,
                         attempt: 1,
                     })?;
+                    let began = std::time::Instant::now();
                     self.timer(env, step, wait).await?;
+                    let (duration_ms, message) = if self.promoted.take() == Some((env, step)) {
+                        (began.elapsed().as_millis() as u64, "promoted early".into())
+                    } else {
+                        (wait.as_millis() as u64, "pause over".into())
+                    };
                     self.emit(Event::StepFinished {
                         env,
                         step,
                         attempt: 1,
                         status: StepStatus::Succeeded,
                         exit_code: None,
-                        duration_ms: wait.as_millis() as u64,
-                        message: "pause over".into(),
+                        duration_ms,
+                        message,
                     })?;
                 }
             }

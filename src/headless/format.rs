@@ -327,6 +327,37 @@ impl Printer {
                 };
                 format!("  {} ✔ approved {how}{c}", self.at(*env, *step))
             }
+            Event::Promoted {
+                env,
+                step,
+                full,
+                actor,
+                reason,
+                skipped,
+            } => {
+                let how = if *full {
+                    format!(" to the last rollout step, skipping {}", skipped.len())
+                } else {
+                    String::new()
+                };
+                format!(
+                    "  {} ⏩ promoted{how} by {}: {reason}",
+                    self.at(*env, *step),
+                    actor.user
+                )
+            }
+            Event::WeightHeld {
+                env,
+                step,
+                weight,
+                actor,
+                reason,
+                ..
+            } => format!(
+                "  {} ⏸ canary held at {weight}% by {}: {reason}",
+                self.at(*env, *step),
+                actor.user
+            ),
             Event::Rejected {
                 env,
                 step,

@@ -49,6 +49,7 @@ pub fn step_glyph(app: &App, state: StepState) -> (&'static str, Style) {
         StepState::Failed => ("✘", t.fail),
         StepState::TimedOut => ("⊘", t.fail),
         StepState::Killed => ("■", t.warn),
+        StepState::Skipped => ("»", t.muted),
     }
 }
 

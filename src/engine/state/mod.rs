@@ -21,6 +21,7 @@ mod checks;
 mod decisions;
 mod gates;
 mod notes;
+mod promote;
 mod rollback;
 mod run;
 mod steps;
@@ -206,6 +207,7 @@ impl RunState {
             | Event::TimerStarted { .. }
             | Event::EnvFinished { .. } => steps::apply(self, event, ts),
             Event::CheckResult { .. } => checks::apply(self, event),
+            Event::Promoted { .. } | Event::WeightHeld { .. } => promote::apply(self, event),
             Event::GateWaiting { .. }
             | Event::EvidenceChecked { .. }
             | Event::Approved { .. }

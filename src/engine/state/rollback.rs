@@ -48,6 +48,7 @@ pub(super) fn apply(s: &mut RunState, event: &Event, ts: Timestamp) {
                     }
                 }
                 e.current_step = None;
+                e.held_weight = None;
                 e.status = EnvStatus::RollingBack;
                 e.rollback_reason = Some(reason.clone());
                 e.rollback_trigger = Some(trigger.clone());

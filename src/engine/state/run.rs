@@ -140,6 +140,7 @@ fn env_view(e: &EnvOutline) -> EnvView {
         rollback_trigger: None,
         verification: None,
         analyses: Vec::new(),
+        held_weight: None,
         started: None,
         finished: None,
     }

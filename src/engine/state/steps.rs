@@ -86,6 +86,7 @@ pub(super) fn apply(s: &mut RunState, event: &Event, ts: Timestamp) {
             if let Some(e) = s.envs.get_mut(*env) {
                 e.status = EnvStatus::Done(*outcome);
                 e.current_step = None;
+                e.held_weight = None;
                 e.finished = Some(ts);
             }
             if s.status == RunStatus::RollingBack || s.status == RunStatus::Blocked {

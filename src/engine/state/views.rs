@@ -69,6 +69,8 @@ pub enum StepState {
     Failed,
     TimedOut,
     Killed,
+    /// Never ran: `promote --full` skipped it on the way to the last rollout step.
+    Skipped,
 }
 
 /// What a rollback did to a step, kept apart from how the step itself ended.
@@ -98,6 +100,7 @@ impl StepState {
             StepState::Failed => "failed",
             StepState::TimedOut => "timed out",
             StepState::Killed => "stopped",
+            StepState::Skipped => "skipped",
         }
     }
 
@@ -173,6 +176,8 @@ pub struct EnvView {
     pub verification: Option<Verification>,
     /// Analyses run in this environment, in order.
     pub analyses: Vec<AnalysisView>,
+    /// The canary weight someone holds it at (`weight N`) until promoted.
+    pub held_weight: Option<u32>,
     pub started: Option<Timestamp>,
     pub finished: Option<Timestamp>,
 }
