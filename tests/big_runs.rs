@@ -45,7 +45,9 @@ command = "seq 1 {FLOOD}"
 [[stages]]
 name = "tail"
 kind = "custom"
-command = "echo one; echo two; echo three"
+# Fails in prod, after its three lines: prod rolls back, which gives a
+# replay a place of interest to jump back to across both floods.
+command = "echo one; echo two; echo three; test \"$SLATE_ENV\" != prod"
 "#
         ),
     )
@@ -98,8 +100,10 @@ fn show_of_a_flooded_run_counts_every_line_in_bounded_memory() {
         .spawn()
         .expect("start slate");
     let out = common::sandbox::wait_output(child, Duration::from_secs(120), &["run"]);
-    assert!(
-        out.status.success(),
+    // prod's `tail` fails and prod rolls back: exit status 1.
+    assert_eq!(
+        out.status.code(),
+        Some(1),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -131,4 +135,50 @@ fn show_of_a_flooded_run_counts_every_line_in_bounded_memory() {
     let (text, peak_kb) = measured(&sandbox, &["show", "latest"]);
     assert!(text.contains("big 2.0.0"), "{text}");
     assert!(peak_kb < BOUND_KB, "slate show peaked at {peak_kb} KiB");
+
+    replay_reads_a_flood_back_a_window_at_a_time(&sandbox);
+}
+
+/// A replay of the same run from its journal file: jumping to the end and
+/// back to a point mid-flood gives exactly the state a replay of every
+/// record gives, with the newest lines of the flood in the log window and
+/// the older ones left in the journal to be read back on scrolling.
+fn replay_reads_a_flood_back_a_window_at_a_time(sandbox: &Sandbox) {
+    use slate::cockpit::replay::{Control, Replay, Tape};
+
+    let dir = common::newest_run(sandbox.home()).expect("a run");
+    let path = dir.join(slate::journal::JOURNAL_FILE);
+    let every = slate::journal::read_journal(&path)
+        .expect("journal")
+        .records;
+    let (tape, warning) = Tape::open(&path).expect("a tape");
+    assert!(warning.is_none());
+    assert_eq!(tape.len(), every.len());
+    let plan = slate::runs::recorded_plan(tape.states())
+        .expect("started")
+        .expect("plan loads");
+    let mut app = slate::cockpit::app::App::new(
+        plan,
+        slate::cockpit::keymap::Keymap::default(),
+        slate::tui::theme::Theme::monochrome(),
+    );
+    let mut replay = Replay::on(tape, 1.0, jiff::tz::TimeZone::UTC, &mut app).expect("replay");
+
+    replay.control(&mut app, Control::End);
+    assert_eq!(app.run, slate::engine::state::RunState::replay(&every));
+    let newest = app.logs.iter().last().expect("log lines").plain.clone();
+    assert_eq!(newest, "three", "the log ends with the run's last line");
+    assert!(
+        app.logs.more_in_journal(),
+        "the flood's older lines stay in the journal"
+    );
+
+    // Back to the rollback (or the failure before it): a rebuild of the
+    // whole run up to there, across both floods.
+    replay.control(&mut app, Control::PrevInterest);
+    let k = replay.player().pos();
+    assert!(k < every.len() && k > 2 * FLOOD as usize, "landed at {k}");
+    assert_eq!(app.run, slate::engine::state::RunState::replay(&every[..k]));
+    let last = app.logs.iter().last().expect("log lines").plain.clone();
+    assert_eq!(last, "three");
 }

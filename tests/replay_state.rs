@@ -489,7 +489,7 @@ fn read_only_refuses_every_command_with_a_toast_and_sends_nothing() {
     // where `p` is still the pause key.
     let mut app = new_app();
     app.set_read_only("attach --read-only");
-    for rec in r.player().played() {
+    for rec in &r.player().played() {
         app.apply_record(rec);
     }
     assert_eq!(

@@ -197,16 +197,27 @@ impl App {
         Some(Effect::LoadHistory { before })
     }
 
-    /// Output the feed left out because the cockpit was behind (a flood):
-    /// counted for its steps, and read back from the journal on scrolling.
-    pub fn on_elided(&mut self, e: &crate::control::follow::Elided) {
-        for s in &e.steps {
+    /// Output lines that are counted for their steps but not held (up to
+    /// `to_seq`): read back from the journal on scrolling.
+    pub fn skip_output(
+        &mut self,
+        steps: &[crate::control::wire::ElidedStep],
+        lines: u64,
+        to_seq: u64,
+    ) {
+        for s in steps {
             self.run.count_output(s.env, s.step, s.lines);
         }
-        self.logs.elide(e.lines, e.to_seq);
+        self.logs.elide(lines, to_seq);
         // What was held is gone: show what comes after the hole at once.
         self.logs_pending = true;
         self.reveal_logs();
+    }
+
+    /// Output the feed left out because the cockpit was behind (a flood):
+    /// counted for its steps, and read back from the journal on scrolling.
+    pub fn on_elided(&mut self, e: &crate::control::follow::Elided) {
+        self.skip_output(&e.steps, e.lines, e.to_seq);
         if !self.view.follow {
             self.view.log_scroll = 0;
             self.view.follow = true;

@@ -338,13 +338,21 @@ impl App {
 
     /// Rebuilds run state and the log window from records.
     pub fn reset_from(&mut self, records: &[Record]) {
+        self.reset_with(|app| {
+            for r in records {
+                app.apply_record(r);
+            }
+        });
+    }
+
+    /// Starts the run state and log over and lets `play` apply records,
+    /// keeping what is on screen above them (a dialog, a toast).
+    pub fn reset_with(&mut self, play: impl FnOnce(&mut App)) {
         self.run = RunState::default();
         self.logs = LogBuffer::default();
         let modal = self.modal.take();
         let toast = self.toast.take();
-        for r in records {
-            self.apply_record(r);
-        }
+        play(self);
         self.modal = modal;
         self.toast = toast;
         self.dirty = true;

@@ -41,6 +41,15 @@ pub fn head(line: &[u8]) -> Option<Head> {
     })
 }
 
+/// When the record on a line of the engine's shape was written, read from
+/// its first bytes; `None` for a line of another shape.
+pub fn timestamp(line: &[u8]) -> Option<jiff::Timestamp> {
+    let (_, rest) = number(line.strip_prefix(SEQ)?)?;
+    let rest = rest.strip_prefix(TS)?;
+    let close = memchr::memchr(b'"', rest)?;
+    std::str::from_utf8(&rest[..close]).ok()?.parse().ok()
+}
+
 /// The head of any record line: read from its first bytes when it has the
 /// engine's shape, else by parsing it whole; errs when it is not a record.
 pub fn read_head(line: &[u8]) -> Result<Head, serde_json::Error> {

@@ -19,7 +19,10 @@ use std::time::{Duration, Instant};
 use crate::engine::event::Record;
 
 pub use amend::append_after;
-pub use read::{JournalError, OutputSpan, ReadJournal, read_journal, read_journal_states, replay};
+pub use read::{
+    JournalError, LineIndex, OutputSpan, ReadJournal, read_journal, read_journal_indexed,
+    read_journal_states, replay,
+};
 pub use run_id::new_run_id;
 
 pub const JOURNAL_FILE: &str = "journal.ndjson";

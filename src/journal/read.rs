@@ -56,6 +56,60 @@ pub fn replay(records: &[Record], output: &[OutputSpan]) -> crate::engine::state
     state
 }
 
+/// Where one record of a journal is, for a reader that reads output lines
+/// back only when it shows them (a replay): 24 bytes a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineIndex {
+    /// When the record was written, in nanoseconds since the Unix epoch.
+    pub ts_ns: i64,
+    /// The byte offset of its line.
+    pub offset: u64,
+    /// The step of an output line (0 for a state record).
+    pub env: u16,
+    pub step: u16,
+    /// The state record's place among the kept records, or [`Self::OUTPUT`].
+    pub kept: u32,
+}
+
+impl LineIndex {
+    pub const OUTPUT: u32 = u32::MAX;
+
+    /// The state record kept at `kept`, written at `ts`, on the line at `offset`.
+    pub fn state(ts: jiff::Timestamp, offset: u64, kept: usize) -> Self {
+        LineIndex {
+            ts_ns: nanos(ts),
+            offset,
+            env: 0,
+            step: 0,
+            kept: u32::try_from(kept).unwrap_or(Self::OUTPUT - 1),
+        }
+    }
+
+    /// An output line of `(env, step)`, written at `ts`, at `offset`.
+    pub fn output(ts: jiff::Timestamp, offset: u64, env: usize, step: usize) -> Self {
+        LineIndex {
+            ts_ns: nanos(ts),
+            offset,
+            env: u16::try_from(env).unwrap_or(u16::MAX),
+            step: u16::try_from(step).unwrap_or(u16::MAX),
+            kept: Self::OUTPUT,
+        }
+    }
+
+    pub fn ts(&self) -> jiff::Timestamp {
+        jiff::Timestamp::from_nanosecond(i128::from(self.ts_ns))
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    }
+}
+
+/// Reads the state records like [`read_journal_states`] and indexes every
+/// record, output included, by where its line starts.
+pub fn read_journal_indexed(path: &Path) -> Result<(ReadJournal, Vec<LineIndex>), JournalError> {
+    let mut index = Vec::new();
+    let read = read(path, false, Some(&mut index))?;
+    Ok((read, index))
+}
+
 #[derive(Debug)]
 pub enum JournalError {
     Io(String),
@@ -78,7 +132,7 @@ impl std::error::Error for JournalError {}
 /// Reads every record. A bad last line is a torn write and only warns; a bad
 /// line anywhere else means the journal cannot be trusted and is an error.
 pub fn read_journal(path: &Path) -> Result<ReadJournal, JournalError> {
-    read(path, true)
+    read(path, true, None)
 }
 
 /// Reads every record except stage output, which is checked for its place
@@ -86,10 +140,14 @@ pub fn read_journal(path: &Path) -> Result<ReadJournal, JournalError> {
 /// a replica of the run's state needs, in memory that does not grow with
 /// what stages print. (A state rebuilt from these counts no output lines.)
 pub fn read_journal_states(path: &Path) -> Result<ReadJournal, JournalError> {
-    read(path, false)
+    read(path, false, None)
 }
 
-fn read(path: &Path, keep_output: bool) -> Result<ReadJournal, JournalError> {
+fn read(
+    path: &Path,
+    keep_output: bool,
+    mut index: Option<&mut Vec<LineIndex>>,
+) -> Result<ReadJournal, JournalError> {
     // A journal is a file Slate wrote: a symlink in its place is refused, and
     // a FIFO is neither waited on (non-blocking open) nor read.
     let file = std::fs::OpenOptions::new()
@@ -125,6 +183,7 @@ fn read(path: &Path, keep_output: bool) -> Result<ReadJournal, JournalError> {
         if n == 0 {
             break;
         }
+        let line_start = offset;
         offset += n as u64;
         line_no += 1;
         if let Some((line, message)) = pending_error.take() {
@@ -167,6 +226,10 @@ fn read(path: &Path, keep_output: bool) -> Result<ReadJournal, JournalError> {
             valid_len = offset;
             let (env, step) = h.output.unwrap_or_default();
             count(&mut output, records.len(), env, step);
+            if let Some(index) = index.as_deref_mut() {
+                let ts = super::head::timestamp(text).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+                index.push(LineIndex::output(ts, line_start, env, step));
+            }
             continue;
         }
         match serde_json::from_slice::<Record>(text) {
@@ -183,9 +246,17 @@ fn read(path: &Path, keep_output: bool) -> Result<ReadJournal, JournalError> {
                 last_seq = Some(rec.seq);
                 match rec.event {
                     crate::engine::event::Event::Output { env, step, .. } if !keep_output => {
-                        count(&mut output, records.len(), env, step)
+                        count(&mut output, records.len(), env, step);
+                        if let Some(index) = index.as_deref_mut() {
+                            index.push(LineIndex::output(rec.ts, line_start, env, step));
+                        }
                     }
-                    _ => records.push(rec),
+                    _ => {
+                        if let Some(index) = index.as_deref_mut() {
+                            index.push(LineIndex::state(rec.ts, line_start, records.len()));
+                        }
+                        records.push(rec);
+                    }
                 }
                 valid_len = offset;
             }
@@ -210,6 +281,10 @@ fn read(path: &Path, keep_output: bool) -> Result<ReadJournal, JournalError> {
         valid_len,
         output,
     })
+}
+
+fn nanos(ts: jiff::Timestamp) -> i64 {
+    i64::try_from(ts.as_nanosecond()).unwrap_or(i64::MAX)
 }
 
 /// One more output line of `(env, step)` after `after` kept records: it

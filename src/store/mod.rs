@@ -119,8 +119,7 @@ pub trait Store: Send {
     fn live(&self, place: &Place) -> Result<Option<Deployment>, StoreError>;
 
     /// A place's history, newest first, at most `limit` (None: all).
-    fn history(&self, place: &Place, limit: Option<usize>)
-    -> Result<Vec<Deployment>, StoreError>;
+    fn history(&self, place: &Place, limit: Option<usize>) -> Result<Vec<Deployment>, StoreError>;
 
     /// Replaces everything with `runs` (a rebuild), keeping what a live
     /// run wrote after `since` and was not read again.

@@ -5,6 +5,7 @@
 
 mod player;
 mod session;
+mod tape;
 
 use std::path::Path;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use super::feed::Feed;
 use crate::output::err;
 pub use player::{Control, IDLE, MAX_SPEED, MIN_SPEED, Move, Player, SPEEDS, Skip, is_interesting};
 pub use session::{End, Replay, ReplayView};
+pub use tape::Tape;
 
 /// Records due closer together than this are played in one wake-up: the
 /// screen shows at most ~30 frames a second anyway.
@@ -41,26 +43,33 @@ pub async fn run(args: ReplayArgs, state_dir: &Path, config_dir: &Path) -> i32 {
         ));
         return 2;
     }
-    let journal = match crate::runs::open(state_dir, &args.run) {
-        Ok(j) => j,
+    let dir = match crate::runs::find_run(state_dir, &args.run) {
+        Ok(d) => d,
         Err(e) => {
-            err(&format!("slate: {}", e.message));
-            return e.code;
+            err(&format!("slate: {e}"));
+            return 2;
         }
     };
-    let path = journal.journal_path();
+    let path = dir.join(crate::journal::JOURNAL_FILE);
+    // State records parsed, output lines only indexed: a flood is read
+    // back a window at a time, as it is shown.
+    let (tape, warning) = match Tape::open(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            err(&format!("slate: {e}"));
+            return 1;
+        }
+    };
     // A torn tail is a crash's last write: say so, and play what is there.
-    if let Some(w) = &journal.warning {
+    if let Some(w) = &warning {
         err(&format!("slate: warning: {w}"));
     }
-    let pid = journal.pid();
-    let dir = journal.dir.clone();
-    let run_id = journal
-        .dir
+    let pid = crate::runs::pid_of(tape.states());
+    let run_id = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let plan = match journal.plan() {
+    let plan = match crate::runs::recorded_plan(tape.states()) {
         Some(recorded) => match recorded {
             Ok(p) => p,
             Err(e) => {
@@ -94,7 +103,7 @@ pub async fn run(args: ReplayArgs, state_dir: &Path, config_dir: &Path) -> i32 {
         return 2;
     };
     let mut app = App::new(plan, user.keymap, theme);
-    let mut replay = match Replay::new(journal.records, args.speed, TimeZone::system(), &mut app) {
+    let mut replay = match Replay::on(tape, args.speed, TimeZone::system(), &mut app) {
         Ok(r) => r,
         Err(e) => {
             err(&format!("slate: {}: {e}", path.display()));
@@ -107,7 +116,7 @@ pub async fn run(args: ReplayArgs, state_dir: &Path, config_dir: &Path) -> i32 {
     if !replay.player().finished() && crate::runs::engine_running(&dir, pid) {
         replay.set_still_running(true, &mut app);
     }
-    if let Some(w) = journal.warning {
+    if let Some(w) = warning {
         app.toast(w, true);
     }
     let mut feed = Feed::Replay(ReplayFeed::new(replay));

@@ -3,11 +3,13 @@
 //! which records are now due, so speed, idle compression and jumps are
 //! testable without a terminal or a timer.
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
+use super::tape::Tape;
 use crate::engine::event::{Event, Record, StepStatus};
 
 /// The speeds `+` and `-` step through.
@@ -88,8 +90,8 @@ pub fn is_interesting(e: &Event) -> bool {
 }
 
 pub struct Player {
-    records: Vec<Record>,
-    /// `records[..pos]` have been played; never 0 (the run's start is always shown).
+    tape: Tape,
+    /// Records `..pos` have been played; never 0 (the run's start is always shown).
     pos: usize,
     clock: Timestamp,
     speed: f64,
@@ -104,12 +106,19 @@ fn scaled(real: Duration, speed: f64) -> SignedDuration {
 impl Player {
     /// A player showing the first record, paused: the viewer starts it.
     pub fn new(records: Vec<Record>, speed: f64) -> Result<Player, String> {
-        let first = records
-            .first()
-            .ok_or_else(|| "the journal holds no records".to_string())?
-            .ts;
+        Player::on(Tape::from_records(records), speed)
+    }
+
+    /// A player over a tape (a journal read without holding its output).
+    pub fn on(tape: Tape, speed: f64) -> Result<Player, String> {
+        let first = tape
+            .ts(0)
+            .ok_or_else(|| "the journal holds no records".to_string())?;
+        if tape.states().is_empty() {
+            return Err("the journal holds no state records".to_string());
+        }
         Ok(Player {
-            records,
+            tape,
             pos: 1,
             clock: first,
             speed: speed.clamp(MIN_SPEED, MAX_SPEED),
@@ -118,13 +127,25 @@ impl Player {
         })
     }
 
-    pub fn records(&self) -> &[Record] {
-        &self.records
+    pub fn tape(&self) -> &Tape {
+        &self.tape
     }
 
-    /// The records played so far.
-    pub fn played(&self) -> &[Record] {
-        &self.records[..self.pos]
+    /// Every record, read back in full (tests and small runs; a viewer
+    /// works from the tape).
+    pub fn records(&self) -> Vec<Record> {
+        self.read(0..self.tape.len())
+    }
+
+    /// The records played so far, read back in full.
+    pub fn played(&self) -> Vec<Record> {
+        self.read(0..self.pos)
+    }
+
+    fn read(&self, range: Range<usize>) -> Vec<Record> {
+        range
+            .filter_map(|i| self.tape.get(i).map(Cow::into_owned))
+            .collect()
     }
 
     pub fn pos(&self) -> usize {
@@ -132,11 +153,11 @@ impl Player {
     }
 
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.tape.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.tape.is_empty()
     }
 
     pub fn clock(&self) -> Timestamp {
@@ -152,7 +173,7 @@ impl Player {
     }
 
     pub fn at_end(&self) -> bool {
-        self.pos == self.records.len()
+        self.pos == self.tape.len()
     }
 
     pub fn skip(&self) -> Option<Skip> {
@@ -161,7 +182,8 @@ impl Player {
 
     /// Whether the journal ends with the run's end (not a crash or a run still going).
     pub fn finished(&self) -> bool {
-        self.records
+        self.tape
+            .states()
             .iter()
             .any(|r| matches!(r.event, Event::RunFinished { .. }))
     }
@@ -193,8 +215,8 @@ impl Player {
 
     /// While the next record is far off: where the clock jumps from, and to.
     fn idle_cut(&self) -> Option<(Timestamp, Timestamp)> {
-        let next = self.records.get(self.pos)?.ts;
-        let prev = self.records[self.pos - 1].ts;
+        let next = self.tape.ts(self.pos)?;
+        let prev = self.tape.ts(self.pos - 1)?;
         let cap = self.idle_cap();
         let half = cap / 2;
         let land = next - half;
@@ -208,7 +230,7 @@ impl Player {
             return from..from;
         }
         let mut budget = scaled(real, self.speed);
-        while let Some(next) = self.records.get(self.pos).map(|r| r.ts) {
+        while let Some(next) = self.tape.ts(self.pos) {
             if let Some((cut_at, land)) = self.idle_cut() {
                 if self.clock >= cut_at {
                     self.skip = Some(Skip {
@@ -246,7 +268,7 @@ impl Player {
         if self.paused {
             return None;
         }
-        let next = self.records.get(self.pos)?.ts;
+        let next = self.tape.ts(self.pos)?;
         let target = self.idle_cut().map_or(next, |(cut_at, _)| cut_at);
         let virt = target
             .duration_since(self.clock)
@@ -255,12 +277,12 @@ impl Player {
         Some(Duration::from_secs_f64(virt / self.speed))
     }
 
-    /// Moves to just after `records[n - 1]`, its clock with it.
+    /// Moves to just after record `n - 1`, its clock with it.
     pub fn seek(&mut self, n: usize) -> Move {
-        let n = n.clamp(1, self.records.len());
+        let n = n.clamp(1, self.tape.len());
         let from = self.pos;
         self.pos = n;
-        self.clock = self.records[n - 1].ts;
+        self.clock = self.tape.ts(n - 1).unwrap_or(self.clock);
         self.skip = None;
         if n >= from {
             Move::Forward(from..n)
@@ -277,7 +299,7 @@ impl Player {
 
     /// Plays up to and including the next record of interest, and pauses there.
     pub fn next_interest(&mut self) -> Option<Move> {
-        let k = (self.pos..self.records.len()).find(|&k| is_interesting(&self.records[k].event))?;
+        let k = (self.pos..self.tape.len()).find(|&k| self.interesting(k))?;
         self.paused = true;
         Some(self.seek(k + 1))
     }
@@ -285,15 +307,22 @@ impl Player {
     /// Goes back to the record of interest before the one shown last, and pauses.
     pub fn prev_interest(&mut self) -> Option<Move> {
         let shown = self.pos - 1;
-        let k = (0..shown)
-            .rev()
-            .find(|&k| is_interesting(&self.records[k].event))?;
+        let k = (0..shown).rev().find(|&k| self.interesting(k))?;
         self.paused = true;
         Some(self.seek(k + 1))
     }
 
+    /// Output is never a place to stop; a state record may be.
+    fn interesting(&self, k: usize) -> bool {
+        self.tape.kept(k).is_some_and(|r| is_interesting(&r.event))
+    }
+
     /// The record the viewer is looking at: the last one played.
-    pub fn current(&self) -> &Record {
-        &self.records[self.pos - 1]
+    pub fn current(&self) -> Cow<'_, Record> {
+        // A line that can no longer be read back (the file changed under
+        // the viewer) shows as the run's start rather than failing.
+        self.tape
+            .get(self.pos - 1)
+            .unwrap_or_else(|| Cow::Borrowed(&self.tape.states()[0]))
     }
 }

@@ -10,9 +10,13 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use super::player::{Control, Move, Player};
+use super::tape::Tape;
 use crate::cockpit::app::App;
 use crate::cockpit::keymap::UiAction;
-use crate::cockpit::logs::{HISTORY_BATCH, LogLine, history_from};
+use crate::cockpit::logs::{
+    CAPACITY as LOG_CAPACITY, HISTORY_BATCH, LogLine, history_from, history_from_file,
+};
+use crate::control::wire::ElidedStep;
 use crate::engine::event::{ApprovalSource, Event, Record, StepStatus};
 
 /// How the journal ends, once the player has reached its end.
@@ -60,9 +64,14 @@ impl Replay {
         tz: TimeZone,
         app: &mut App,
     ) -> Result<Replay, String> {
-        let player = Player::new(records, speed)?;
+        Replay::on(Tape::from_records(records), speed, tz, app)
+    }
+
+    /// A replay of a tape: a journal whose output is read back when shown.
+    pub fn on(tape: Tape, speed: f64, tz: TimeZone, app: &mut App) -> Result<Replay, String> {
+        let player = Player::on(tape, speed)?;
         app.set_read_only("replay");
-        app.reset_from(player.played());
+        app.reset_from(&player.played());
         let r = Replay {
             player,
             tz,
@@ -160,18 +169,52 @@ impl Replay {
     /// Output lines for the log history, never from after the position:
     /// the viewer must not see what had not happened yet.
     pub fn history(&self, before: u64) -> Vec<LogLine> {
-        history_from(self.player.played(), before, HISTORY_BATCH)
+        let tape = self.player.tape();
+        let before = before.min(tape.seq(self.player.pos()));
+        match tape.path() {
+            Some(path) => history_from_file(path, before, HISTORY_BATCH).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, path = %path.display(), "cannot read log history");
+                Vec::new()
+            }),
+            None => history_from(&self.player.played(), before, HISTORY_BATCH),
+        }
     }
 
     fn apply(&self, app: &mut App, m: Move) {
         match m {
-            Move::Forward(range) => {
-                for r in &self.player.records()[range] {
-                    // Effects of records are commands and quits: none apply to a replay.
-                    let _ = app.apply_record(r);
+            Move::Forward(range) => self.play_into(app, range),
+            Move::Rebuild(n) => app.reset_with(|app| self.play_into(app, 0..n)),
+        }
+    }
+
+    /// Applies records `range` to the app. Output lines older than what
+    /// the log window holds are counted for their steps and left in the
+    /// journal (read back on scrolling, like a live cockpit's elided
+    /// lines), so a jump across a flood reads only what it shows.
+    fn play_into(&self, app: &mut App, range: std::ops::Range<usize>) {
+        let tape = self.player.tape();
+        let outputs = range
+            .clone()
+            .filter(|&i| tape.output_of(i).is_some())
+            .count();
+        let mut to_skip = outputs.saturating_sub(LOG_CAPACITY);
+        let mut skipped = Elided::default();
+        for i in range {
+            if to_skip > 0
+                && let Some((env, step)) = tape.output_of(i)
+            {
+                to_skip -= 1;
+                skipped.add(env, step, tape.seq(i));
+                if to_skip == 0 {
+                    let e = std::mem::take(&mut skipped);
+                    app.skip_output(&e.steps, e.lines, e.to_seq);
                 }
+                continue;
             }
-            Move::Rebuild(n) => app.reset_from(&self.player.records()[..n]),
+            if let Some(r) = tape.get(i) {
+                // Effects of records are commands and quits: none apply to a replay.
+                let _ = app.apply_record(&r);
+            }
         }
     }
 
@@ -232,7 +275,7 @@ impl Replay {
 
     /// Says where a jump landed: the record of interest, in words.
     fn land(&self, app: &mut App, mark: &str) {
-        let text = describe(app, self.player.current());
+        let text = describe(app, &self.player.current());
         app.toast(format!("{mark} {text}"), false);
     }
 }
@@ -317,5 +360,28 @@ fn describe(app: &App, rec: &Record) -> String {
             None => format!("pause requested by {}", actor.user),
         },
         other => other.type_name().replace('_', " "),
+    }
+}
+
+/// Output lines a jump passed over, per step.
+#[derive(Default)]
+struct Elided {
+    steps: Vec<ElidedStep>,
+    lines: u64,
+    to_seq: u64,
+}
+
+impl Elided {
+    fn add(&mut self, env: usize, step: usize, seq: u64) {
+        self.lines += 1;
+        self.to_seq = seq;
+        match self.steps.last_mut() {
+            Some(s) if s.env == env && s.step == step => s.lines += 1,
+            _ => self.steps.push(ElidedStep {
+                env,
+                step,
+                lines: 1,
+            }),
+        }
     }
 }
