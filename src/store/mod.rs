@@ -34,6 +34,9 @@ pub struct RunRecord {
     /// derivation never replaces a newer one (a rebuild racing a live run).
     pub last_seq: u64,
     pub deployments: Vec<Deployment>,
+    /// Whether the run's engine was alive when this was derived (it may
+    /// linger after the run, for a late rollback).
+    pub engine_alive: bool,
 }
 
 /// Which runs to list, newest first.
@@ -119,8 +122,7 @@ pub trait Store: Send {
     fn live(&self, place: &Place) -> Result<Option<Deployment>, StoreError>;
 
     /// A place's history, newest first, at most `limit` (None: all).
-    fn history(&self, place: &Place, limit: Option<usize>)
-    -> Result<Vec<Deployment>, StoreError>;
+    fn history(&self, place: &Place, limit: Option<usize>) -> Result<Vec<Deployment>, StoreError>;
 
     /// Replaces everything with `runs` (a rebuild), keeping what a live
     /// run wrote after `since` and was not read again.
