@@ -80,6 +80,11 @@ impl SqliteStore {
             .conn
             .busy_timeout(BUSY)
             .map_err(|e| classify(&shown, e))?;
+        // A newer Slate's store is not touched at all, not even its mode.
+        let version = store.user_version()?;
+        if version > latest() {
+            return Err(store.newer(version));
+        }
         // WAL survives in the file; setting it again is a no-op.
         store
             .conn
