@@ -6,8 +6,9 @@
 //! the dossier whenever a finished run's record changes (its end, then
 //! notes and deliveries journaled after it, a late rollback). Both are
 //! derived from the journal, so failing to write them loses nothing: it is
-//! logged and the run goes on. When the engine exits the recorder tells the
-//! store, so `slate status` stops looking for it.
+//! logged and the run goes on. (Whether the engine still lingers after the
+//! run is for `slate status` to find out: the store marks a finished run
+//! settled once its engine is seen gone.)
 //!
 //! It holds the end of the run (a [`Hold`]), so the engine does not exit,
 //! nor go on after a `RunFinished`, before the dossier says what the journal
@@ -94,19 +95,6 @@ impl Due {
 }
 
 impl Recorder {
-    /// The engine has exited: the run no longer lingers.
-    async fn engine_gone(&self) {
-        let state_dir = self.state_dir.clone();
-        let run_id = self.state.run_id.clone();
-        let done = tokio::task::spawn_blocking(move || {
-            crate::store::open(&state_dir).and_then(|o| o.store.engine_gone(&run_id))
-        })
-        .await;
-        if let Ok(Err(e)) = done {
-            tracing::warn!(error = %e, "cannot update the store");
-        }
-    }
-
     async fn run(mut self) {
         loop {
             let mut due = Due::default();
@@ -117,10 +105,7 @@ impl Recorder {
                     due.index = true;
                     due.dossier = self.state.is_finished();
                 }
-                Err(RecvError::Closed) => {
-                    self.engine_gone().await;
-                    return;
-                }
+                Err(RecvError::Closed) => return,
             }
             // Whatever else has arrived is written once, not once per record.
             loop {

@@ -515,13 +515,13 @@ fn a_saved_review_is_journaled_and_replaces_the_memory_entry() {
 }
 
 #[test]
-fn the_history_index_repairs_itself() {
+fn the_store_repairs_itself() {
     let sb = Sandbox::new();
     let plan = sb.plan("plan.toml", &format!("{HEAD}{ROLLED_BACK}"));
     for _ in 0..3 {
         sb.run(&["run", "--headless", plan.to_str().unwrap()], RUN);
     }
-    let index = sb.home().join("runs/index.ndjson");
+    let store = sb.home().join(slate::store::STORE_FILE);
     let first = slate::runs::load(sb.home());
     assert_eq!(first.runs.len(), 3);
     assert!(first.warnings.is_empty(), "{:?}", first.warnings);
@@ -530,25 +530,26 @@ fn the_history_index_repairs_itself() {
         "newest first"
     );
 
-    // A lost index is rebuilt from the journals, with the same answers.
-    std::fs::remove_file(&index).unwrap();
+    // A lost store is rebuilt from the journals, with the same answers, and says so.
+    for side in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", store.display()));
+    }
     let rebuilt = slate::runs::load(sb.home());
     assert_eq!(rebuilt.runs, first.runs);
-    assert_eq!(std::fs::read_to_string(&index).unwrap().lines().count(), 3);
+    assert!(
+        rebuilt
+            .notices
+            .iter()
+            .any(|n| n.contains("from 3 run journals")),
+        "{:?}",
+        rebuilt.notices
+    );
 
-    // A garbled line is reported, not fatal; a deleted run disappears.
-    let mut text = std::fs::read_to_string(&index).unwrap();
-    text.push_str("{not json\n");
-    std::fs::write(&index, text).unwrap();
+    // A deleted run disappears.
     std::fs::remove_dir_all(sb.home().join("runs").join(&first.runs[0].run_id)).unwrap();
     let after = slate::runs::load(sb.home());
     assert_eq!(after.runs.len(), 2);
-    assert_eq!(after.warnings.len(), 1, "{:?}", after.warnings);
-    assert!(
-        after.warnings[0].contains("index.ndjson:4"),
-        "{:?}",
-        after.warnings
-    );
+    assert_eq!(after.runs[..], first.runs[1..]);
 }
 
 #[test]

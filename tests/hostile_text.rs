@@ -485,6 +485,19 @@ fn hostile_text_is_shown_never_obeyed_in_every_output() {
     assert_neutral("memory --json", &memory_json.stdout);
     assert_shows("memory --json", &memory_json.stdout, &["memory", "reject"]);
 
+    // The ledger keeps the same fields in the store and shows them neutralised.
+    let ledger = slate(&sb, "ledger", &["ledger"]);
+    assert_neutral("ledger", &ledger.stdout);
+    assert_neutral("ledger", &ledger.stderr);
+    assert_shows("ledger", &ledger.stdout, &["release", "version", "dev"]);
+    let ledger_json = slate(&sb, "ledger-json", &["ledger", "--json"]);
+    assert_neutral("ledger --json", &ledger_json.stdout);
+    assert_shows(
+        "ledger --json",
+        &ledger_json.stdout,
+        &["release", "version", "dev"],
+    );
+
     let history = slate(&sb, "history", &["history"]);
     assert_neutral("history", &history.stdout);
     assert_shows("history", &history.stdout, &["release", "version"]);

@@ -823,11 +823,11 @@ url = "{hook}"
     // What shows instead is the URL, masked, in every place the failure is told.
     let shown = format!("GET http://***@127.0.0.1:{dead}/x?access_token=***");
     let run = common::newest_run(sb.home()).unwrap();
-    let index = std::fs::read_to_string(sb.home().join("runs/index.ndjson")).unwrap();
+    let index = String::from_utf8_lossy(&sb.run(&["history", "--json"], LIMIT).stdout).into_owned();
     let dossier = std::fs::read_to_string(run.join("dossier.md")).unwrap();
     for (what, text) in [
         ("stdout", &stdout),
-        ("the index", &index),
+        ("the history (from the store)", &index),
         ("the webhook payloads", &payloads),
     ] {
         assert!(

@@ -110,12 +110,30 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// List the active runs (those whose engine is running)
+    /// What is live in each environment, and the active runs (those whose engine is running)
     Status {
-        /// Print them as JSON
+        /// Print the active runs as JSON
         #[arg(long)]
         json: bool,
     },
+    /// What is live in each environment of each release, and what was before (newest first)
+    Ledger {
+        /// Only this release
+        #[arg(value_name = "RELEASE")]
+        release: Option<String>,
+        /// Only this environment
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        /// How many past versions per environment (0: all)
+        #[arg(short = 'n', long, default_value_t = 10)]
+        limit: usize,
+        /// Print it as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// The store that indexes runs and keeps the release ledger
+    #[command(subcommand)]
+    Store(StoreCmd),
     /// Approve the gate an active run waits at (through its control socket)
     Approve {
         /// Run id, a unique prefix of one, or "latest"
@@ -339,4 +357,11 @@ impl From<InterruptedArg> for crate::engine::event::RollbackChoice {
             InterruptedArg::Rollback => C::Rollback,
         }
     }
+}
+
+/// `slate store …`
+#[derive(Debug, Subcommand)]
+pub enum StoreCmd {
+    /// Derive the store again from every run's journal (the journals are the truth)
+    Rebuild,
 }

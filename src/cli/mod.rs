@@ -1,13 +1,14 @@
 //! The command line: `args` is what clap parses, [`dispatch`] hands each
 //! subcommand to its verb. Each verb family has a file here (`steer` for
 //! the verbs that drive an active run, `show`, `validate`, `dossier`,
-//! `memory`, `demo`, `run` for the verbs that start or take over a run);
+//! `memory`, `ledger` (and `store`), `demo`, `run` for the verbs that start or take over a run);
 //! the interactive viewers (`history`, `review`, `attach`, `replay`) live
 //! in their own modules and are called from here the same way.
 
 mod args;
 pub mod demo;
 mod dossier;
+pub mod ledger;
 mod memory;
 mod run;
 mod show;
@@ -17,7 +18,7 @@ mod validate;
 use std::future::Future;
 use std::path::Path;
 
-pub use args::{Cli, Cmd, DecideArg, InterruptedArg, RunArgs};
+pub use args::{Cli, Cmd, DecideArg, InterruptedArg, RunArgs, StoreCmd};
 
 use crate::engine::Action;
 
@@ -57,6 +58,21 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
         Cmd::Validate { plan } => validate::run(&plan),
         Cmd::Show { run, json } => show::run(state_dir, &run, json),
         Cmd::Status { json } => steer::status(state_dir, json),
+        Cmd::Ledger {
+            release,
+            env,
+            limit,
+            json,
+        } => ledger::run(
+            state_dir,
+            &ledger::LedgerArgs {
+                release,
+                env,
+                limit: (limit > 0).then_some(limit),
+                json,
+            },
+        ),
+        Cmd::Store(StoreCmd::Rebuild) => ledger::rebuild(state_dir),
         Cmd::Approve { run, gate, comment } => steer(run, Action::Approve { gate, comment }),
         Cmd::Reject { run, gate, reason } => steer(run, Action::Reject { gate, reason }),
         Cmd::Pause { run } => steer(run, Action::Pause),

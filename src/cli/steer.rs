@@ -41,7 +41,8 @@ pub async fn command(state_dir: &Path, run: &str, action: Action) -> i32 {
     }
 }
 
-/// `slate status`: the active runs, one line each (or JSON).
+/// `slate status`: what is live in each environment (text only), then the
+/// active runs, one line each (or the active runs as JSON).
 pub fn status(state_dir: &Path, json: bool) -> i32 {
     let active = match runs::active_runs(state_dir) {
         Ok(a) => a,
@@ -59,6 +60,23 @@ pub fn status(state_dir: &Path, json: bool) -> i32 {
             }
         }
         return 0;
+    }
+    if let Some(store) = super::ledger::open(state_dir) {
+        match super::ledger::read(store.as_ref(), None, None, Some(1)) {
+            Ok(ledger) if !ledger.is_empty() => {
+                crate::say!("live:");
+                for e in &ledger {
+                    let mut line = format!("  {} {}", e.release, super::ledger::live_line(e));
+                    if !e.drift.is_empty() {
+                        line.push_str("  ! drift (see slate ledger)");
+                    }
+                    crate::say!("{line}");
+                }
+                crate::say!("");
+            }
+            Ok(_) => {}
+            Err(e) => crate::warn_user!("slate: {e}"),
+        }
     }
     if active.is_empty() {
         crate::say!("no active runs");

@@ -34,6 +34,9 @@ pub struct RunRecord {
     /// derivation never replaces a newer one (a rebuild racing a live run).
     pub last_seq: u64,
     pub deployments: Vec<Deployment>,
+    /// Whether the run's engine was alive when this was derived (it may
+    /// linger after the run, for a late rollback).
+    pub engine_alive: bool,
 }
 
 /// Which runs to list, newest first.

@@ -35,6 +35,7 @@ pub fn record(state: &RunState, alive: bool, configs: &[Option<String>]) -> RunR
         summary: RunSummary::from_state(state, alive),
         last_seq: state.last_seq,
         deployments: super::ledger::deployments(state, alive, configs),
+        engine_alive: alive,
     }
 }
 
@@ -62,13 +63,13 @@ pub struct Rebuilt {
 }
 
 /// Reads every journal; the store is not touched (nor locked) meanwhile.
-fn read_all(state_dir: &Path) -> (Vec<RunRecord>, Vec<String>) {
+fn read_all(state_dir: &Path) -> (Vec<RunRecord>, Vec<(String, String)>) {
     let mut records = Vec::new();
     let mut skipped = Vec::new();
     for (id, dir) in run_dirs(state_dir) {
         match summarise(&dir) {
             Ok(r) => records.push(r),
-            Err(e) => skipped.push(format!("run {id}: {e}")),
+            Err(e) => skipped.push((id, e)),
         }
     }
     (records, skipped)
@@ -77,10 +78,10 @@ fn read_all(state_dir: &Path) -> (Vec<RunRecord>, Vec<String>) {
 /// Fills a new store from the journals; returns how many runs it holds.
 pub(super) fn fill(store: &dyn Store, state_dir: &Path) -> Result<usize, StoreError> {
     let since = jiff::Timestamp::now();
-    let stamp = super::sync::runs_dir_stamp(state_dir);
     let (records, _) = read_all(state_dir);
     store.replace_all(&records, since)?;
-    super::sync::mark_synced(store, stamp.as_deref())?;
+    // Not marked as in step: the next sync lists the directory again and
+    // reports what was unreadable.
     Ok(records.len())
 }
 
@@ -114,9 +115,14 @@ pub fn rebuild(state_dir: &Path) -> Result<Rebuilt, StoreError> {
     let (records, skipped) = read_all(state_dir);
     store.replace_all(&records, since)?;
     super::sync::mark_synced(&store, stamp.as_deref())?;
+    let ids: Vec<String> = skipped.iter().map(|(id, _)| id.clone()).collect();
+    super::sync::note_unreadable(&store, &ids)?;
     Ok(Rebuilt {
         runs: records.len(),
-        skipped,
+        skipped: skipped
+            .into_iter()
+            .map(|(id, e)| format!("run {id}: {e}"))
+            .collect(),
         moved,
     })
 }

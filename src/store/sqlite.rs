@@ -80,6 +80,11 @@ impl SqliteStore {
             .conn
             .busy_timeout(BUSY)
             .map_err(|e| classify(&shown, e))?;
+        // A newer Slate's store is not touched at all, not even its mode.
+        let version = store.user_version()?;
+        if version > latest() {
+            return Err(store.newer(version));
+        }
         // WAL survives in the file; setting it again is a no-op.
         store
             .conn
@@ -259,7 +264,7 @@ fn deployment(row: &Row) -> rusqlite::Result<Deployment> {
 /// Writes one run and its ledger rows, unless a later derivation is there.
 fn put(tx: &rusqlite::Transaction, run: &RunRecord, now: i64) -> rusqlite::Result<bool> {
     let s = &run.summary;
-    let gone = !matches!(s.outcome, Outcome::Running);
+    let gone = !run.engine_alive;
     let changed = tx.execute(
         "INSERT INTO runs (run_id, release, version, previous_version, owner, started_by, started, finished,
              duration_ms, reached, outcome, approvers, message, memory, pid, last_seq, engine_gone, written)
@@ -271,7 +276,7 @@ fn put(tx: &rusqlite::Transaction, run: &RunRecord, now: i64) -> rusqlite::Resul
              duration_ms = excluded.duration_ms, reached = excluded.reached, outcome = excluded.outcome,
              approvers = excluded.approvers, message = excluded.message, memory = excluded.memory,
              pid = excluded.pid, last_seq = excluded.last_seq, written = excluded.written,
-             engine_gone = MIN(runs.engine_gone, excluded.engine_gone) * (excluded.outcome != 'running')
+             engine_gone = excluded.engine_gone
          WHERE excluded.last_seq >= runs.last_seq",
         rusqlite::params![
             s.run_id,

@@ -13,6 +13,9 @@ use crate::engine::state::RunState;
 use crate::runs::{History, Outcome, runs_dir};
 
 const RUNS_DIR_NOTE: &str = "runs_dir_mtime";
+/// Run directories whose journal could not be read: tried again (and
+/// reported) on every sync, since a listing happens only when one is added.
+const UNREADABLE_NOTE: &str = "unreadable_runs";
 
 /// The runs directory's modification time, to the nanosecond.
 pub fn runs_dir_stamp(state_dir: &Path) -> Option<String> {
@@ -26,6 +29,14 @@ pub fn mark_synced(store: &dyn Store, stamp: Option<&str>) -> Result<(), StoreEr
         Some(s) => store.set_note(RUNS_DIR_NOTE, s),
         None => Ok(()),
     }
+}
+
+/// Notes the run directories whose journals could not be read.
+pub fn note_unreadable(store: &dyn Store, ids: &[String]) -> Result<(), StoreError> {
+    store.set_note(
+        UNREADABLE_NOTE,
+        &serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()),
+    )
 }
 
 /// Records a run's state as the recorder holds it.
@@ -45,6 +56,11 @@ pub fn record_state(
 pub fn sync(store: &dyn Store, state_dir: &Path) -> Result<Vec<String>, StoreError> {
     let mut warnings = Vec::new();
     let stamp = runs_dir_stamp(state_dir);
+    let noted: Vec<String> = store
+        .note(UNREADABLE_NOTE)?
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let mut unreadable: Vec<String> = Vec::new();
     if stamp.is_some() && store.note(RUNS_DIR_NOTE)? != stamp {
         let on_disk = super::rebuild::run_dirs(state_dir);
         let known: std::collections::HashSet<String> = store.run_ids()?.into_iter().collect();
@@ -64,10 +80,32 @@ pub fn sync(store: &dyn Store, state_dir: &Path) -> Result<Vec<String>, StoreErr
                 Ok(r) => {
                     store.put_run(&r)?;
                 }
-                Err(e) => warnings.push(format!("run {id}: {e}")),
+                Err(e) => {
+                    warnings.push(format!("run {id}: {e}"));
+                    unreadable.push(id.clone());
+                }
             }
         }
         mark_synced(store, stamp.as_deref())?;
+    } else {
+        for id in &noted {
+            let dir = runs_dir(state_dir).join(id);
+            if !dir.join(crate::journal::JOURNAL_FILE).exists() {
+                continue;
+            }
+            match super::rebuild::summarise(&dir) {
+                Ok(r) => {
+                    store.put_run(&r)?;
+                }
+                Err(e) => {
+                    warnings.push(format!("run {id}: {e}"));
+                    unreadable.push(id.clone());
+                }
+            }
+        }
+    }
+    if unreadable != noted {
+        note_unreadable(store, &unreadable)?;
     }
     for s in store.unsettled()? {
         let dir = runs_dir(state_dir).join(&s.run_id);
