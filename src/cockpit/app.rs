@@ -53,6 +53,9 @@ pub enum Effect {
     },
     /// Move the replay player (replay mode only).
     Replay(Control),
+    /// Put this text on the clipboard of the terminal the cockpit is in
+    /// (OSC 52, which works over SSH and tmux).
+    Copy(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +87,8 @@ pub struct View {
     pub stage_filter: Option<(usize, usize)>,
     pub stderr_only: bool,
     pub search: Option<Search>,
+    /// The focused panel fills the screen (`z`).
+    pub zoom: bool,
     pub size: Rect,
 }
 
@@ -156,6 +161,7 @@ impl App {
                 stage_filter: None,
                 stderr_only: false,
                 search: None,
+                zoom: false,
                 size: Rect::new(0, 0, 80, 24),
             },
             keymap,
@@ -191,6 +197,11 @@ impl App {
             self.run.current_env.unwrap_or(0)
         }
         .min(self.run.envs.len().saturating_sub(1))
+    }
+
+    /// A log search is set (its highlight shows, and Esc lets it go).
+    pub fn search_active(&self) -> bool {
+        self.view.search.is_some()
     }
 
     pub fn is_active(&self) -> bool {

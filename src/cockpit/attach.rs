@@ -336,7 +336,8 @@ impl Attach {
                 let path = self.run_dir.join(crate::journal::JOURNAL_FILE);
                 logs::read_history(path, before, self.history_tx.clone());
             }
-            Effect::Quit | Effect::Replay(_) => {}
+            // Copies are written by the loop, which holds the terminal.
+            Effect::Quit | Effect::Replay(_) | Effect::Copy(_) => {}
         }
     }
 
