@@ -35,6 +35,13 @@ pub(super) struct Exec<'a> {
 /// Lines of a verification's output kept for its record.
 pub(super) const VERIFY_OUTPUT_KEPT: usize = 20;
 
+/// The last meaningful lines of stderr kept while a step runs: the last
+/// goes into a failed step's message, so every reader (pipeline, header,
+/// headless, webhook, dossier) says what failed, not only how it exited;
+/// each is cut to [`STDERR_LINE_MAX`] characters.
+pub const STDERR_KEPT: usize = 3;
+pub const STDERR_LINE_MAX: usize = 200;
+
 /// A kept line as plain text: it is shown inside messages and the dossier,
 /// not in a log pane, so escape sequences and control characters go.
 fn plain(line: &str) -> String {
@@ -153,6 +160,7 @@ impl Engine {
         x: &Exec<'_>,
         (stream, lines): process::Lines,
         kept: &mut std::collections::VecDeque<String>,
+        stderr: &mut std::collections::VecDeque<String>,
     ) -> Result<(), Fatal> {
         if x.verify {
             for line in lines {
@@ -162,6 +170,19 @@ impl Engine {
                 kept.push_back(plain(&line));
             }
             return Ok(());
+        }
+        if stream == super::event::Stream::Stderr {
+            for line in &lines {
+                let text = plain(line);
+                let text = text.trim();
+                if text.is_empty() {
+                    continue;
+                }
+                if stderr.len() == STDERR_KEPT {
+                    stderr.pop_front();
+                }
+                stderr.push_back(text.chars().take(STDERR_LINE_MAX).collect());
+            }
         }
         for line in lines {
             self.emit(Event::Output {
@@ -209,6 +230,7 @@ impl Engine {
             })?;
         }
         let mut kept = std::collections::VecDeque::new();
+        let mut stderr = std::collections::VecDeque::new();
         let deadline = tokio::time::sleep(x.timeout);
         tokio::pin!(deadline);
         let mut flush = tokio::time::interval(crate::journal::OUTPUT_FLUSH);
@@ -248,7 +270,7 @@ impl Engine {
                     }
                 }
                 Ev::Lines(None) => lines_open = false,
-                Ev::Lines(Some(batch)) => self.emit_output(&x, batch, &mut kept)?,
+                Ev::Lines(Some(batch)) => self.emit_output(&x, batch, &mut kept, &mut stderr)?,
                 Ev::Flush => {
                     let _ = self.journal.flush();
                 }
@@ -265,7 +287,7 @@ impl Engine {
         while lines_open {
             tokio::select! {
                 l = lines.recv() => match l {
-                    Some(batch) => self.emit_output(&x, batch, &mut kept)?,
+                    Some(batch) => self.emit_output(&x, batch, &mut kept, &mut stderr)?,
                     None => lines_open = false,
                 },
                 _ = tokio::time::sleep_until(drain_until) => break,
@@ -290,6 +312,14 @@ impl Engine {
                 None => "ended without a status".to_string(),
             };
             (StepStatus::Failed, msg)
+        };
+        // What it said last on stderr says what failed ("exited with status
+        // 1: ERROR: relation users does not exist").
+        let message = match stderr.back() {
+            Some(last) if matches!(status, StepStatus::Failed | StepStatus::TimedOut) => {
+                format!("{message}: {last}")
+            }
+            _ => message,
         };
         Ok(ExecResult {
             status,
