@@ -524,3 +524,48 @@ fn snapshot_a_held_canary_zoomed_at_80x24() {
     app.on_key(key('z'));
     insta::assert_snapshot!("held_zoomed_pipeline_80x24", screen(&mut app, 80, 24));
 }
+
+#[test]
+fn a_decision_by_someone_else_is_a_toast_naming_them() {
+    let (mut app, mut f) = at_pause();
+    f.apply(
+        &mut app,
+        Event::Promoted {
+            env: 0,
+            step: 1,
+            full: false,
+            actor: actor("bob", "socket"),
+            reason: "LGTM".into(),
+            skipped: Vec::new(),
+        },
+    );
+    assert_eq!(toast(&app), "bob promoted: LGTM");
+    // This cockpit's own decision is answered by its reply, not a toast.
+    app.toast = None;
+    f.apply(
+        &mut app,
+        Event::WeightHeld {
+            env: 0,
+            step: 1,
+            canary: 0,
+            weight: 20,
+            actor: actor("me", "cockpit"),
+            reason: "mine".into(),
+        },
+    );
+    assert!(app.toast.is_none());
+}
+
+#[test]
+fn snapshot_the_header_read_only_and_attached() {
+    let (mut app, _) = at_pause();
+    app.set_read_only("attach --read-only");
+    let s = screen(&mut app, 80, 24);
+    assert!(s.lines().next().unwrap().contains("[READ-ONLY]"), "{s}");
+    insta::assert_snapshot!("read_only_80x24", s);
+    let (mut app, _) = at_pause();
+    app.attached = true;
+    let s = screen(&mut app, 200, 50);
+    assert!(s.lines().next().unwrap().contains("[ATTACHED]"), "{s}");
+    insta::assert_snapshot!("attached_long_version_200x50", s);
+}

@@ -129,6 +129,9 @@ pub struct App {
     pub read_only: Option<ReadOnly>,
     /// Set in replay mode: where the player is, for the header and the keys.
     pub replay: Option<ReplayView>,
+    /// This cockpit attached to a run started elsewhere (`slate attach`):
+    /// the header says so.
+    pub attached: bool,
 }
 
 pub(super) fn textarea(placeholder: &str) -> TextArea<'static> {
@@ -177,6 +180,7 @@ impl App {
             logs_pending: false,
             read_only: None,
             replay: None,
+            attached: false,
         }
     }
 
@@ -290,6 +294,42 @@ impl App {
                     self.modal = Some(Modal::Decide { ack: None });
                 }
                 self.toast(reason.clone(), true);
+            }
+            // A decision someone else made (another client, `slate approve`).
+            Event::Approved {
+                gate,
+                actor,
+                comment,
+                source: crate::engine::event::ApprovalSource::Operator,
+                ..
+            } if actor.via != "cockpit" => {
+                let said = match comment.trim() {
+                    "" => String::new(),
+                    c => format!(": {c}"),
+                };
+                self.toast(format!("{} approved {gate}{said}", actor.user), false);
+            }
+            Event::Rejected {
+                gate, actor, reason, ..
+            } if actor.via != "cockpit" => {
+                self.toast(format!("{} rejected {gate}: {reason}", actor.user), true);
+            }
+            Event::Promoted {
+                actor, full, reason, ..
+            } if actor.via != "cockpit" => {
+                let how = if *full { " to the last step" } else { "" };
+                self.toast(format!("{} promoted{how}: {reason}", actor.user), false);
+            }
+            Event::WeightHeld {
+                actor,
+                weight,
+                reason,
+                ..
+            } if actor.via != "cockpit" => {
+                self.toast(
+                    format!("{} held the canary at {weight}%: {reason}", actor.user),
+                    false,
+                );
             }
             Event::CommandRefused { actor, reason, .. } if actor.via != "cockpit" => {
                 self.toast(format!("{} was refused: {reason}", actor.user), true);

@@ -172,6 +172,7 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
     if o.read_only {
         app.set_read_only("attach --read-only");
     }
+    app.attached = !o.launched;
     app.now = Timestamp::now();
     app.apply_record(&first);
     let mut feed = Feed::Attach(Box::new(Attach::new(
