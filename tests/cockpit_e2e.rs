@@ -437,7 +437,7 @@ fn quitting_while_active_asks_then_aborts() {
     assert!(s.contains("Quit?"), "{s}");
     assert!(s.contains("A release is in progress."), "{s}");
     assert!(
-        s.contains("d / Enter detach") && s.contains("a abort and quit"),
+        s.contains("d / Enter detach") && s.contains("a abort (asks why) and quit"),
         "{s}"
     );
 
@@ -457,10 +457,15 @@ fn quitting_while_active_asks_then_aborts() {
 
     c.send(b"q");
     c.wait_for_screen("Quit?", WAIT);
+    // Abort asks why, like a rollback.
     c.send(b"a");
+    c.wait_for_screen("Abort the release?", WAIT);
+    c.send(b"smoke is red");
+    c.send(ENTER);
     let recs = c.wait_for_journal("\"type\":\"run_finished\"", WAIT);
     let abort = only(&recs, "abort_requested");
     assert_eq!(abort["actor"]["via"], "cockpit");
+    assert_eq!(abort["reason"], "smoke is red");
     assert!(
         ["aborted", "rolled_back"].contains(&outcome(&recs)),
         "quitting aborts the release: {:?}",

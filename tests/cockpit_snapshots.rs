@@ -403,7 +403,7 @@ fn help_overlay() {
     assert!(screen.contains("approve the waiting gate"));
     insta::assert_snapshot!("help_100x40", term.backend());
     // Tall enough for everything: the closing hint wraps instead of being cut.
-    let term = render(&mut app, 100, 50);
+    let term = render(&mut app, 100, 64);
     let screen = text(term.backend().buffer());
     assert!(screen.contains("config.toml [keys]"), "{screen}");
 }

@@ -263,11 +263,25 @@ fn quitting_an_active_release_asks_then_aborts_and_waits_for_the_rollback() {
     app.on_key(key('q'));
     assert!(app.on_key(key('y')).is_empty());
     assert!(matches!(app.modal, Some(Modal::Quit)));
-    let fx = app.on_key(key('a'));
-    assert!(matches!(
-        fx.as_slice(),
-        [Effect::Send(Action::Abort { .. })]
-    ));
+    // Abort asks why, like a rollback, and refuses to go on without a reason.
+    assert!(app.on_key(key('a')).is_empty());
+    assert!(matches!(app.modal, Some(Modal::Reason { .. })));
+    assert!(app.on_key(code(KeyCode::Enter)).is_empty());
+    assert_eq!(
+        app.toast.as_ref().map(|t| t.text.as_str()),
+        Some("an abort needs a reason")
+    );
+    assert_eq!(app.quit, QuitState::Running);
+    for c in "bad canary".chars() {
+        app.on_key(key(c));
+    }
+    let fx = app.on_key(code(KeyCode::Enter));
+    assert_eq!(
+        fx,
+        [Effect::Send(Action::Abort {
+            reason: "bad canary".into()
+        })]
+    );
     assert!(app.modal.is_none());
     assert_eq!(app.quit, QuitState::AfterFinish);
     // Records before the end change nothing; the end quits (the engine's

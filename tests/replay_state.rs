@@ -219,6 +219,8 @@ fn press(app: &mut App, replay: &mut Replay, k: KeyEvent) -> bool {
             Effect::Replay(c) => replay.control(app, c),
             Effect::LoadHistory { before } => app.add_history(replay.history(before)),
             Effect::Quit => quit = true,
+            // The terminal's clipboard; nothing to do with the run.
+            Effect::Copy(_) => {}
             Effect::Send(a) => panic!("a replay sent {a:?}"),
         }
     }

@@ -56,6 +56,25 @@ impl App {
             }
             UiAction::Decide => dialog::decide::open(self),
             UiAction::Note => dialog::line::open_note(self),
+            UiAction::Promote | UiAction::Skip => {
+                let full = a == UiAction::Skip;
+                match self.cannot_promote(false) {
+                    Some(why) => self.toast(format!("{}: {why}", a.name()), true),
+                    None => dialog::reason::open(self, dialog::reason::Ask::Promote { full }),
+                }
+            }
+            UiAction::Weight => match self.cannot_promote(true) {
+                Some(why) => self.toast(format!("weight: {why}"), true),
+                None => dialog::palette::open(self, "weight "),
+            },
+            UiAction::Palette => dialog::palette::open(self, ""),
+            // Esc lets go of a search: no highlight, back to the live tail.
+            UiAction::ClearSearch if v.search.take().is_some() => {
+                v.log_scroll = 0;
+                v.follow = true;
+            }
+            UiAction::Zoom => v.zoom = !v.zoom,
+            UiAction::Copy => return self.copy_selected(),
             UiAction::FocusNext | UiAction::FocusPrev => {
                 let i = Panel::ALL.iter().position(|p| *p == v.focus).unwrap_or(0);
                 let n = Panel::ALL.len();
@@ -151,6 +170,47 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+
+    /// `y`: what is selected, for the clipboard: the `slate approve`
+    /// command of the waiting gate, else the log line a search is on, else
+    /// the run id. The toast says what was copied.
+    pub(super) fn copy_selected(&mut self) -> Vec<Effect> {
+        let search_line = self
+            .view
+            .search
+            .as_ref()
+            .and_then(|s| s.current)
+            .and_then(|seq| {
+                self.logs
+                    .iter()
+                    .find(|l| l.seq == seq)
+                    .map(|l| l.plain.clone())
+            });
+        let (what, text) = if let Some(w) = &self.run.waiting
+            && self.read_only.is_none()
+        {
+            (
+                "the approve command",
+                format!(
+                    "slate approve {} {} --comment ''",
+                    self.run.run_id,
+                    crate::text::neutral::line(&w.gate)
+                ),
+            )
+        } else if let Some(line) = search_line {
+            ("the log line", line)
+        } else if !self.run.run_id.is_empty() {
+            ("the run id", self.run.run_id.clone())
+        } else {
+            self.toast("nothing to copy yet", true);
+            return Vec::new();
+        };
+        self.toast(
+            format!("copied {what}: {}", crate::text::neutral::line(&text)),
+            false,
+        );
+        vec![Effect::Copy(text)]
     }
 
     pub(super) fn scroll_logs(&mut self, delta: usize, up: bool) {

@@ -53,6 +53,9 @@ pub enum Effect {
     },
     /// Move the replay player (replay mode only).
     Replay(Control),
+    /// Put this text on the clipboard of the terminal the cockpit is in
+    /// (OSC 52, which works over SSH and tmux).
+    Copy(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +87,8 @@ pub struct View {
     pub stage_filter: Option<(usize, usize)>,
     pub stderr_only: bool,
     pub search: Option<Search>,
+    /// The focused panel fills the screen (`z`).
+    pub zoom: bool,
     pub size: Rect,
 }
 
@@ -124,6 +129,9 @@ pub struct App {
     pub read_only: Option<ReadOnly>,
     /// Set in replay mode: where the player is, for the header and the keys.
     pub replay: Option<ReplayView>,
+    /// This cockpit attached to a run started elsewhere (`slate attach`):
+    /// the header says so.
+    pub attached: bool,
 }
 
 pub(super) fn textarea(placeholder: &str) -> TextArea<'static> {
@@ -156,6 +164,7 @@ impl App {
                 stage_filter: None,
                 stderr_only: false,
                 search: None,
+                zoom: false,
                 size: Rect::new(0, 0, 80, 24),
             },
             keymap,
@@ -171,6 +180,7 @@ impl App {
             logs_pending: false,
             read_only: None,
             replay: None,
+            attached: false,
         }
     }
 
@@ -191,6 +201,11 @@ impl App {
             self.run.current_env.unwrap_or(0)
         }
         .min(self.run.envs.len().saturating_sub(1))
+    }
+
+    /// A log search is set (its highlight shows, and Esc lets it go).
+    pub fn search_active(&self) -> bool {
+        self.view.search.is_some()
     }
 
     pub fn is_active(&self) -> bool {
@@ -279,6 +294,42 @@ impl App {
                     self.modal = Some(Modal::Decide { ack: None });
                 }
                 self.toast(reason.clone(), true);
+            }
+            // A decision someone else made (another client, `slate approve`).
+            Event::Approved {
+                gate,
+                actor,
+                comment,
+                source: crate::engine::event::ApprovalSource::Operator,
+                ..
+            } if actor.via != "cockpit" => {
+                let said = match comment.trim() {
+                    "" => String::new(),
+                    c => format!(": {c}"),
+                };
+                self.toast(format!("{} approved {gate}{said}", actor.user), false);
+            }
+            Event::Rejected {
+                gate, actor, reason, ..
+            } if actor.via != "cockpit" => {
+                self.toast(format!("{} rejected {gate}: {reason}", actor.user), true);
+            }
+            Event::Promoted {
+                actor, full, reason, ..
+            } if actor.via != "cockpit" => {
+                let how = if *full { " to the last step" } else { "" };
+                self.toast(format!("{} promoted{how}: {reason}", actor.user), false);
+            }
+            Event::WeightHeld {
+                actor,
+                weight,
+                reason,
+                ..
+            } if actor.via != "cockpit" => {
+                self.toast(
+                    format!("{} held the canary at {weight}%: {reason}", actor.user),
+                    false,
+                );
             }
             Event::CommandRefused { actor, reason, .. } if actor.via != "cockpit" => {
                 self.toast(format!("{} was refused: {reason}", actor.user), true);

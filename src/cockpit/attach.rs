@@ -172,6 +172,7 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
     if o.read_only {
         app.set_read_only("attach --read-only");
     }
+    app.attached = !o.launched;
     app.now = Timestamp::now();
     app.apply_record(&first);
     let mut feed = Feed::Attach(Box::new(Attach::new(
@@ -336,7 +337,8 @@ impl Attach {
                 let path = self.run_dir.join(crate::journal::JOURNAL_FILE);
                 logs::read_history(path, before, self.history_tx.clone());
             }
-            Effect::Quit | Effect::Replay(_) => {}
+            // Copies are written by the loop, which holds the terminal.
+            Effect::Quit | Effect::Replay(_) | Effect::Copy(_) => {}
         }
     }
 

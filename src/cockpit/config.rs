@@ -233,7 +233,7 @@ mod tests {
         assert_eq!(
             e.lines(),
             [
-                "config.toml:2:1: unknown action `aprove` in [keys]; did you mean `approve`? (actions: approve, reject, pause, rollback, retry, decide, note, focus_next, focus_prev, up, down, left, right, page_up, page_down, top, bottom, expand, search, search_next, search_prev, follow, stage_filter, stderr_only, wrap, ansi, help, quit, replay_pause, replay_step, replay_faster, replay_slower, replay_next, replay_prev, replay_start, replay_end)",
+                "config.toml:2:1: unknown action `aprove` in [keys]; did you mean `approve`? (actions: approve, reject, pause, rollback, retry, decide, note, promote, skip, weight, palette, focus_next, focus_prev, up, down, left, right, page_up, page_down, top, bottom, expand, search, search_next, search_prev, follow, clear_search, stage_filter, stderr_only, wrap, ansi, zoom, copy, help, quit, replay_pause, replay_step, replay_faster, replay_slower, replay_next, replay_prev, replay_start, replay_end)",
                 "config.toml:3:8: unknown key `ctl-q` (write a single character like `a` or `R`, ctrl-x, tab, shift-tab, enter, esc, space, up, down, left, right, pgup, pgdn, home, end, f1–f12)",
                 "config.toml:4:8: `help` must be a key or a list of keys, found an integer",
             ]

@@ -12,7 +12,7 @@ mod actions;
 pub mod app;
 pub mod attach;
 pub mod config;
-mod dialog;
+pub mod dialog;
 mod feed;
 pub mod keymap;
 pub mod logs;
@@ -210,6 +210,16 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
         for e in effects {
             match e {
                 Effect::Quit => quit = true,
+                Effect::Copy(text) => {
+                    if crate::tui::osc::enabled() {
+                        tui.send_raw(&crate::tui::osc::copy(&text));
+                    } else {
+                        app.toast(
+                            format!("copy is off (SLATE_NO_OSC, or no OSC 52 here): {text}"),
+                            true,
+                        );
+                    }
+                }
                 other => feed.perform(other, app),
             }
         }

@@ -13,7 +13,7 @@ pub struct ReadOnly {
 }
 
 /// Actions that end up as an engine command (directly or through a dialog).
-fn changes_the_run(a: UiAction) -> bool {
+pub(super) fn changes_the_run(a: UiAction) -> bool {
     matches!(
         a,
         UiAction::Approve
@@ -23,6 +23,9 @@ fn changes_the_run(a: UiAction) -> bool {
             | UiAction::Retry
             | UiAction::Decide
             | UiAction::Note
+            | UiAction::Promote
+            | UiAction::Skip
+            | UiAction::Weight
     )
 }
 

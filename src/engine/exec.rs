@@ -38,6 +38,13 @@ pub(super) struct Exec<'a> {
 /// Lines of a verification's output kept for its record.
 pub(super) const VERIFY_OUTPUT_KEPT: usize = 20;
 
+/// The last meaningful lines of stderr kept while a step runs: the last
+/// goes into a failed step's message, so every reader (pipeline, header,
+/// headless, webhook, dossier) says what failed, not only how it exited;
+/// each is cut to [`STDERR_LINE_MAX`] characters.
+pub const STDERR_KEPT: usize = 3;
+pub const STDERR_LINE_MAX: usize = 200;
+
 /// A kept line as plain text: it is shown inside messages and the dossier,
 /// not in a log pane, so escape sequences and control characters go.
 fn plain(line: &str) -> String {
@@ -156,6 +163,7 @@ impl Engine {
         x: &Exec<'_>,
         (stream, lines): process::Lines,
         kept: &mut std::collections::VecDeque<String>,
+        stderr: &mut std::collections::VecDeque<String>,
     ) -> Result<(), Fatal> {
         if x.verify {
             for line in lines {
@@ -165,6 +173,19 @@ impl Engine {
                 kept.push_back(plain(&line));
             }
             return Ok(());
+        }
+        if stream == super::event::Stream::Stderr {
+            for line in &lines {
+                let text = plain(line);
+                let text = text.trim();
+                if text.is_empty() {
+                    continue;
+                }
+                if stderr.len() == STDERR_KEPT {
+                    stderr.pop_front();
+                }
+                stderr.push_back(text.chars().take(STDERR_LINE_MAX).collect());
+            }
         }
         for line in lines {
             self.emit(Event::Output {
@@ -212,6 +233,7 @@ impl Engine {
             })?;
         }
         let mut kept = std::collections::VecDeque::new();
+        let mut stderr = std::collections::VecDeque::new();
         let deadline = tokio::time::sleep(x.timeout);
         tokio::pin!(deadline);
         let mut flush = tokio::time::interval(crate::journal::OUTPUT_FLUSH);
@@ -251,7 +273,7 @@ impl Engine {
                     }
                 }
                 Ev::Lines(None) => lines_open = false,
-                Ev::Lines(Some(batch)) => self.emit_output(&x, batch, &mut kept)?,
+                Ev::Lines(Some(batch)) => self.emit_output(&x, batch, &mut kept, &mut stderr)?,
                 Ev::Flush => {
                     let _ = self.journal.flush();
                 }
@@ -272,7 +294,7 @@ impl Engine {
             let quiet = (tokio::time::Instant::now() + DRAIN).min(give_up);
             tokio::select! {
                 l = lines.recv() => match l {
-                    Some(batch) => self.emit_output(&x, batch, &mut kept)?,
+                    Some(batch) => self.emit_output(&x, batch, &mut kept, &mut stderr)?,
                     None => lines_open = false,
                 },
                 _ = tokio::time::sleep_until(quiet) => break,
@@ -297,6 +319,14 @@ impl Engine {
                 None => "ended without a status".to_string(),
             };
             (StepStatus::Failed, msg)
+        };
+        // What it said last on stderr says what failed ("exited with status
+        // 1: ERROR: relation users does not exist").
+        let message = match stderr.back() {
+            Some(last) if matches!(status, StepStatus::Failed | StepStatus::TimedOut) => {
+                format!("{message}: {last}")
+            }
+            _ => message,
         };
         Ok(ExecResult {
             status,

@@ -10,6 +10,7 @@ pub mod backend;
 pub mod input;
 pub mod key;
 pub mod keymap;
+pub mod osc;
 mod session;
 pub mod svg;
 pub mod terminal;

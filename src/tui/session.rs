@@ -143,6 +143,19 @@ impl Tui {
         true
     }
 
+    /// Writes an escape sequence between frames (an OSC 52 copy); false
+    /// when the terminal is gone or would not take it.
+    pub fn send_raw(&mut self, seq: &str) -> bool {
+        use std::io::Write;
+        if self.input.is_none() {
+            return false;
+        }
+        let mut out = std::io::stdout().lock();
+        out.write_all(seq.as_bytes())
+            .and_then(|_| out.flush())
+            .is_ok()
+    }
+
     /// The terminal is gone: stdin and stdout/stderr are retired so that
     /// nothing spins reading it or fails writing to it, and the input
     /// thread stops.

@@ -102,6 +102,19 @@ pub fn event(app: &mut App, ack: &mut Option<TextArea<'static>>, key: KeyEvent) 
     }
 }
 
+/// The keys of the choices the run offers, and the one that closes.
+pub fn choice_commands(app: &App) -> Vec<(String, &'static str)> {
+    let mut out: Vec<(String, &'static str)> = app
+        .run
+        .blocked
+        .iter()
+        .flat_map(|b| &b.choices)
+        .map(|c| (app.keymap.first(action_of(*c)), c.word()))
+        .collect();
+    out.push((app.keymap.first(UiAction::Cancel), "close"));
+    out
+}
+
 /// The keys offered while an acknowledgement is typed.
 pub fn ack_commands(app: &App) -> Vec<(String, &'static str)> {
     let k = |a| app.keymap.first(a);

@@ -1,6 +1,7 @@
 //! The cockpit's dialogs, one module each: the gate prompt ([`gate`]), the
 //! rollback confirmation ([`rollback`]), a decision ([`decide`]), a note or
-//! a search ([`line`]), the question `q` asks ([`quit`]) and help
+//! a search ([`line`]), the reason a decision needs ([`reason`]), the `:`
+//! command palette ([`palette`]), the question `q` asks ([`quit`]) and help
 //! ([`help`]). Each module owns what its dialog means: how it opens, what a
 //! key does there (`event`), how it is drawn (`draw`) and the keys its hints
 //! name (`commands`), looked up in the keymap so a remapped key is the one
@@ -12,7 +13,9 @@ mod frame;
 pub mod gate;
 pub mod help;
 pub mod line;
+pub mod palette;
 pub mod quit;
+pub mod reason;
 pub mod rollback;
 
 use ratatui::Frame;
@@ -21,6 +24,7 @@ use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
 use super::app::{App, Effect};
+use super::keymap::UiAction;
 use crate::engine::Action;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +53,15 @@ pub enum Modal {
     Search {
         input: TextArea<'static>,
     },
+    Reason {
+        ask: reason::Ask,
+        input: TextArea<'static>,
+    },
+    Palette {
+        input: TextArea<'static>,
+        /// The highlighted entry among those that match.
+        sel: usize,
+    },
     Quit,
     Help {
         scroll: u16,
@@ -57,7 +70,7 @@ pub enum Modal {
 
 /// What a key did in a dialog.
 pub struct Outcome {
-    close: bool,
+    pub(super) close: bool,
     effects: Vec<Effect>,
 }
 
@@ -118,6 +131,8 @@ impl App {
             Modal::Decide { ack } => decide::event(self, ack, key),
             Modal::Note { input } => line::note_event(self, input, key),
             Modal::Search { input } => line::search_event(self, input, key),
+            Modal::Reason { ask, input } => reason::event(self, *ask, input, key),
+            Modal::Palette { input, sel } => palette::event(self, input, sel, key),
             Modal::Quit => quit::event(self, key),
             Modal::Help { scroll } => help::event(self, scroll, key),
         };
@@ -136,6 +151,8 @@ impl App {
                 | Modal::Rollback { input, .. }
                 | Modal::Note { input }
                 | Modal::Search { input }
+                | Modal::Reason { input, .. }
+                | Modal::Palette { input, .. }
                 | Modal::Decide { ack: Some(input) },
             ) => input,
             _ => return,
@@ -143,6 +160,33 @@ impl App {
         input.insert_str(crate::tui::widgets::pasted(text, false));
         self.dirty = true;
     }
+}
+
+/// The keys of the open dialog, for the footer: only what works in it now.
+pub fn commands(app: &App) -> Option<Vec<(String, &'static str)>> {
+    let k = |a| app.keymap.first(a);
+    Some(match app.modal.as_ref()? {
+        Modal::Gate { intent, .. } => gate::commands(app, *intent),
+        Modal::Rollback { .. } => rollback::commands(app),
+        Modal::Decide { ack: Some(_) } => decide::ack_commands(app),
+        Modal::Decide { ack: None } => decide::choice_commands(app),
+        Modal::Note { .. } => line::note_commands(app),
+        Modal::Search { .. } => line::search_commands(app),
+        Modal::Reason { ask, .. } => reason::commands(app, *ask),
+        Modal::Palette { .. } => palette::commands(app),
+        Modal::Quit => quit::commands(app),
+        Modal::Help { .. } => vec![
+            (k(UiAction::Cancel), "close"),
+            (
+                format!(
+                    "{}/{}",
+                    app.keymap.short(UiAction::Down),
+                    app.keymap.short(UiAction::Up)
+                ),
+                "scroll",
+            ),
+        ],
+    })
 }
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
@@ -153,6 +197,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Modal::Decide { ack } => decide::draw(frame, app, ack.as_ref(), area),
         Modal::Note { input } => line::draw_note(frame, app, input, area),
         Modal::Search { input } => line::draw_search(frame, app, input, area),
+        Modal::Reason { ask, input } => reason::draw(frame, app, *ask, input, area),
+        Modal::Palette { input, sel } => palette::draw(frame, app, input, *sel, area),
         Modal::Quit => quit::draw(frame, app, area),
         Modal::Help { scroll } => help::draw(frame, app, *scroll, area),
     }

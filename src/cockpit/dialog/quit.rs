@@ -10,9 +10,8 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::frame::{block, centered, inner_width, wrapped_rows};
 use super::{Modal, Outcome};
-use crate::cockpit::app::{App, Effect, QuitState};
+use crate::cockpit::app::{App, Effect};
 use crate::cockpit::keymap::{Scope, UiAction};
-use crate::engine::Action;
 
 /// `q`: during a release, the question; afterwards, just leave.
 pub fn open(app: &mut App) -> Vec<Effect> {
@@ -30,12 +29,10 @@ pub fn event(app: &mut App, key: KeyEvent) -> Outcome {
         Some(UiAction::Detach | UiAction::Confirm) => Outcome::close_with(Effect::Quit),
         // The run may have ended while the question was on screen: nothing to abort.
         Some(UiAction::Abort) if !app.is_active() => Outcome::close_with(Effect::Quit),
+        // An abort is a decision like a rollback: it asks why.
         Some(UiAction::Abort) => {
-            app.quit = QuitState::AfterFinish;
-            app.toast("aborting the release before quitting…", false);
-            Outcome::send(Action::Abort {
-                reason: "the operator quit the cockpit".into(),
-            })
+            super::reason::open(app, super::reason::Ask::Abort { then_quit: true });
+            Outcome::keep()
         }
         Some(UiAction::Stay | UiAction::Cancel) => Outcome::close(),
         _ => Outcome::keep(),
@@ -56,7 +53,7 @@ pub fn commands(app: &App) -> Vec<(String, &'static str)> {
     };
     vec![
         (k(UiAction::Detach, Some(UiAction::Confirm)), "detach"),
-        (k(UiAction::Abort, None), "abort and quit"),
+        (k(UiAction::Abort, None), "abort (asks why) and quit"),
         (k(UiAction::Stay, Some(UiAction::Cancel)), "stay"),
     ]
 }

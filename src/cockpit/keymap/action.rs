@@ -31,6 +31,10 @@ pub enum UiAction {
     Retry,
     Decide,
     Note,
+    Promote,
+    Skip,
+    Weight,
+    Palette,
     FocusNext,
     FocusPrev,
     Up,
@@ -46,10 +50,13 @@ pub enum UiAction {
     SearchNext,
     SearchPrev,
     Follow,
+    ClearSearch,
     StageFilter,
     StderrOnly,
     Wrap,
     Ansi,
+    Zoom,
+    Copy,
     Help,
     Quit,
     // Replay only (see `Scope::Replay`): they control the player, not the run.
@@ -105,13 +112,13 @@ impl UiAction {
     pub fn group(self) -> &'static str {
         use UiAction::*;
         match self {
-            Approve | Reject | Pause | Rollback | Retry | Decide | Note => "release",
+            Approve | Reject | Pause | Rollback | Retry | Decide | Note | Promote | Skip
+            | Weight => "release",
             FocusNext | FocusPrev | Up | Down | Left | Right | PageUp | PageDown | Top | Bottom
-            | Expand => "move",
-            Search | SearchNext | SearchPrev | Follow | StageFilter | StderrOnly | Wrap | Ansi => {
-                "logs"
-            }
-            Help | Quit => "general",
+            | Expand | Zoom => "move",
+            Search | SearchNext | SearchPrev | Follow | ClearSearch | StageFilter | StderrOnly
+            | Wrap | Ansi => "logs",
+            Palette | Copy | Help | Quit => "general",
             ReplayPause | ReplayStep | ReplayFaster | ReplaySlower | ReplayNext | ReplayPrev
             | ReplayStart | ReplayEnd => REPLAY_GROUP,
             Confirm | Cancel => "in every dialog",
@@ -132,6 +139,13 @@ impl UiAction {
             Retry => "retry the failed step",
             Decide => "answer a blocked rollback",
             Note => "add a note to the run",
+            Promote => "promote: end the pause or soak now (asks why)",
+            Skip => "skip the rest of the rollout to 100% (promote --full, asks why)",
+            Weight => "hold the canary at a weight until promoted (asks N and why)",
+            Palette => "command palette: every action by name",
+            ClearSearch => "clear the search and follow the live tail",
+            Zoom => "zoom: the focused panel fills the screen, and back",
+            Copy => "copy the selected thing (OSC 52): the approve command, run id…",
             FocusNext => "next panel",
             FocusPrev => "previous panel",
             Up => "up / scroll up",
@@ -186,6 +200,8 @@ impl UiAction {
             Rollback => "rollback",
             Decide => "decide",
             Note => "note",
+            Promote => "promote",
+            Palette => "command",
             FocusNext => "focus",
             Search => "search",
             Follow => "follow",
@@ -214,6 +230,13 @@ impl UiAction {
             Retry => &["r"],
             Decide => &["d"],
             Note => &["m"],
+            Promote => &["P"],
+            Skip => &["S"],
+            Weight => &["W"],
+            Palette => &[":"],
+            ClearSearch => &["esc"],
+            Zoom => &["z"],
+            Copy => &["y"],
             FocusNext => &["tab"],
             FocusPrev => &["shift-tab"],
             Up => &["up", "k"],

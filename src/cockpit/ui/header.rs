@@ -49,6 +49,15 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Some(rv) => replay_banner(app, rv),
         None => vec![Span::styled(" slate ", t.accent)],
     };
+    // Who this cockpit is to the run, when it is not the one that started it.
+    let badge = match (&app.read_only, app.attached) {
+        (Some(_), _) if app.replay.is_none() => Some("READ-ONLY"),
+        (None, true) => Some("ATTACHED"),
+        _ => None,
+    };
+    if let Some(b) = badge {
+        spans.push(Span::styled(format!("[{b}] "), t.warn));
+    }
     spans.extend([
         Span::styled(format!("{release} {}", app.plan.release.version), t.title),
         Span::styled(

@@ -55,6 +55,16 @@ pub fn areas(app: &App, area: Rect) -> Areas {
         Constraint::Length(1),
     ]));
     let matrix_h = (envs + deltas + 3).min(body.height / 2).max(4);
+    // Zoomed: the focused panel takes the whole body (lazygit's full view).
+    if app.view.zoom {
+        return Areas {
+            header,
+            panels: vec![(app.view.focus, body)],
+            tabs: None,
+            status,
+            footer,
+        };
+    }
     if area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT {
         // The matrix is a table: it gets the full width; the rest splits below it.
         let [matrix, rest] = body.layout(&Layout::vertical([

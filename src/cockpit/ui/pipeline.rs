@@ -11,6 +11,7 @@ use super::widgets::{
     env_glyph, fmt_ms, fmt_wait, panel_block, rollout_progress, since_ms, step_glyph,
 };
 use crate::cockpit::app::{App, Panel};
+use crate::engine::event::Stream;
 use crate::engine::state::{NOT_VERIFIED, StepState, UndoState, Verification};
 use crate::tui::widgets::truncate;
 
@@ -40,7 +41,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     ]));
     let width = list.width as usize;
     let mut lines = Vec::new();
-    for s in &view.steps {
+    for (i, s) in view.steps.iter().enumerate() {
         let (glyph, style) = step_glyph(app, s.state);
         let mut spans = vec![Span::styled(format!("{glyph} "), style)];
         let elapsed = match (s.state, s.started, s.duration_ms) {
@@ -117,6 +118,14 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 format!("    {}", truncate(&s.message, width.saturating_sub(4))),
                 t.fail,
             )));
+            // The stderr lines before the one the message ends with, from
+            // what the cockpit holds of the step's output (at most two).
+            for l in failed_stderr(app, env, i, &s.message) {
+                lines.push(Line::from(Span::styled(
+                    format!("    ┃ {}", truncate(&l, width.saturating_sub(6))),
+                    t.muted,
+                )));
+            }
         }
     }
     // The rollback's verification is the rollback's own line, under its steps.
@@ -184,4 +193,25 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         other_lines.push(Line::from(spans));
     }
     frame.render_widget(Paragraph::new(other_lines), strip);
+}
+
+/// Up to two stderr lines a failed step printed before its last one (which
+/// its message already ends with), oldest first; blank lines skipped.
+fn failed_stderr(app: &App, env: usize, step: usize, message: &str) -> Vec<String> {
+    let mut out: Vec<String> = app
+        .logs
+        .iter()
+        .rev()
+        .filter(|l| l.env == env && l.step == step && !l.rollback && l.stream == Stream::Stderr)
+        .map(|l| l.plain.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .collect();
+    // The newest is in the message already.
+    if out.first().is_some_and(|l| message.ends_with(l.as_str())) {
+        out.remove(0);
+    }
+    out.truncate(2);
+    out.reverse();
+    out
 }

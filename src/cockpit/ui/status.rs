@@ -57,11 +57,16 @@ pub fn status_line(frame: &mut Frame, app: &App, area: Rect) {
 pub fn footer(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let mut hints: Vec<(String, &str)> = Vec::new();
-    if let Some(rv) = &app.replay {
+    // Only what works now: a dialog's own keys, else the screen's.
+    if let Some(keys) = crate::cockpit::dialog::commands(app) {
+        hints = keys;
+    } else if let Some(rv) = &app.replay {
         replay_hints(app, rv, &mut hints);
     } else {
         live_hints(app, &mut hints);
     }
+    // A key the user unbound is never named.
+    hints.retain(|(key, _)| !key.is_empty());
     let mut spans = Vec::new();
     let mut used = 0;
     for (key, what) in hints {
@@ -110,30 +115,52 @@ fn replay_hints(
 }
 
 fn live_hints(app: &App, hints: &mut Vec<(String, &'static str)>) {
-    if app.run.waiting.is_some() {
-        hints.push(hint(app, UiAction::Approve));
-        hints.push(hint(app, UiAction::Reject));
+    if app.search_active() {
+        hints.push((app.keymap.label(UiAction::ClearSearch), "clear search"));
     }
-    if app.run.blocked.is_some() {
-        hints.push(hint(app, UiAction::Decide));
-    }
-    if app.is_active() && app.run.blocked.is_none() {
-        let (keys, pause) = hint(app, UiAction::Pause);
-        let paused =
-            app.run.pause_requested || app.run.status == crate::engine::state::RunStatus::Paused;
-        hints.push((keys, if paused { "resume" } else { pause }));
+    // Read-only: nothing that would change the run, only ways to look.
+    if app.read_only.is_none() {
+        if app.run.waiting.is_some() {
+            hints.push(hint(app, UiAction::Approve));
+            hints.push(hint(app, UiAction::Reject));
+        }
+        if app.run.blocked.is_some() {
+            hints.push(hint(app, UiAction::Decide));
+        }
+        if app.cannot_promote(false).is_none() {
+            hints.push(hint(app, UiAction::Promote));
+        }
+        if app.is_active() && app.run.blocked.is_none() {
+            let (keys, pause) = hint(app, UiAction::Pause);
+            let paused = app.run.pause_requested
+                || app.run.status == crate::engine::state::RunStatus::Paused;
+            hints.push((keys, if paused { "resume" } else { pause }));
+        }
     }
     // Help and quit come before the rest so a narrow footer never loses them.
-    for a in [
-        UiAction::Rollback,
-        UiAction::Help,
-        UiAction::Quit,
-        UiAction::FocusNext,
-        UiAction::Note,
-        UiAction::Search,
-        UiAction::Follow,
-    ] {
-        hints.push(hint(app, a));
+    let acts: &[UiAction] = if app.read_only.is_some() {
+        &[
+            UiAction::Help,
+            UiAction::Quit,
+            UiAction::Palette,
+            UiAction::FocusNext,
+            UiAction::Search,
+            UiAction::Follow,
+        ]
+    } else {
+        &[
+            UiAction::Rollback,
+            UiAction::Help,
+            UiAction::Quit,
+            UiAction::Palette,
+            UiAction::FocusNext,
+            UiAction::Note,
+            UiAction::Search,
+            UiAction::Follow,
+        ]
+    };
+    for a in acts {
+        hints.push(hint(app, *a));
     }
 }
 

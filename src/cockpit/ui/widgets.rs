@@ -138,6 +138,10 @@ pub fn rollout_progress(app: &App, env: usize) -> Option<(String, f64)> {
                 .find_map(|&i| var(i, "SLATE_WEIGHT"))
                 .and_then(|w| w.parse().ok())
                 .unwrap_or(0);
+            // Someone holds it at a weight of their own until promoted.
+            if let Some(h) = view.held_weight {
+                return Some((format!("canary held at {h}%"), f64::from(h) / 100.0));
+            }
             Some((format!("canary {w}%"), w as f64 / 100.0))
         }
         "rolling" => {

@@ -1,0 +1,77 @@
+//! Terminal conveniences sent as OSC sequences: OSC 52 puts text on the
+//! clipboard of the terminal the user sits at (through SSH and tmux), OSC 8
+//! makes text a link. Both are off when `SLATE_NO_OSC` is set or the
+//! terminal does not look like one that understands them (`TERM` unset,
+//! `dumb`, or the Linux console).
+
+use base64::Engine as _;
+
+/// The most text one copy carries: terminals cap OSC 52 payloads (xterm
+/// at about 100 KB), and nothing the cockpit copies is near this.
+pub const COPY_MAX: usize = 8 * 1024;
+
+/// Whether OSC sequences may be sent, from the environment given.
+pub fn enabled_with(no_osc: Option<&str>, term: Option<&str>) -> bool {
+    if no_osc.is_some() {
+        return false;
+    }
+    !matches!(term, None | Some("" | "dumb" | "linux"))
+}
+
+/// Whether OSC sequences may be sent to this process's terminal.
+pub fn enabled() -> bool {
+    let no = std::env::var("SLATE_NO_OSC").ok();
+    let term = std::env::var("TERM").ok();
+    enabled_with(no.as_deref(), term.as_deref())
+}
+
+/// The OSC 52 sequence that sets the clipboard to `text` (cut at
+/// [`COPY_MAX`] bytes, on a character boundary). The payload is base64,
+/// so nothing in `text` can end the sequence early.
+pub fn copy(text: &str) -> String {
+    let mut end = text.len().min(COPY_MAX);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&text.as_bytes()[..end]);
+    format!("\x1b]52;c;{b64}\x07")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_is_base64_so_escapes_in_the_text_stay_inside() {
+        let s = copy("slate approve r1 go\x07\x1b]0;x");
+        assert!(s.starts_with("\x1b]52;c;"));
+        assert!(s.ends_with('\x07'));
+        let body = &s["\x1b]52;c;".len()..s.len() - 1];
+        assert!(!body.contains('\x07') && !body.contains('\x1b'));
+        let back = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        assert_eq!(back, b"slate approve r1 go\x07\x1b]0;x");
+    }
+
+    #[test]
+    fn off_without_a_capable_terminal_or_when_asked() {
+        assert!(enabled_with(None, Some("xterm-256color")));
+        assert!(!enabled_with(Some("1"), Some("xterm-256color")));
+        assert!(!enabled_with(None, Some("dumb")));
+        assert!(!enabled_with(None, Some("linux")));
+        assert!(!enabled_with(None, None));
+    }
+
+    #[test]
+    fn long_text_is_cut_on_a_character_boundary() {
+        let long = "é".repeat(COPY_MAX);
+        let s = copy(&long);
+        let body = &s["\x1b]52;c;".len()..s.len() - 1];
+        let back = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        assert!(back.len() <= COPY_MAX);
+        assert!(String::from_utf8(back).is_ok());
+    }
+}
