@@ -14,8 +14,9 @@ use super::{Engine, Stop, Unattended};
 use crate::analysis::{AnalysisRun, Verdict, judge};
 use crate::metrics::Sample;
 use crate::metrics::sampler::{Sampler, Source};
+use crate::plan::condition::fmt_num;
 use crate::plan::template::{self, Fill};
-use crate::plan::{Analysis, Metric, MetricSource, OnInconclusive};
+use crate::plan::{Analysis, Metric, MetricSource, OnInconclusive, promql_duration};
 
 impl Engine {
     /// An analysis step (in place of a rollout pause, or after the rollout).
@@ -87,10 +88,10 @@ impl Engine {
         let mut samplers = Vec::new();
         let mut broken: Vec<Option<String>> = Vec::new();
         for m in &metrics {
-            match self
-                .source(env, m)
-                .and_then(|s| Sampler::new(s, m.interval, m.timeout))
-            {
+            match self.source(env, m).and_then(|s| {
+                let windows = m.slo.as_ref().map(|o| o.windows()).unwrap_or_default();
+                Sampler::new(s, m.interval, m.timeout, &windows)
+            }) {
                 Ok(s) => {
                     samplers.push(Some(s));
                     broken.push(None);
@@ -300,6 +301,25 @@ fn planned(a: &Analysis, m: &Metric, window: Option<Duration>) -> u32 {
 }
 
 fn describe(m: &Metric) -> String {
+    if let Some(slo) = &m.slo {
+        let pairs: Vec<String> = slo
+            .pairs
+            .iter()
+            .map(|p| {
+                format!(
+                    "burn > {}× over {} and {}",
+                    fmt_num(p.rate),
+                    promql_duration(p.short),
+                    promql_duration(p.long)
+                )
+            })
+            .collect();
+        return format!(
+            "objective {}%, fails at {}",
+            fmt_num(slo.objective),
+            pairs.join(" or ")
+        );
+    }
     match (m.success, m.failure) {
         (Some(s), Some(f)) => format!("{s} (fails {f})"),
         (Some(s), None) => s.to_string(),
