@@ -284,6 +284,8 @@ pub struct Between {
     pub gate: Option<String>,
     /// Analysis run between steps: for the whole pause when there is one.
     pub analysis: Option<String>,
+    /// The analysis runs once more after the last step, at full weight.
+    pub at_full: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
