@@ -25,6 +25,8 @@ pub enum Judgement {
     Inconclusive,
     /// The source could not be asked.
     Error,
+    /// Before a metric's data is ready (`wait_for_data`): journaled, not judged.
+    Waiting,
 }
 
 impl Judgement {
@@ -34,6 +36,7 @@ impl Judgement {
             Judgement::Fail => "fail",
             Judgement::Inconclusive => "inconclusive",
             Judgement::Error => "error",
+            Judgement::Waiting => "waiting for data",
         }
     }
 }
@@ -294,6 +297,11 @@ impl AnalysisRun {
                 t.consecutive_errors += 1;
                 t.last_error = Some(j.why.clone());
             }
+            Judgement::Waiting => {
+                // Not a judged sample: the engine never records one.
+                t.taken -= 1;
+                return None;
+            }
         }
         let name = &self.names[i];
         let t = &self.tallies[i];
@@ -387,6 +395,8 @@ mod tests {
             success: success.map(|s| Condition::parse(s).unwrap()),
             failure: failure.map(|s| Condition::parse(s).unwrap()),
             slo: None,
+            wait_for_data: None,
+            min_data: 1,
         }
     }
 

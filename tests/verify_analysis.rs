@@ -78,3 +78,144 @@ async fn an_analysis_at_full_weight_catches_what_only_full_traffic_shows() {
         }
     )));
 }
+
+/// A canary between 10 % and 100 % whose metric prints the next line of
+/// `series` each time it is asked (an empty line is no data).
+fn series_plan(series: &[&str], metric_extra: &str, env_extra: &str, count: u32) -> String {
+    let values = series.join("\\n");
+    format!(
+        r#"
+[[environments]]
+name = "prod"
+strategy = {{ kind = "canary", steps = [10, 100], pause = "1s", analysis = "canary" }}
+{env_extra}
+[[stages]]
+name = "deploy"
+rollout = true
+command = '[ -f values ] || printf "{values}\\n" > values; echo "deploy $SLATE_WEIGHT" >> ledger'
+rollback = 'echo "undo $SLATE_WEIGHT" >> ledger'
+[[metrics]]
+name = "error_ratio"
+command = 'n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; sed -n "${{n}}p" values'
+interval = "100ms"
+timeout = "2s"
+success = "<= 0.05"
+{metric_extra}
+[[analyses]]
+name = "canary"
+metrics = ["error_ratio"]
+count = {count}
+"#
+    )
+}
+
+fn samples(records: &[slate::engine::Record]) -> Vec<(String, Judgement, String)> {
+    records
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::MetricSampled {
+                shown,
+                judgement,
+                why,
+                ..
+            } => Some((shown.clone(), *judgement, why.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_metric_waits_for_its_data_then_judges_as_many_samples_as_planned() {
+    let run = start(
+        &series_plan(
+            &["", "NaN", "0.01", "0.02", "0.03"],
+            "wait_for_data = \"10s\"\nmin_data = \"2 samples\"",
+            "",
+            2,
+        ),
+        false,
+    );
+    let (state, records, ledger) = run.finish().await;
+    assert_eq!(state.outcome, Some(RunOutcome::Released));
+    assert_eq!(ledger, ["deploy 10", "deploy 100"]);
+    let taken = samples(&records);
+    let judgements: Vec<Judgement> = taken.iter().map(|(_, j, _)| *j).collect();
+    assert_eq!(
+        judgements,
+        [
+            Judgement::Waiting,
+            Judgement::Waiting,
+            Judgement::Waiting,
+            Judgement::Pass,
+            Judgement::Pass
+        ],
+        "{taken:?}"
+    );
+    assert_eq!(taken[0].2, "waiting for data: the command printed nothing");
+    assert_eq!(taken[1].2, "waiting for data: NaN");
+    assert_eq!(taken[2].2, "waiting for data: 1 of 2 samples with data");
+    let a = &state.envs[0].analyses[0];
+    assert_eq!(a.verdict, Some(Verdict::Passed));
+    // Waiting samples are shown but never counted.
+    assert_eq!(a.reason, "error_ratio passed 2 of 2");
+    assert_eq!(a.metrics[0].taken, 2);
+}
+
+#[tokio::test]
+async fn data_that_never_arrives_within_the_bound_is_inconclusive_not_failure() {
+    let run = start(
+        &series_plan(
+            &["", "", "", "", "", "", "", "", "", ""],
+            "wait_for_data = \"300ms\"",
+            "",
+            3,
+        ),
+        false,
+    );
+    let (state, records, ledger) = run.finish().await;
+    let taken = samples(&records);
+    assert!(
+        !taken.is_empty() && taken.iter().all(|(_, j, _)| *j == Judgement::Waiting),
+        "{taken:?}"
+    );
+    let reason = "error_ratio had no data within 300ms (the command printed nothing)";
+    assert!(records.iter().any(|r| matches!(&r.event,
+        Event::AnalysisFinished { verdict: Verdict::Inconclusive, reason: why, .. } if why == reason)));
+    // Production fails closed on an inconclusive analysis.
+    assert_eq!(state.outcome, Some(RunOutcome::RolledBack));
+    assert_eq!(ledger, ["deploy 10", "undo 0"]);
+}
+
+#[test]
+fn readiness_keys_are_checked_where_they_are_written() {
+    let text = format!(
+        "[release]\nname = \"r\"\nversion = \"2\"\nprevious_version = \"1\"\nowner = \"o\"\n{}",
+        series_plan(
+            &["1"],
+            "wait_for_data = \"0s\"\nmin_data = \"two samples\"",
+            "",
+            1
+        )
+    );
+    let err = slate::plan::parse(&text, "p.toml", ".".into())
+        .unwrap_err()
+        .to_string();
+    for want in [
+        "p.toml:22:17: `wait_for_data` in metric `error_ratio` must be greater than zero",
+        "p.toml:23:12: `min_data` in metric `error_ratio` is a number of samples with data, like \"2 samples\" (1 to 10000); found \"two samples\"",
+    ] {
+        assert!(err.contains(want), "{want}\n{err}");
+    }
+    let text = text
+        .replace("\"two samples\"", "[1]")
+        .replace("\"0s\"", "\"1s\"");
+    let err = slate::plan::parse(&text, "p.toml", ".".into())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "`min_data` in metric `error_ratio` must be like \"2 samples\", found an array"
+        ),
+        "{err}"
+    );
+}

@@ -115,6 +115,17 @@ impl Engine {
         let start = Instant::now();
         let mut next: Vec<Instant> = metrics.iter().map(|m| start + m.interval).collect();
         let mut left = planned.clone();
+        let mut ready: Vec<Option<Ready>> = metrics
+            .iter()
+            .map(|m| {
+                m.wait_for_data.map(|w| Ready {
+                    need: m.min_data.max(1),
+                    streak: 0,
+                    until: start + w,
+                    bound: w,
+                })
+            })
+            .collect();
         let mut early = None;
         while let Some(i) = (0..metrics.len())
             .filter(|&i| left[i] > 0)
@@ -130,6 +141,30 @@ impl Engine {
                 (Some(s), _) => self.while_answering(env, s.sample()).await?,
                 (None, why) => Sample::Error(why.clone().unwrap_or_default()),
             };
+            if let Some(r) = &mut ready[i] {
+                match r.offer(&sample, Instant::now()) {
+                    Readiness::Ready => ready[i] = None,
+                    Readiness::Waiting(why) => {
+                        let j = waiting(&metrics[i], &sample, why);
+                        self.emit(Event::MetricSampled {
+                            env,
+                            step,
+                            analysis: a.name.clone(),
+                            metric: metrics[i].name.clone(),
+                            value: j.value,
+                            shown: j.shown,
+                            judgement: j.judgement,
+                            why: j.why,
+                        })?;
+                        next[i] += metrics[i].interval;
+                        continue;
+                    }
+                    Readiness::TimedOut(why) => {
+                        early = Some((Verdict::Inconclusive, format!("{} {why}", metrics[i].name)));
+                        break;
+                    }
+                }
+            }
             let j = judge(&metrics[i], &sample);
             self.emit(Event::MetricSampled {
                 env,
@@ -283,6 +318,63 @@ impl Engine {
                 unset: crate::secrets::source_variables(&self.plan),
             },
         })
+    }
+}
+
+/// A metric waiting for its data: how many readings in a row it still needs, and until when.
+struct Ready {
+    need: u32,
+    streak: u32,
+    until: Instant,
+    bound: Duration,
+}
+
+enum Readiness {
+    /// This sample is the first judged one.
+    Ready,
+    /// Journaled as waiting, with why.
+    Waiting(String),
+    /// The bound passed without data: the analysis is inconclusive.
+    TimedOut(String),
+}
+
+impl Ready {
+    fn offer(&mut self, sample: &Sample, now: Instant) -> Readiness {
+        let has_data = match sample {
+            Sample::Value(x) => x.is_finite(),
+            Sample::Ratios(r) => r.iter().all(|(_, x)| x.is_finite()),
+            // An unreachable source is judged (and counted) as ever.
+            Sample::Error(_) => return Readiness::Ready,
+            Sample::NoData(_) => false,
+        };
+        self.streak = if has_data { self.streak + 1 } else { 0 };
+        if self.streak >= self.need {
+            return Readiness::Ready;
+        }
+        let what = match sample {
+            Sample::NoData(why) => why.clone(),
+            Sample::Value(x) if !x.is_finite() => fmt_num(*x),
+            Sample::Ratios(_) if !has_data => "an error ratio that is no number".to_string(),
+            _ => format!("{} of {} samples with data", self.streak, self.need),
+        };
+        if now >= self.until {
+            return Readiness::TimedOut(format!(
+                "had no data within {} ({what})",
+                humantime::format_duration(self.bound)
+            ));
+        }
+        Readiness::Waiting(what)
+    }
+}
+
+/// A sample taken while the metric waits for data: shown, never judged.
+fn waiting(m: &Metric, sample: &Sample, why: String) -> crate::analysis::Judged {
+    let j = judge(m, sample);
+    crate::analysis::Judged {
+        judgement: crate::analysis::Judgement::Waiting,
+        value: j.value,
+        shown: j.shown,
+        why: format!("waiting for data: {why}"),
     }
 }
 

@@ -268,6 +268,7 @@ impl Printer {
                     Judgement::Fail => "✘",
                     Judgement::Inconclusive => "?",
                     Judgement::Error => "!",
+                    Judgement::Waiting => "…",
                 };
                 let detail = if why.starts_with(shown.as_str()) {
                     why.clone()

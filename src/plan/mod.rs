@@ -546,6 +546,11 @@ pub struct Metric {
     /// A service-level objective judged by how fast it burns its error
     /// budget; the source's query is then the error ratio over `${window}`.
     pub slo: Option<Slo>,
+    /// Data readiness: samples before the source has given `min_data`
+    /// readings in a row are journaled as waiting, not judged, for at most
+    /// this long (`wait_for_data`); then the analysis is inconclusive.
+    pub wait_for_data: Option<Duration>,
+    pub min_data: u32,
 }
 
 /// A service-level objective and the multiwindow, multi-burn-rate rule of

@@ -23,6 +23,8 @@ const METRIC_KEYS: &[&str] = &[
     "good",
     "total",
     "burn",
+    "wait_for_data",
+    "min_data",
 ];
 const BURN_KEYS: &[&str] = &["short", "long", "rate"];
 const SOURCES: &[&str] = &["scrape", "prometheus", "command"];
@@ -114,6 +116,7 @@ impl Loader<'_> {
                 None
             }
         };
+        let (wait_for_data, min_data) = self.readiness(&t, interval);
         let (success, failure) = (success?, failure?);
         if want_slo != slo.is_some() || (!want_slo && success.is_none() && failure.is_none()) {
             return None;
@@ -127,7 +130,61 @@ impl Loader<'_> {
             success,
             failure,
             slo,
+            wait_for_data,
+            min_data,
         })
+    }
+
+    /// `wait_for_data` and `min_data` ("2 samples", or a number). One
+    /// without the other: wait for one reading, or for as long as
+    /// `min_data` intervals and as many again.
+    fn readiness(&mut self, t: &Table<'_, '_>, interval: Duration) -> (Option<Duration>, u32) {
+        let wait = self.positive(t, "wait_for_data");
+        let min = match t.get("min_data") {
+            None => None,
+            Some(v) => {
+                let n = match v.get_ref() {
+                    DeValue::Integer(_) => {
+                        t.int(self.cx, "min_data", 1, 10_000).map(|n| *n.get_ref())
+                    }
+                    DeValue::String(s) => {
+                        let words: Vec<&str> = s.split_whitespace().collect();
+                        match words.as_slice() {
+                            [n, "sample" | "samples"] => n.parse::<i64>().ok(),
+                            _ => None,
+                        }
+                        .filter(|n| (1..=10_000).contains(n))
+                        .or_else(|| {
+                            self.cx.error(
+                                v.span(),
+                                format!(
+                                    "`min_data` in {} is a number of samples with data, like \"2 samples\" (1 to 10000); found \"{s}\"",
+                                    t.what
+                                ),
+                            );
+                            None
+                        })
+                    }
+                    other => {
+                        self.cx.error(
+                            v.span(),
+                            format!(
+                                "`min_data` in {} must be like \"2 samples\", found {}",
+                                t.what,
+                                crate::plan::reader::type_name(other)
+                            ),
+                        );
+                        None
+                    }
+                };
+                n.map(|n| n as u32)
+            }
+        };
+        match (wait, min) {
+            (None, None) => (None, 1),
+            (Some(w), m) => (Some(w), m.unwrap_or(1)),
+            (None, Some(m)) => (Some(interval * (2 * m)), m),
+        }
     }
 
     /// `objective` and `burn` of an SLO metric.

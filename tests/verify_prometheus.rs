@@ -300,8 +300,8 @@ fn a_burn_rate_gate_passes_a_healthy_canary_and_fails_a_bad_one_with_both_rates(
     let (short, long) = burns(reason, "3s", "6s").unwrap_or_else(|| panic!("{reason}"));
     assert!(short > 14.4 && long > 14.4, "{reason}");
     assert!(
-        reason.contains(" over 6s > 14.4× ")
-            && reason.contains("(objective 99%) for 1 of 1 samples"),
+        reason.contains(" over 6s > 14.4×; burn ")
+            && reason.ends_with(" over 8s > 6.0× (objective 99%) for 1 of 1 samples"),
         "{reason}"
     );
     let msg = only(&recs, "run_finished")["message"]
@@ -431,5 +431,95 @@ objective = 99.5"#,
     assert!(
         out.contains("needs a `prometheus` or `scrape` source: its burn windows are PromQL ranges"),
         "{out}"
+    );
+}
+
+/// A metric waits through Prometheus's first scrapes of a service that is
+/// not up yet: its samples are journaled as waiting for data, then judged.
+#[test]
+fn a_metric_waits_for_data_through_prometheus_first_scrapes_then_judges() {
+    let Some(bin) = prometheus_binary() else {
+        eprintln!(
+            "\n*** SKIPPED a_metric_waits_for_data_through_prometheus_first_scrapes_then_judges: \
+             no `prometheus` binary on PATH (apt-get install prometheus; .ci/run does) ***\n"
+        );
+        return;
+    };
+    let tag = unique();
+    let home = TempDir::new().unwrap();
+    let dir = TempDir::new().unwrap();
+    let mut procs = Procs(Vec::new());
+    let port = free_port();
+    // Prometheus scrapes a target that does not answer yet.
+    let prom = start_prometheus(&bin, dir.path(), &[port], &mut procs);
+    let metric = format!(
+        r#"[[metrics]]
+name = "availability"
+prometheus = "{prom}"
+query = 'sum(rate(demo_requests_total{{instance="${{config.instance}}",status="500"}}[5s])) / sum(rate(demo_requests_total{{instance="${{config.instance}}"}}[5s]))'
+interval = "1s"
+success = "<= 0.05"
+wait_for_data = "40s"
+min_data = "2 samples""#
+    );
+    let path = dir.path().join("waits.toml");
+    std::fs::write(&path, plan(port, &metric, "count = 2")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slate"))
+        .args(["run", "--headless"])
+        .arg(&path)
+        .env("SLATE_HOME", home.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = || {
+        newest_run(home.path())
+            .map(|d| read_journal(&d.join("journal.ndjson")))
+            .unwrap_or_default()
+    };
+    wait_for("a sample waiting for data", RUN_TIMEOUT, || {
+        events(&journal(), "metric_sampled")
+            .iter()
+            .any(|s| s["judgement"] == "waiting")
+    });
+    // Now the service comes up, and Prometheus's next scrapes find it.
+    demo_service(&mut procs, "2.5.0", port, &[], &tag);
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the run did not finish");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = child.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(status.code(), Some(0), "{out}");
+    let recs = journal();
+    let samples = events(&recs, "metric_sampled");
+    let judged: Vec<&str> = samples
+        .iter()
+        .map(|s| s["judgement"].as_str().unwrap())
+        .collect();
+    let waited = judged.iter().take_while(|j| **j == "waiting").count();
+    assert!(waited >= 2, "{judged:?}");
+    assert_eq!(judged[waited..], ["pass", "pass"], "{judged:?}");
+    assert!(
+        samples[0]["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("waiting for data: no series"),
+        "{}",
+        samples[0]
+    );
+    assert!(out.contains("… availability"), "{out}");
+    let finished = only(&recs, "analysis_finished");
+    assert_eq!(finished["verdict"], "passed");
+    assert_eq!(finished["reason"], "availability passed 2 of 2");
+    drop(procs);
+    assert!(
+        kill_tagged(&tag).is_empty(),
+        "every demo-service was stopped"
     );
 }
