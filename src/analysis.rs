@@ -350,9 +350,14 @@ impl AnalysisRun {
                 return (Verdict::Failed, self.fail_reason(i));
             }
         }
-        // Nothing proven is not a pass: every metric must have passed at least once.
-        for (name, t) in self.names.iter().zip(&self.tallies) {
-            if t.passed == 0 {
+        // Nothing proven is not a pass: every metric must have passed at least
+        // once, and the reason names each one that never did.
+        let unproven: Vec<String> = self
+            .names
+            .iter()
+            .zip(&self.tallies)
+            .filter(|(_, t)| t.passed == 0)
+            .map(|(name, t)| {
                 let why = if t.taken == 0 {
                     "no sample was taken".to_string()
                 } else if t.errors == t.taken {
@@ -364,8 +369,11 @@ impl AnalysisRun {
                 } else {
                     format!("no sample of {} passed", t.taken)
                 };
-                return (Verdict::Inconclusive, format!("{name}: {why}"));
-            }
+                format!("{name}: {why}")
+            })
+            .collect();
+        if !unproven.is_empty() {
+            return (Verdict::Inconclusive, unproven.join("; "));
         }
         let summary = self
             .names

@@ -219,3 +219,98 @@ fn readiness_keys_are_checked_where_they_are_written() {
         "{err}"
     );
 }
+
+/// Two metrics, neither of which ever passes: the analysis is inconclusive,
+/// its reason names both, and the rollback's trigger says it proved nothing.
+#[tokio::test]
+async fn an_inconclusive_analysis_has_its_own_trigger_and_names_every_unproven_metric() {
+    use slate::engine::event::Trigger;
+    let body = series_plan(&["0.07", "0.07"], "failure = \">= 0.1\"", "", 2)
+        .replace("success = \"<= 0.05\"\n", "success = \"< 0.05\"\n")
+        .replace(
+            "metrics = [\"error_ratio\"]",
+            "metrics = [\"error_ratio\", \"latency\"]\ninconclusive_limit = 10",
+        )
+        + r#"
+[[metrics]]
+name = "latency"
+command = "echo NaN"
+interval = "100ms"
+success = "< 300"
+"#;
+    let run = start(&body, false);
+    let (state, records, ledger) = run.finish().await;
+    assert_eq!(state.outcome, Some(RunOutcome::RolledBack));
+    assert_eq!(ledger, ["deploy 10", "undo 0"]);
+    let reason = "error_ratio: no sample of 2 passed; latency: no sample of 2 passed";
+    assert!(records.iter().any(|r| matches!(&r.event,
+        Event::AnalysisFinished { verdict: Verdict::Inconclusive, reason: why, .. } if why == reason)));
+    assert!(
+        records.iter().any(|r| matches!(&r.event,
+        Event::RollbackStarted { trigger: Trigger::AnalysisInconclusive { analysis, .. }, reason: why, .. }
+            if analysis == "canary" && why == &format!("analysis canary inconclusive: {reason}"))),
+        "{records:?}"
+    );
+    // In the journal, the trigger has its own name.
+    let line = records
+        .iter()
+        .find(|r| matches!(r.event, Event::RollbackStarted { .. }))
+        .map(|r| serde_json::to_string(r).unwrap())
+        .unwrap();
+    assert!(line.contains(r#""analysis_inconclusive""#), "{line}");
+}
+
+/// Headless: an analysis says its verdict once; its step's end adds only
+/// what happened next ("continued as configured"), not the reason again.
+#[test]
+fn headless_prints_one_summary_line_per_analysis() {
+    let home = tempfile::TempDir::new().unwrap();
+    let dir = tempfile::TempDir::new().unwrap();
+    let run = |on: &str| -> String {
+        let head =
+            "[release]\nname = \"r\"\nversion = \"2\"\nprevious_version = \"1\"\nowner = \"o\"\n";
+        let body = series_plan(
+            &["NaN", "NaN"],
+            "",
+            &format!("on_inconclusive = \"{on}\""),
+            2,
+        )
+        .replace("name = \"prod\"", "name = \"staging\"")
+        .replace("count = 2", "count = 2\ninconclusive_limit = 5");
+        let path = dir.path().join(format!("{on}.toml"));
+        std::fs::write(&path, format!("{head}{body}")).unwrap();
+        let _ = std::fs::remove_file(dir.path().join("n"));
+        let _ = std::fs::remove_file(dir.path().join("values"));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_slate"))
+            .args(["run", "--headless"])
+            .arg(&path)
+            .env("SLATE_HOME", home.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let reason = "error_ratio: no sample of 2 passed";
+    let out = run("fail");
+    let about: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("· analysis canary 1s") && l.contains(reason))
+        .collect();
+    assert_eq!(about.len(), 1, "{out}");
+    assert!(
+        about[0].ends_with(&format!("? analysis canary inconclusive: {reason}")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "rolling back staging: analysis canary inconclusive: {reason}"
+        )),
+        "{out}"
+    );
+    let out = run("continue");
+    assert!(
+        out.contains("· analysis canary 1s ✔ inconclusive, continued as configured ("),
+        "{out}"
+    );
+    assert_eq!(out.matches(reason).count(), 1, "{out}");
+}

@@ -37,6 +37,9 @@ impl Engine {
         let (status, message) = match &r {
             Ok(msg) => (StepStatus::Succeeded, msg.clone()),
             Err(Stop::AnalysisFailed { reason, .. }) => (StepStatus::Failed, reason.clone()),
+            Err(Stop::AnalysisInconclusive { reason, .. }) => {
+                (StepStatus::Failed, format!("inconclusive: {reason}"))
+            }
             // Interrupted by a command: the stop itself says why.
             Err(_) => (StepStatus::Killed, "analysis stopped".to_string()),
         };
@@ -209,7 +212,7 @@ impl Engine {
         a: &Analysis,
         reason: String,
     ) -> Result<String, Stop> {
-        let fail = |reason: String| Stop::AnalysisFailed {
+        let fail = |reason: String| Stop::AnalysisInconclusive {
             step,
             analysis: a.name.clone(),
             reason,
@@ -218,10 +221,10 @@ impl Engine {
             OnInconclusive::Continue => {
                 Ok(format!("inconclusive, continued as configured: {reason}"))
             }
-            OnInconclusive::Fail => Err(fail(format!("inconclusive: {reason}"))),
-            OnInconclusive::Ask if self.opts.unattended == Unattended::FailClosed => Err(fail(
-                format!("inconclusive, and nobody can decide in this mode: {reason}"),
-            )),
+            OnInconclusive::Fail => Err(fail(reason)),
+            OnInconclusive::Ask if self.opts.unattended == Unattended::FailClosed => {
+                Err(fail(format!("{reason} (nobody can decide in this mode)")))
+            }
             OnInconclusive::Ask => {
                 self.emit(Event::PauseRequested {
                     actor: Actor::engine(),
