@@ -8,11 +8,13 @@
 //! failed; and a source that cannot be reached for more than the consecutive
 //! error limit makes the analysis inconclusive rather than quietly green.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::Sample;
 use crate::plan::condition::fmt_num;
-use crate::plan::{Analysis, Condition, Metric};
+use crate::plan::{Analysis, Condition, Metric, Slo, promql_duration};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -23,6 +25,8 @@ pub enum Judgement {
     Inconclusive,
     /// The source could not be asked.
     Error,
+    /// Before a metric's data is ready (`wait_for_data`): journaled, not judged.
+    Waiting,
 }
 
 impl Judgement {
@@ -32,6 +36,7 @@ impl Judgement {
             Judgement::Fail => "fail",
             Judgement::Inconclusive => "inconclusive",
             Judgement::Error => "error",
+            Judgement::Waiting => "waiting for data",
         }
     }
 }
@@ -68,6 +73,17 @@ pub fn judge(metric: &Metric, sample: &Sample) -> Judged {
                 value: None,
                 shown: "error".into(),
                 why: why.clone(),
+            };
+        }
+        Sample::Ratios(ratios) => {
+            return match &metric.slo {
+                Some(slo) => judge_burn(slo, ratios),
+                None => Judged {
+                    judgement: Judgement::Error,
+                    value: None,
+                    shown: "error".into(),
+                    why: "error ratios came for a metric without an objective".into(),
+                },
             };
         }
         Sample::Value(x) => *x,
@@ -108,6 +124,94 @@ pub fn judge(metric: &Metric, sample: &Sample) -> Judged {
             why: "no condition to judge against".into(),
             shown,
         },
+    }
+}
+
+/// Judges an SLO's error ratios by its burn pairs: a pair fails when both
+/// of its windows burn the error budget faster than its rate. The value is
+/// the worst pair's slower burn over that pair's rate (1 is the line).
+pub fn judge_burn(slo: &Slo, ratios: &[(Duration, f64)]) -> Judged {
+    let budget = slo.budget();
+    let objective = format!("(objective {}%)", fmt_num(slo.objective));
+    for (w, r) in ratios {
+        if !r.is_finite() {
+            let shown = fmt_num(*r);
+            return Judged {
+                judgement: Judgement::Inconclusive,
+                value: None,
+                why: format!(
+                    "the error ratio over {} is {shown}, which proves nothing (no requests?)",
+                    promql_duration(*w)
+                ),
+                shown,
+            };
+        }
+    }
+    // Rates of two counters can put a ratio a hair below zero: no errors.
+    let burn = |w: Duration| {
+        ratios
+            .iter()
+            .find(|(x, _)| *x == w)
+            .map(|(_, r)| r.max(0.0) / budget)
+    };
+    // A hostile source's 1e300 stays one short word.
+    let times = |x: f64| {
+        if x < 1e6 {
+            format!("{x:.1}×")
+        } else {
+            format!("{x:.2e}×")
+        }
+    };
+    let mut worst: Option<(f64, String)> = None;
+    let (mut firing, mut calm) = (Vec::new(), Vec::new());
+    for p in &slo.pairs {
+        let (Some(s), Some(l)) = (burn(p.short), burn(p.long)) else {
+            return Judged {
+                judgement: Judgement::Error,
+                value: None,
+                shown: "error".into(),
+                why: format!(
+                    "no error ratio over {} or {}",
+                    promql_duration(p.short),
+                    promql_duration(p.long)
+                ),
+            };
+        };
+        let both = format!(
+            "{} over {} and {} over {}",
+            times(s),
+            promql_duration(p.short),
+            times(l),
+            promql_duration(p.long)
+        );
+        let level = s.min(l) / p.rate;
+        if worst.as_ref().is_none_or(|(x, _)| level > *x) {
+            worst = Some((level, both.clone()));
+        }
+        if s > p.rate && l > p.rate {
+            firing.push(format!("burn {both} > {}", times(p.rate)));
+        } else if s > p.rate || l > p.rate {
+            calm.push(format!("{both}, not both > {}", times(p.rate)));
+        } else {
+            calm.push(format!("{both} <= {}", times(p.rate)));
+        }
+    }
+    let (value, shown) = worst.unwrap_or((0.0, String::new()));
+    let shown = format!("burn {shown}");
+    if firing.is_empty() {
+        Judged {
+            judgement: Judgement::Pass,
+            value: Some(value),
+            shown,
+            why: format!("burn {} {objective}", calm.join("; ")),
+        }
+    } else {
+        Judged {
+            judgement: Judgement::Fail,
+            value: Some(value),
+            shown,
+            why: format!("{} {objective}", firing.join("; ")),
+        }
     }
 }
 
@@ -193,6 +297,11 @@ impl AnalysisRun {
                 t.consecutive_errors += 1;
                 t.last_error = Some(j.why.clone());
             }
+            Judgement::Waiting => {
+                // Not a judged sample: the engine never records one.
+                t.taken -= 1;
+                return None;
+            }
         }
         let name = &self.names[i];
         let t = &self.tallies[i];
@@ -241,9 +350,14 @@ impl AnalysisRun {
                 return (Verdict::Failed, self.fail_reason(i));
             }
         }
-        // Nothing proven is not a pass: every metric must have passed at least once.
-        for (name, t) in self.names.iter().zip(&self.tallies) {
-            if t.passed == 0 {
+        // Nothing proven is not a pass: every metric must have passed at least
+        // once, and the reason names each one that never did.
+        let unproven: Vec<String> = self
+            .names
+            .iter()
+            .zip(&self.tallies)
+            .filter(|(_, t)| t.passed == 0)
+            .map(|(name, t)| {
                 let why = if t.taken == 0 {
                     "no sample was taken".to_string()
                 } else if t.errors == t.taken {
@@ -255,8 +369,11 @@ impl AnalysisRun {
                 } else {
                     format!("no sample of {} passed", t.taken)
                 };
-                return (Verdict::Inconclusive, format!("{name}: {why}"));
-            }
+                format!("{name}: {why}")
+            })
+            .collect();
+        if !unproven.is_empty() {
+            return (Verdict::Inconclusive, unproven.join("; "));
         }
         let summary = self
             .names
@@ -273,7 +390,6 @@ impl AnalysisRun {
 mod tests {
     use super::*;
     use crate::plan::MetricSource;
-    use std::time::Duration;
 
     fn metric(success: Option<&str>, failure: Option<&str>) -> Metric {
         Metric {
@@ -286,6 +402,9 @@ mod tests {
             timeout: Duration::from_secs(1),
             success: success.map(|s| Condition::parse(s).unwrap()),
             failure: failure.map(|s| Condition::parse(s).unwrap()),
+            slo: None,
+            wait_for_data: None,
+            min_data: 1,
         }
     }
 
@@ -424,5 +543,63 @@ mod tests {
             assert_eq!(run.record(0, &judge(&m, &Sample::Value(x))), None);
         }
         assert_eq!(run.finish().0, Verdict::Passed);
+    }
+
+    fn slo() -> Slo {
+        Slo {
+            objective: 99.9,
+            pairs: Slo::default_pairs(),
+        }
+    }
+
+    fn ratios(r: [f64; 4]) -> Vec<(Duration, f64)> {
+        let w = slo().windows();
+        w.into_iter().zip(r).collect()
+    }
+
+    #[test]
+    fn a_burn_pair_fails_only_when_both_its_windows_burn_too_fast() {
+        // Windows in order: 5m, 30m, 1h, 6h.
+        let bad = judge_burn(&slo(), &ratios([0.0312, 0.001, 0.018, 0.001]));
+        assert_eq!(bad.judgement, Judgement::Fail);
+        assert_eq!(
+            bad.why,
+            "burn 31.2× over 5m and 18.0× over 1h > 14.4× (objective 99.9%)"
+        );
+        assert_eq!(bad.shown, "burn 31.2× over 5m and 18.0× over 1h");
+        assert!((bad.value.unwrap() - 18.0 / 14.4).abs() < 1e-9);
+        // A spike the long window does not confirm is not a page.
+        let spike = judge_burn(&slo(), &ratios([0.0312, 0.001, 0.002, 0.0005]));
+        assert_eq!(spike.judgement, Judgement::Pass);
+        assert_eq!(
+            spike.why,
+            "burn 31.2× over 5m and 2.0× over 1h, not both > 14.4×; \
+             1.0× over 30m and 0.5× over 6h <= 6.0× (objective 99.9%)"
+        );
+        // A hair below zero from two counters' rates is no errors.
+        let calm = judge_burn(&slo(), &ratios([-1e-12, 0.0, 0.0, 0.0]));
+        assert_eq!(calm.judgement, Judgement::Pass);
+        assert_eq!(calm.value, Some(0.0));
+    }
+
+    #[test]
+    fn an_error_ratio_that_is_no_number_proves_nothing() {
+        for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let j = judge_burn(&slo(), &ratios([0.0, x, 0.0, 0.0]));
+            assert_eq!(j.judgement, Judgement::Inconclusive, "{x}");
+            assert_eq!(j.value, None);
+            assert!(
+                j.why.starts_with("the error ratio over 30m is "),
+                "{}",
+                j.why
+            );
+        }
+        // Huge but finite burns fail, and say so.
+        let j = judge_burn(&slo(), &ratios([1e300, 1e300, 1e300, 1e300]));
+        assert_eq!(j.judgement, Judgement::Fail);
+        assert!(j.why.starts_with("burn 1.00e303× over 5m"), "{}", j.why);
+        // A window the source did not answer for is an error, never a pass.
+        let j = judge_burn(&slo(), &ratios([0.0, 0.0, 0.0, 0.0])[..2]);
+        assert_eq!(j.judgement, Judgement::Error);
     }
 }

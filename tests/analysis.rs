@@ -128,9 +128,9 @@ async fn no_data_and_nan_are_inconclusive_and_production_fails_closed() {
     assert_eq!(state.outcome, Some(RunOutcome::RolledBack));
     assert_eq!(ledger, ["deploy 10", "undo 0"]);
     assert!(
-        state.message.contains(
-            "analysis canary failed: inconclusive: error_ratio inconclusive for 2 of 2 samples"
-        ),
+        state
+            .message
+            .contains("analysis canary inconclusive: error_ratio inconclusive for 2 of 2 samples"),
         "{}",
         state.message
     );

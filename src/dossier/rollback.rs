@@ -128,6 +128,7 @@ pub fn write(out: &mut String, input: &Input) {
                     Trigger::GateRejected { .. } => "a gate was rejected",
                     Trigger::GateFailed { .. } => "a gate failed",
                     Trigger::AnalysisFailed { .. } => "an analysis failed",
+                    Trigger::AnalysisInconclusive { .. } => "an analysis proved nothing",
                     Trigger::Abort => "the run was aborted",
                     Trigger::Manual => "an operator asked",
                     Trigger::Interrupted { .. } => "the engine died during a step",

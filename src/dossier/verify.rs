@@ -101,12 +101,14 @@ pub fn write(out: &mut String, input: &Input) {
                 judgement,
                 ..
             } => {
+                // Samples taken while waiting for data were not judged.
                 if let Some(m) = metrics.iter_mut().rev().find(|m| {
                     m.env == *env
                         && m.step == *step
                         && &m.analysis == analysis
                         && &m.info.name == metric
-                }) {
+                }) && *judgement != Judgement::Waiting
+                {
                     m.samples += 1;
                     if *judgement == Judgement::Fail {
                         m.failed += 1;

@@ -14,8 +14,9 @@ use super::{Engine, Stop, Unattended};
 use crate::analysis::{AnalysisRun, Verdict, judge};
 use crate::metrics::Sample;
 use crate::metrics::sampler::{Sampler, Source};
+use crate::plan::condition::fmt_num;
 use crate::plan::template::{self, Fill};
-use crate::plan::{Analysis, Metric, MetricSource, OnInconclusive};
+use crate::plan::{Analysis, Metric, MetricSource, OnInconclusive, promql_duration};
 
 impl Engine {
     /// An analysis step (in place of a rollout pause, or after the rollout).
@@ -36,6 +37,9 @@ impl Engine {
         let (status, message) = match &r {
             Ok(msg) => (StepStatus::Succeeded, msg.clone()),
             Err(Stop::AnalysisFailed { reason, .. }) => (StepStatus::Failed, reason.clone()),
+            Err(Stop::AnalysisInconclusive { reason, .. }) => {
+                (StepStatus::Failed, format!("inconclusive: {reason}"))
+            }
             // Interrupted by a command: the stop itself says why.
             Err(_) => (StepStatus::Killed, "analysis stopped".to_string()),
         };
@@ -87,10 +91,10 @@ impl Engine {
         let mut samplers = Vec::new();
         let mut broken: Vec<Option<String>> = Vec::new();
         for m in &metrics {
-            match self
-                .source(env, m)
-                .and_then(|s| Sampler::new(s, m.interval, m.timeout))
-            {
+            match self.source(env, m).and_then(|s| {
+                let windows = m.slo.as_ref().map(|o| o.windows()).unwrap_or_default();
+                Sampler::new(s, m.interval, m.timeout, &windows)
+            }) {
                 Ok(s) => {
                     samplers.push(Some(s));
                     broken.push(None);
@@ -114,6 +118,17 @@ impl Engine {
         let start = Instant::now();
         let mut next: Vec<Instant> = metrics.iter().map(|m| start + m.interval).collect();
         let mut left = planned.clone();
+        let mut ready: Vec<Option<Ready>> = metrics
+            .iter()
+            .map(|m| {
+                m.wait_for_data.map(|w| Ready {
+                    need: m.min_data.max(1),
+                    streak: 0,
+                    until: start + w,
+                    bound: w,
+                })
+            })
+            .collect();
         let mut early = None;
         while let Some(i) = (0..metrics.len())
             .filter(|&i| left[i] > 0)
@@ -129,6 +144,30 @@ impl Engine {
                 (Some(s), _) => self.while_answering(env, s.sample()).await?,
                 (None, why) => Sample::Error(why.clone().unwrap_or_default()),
             };
+            if let Some(r) = &mut ready[i] {
+                match r.offer(&sample, Instant::now()) {
+                    Readiness::Ready => ready[i] = None,
+                    Readiness::Waiting(why) => {
+                        let j = waiting(&metrics[i], &sample, why);
+                        self.emit(Event::MetricSampled {
+                            env,
+                            step,
+                            analysis: a.name.clone(),
+                            metric: metrics[i].name.clone(),
+                            value: j.value,
+                            shown: j.shown,
+                            judgement: j.judgement,
+                            why: j.why,
+                        })?;
+                        next[i] += metrics[i].interval;
+                        continue;
+                    }
+                    Readiness::TimedOut(why) => {
+                        early = Some((Verdict::Inconclusive, format!("{} {why}", metrics[i].name)));
+                        break;
+                    }
+                }
+            }
             let j = judge(&metrics[i], &sample);
             self.emit(Event::MetricSampled {
                 env,
@@ -173,7 +212,7 @@ impl Engine {
         a: &Analysis,
         reason: String,
     ) -> Result<String, Stop> {
-        let fail = |reason: String| Stop::AnalysisFailed {
+        let fail = |reason: String| Stop::AnalysisInconclusive {
             step,
             analysis: a.name.clone(),
             reason,
@@ -182,10 +221,10 @@ impl Engine {
             OnInconclusive::Continue => {
                 Ok(format!("inconclusive, continued as configured: {reason}"))
             }
-            OnInconclusive::Fail => Err(fail(format!("inconclusive: {reason}"))),
-            OnInconclusive::Ask if self.opts.unattended == Unattended::FailClosed => Err(fail(
-                format!("inconclusive, and nobody can decide in this mode: {reason}"),
-            )),
+            OnInconclusive::Fail => Err(fail(reason)),
+            OnInconclusive::Ask if self.opts.unattended == Unattended::FailClosed => {
+                Err(fail(format!("{reason} (nobody can decide in this mode)")))
+            }
             OnInconclusive::Ask => {
                 self.emit(Event::PauseRequested {
                     actor: Actor::engine(),
@@ -285,6 +324,63 @@ impl Engine {
     }
 }
 
+/// A metric waiting for its data: how many readings in a row it still needs, and until when.
+struct Ready {
+    need: u32,
+    streak: u32,
+    until: Instant,
+    bound: Duration,
+}
+
+enum Readiness {
+    /// This sample is the first judged one.
+    Ready,
+    /// Journaled as waiting, with why.
+    Waiting(String),
+    /// The bound passed without data: the analysis is inconclusive.
+    TimedOut(String),
+}
+
+impl Ready {
+    fn offer(&mut self, sample: &Sample, now: Instant) -> Readiness {
+        let has_data = match sample {
+            Sample::Value(x) => x.is_finite(),
+            Sample::Ratios(r) => r.iter().all(|(_, x)| x.is_finite()),
+            // An unreachable source is judged (and counted) as ever.
+            Sample::Error(_) => return Readiness::Ready,
+            Sample::NoData(_) => false,
+        };
+        self.streak = if has_data { self.streak + 1 } else { 0 };
+        if self.streak >= self.need {
+            return Readiness::Ready;
+        }
+        let what = match sample {
+            Sample::NoData(why) => why.clone(),
+            Sample::Value(x) if !x.is_finite() => fmt_num(*x),
+            Sample::Ratios(_) if !has_data => "an error ratio that is no number".to_string(),
+            _ => format!("{} of {} samples with data", self.streak, self.need),
+        };
+        if now >= self.until {
+            return Readiness::TimedOut(format!(
+                "had no data within {} ({what})",
+                humantime::format_duration(self.bound)
+            ));
+        }
+        Readiness::Waiting(what)
+    }
+}
+
+/// A sample taken while the metric waits for data: shown, never judged.
+fn waiting(m: &Metric, sample: &Sample, why: String) -> crate::analysis::Judged {
+    let j = judge(m, sample);
+    crate::analysis::Judged {
+        judgement: crate::analysis::Judgement::Waiting,
+        value: j.value,
+        shown: j.shown,
+        why: format!("waiting for data: {why}"),
+    }
+}
+
 /// Samples of `m` the analysis takes: its count, or as many intervals as fit its time.
 fn planned(a: &Analysis, m: &Metric, window: Option<Duration>) -> u32 {
     if let Some(c) = a.count {
@@ -300,6 +396,25 @@ fn planned(a: &Analysis, m: &Metric, window: Option<Duration>) -> u32 {
 }
 
 fn describe(m: &Metric) -> String {
+    if let Some(slo) = &m.slo {
+        let pairs: Vec<String> = slo
+            .pairs
+            .iter()
+            .map(|p| {
+                format!(
+                    "burn > {}× over {} and {}",
+                    fmt_num(p.rate),
+                    promql_duration(p.short),
+                    promql_duration(p.long)
+                )
+            })
+            .collect();
+        return format!(
+            "objective {}%, fails at {}",
+            fmt_num(slo.objective),
+            pairs.join(" or ")
+        );
+    }
     match (m.success, m.failure) {
         (Some(s), Some(f)) => format!("{s} (fails {f})"),
         (Some(s), None) => s.to_string(),

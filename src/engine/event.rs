@@ -147,6 +147,12 @@ pub enum Trigger {
         step: usize,
         analysis: String,
     },
+    /// An analysis proved nothing (no data, NaN, an unreachable source) and
+    /// the environment's `on_inconclusive` did not let the rollout go on.
+    AnalysisInconclusive {
+        step: usize,
+        analysis: String,
+    },
     Abort,
     Manual,
     /// The engine died while the step ran, and recovery chose to roll back.

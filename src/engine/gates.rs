@@ -64,6 +64,22 @@ impl Engine {
                     Err(Stop::AnalysisFailed { reason, .. }) => {
                         return Err(self.fail_gate(env, step, &g.name, reason));
                     }
+                    // The gate fails, and the rollback says it was for want of proof.
+                    Err(Stop::AnalysisInconclusive {
+                        step,
+                        analysis,
+                        reason,
+                    }) => {
+                        let why = format!("inconclusive: {reason}");
+                        return Err(match self.fail_gate(env, step, &g.name, why) {
+                            Stop::GateFailed { .. } => Stop::AnalysisInconclusive {
+                                step,
+                                analysis,
+                                reason,
+                            },
+                            fatal => fatal,
+                        });
+                    }
                     r => r?,
                 };
                 self.emit(Event::GatePassed {

@@ -128,6 +128,12 @@ enum Stop {
         analysis: String,
         reason: String,
     },
+    /// Nothing was proven, and the environment does not carry on without proof.
+    AnalysisInconclusive {
+        step: usize,
+        analysis: String,
+        reason: String,
+    },
     Fatal(Fatal),
 }
 

@@ -247,6 +247,18 @@ fn failure_trigger(
         // Only recovery marks a step killed without a rollback under way.
         _ if s.state == StepState::Killed => Trigger::Interrupted { step },
         "gate" if s.message.starts_with("rejected: ") => Trigger::GateRejected { step, gate },
+        "gate" | "analysis" if s.message.starts_with("inconclusive: ") => {
+            Trigger::AnalysisInconclusive {
+                step,
+                analysis: e
+                    .analyses
+                    .iter()
+                    .rev()
+                    .find(|a| a.step == step)
+                    .map(|a| a.name.clone())
+                    .unwrap_or_else(|| s.label.clone()),
+            }
+        }
         "gate" => Trigger::GateFailed { step, gate },
         "analysis" => Trigger::AnalysisFailed {
             step,

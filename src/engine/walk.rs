@@ -180,6 +180,17 @@ impl Engine {
                 },
                 format!("analysis {analysis} failed: {reason}"),
             ),
+            Stop::AnalysisInconclusive {
+                step,
+                analysis,
+                reason,
+            } => (
+                Trigger::AnalysisInconclusive {
+                    step,
+                    analysis: analysis.clone(),
+                },
+                format!("analysis {analysis} inconclusive: {reason}"),
+            ),
             Stop::Fatal(f) => return Err(f),
         })
     }

@@ -157,6 +157,27 @@ impl Printer {
                     StepStatus::Killed => "■",
                     _ => "✘",
                 };
+                // An analysis has said its verdict and reason in its own
+                // line: its step adds only what happened next, if anything.
+                let reason = self.state.envs.get(*env).and_then(|e| {
+                    e.analyses
+                        .iter()
+                        .rev()
+                        .find(|a| a.step == *step && a.verdict.is_some())
+                        .map(|a| a.reason.as_str())
+                });
+                if let Some(reason) = reason.filter(|r| !r.is_empty() && message.contains(r)) {
+                    let rest = message.replace(reason, "");
+                    let rest = rest.trim_end_matches([':', ' ']);
+                    if rest.is_empty() || rest == "inconclusive" {
+                        return None;
+                    }
+                    return Some(format!(
+                        "  {} {glyph} {rest} ({})",
+                        self.at(*env, *step),
+                        secs(*duration_ms)
+                    ));
+                }
                 format!(
                     "  {} {glyph} {message} ({})",
                     self.at(*env, *step),
@@ -268,6 +289,7 @@ impl Printer {
                     Judgement::Fail => "✘",
                     Judgement::Inconclusive => "?",
                     Judgement::Error => "!",
+                    Judgement::Waiting => "…",
                 };
                 let detail = if why.starts_with(shown.as_str()) {
                     why.clone()

@@ -6,6 +6,8 @@ pub mod prometheus;
 pub mod promql;
 pub mod sampler;
 
+use std::time::Duration;
+
 /// One reading of a metric, before analysis judges it.
 ///
 /// Sources keep "no data" and "could not ask" apart: analysis treats the first
@@ -19,4 +21,6 @@ pub enum Sample {
     NoData(String),
     /// The source could not be asked (unreachable, HTTP or API error, unparsable answer).
     Error(String),
+    /// An SLO's error ratio over each of its windows, for its burn pairs to judge.
+    Ratios(Vec<(Duration, f64)>),
 }

@@ -57,14 +57,37 @@ pub struct Sampler {
     interval: Duration,
     timeout: Duration,
     scrape: Option<(ScrapeQuery, ScrapeHistory)>,
+    /// An SLO's windows, each with its query compiled for a direct scrape;
+    /// empty for any other metric.
+    windows: Vec<(Duration, Option<ScrapeQuery>)>,
     started: Instant,
 }
 
 impl Sampler {
-    pub fn new(source: Source, interval: Duration, timeout: Duration) -> Result<Self, String> {
+    /// `windows` are an SLO's burn windows (the query's `${window}` filled
+    /// in with each); empty for a metric judged by its conditions.
+    pub fn new(
+        source: Source,
+        interval: Duration,
+        timeout: Duration,
+        windows: &[Duration],
+    ) -> Result<Self, String> {
+        let mut compiled = Vec::new();
+        for &w in windows {
+            let q = match &source {
+                Source::Scrape { query, .. } => {
+                    Some(ScrapeQuery::compile(&crate::plan::with_window(query, w))?)
+                }
+                _ => None,
+            };
+            compiled.push((w, q));
+        }
         let scrape = match &source {
             Source::Scrape { query, .. } => {
-                let q = ScrapeQuery::compile(query)?;
+                let q = ScrapeQuery::compile(&match windows.last() {
+                    Some(&w) => crate::plan::with_window(query, w),
+                    None => query.clone(),
+                })?;
                 // Keep enough scrapes for the longest range, and a margin for late samples.
                 let keep = q.longest_range().max(interval) + interval * 2;
                 Some((q, ScrapeHistory::new(keep)))
@@ -76,8 +99,71 @@ impl Sampler {
             interval,
             timeout,
             scrape,
+            windows: compiled,
             started: Instant::now(),
         })
+    }
+
+    /// An SLO's error ratio over each of its windows. A direct scrape's
+    /// history must span a window before that window is judged.
+    async fn ratios(&mut self) -> Sample {
+        let mut out = Vec::new();
+        match &self.source {
+            Source::Scrape { .. } => {
+                if let Err(e) = self.scrape_once().await {
+                    return Sample::Error(e);
+                }
+                let Some((_, h)) = &self.scrape else {
+                    return Sample::Error("no scrape history".into());
+                };
+                for (w, q) in &self.windows {
+                    let Some(q) = q else { continue };
+                    // A range is full once its oldest scrape is at most an interval inside it.
+                    let covered = Duration::from_secs_f64(h.span().max(0.0));
+                    if covered + self.interval < *w {
+                        return Sample::NoData(format!(
+                            "the scrapes so far span {} of the {} window",
+                            crate::plan::promql_duration(Duration::from_secs(covered.as_secs())),
+                            crate::plan::promql_duration(*w)
+                        ));
+                    }
+                    match q.eval(h) {
+                        Sample::Value(x) => out.push((*w, x)),
+                        Sample::NoData(why) => {
+                            return Sample::NoData(format!(
+                                "over {}: {why}",
+                                crate::plan::promql_duration(*w)
+                            ));
+                        }
+                        other => return other,
+                    }
+                }
+            }
+            Source::Prometheus {
+                url, shown, query, ..
+            } => {
+                let prom = match Prometheus::open(url, shown, self.timeout) {
+                    Ok(p) => p,
+                    Err(e) => return Sample::Error(e),
+                };
+                for (w, _) in &self.windows {
+                    match prom.instant(&crate::plan::with_window(query, *w)).await {
+                        Sample::Value(x) => out.push((*w, x)),
+                        Sample::NoData(why) => {
+                            return Sample::NoData(format!(
+                                "over {}: {why}",
+                                crate::plan::promql_duration(*w)
+                            ));
+                        }
+                        other => return other,
+                    }
+                }
+            }
+            Source::Command { .. } => {
+                return Sample::Error("an SLO needs a PromQL source".into());
+            }
+        }
+        Sample::Ratios(out)
     }
 
     /// Takes a baseline before the first measurement, so the first rate has two scrapes.
@@ -88,6 +174,9 @@ impl Sampler {
     }
 
     pub async fn sample(&mut self) -> Sample {
+        if !self.windows.is_empty() {
+            return self.ratios().await;
+        }
         match &self.source {
             Source::Scrape { .. } => match self.scrape_once().await {
                 Err(e) => Sample::Error(e),
@@ -282,7 +371,8 @@ mod tests {
     }
 
     async fn once(c: &str) -> Sample {
-        let mut s = Sampler::new(cmd(c), Duration::from_secs(1), Duration::from_secs(2)).unwrap();
+        let mut s =
+            Sampler::new(cmd(c), Duration::from_secs(1), Duration::from_secs(2), &[]).unwrap();
         s.sample().await
     }
 
@@ -314,6 +404,7 @@ mod tests {
             cmd("sleep 30"),
             Duration::from_secs(1),
             Duration::from_millis(300),
+            &[],
         )
         .unwrap();
         let started = Instant::now();

@@ -434,6 +434,7 @@ fn trigger_word(t: &Trigger) -> &'static str {
         Trigger::GateRejected { .. } => "gate_rejected",
         Trigger::GateFailed { .. } => "gate_failed",
         Trigger::AnalysisFailed { .. } => "analysis_failed",
+        Trigger::AnalysisInconclusive { .. } => "analysis_inconclusive",
         Trigger::Abort => "abort",
         Trigger::Manual => "manual",
         Trigger::Interrupted { .. } => "interrupted",

@@ -284,6 +284,8 @@ pub struct Between {
     pub gate: Option<String>,
     /// Analysis run between steps: for the whole pause when there is one.
     pub analysis: Option<String>,
+    /// The analysis runs once more after the last step, at full weight.
+    pub at_full: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -541,11 +543,95 @@ pub struct Metric {
     pub success: Option<Condition>,
     /// A sample meeting this fails (checked before `success`).
     pub failure: Option<Condition>,
+    /// A service-level objective judged by how fast it burns its error
+    /// budget; the source's query is then the error ratio over `${window}`.
+    pub slo: Option<Slo>,
+    /// Data readiness: samples before the source has given `min_data`
+    /// readings in a row are journaled as waiting, not judged, for at most
+    /// this long (`wait_for_data`); then the analysis is inconclusive.
+    pub wait_for_data: Option<Duration>,
+    pub min_data: u32,
+}
+
+/// A service-level objective and the multiwindow, multi-burn-rate rule of
+/// the SRE workbook: a sample fails when both windows of a pair burn the
+/// error budget faster than the pair allows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slo {
+    /// Percent of requests that must be good, e.g. 99.9.
+    pub objective: f64,
+    pub pairs: Vec<BurnPair>,
+}
+
+/// Two windows and the burn rate both must exceed to fail.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BurnPair {
+    pub short: Duration,
+    pub long: Duration,
+    /// How many times faster than the objective allows, e.g. 14.4.
+    pub rate: f64,
+}
+
+impl Slo {
+    /// The error ratio the objective allows (0.001 for 99.9 %).
+    pub fn budget(&self) -> f64 {
+        1.0 - self.objective / 100.0
+    }
+
+    /// Every window the pairs use, shortest first, each once.
+    pub fn windows(&self) -> Vec<Duration> {
+        let mut w: Vec<Duration> = self.pairs.iter().flat_map(|p| [p.short, p.long]).collect();
+        w.sort();
+        w.dedup();
+        w
+    }
+
+    /// The SRE workbook's page-worthy pairs: 5m/1h at 14.4×, 30m/6h at 6×.
+    pub fn default_pairs() -> Vec<BurnPair> {
+        vec![
+            BurnPair {
+                short: Duration::from_secs(300),
+                long: Duration::from_secs(3600),
+                rate: 14.4,
+            },
+            BurnPair {
+                short: Duration::from_secs(1800),
+                long: Duration::from_secs(6 * 3600),
+                rate: 6.0,
+            },
+        ]
+    }
+}
+
+/// The placeholder an SLO's queries put their window in.
+pub const WINDOW: &str = "${window}";
+
+/// A window as PromQL writes it: "5m", "1h", "90s".
+pub fn promql_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s > 0 && s.is_multiple_of(3600) {
+        format!("{}h", s / 3600)
+    } else if s > 0 && s.is_multiple_of(60) {
+        format!("{}m", s / 60)
+    } else if d.subsec_millis() == 0 {
+        format!("{s}s")
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// The query with its window filled in.
+pub fn with_window(query: &str, w: Duration) -> String {
+    query.replace(WINDOW, &promql_duration(w))
 }
 
 impl Metric {
     /// The value the cockpit draws as the threshold line.
     pub fn threshold(&self) -> Option<f64> {
+        if self.slo.is_some() {
+            // An SLO's value is its worst pair's burn over that pair's rate.
+            return Some(1.0);
+        }
         self.success.or(self.failure).map(|c| c.value)
     }
 }

@@ -189,6 +189,32 @@ impl<'t, 'i> Table<'t, 'i> {
         }
     }
 
+    /// A finite number, written as an integer or a float, within `min..=max`.
+    pub fn number(&self, cx: &mut Ctx, key: &str, min: f64, max: f64) -> Option<Spanned<f64>> {
+        let v = self.get(key)?;
+        let x = match v.get_ref() {
+            DeValue::Integer(i) => int_value(i).map(|n| n as f64),
+            DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
+            _ => {
+                self.wrong_type(cx, key, "a number", v);
+                return None;
+            }
+        };
+        match x {
+            Some(x) if x.is_finite() && (min..=max).contains(&x) => Some(Spanned::new(v.span(), x)),
+            _ => {
+                cx.error(
+                    v.span(),
+                    format!(
+                        "`{key}` in {} must be a number from {min} to {max}",
+                        self.what
+                    ),
+                );
+                None
+            }
+        }
+    }
+
     pub fn boolean(&self, cx: &mut Ctx, key: &str) -> Option<bool> {
         let v = self.get(key)?;
         match v.get_ref() {

@@ -219,6 +219,12 @@ pub fn env_steps(plan: &Plan, env: usize) -> Vec<Step> {
                     steps.extend(health());
                     if i + 1 < n {
                         between(&mut steps, b);
+                    } else if b.at_full
+                        && let Some(a) = &b.analysis
+                    {
+                        // At full weight: judged like every weight before it,
+                        // over the same pause, without a separate gate.
+                        steps.extend(analysis_step(a, b.pause));
                     }
                 }
             }
@@ -375,6 +381,42 @@ kind = "manual"
         let run = steps[5].run().unwrap();
         assert!(run.vars.contains(&("SLATE_WEIGHT".into(), "50".into())));
         assert_eq!(run.rollback_group, Some(1));
+    }
+
+    #[test]
+    fn analysis_at_full_judges_the_last_weight_too_without_its_gate() {
+        let p = plan(&format!(
+            r#"{HEAD}
+[[environments]]
+name = "prod"
+strategy = {{ kind = "canary", steps = [50, 100], pause = "1s", gate = "more", analysis = "c", analysis_at_full = true }}
+[[stages]]
+name = "deploy"
+command = "true"
+rollout = true
+[[gates]]
+name = "more"
+kind = "manual"
+[[metrics]]
+name = "m"
+command = "echo 0"
+success = "< 1"
+[[analyses]]
+name = "c"
+metrics = ["m"]
+"#
+        ));
+        let labels: Vec<String> = env_steps(&p, 0).into_iter().map(|s| s.label).collect();
+        assert_eq!(
+            labels,
+            [
+                "deploy canary 50%",
+                "analysis c 1s",
+                "gate more",
+                "deploy canary 100%",
+                "analysis c 1s"
+            ]
+        );
     }
 
     #[test]

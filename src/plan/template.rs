@@ -135,6 +135,9 @@ fn expand_with(
                 }
             }
             (Some(_), None) => format!("${{{name}}}"),
+            // An SLO query's range, filled in per burn window by its sampler
+            // (the loader allows it nowhere else).
+            (None, _) if name == "window" => format!("${{{name}}}"),
             (None, _) => match name {
                 "env" => env.name.clone(),
                 "version" => release.version.clone(),

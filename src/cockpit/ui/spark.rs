@@ -72,6 +72,7 @@ fn style_for(j: Judgement, t: &Theme) -> Style {
         Judgement::Pass => t.gauge,
         Judgement::Fail => t.fail,
         Judgement::Inconclusive | Judgement::Error => t.warn,
+        Judgement::Waiting => t.muted,
     }
 }
 

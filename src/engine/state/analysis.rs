@@ -53,7 +53,10 @@ pub(super) fn apply(s: &mut RunState, event: &Event) {
                     m.samples.pop_front();
                 }
                 m.samples.push_back((*value, *judgement));
-                m.taken += 1;
+                // Samples taken while waiting for data are shown, never counted.
+                if *judgement != Judgement::Waiting {
+                    m.taken += 1;
+                }
                 if *judgement == Judgement::Fail {
                     m.failed += 1;
                 }

@@ -82,7 +82,7 @@ use ops::*;
 pub(crate) use ops::{several_series_message, shorten};
 
 /// Whatever `keep` says, no more scrapes than this are kept (memory bound).
-const MAX_SCRAPES: usize = 500;
+pub const MAX_SCRAPES: usize = 500;
 /// Deeper queries are refused rather than risk the stack.
 const MAX_DEPTH: usize = 200;
 /// How many label sets a "several series" message names.
@@ -153,6 +153,14 @@ impl ScrapeHistory {
 
     pub fn len(&self) -> usize {
         self.scrapes.len()
+    }
+
+    /// Seconds between the oldest scrape kept and the newest (0 with fewer than two).
+    pub fn span(&self) -> f64 {
+        match (self.scrapes.front(), self.scrapes.back()) {
+            (Some(a), Some(b)) => b.at - a.at,
+            _ => 0.0,
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -297,7 +297,12 @@ impl Loader<'_> {
     /// Checks a text's placeholders. `${secret.NAME}` is allowed only where
     /// `secret_use` names the place (a URL or a header value, filled in
     /// only for the request); elsewhere its value would be shown.
-    fn placeholders_ok(&mut self, span: Span, text: &str, secret_use: Option<&str>) -> bool {
+    pub(super) fn placeholders_ok(
+        &mut self,
+        span: Span,
+        text: &str,
+        secret_use: Option<&str>,
+    ) -> bool {
         match template::placeholders(text) {
             Ok(names) => {
                 let mut ok = true;

@@ -18,7 +18,17 @@ const ENV_KEYS: &[&str] = &[
 const PRODUCTION_NAMES: &[&str] = &["prod", "production", "prd", "live"];
 const APPROVAL_KEYS: &[&str] = &["required", "approvers", "require_comment", "four_eyes"];
 const STRATEGY_KEYS: &[&str] = &[
-    "kind", "batches", "steps", "pause", "gate", "analysis", "color", "switch", "retire", "confirm",
+    "kind",
+    "batches",
+    "steps",
+    "pause",
+    "gate",
+    "analysis",
+    "analysis_at_full",
+    "color",
+    "switch",
+    "retire",
+    "confirm",
 ];
 const STRATEGY_KINDS: &[&str] = &["all-at-once", "rolling", "canary", "blue-green"];
 
@@ -240,7 +250,14 @@ impl Loader<'_> {
         let allowed: &[&str] = match kind.get_ref().as_str() {
             "all-at-once" => &["kind"],
             "rolling" => &["kind", "batches", "pause", "gate", "analysis"],
-            "canary" => &["kind", "steps", "pause", "gate", "analysis"],
+            "canary" => &[
+                "kind",
+                "steps",
+                "pause",
+                "gate",
+                "analysis",
+                "analysis_at_full",
+            ],
             _ => &["kind", "color", "switch", "retire", "confirm"],
         };
         for key in STRATEGY_KEYS {
@@ -265,7 +282,15 @@ impl Loader<'_> {
             });
             Some(g.into_inner())
         };
+        let at_full = t.boolean(self.cx, "analysis_at_full").unwrap_or(false);
+        if at_full && t.get("analysis").is_none() {
+            self.cx.error(
+                t.key_span("analysis_at_full").unwrap_or(t.span.clone()),
+                format!("`analysis_at_full` in {what} needs the `analysis` it repeats at 100%"),
+            );
+        }
         let between = |cx: &mut Ctx, refs: &mut Vec<Ref>| Between {
+            at_full,
             pause: t.duration(cx, "pause").map(|d| d.into_inner()),
             gate: gate_ref(cx, "gate", refs),
             analysis: t.string(cx, "analysis").map(|a| {

@@ -4,7 +4,7 @@
 use super::*;
 use crate::metrics::prometheus::Reduce;
 use crate::metrics::promql::ScrapeQuery;
-use crate::plan::Condition;
+use crate::plan::{BurnPair, Condition, Slo, WINDOW, promql_duration, with_window};
 
 const METRIC_KEYS: &[&str] = &[
     "name",
@@ -19,7 +19,14 @@ const METRIC_KEYS: &[&str] = &[
     "timeout",
     "success",
     "failure",
+    "objective",
+    "good",
+    "total",
+    "burn",
+    "wait_for_data",
+    "min_data",
 ];
+const BURN_KEYS: &[&str] = &["short", "long", "rate"];
 const SOURCES: &[&str] = &["scrape", "prometheus", "command"];
 const ANALYSIS_KEYS: &[&str] = &[
     "name",
@@ -54,7 +61,29 @@ impl Loader<'_> {
             .unwrap_or(Duration::from_secs(5));
         let success = self.condition(&t, "success");
         let failure = self.condition(&t, "failure");
-        if t.get("success").is_none() && t.get("failure").is_none() {
+        let want_slo = t.get("objective").is_some();
+        let slo = if want_slo {
+            for key in ["success", "failure"] {
+                if let Some(ks) = t.key_span(key) {
+                    self.cx.error(
+                        ks,
+                        format!("`{key}` does not apply to {label}: its `objective` and `burn` pairs judge it"),
+                    );
+                }
+            }
+            self.slo(&t, interval)
+        } else {
+            for key in ["good", "total", "burn"] {
+                if let Some(ks) = t.key_span(key) {
+                    self.cx.error(
+                        ks,
+                        format!("`{key}` applies only to an SLO metric (one with `objective`), in {label}"),
+                    );
+                }
+            }
+            None
+        };
+        if !want_slo && t.get("success").is_none() && t.get("failure").is_none() {
             self.cx.error(
                 t.span.clone(),
                 format!(
@@ -75,7 +104,7 @@ impl Loader<'_> {
                 );
                 None
             }
-            [one] => self.metric_source(&t, one),
+            [one] => self.metric_source(&t, one, want_slo.then_some(slo.as_ref())),
             _ => {
                 self.cx.error(
                     t.span.clone(),
@@ -87,8 +116,9 @@ impl Loader<'_> {
                 None
             }
         };
+        let (wait_for_data, min_data) = self.readiness(&t, interval);
         let (success, failure) = (success?, failure?);
-        if success.is_none() && failure.is_none() {
+        if want_slo != slo.is_some() || (!want_slo && success.is_none() && failure.is_none()) {
             return None;
         }
         Some(Metric {
@@ -99,10 +129,261 @@ impl Loader<'_> {
             timeout,
             success,
             failure,
+            slo,
+            wait_for_data,
+            min_data,
         })
     }
 
-    fn metric_source(&mut self, t: &Table<'_, '_>, kind: &str) -> Option<MetricSource> {
+    /// `wait_for_data` and `min_data` ("2 samples", or a number). One
+    /// without the other: wait for one reading, or for as long as
+    /// `min_data` intervals and as many again.
+    fn readiness(&mut self, t: &Table<'_, '_>, interval: Duration) -> (Option<Duration>, u32) {
+        let wait = self.positive(t, "wait_for_data");
+        let min = match t.get("min_data") {
+            None => None,
+            Some(v) => {
+                let n = match v.get_ref() {
+                    DeValue::Integer(_) => {
+                        t.int(self.cx, "min_data", 1, 10_000).map(|n| *n.get_ref())
+                    }
+                    DeValue::String(s) => {
+                        let words: Vec<&str> = s.split_whitespace().collect();
+                        match words.as_slice() {
+                            [n, "sample" | "samples"] => n.parse::<i64>().ok(),
+                            _ => None,
+                        }
+                        .filter(|n| (1..=10_000).contains(n))
+                        .or_else(|| {
+                            self.cx.error(
+                                v.span(),
+                                format!(
+                                    "`min_data` in {} is a number of samples with data, like \"2 samples\" (1 to 10000); found \"{s}\"",
+                                    t.what
+                                ),
+                            );
+                            None
+                        })
+                    }
+                    other => {
+                        self.cx.error(
+                            v.span(),
+                            format!(
+                                "`min_data` in {} must be like \"2 samples\", found {}",
+                                t.what,
+                                crate::plan::reader::type_name(other)
+                            ),
+                        );
+                        None
+                    }
+                };
+                n.map(|n| n as u32)
+            }
+        };
+        match (wait, min) {
+            (None, None) => (None, 1),
+            (Some(w), m) => (Some(w), m.unwrap_or(1)),
+            (None, Some(m)) => (Some(interval * (2 * m)), m),
+        }
+    }
+
+    /// `objective` and `burn` of an SLO metric.
+    fn slo(&mut self, t: &Table<'_, '_>, interval: Duration) -> Option<Slo> {
+        let objective = t.number(self.cx, "objective", 0.0, 100.0)?;
+        let o = *objective.get_ref();
+        if o <= 0.0 || o >= 100.0 {
+            self.cx.error(
+                objective.span(),
+                format!(
+                    "`objective` in {} is the percent of good requests, above 0 and below 100 (e.g. 99.9); found {o}",
+                    t.what
+                ),
+            );
+            return None;
+        }
+        let pairs = if t.get("burn").is_some() {
+            let mut pairs = Vec::new();
+            let mut ok = true;
+            let entries = t.array_of_tables(self.cx, "burn");
+            if entries.is_empty() {
+                self.cx.error(
+                    t.key_span("burn").unwrap_or(t.span.clone()),
+                    format!("`burn` in {} is empty; leave it out for the SRE workbook's 5m/1h at 14.4 and 30m/6h at 6", t.what),
+                );
+                return None;
+            }
+            for (bt, span) in entries {
+                let b = Table::new(bt, span.clone(), format!("a `burn` pair of {}", t.what));
+                b.check_keys(self.cx, BURN_KEYS);
+                for key in BURN_KEYS {
+                    if b.get(key).is_none() {
+                        self.cx
+                            .error(span.clone(), format!("{} is missing `{key}`", b.what));
+                        ok = false;
+                    }
+                }
+                let short = self.positive(&b, "short");
+                let long = self.positive(&b, "long");
+                let rate = b.number(self.cx, "rate", 0.0, 1e9);
+                match (short, long, rate) {
+                    (Some(short), Some(long), Some(rate)) => {
+                        if short >= long {
+                            self.cx.error(
+                                b.key_span("short").unwrap_or(span.clone()),
+                                format!("in {} the short window ({}) must be shorter than the long one ({})", b.what, promql_duration(short), promql_duration(long)),
+                            );
+                            ok = false;
+                        }
+                        if *rate.get_ref() <= 0.0 {
+                            self.cx.error(
+                                rate.span(),
+                                format!("`rate` in {} must be above 0", b.what),
+                            );
+                            ok = false;
+                        }
+                        for w in [short, long] {
+                            if w.subsec_millis() != 0 {
+                                self.cx.error(
+                                    span.clone(),
+                                    format!("the windows in {} must be whole seconds", b.what),
+                                );
+                                ok = false;
+                            }
+                        }
+                        pairs.push(BurnPair {
+                            short,
+                            long,
+                            rate: *rate.get_ref(),
+                        });
+                    }
+                    _ => ok = false,
+                }
+            }
+            if !ok {
+                return None;
+            }
+            pairs
+        } else {
+            Slo::default_pairs()
+        };
+        let slo = Slo {
+            objective: o,
+            pairs,
+        };
+        if t.get("scrape").is_some() {
+            // The direct-scrape evaluator holds its own history: a window must fit it.
+            let longest = slo.windows().last().copied().unwrap_or_default();
+            let needed = (longest.as_secs_f64() / interval.as_secs_f64()).ceil() as usize + 2;
+            if needed > crate::metrics::promql::MAX_SCRAPES {
+                self.cx.error(
+                    t.key_span("burn").or(t.key_span("objective")).unwrap_or(t.span.clone()),
+                    format!(
+                        "{}: a {} window needs {needed} scrapes at a {} interval, and a direct scrape keeps at most {}; use a `prometheus` source for long windows, or a longer `interval`",
+                        t.what,
+                        promql_duration(longest),
+                        humantime::format_duration(interval),
+                        crate::metrics::promql::MAX_SCRAPES
+                    ),
+                );
+                return None;
+            }
+        }
+        Some(slo)
+    }
+
+    /// The error ratio an SLO metric measures: its `query`, or `1 - good / total`.
+    fn slo_query(&mut self, t: &Table<'_, '_>) -> Option<(String, Span)> {
+        let given = |k: &str| t.get(k).is_some();
+        let one = |this: &mut Self, key: &str| -> Option<(String, Span)> {
+            let s = t.string(this.cx, key)?;
+            if !s.get_ref().contains(WINDOW) {
+                this.cx.error(
+                    s.span(),
+                    format!(
+                        "`{key}` in {} must use `${{window}}` for its range, e.g. rate(http_requests_total[${{window}}]): each burn window fills it in",
+                        t.what
+                    ),
+                );
+                return None;
+            }
+            // Checked as the first window would fill it.
+            let probe = s.get_ref().replace(WINDOW, "5m");
+            this.placeholders_ok(s.span(), &probe, None)
+                .then(|| (s.get_ref().clone(), s.span()))
+        };
+        match (given("query"), given("good"), given("total")) {
+            (true, false, false) => one(self, "query"),
+            (false, true, true) => {
+                let good = one(self, "good");
+                let total = one(self, "total");
+                let (good, span) = good?;
+                let (total, _) = total?;
+                Some((format!("1 - ({good}) / ({total})"), span))
+            }
+            (false, false, false) => {
+                self.cx.error(
+                    t.span.clone(),
+                    format!("{} needs its error ratio as `query`, or `good` and `total` (each with `${{window}}`)", t.what),
+                );
+                None
+            }
+            (true, _, _) => {
+                self.cx.error(
+                    t.key_span("query").unwrap_or(t.span.clone()),
+                    format!("{} has `query` (the error ratio) and `good`/`total`; give one or the other", t.what),
+                );
+                None
+            }
+            (false, _, _) => {
+                self.cx.error(
+                    t.span.clone(),
+                    format!("{} needs both `good` and `total`", t.what),
+                );
+                None
+            }
+        }
+    }
+
+    fn metric_source(
+        &mut self,
+        t: &Table<'_, '_>,
+        kind: &str,
+        // `Some` for an SLO metric, with its objective if that was right.
+        slo: Option<Option<&Slo>>,
+    ) -> Option<MetricSource> {
+        if let Some(slo) = slo {
+            for key in ["range", "reduce"] {
+                if let Some(ks) = t.key_span(key) {
+                    self.cx.error(ks, format!("`{key}` does not apply to {}: its burn windows say how far back it looks", t.what));
+                }
+            }
+            if kind == "command" {
+                self.cx.error(
+                    t.key_span("command").unwrap_or(t.span.clone()),
+                    format!("{} with an `objective` needs a `prometheus` or `scrape` source: its burn windows are PromQL ranges", t.what),
+                );
+                return None;
+            }
+            let url = self.url(t, kind);
+            let (query, span) = self.slo_query(t)?;
+            if kind == "scrape" {
+                for w in slo.map(Slo::windows).unwrap_or_default() {
+                    let probe = crate::plan::template::fill_all(&with_window(&query, w), "0");
+                    if let Err(e) = ScrapeQuery::compile(&probe) {
+                        self.cx
+                            .error(span.clone(), format!("the error ratio of {}: {e}", t.what));
+                        return None;
+                    }
+                }
+                return Some(MetricSource::Scrape { url: url?, query });
+            }
+            return Some(MetricSource::Prometheus {
+                url: url?,
+                query,
+                range: None,
+                reduce: Reduce::Last,
+            });
+        }
         for key in ["range", "reduce"] {
             if kind != "prometheus"
                 && let Some(ks) = t.key_span(key)
