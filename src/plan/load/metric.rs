@@ -6,7 +6,7 @@ use crate::metrics::prometheus::Reduce;
 use crate::metrics::promql::ScrapeQuery;
 use crate::plan::Condition;
 
-const METRIC_KEYS: &[&str] = &[
+pub(super) const METRIC_KEYS: &[&str] = &[
     "name",
     "unit",
     "scrape",
@@ -21,7 +21,7 @@ const METRIC_KEYS: &[&str] = &[
     "failure",
 ];
 const SOURCES: &[&str] = &["scrape", "prometheus", "command"];
-const ANALYSIS_KEYS: &[&str] = &[
+pub(super) const ANALYSIS_KEYS: &[&str] = &[
     "name",
     "metrics",
     "count",
@@ -31,7 +31,7 @@ const ANALYSIS_KEYS: &[&str] = &[
     "inconclusive_limit",
     "consecutive_error_limit",
 ];
-const REDUCE: &[&str] = &["last", "max", "min", "mean"];
+pub(super) const REDUCE: &[&str] = &["last", "max", "min", "mean"];
 
 impl Loader<'_> {
     pub(super) fn metric(&mut self, t: &DeTable<'_>, span: Span) -> Option<Metric> {
