@@ -11,6 +11,7 @@ mod input;
 mod matrix;
 pub mod md;
 pub mod memory;
+mod planned;
 mod rollback;
 mod steps;
 mod summary;
@@ -178,12 +179,25 @@ fn render_input(input: input::Input<'_>) -> String {
     summary::write(&mut out, &input);
     matrix::write(&mut out, &input);
     steps::write(&mut out, &input);
-    verify::write(&mut out, &input);
+    if input.planned {
+        planned::verify(&mut out, &input);
+    } else {
+        verify::write(&mut out, &input);
+    }
     rollback::write(&mut out, &input);
-    actions::write(&mut out, &input);
+    if input.planned {
+        planned::actions(&mut out, &input);
+    } else {
+        actions::write(&mut out, &input);
+    }
     comms::write(&mut out, &input);
     md::heading(&mut out, 2, "Memory Entry");
-    md::para(&mut out, &md::text(&input.summary.memory));
+    let memory = if input.planned {
+        planned::memory(&input)
+    } else {
+        input.summary.memory.clone()
+    };
+    md::para(&mut out, &md::text(&memory));
     // Every value went through `md`; this is the guard for one that did not.
     match crate::text::neutral::text(&out) {
         std::borrow::Cow::Borrowed(_) => out,
