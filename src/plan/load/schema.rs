@@ -206,7 +206,7 @@ impl Builder {
                                     "digest_command" => string("A command that prints the digest"),
                                     "sha256" => json!({
                                         "type": "string",
-                                        "pattern": "^(sha256:)?[0-9a-f]{64}$",
+                                        "pattern": "^\\s*(sha256:)?[0-9a-fA-F]{64}\\s*$",
                                         "description": "The digest it must have",
                                     }),
                                     "timeout" => duration("How long the digest command may take"),
