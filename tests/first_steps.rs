@@ -767,3 +767,94 @@ fn bash_completion_loads_in_a_real_shell_and_completes_a_verb() {
     bash.send("\x15slate init --temp\t");
     bash.wait_for("slate init --template");
 }
+
+// ---------------------------------------------------------------- doctor
+
+#[test]
+fn doctor_tries_the_plans_metric_sources_and_channels_and_says_what_to_fix() {
+    let sb = Sandbox::new();
+    let listening = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let up = listening.local_addr().unwrap().port();
+    let down = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let plan = sb.plan(
+        "doctor.toml",
+        &format!(
+            r#"
+[release]
+name = "x"
+version = "2"
+previous_version = "1"
+owner = "o"
+
+[[metrics]]
+name = "errors"
+scrape = "http://127.0.0.1:{up}/metrics"
+query = "errors_total"
+success = "< 1"
+
+[[channels]]
+name = "ops"
+url = "http://127.0.0.1:{down}/hook/T0K3N"
+
+[[stages]]
+name = "s"
+command = "true"
+"#
+        ),
+    );
+    let out = sb.run(&["doctor", plan.to_str().unwrap()], LIMIT);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line about {needle}:\n{text}"))
+            .to_string()
+    };
+    assert!(line("metric errors").starts_with("ok"), "{text}");
+    assert!(line("channel ops").starts_with("FIX"), "{text}");
+    assert!(line("state directory").starts_with("ok"), "{text}");
+    assert!(
+        !text.contains("T0K3N"),
+        "a channel URL is never shown: {text}"
+    );
+    // One line per finding.
+    assert!(
+        text.lines()
+            .all(|l| l.starts_with("ok") || l.starts_with("note") || l.starts_with("FIX"))
+    );
+    drop(listening);
+
+    // A bad plan: the validator's report and status 2.
+    let bad = format!("{ROOT}/tests/fixtures/invalid/09-wrong-types.toml");
+    let out = sb.run(&["doctor", &bad], LIMIT);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("09-wrong-types.toml:"));
+}
+
+#[test]
+fn doctor_refuses_a_state_directory_others_may_write() {
+    let sb = Sandbox::new();
+    use std::os::unix::fs::PermissionsExt;
+    let home = sb.path("open-home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = sb
+        .slate()
+        .arg("doctor")
+        .env("SLATE_HOME", &home)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("FIX") && l.contains("state directory")),
+        "{text}"
+    );
+    // Doctor wrote nothing there.
+    assert_eq!(std::fs::read_dir(&home).unwrap().count(), 0);
+}

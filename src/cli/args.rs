@@ -45,6 +45,11 @@ pub enum Cmd {
     Plan(PlanArgs),
     /// Write a commented, working plan to start from (--list names the templates)
     Init(InitArgs),
+    /// Check this machine, terminal and (with a plan) its metric sources and channels; say what to fix
+    Doctor {
+        /// A plan whose metric sources and channels to try
+        plan: Option<PathBuf>,
+    },
     /// Print the plan format as a JSON Schema (for taplo / Even Better TOML)
     Schema {
         /// Write it to this file instead of standard output

@@ -1,13 +1,14 @@
 //! The command line: `args` is what clap parses, [`dispatch`] hands each
 //! subcommand to its verb. Each verb family has a file here (`steer` for
 //! the verbs that drive an active run, `show`, `validate`, `dossier`,
-//! `memory`, `demo`, `plan` (the preview), `init` (scaffolding), `tooling`
+//! `memory`, `demo`, `plan` (the preview), `init` (scaffolding), `doctor`, `tooling`
 //! (schema, completions, man page), `run` for the verbs that start or take over a run);
 //! the interactive viewers (`history`, `review`, `attach`, `replay`) live
 //! in their own modules and are called from here the same way.
 
 mod args;
 pub mod demo;
+mod doctor;
 mod dossier;
 pub mod init;
 mod memory;
@@ -35,6 +36,7 @@ pub fn state_use(cmd: &Cmd) -> crate::state_dir::Use {
         Cmd::Validate { .. }
         | Cmd::Plan(_)
         | Cmd::Init(_)
+        | Cmd::Doctor { .. }
         | Cmd::Schema { .. }
         | Cmd::Completions { .. }
         | Cmd::Man { .. } => Use::None,
@@ -64,6 +66,7 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
         Cmd::Validate { plan } => validate::run(&plan),
         Cmd::Plan(args) => plan::run(&args),
         Cmd::Init(args) => init::run(args),
+        Cmd::Doctor { plan } => doctor::run(state_dir, plan.as_deref()),
         Cmd::Schema { out } => tooling::schema(out.as_deref()),
         Cmd::Completions { shell } => tooling::completions(shell),
         Cmd::Man { dir } => tooling::man(dir.as_deref()),
