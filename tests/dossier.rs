@@ -778,3 +778,35 @@ support = "payments on-call, #payments-oncall"
         "a follow-up for the failed delivery"
     );
 }
+
+#[test]
+fn the_pre_release_dossier_has_the_eight_sections_and_says_it_is_a_plan() {
+    let sb = Sandbox::new();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml");
+    let out = sb.run(&["plan", example, "--dossier"], RUN);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = text(&out);
+    let p = assert_well_formed(&md);
+    assert!(
+        p.h1[0].starts_with("Pre-release dossier (plan)"),
+        "{}",
+        p.h1[0]
+    );
+    assert!(md.contains("This is a plan, not a record."));
+    // Nothing ran: every step is planned, none skipped or done.
+    let plan = table(&p, "Deployment Plan", "#");
+    assert!(plan.2.iter().all(|r| r[7] == "planned"), "{:?}", plan.2);
+    let matrix = table(&p, "Environment Matrix", "Environment");
+    assert_eq!(matrix.2.len(), 3);
+    assert!(
+        matrix.2[2][4].contains("with a comment"),
+        "{:?}",
+        matrix.2[2]
+    );
+    // Nothing is written to the state directory: no run exists.
+    assert!(common::run_dirs(sb.home()).is_empty());
+}

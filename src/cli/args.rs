@@ -41,6 +41,33 @@ pub enum Cmd {
         /// The plan file (TOML)
         plan: PathBuf,
     },
+    /// Preview what a run of a plan would do, without running anything
+    Plan(PlanArgs),
+    /// Write a commented, working plan to start from (--list names the templates)
+    Init(InitArgs),
+    /// Check this machine, terminal and (with a plan) its metric sources and channels; say what to fix
+    Doctor {
+        /// A plan whose metric sources and channels to try
+        plan: Option<PathBuf>,
+    },
+    /// Print the plan format as a JSON Schema (for taplo / Even Better TOML)
+    Schema {
+        /// Write it to this file instead of standard output
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per subcommand with --dir
+    Man {
+        /// Write slate.1 and slate-VERB.1 pages into this directory
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Browse past runs; Enter opens a run's dossier
     History {
         /// Print the runs as JSON (newest first) instead of browsing them
@@ -310,6 +337,40 @@ pub struct RunArgs {
     /// gates wait for commands through the control socket (internal; see `host`)
     #[arg(long, hide = true, conflicts_with = "headless")]
     pub serve: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The plan file (TOML)
+    pub plan: PathBuf,
+    /// Only this environment (repeatable)
+    #[arg(long = "env", value_name = "ENV")]
+    pub envs: Vec<String>,
+    /// Print the preview as JSON
+    #[arg(long, conflicts_with = "dossier")]
+    pub json: bool,
+    /// Render it as a pre-release dossier (markdown, the eight sections)
+    #[arg(long)]
+    pub dossier: bool,
+    /// Write it to this file instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The directory to write `slate.toml` into (created if missing)
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Which starting point (without it, on a terminal, slate asks)
+    #[arg(long, short, value_name = "NAME")]
+    pub template: Option<String>,
+    /// Name the templates and stop
+    #[arg(long, conflicts_with = "template")]
+    pub list: bool,
+    /// Replace an existing plan file
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// A decision as typed on the command line.

@@ -1,24 +1,30 @@
 //! The command line: `args` is what clap parses, [`dispatch`] hands each
 //! subcommand to its verb. Each verb family has a file here (`steer` for
 //! the verbs that drive an active run, `show`, `validate`, `dossier`,
-//! `memory`, `ledger` (and `store`), `demo`, `run` for the verbs that start or take over a run);
+//! `memory`, `ledger` (and `store`), `demo`, `plan` (the preview), `init` (scaffolding),
+//! `doctor`, `tooling` (schema, completions, man page), `run` for the verbs that start or
+//! take over a run);
 //! the interactive viewers (`history`, `review`, `attach`, `replay`) live
 //! in their own modules and are called from here the same way.
 
 mod args;
 pub mod demo;
+mod doctor;
 mod dossier;
+pub mod init;
 pub mod ledger;
 mod memory;
+mod plan;
 mod run;
 mod show;
 pub mod steer;
+mod tooling;
 mod validate;
 
 use std::future::Future;
 use std::path::Path;
 
-pub use args::{Cli, Cmd, DecideArg, InterruptedArg, RunArgs, StoreCmd};
+pub use args::{Cli, Cmd, DecideArg, InitArgs, InterruptedArg, PlanArgs, RunArgs, StoreCmd};
 
 use crate::engine::Action;
 
@@ -29,7 +35,13 @@ use crate::engine::Action;
 pub fn state_use(cmd: &Cmd) -> crate::state_dir::Use {
     use crate::state_dir::Use;
     match cmd {
-        Cmd::Validate { .. } => Use::None,
+        Cmd::Validate { .. }
+        | Cmd::Plan(_)
+        | Cmd::Init(_)
+        | Cmd::Doctor { .. }
+        | Cmd::Schema { .. }
+        | Cmd::Completions { .. }
+        | Cmd::Man { .. } => Use::None,
         Cmd::Approve { .. }
         | Cmd::Reject { .. }
         | Cmd::Pause { .. }
@@ -56,6 +68,12 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
     };
     match cli.command {
         Cmd::Validate { plan } => validate::run(&plan),
+        Cmd::Plan(args) => plan::run(&args),
+        Cmd::Init(args) => init::run(args),
+        Cmd::Doctor { plan } => doctor::run(state_dir, plan.as_deref()),
+        Cmd::Schema { out } => tooling::schema(out.as_deref()),
+        Cmd::Completions { shell } => tooling::completions(shell),
+        Cmd::Man { dir } => tooling::man(dir.as_deref()),
         Cmd::Show { run, json } => show::run(state_dir, &run, json),
         Cmd::Status { json } => steer::status(state_dir, json),
         Cmd::Ledger {

@@ -55,7 +55,9 @@ pub fn write(out: &mut String, input: &Input) {
 
     md::heading(out, 3, "Notifications sent");
     let sent = &input.state.notifications;
-    if sent.is_empty() {
+    if input.planned {
+        md::para(out, "None yet: this is a plan.");
+    } else if sent.is_empty() {
         md::para(out, "None.");
     } else {
         let mut t = Table::new(&["Time", "Channel", "About", "Result", "Attempts", "Detail"]);

@@ -16,6 +16,9 @@ pub struct Input<'a> {
     /// Each environment's steps, as the engine walked them.
     pub steps: Vec<Vec<Step>>,
     pub summary: RunSummary,
+    /// A pre-release dossier (`slate plan --dossier`): nothing has run, and
+    /// the sections say what is planned rather than what happened.
+    pub planned: bool,
 }
 
 impl<'a> Input<'a> {
@@ -35,6 +38,7 @@ impl<'a> Input<'a> {
             plan,
             steps,
             summary,
+            planned: false,
         }
     }
 

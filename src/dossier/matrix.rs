@@ -21,6 +21,17 @@ pub fn write(out: &mut String, input: &Input) {
     ]);
     for (i, e) in s.envs.iter().enumerate() {
         let before = md::code(&s.previous_version);
+        if input.planned {
+            t.row(vec![
+                md::text(&e.name),
+                e.strategy.clone(),
+                format!("{before} → {} (planned)", md::code(&s.version)),
+                deltas(input, i),
+                super::planned::approval(input, i),
+                "planned".into(),
+            ]);
+            continue;
+        }
         let after = match e.status {
             EnvStatus::Done(EnvOutcome::Deployed) => md::code(&s.version),
             EnvStatus::Done(EnvOutcome::RolledBack) => {
@@ -43,7 +54,9 @@ pub fn write(out: &mut String, input: &Input) {
         ]);
     }
     t.write(out);
-    super::artifacts::write(out, input);
+    if !input.planned {
+        super::artifacts::write(out, input);
+    }
 }
 
 fn deltas(input: &Input, env: usize) -> String {

@@ -102,6 +102,10 @@ pub fn write(out: &mut String, input: &Input) {
         }
     }
 
+    if input.planned {
+        super::planned::undo_order(out, input);
+        return;
+    }
     md::heading(out, 3, "What happened");
     let mut any = false;
     let mut requested_by: Option<String> = None;

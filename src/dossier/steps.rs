@@ -26,6 +26,21 @@ pub fn write(out: &mut String, input: &Input) {
         ]);
         for (si, s) in env.steps.iter().enumerate() {
             let (owner, command) = planned(input, ei, si, s);
+            if input.planned {
+                t.row(vec![
+                    (si + 1).to_string(),
+                    md::text(&s.label),
+                    owner,
+                    command,
+                    s.timeout_ms
+                        .map(md::duration_ms)
+                        .unwrap_or_else(|| "—".into()),
+                    "—".into(),
+                    super::planned::retries(input, ei, si),
+                    "planned".into(),
+                ]);
+                continue;
+            }
             t.row(vec![
                 (si + 1).to_string(),
                 md::text(&s.label),

@@ -27,6 +27,12 @@ pub fn write(out: &mut String, input: &Input) {
         },
     ]);
     t.row(vec!["Owner".into(), md::text(&s.owner)]);
+    if input.planned {
+        super::planned::summary_rows(&mut t, input);
+        t.write(out);
+        notes(out, input);
+        return;
+    }
     t.row(vec!["Started by".into(), md::text(&s.started_by)]);
     let approvals: Vec<String> = s
         .envs
@@ -85,7 +91,13 @@ pub fn write(out: &mut String, input: &Input) {
     t.row(vec!["Run".into(), md::code(&s.run_id)]);
     t.row(vec!["Plan".into(), md::code(&s.plan_path)]);
     t.write(out);
+    notes(out, input);
+}
 
+/// The release notes, and the commits between the versions when the plan names a repository.
+fn notes(out: &mut String, input: &Input) {
+    let s = &input.state;
+    let plan_release = input.plan.as_ref().map(|p| &p.release);
     md::heading(out, 3, "Release notes");
     let notes = plan_release.map(|r| r.notes.trim()).unwrap_or("");
     if notes.is_empty() {

@@ -68,28 +68,19 @@ pub(super) struct ExecResult {
 impl Engine {
     /// Variables every command gets; values travel only as variables.
     pub(super) fn command_env(&self, x: &Exec<'_>) -> Vec<(String, String)> {
-        let env = &self.plan.environments[x.env];
         let run_dir = self
             .journal
             .path()
             .parent()
             .map(|d| d.display().to_string())
             .unwrap_or_default();
+        // What only a run knows; the rest is the plan's (`plan::vars`, which
+        // `slate plan` shows too), then the stage's secrets.
         let mut vars = vec![
             ("SLATE_RUN_ID".to_string(), self.run_id.clone()),
             // The run's own directory, for files a release keeps beside its
             // journal (the demo's fleet lives there).
             ("SLATE_RUN_DIR".to_string(), run_dir),
-            ("SLATE_RELEASE".to_string(), self.plan.release.name.clone()),
-            (
-                "SLATE_VERSION".to_string(),
-                self.plan.release.version.clone(),
-            ),
-            (
-                "SLATE_PREVIOUS_VERSION".to_string(),
-                self.plan.release.previous_version.clone(),
-            ),
-            ("SLATE_ENV".to_string(), env.name.clone()),
             ("SLATE_ATTEMPT".to_string(), x.attempt.to_string()),
             (
                 super::leftovers::STEP_VAR.to_string(),
@@ -99,45 +90,17 @@ impl Engine {
                     super::leftovers::step_id(&self.run_id, x.env, x.step, x.attempt, x.rollback)
                 },
             ),
-            (
-                "SLATE_ROLLBACK".to_string(),
-                if x.rollback { "1" } else { "0" }.to_string(),
-            ),
         ];
         // The slate binary running the release, for commands that call it
         // (`$SLATE_BIN note …`, the demo's fleet).
         if let Ok(exe) = std::env::current_exe() {
             vars.push(("SLATE_BIN".to_string(), exe.display().to_string()));
         }
-        if x.rollback {
-            vars.push((
-                "SLATE_TARGET_VERSION".to_string(),
-                self.plan.release.previous_version.clone(),
-            ));
-        } else {
-            vars.push((
-                "SLATE_TARGET_VERSION".to_string(),
-                self.plan.release.version.clone(),
-            ));
-        }
-        for (k, v) in &env.config {
-            let key: String = k
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_uppercase()
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            vars.push((format!("SLATE_CONFIG_{key}"), v.clone()));
-        }
+        let plan_vars =
+            crate::plan::vars::command_vars(&self.plan, x.env, x.stage, &[], x.rollback);
+        vars.extend(plan_vars);
         if let Some(s) = x.stage {
-            let stage = &self.plan.stages[s];
-            vars.push(("SLATE_STAGE".to_string(), stage.name.clone()));
-            vars.extend(stage.env.iter().cloned());
-            for name in &stage.secrets {
+            for name in &self.plan.stages[s].secrets {
                 if let Some(value) = self.secrets.get(name) {
                     vars.push((name.clone(), value.clone()));
                 }

@@ -32,12 +32,8 @@ pub const VERIFY_CHECK: &str = "verify_rollback";
 /// each rollback group (a canary is undone once, not once per weight). The
 /// engine walks this list; the cockpit shows it before anyone confirms.
 pub fn undo_order(view: &EnvView, steps: &[Step]) -> Vec<usize> {
-    let mut groups = HashSet::new();
-    view.steps
-        .iter()
-        .enumerate()
-        .rev()
-        .filter(|(_, s)| {
+    undo_order_where(steps, |i| {
+        view.steps.get(i).is_some_and(|s| {
             matches!(
                 s.state,
                 StepState::Succeeded
@@ -47,7 +43,19 @@ pub fn undo_order(view: &EnvView, steps: &[Step]) -> Vec<usize> {
                     | StepState::Running
             )
         })
-        .filter_map(|(i, _)| Some((i, steps.get(i)?.run()?)))
+    })
+}
+
+/// [`undo_order`] for the steps `ran` says ran: with every step, what a
+/// rollback of a finished environment undoes (`slate plan` shows it).
+pub fn undo_order_where(steps: &[Step], ran: impl Fn(usize) -> bool) -> Vec<usize> {
+    let mut groups = HashSet::new();
+    steps
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(i, _)| ran(*i))
+        .filter_map(|(i, s)| Some((i, s.run()?)))
         .filter(|(_, spec)| spec.rollback_group.is_none_or(|g| groups.insert(g)))
         .map(|(i, _)| i)
         .collect()

@@ -6,16 +6,19 @@
 pub mod condition;
 pub mod diagnostic;
 mod load;
+pub mod preview;
 pub mod reader;
 pub mod sealed;
 pub mod steps;
 pub mod template;
+pub mod vars;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use condition::{CmpOp, Condition};
 pub use diagnostic::{Diagnostic, PlanErrors};
+pub use load::schema;
 pub use load::{load_file, parse, parse_sha256};
 
 #[derive(Debug, Clone, PartialEq)]

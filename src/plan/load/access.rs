@@ -2,7 +2,7 @@
 
 use super::*;
 
-const ACCESS_KEYS: &[&str] = &["group"];
+pub(super) const ACCESS_KEYS: &[&str] = &["group"];
 
 impl Loader<'_> {
     pub(super) fn access(&mut self, top: &Table<'_, '_>) -> Option<String> {

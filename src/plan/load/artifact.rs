@@ -3,7 +3,7 @@
 
 use super::*;
 
-const ARTIFACT_KEYS: &[&str] = &["name", "path", "digest_command", "sha256", "timeout"];
+pub(super) const ARTIFACT_KEYS: &[&str] = &["name", "path", "digest_command", "sha256", "timeout"];
 const DEFAULT_DIGEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// The engine answers no command while a digest is computed, so it stays short.
 const MAX_DIGEST_TIMEOUT: Duration = Duration::from_secs(600);

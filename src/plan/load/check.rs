@@ -5,11 +5,13 @@ use super::*;
 use crate::plan::sealed::Sealed;
 use crate::plan::template;
 
-const CHECK_KEYS: &[&str] = &[
+pub(super) const CHECK_KEYS: &[&str] = &[
     "command", "http", "tcp", "alerts", "method", "headers", "status", "contains", "json",
     "labels", "pending", "timeout",
 ];
-const NAMED_KEYS: &[&str] = &["name", "retries", "interval"];
+/// Keys of an HTTP check's `json = { field, equals }`.
+pub(super) const JSON_KEYS: &[&str] = &["field", "equals"];
+pub(super) const NAMED_KEYS: &[&str] = &["name", "retries", "interval"];
 /// Which keys belong to which kind of check, for "does not apply" messages.
 const KIND_KEYS: &[(&str, &[&str])] = &[
     ("command", &[]),
@@ -179,7 +181,7 @@ impl Loader<'_> {
         let contains = t.string(self.cx, "contains").map(|c| c.into_inner());
         let json = match t.table(self.cx, "json", format!("`json` of {}", t.what)) {
             Some(j) => {
-                j.check_keys(self.cx, &["field", "equals"]);
+                j.check_keys(self.cx, JSON_KEYS);
                 let field = j.req_string(self.cx, "field");
                 let equals = match j.get("equals") {
                     Some(v) => {

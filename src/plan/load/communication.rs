@@ -7,10 +7,10 @@
 use super::*;
 use crate::plan::sealed::Sealed;
 
-const STAKEHOLDER_KEYS: &[&str] = &["name", "role", "contact"];
-const CHANNEL_KEYS: &[&str] = &["name", "format", "url", "events", "timeout", "retries"];
-const COMMUNICATION_KEYS: &[&str] = &["cadence", "support"];
-const FORMATS: &[&str] = &["json", "slack"];
+pub(super) const STAKEHOLDER_KEYS: &[&str] = &["name", "role", "contact"];
+pub(super) const CHANNEL_KEYS: &[&str] = &["name", "format", "url", "events", "timeout", "retries"];
+pub(super) const COMMUNICATION_KEYS: &[&str] = &["cadence", "support"];
+pub(super) const FORMATS: &[&str] = &["json", "slack"];
 
 const DEFAULT_ROLE: &str = "informed";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);

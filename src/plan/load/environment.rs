@@ -2,7 +2,7 @@
 
 use super::*;
 
-const ENV_KEYS: &[&str] = &[
+pub(super) const ENV_KEYS: &[&str] = &[
     "name",
     "config",
     "approval",
@@ -16,8 +16,9 @@ const ENV_KEYS: &[&str] = &[
 ];
 /// Names that make an environment production unless it says `production = false`.
 const PRODUCTION_NAMES: &[&str] = &["prod", "production", "prd", "live"];
-const APPROVAL_KEYS: &[&str] = &["required", "approvers", "require_comment", "four_eyes"];
-const STRATEGY_KEYS: &[&str] = &[
+pub(super) const APPROVAL_KEYS: &[&str] =
+    &["required", "approvers", "require_comment", "four_eyes"];
+pub(super) const STRATEGY_KEYS: &[&str] = &[
     "kind",
     "batches",
     "steps",
@@ -30,7 +31,7 @@ const STRATEGY_KEYS: &[&str] = &[
     "retire",
     "confirm",
 ];
-const STRATEGY_KINDS: &[&str] = &["all-at-once", "rolling", "canary", "blue-green"];
+pub(super) const STRATEGY_KINDS: &[&str] = &["all-at-once", "rolling", "canary", "blue-green"];
 
 impl Loader<'_> {
     pub(super) fn environment(

@@ -7,9 +7,9 @@ use crate::plan::reader::type_name;
 
 /// The gate keys that belong to an evidence gate.
 pub(super) const KEYS: &[&str] = &["junit", "coverage", "sarif", "command"];
-const JUNIT_KEYS: &[&str] = &["path", "max_failures", "min_tests"];
-const COVERAGE_KEYS: &[&str] = &["path", "min_line", "format"];
-const SARIF_KEYS: &[&str] = &["path", "fail_at", "allow"];
+pub(super) const JUNIT_KEYS: &[&str] = &["path", "max_failures", "min_tests"];
+pub(super) const COVERAGE_KEYS: &[&str] = &["path", "min_line", "format"];
+pub(super) const SARIF_KEYS: &[&str] = &["path", "fail_at", "allow"];
 const MAX_COUNT: i64 = 1_000_000_000;
 
 impl Loader<'_> {

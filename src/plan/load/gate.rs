@@ -3,7 +3,7 @@
 
 use super::*;
 
-const GATE_KEYS: &[&str] = &[
+pub(super) const GATE_KEYS: &[&str] = &[
     "name",
     "kind",
     "timeout",
@@ -19,7 +19,7 @@ const GATE_KEYS: &[&str] = &[
     "sarif",
     "command",
 ];
-const GATE_KINDS: &[&str] = &["manual", "soak", "check", "analysis", "evidence"];
+pub(super) const GATE_KINDS: &[&str] = &["manual", "soak", "check", "analysis", "evidence"];
 
 impl Loader<'_> {
     pub(super) fn gate(

@@ -6,7 +6,7 @@ use crate::metrics::prometheus::Reduce;
 use crate::metrics::promql::ScrapeQuery;
 use crate::plan::{BurnPair, Condition, Slo, WINDOW, promql_duration, with_window};
 
-const METRIC_KEYS: &[&str] = &[
+pub(super) const METRIC_KEYS: &[&str] = &[
     "name",
     "unit",
     "scrape",
@@ -28,7 +28,7 @@ const METRIC_KEYS: &[&str] = &[
 ];
 const BURN_KEYS: &[&str] = &["short", "long", "rate"];
 const SOURCES: &[&str] = &["scrape", "prometheus", "command"];
-const ANALYSIS_KEYS: &[&str] = &[
+pub(super) const ANALYSIS_KEYS: &[&str] = &[
     "name",
     "metrics",
     "count",
@@ -38,7 +38,7 @@ const ANALYSIS_KEYS: &[&str] = &[
     "inconclusive_limit",
     "consecutive_error_limit",
 ];
-const REDUCE: &[&str] = &["last", "max", "min", "mean"];
+pub(super) const REDUCE: &[&str] = &["last", "max", "min", "mean"];
 
 impl Loader<'_> {
     pub(super) fn metric(&mut self, t: &DeTable<'_>, span: Span) -> Option<Metric> {

@@ -8,6 +8,7 @@ mod environment;
 mod evidence;
 mod gate;
 mod metric;
+pub mod schema;
 mod secret;
 mod stage;
 mod usage;
@@ -25,7 +26,7 @@ use super::*;
 
 pub use artifact::parse_sha256;
 
-const TOP_KEYS: &[&str] = &[
+pub(super) const TOP_KEYS: &[&str] = &[
     "release",
     "environments",
     "stages",
@@ -40,7 +41,7 @@ const TOP_KEYS: &[&str] = &[
     "artifacts",
     "access",
 ];
-const RELEASE_KEYS: &[&str] = &[
+pub(super) const RELEASE_KEYS: &[&str] = &[
     "name",
     "version",
     "previous_version",

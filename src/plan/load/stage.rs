@@ -2,7 +2,7 @@
 
 use super::*;
 
-const STAGE_KEYS: &[&str] = &[
+pub(super) const STAGE_KEYS: &[&str] = &[
     "name",
     "kind",
     "owner",
