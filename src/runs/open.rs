@@ -74,7 +74,7 @@ pub fn open_dir_states(dir: &Path) -> Result<OpenRun, String> {
 
 /// A run's journal begins with `run_started`, which says what the run is;
 /// without it there is no run to show, only an empty or foreign file.
-fn started(path: &Path, records: &[Record]) -> Result<(), String> {
+pub fn started(path: &Path, records: &[Record]) -> Result<(), String> {
     match records.first().map(|r| &r.event) {
         Some(Event::RunStarted { .. }) => Ok(()),
         None => Err(format!(

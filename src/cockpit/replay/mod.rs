@@ -60,6 +60,12 @@ pub async fn run(args: ReplayArgs, state_dir: &Path, config_dir: &Path) -> i32 {
             return 1;
         }
     };
+    // The first line, not merely the first state record, is the run's start.
+    let first = tape.kept(0).map(std::slice::from_ref).unwrap_or_default();
+    if let Err(e) = crate::runs::started(&path, first) {
+        err(&format!("slate: {e}"));
+        return 1;
+    }
     // A torn tail is a crash's last write: say so, and play what is there.
     if let Some(w) = &warning {
         err(&format!("slate: warning: {w}"));

@@ -307,6 +307,7 @@ impl Builder {
                                     "pause" => duration("rolling/canary: the pause between steps"),
                                     "gate" => string("rolling/canary: a gate between steps"),
                                     "analysis" => string("rolling/canary: an analysis during each pause"),
+                                    "analysis_at_full" => boolean("canary: run the analysis once more after the 100 % step"),
                                     "color" => string("blue-green: the colour being deployed"),
                                     "switch" => string("blue-green: the command that switches traffic"),
                                     "retire" => string("blue-green: the command that retires the old colour"),
@@ -484,6 +485,36 @@ impl Builder {
                     "timeout" => duration("How long one sample may take"),
                     "success" => string("A condition such as \"< 0.05\""),
                     "failure" => string("A condition such as \">= 0.1\""),
+                    "objective" => json!({
+                        "type": "number",
+                        "exclusiveMinimum": 0,
+                        "exclusiveMaximum": 100,
+                        "description": "An SLO: the percent of good requests (e.g. 99.9), judged by burn rate",
+                    }),
+                    "good" => string("SLO: the query counting good requests (with `total`)"),
+                    "total" => string("SLO: the query counting all requests (with `good`)"),
+                    "burn" => json!({
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "short": duration("The short window"),
+                                "long": duration("The long window"),
+                                "rate": { "type": "number", "exclusiveMinimum": 0, "description": "The burn rate both windows must exceed to fail" },
+                            },
+                            "required": ["short", "long", "rate"],
+                            "additionalProperties": false,
+                        },
+                        "description": "SLO: window pairs and burn rates (default: 5m/1h at 14.4 and 30m/6h at 6)",
+                    }),
+                    "wait_for_data" => duration("How long to wait for data before the first judged sample"),
+                    "min_data" => json!({
+                        "anyOf": [
+                            { "type": "integer", "minimum": 1, "maximum": 10000 },
+                            { "type": "string", "pattern": "^[0-9]+ samples?$" },
+                        ],
+                        "description": "Samples with data in a row before judging (\"2 samples\")",
+                    }),
                     _ => return None,
                 })
             },
