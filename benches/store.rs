@@ -1,0 +1,288 @@
+//! The store at scale: 100,000 runs of 7 releases through staging and
+//! prod, and what `slate status`, `slate history` (its first frame) and
+//! `slate ledger --json` cost over it; and rebuilding the store from
+//! 10,000 journals. Memory is measured on the real binary against the same
+//! fixture (`SLATE_BENCH_KEEP=1` keeps it; see docs/PERFORMANCE.md).
+//!
+//! `cargo bench --bench store` — medians are what to report. CI's smoke
+//! run sets `SLATE_BENCH_RUNS` and `SLATE_BENCH_JOURNALS` small.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use jiff::{SignedDuration, Timestamp};
+use slate::engine::event::{
+    Actor, ApprovalSource, EnvOutcome, EnvOutline, Event, Record, RunOutcome, StepOutline,
+    StepStatus,
+};
+use slate::engine::state::RunState;
+
+fn count(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn runs() -> usize {
+    count("SLATE_BENCH_RUNS", 100_000)
+}
+
+fn journals() -> usize {
+    count("SLATE_BENCH_JOURNALS", 10_000)
+}
+
+static STORE_HOME: OnceLock<PathBuf> = OnceLock::new();
+static JOURNAL_HOME: OnceLock<PathBuf> = OnceLock::new();
+
+fn main() {
+    divan::main();
+    if std::env::var_os("SLATE_BENCH_KEEP").is_none() {
+        for home in [STORE_HOME.get(), JOURNAL_HOME.get()].into_iter().flatten() {
+            let _ = std::fs::remove_dir_all(home);
+        }
+    } else if let Some(home) = STORE_HOME.get() {
+        eprintln!("kept the fixture in {}", home.display());
+    }
+}
+
+fn id(i: usize) -> (String, Timestamp) {
+    let t0: Timestamp = "2024-01-01T00:00:00Z".parse().unwrap();
+    let start = t0 + SignedDuration::from_secs(i as i64 * 600);
+    (format!("{}-{i:05x}", start.strftime("%Y%m%d-%H%M%S.000")), start)
+}
+
+/// A small but real run: two environments, a gate each, an ending; every
+/// 20th rolls prod back.
+fn journal(i: usize) -> Vec<Record> {
+    let (id, start) = id(i);
+    let actor = Actor {
+        user: "alice".into(),
+        uid: 1000,
+        via: "cockpit".into(),
+    };
+    let step = |label: &str, kind: &str| StepOutline {
+        label: label.into(),
+        kind: kind.into(),
+        stage: None,
+        timeout_ms: None,
+        irreversible: false,
+    };
+    let envs = ["staging", "prod"]
+        .iter()
+        .map(|n| EnvOutline {
+            name: n.to_string(),
+            strategy: "all-at-once".into(),
+            steps: vec![step("gate ok", "gate"), step("deploy", "run")],
+        })
+        .collect();
+    let mut events = vec![Event::RunStarted {
+        run_id: id,
+        plan_path: "/srv/plans/payments.toml".into(),
+        plan_source: String::new(),
+        release: format!("service-{}", i % 7),
+        version: format!("1.{i}.0"),
+        previous_version: format!("1.{}.0", i.saturating_sub(1)),
+        owner: "payments".into(),
+        environments: envs,
+        actor: actor.clone(),
+        pid: 0,
+        pre_approved: Vec::new(),
+        sealed: Vec::new(),
+        auto_approve: false,
+    }];
+    let bad = i % 20 == 19;
+    for env in 0..2 {
+        events.push(Event::ArtifactVerified {
+            env,
+            name: "image".into(),
+            expected: None,
+            found: Some(format!("sha256:{i:064x}")),
+            ok: true,
+            message: String::new(),
+        });
+        events.push(Event::EnvStarted { env });
+        events.push(Event::Approved {
+            env,
+            step: 0,
+            gate: "ok".into(),
+            actor: actor.clone(),
+            comment: "lgtm".into(),
+            source: ApprovalSource::Operator,
+        });
+        events.push(Event::GatePassed {
+            env,
+            step: 0,
+            gate: "ok".into(),
+        });
+        events.push(Event::StepStarted {
+            env,
+            step: 1,
+            attempt: 1,
+        });
+        for n in 0..5 {
+            events.push(Event::Output {
+                env,
+                step: 1,
+                stream: slate::engine::event::Stream::Stdout,
+                line: format!("deploying shard {n}"),
+                rollback: false,
+            });
+        }
+        events.push(Event::StepFinished {
+            env,
+            step: 1,
+            attempt: 1,
+            status: StepStatus::Succeeded,
+            exit_code: Some(0),
+            duration_ms: 1200,
+            message: "exit 0".into(),
+        });
+        events.push(Event::EnvFinished {
+            env,
+            outcome: if bad && env == 1 {
+                EnvOutcome::RolledBack
+            } else {
+                EnvOutcome::Deployed
+            },
+        });
+    }
+    events.push(Event::RunFinished {
+        outcome: if bad {
+            RunOutcome::RolledBack
+        } else {
+            RunOutcome::Released
+        },
+        message: if bad {
+            "prod rolled back: analysis canary failed".into()
+        } else {
+            "released".into()
+        },
+    });
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(n, event)| Record {
+            seq: n as u64 + 1,
+            ts: start + SignedDuration::from_secs(n as i64),
+            event,
+        })
+        .collect()
+}
+
+/// A state directory whose store holds `runs()` runs (written in one go,
+/// as a rebuild would), with no journals: what is measured is the store.
+fn store_home() -> &'static Path {
+    STORE_HOME.get_or_init(|| {
+        let home = std::env::temp_dir().join(format!("slate-bench-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(slate::runs::runs_dir(&home)).unwrap();
+        let configs = vec![Some("sha256:staging".to_string()), Some("sha256:prod".into())];
+        let records: Vec<_> = (0..runs())
+            .map(|i| {
+                let state = RunState::replay(&journal(i));
+                slate::store::rebuild::record(&state, false, &configs)
+            })
+            .collect();
+        let opened = slate::store::open(&home).unwrap();
+        opened
+            .store
+            .replace_all(&records, Timestamp::now())
+            .unwrap();
+        // In step with the (empty) runs directory, as after a rebuild.
+        slate::store::sync::mark_synced(
+            opened.store.as_ref(),
+            slate::store::sync::runs_dir_stamp(&home).as_deref(),
+        )
+        .unwrap();
+        home
+    })
+}
+
+/// `journals()` run directories with journals and no store.
+fn journal_home() -> &'static Path {
+    JOURNAL_HOME.get_or_init(|| {
+        let home =
+            std::env::temp_dir().join(format!("slate-bench-journals-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        for i in 0..journals() {
+            let (id, _) = id(i);
+            let dir = slate::runs::runs_dir(&home).join(&id);
+            std::fs::create_dir_all(&dir).unwrap();
+            let text: String = journal(i)
+                .iter()
+                .map(|r| serde_json::to_string(r).unwrap() + "\n")
+                .collect();
+            std::fs::write(dir.join(slate::journal::JOURNAL_FILE), text).unwrap();
+        }
+        home
+    })
+}
+
+/// What `slate status` reads: the active runs and what is live where.
+#[divan::bench(sample_count = 20)]
+fn status_100k(b: divan::Bencher) {
+    let home = store_home();
+    b.bench(|| {
+        let active = slate::runs::active_runs(home).unwrap();
+        let store = slate::cli::ledger::open(home).unwrap();
+        let live = slate::cli::ledger::read(store.as_ref(), None, None, Some(1)).unwrap();
+        assert_eq!(live.len(), 14);
+        (active, live)
+    });
+}
+
+/// `slate ledger --json`: every place, its live version and ten before it.
+#[divan::bench(sample_count = 20)]
+fn ledger_json_100k(b: divan::Bencher) {
+    let home = store_home();
+    b.bench(|| {
+        let store = slate::cli::ledger::open(home).unwrap();
+        let ledger = slate::cli::ledger::read(store.as_ref(), None, None, Some(10)).unwrap();
+        slate::text::json::to_string_pretty(&ledger).unwrap()
+    });
+}
+
+/// `slate history`'s first frame, minus the terminal: the runs from the
+/// store, the list state, drawn at 120×40.
+#[divan::bench(sample_count = 10)]
+fn history_first_frame_100k(b: divan::Bencher) {
+    let home = store_home();
+    let theme = slate::tui::theme::Theme::builtin("default")
+        .expect("a built-in theme")
+        .expect("it parses");
+    b.bench(|| {
+        let h = slate::runs::load(home);
+        assert_eq!(h.runs.len(), runs());
+        let app = slate::history::app::App::new(h.runs, theme.clone(), jiff::tz::TimeZone::UTC);
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+        term.draw(|f| slate::history::ui::draw(f, &app)).unwrap();
+        term
+    });
+}
+
+/// `slate memory -n 10 --release R`: the newest entries of one release.
+#[divan::bench(sample_count = 20)]
+fn memory_100k(b: divan::Bencher) {
+    let home = store_home();
+    b.bench(|| {
+        slate::store::load_runs(
+            home,
+            &slate::store::RunQuery {
+                release: Some("service-3".into()),
+                limit: Some(10),
+            },
+        )
+    });
+}
+
+/// `slate store rebuild` over 10,000 journals.
+#[divan::bench(sample_count = 3)]
+fn rebuild_10k_journals(b: divan::Bencher) {
+    let home = journal_home();
+    b.bench(|| {
+        let r = slate::store::rebuild(home).unwrap();
+        assert_eq!(r.runs, journals());
+        r
+    });
+}
