@@ -310,12 +310,18 @@ impl App {
                 self.toast(format!("{} approved {gate}{said}", actor.user), false);
             }
             Event::Rejected {
-                gate, actor, reason, ..
+                gate,
+                actor,
+                reason,
+                ..
             } if actor.via != "cockpit" => {
                 self.toast(format!("{} rejected {gate}: {reason}", actor.user), true);
             }
             Event::Promoted {
-                actor, full, reason, ..
+                actor,
+                full,
+                reason,
+                ..
             } if actor.via != "cockpit" => {
                 let how = if *full { " to the last step" } else { "" };
                 self.toast(format!("{} promoted{how}: {reason}", actor.user), false);
