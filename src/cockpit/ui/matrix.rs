@@ -34,7 +34,7 @@ fn name_and_version_widths(app: &App, width: u16, with_artifacts: bool) -> (usiz
         .run
         .envs
         .iter()
-        .map(|e| e.name.width() + 2)
+        .map(|e| crate::text::neutral::line(&e.name).width() + 2)
         .max()
         .unwrap_or(0)
         .clamp(11, 24);
@@ -82,9 +82,10 @@ fn fit_words(s: &str, width: usize) -> String {
     out
 }
 
-/// The version an environment is on, or going to.
+/// The version an environment is on, or going to, neutralised (a plan's
+/// text is shown, never obeyed: no controls, no bidi overrides).
 fn version_text(app: &App, status: EnvStatus) -> String {
-    match status {
+    let text = match status {
         EnvStatus::Done(EnvOutcome::Deployed) => app.plan.release.version.clone(),
         EnvStatus::Done(EnvOutcome::RolledBack) => {
             format!("{} ↶", app.plan.release.previous_version)
@@ -93,7 +94,8 @@ fn version_text(app: &App, status: EnvStatus) -> String {
             "{} → {}",
             app.plan.release.previous_version, app.plan.release.version
         ),
-    }
+    };
+    crate::text::neutral::line(&text).into_owned()
 }
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
@@ -133,7 +135,10 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         let mut cells = vec![
             Cell::from(Line::from(vec![
                 Span::styled(format!("{glyph} "), pick(gstyle)),
-                Span::styled(truncate(&env.name, name_w - 2), pick(t.text)),
+                Span::styled(
+                    truncate(&crate::text::neutral::line(&env.name), name_w - 2),
+                    pick(t.text),
+                ),
             ])),
             Cell::from(Span::styled(version, pick(t.text))),
             Cell::from(Span::styled(delta, pick(t.muted))),
