@@ -663,3 +663,85 @@ fn the_metrics_panel_keeps_every_analysis_newest_first_and_scrolls() {
     assert!(!s.contains("canary-health@4"), "{s}");
     assert!(s.contains("canary-health@1"), "{s}");
 }
+
+#[test]
+fn the_approval_prompt_lists_the_evidence_so_far_strongest_first() {
+    use slate::engine::event::{CheckRole, MetricInfo, Verdict};
+    let src = plan(false, false);
+    let mut app = app_on(&src, Keymap::default());
+    let mut f = Feed { seq: 0 };
+    let info = MetricInfo {
+        name: "error_ratio".into(),
+        unit: String::new(),
+        condition: "< 0.05".into(),
+        threshold: Some(0.05),
+        interval_ms: 1000,
+        count: 3,
+    };
+    for e in [
+        run_started(&src, false),
+        Event::EnvStarted { env: 0 },
+        Event::CheckResult {
+            env: 0,
+            step: 1,
+            check: "healthz".into(),
+            role: CheckRole::Smoke,
+            attempt: 1,
+            ok: true,
+            latency_ms: 12,
+            message: "200".into(),
+        },
+        Event::CheckResult {
+            env: 0,
+            step: 1,
+            check: "version".into(),
+            role: CheckRole::Smoke,
+            attempt: 1,
+            ok: false,
+            latency_ms: 30,
+            message: "\u{1b}]52;c;AAAA\u{7}wrong".into(),
+        },
+        Event::AnalysisStarted {
+            env: 0,
+            step: 1,
+            analysis: "post-deploy".into(),
+            metrics: vec![info],
+            window_ms: None,
+        },
+        Event::AnalysisFinished {
+            env: 0,
+            step: 1,
+            analysis: "post-deploy".into(),
+            verdict: Verdict::Passed,
+            reason: "ok".into(),
+        },
+        Event::EnvStarted { env: 1 },
+        Event::GateWaiting {
+            env: 1,
+            step: 0,
+            gate: "go".into(),
+            required: 1,
+            require_comment: false,
+            timeout_ms: None,
+            since: None,
+        },
+    ] {
+        f.apply(&mut app, e);
+    }
+    let items: Vec<String> = slate::cockpit::dialog::gate::evidence(&app, 1)
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(
+        items,
+        [
+            "✘ dev · check version (30 ms)",
+            "✔ dev · analysis post-deploy passed (0 samples)",
+            "✔ dev · check healthz (12 ms)",
+        ]
+    );
+    app.on_key(key('a'));
+    let s = screen(&mut app, 100, 40);
+    assert!(s.contains("analysis post-deploy passed"), "{s}");
+    insta::assert_snapshot!("approve_evidence_100x40", s);
+}
