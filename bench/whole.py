@@ -8,7 +8,11 @@ baseline measured in the same run. See docs/PERFORMANCE.md.
     cargo build --release && python3 bench/whole.py [--runs 3] [--idle 60] [--only 3,4]
 
   1. idle at a gate (assets/bench/gate.toml): bytes/s written and CPU of the
-     cockpit and the engine host, over --idle seconds. Baseline: 0.
+     cockpit and the engine host, over --idle seconds. Baseline: 0. The
+     gate's clock shows seconds for its first ten minutes (budget 20 B/s),
+     then minutes (budget 10 B/s): with --minutes-clock a second set of runs
+     waits until the gate has waited ten minutes and measures again (adds
+     about ten minutes).
   2. the first complete frame of `slate run`, from the fork.
   3. a flood of --lines lines (assets/bench/flood.toml) under slate at --size,
      against the same command redirected to a file, and printed straight
@@ -363,13 +367,21 @@ def first_frame(binary, cols, rows):
 # ---------------------------------------------------------------------------
 
 
+# When a waiting gate's clock stops showing seconds (crate::duration::SECONDS_FOR_MS).
+MINUTES_AFTER = 600 + 2
+
+
 class IdleProbe:
     """Budget 1: a run waiting at a manual gate, measured for `seconds`."""
 
-    def __init__(self, binary, seconds, cols, rows):
+    def __init__(self, binary, seconds, cols, rows, settle=2):
         self.home = tempfile.mkdtemp(prefix="slate-bench-idle-")
         self.s = Slate(binary, ["run", os.path.join(ROOT, "assets/bench/gate.toml")], self.home, cols, rows)
         self.seconds = seconds
+        # Seconds after the gate began waiting before measuring: 2 to let the
+        # toast and first counters settle; past 600 the clock shows minutes.
+        self.settle = settle
+        self.minutes = settle >= MINUTES_AFTER
         self.waiting = self.before = self.result = None
 
     def snapshot(self):
@@ -383,7 +395,7 @@ class IdleProbe:
             if '"gate_waiting"' in self.s.journal():
                 self.waiting = now
         elif self.before is None:
-            if now - self.waiting >= 2:  # settle: the gate's toast and first counters
+            if now - self.waiting >= self.settle:
                 self.before = self.snapshot()
         elif now - self.before[3] >= self.seconds:
             before, after = self.before, self.snapshot()
@@ -392,6 +404,7 @@ class IdleProbe:
                 "bytes_per_s": (after[0] - before[0]) / span,
                 "cockpit_cpu_pct": 100 * (after[1] - before[1]) / span,
                 "host_cpu_pct": 100 * (after[2] - before[2]) / span,
+                "minutes": self.minutes,
             }
         return self.result is not None
 
@@ -503,7 +516,7 @@ server.serve_forever()
 """
 
 
-def quiet(binary, want_idle, want_trickle, runs, seconds, cols, rows):
+def quiet(binary, want_idle, want_trickle, runs, seconds, cols, rows, minutes_clock=False):
     """Budgets 1 and 6, all their runs side by side."""
     server = None
     probes = []
@@ -516,13 +529,15 @@ def quiet(binary, want_idle, want_trickle, runs, seconds, cols, rows):
         try:
             if want_idle:
                 probes += [IdleProbe(binary, seconds, cols, rows) for _ in range(runs)]
+                if minutes_clock:
+                    probes += [IdleProbe(binary, seconds, cols, rows, MINUTES_AFTER) for _ in range(runs)]
             if want_trickle:
                 probes += [TrickleProbe(binary, port, TRICKLE_LINES) for _ in range(runs)]
         except BaseException:  # the runs started so far must not outlive the bench
             close_probes(probes)
             raise
         # The trickle takes ~45 s; idle waits for its gate, settles, then measures.
-        side_by_side(probes, limit=seconds + 180)
+        side_by_side(probes, limit=seconds + 180 + (MINUTES_AFTER if minutes_clock else 0))
         idles = [p.result for p in probes if isinstance(p, IdleProbe)]
         trickles = [p.result for p in probes if isinstance(p, TrickleProbe)]
         return idles, trickles
@@ -672,6 +687,11 @@ def main():
     p.add_argument("--bin", default=os.path.join(ROOT, "target/release/slate"))
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--idle", type=float, default=60, help="seconds measured at the gate")
+    p.add_argument(
+        "--minutes-clock",
+        action="store_true",
+        help="also measure budget 1 after the gate has waited ten minutes (its clock in minutes)",
+    )
     p.add_argument("--lines", type=int, default=2_000_000, help="lines of the flood of budgets 3 and 5")
     p.add_argument(
         "--key-lines", type=int, default=8_000_000, help="lines of the flood keys are pressed in (budgets 4 and 5)"
@@ -697,12 +717,16 @@ def main():
         )
 
     if only & {1, 6}:
-        idles, trickles = quiet(a.bin, 1 in only, 6 in only, a.runs, a.idle, cols, rows)
-        if idles:
+        idles, trickles = quiet(a.bin, 1 in only, 6 in only, a.runs, a.idle, cols, rows, a.minutes_clock)
+        for minutes, budget in ((False, 20), (True, 10)):
+            these = [i for i in idles if i["minutes"] == minutes]
+            if not these:
+                continue
+            clock = "after ten minutes (clock in minutes)" if minutes else "first ten minutes (clock in seconds)"
             print(
-                f"1. idle at a gate, {a.idle:.0f} s at {a.size}: median {med(i['bytes_per_s'] for i in idles):.1f} B/s written, "
-                f"cockpit {med(i['cockpit_cpu_pct'] for i in idles):.2f} % CPU, engine host {med(i['host_cpu_pct'] for i in idles):.2f} % CPU "
-                f"(baseline: 0); budget 10 B/s and 0.2 %",
+                f"1. idle at a gate, {clock}, {a.idle:.0f} s at {a.size}: median {med(i['bytes_per_s'] for i in these):.1f} B/s written, "
+                f"cockpit {med(i['cockpit_cpu_pct'] for i in these):.2f} % CPU, engine host {med(i['host_cpu_pct'] for i in these):.2f} % CPU "
+                f"(baseline: 0); budget {budget} B/s and 0.2 %",
                 flush=True,
             )
         if trickles:

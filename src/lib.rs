@@ -13,6 +13,7 @@ pub mod cockpit;
 pub mod control;
 pub mod demo_service;
 pub mod dossier;
+pub mod duration;
 pub mod engine;
 pub mod evidence;
 pub mod exit;

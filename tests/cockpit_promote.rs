@@ -569,3 +569,179 @@ fn snapshot_the_header_read_only_and_attached() {
     assert!(s.lines().next().unwrap().contains("[ATTACHED]"), "{s}");
     insta::assert_snapshot!("attached_long_version_200x50", s);
 }
+
+/// Three analyses of one run: at 10% (passed), at 50% (passed), at 100%
+/// (measuring, one sample over its threshold).
+fn three_analyses(app: &mut App, f: &mut Feed) {
+    use slate::engine::event::{Judgement, MetricInfo, Verdict};
+    let info = MetricInfo {
+        name: "error_ratio".into(),
+        unit: String::new(),
+        condition: "< 0.05".into(),
+        threshold: Some(0.05),
+        interval_ms: 1000,
+        count: 6,
+    };
+    for (step, values, verdict) in [
+        (
+            1usize,
+            vec![0.01, 0.012, 0.011, 0.009, 0.01, 0.01],
+            Some(Verdict::Passed),
+        ),
+        (
+            3,
+            vec![0.02, 0.018, 0.021, 0.02, 0.019, 0.02],
+            Some(Verdict::Passed),
+        ),
+        (4, vec![0.03, 0.07], None),
+    ] {
+        f.apply(
+            app,
+            Event::AnalysisStarted {
+                env: 0,
+                step,
+                analysis: format!("canary-health@{step}"),
+                metrics: vec![info.clone()],
+                window_ms: Some(6000),
+            },
+        );
+        for v in values {
+            let judgement = if v < 0.05 {
+                Judgement::Pass
+            } else {
+                Judgement::Fail
+            };
+            f.apply(
+                app,
+                Event::MetricSampled {
+                    env: 0,
+                    step,
+                    analysis: format!("canary-health@{step}"),
+                    metric: "error_ratio".into(),
+                    value: Some(v),
+                    shown: format!("{v}"),
+                    judgement,
+                    why: String::new(),
+                },
+            );
+        }
+        if let Some(verdict) = verdict {
+            f.apply(
+                app,
+                Event::AnalysisFinished {
+                    env: 0,
+                    step,
+                    analysis: format!("canary-health@{step}"),
+                    verdict,
+                    reason: "error_ratio < 0.05 for 6 of 6 samples".into(),
+                },
+            );
+        }
+    }
+}
+
+#[test]
+fn the_metrics_panel_keeps_every_analysis_newest_first_and_scrolls() {
+    let (mut app, mut f) = at_pause();
+    three_analyses(&mut app, &mut f);
+    app.view.focus = Panel::Metrics;
+    app.on_key(key('z'));
+    let s = screen(&mut app, 100, 30);
+    let at = |name: &str| {
+        s.find(name)
+            .unwrap_or_else(|| panic!("{name} missing:\n{s}"))
+    };
+    // Newest first; the 10% step's samples did not vanish.
+    assert!(at("canary-health@4") < at("canary-health@3"));
+    assert!(at("canary-health@3") < at("canary-health@1"));
+    insta::assert_snapshot!("metrics_three_analyses_100x30", s);
+    // Down scrolls the panel; the newest analysis goes out of view.
+    for _ in 0..4 {
+        app.on_key(key('j'));
+    }
+    let s = screen(&mut app, 100, 30);
+    assert!(!s.contains("canary-health@4"), "{s}");
+    assert!(s.contains("canary-health@1"), "{s}");
+}
+
+#[test]
+fn the_approval_prompt_lists_the_evidence_so_far_strongest_first() {
+    use slate::engine::event::{CheckRole, MetricInfo, Verdict};
+    let src = plan(false, false);
+    let mut app = app_on(&src, Keymap::default());
+    let mut f = Feed { seq: 0 };
+    let info = MetricInfo {
+        name: "error_ratio".into(),
+        unit: String::new(),
+        condition: "< 0.05".into(),
+        threshold: Some(0.05),
+        interval_ms: 1000,
+        count: 3,
+    };
+    for e in [
+        run_started(&src, false),
+        Event::EnvStarted { env: 0 },
+        Event::CheckResult {
+            env: 0,
+            step: 1,
+            check: "healthz".into(),
+            role: CheckRole::Smoke,
+            attempt: 1,
+            ok: true,
+            latency_ms: 12,
+            message: "200".into(),
+        },
+        Event::CheckResult {
+            env: 0,
+            step: 1,
+            check: "version".into(),
+            role: CheckRole::Smoke,
+            attempt: 1,
+            ok: false,
+            latency_ms: 30,
+            message: "\u{1b}]52;c;AAAA\u{7}wrong".into(),
+        },
+        Event::AnalysisStarted {
+            env: 0,
+            step: 1,
+            analysis: "post-deploy".into(),
+            metrics: vec![info],
+            window_ms: None,
+        },
+        Event::AnalysisFinished {
+            env: 0,
+            step: 1,
+            analysis: "post-deploy".into(),
+            verdict: Verdict::Passed,
+            reason: "ok".into(),
+        },
+        Event::EnvStarted { env: 1 },
+        Event::GateWaiting {
+            env: 1,
+            step: 0,
+            gate: "go".into(),
+            required: 1,
+            require_comment: false,
+            timeout_ms: None,
+            since: None,
+        },
+    ] {
+        f.apply(&mut app, e);
+    }
+    let items: Vec<String> = slate::cockpit::dialog::gate::evidence(&app, 1)
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(
+        items,
+        [
+            "✘ dev · check version (30 ms)",
+            "✔ dev · analysis post-deploy passed (0 samples)",
+            "✔ dev · check healthz (12 ms)",
+        ]
+    );
+    app.on_key(key('a'));
+    let s = screen(&mut app, 100, 40);
+    assert!(s.contains("analysis post-deploy passed"), "{s}");
+    insta::assert_snapshot!("approve_evidence_100x40", s);
+}

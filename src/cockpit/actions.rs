@@ -111,7 +111,14 @@ impl App {
                             v.pipeline_scroll.saturating_add(delta as u16)
                         }
                     }
-                    Panel::Logs | Panel::Metrics => self.scroll_logs(delta, up),
+                    Panel::Metrics => {
+                        v.metrics_scroll = if up {
+                            v.metrics_scroll.saturating_sub(delta as u16)
+                        } else {
+                            v.metrics_scroll.saturating_add(delta as u16)
+                        }
+                    }
+                    Panel::Logs => self.scroll_logs(delta, up),
                 }
             }
             UiAction::Left | UiAction::Right => {

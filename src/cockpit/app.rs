@@ -89,6 +89,8 @@ pub struct View {
     pub search: Option<Search>,
     /// The focused panel fills the screen (`z`).
     pub zoom: bool,
+    /// Rows the metrics panel is scrolled down (every analysis is kept).
+    pub metrics_scroll: u16,
     pub size: Rect,
 }
 
@@ -165,6 +167,7 @@ impl App {
                 stderr_only: false,
                 search: None,
                 zoom: false,
+                metrics_scroll: 0,
                 size: Rect::new(0, 0, 80, 24),
             },
             keymap,

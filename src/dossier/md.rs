@@ -176,14 +176,9 @@ pub fn clock(t: Timestamp) -> String {
     t.strftime("%H:%M:%S").to_string()
 }
 
+/// As everywhere (`crate::duration::human`).
 pub fn duration_ms(ms: u64) -> String {
-    let secs = ms / 1000;
-    match secs {
-        0 => format!("{:.1}s", ms as f64 / 1000.0),
-        1..=59 => format!("{:.1}s", ms as f64 / 1000.0),
-        60..=3599 => format!("{}m {:02}s", secs / 60, secs % 60),
-        _ => format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60),
-    }
+    crate::duration::human(ms)
 }
 
 pub fn heading(out: &mut String, level: usize, title: &str) {
@@ -267,7 +262,7 @@ mod tests {
     #[test]
     fn durations_read_like_a_person_wrote_them() {
         assert_eq!(duration_ms(450), "0.5s");
-        assert_eq!(duration_ms(12_300), "12.3s");
+        assert_eq!(duration_ms(12_300), "12s");
         assert_eq!(duration_ms(125_000), "2m 05s");
         assert_eq!(duration_ms(7_500_000), "2h 05m");
     }

@@ -100,7 +100,7 @@ impl Printer {
 
     /// A record's text; `more` gets the lines that follow it, indented.
     fn text(&mut self, rec: &Record, more: &mut Vec<String>) -> Option<String> {
-        let secs = |ms: u64| format!("{:.1}s", ms as f64 / 1000.0);
+        let secs = crate::duration::human;
         let text = match &rec.event {
             Event::RunStarted {
                 run_id,

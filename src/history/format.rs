@@ -22,17 +22,11 @@ pub fn started(ts: Option<Timestamp>, tz: &TimeZone) -> String {
     }
 }
 
-/// "45s", "3m 12s", "1h 04m", "2d 3h": two units at most, enough to compare runs.
+/// "45s", "3m 12s", "1h 04m", "2d 3h": as everywhere (`crate::duration::human`).
 pub fn duration(ms: Option<u64>) -> String {
-    let Some(ms) = ms else {
-        return NONE.to_string();
-    };
-    let s = ms / 1000;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
-        3600..86400 => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
+    match ms {
+        Some(ms) => crate::duration::human(ms),
+        None => NONE.to_string(),
     }
 }
 
@@ -75,7 +69,7 @@ mod tests {
     #[test]
     fn durations_read_at_a_glance() {
         assert_eq!(duration(None), "—");
-        assert_eq!(duration(Some(999)), "0s");
+        assert_eq!(duration(Some(999)), "1.0s");
         assert_eq!(duration(Some(45_000)), "45s");
         assert_eq!(duration(Some(192_000)), "3m 12s");
         assert_eq!(duration(Some(3_840_000)), "1h 04m");

@@ -299,6 +299,36 @@ mod tests {
     }
 
     #[test]
+    fn the_sixteen_colour_theme_never_uses_bright_black() {
+        // Solarized, Tango and the Linux console draw colour 8 as (nearly)
+        // the background: muted text there must be dim, not DarkGray.
+        let (_, text) = BUILTIN.iter().find(|(n, _)| *n == "sixteen").unwrap();
+        let t = Theme::parse("sixteen", text, None).unwrap();
+        for s in [
+            t.text,
+            t.muted,
+            t.accent,
+            t.ok,
+            t.warn,
+            t.fail,
+            t.running,
+            t.paused,
+            t.border,
+            t.border_focus,
+            t.selection,
+            t.title,
+            t.search,
+            t.gauge,
+            t.status_bar,
+        ] {
+            for c in [s.fg, s.bg].into_iter().flatten() {
+                assert_ne!(c, Color::DarkGray, "{s:?}");
+            }
+        }
+        assert!(t.muted.add_modifier.contains(Modifier::DIM));
+    }
+
+    #[test]
     fn bad_themes_get_clear_errors() {
         let e = Theme::parse("mine", "[roles]\nokk = { fg = \"green\" }\n", None).unwrap_err();
         assert!(e.contains("unknown role `okk`; did you mean `ok`?"), "{e}");

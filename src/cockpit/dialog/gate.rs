@@ -88,6 +88,59 @@ pub fn commands(app: &App, intent: Intent) -> Vec<(String, &'static str)> {
     }
 }
 
+/// Evidence lines the prompt lists at most.
+const EVIDENCE_SHOWN: usize = 8;
+
+/// What the run has proved up to environment `upto`, strongest first: anything
+/// that failed, then analyses (measured over a window), evidence gates
+/// (reports judged), then checks (one probe each). (passed, text).
+pub fn evidence(app: &App, upto: usize) -> Vec<(bool, String)> {
+    use crate::analysis::Verdict;
+    let envs = &app.run.envs[..=upto.min(app.run.envs.len().saturating_sub(1))];
+    let mut strong: Vec<(u8, bool, String)> = Vec::new();
+    for e in envs {
+        for a in &e.analyses {
+            let Some(v) = &a.verdict else { continue };
+            let ok = *v == Verdict::Passed;
+            let taken: u32 = a.metrics.iter().map(|m| m.taken).sum();
+            let text = format!(
+                "{} {} · analysis {} {} ({taken} samples)",
+                if ok { "✔" } else { "✘" },
+                e.name,
+                a.name,
+                if ok { "passed" } else { a.reason.as_str() }
+            );
+            strong.push((0, ok, text));
+        }
+        for s in &e.steps {
+            for ev in &s.evidence {
+                let text = format!(
+                    "{} {} · {}",
+                    if ev.ok { "✔" } else { "✘" },
+                    e.name,
+                    ev.kind.headline(&ev.summary)
+                );
+                strong.push((1, ev.ok, text));
+            }
+        }
+    }
+    for c in app.run.checks.iter().filter(|c| c.env <= upto) {
+        let Some((ms, ok)) = c.samples.back() else {
+            continue;
+        };
+        let name = app.run.envs.get(c.env).map_or("?", |e| e.name.as_str());
+        let text = format!(
+            "{} {name} · check {} ({ms} ms)",
+            if *ok { "✔" } else { "✘" },
+            c.check
+        );
+        strong.push((2, *ok, text));
+    }
+    // Failures first, then by strength; the sort is stable, so run order within.
+    strong.sort_by_key(|(rank, ok, _)| (*ok, *rank));
+    strong.into_iter().map(|(_, ok, text)| (ok, text)).collect()
+}
+
 pub fn draw(frame: &mut Frame, app: &App, intent: Intent, input: &TextArea<'static>, area: Rect) {
     let t = &app.theme;
     let Some(w) = &app.run.waiting else { return };
@@ -131,21 +184,6 @@ pub fn draw(frame: &mut Frame, app: &App, intent: Intent, input: &TextArea<'stat
             )));
         }
     }
-    let evidence: Vec<String> = app
-        .run
-        .checks
-        .iter()
-        .filter(|c| c.env <= w.env)
-        .filter_map(|c| {
-            let (ms, ok) = c.samples.back()?;
-            Some(format!(
-                "{} {} · {} ({ms} ms)",
-                if *ok { "✔" } else { "✘" },
-                app.run.envs[c.env].name,
-                c.check
-            ))
-        })
-        .collect();
     let done: Vec<String> = app.run.envs[..w.env]
         .iter()
         .map(|e| format!("{} {}", e.name, e.status.word()))
@@ -156,28 +194,18 @@ pub fn draw(frame: &mut Frame, app: &App, intent: Intent, input: &TextArea<'stat
             t.text,
         )));
     }
-    for e in evidence.iter().rev().take(3) {
-        lines.push(Line::from(Span::styled(format!("  {e}"), t.text)));
-    }
-    // What evidence gates judged, here and before, newest last.
-    let judged: Vec<_> = app.run.envs[..=w.env]
-        .iter()
-        .flat_map(|e| {
-            e.steps
-                .iter()
-                .flat_map(move |s| s.evidence.iter().map(move |ev| (&e.name, ev)))
-        })
-        .collect();
     let width = usize::from(inner_width(area, 76)).saturating_sub(2);
-    for (env_name, ev) in judged.iter().skip(judged.len().saturating_sub(4)) {
-        let text = format!(
-            "{} {env_name} · {}",
-            if ev.ok { "✔" } else { "✘" },
-            ev.kind.headline(&ev.summary)
-        );
+    let items = evidence(app, w.env);
+    for (ok, text) in items.iter().take(EVIDENCE_SHOWN) {
         lines.push(Line::from(Span::styled(
-            format!("  {}", truncate(&text, width)),
-            if ev.ok { t.text } else { t.fail },
+            format!("  {}", truncate(text, width)),
+            if *ok { t.text } else { t.fail },
+        )));
+    }
+    if items.len() > EVIDENCE_SHOWN {
+        lines.push(Line::from(Span::styled(
+            format!("  … {} more", items.len() - EVIDENCE_SHOWN),
+            t.muted,
         )));
     }
     let approvers: Vec<String> = env

@@ -149,7 +149,7 @@ fn render_line<'a>(
     let tag = match app.run.envs.get(l.env) {
         Some(e) => {
             let step = e.steps.get(l.step).map(|s| s.label.as_str()).unwrap_or("?");
-            truncate(&format!("{}·{step}", e.name), tag_w)
+            tag_text(&e.name, step, tag_w)
         }
         None => String::new(),
     };
@@ -240,4 +240,62 @@ fn highlight<'a>(text: &'a str, q: &str, base: Style, hit: Style) -> Vec<Span<'a
         out.push(Span::styled(&text[pos..], base));
     }
     out
+}
+
+/// A log line's tag, environment · step · weight or batch, in `width`
+/// columns: "prod·canary 50%", "prod·batch 2/4", "dev·migrate". A rollout
+/// step drops its stage's name (the weight says more); when it still does
+/// not fit, the weight or batch is abbreviated ("c50%", "b2/4") so tags of
+/// different steps stay distinct, then the environment's name is shortened,
+/// and only then is the whole cut with an ellipsis.
+pub fn tag_text(env: &str, label: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let step = [" canary ", " batch "]
+        .iter()
+        .find_map(|k| label.find(k).map(|i| &label[i + 1..]))
+        .unwrap_or(label);
+    let short = if let Some(w) = step.strip_prefix("canary ") {
+        format!("c{w}")
+    } else if let Some(b) = step.strip_prefix("batch ") {
+        format!("b{b}")
+    } else {
+        step.to_string()
+    };
+    for s in [step, short.as_str()] {
+        let full = format!("{env}·{s}");
+        if full.width() <= width {
+            return full;
+        }
+    }
+    // Keep the step whole; shorten the environment's name to what is left.
+    let room = width.saturating_sub(short.width() + 1);
+    if room >= 1 {
+        let env_cut: String = env.chars().take(room).collect();
+        let t = format!("{env_cut}·{short}");
+        if t.width() <= width {
+            return t;
+        }
+    }
+    crate::tui::widgets::truncate(&format!("{env}·{short}"), width)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tag_text;
+
+    #[test]
+    fn tags_keep_environment_step_and_weight_and_stay_distinct() {
+        assert_eq!(tag_text("prod", "deploy canary 50%", 22), "prod·canary 50%");
+        assert_eq!(tag_text("prod", "deploy batch 2/4", 22), "prod·batch 2/4");
+        assert_eq!(tag_text("dev", "migrate", 22), "dev·migrate");
+        // Narrow: the weight is abbreviated, and 10% and 100% stay apart.
+        assert_eq!(tag_text("prod", "deploy canary 10%", 10), "prod·c10%");
+        assert_eq!(tag_text("prod", "deploy canary 100%", 10), "prod·c100%");
+        // A long environment name gives way before the step.
+        assert_eq!(
+            tag_text("production-eu-west", "deploy canary 50%", 10),
+            "produ·c50%"
+        );
+        assert!(tag_text("p", "a very long step label indeed", 8).ends_with('…'));
+    }
 }

@@ -12,6 +12,91 @@ use crate::cockpit::app::{App, Panel};
 use crate::engine::event::EnvOutcome;
 use crate::engine::state::{EnvStatus, EnvView, StepState};
 use crate::plan::ConfigDelta;
+use crate::tui::widgets::truncate;
+
+/// Columns besides env, version and rollout: config, approval, health
+/// (and artifacts), with the spaces between columns.
+fn fixed_width(with_artifacts: bool) -> usize {
+    let cols = if with_artifacts { 7 } else { 6 };
+    6 + 12 + 8 + if with_artifacts { 13 } else { 0 } + (cols - 1)
+}
+
+/// The rollout column is never narrower than this ("canary 50% running").
+const ROLLOUT_MIN: usize = 20;
+
+/// Widths of the env and version columns: what their longest value needs,
+/// unless the table would not fit; then the version gives way first, down
+/// to 9 columns, and its cut is marked with an ellipsis (the header always
+/// shows the version whole).
+fn name_and_version_widths(app: &App, width: u16, with_artifacts: bool) -> (usize, usize) {
+    use unicode_width::UnicodeWidthStr;
+    let name = app
+        .run
+        .envs
+        .iter()
+        .map(|e| crate::text::neutral::line(&e.name).width() + 2)
+        .max()
+        .unwrap_or(0)
+        .clamp(11, 24);
+    let version = [
+        EnvStatus::Pending,
+        EnvStatus::Done(EnvOutcome::Deployed),
+        EnvStatus::Done(EnvOutcome::RolledBack),
+    ]
+    .iter()
+    .map(|s| version_text(app, *s).width())
+    .max()
+    .unwrap_or(0)
+    .max(7);
+    let budget = usize::from(width)
+        .saturating_sub(2 + fixed_width(with_artifacts) + ROLLOUT_MIN)
+        .max(20);
+    let version = version.min(budget.saturating_sub(name).max(9));
+    let name = name.min(budget.saturating_sub(version).max(11));
+    (name, version)
+}
+
+/// `s` in `width` columns, cut between words with an ellipsis rather than
+/// inside one (a word cut short reads as another word).
+fn fit_words(s: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    if s.width() <= width {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for word in s.split(' ') {
+        let next = if out.is_empty() {
+            word.to_string()
+        } else {
+            format!("{out} {word}")
+        };
+        if next.width() + 1 > width {
+            break;
+        }
+        out = next;
+    }
+    if out.is_empty() {
+        return truncate(s, width);
+    }
+    out.push('…');
+    out
+}
+
+/// The version an environment is on, or going to, neutralised (a plan's
+/// text is shown, never obeyed: no controls, no bidi overrides).
+fn version_text(app: &App, status: EnvStatus) -> String {
+    let text = match status {
+        EnvStatus::Done(EnvOutcome::Deployed) => app.plan.release.version.clone(),
+        EnvStatus::Done(EnvOutcome::RolledBack) => {
+            format!("{} ↶", app.plan.release.previous_version)
+        }
+        _ => format!(
+            "{} → {}",
+            app.plan.release.previous_version, app.plan.release.version
+        ),
+    };
+    crate::text::neutral::line(&text).into_owned()
+}
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
@@ -26,18 +111,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let mut rows = Vec::new();
     // The column is there only for a release that names artifacts.
     let with_artifacts = !app.plan.artifacts.is_empty() || !app.run.artifacts.is_empty();
+    let (name_w, version_w) = name_and_version_widths(app, area.width, with_artifacts);
+    let rollout_w = usize::from(area.width)
+        .saturating_sub(2 + name_w + version_w + fixed_width(with_artifacts));
     for (i, env) in app.run.envs.iter().enumerate() {
         let (glyph, gstyle) = env_glyph(app, env.status);
-        let version = match env.status {
-            EnvStatus::Done(EnvOutcome::Deployed) => app.plan.release.version.clone(),
-            EnvStatus::Done(EnvOutcome::RolledBack) => {
-                format!("{} ↶", app.plan.release.previous_version)
-            }
-            _ => format!(
-                "{} → {}",
-                app.plan.release.previous_version, app.plan.release.version
-            ),
-        };
+        let version = truncate(&version_text(app, env.status), version_w);
         let deltas = app
             .plan
             .config_deltas(i.min(app.plan.environments.len().saturating_sub(1)));
@@ -56,12 +135,15 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         let mut cells = vec![
             Cell::from(Line::from(vec![
                 Span::styled(format!("{glyph} "), pick(gstyle)),
-                Span::styled(env.name.clone(), pick(t.text)),
+                Span::styled(
+                    truncate(&crate::text::neutral::line(&env.name), name_w - 2),
+                    pick(t.text),
+                ),
             ])),
             Cell::from(Span::styled(version, pick(t.text))),
             Cell::from(Span::styled(delta, pick(t.muted))),
             Cell::from(approval),
-            Cell::from(rollout(app, i, env)),
+            Cell::from(fit_words(&rollout(app, i, env), rollout_w)),
             Cell::from(health),
         ];
         if with_artifacts {
@@ -107,8 +189,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     }
     let mut header = vec!["env", "version", "config", "approval", "rollout", "health"];
     let mut widths = vec![
-        Constraint::Length(11),
-        Constraint::Length(15),
+        Constraint::Length(name_w as u16),
+        Constraint::Length(version_w as u16),
         Constraint::Length(6),
         Constraint::Length(12),
         Constraint::Fill(1),

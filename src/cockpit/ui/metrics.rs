@@ -1,5 +1,7 @@
-//! The metrics panel: the newest analysis's metrics as sparklines with their
-//! threshold and current value, then one latency sparkline per check.
+//! The metrics panel: every analysis of the run, newest first (the 10%
+//! step's samples stay when 50% starts), each metric a sparkline with its
+//! threshold drawn across it and its current value; then one latency
+//! sparkline per check. It scrolls when focused.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -13,19 +15,26 @@ use crate::cockpit::app::{App, Panel};
 use crate::engine::state::AnalysisView;
 use crate::tui::widgets::truncate;
 
-/// The analysis worth showing: the newest one of the latest environment that ran any.
-pub fn current_analysis(app: &App) -> Option<(usize, &AnalysisView)> {
-    app.run
+/// Every analysis of the run with its environment, newest first.
+pub fn all_analyses(app: &App) -> Vec<(usize, &AnalysisView)> {
+    let mut out: Vec<(usize, &AnalysisView)> = app
+        .run
         .envs
         .iter()
         .enumerate()
-        .rev()
-        .find_map(|(i, e)| e.analyses.last().map(|a| (i, a)))
+        .flat_map(|(i, e)| e.analyses.iter().map(move |a| (i, a)))
+        .collect();
+    out.reverse();
+    out
 }
 
-/// Rows the panel would like: a header and three rows per metric, two per check.
+/// Rows the panel would like: a header and three rows per metric of each
+/// analysis, two per check.
 pub fn wanted_height(app: &App) -> u16 {
-    let metrics = current_analysis(app).map_or(0, |(_, a)| 1 + 3 * a.metrics.len());
+    let metrics: usize = all_analyses(app)
+        .iter()
+        .map(|(_, a)| 1 + 3 * a.metrics.len())
+        .sum();
     (2 + metrics + 2 * app.run.checks.len()) as u16
 }
 
@@ -40,7 +49,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(block, area);
     let mut lines: Vec<Line<'static>> = Vec::new();
     let w = inner.width as usize;
-    if let Some((env, a)) = current_analysis(app) {
+    for (env, a) in all_analyses(app) {
         let env_name = app.run.envs[env].name.clone();
         let (mark, style, state) = match &a.verdict {
             None => {
@@ -91,11 +100,14 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             lines.extend(spark::rows(&samples, m.info.threshold, w, t));
         }
     }
-    let used = lines.len() as u16;
+    // Scrolled when focused; never past the last analysis line.
+    let total = lines.len() as u16;
+    let scroll = app.view.metrics_scroll.min(total.saturating_sub(1));
+    let used = total.saturating_sub(scroll).min(inner.height);
     if !lines.is_empty() {
         frame.render_widget(
-            Paragraph::new(lines),
-            Rect::new(inner.x, inner.y, inner.width, used.min(inner.height)),
+            Paragraph::new(lines).scroll((scroll, 0)),
+            Rect::new(inner.x, inner.y, inner.width, used),
         );
     }
     if app.run.checks.is_empty() {

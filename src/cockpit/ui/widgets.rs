@@ -67,29 +67,16 @@ pub fn env_glyph(app: &App, status: EnvStatus) -> (&'static str, Style) {
     }
 }
 
+/// A duration, as everywhere (`crate::duration::human`).
 pub fn fmt_ms(ms: u64) -> String {
-    let s = ms / 1000;
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
-    } else if s >= 60 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else if ms >= 10_000 {
-        format!("{s}s")
-    } else {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    }
+    crate::duration::human(ms)
 }
 
-/// A wait, to the minute ("<1m", "4m", "1h05m"). Waiting counters change
-/// once a minute, so a release parked at a gate for an hour costs a watcher
-/// on a slow link a few bytes a minute instead of a redraw every second.
+/// A wait so far: seconds for ten minutes, then minutes (`crate::duration::wait`).
+/// The loop redraws when the clock's text changes, so a gate parked for an
+/// hour costs a watcher a few bytes a minute once it shows minutes.
 pub fn fmt_wait(ms: u64) -> String {
-    let m = ms / 60_000;
-    match m {
-        0 => "<1m".into(),
-        1..60 => format!("{m}m"),
-        _ => format!("{}h{:02}m", m / 60, m % 60),
-    }
+    crate::duration::wait(ms)
 }
 
 pub fn since_ms(app: &App, ts: jiff::Timestamp) -> u64 {
@@ -170,19 +157,5 @@ pub fn rollout_progress(app: &App, env: usize) -> Option<(String, f64)> {
             Some((format!("blue-green {phase}"), ratio))
         }
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fmt_wait;
-
-    #[test]
-    fn waits_are_told_to_the_minute() {
-        assert_eq!(fmt_wait(0), "<1m");
-        assert_eq!(fmt_wait(59_999), "<1m");
-        assert_eq!(fmt_wait(60_000), "1m");
-        assert_eq!(fmt_wait(59 * 60_000 + 59_999), "59m");
-        assert_eq!(fmt_wait(65 * 60_000), "1h05m");
     }
 }
