@@ -16,6 +16,7 @@ pub mod dossier;
 pub mod engine;
 pub mod evidence;
 pub mod exit;
+pub mod explain;
 pub mod headless;
 pub mod history;
 pub mod host;

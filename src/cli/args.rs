@@ -62,6 +62,18 @@ pub enum Cmd {
         #[arg(short, long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Explain every analysis of a run: each sample's value, judgement and why, the limits, the verdict
+    Analysis {
+        /// Run id, a unique prefix of one, or "latest"
+        #[arg(default_value = "latest")]
+        run: String,
+        /// Only this environment's analyses
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        /// Print them as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Play a past run's journal in the cockpit, read-only, at an adjustable speed
     Replay {
         /// Run id, a unique prefix of one, or "latest"

@@ -5,6 +5,7 @@
 //! the interactive viewers (`history`, `review`, `attach`, `replay`) live
 //! in their own modules and are called from here the same way.
 
+mod analysis;
 mod args;
 pub mod demo;
 mod dossier;
@@ -41,6 +42,7 @@ pub fn state_use(cmd: &Cmd) -> crate::state_dir::Use {
         | Cmd::Attach { .. }
         | Cmd::Show { .. }
         | Cmd::Dossier { .. }
+        | Cmd::Analysis { .. }
         | Cmd::Replay { .. } => Use::OneRun,
         _ => Use::Own,
     }
@@ -92,6 +94,7 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
             config_dir,
         ),
         Cmd::Dossier { run, out } => dossier::run(state_dir, &run, out.as_deref()),
+        Cmd::Analysis { run, env, json } => analysis::run(state_dir, &run, env.as_deref(), json),
         Cmd::Memory {
             limit,
             release,
