@@ -216,6 +216,7 @@ fn described(
         MetricSource::Scrape { url, query } | MetricSource::Prometheus { url, query, .. } => {
             (url, query)
         }
+        MetricSource::Http { url, json_path, .. } => (url, json_path),
         MetricSource::Command { .. } => return ("command".into(), None, None),
     };
     (

@@ -649,6 +649,13 @@ pub enum MetricSource {
     },
     /// A command whose standard output is one number.
     Command { command: String },
+    /// Any HTTP API answering JSON: the number at `json_path` (RFC 9535).
+    Http {
+        url: String,
+        json_path: String,
+        /// Header values may hold `${secret.NAME}`, filled in for the request alone.
+        headers: Vec<(String, String)>,
+    },
 }
 
 impl MetricSource {
@@ -657,6 +664,7 @@ impl MetricSource {
             MetricSource::Scrape { .. } => "scrape",
             MetricSource::Prometheus { .. } => "prometheus",
             MetricSource::Command { .. } => "command",
+            MetricSource::Http { .. } => "http",
         }
     }
 }
