@@ -40,6 +40,9 @@ pub enum Cmd {
     Validate {
         /// The plan file (TOML)
         plan: PathBuf,
+        /// Give the plan's var NAME this value (repeatable)
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+        set: Vec<(String, String)>,
     },
     /// Browse past runs; Enter opens a run's dossier
     History {
@@ -278,6 +281,9 @@ pub struct RunArgs {
     /// Cockpit colour theme: default, light, high-contrast, sixteen, or one of yours
     #[arg(long, value_name = "NAME", conflicts_with = "headless")]
     pub theme: Option<String>,
+    /// Give the plan's var NAME this value (repeatable; journaled with the run)
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+    pub set: Vec<(String, String)>,
     /// Be the engine host a cockpit started: no output but the handshake,
     /// gates wait for commands through the control socket (internal; see `host`)
     #[arg(long, hide = true, conflicts_with = "headless")]
@@ -328,5 +334,13 @@ impl From<InterruptedArg> for crate::engine::event::RollbackChoice {
             InterruptedArg::Done => C::Done,
             InterruptedArg::Rollback => C::Rollback,
         }
+    }
+}
+
+/// `--set NAME=VALUE`: split at the first `=`.
+fn parse_set(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected NAME=VALUE, found \"{s}\"")),
     }
 }

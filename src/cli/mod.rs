@@ -54,7 +54,7 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
         block_on(async { steer::command(state_dir, &run, action).await })
     };
     match cli.command {
-        Cmd::Validate { plan } => validate::run(&plan),
+        Cmd::Validate { plan, set } => validate::run(&plan, &set),
         Cmd::Show { run, json } => show::run(state_dir, &run, json),
         Cmd::Status { json } => steer::status(state_dir, json),
         Cmd::Approve { run, gate, comment } => steer(run, Action::Approve { gate, comment }),

@@ -123,6 +123,9 @@ impl Engine {
                 .collect();
             vars.push((format!("SLATE_CONFIG_{key}"), v.clone()));
         }
+        for (k, v) in &self.plan.release.vars {
+            vars.push((format!("SLATE_VAR_{}", k.to_ascii_uppercase()), v.clone()));
+        }
         if let Some(s) = x.stage {
             let stage = &self.plan.stages[s];
             vars.push(("SLATE_STAGE".to_string(), stage.name.clone()));

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 pub use condition::{CmpOp, Condition};
 pub use diagnostic::{Diagnostic, PlanErrors};
-pub use load::{load_file, parse, parse_sha256};
+pub use load::{load_file, load_file_with, parse, parse_sha256, parse_with};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -43,6 +43,11 @@ pub struct Plan {
     pub artifacts: Vec<Artifact>,
     /// An OS group that may enter the run besides its owner (`[access] group`).
     pub access: Option<String>,
+    /// What `[vars]` declares.
+    pub vars: Vec<Var>,
+    /// The values given with `--set`, journaled with the run so the plan
+    /// reads back the same.
+    pub set: Vec<(String, String)>,
     /// Values that may carry credentials, where they are in `source` (see
     /// [`sealed`]): the text a run journals has them masked.
     pub sealed: Vec<sealed::Sealed>,
@@ -94,6 +99,18 @@ pub struct Release {
     pub scope: String,
     /// A git repository whose `git log PREV..VERSION` joins the release notes.
     pub repository: Option<PathBuf>,
+    /// The plan's `[vars]` as this run has them (`--set`, else the default),
+    /// for `${var.NAME}`.
+    pub vars: Vec<(String, String)>,
+}
+
+/// A value a plan takes (`[vars]`): `${var.NAME}` wherever `${config.KEY}`
+/// may appear, and `SLATE_VAR_NAME` for commands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Var {
+    pub name: String,
+    pub default: Option<String>,
+    pub description: String,
 }
 
 /// Someone who must hear about the release.
