@@ -84,6 +84,7 @@ fn app(lines: usize) -> App {
             pre_approved: Vec::new(),
             sealed: Vec::new(),
             auto_approve: false,
+            vars: Vec::new(),
         },
     }];
     records.push(Record {

@@ -88,6 +88,7 @@ fn journal(id: &str, start: Timestamp, i: usize) -> Vec<Record> {
         pre_approved: Vec::new(),
         sealed: Vec::new(),
         auto_approve: false,
+        vars: Vec::new(),
     }];
     for env in 0..2 {
         events.push(Event::EnvStarted { env });

@@ -128,6 +128,7 @@ fn big_journal() -> &'static PathBuf {
                 pre_approved: Vec::new(),
                 sealed: Vec::new(),
                 auto_approve: false,
+                vars: Vec::new(),
             },
         };
         let mut w = JournalWriter::create(&dir).unwrap();

@@ -90,6 +90,7 @@ fn journal(i: usize) -> Vec<Record> {
         pre_approved: Vec::new(),
         sealed: Vec::new(),
         auto_approve: false,
+        vars: Vec::new(),
     }];
     let bad = i % 20 == 19;
     for env in 0..2 {

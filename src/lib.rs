@@ -17,6 +17,7 @@ pub mod duration;
 pub mod engine;
 pub mod evidence;
 pub mod exit;
+pub mod explain;
 pub mod headless;
 pub mod history;
 pub mod host;

@@ -77,6 +77,7 @@ fn started() -> Event {
         pre_approved: Vec::new(),
         sealed: Vec::new(),
         auto_approve: false,
+        vars: Vec::new(),
     }
 }
 

@@ -123,11 +123,10 @@ fn start_prometheus(bin: &Path, dir: &Path, targets: &[u16], procs: &mut Procs) 
     url
 }
 
-/// Runs slate with `args` and the plan at `dir/name.toml`; returns (exit code, stdout+stderr).
-fn slate(home: &Path, args: &[&str], plan: &Path) -> (i32, String) {
+/// Runs slate with `args`; returns (exit code, stdout+stderr).
+fn slate(home: &Path, args: &[&str]) -> (i32, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_slate"))
         .args(args)
-        .arg(plan)
         .env("SLATE_HOME", home)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -160,7 +159,7 @@ fn slate(home: &Path, args: &[&str], plan: &Path) -> (i32, String) {
 fn run(home: &Path, dir: &Path, name: &str, plan: &str) -> (i32, String, Vec<Value>) {
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, plan).unwrap();
-    let (code, out) = slate(home, &["run", "--headless"], &path);
+    let (code, out) = slate(home, &["run", "--headless", path.to_str().unwrap()]);
     let journal = read_journal(&newest_run(home).expect("a run").join("journal.ndjson"));
     (code, out, journal)
 }
@@ -201,6 +200,8 @@ metrics = ["availability"]
 }
 
 fn prometheus_slo(prom: &str) -> String {
+    // Credentials in the URL (Prometheus ignores them) must never be shown.
+    let prom = prom.replace("http://", "http://slate:hunter2@");
     format!(
         r#"[[metrics]]
 name = "availability"
@@ -312,6 +313,52 @@ fn a_burn_rate_gate_passes_a_healthy_canary_and_fails_a_bad_one_with_both_rates(
         msg.contains("gate canary failed: availability burn "),
         "{msg}"
     );
+
+    // `slate analysis --json` says exactly what the journal says, and names
+    // the host asked without the credentials in its URL.
+    let (code, json) = slate(home.path(), &["analysis", "--json", "latest"]);
+    assert_eq!(code, 0, "{json}");
+    assert!(!json.contains("hunter2"), "{json}");
+    let explained: Value = serde_json::from_str(&json).unwrap();
+    let a = &explained[0];
+    assert_eq!(a["env"], "prod");
+    assert_eq!(a["analysis"], "canary");
+    assert_eq!(a["verdict"], finished["verdict"]);
+    assert_eq!(a["reason"], finished["reason"]);
+    assert_eq!(a["limits"]["count"], 3);
+    assert_eq!(a["limits"]["failure_limit"], 0);
+    let m = &a["metrics"][0];
+    assert_eq!(m["source"], "prometheus");
+    let prom_host = prom.trim_start_matches("http://");
+    assert_eq!(m["host"], prom_host);
+    let query = m["query"].as_str().unwrap();
+    assert!(
+        query.starts_with(&format!(
+            "1 - (sum(rate(demo_requests_total{{instance=\"127.0.0.1:{bad}\",status!=\"500\"}}[${{window}}]))"
+        )),
+        "{query}"
+    );
+    let sampled: Vec<&Value> = recs.iter().filter(|r| ty(r) == "metric_sampled").collect();
+    let listed = m["samples"].as_array().unwrap();
+    assert_eq!(listed.len(), sampled.len());
+    for (l, s) in listed.iter().zip(&sampled) {
+        for key in ["value", "shown", "judgement", "why"] {
+            assert_eq!(l[key], s["event"][key], "{key}");
+        }
+        assert_eq!(l["at"], s["ts"]);
+    }
+    assert_eq!(m["tally"]["failed"], 1);
+    // The table names the same things.
+    let (code, table) = slate(home.path(), &["analysis", "latest", "--env", "prod"]);
+    assert_eq!(code, 0, "{table}");
+    assert!(
+        table.contains(&format!(
+            "metric   availability from prometheus {prom_host}"
+        )),
+        "{table}"
+    );
+    assert!(table.contains("✘ fail"), "{table}");
+    assert!(!table.contains("hunter2"), "{table}");
     drop(procs);
     assert!(
         kill_tagged(&tag).is_empty(),
@@ -372,7 +419,7 @@ fn windows_a_direct_scrape_cannot_hold_and_bad_slo_keys_are_refused_where_they_a
     let check = |name: &str, metric: &str| -> String {
         let path = dir.path().join(format!("{name}.toml"));
         std::fs::write(&path, plan(9, metric, "count = 3")).unwrap();
-        let (code, out) = slate(home.path(), &["validate"], &path);
+        let (code, out) = slate(home.path(), &["validate", path.to_str().unwrap()]);
         assert_ne!(code, 0, "{out}");
         out
     };

@@ -40,6 +40,9 @@ pub enum Cmd {
     Validate {
         /// The plan file (TOML)
         plan: PathBuf,
+        /// Give the plan's var NAME this value (repeatable)
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+        set: Vec<(String, String)>,
     },
     /// Preview what a run of a plan would do, without running anything
     Plan(PlanArgs),
@@ -88,6 +91,18 @@ pub enum Cmd {
         /// Write it to this file instead of standard output
         #[arg(short, long, value_name = "FILE")]
         out: Option<PathBuf>,
+    },
+    /// Explain every analysis of a run: each sample's value, judgement and why, the limits, the verdict
+    Analysis {
+        /// Run id, a unique prefix of one, or "latest"
+        #[arg(default_value = "latest")]
+        run: String,
+        /// Only this environment's analyses
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        /// Print them as JSON
+        #[arg(long)]
+        json: bool,
     },
     /// Play a past run's journal in the cockpit, read-only, at an adjustable speed
     Replay {
@@ -333,6 +348,9 @@ pub struct RunArgs {
     /// Cockpit colour theme: default, light, high-contrast, sixteen, or one of yours
     #[arg(long, value_name = "NAME", conflicts_with = "headless")]
     pub theme: Option<String>,
+    /// Give the plan's var NAME this value (repeatable; journaled with the run)
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+    pub set: Vec<(String, String)>,
     /// Be the engine host a cockpit started: no output but the handshake,
     /// gates wait for commands through the control socket (internal; see `host`)
     #[arg(long, hide = true, conflicts_with = "headless")]
@@ -425,4 +443,12 @@ impl From<InterruptedArg> for crate::engine::event::RollbackChoice {
 pub enum StoreCmd {
     /// Derive the store again from every run's journal (the journals are the truth)
     Rebuild,
+}
+
+/// `--set NAME=VALUE`: split at the first `=`.
+fn parse_set(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected NAME=VALUE, found \"{s}\"")),
+    }
 }

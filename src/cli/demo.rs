@@ -66,6 +66,7 @@ async fn demo(args: DemoArgs, state_dir: &Path) -> i32 {
         }
     };
     let source = Source::Plan {
+        set: Vec::new(),
         path: demo.plan.clone(),
         approve: Vec::new(),
         // The demo never waits for anyone (its socket still serves pause and abort).

@@ -245,7 +245,9 @@ async fn reachability(plan: &Plan) -> Vec<Finding> {
     let mut targets: Vec<Target> = Vec::new();
     for m in &plan.metrics {
         let url = match &m.source {
-            MetricSource::Scrape { url, .. } | MetricSource::Prometheus { url, .. } => url,
+            MetricSource::Scrape { url, .. }
+            | MetricSource::Prometheus { url, .. }
+            | MetricSource::Http { url, .. } => url,
             MetricSource::Command { .. } => continue,
         };
         let mut seen = Vec::new();

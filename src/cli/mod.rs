@@ -7,6 +7,7 @@
 //! the interactive viewers (`history`, `review`, `attach`, `replay`) live
 //! in their own modules and are called from here the same way.
 
+mod analysis;
 mod args;
 pub mod demo;
 mod doctor;
@@ -56,6 +57,7 @@ pub fn state_use(cmd: &Cmd) -> crate::state_dir::Use {
         | Cmd::Attach { .. }
         | Cmd::Show { .. }
         | Cmd::Dossier { .. }
+        | Cmd::Analysis { .. }
         | Cmd::Replay { .. } => Use::OneRun,
         _ => Use::Own,
     }
@@ -67,7 +69,7 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
         block_on(async { steer::command(state_dir, &run, action).await })
     };
     match cli.command {
-        Cmd::Validate { plan } => validate::run(&plan),
+        Cmd::Validate { plan, set } => validate::run(&plan, &set),
         Cmd::Plan(args) => plan::run(&args),
         Cmd::Init(args) => init::run(args),
         Cmd::Doctor { plan } => doctor::run(state_dir, plan.as_deref()),
@@ -134,6 +136,7 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
             config_dir,
         ),
         Cmd::Dossier { run, out } => dossier::run(state_dir, &run, out.as_deref()),
+        Cmd::Analysis { run, env, json } => analysis::run(state_dir, &run, env.as_deref(), json),
         Cmd::Memory {
             limit,
             release,

@@ -28,6 +28,7 @@ pub fn run(args: RunArgs, state_dir: &Path, config_dir: &Path) -> i32 {
         return super::launch_cockpit(args.theme, state_dir, config_dir);
     }
     let source = Source::Plan {
+        set: args.set.clone(),
         path: args.plan,
         approve: args.approve.clone(),
         auto_approve: args.auto_approve,

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use crate::plan::{self, GateKind, steps::env_steps};
 
-pub fn run(path: &Path) -> i32 {
-    match plan::load_file(path) {
+pub fn run(path: &Path, set: &[(String, String)]) -> i32 {
+    match plan::load_file_with(path, set) {
         Ok(p) => {
             crate::say!(
                 "{}: ok — {} {} (replacing {}), owner {}",
@@ -15,6 +15,18 @@ pub fn run(path: &Path) -> i32 {
                 p.release.previous_version,
                 p.release.owner
             );
+            for v in &p.vars {
+                let value = p.release.vars.iter().find(|(k, _)| k == &v.name);
+                let from = if p.set.iter().any(|(k, _)| k == &v.name) {
+                    "--set"
+                } else {
+                    "default"
+                };
+                match value {
+                    Some((_, x)) => crate::say!("  var {} = {x} ({from})", v.name),
+                    None => crate::say!("  var {} has no value (unused)", v.name),
+                }
+            }
             for (i, env) in p.environments.iter().enumerate() {
                 let steps = env_steps(&p, i);
                 let manual = steps

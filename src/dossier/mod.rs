@@ -118,6 +118,8 @@ pub fn planned(plan: &crate::plan::Plan, plan_path: &str) -> String {
             pre_approved: Vec::new(),
             sealed,
             auto_approve: false,
+            // The preview takes no `--set`: the plan's own `[vars]` values.
+            vars: Vec::new(),
         },
     };
     let mut input = input::Input::new(std::slice::from_ref(&start), false);

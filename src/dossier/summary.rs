@@ -90,6 +90,26 @@ pub fn write(out: &mut String, input: &Input) {
     ]);
     t.row(vec!["Run".into(), md::code(&s.run_id)]);
     t.row(vec!["Plan".into(), md::code(&s.plan_path)]);
+    // The plan's [vars] as this run had them, and where each value came from.
+    if let Some(p) = input.plan.as_ref().filter(|p| !p.vars.is_empty()) {
+        let values: Vec<String> = p
+            .vars
+            .iter()
+            .map(|v| {
+                let value = p.release.vars.iter().find(|(k, _)| k == &v.name);
+                let from = if p.set.iter().any(|(k, _)| k == &v.name) {
+                    "--set"
+                } else {
+                    "default"
+                };
+                match value {
+                    Some((_, x)) => format!("{} = {} ({from})", md::text(&v.name), md::code(x)),
+                    None => format!("{} (no value)", md::text(&v.name)),
+                }
+            })
+            .collect();
+        t.row(vec!["Vars".into(), values.join(", ")]);
+    }
     t.write(out);
     notes(out, input);
 }

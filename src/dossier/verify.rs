@@ -228,6 +228,63 @@ pub fn write(out: &mut String, input: &Input) {
     } else {
         md::bullets(out, &verdicts);
     }
+    samples(out, input);
 
     super::evidence::write(out, input);
+}
+
+/// Samples shown per metric in the dossier; `slate analysis` shows them all.
+const SAMPLES_SHOWN: usize = 24;
+
+/// Why each analysis decided as it did, compactly: per metric its source
+/// (kind and host), query, every sample's mark and value, the tally and the
+/// limits (`crate::explain`, the table `slate analysis` prints in full).
+fn samples(out: &mut String, input: &Input) {
+    let all = crate::explain::explain(input.records);
+    if all.is_empty() {
+        return;
+    }
+    md::heading(out, 3, "Why each analysis decided");
+    let mut t = Table::new(&[
+        "Environment",
+        "Analysis",
+        "Metric",
+        "Source",
+        "Query",
+        "Samples",
+        "Tally",
+        "Limits",
+    ]);
+    for a in &all {
+        for m in &a.metrics {
+            let skipped = m.samples.len().saturating_sub(SAMPLES_SHOWN);
+            let mut shown: Vec<String> = m.samples[skipped..]
+                .iter()
+                .map(|s| format!("{}{}", crate::explain::mark(s.judgement), s.shown))
+                .collect();
+            if skipped > 0 {
+                shown.insert(0, format!("… {skipped} earlier"));
+            }
+            t.row(vec![
+                md::text(&a.env),
+                md::text(&a.analysis),
+                md::text(&m.name),
+                match &m.host {
+                    Some(h) => format!("{} {}", m.source, md::text(h)),
+                    None => m.source.clone(),
+                },
+                m.query
+                    .as_deref()
+                    .map(md::code)
+                    .unwrap_or_else(|| "—".into()),
+                md::text(&shown.join(" ")),
+                md::text(&crate::explain::tally_line(&m.tally)),
+                a.limits
+                    .as_ref()
+                    .map(|l| md::text(&crate::explain::limits_line(l)))
+                    .unwrap_or_else(|| "—".into()),
+            ]);
+        }
+    }
+    t.write(out);
 }

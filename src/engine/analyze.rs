@@ -304,6 +304,32 @@ impl Engine {
                     reduce: *reduce,
                 }
             }
+            MetricSource::Http {
+                url: u,
+                json_path,
+                headers,
+            } => {
+                let (url, shown) = url(u)?;
+                let mut filled = Vec::new();
+                for (k, v) in headers {
+                    filled.push((
+                        k.clone(),
+                        template::expand_for_request(
+                            v,
+                            e,
+                            &self.plan.release,
+                            &self.secrets,
+                            Fill::Raw,
+                        )?,
+                    ));
+                }
+                Source::Http {
+                    url,
+                    shown,
+                    headers: filled,
+                    json_path: x(json_path)?,
+                }
+            }
             MetricSource::Command { command } => Source::Command {
                 command: command.clone(),
                 cwd: self.plan.base_dir.clone(),

@@ -275,6 +275,10 @@ pub enum Event {
         sealed: Vec<String>,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         auto_approve: bool,
+        /// `--set NAME=VALUE` values for the plan's `[vars]`, so the plan
+        /// reads back from the journal as it ran.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        vars: Vec<(String, String)>,
     },
     /// An artifact's digest, computed before environment `env` starts.
     ArtifactVerified {

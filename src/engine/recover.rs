@@ -38,7 +38,10 @@ fn unseal(
     records: &[super::Record],
 ) -> Result<(crate::plan::Plan, Option<String>), String> {
     let Some(super::Event::RunStarted {
-        sealed, plan_path, ..
+        sealed,
+        plan_path,
+        vars,
+        ..
     }) = records.first().map(|r| &r.event)
     else {
         return Ok((journaled, None));
@@ -46,7 +49,7 @@ fn unseal(
     if sealed.is_empty() {
         return Ok((journaled, None));
     }
-    let file = crate::plan::load_file(Path::new(plan_path)).ok();
+    let file = crate::plan::load_file_with(Path::new(plan_path), vars).ok();
     let restored = crate::plan::sealed::restore(&journaled, sealed, file.as_ref());
     let (channels, others): (Vec<_>, Vec<_>) =
         restored.lost.iter().partition(|l| l.channel.is_some());
@@ -64,13 +67,18 @@ fn unseal(
             fields.join(", "),
         ));
     }
-    let mut plan = crate::plan::parse(&restored.source, plan_path, journaled.base_dir.clone())
-        .map_err(|e| {
-            format!(
-                "its plan, with the masked values read back from {plan_path}, does not load: {}",
-                e.lines().join("; ")
-            )
-        })?;
+    let mut plan = crate::plan::parse_with(
+        &restored.source,
+        plan_path,
+        journaled.base_dir.clone(),
+        vars,
+    )
+    .map_err(|e| {
+        format!(
+            "its plan, with the masked values read back from {plan_path}, does not load: {}",
+            e.lines().join("; ")
+        )
+    })?;
     let silent: Vec<&str> = channels
         .iter()
         .filter_map(|l| l.channel.as_deref())

@@ -41,6 +41,7 @@ impl Engine {
             pid: std::process::id(),
             pre_approved: self.opts.pre_approved.clone(),
             auto_approve: self.opts.auto_approve,
+            vars: self.plan.set.clone(),
         })?;
         self.resolve_secrets().await?;
         self.walk(0, Entry::Fresh).await

@@ -16,6 +16,8 @@ pub enum Source {
         path: PathBuf,
         approve: Vec<String>,
         auto_approve: bool,
+        /// `--set NAME=VALUE` for the plan's `[vars]`.
+        set: Vec<(String, String)>,
     },
     /// A run whose engine died: its id (or a prefix, or "latest"), and
     /// what to do with a step the crash interrupted, when decided in advance.
@@ -90,8 +92,13 @@ impl Assembled {
 }
 
 /// Loads the plan and checks the pre-approvals, without starting anything.
-pub fn load(path: &Path, approve: &[String], auto_approve: bool) -> Result<Plan, Failure> {
-    let plan = plan::load_file(path).map_err(|e| Failure {
+pub fn load(
+    path: &Path,
+    approve: &[String],
+    auto_approve: bool,
+    set: &[(String, String)],
+) -> Result<Plan, Failure> {
+    let plan = plan::load_file_with(path, set).map_err(|e| Failure {
         lines: e.lines(),
         code: crate::exit::USAGE,
     })?;
@@ -139,8 +146,9 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
             path,
             approve,
             auto_approve,
+            set,
         } => {
-            let plan = load(&path, &approve, auto_approve)?;
+            let plan = load(&path, &approve, auto_approve, &set)?;
             let mut opts = options(path.display().to_string(), shape, state_dir, &actor);
             opts.pre_approved = approve;
             opts.auto_approve = auto_approve;

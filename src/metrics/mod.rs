@@ -2,6 +2,7 @@
 //! Prometheus's HTTP API, a command) and what one reading of them came to.
 
 pub mod exposition;
+pub mod http_json;
 pub mod prometheus;
 pub mod promql;
 pub mod sampler;

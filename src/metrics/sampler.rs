@@ -32,6 +32,13 @@ pub enum Source {
         range: Option<Duration>,
         reduce: Reduce,
     },
+    Http {
+        url: String,
+        shown: String,
+        /// Values filled in, secrets included: never printed.
+        headers: Vec<(String, String)>,
+        json_path: String,
+    },
     Command {
         command: String,
         cwd: PathBuf,
@@ -47,6 +54,7 @@ impl std::fmt::Debug for Source {
         match self {
             Source::Scrape { shown, .. } => write!(f, "Scrape({shown})"),
             Source::Prometheus { shown, .. } => write!(f, "Prometheus({shown})"),
+            Source::Http { shown, .. } => write!(f, "Http({shown})"),
             Source::Command { .. } => write!(f, "Command"),
         }
     }
@@ -159,7 +167,7 @@ impl Sampler {
                     }
                 }
             }
-            Source::Command { .. } => {
+            Source::Command { .. } | Source::Http { .. } => {
                 return Sample::Error("an SLO needs a PromQL source".into());
             }
         }
@@ -201,6 +209,18 @@ impl Sampler {
                     None => prom.instant(query).await,
                 }
             }
+            Source::Http {
+                url,
+                shown,
+                headers,
+                json_path,
+            } => match super::http_json::parse_path(json_path) {
+                Ok(path) => {
+                    super::http_json::sample(url, shown, headers, &path, json_path, self.timeout)
+                        .await
+                }
+                Err(e) => Sample::Error(e),
+            },
             Source::Command {
                 command,
                 cwd,

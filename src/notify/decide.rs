@@ -546,6 +546,7 @@ support = "payments on-call"
             pre_approved: Vec::new(),
             sealed: Vec::new(),
             auto_approve: false,
+            vars: Vec::new(),
         }
     }
 

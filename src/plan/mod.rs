@@ -19,7 +19,7 @@ use std::time::Duration;
 pub use condition::{CmpOp, Condition};
 pub use diagnostic::{Diagnostic, PlanErrors};
 pub use load::schema;
-pub use load::{load_file, parse, parse_sha256};
+pub use load::{load_file, load_file_with, parse, parse_sha256, parse_with};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -46,6 +46,11 @@ pub struct Plan {
     pub artifacts: Vec<Artifact>,
     /// An OS group that may enter the run besides its owner (`[access] group`).
     pub access: Option<String>,
+    /// What `[vars]` declares.
+    pub vars: Vec<Var>,
+    /// The values given with `--set`, journaled with the run so the plan
+    /// reads back the same.
+    pub set: Vec<(String, String)>,
     /// Values that may carry credentials, where they are in `source` (see
     /// [`sealed`]): the text a run journals has them masked.
     pub sealed: Vec<sealed::Sealed>,
@@ -97,6 +102,18 @@ pub struct Release {
     pub scope: String,
     /// A git repository whose `git log PREV..VERSION` joins the release notes.
     pub repository: Option<PathBuf>,
+    /// The plan's `[vars]` as this run has them (`--set`, else the default),
+    /// for `${var.NAME}`.
+    pub vars: Vec<(String, String)>,
+}
+
+/// A value a plan takes (`[vars]`): `${var.NAME}` wherever `${config.KEY}`
+/// may appear, and `SLATE_VAR_NAME` for commands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Var {
+    pub name: String,
+    pub default: Option<String>,
+    pub description: String,
 }
 
 /// Someone who must hear about the release.
@@ -652,6 +669,13 @@ pub enum MetricSource {
     },
     /// A command whose standard output is one number.
     Command { command: String },
+    /// Any HTTP API answering JSON: the number at `json_path` (RFC 9535).
+    Http {
+        url: String,
+        json_path: String,
+        /// Header values may hold `${secret.NAME}`, filled in for the request alone.
+        headers: Vec<(String, String)>,
+    },
 }
 
 impl MetricSource {
@@ -660,6 +684,7 @@ impl MetricSource {
             MetricSource::Scrape { .. } => "scrape",
             MetricSource::Prometheus { .. } => "prometheus",
             MetricSource::Command { .. } => "command",
+            MetricSource::Http { .. } => "http",
         }
     }
 }

@@ -29,10 +29,11 @@ pub fn placeholders(text: &str) -> Result<Vec<&str>, String> {
             "env" | "version" | "previous_version" => {}
             n if n.strip_prefix("config.").is_some_and(|k| !k.is_empty()) => {}
             n if n.strip_prefix(SECRET).is_some_and(|k| !k.is_empty()) => {}
+            n if n.strip_prefix("var.").is_some_and(|k| !k.is_empty()) => {}
             _ => {
                 return Err(format!(
                     "unknown placeholder `${{{name}}}` (known: ${{env}}, ${{version}}, \
-                     ${{previous_version}}, ${{config.KEY}}, ${{secret.NAME}})"
+                     ${{previous_version}}, ${{config.KEY}}, ${{var.NAME}}, ${{secret.NAME}})"
                 ));
             }
         }
@@ -142,6 +143,15 @@ fn expand_with(
                 "env" => env.name.clone(),
                 "version" => release.version.clone(),
                 "previous_version" => release.previous_version.clone(),
+                n if n.starts_with("var.") => {
+                    let key = &n[4..];
+                    release
+                        .vars
+                        .iter()
+                        .find(|(k, _)| k == key)
+                        .map(|(_, v)| v.clone())
+                        .ok_or_else(|| format!("`${{{name}}}` has no value in this run"))?
+                }
                 n => {
                     let key = n.strip_prefix("config.").unwrap_or(n);
                     env.config
@@ -245,6 +255,7 @@ mod tests {
             notes: String::new(),
             scope: String::new(),
             repository: None,
+            vars: Vec::new(),
         }
     }
 

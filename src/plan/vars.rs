@@ -57,6 +57,10 @@ pub fn command_vars(
     for (k, v) in &environment.config {
         vars.push((config_var(k), v.clone()));
     }
+    // The plan's `[vars]` (after `--set`), for commands that want them whole.
+    for (k, v) in &r.vars {
+        vars.push((format!("SLATE_VAR_{}", k.to_ascii_uppercase()), v.clone()));
+    }
     if let Some(s) = stage {
         let stage = &plan.stages[s];
         vars.push(("SLATE_STAGE".to_string(), stage.name.clone()));

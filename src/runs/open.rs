@@ -118,6 +118,7 @@ pub fn recorded_plan(records: &[Record]) -> Option<Result<Plan, PlanErrors>> {
         Some(Event::RunStarted {
             plan_source,
             plan_path,
+            vars,
             ..
         }) => {
             let base = Path::new(plan_path)
@@ -125,7 +126,7 @@ pub fn recorded_plan(records: &[Record]) -> Option<Result<Plan, PlanErrors>> {
                 .filter(|p| !p.as_os_str().is_empty())
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from("."));
-            Some(crate::plan::parse(plan_source, plan_path, base))
+            Some(crate::plan::parse_with(plan_source, plan_path, base, vars))
         }
         _ => None,
     }

@@ -121,6 +121,7 @@ pub fn run_started(src: &str, irreversible_migrate: bool) -> Event {
         pre_approved: Vec::new(),
         sealed: Vec::new(),
         auto_approve: false,
+        vars: Vec::new(),
     }
 }
 

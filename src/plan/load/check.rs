@@ -274,7 +274,7 @@ impl Loader<'_> {
 
     /// `headers`: placeholders allowed, `${secret.NAME}` too; each value is
     /// sealed (one whose name says it is a credential is journaled masked).
-    fn headers(&mut self, t: &Table<'_, '_>) -> Vec<(String, String)> {
+    pub(super) fn headers(&mut self, t: &Table<'_, '_>) -> Vec<(String, String)> {
         let map = t.scalar_map(self.cx, "headers");
         let values = match t.get("headers").map(|v| v.get_ref()) {
             Some(DeValue::Table(table)) => Some(table),

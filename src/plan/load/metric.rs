@@ -25,9 +25,12 @@ pub(super) const METRIC_KEYS: &[&str] = &[
     "burn",
     "wait_for_data",
     "min_data",
+    "http",
+    "json_path",
+    "headers",
 ];
 const BURN_KEYS: &[&str] = &["short", "long", "rate"];
-const SOURCES: &[&str] = &["scrape", "prometheus", "command"];
+const SOURCES: &[&str] = &["scrape", "prometheus", "command", "http"];
 pub(super) const ANALYSIS_KEYS: &[&str] = &[
     "name",
     "metrics",
@@ -100,7 +103,7 @@ impl Loader<'_> {
             [] => {
                 self.cx.error(
                     t.span.clone(),
-                    format!("{label} needs a source: `scrape` (a /metrics URL), `prometheus` (a server URL) or `command`"),
+                    format!("{label} needs a source: `scrape` (a /metrics URL), `prometheus` (a server URL), `http` (a JSON API with `json_path`) or `command`"),
                 );
                 None
             }
@@ -351,15 +354,28 @@ impl Loader<'_> {
         // `Some` for an SLO metric, with its objective if that was right.
         slo: Option<Option<&Slo>>,
     ) -> Option<MetricSource> {
+        for key in ["json_path", "headers"] {
+            if kind != "http"
+                && let Some(ks) = t.key_span(key)
+            {
+                self.cx.error(
+                    ks,
+                    format!("`{key}` applies only to an `http` source (in {})", t.what),
+                );
+            }
+        }
+        if kind == "http" && slo.is_none() {
+            return self.http_source(t);
+        }
         if let Some(slo) = slo {
             for key in ["range", "reduce"] {
                 if let Some(ks) = t.key_span(key) {
                     self.cx.error(ks, format!("`{key}` does not apply to {}: its burn windows say how far back it looks", t.what));
                 }
             }
-            if kind == "command" {
+            if kind == "command" || kind == "http" {
                 self.cx.error(
-                    t.key_span("command").unwrap_or(t.span.clone()),
+                    t.key_span(kind).unwrap_or(t.span.clone()),
                     format!("{} with an `objective` needs a `prometheus` or `scrape` source: its burn windows are PromQL ranges", t.what),
                 );
                 return None;
@@ -454,6 +470,49 @@ impl Loader<'_> {
             query,
             range,
             reduce,
+        })
+    }
+
+    /// `http = URL` with `json_path` and optional `headers`.
+    fn http_source(&mut self, t: &Table<'_, '_>) -> Option<MetricSource> {
+        for key in ["query", "range", "reduce"] {
+            if let Some(ks) = t.key_span(key) {
+                self.cx.error(
+                    ks,
+                    format!(
+                        "`{key}` does not apply to an `http` source; `json_path` says where the number is (in {})",
+                        t.what
+                    ),
+                );
+            }
+        }
+        let url = self.url(t, "http");
+        let headers = self.headers(t);
+        if t.get("json_path").is_none() {
+            self.cx.error(
+                t.span.clone(),
+                format!(
+                    "{} is missing `json_path`, the number in the answer, e.g. \"$.series[0].pointlist[-1][1]\"",
+                    t.what
+                ),
+            );
+            return None;
+        }
+        let path = self.templated(t, "json_path")?;
+        let probe = crate::plan::template::fill_all(&path, "0");
+        if let Err(e) = crate::metrics::http_json::parse_path(&probe) {
+            self.cx.error(
+                t.get("json_path")
+                    .map(|v| v.span())
+                    .unwrap_or(t.span.clone()),
+                format!("`json_path` in {}: {e}", t.what),
+            );
+            return None;
+        }
+        Some(MetricSource::Http {
+            url: url?,
+            json_path: path,
+            headers,
         })
     }
 

@@ -12,6 +12,7 @@ pub mod schema;
 mod secret;
 mod stage;
 mod usage;
+mod vars;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,7 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "secrets",
     "artifacts",
     "access",
+    "vars",
 ];
 pub(super) const RELEASE_KEYS: &[&str] = &[
     "name",
@@ -54,6 +56,11 @@ pub(super) const RELEASE_KEYS: &[&str] = &[
 /// Reads and parses a plan file; errors carry the path as given. Only a
 /// regular file of at most [`crate::userfile::PLAN_CAP`] bytes is read.
 pub fn load_file(path: &Path) -> Result<Plan, PlanErrors> {
+    load_file_with(path, &[])
+}
+
+/// [`load_file`] with `--set NAME=VALUE` values for its `[vars]`.
+pub fn load_file_with(path: &Path, set: &[(String, String)]) -> Result<Plan, PlanErrors> {
     let file = path.display().to_string();
     let source = match crate::userfile::read_text(path, crate::userfile::PLAN_CAP) {
         Ok(s) => s,
@@ -77,11 +84,21 @@ pub fn load_file(path: &Path) -> Result<Plan, PlanErrors> {
         .unwrap_or(Path::new("."));
     // Absolute, so stage directories stay right for a run resumed from elsewhere.
     let base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
-    parse(&source, &file, base)
+    parse_with(&source, &file, base, set)
 }
 
 /// Parses plan text; `file` names it in messages, `base_dir` anchors relative `cwd`s.
 pub fn parse(source: &str, file: &str, base_dir: PathBuf) -> Result<Plan, PlanErrors> {
+    parse_with(source, file, base_dir, &[])
+}
+
+/// [`parse`] with `--set NAME=VALUE` values for its `[vars]`.
+pub fn parse_with(
+    source: &str,
+    file: &str,
+    base_dir: PathBuf,
+    set: &[(String, String)],
+) -> Result<Plan, PlanErrors> {
     let fail = |diagnostics: Vec<Diagnostic>| PlanErrors {
         file: file.to_string(),
         source: source.to_string(),
@@ -158,11 +175,13 @@ pub fn parse(source: &str, file: &str, base_dir: PathBuf) -> Result<Plan, PlanEr
         named_checks: Vec::new(),
         sealed: Vec::new(),
         secret_refs: Vec::new(),
+        sets: set.to_vec(),
     }
     .plan(doc.get_ref(), doc.span());
     if cx.diags.is_empty() {
         let mut plan = plan.expect("a plan without diagnostics is complete");
         plan.source = source.to_string();
+        plan.set = set.to_vec();
         Ok(plan)
     } else {
         Err(fail(cx.diags))
@@ -204,6 +223,8 @@ struct Loader<'c> {
     /// Every `${secret.NAME}` and where it is used, checked against
     /// `[secrets]` once the plan is read.
     secret_refs: Vec<(Spanned<String>, String)>,
+    /// `--set NAME=VALUE`, in the order given (the last of a name wins).
+    sets: Vec<(String, String)>,
 }
 
 impl Loader<'_> {
@@ -212,8 +233,12 @@ impl Loader<'_> {
         top.check_keys(self.cx, TOP_KEYS);
         let mut refs = Vec::new();
 
+        let (vars, var_values) = self.vars(&top);
         let release = match top.table(self.cx, "release", "[release]") {
-            Some(t) => self.release(&t),
+            Some(t) => self.release(&t).map(|mut r| {
+                r.vars = var_values.clone();
+                r
+            }),
             None => {
                 if top.get("release").is_none() && !doc.is_empty() {
                     self.cx.error(
@@ -464,7 +489,10 @@ impl Loader<'_> {
             }
         }
 
+        self.var_uses(&vars, &var_values);
         let plan = Plan {
+            vars,
+            set: Vec::new(),
             source: String::new(),
             base_dir: self.base_dir.clone(),
             release: release?,
@@ -532,6 +560,7 @@ impl Loader<'_> {
             notes: notes.map(|n| n.into_inner()).unwrap_or_default(),
             scope: scope.map(|n| n.into_inner()).unwrap_or_default(),
             repository: repository.map(|r| PathBuf::from(r.into_inner())),
+            vars: Vec::new(),
         })
     }
 

@@ -92,6 +92,17 @@ impl Loader<'_> {
                     texts.push((what.clone(), url.clone()));
                     texts.push((what, query.clone()));
                 }
+                MetricSource::Http {
+                    url,
+                    json_path,
+                    headers,
+                } => {
+                    texts.push((what.clone(), url.clone()));
+                    texts.push((what.clone(), json_path.clone()));
+                    for (_, v) in headers {
+                        texts.push((what.clone(), v.clone()));
+                    }
+                }
                 MetricSource::Command { .. } => {}
             }
         }
