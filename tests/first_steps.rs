@@ -682,7 +682,7 @@ struct Bash {
 }
 
 impl Bash {
-    fn start(home: &Path) -> Bash {
+    fn start(home: &Path, slate_home: &Path) -> Bash {
         use portable_pty::{CommandBuilder, PtySize, native_pty_system};
         let pair = native_pty_system()
             .openpty(PtySize {
@@ -697,6 +697,17 @@ impl Bash {
         cmd.env("PS1", "$ ");
         cmd.env("HOME", home);
         cmd.env("TERM", "xterm");
+        cmd.env("SLATE_HOME", slate_home);
+        // `slate complete`, which the script asks, is found on PATH.
+        let bin = Path::new(env!("CARGO_BIN_EXE_slate")).parent().unwrap();
+        cmd.env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        );
         let child = pair.slave.spawn_command(cmd).expect("bash");
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().unwrap();
@@ -754,7 +765,7 @@ fn bash_completion_loads_in_a_real_shell_and_completes_a_verb() {
     let script = sb.path("slate.bash");
     let out = sb.run(&["completions", "bash"], LIMIT);
     std::fs::write(&script, &out.stdout).unwrap();
-    let mut bash = Bash::start(sb.dir.path());
+    let mut bash = Bash::start(sb.dir.path(), sb.home());
     bash.wait_for("$ ");
     bash.send(&format!(
         "source '{}' && echo loaded-ok\r",
@@ -857,4 +868,65 @@ fn doctor_refuses_a_state_directory_others_may_write() {
     );
     // Doctor wrote nothing there.
     assert_eq!(std::fs::read_dir(&home).unwrap().count(), 0);
+}
+
+#[test]
+fn bash_completes_run_ids_gates_and_environments_by_asking_slate() {
+    let sb = Sandbox::new();
+    let plan = sb.plan(
+        "gated.toml",
+        r#"
+[release]
+name = "x"
+version = "2"
+previous_version = "1"
+owner = "o"
+
+[[environments]]
+name = "qa-zone"
+[[environments]]
+name = "prod-zone"
+gates = ["big-button"]
+
+[[gates]]
+name = "big-button"
+kind = "manual"
+
+[[stages]]
+name = "s"
+command = "true"
+"#,
+    );
+    let out = sb.run(
+        &[
+            "run",
+            plan.to_str().unwrap(),
+            "--headless",
+            "--auto-approve",
+        ],
+        LIMIT,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run_id = common::newest_run(sb.home())
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let script = sb.path("slate.bash");
+    std::fs::write(&script, sb.run(&["completions", "bash"], LIMIT).stdout).unwrap();
+    let mut bash = Bash::start(sb.dir.path(), sb.home());
+    bash.wait_for("$ ");
+    bash.send(&format!(
+        "source '{}' && echo loaded-ok\r",
+        script.display()
+    ));
+    bash.wait_for("loaded-ok");
+    // The run's id: `slate show 2<Tab>` (ids start with the year).
+    bash.send("slate show 2\t");
+    bash.wait_for(&format!("slate show {run_id}"));
+    bash.send("\x15slate approve latest big\t");
+    bash.wait_for("slate approve latest big-button");
+    bash.send(&format!("\x15slate plan {} --env prod-\t", plan.display()));
+    bash.wait_for("--env prod-zone");
 }
