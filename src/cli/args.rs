@@ -311,8 +311,8 @@ pub struct RunArgs {
 pub struct PlanArgs {
     /// The plan file (TOML)
     pub plan: PathBuf,
-    /// Only this environment (repeatable)
-    #[arg(long = "env", value_name = "ENV")]
+    /// Only this environment (repeatable; the dossier always covers them all)
+    #[arg(long = "env", value_name = "ENV", conflicts_with = "dossier")]
     pub envs: Vec<String>,
     /// Print the preview as JSON
     #[arg(long, conflicts_with = "dossier")]

@@ -112,7 +112,9 @@ fn env(out: &mut Vec<String>, e: &EnvPreview) {
         "== {} — {}: {}{production}",
         e.name, e.strategy, e.rollout
     ));
-    out.push(format!("   manual gates need {}", e.approval));
+    if e.steps.iter().any(|s| s.detail.starts_with("manual:")) {
+        out.push(format!("   manual gates need {}", e.approval));
+    }
     out.push(format!(
         "   an inconclusive analysis here: {}",
         e.on_inconclusive
@@ -148,8 +150,10 @@ fn env(out: &mut Vec<String>, e: &EnvPreview) {
                 if let Some(t) = s.timeout_ms {
                     bits.push(format!("timeout {}", duration(t)));
                 }
-                if s.retries > 0 {
-                    bits.push(format!("{} retries", s.retries));
+                match s.retries {
+                    0 => {}
+                    1 => bits.push("1 retry".to_string()),
+                    n => bits.push(format!("{n} retries")),
                 }
                 if s.irreversible {
                     bits.push("IRREVERSIBLE".to_string());
