@@ -930,3 +930,14 @@ command = "true"
     bash.send(&format!("\x15slate plan {} --env prod-\t", plan.display()));
     bash.wait_for("--env prod-zone");
 }
+
+// ---------------------------------------------------------------- snapshots
+
+#[test]
+fn the_preview_of_a_canary_plan_reads_as_reviewed() {
+    let sb = Sandbox::new();
+    let plan = format!("{ROOT}/tests/fixtures/valid/canary.toml");
+    let out = sb.run(&["plan", &plan], LIMIT);
+    assert!(out.status.success(), "{}", stderr(&out));
+    insta::assert_snapshot!(stdout(&out));
+}

@@ -134,7 +134,7 @@ fn env(out: &mut Vec<String>, e: &EnvPreview) {
         None => Vec::new(),
     };
     if !shared.is_empty() {
-        out.push("   every command here gets:".to_string());
+        out.push("   every step's command here gets:".to_string());
         for (k, v) in &shared {
             out.push(format!("     {k}={v}"));
         }
@@ -205,6 +205,17 @@ fn env(out: &mut Vec<String>, e: &EnvPreview) {
                     out.push(format!("     step {} {}:", u.step, u.label));
                     for line in c.trim().lines() {
                         out.push(format!("         $ {line}"));
+                    }
+                    // What the undo gets beyond the environment's shared
+                    // values: SLATE_ROLLBACK=1, the previous version, weight 0…
+                    let own: Vec<String> = u
+                        .vars
+                        .iter()
+                        .filter(|(k, v)| !shared.iter().any(|(sk, sv)| sk == k && sv == v))
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
+                    if !own.is_empty() {
+                        out.push(format!("         with {}", own.join(" ")));
                     }
                 }
             }
