@@ -338,6 +338,14 @@ fn plan_text_from_a_hostile_plan_cannot_drive_the_terminal() {
             !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{9b}'),
             "{a:?} printed a control character: {text:?}"
         );
+        if args == ["--json"] {
+            // Still JSON, holding the command as written.
+            let v: Value = serde_json::from_str(&text).expect("valid JSON");
+            let command = v["environments"][0]["steps"][0]["command"]
+                .as_str()
+                .unwrap();
+            assert!(command.contains("\u{1b}]52;") && command.contains('\u{9b}'));
+        }
     }
     // Written to a file, the same.
     let file = sb.path("preview.txt");

@@ -30,9 +30,9 @@ pub fn run(args: &super::args::PlanArgs) -> i32 {
     let text = if args.dossier {
         crate::dossier::planned(&plan, &args.plan.display().to_string())
     } else if args.json {
-        let mut s = serde_json::to_string_pretty(&p).unwrap_or_default();
+        let mut s = crate::text::json::to_string_pretty(&p).unwrap_or_default();
         s.push('\n');
-        // JSON escapes every control character itself.
+        // Every control, C1 and bidi character becomes a `\uXXXX` escape (`text::json`).
         s
     } else {
         render(&p)
