@@ -300,6 +300,27 @@ fn plan_refuses_bad_input_with_a_message_and_a_status() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stdout(&out).is_empty());
 
+    // A FIFO nobody writes to and a file past the plan size cap: refused
+    // at once, not waited on nor read whole.
+    let fifo = sb.path("fifo.toml");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let huge = sb.path("huge.toml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(64 * 1024 * 1024)
+        .unwrap();
+    for (what, path) in [("fifo", &fifo), ("huge", &huge)] {
+        for verb in ["plan", "doctor"] {
+            let out = sb.run(&[verb, path.to_str().unwrap()], LIMIT);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{verb} {what}: {}",
+                stderr(&out)
+            );
+        }
+    }
+
     // An invalid plan: the same FILE:LINE:COL report as `slate validate`.
     let bad = format!("{ROOT}/tests/fixtures/invalid/09-wrong-types.toml");
     let planned = sb.run(&["plan", &bad], LIMIT);
