@@ -970,3 +970,53 @@ fn the_preview_of_a_canary_plan_reads_as_reviewed() {
     assert!(out.status.success(), "{}", stderr(&out));
     insta::assert_snapshot!(stdout(&out));
 }
+
+#[test]
+fn every_valid_fixture_starts_the_run_its_preview_shows() {
+    for fixture in fixtures("valid") {
+        // A copy in the sandbox: its commands (`make build`, `cargo
+        // publish`…) then find nothing of this repository to act on, and
+        // the run is stopped once it has journaled what it will walk.
+        let sb = Sandbox::new();
+        let name = fixture.file_name().unwrap().to_str().unwrap().to_string();
+        let plan = sb.plan(&name, &std::fs::read_to_string(&fixture).unwrap());
+        let preview = preview_json(&sb, &plan);
+        let mut child = sb
+            .slate()
+            .args(["run", plan.to_str().unwrap(), "--headless"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("slate run");
+        let mut started = None;
+        sb.wait_for(&format!("{name}: run_started"), LIMIT, || {
+            // Whether it has ended is asked first: its journal is then complete.
+            let ended = child.try_wait().ok().flatten().is_some();
+            started = common::newest_run(sb.home())
+                .map(|d| common::read_journal(&d.join("journal.ndjson")))
+                .and_then(|recs| {
+                    recs.first()
+                        .filter(|r| common::ty(r) == "run_started")
+                        .map(|r| r["event"].clone())
+                });
+            started.is_some() || ended
+        });
+        let _ = child.kill();
+        let _ = child.wait();
+        let started = started.unwrap_or_else(|| panic!("{name}: the run never started"));
+        let outline: Vec<Vec<String>> = started["environments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["steps"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s["label"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(labels(&preview), outline, "{name}");
+    }
+}
