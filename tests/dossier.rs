@@ -810,3 +810,20 @@ fn the_pre_release_dossier_has_the_eight_sections_and_says_it_is_a_plan() {
     // Nothing is written to the state directory: no run exists.
     assert!(common::run_dirs(sb.home()).is_empty());
 }
+
+#[test]
+fn a_run_s_dossier_says_where_it_departed_from_its_plan() {
+    let sb = Sandbox::new();
+    let plan = sb.plan("plan.toml", &format!("{HEAD}{ROLLED_BACK}"));
+    let out = sb.run(&["run", "--headless", plan.to_str().unwrap()], RUN);
+    assert_eq!(out.status.code(), Some(1));
+    let md = std::fs::read_to_string(run_dir(&sb).join("dossier.md")).expect("dossier.md");
+    let against = md
+        .lines()
+        .find(|l| l.starts_with("Against its plan"))
+        .unwrap_or_else(|| panic!("no comparison with the plan:\n{md}"));
+    assert!(against.contains("--dossier"), "{against}");
+    assert!(against.contains("failed"), "{against}");
+    assert!(against.contains("undone"), "{against}");
+    assert!(against.contains("rolled back: staging"), "{against}");
+}

@@ -300,6 +300,27 @@ fn plan_refuses_bad_input_with_a_message_and_a_status() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stdout(&out).is_empty());
 
+    // A FIFO nobody writes to and a file past the plan size cap: refused
+    // at once, not waited on nor read whole.
+    let fifo = sb.path("fifo.toml");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let huge = sb.path("huge.toml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(64 * 1024 * 1024)
+        .unwrap();
+    for (what, path) in [("fifo", &fifo), ("huge", &huge)] {
+        for verb in ["plan", "doctor"] {
+            let out = sb.run(&[verb, path.to_str().unwrap()], LIMIT);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{verb} {what}: {}",
+                stderr(&out)
+            );
+        }
+    }
+
     // An invalid plan: the same FILE:LINE:COL report as `slate validate`.
     let bad = format!("{ROOT}/tests/fixtures/invalid/09-wrong-types.toml");
     let planned = sb.run(&["plan", &bad], LIMIT);
@@ -338,6 +359,14 @@ fn plan_text_from_a_hostile_plan_cannot_drive_the_terminal() {
             !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{9b}'),
             "{a:?} printed a control character: {text:?}"
         );
+        if args == ["--json"] {
+            // Still JSON, holding the command as written.
+            let v: Value = serde_json::from_str(&text).expect("valid JSON");
+            let command = v["environments"][0]["steps"][0]["command"]
+                .as_str()
+                .unwrap();
+            assert!(command.contains("\u{1b}]52;") && command.contains('\u{9b}'));
+        }
     }
     // Written to a file, the same.
     let file = sb.path("preview.txt");
@@ -682,7 +711,7 @@ struct Bash {
 }
 
 impl Bash {
-    fn start(home: &Path) -> Bash {
+    fn start(home: &Path, slate_home: &Path) -> Bash {
         use portable_pty::{CommandBuilder, PtySize, native_pty_system};
         let pair = native_pty_system()
             .openpty(PtySize {
@@ -697,6 +726,17 @@ impl Bash {
         cmd.env("PS1", "$ ");
         cmd.env("HOME", home);
         cmd.env("TERM", "xterm");
+        cmd.env("SLATE_HOME", slate_home);
+        // `slate complete`, which the script asks, is found on PATH.
+        let bin = Path::new(env!("CARGO_BIN_EXE_slate")).parent().unwrap();
+        cmd.env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        );
         let child = pair.slave.spawn_command(cmd).expect("bash");
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().unwrap();
@@ -754,7 +794,7 @@ fn bash_completion_loads_in_a_real_shell_and_completes_a_verb() {
     let script = sb.path("slate.bash");
     let out = sb.run(&["completions", "bash"], LIMIT);
     std::fs::write(&script, &out.stdout).unwrap();
-    let mut bash = Bash::start(sb.dir.path());
+    let mut bash = Bash::start(sb.dir.path(), sb.home());
     bash.wait_for("$ ");
     bash.send(&format!(
         "source '{}' && echo loaded-ok\r",
@@ -857,4 +897,126 @@ fn doctor_refuses_a_state_directory_others_may_write() {
     );
     // Doctor wrote nothing there.
     assert_eq!(std::fs::read_dir(&home).unwrap().count(), 0);
+}
+
+#[test]
+fn bash_completes_run_ids_gates_and_environments_by_asking_slate() {
+    let sb = Sandbox::new();
+    let plan = sb.plan(
+        "gated.toml",
+        r#"
+[release]
+name = "x"
+version = "2"
+previous_version = "1"
+owner = "o"
+
+[[environments]]
+name = "qa-zone"
+[[environments]]
+name = "prod-zone"
+gates = ["big-button"]
+
+[[gates]]
+name = "big-button"
+kind = "manual"
+
+[[stages]]
+name = "s"
+command = "true"
+"#,
+    );
+    let out = sb.run(
+        &[
+            "run",
+            plan.to_str().unwrap(),
+            "--headless",
+            "--auto-approve",
+        ],
+        LIMIT,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run_id = common::newest_run(sb.home())
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let script = sb.path("slate.bash");
+    std::fs::write(&script, sb.run(&["completions", "bash"], LIMIT).stdout).unwrap();
+    let mut bash = Bash::start(sb.dir.path(), sb.home());
+    bash.wait_for("$ ");
+    bash.send(&format!(
+        "source '{}' && echo loaded-ok\r",
+        script.display()
+    ));
+    bash.wait_for("loaded-ok");
+    // The run's id: `slate show 2<Tab>` (ids start with the year).
+    bash.send("slate show 2\t");
+    bash.wait_for(&format!("slate show {run_id}"));
+    bash.send("\x15slate approve latest big\t");
+    bash.wait_for("slate approve latest big-button");
+    bash.send(&format!("\x15slate plan {} --env prod-\t", plan.display()));
+    bash.wait_for("--env prod-zone");
+}
+
+// ---------------------------------------------------------------- snapshots
+
+#[test]
+fn the_preview_of_a_canary_plan_reads_as_reviewed() {
+    let sb = Sandbox::new();
+    let plan = format!("{ROOT}/tests/fixtures/valid/canary.toml");
+    let out = sb.run(&["plan", &plan], LIMIT);
+    assert!(out.status.success(), "{}", stderr(&out));
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn every_valid_fixture_starts_the_run_its_preview_shows() {
+    for fixture in fixtures("valid") {
+        // A copy in the sandbox: its commands (`make build`, `cargo
+        // publish`…) then find nothing of this repository to act on, and
+        // the run is stopped once it has journaled what it will walk.
+        let sb = Sandbox::new();
+        let name = fixture.file_name().unwrap().to_str().unwrap().to_string();
+        let plan = sb.plan(&name, &std::fs::read_to_string(&fixture).unwrap());
+        let preview = preview_json(&sb, &plan);
+        let mut child = sb
+            .slate()
+            .args(["run", plan.to_str().unwrap(), "--headless"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("slate run");
+        let mut started = None;
+        sb.wait_for(&format!("{name}: run_started"), LIMIT, || {
+            // Whether it has ended is asked first: its journal is then complete.
+            let ended = child.try_wait().ok().flatten().is_some();
+            started = common::newest_run(sb.home())
+                .map(|d| common::read_journal(&d.join("journal.ndjson")))
+                .and_then(|recs| {
+                    recs.first()
+                        .filter(|r| common::ty(r) == "run_started")
+                        .map(|r| r["event"].clone())
+                });
+            started.is_some() || ended
+        });
+        let _ = child.kill();
+        let _ = child.wait();
+        let started = started.unwrap_or_else(|| panic!("{name}: the run never started"));
+        let outline: Vec<Vec<String>> = started["environments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["steps"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s["label"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(labels(&preview), outline, "{name}");
+    }
 }

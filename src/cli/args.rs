@@ -65,6 +65,14 @@ pub enum Cmd {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Names for shell completion: run ids, a run's gates, environments (internal)
+    #[command(hide = true)]
+    Complete {
+        #[arg(value_enum)]
+        kind: super::complete::Kind,
+        /// A run id (gates, envs) or a plan file (envs)
+        target: Option<String>,
+    },
     /// Print the man page (roff), or write one page per subcommand with --dir
     Man {
         /// Write slate.1 and slate-VERB.1 pages into this directory
@@ -361,8 +369,8 @@ pub struct RunArgs {
 pub struct PlanArgs {
     /// The plan file (TOML)
     pub plan: PathBuf,
-    /// Only this environment (repeatable)
-    #[arg(long = "env", value_name = "ENV")]
+    /// Only this environment (repeatable; the dossier always covers them all)
+    #[arg(long = "env", value_name = "ENV", conflicts_with = "dossier")]
     pub envs: Vec<String>,
     /// Print the preview as JSON
     #[arg(long, conflicts_with = "dossier")]

@@ -9,6 +9,7 @@
 
 mod analysis;
 mod args;
+mod complete;
 pub mod demo;
 mod doctor;
 mod dossier;
@@ -30,7 +31,9 @@ pub use args::{Cli, Cmd, DecideArg, InitArgs, InterruptedArg, PlanArgs, RunArgs,
 use crate::engine::Action;
 
 /// How a verb uses the state directory, for [`crate::state_dir::admit`]:
-/// `validate` never touches it; the verbs that read or steer one run by its
+/// `validate` never touches it (nor do `plan`, `init`, `schema`, `man`,
+/// the completions, or `doctor`, which judges it itself; `complete` only
+/// reads run names for a shell); the verbs that read or steer one run by its
 /// id may work in a directory shared with them; everything else keeps runs
 /// and logs there, so the directory must be the user's own.
 pub fn state_use(cmd: &Cmd) -> crate::state_dir::Use {
@@ -40,6 +43,7 @@ pub fn state_use(cmd: &Cmd) -> crate::state_dir::Use {
         | Cmd::Plan(_)
         | Cmd::Init(_)
         | Cmd::Doctor { .. }
+        | Cmd::Complete { .. }
         | Cmd::Schema { .. }
         | Cmd::Completions { .. }
         | Cmd::Man { .. } => Use::None,
@@ -75,6 +79,7 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
         Cmd::Doctor { plan } => doctor::run(state_dir, plan.as_deref()),
         Cmd::Schema { out } => tooling::schema(out.as_deref()),
         Cmd::Completions { shell } => tooling::completions(shell),
+        Cmd::Complete { kind, target } => complete::run(state_dir, kind, target.as_deref()),
         Cmd::Man { dir } => tooling::man(dir.as_deref()),
         Cmd::Show { run, json } => show::run(state_dir, &run, json),
         Cmd::Status { json } => steer::status(state_dir, json),

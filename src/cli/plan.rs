@@ -30,9 +30,9 @@ pub fn run(args: &super::args::PlanArgs) -> i32 {
     let text = if args.dossier {
         crate::dossier::planned(&plan, &args.plan.display().to_string())
     } else if args.json {
-        let mut s = serde_json::to_string_pretty(&p).unwrap_or_default();
+        let mut s = crate::text::json::to_string_pretty(&p).unwrap_or_default();
         s.push('\n');
-        // JSON escapes every control character itself.
+        // Every control, C1 and bidi character becomes a `\uXXXX` escape (`text::json`).
         s
     } else {
         render(&p)
@@ -112,7 +112,9 @@ fn env(out: &mut Vec<String>, e: &EnvPreview) {
         "== {} — {}: {}{production}",
         e.name, e.strategy, e.rollout
     ));
-    out.push(format!("   manual gates need {}", e.approval));
+    if e.steps.iter().any(|s| s.detail.starts_with("manual:")) {
+        out.push(format!("   manual gates need {}", e.approval));
+    }
     out.push(format!(
         "   an inconclusive analysis here: {}",
         e.on_inconclusive
@@ -132,7 +134,7 @@ fn env(out: &mut Vec<String>, e: &EnvPreview) {
         None => Vec::new(),
     };
     if !shared.is_empty() {
-        out.push("   every command here gets:".to_string());
+        out.push("   every step's command here gets:".to_string());
         for (k, v) in &shared {
             out.push(format!("     {k}={v}"));
         }
@@ -148,8 +150,10 @@ fn env(out: &mut Vec<String>, e: &EnvPreview) {
                 if let Some(t) = s.timeout_ms {
                     bits.push(format!("timeout {}", duration(t)));
                 }
-                if s.retries > 0 {
-                    bits.push(format!("{} retries", s.retries));
+                match s.retries {
+                    0 => {}
+                    1 => bits.push("1 retry".to_string()),
+                    n => bits.push(format!("{n} retries")),
                 }
                 if s.irreversible {
                     bits.push("IRREVERSIBLE".to_string());
@@ -201,6 +205,17 @@ fn env(out: &mut Vec<String>, e: &EnvPreview) {
                     out.push(format!("     step {} {}:", u.step, u.label));
                     for line in c.trim().lines() {
                         out.push(format!("         $ {line}"));
+                    }
+                    // What the undo gets beyond the environment's shared
+                    // values: SLATE_ROLLBACK=1, the previous version, weight 0…
+                    let own: Vec<String> = u
+                        .vars
+                        .iter()
+                        .filter(|(k, v)| !shared.iter().any(|(sk, sv)| sk == k && sv == v))
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
+                    if !own.is_empty() {
+                        out.push(format!("         with {}", own.join(" ")));
                     }
                 }
             }

@@ -47,6 +47,10 @@ pub fn completions(shell: clap_complete::Shell) -> i32 {
     let mut cmd = Cli::command();
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut cmd, "slate", &mut buf);
+    // Bash also completes run ids, gates and environments, asking slate.
+    if shell == clap_complete::Shell::Bash {
+        buf.extend_from_slice(super::complete::BASH_DYNAMIC.as_bytes());
+    }
     emit(&buf)
 }
 

@@ -177,6 +177,9 @@ fn render_input(input: input::Input<'_>) -> String {
                 records.len()
             ),
         );
+        if let Some(against) = planned::departures(&input) {
+            md::para(&mut out, &against);
+        }
     }
     summary::write(&mut out, &input);
     matrix::write(&mut out, &input);

@@ -226,3 +226,70 @@ pub fn memory(input: &Input) -> String {
         envs.join(" → ")
     )
 }
+
+/// A finished run against its plan, in a paragraph: what was planned (and
+/// where to read the plan as reviewed) and where the run departed from it.
+/// `None` while the run goes on, or when its plan cannot be read back.
+pub fn departures(input: &Input) -> Option<String> {
+    use crate::engine::state::StepState;
+    let s = &input.state;
+    input.plan.as_ref()?;
+    if !s.is_finished() {
+        return None;
+    }
+    let planned: usize = s.envs.iter().map(|e| e.steps.len()).sum();
+    let mut skipped = 0;
+    let mut failed = 0;
+    let mut undone = 0;
+    for e in &s.envs {
+        for st in &e.steps {
+            match st.state {
+                StepState::Pending => skipped += 1,
+                StepState::Failed | StepState::TimedOut | StepState::Killed => failed += 1,
+                _ => {}
+            }
+            if st.undo.is_some() {
+                undone += 1;
+            }
+        }
+    }
+    let rolled_back: Vec<&str> = s
+        .envs
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.status,
+                crate::engine::state::EnvStatus::Done(crate::engine::event::EnvOutcome::RolledBack)
+            )
+        })
+        .map(|e| e.name.as_str())
+        .collect();
+    let mut parts = Vec::new();
+    if skipped > 0 {
+        parts.push(format!("{skipped} never ran"));
+    }
+    if failed > 0 {
+        parts.push(format!("{failed} failed"));
+    }
+    if undone > 0 {
+        parts.push(format!("{undone} undone"));
+    }
+    let head = format!(
+        "Against its plan ({planned} steps; {} renders the plan as reviewed): ",
+        md::code(&format!("slate plan {} --dossier", s.plan_path))
+    );
+    let body = if parts.is_empty() {
+        "every planned step ran.".to_string()
+    } else {
+        let mut b = format!("of the planned steps, {}", parts.join(", "));
+        if !rolled_back.is_empty() {
+            b.push_str(&format!(
+                "; rolled back: {}",
+                md::text(&rolled_back.join(", "))
+            ));
+        }
+        b.push('.');
+        b
+    };
+    Some(format!("{head}{body}"))
+}
