@@ -241,6 +241,19 @@ pub enum Cmd {
     /// The demo's fleet: start, steer and stop local demo service instances
     #[command(hide = true, subcommand)]
     DemoService(crate::demo_service::DemoServiceCmd),
+    /// The store that indexes runs and keeps the ledger (local, or a team's PostgreSQL)
+    Store {
+        #[command(subcommand)]
+        command: StoreCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCmd {
+    /// Create or migrate the team store's schema ([store] url or $SLATE_STORE)
+    Init,
+    /// Copy this machine's runs (their summaries and ledger rows) into the team store
+    Import,
 }
 
 #[derive(Debug, clap::Args)]

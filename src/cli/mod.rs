@@ -12,12 +12,13 @@ mod memory;
 mod run;
 mod show;
 pub mod steer;
+mod team;
 mod validate;
 
 use std::future::Future;
 use std::path::Path;
 
-pub use args::{Cli, Cmd, DecideArg, InterruptedArg, RunArgs};
+pub use args::{Cli, Cmd, DecideArg, InterruptedArg, RunArgs, StoreCmd};
 
 use crate::engine::Action;
 
@@ -177,6 +178,7 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
             config_dir,
         )),
         Cmd::DemoService(cmd) => crate::demo_service::run(cmd),
+        Cmd::Store { command } => team::run(command, state_dir, config_dir),
     }
 }
 

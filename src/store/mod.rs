@@ -10,6 +10,7 @@
 //! nothing SQL-specific leaves the implementation.
 
 pub mod ledger;
+pub mod postgres;
 pub mod rebuild;
 mod schema;
 pub mod sqlite;
@@ -119,8 +120,7 @@ pub trait Store: Send {
     fn live(&self, place: &Place) -> Result<Option<Deployment>, StoreError>;
 
     /// A place's history, newest first, at most `limit` (None: all).
-    fn history(&self, place: &Place, limit: Option<usize>)
-    -> Result<Vec<Deployment>, StoreError>;
+    fn history(&self, place: &Place, limit: Option<usize>) -> Result<Vec<Deployment>, StoreError>;
 
     /// Replaces everything with `runs` (a rebuild), keeping what a live
     /// run wrote after `since` and was not read again.
@@ -140,6 +140,15 @@ pub struct Opened {
 /// Opens the state directory's store, creating it (from the journals, or
 /// from an older Slate's `runs/index.ndjson`) when there is none.
 pub fn open(state_dir: &Path) -> Result<Opened, StoreError> {
+    // A team store, when one is configured, is the store (see `postgres`).
+    if let Some(team) =
+        postgres::configured(&crate::paths::config_dir()).map_err(StoreError::Other)?
+    {
+        return Ok(Opened {
+            store: Box::new(postgres::PgStore::open(&team, state_dir)?),
+            notices: Vec::new(),
+        });
+    }
     let (store, created) = sqlite::SqliteStore::open(&state_dir.join(STORE_FILE))?;
     let mut notices = Vec::new();
     if created {
