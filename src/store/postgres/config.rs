@@ -150,9 +150,7 @@ impl TeamConfig {
             };
         }
         if let Some(reference) = &self.password {
-            config.password(read_password(reference).map_err(|e| {
-                format!("the team store's password ([store] password = {reference:?}): {e}")
-            })?);
+            config.password(read_password(reference)?);
         }
         let local = config.get_hosts().iter().all(|h| match h {
             tokio_postgres::config::Host::Tcp(name) => is_loopback(name.as_str()),
@@ -186,18 +184,23 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The password a reference names; its value never enters a message.
+/// The password a reference names. The reference is shown in messages
+/// only once it is known to be one (a value written in its place is not).
 fn read_password(reference: &str) -> Result<String, String> {
+    let shown = crate::text::neutral::line(reference);
     if let Some(var) = reference.strip_prefix("env:") {
         return std::env::var(var)
-            .map_err(|_| format!("the variable {var} is not set (or not UTF-8)"));
+            .map_err(|_| format!("the team store's password ([store] password = \"{shown}\"): the variable is not set (or not UTF-8)"));
     }
     if let Some(path) = reference.strip_prefix("file:") {
-        let text = crate::userfile::read_text(Path::new(path), 64 * 1024)
-            .map_err(|e| format!("cannot read {path}: {e}"))?;
+        let text = crate::userfile::read_text(Path::new(path), 64 * 1024).map_err(|e| {
+            format!("the team store's password ([store] password = \"{shown}\"): cannot read {path}: {e}")
+        })?;
         return Ok(text.trim_end_matches(['\n', '\r']).to_string());
     }
-    Err("not a reference: write \"env:NAME\" or \"file:PATH\" (never the password itself)".into())
+    Err("the team store's [store] password is not a reference: write \"env:NAME\" or \"file:PATH\" \
+         (never the password itself)"
+        .into())
 }
 
 /// The `[store]` table of `config.toml`.
@@ -332,7 +335,10 @@ mod tests {
             "t".into(),
         );
         let e = c.connect().err().unwrap();
-        assert!(e.contains("not a reference"), "{e}");
+        assert!(
+            e.contains("not a reference") && !e.contains("plain-password"),
+            "{e}"
+        );
         let c = TeamConfig::new(
             "postgres://alice@127.0.0.1/team",
             Some("env:SLATE_TEST_SURELY_UNSET_PW".into()),
