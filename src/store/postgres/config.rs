@@ -344,11 +344,10 @@ mod tests {
             Some("env:SLATE_TEST_SURELY_UNSET_PW".into()),
             "t".into(),
         );
+        let e = c.connect().err().unwrap();
         assert!(
-            c.connect()
-                .err()
-                .unwrap()
-                .contains("SLATE_TEST_SURELY_UNSET_PW is not set")
+            e.contains("env:SLATE_TEST_SURELY_UNSET_PW\"): the variable is not set"),
+            "{e}"
         );
     }
 
