@@ -792,3 +792,138 @@ fn the_password_comes_from_a_reference() {
     let o = sb.run(&["status"], LIMIT);
     assert!(o.status.success(), "{}", text(&o));
 }
+
+/// A TLS front for the test server, as a team's PostgreSQL behind TLS
+/// would be: it answers PostgreSQL's SSLRequest with `S`, terminates TLS
+/// with a new certificate for `localhost` (returned as PEM), and passes
+/// the bytes on to the real server. Says how each handshake went.
+fn tls_front(backend: String) -> (u16, String, std::sync::mpsc::Receiver<Result<(), String>>) {
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    use std::io::{ErrorKind, Read, Write};
+    use std::sync::Arc;
+
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], key)
+            .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming() {
+            let Ok(mut tcp) = tcp else { break };
+            let (config, backend, tx) = (config.clone(), backend.clone(), tx.clone());
+            std::thread::spawn(move || {
+                let mut request = [0u8; 8];
+                if tcp.read_exact(&mut request).is_err()
+                    || request != [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]
+                {
+                    let _ = tx.send(Err("no SSLRequest: the client spoke plain text".into()));
+                    return;
+                }
+                tcp.write_all(b"S").unwrap();
+                let mut tls =
+                    rustls::StreamOwned::new(rustls::ServerConnection::new(config).unwrap(), tcp);
+                if let Err(e) = tls.conn.complete_io(&mut tls.sock) {
+                    let _ = tx.send(Err(e.to_string()));
+                    return;
+                }
+                let _ = tx.send(Ok(()));
+                let mut back = std::net::TcpStream::connect(&backend).unwrap();
+                // One thread pumps both ways; short read timeouts let it turn.
+                let tick = Some(Duration::from_millis(5));
+                tls.sock.set_read_timeout(tick).unwrap();
+                back.set_read_timeout(tick).unwrap();
+                let mut buf = [0u8; 16 * 1024];
+                let idle = |e: &std::io::Error| {
+                    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+                };
+                loop {
+                    match tls.read(&mut buf) {
+                        Ok(0) => return,
+                        Ok(n) => {
+                            if back.write_all(&buf[..n]).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) if idle(&e) => {}
+                        Err(_) => return,
+                    }
+                    match back.read(&mut buf) {
+                        Ok(0) => return,
+                        Ok(n) => {
+                            if tls.write_all(&buf[..n]).and_then(|_| tls.flush()).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) if idle(&e) => {}
+                        Err(_) => return,
+                    }
+                }
+            });
+        }
+    });
+    (port, cert.pem(), rx)
+}
+
+#[test]
+fn verify_full_talks_tls_to_a_server_it_can_verify_and_to_no_other() {
+    let db = db_or_skip!("verify_full_talks_tls_to_a_server_it_can_verify_and_to_no_other");
+    let backend = db
+        .url
+        .split_once('@')
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(hostport, _)| hostport.to_string())
+        .unwrap();
+    let (port, pem, handshakes) = tls_front(backend);
+    let sb = Sandbox::new();
+    let ca = sb.path("ca.pem");
+    std::fs::write(&ca, pem).unwrap();
+    let url = |host: &str, extra: &str| {
+        format!(
+            "postgres://postgres:hunter2-secret@{host}:{port}/{}?sslmode=verify-full{extra}",
+            db.name
+        )
+    };
+    // Its certificate, for its name: TLS, and the store works through it.
+    let good = url("localhost", &format!("&sslrootcert={}", ca.display()));
+    let o = slate(&sb, &good, &["store", "init"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(handshakes.recv_timeout(LIMIT).unwrap(), Ok(()));
+    let o = slate(&sb, &good, &["status"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // A certificate the system does not trust: refused, never plain text.
+    let o = slate(&sb, &url("localhost", ""), &["status"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot reach the team store"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).to_lowercase().contains("certificate"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("hunter2-secret"), "{}", text(&o));
+    // The right certificate for another name: refused.
+    let o = slate(
+        &sb,
+        &url("127.0.0.1", &format!("&sslrootcert={}", ca.display())),
+        &["status"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).to_lowercase().contains("certificate"),
+        "{}",
+        text(&o)
+    );
+}
