@@ -927,3 +927,36 @@ fn verify_full_talks_tls_to_a_server_it_can_verify_and_to_no_other() {
         text(&o)
     );
 }
+
+#[test]
+fn a_run_goes_on_without_its_team_store_and_import_catches_up() {
+    let db = db_or_skip!("a_run_goes_on_without_its_team_store_and_import_catches_up");
+    let sb = Sandbox::new();
+    assert!(slate(&sb, &db.url, &["store", "init"]).status.success());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let away = format!("postgres://postgres@127.0.0.1:{closed}/{}", db.name);
+    // The store is derived from the journal: a run whose store cannot be
+    // reached is released all the same, and leaves its journal and dossier.
+    let p = plan(&sb, "plan.toml", "svc");
+    let o = slate(&sb, &away, &["run", p.to_str().unwrap(), "--headless"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let run = common::newest_run(sb.home()).expect("a run directory");
+    assert!(run.join("journal.ndjson").exists() && run.join("dossier.md").exists());
+    // Unreachable: status fails, saying so.
+    let o = slate(&sb, &away, &["status"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // Back: the run is copied from its journal.
+    let o = slate(&sb, &db.url, &["store", "import"]);
+    assert!(
+        o.status.success() && text(&o).contains("Imported 1 run "),
+        "{}",
+        text(&o)
+    );
+    let runs = history(&sb, &db.url);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["outcome"], "released");
+}
