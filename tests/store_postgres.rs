@@ -946,9 +946,22 @@ fn a_run_goes_on_without_its_team_store_and_import_catches_up() {
     assert!(o.status.success(), "{}", text(&o));
     let run = common::newest_run(sb.home()).expect("a run directory");
     assert!(run.join("journal.ndjson").exists() && run.join("dossier.md").exists());
-    // Unreachable: status fails, saying so.
-    let o = slate(&sb, &away, &["status"]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // Unreachable: status, history and memory fail, saying so — this
+    // machine's journals are not the team's history.
+    for args in [&["status"][..], &["history", "--json"], &["memory"]] {
+        let o = slate(&sb, &away, args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        assert!(
+            text(&o).contains("cannot reach the team store"),
+            "{}",
+            text(&o)
+        );
+        assert!(
+            o.stdout.is_empty(),
+            "{args:?} listed something: {}",
+            text(&o)
+        );
+    }
     // Back: the run is copied from its journal.
     let o = slate(&sb, &db.url, &["store", "import"]);
     assert!(
