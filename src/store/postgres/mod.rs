@@ -339,9 +339,14 @@ impl PgStore {
         &self,
         f: impl AsyncFnOnce(&mut Client) -> Result<T, PgError> + Send,
     ) -> Result<T, StoreError> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let Conn { rt, client } = &mut *conn;
-        match drive(rt, CALL_TIMEOUT, async move || f(client).await) {
+        // The connection's lock is let go before the cache's is taken
+        // (`cached` takes them the other way round).
+        let done = {
+            let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+            let Conn { rt, client } = &mut *conn;
+            drive(rt, CALL_TIMEOUT, async move || f(client).await)
+        };
+        match done {
             Some(Ok(v)) => Ok(v),
             Some(Err(e)) => {
                 if e.is_closed() {
@@ -364,9 +369,14 @@ impl PgStore {
         }
     }
 
+    /// Drops this store's connection from the cache (not a newer one that
+    /// another thread made meanwhile): the next open connects again.
     fn forget_connection(&self) {
         let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.as_ref().is_some_and(|(k, _)| *k == self.key) {
+        if cache
+            .as_ref()
+            .is_some_and(|(k, c)| *k == self.key && Arc::ptr_eq(c, &self.conn))
+        {
             *cache = None;
         }
     }
