@@ -40,9 +40,8 @@ impl SqliteStore {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if let Some(dir) = path.parent() {
-                    crate::paths::ensure_private_dir(dir).map_err(|e| {
-                        StoreError::Other(format!("cannot create {}: {e}", dir.display()))
-                    })?;
+                    crate::paths::ensure_private_dir(dir)
+                        .map_err(|e| StoreError::Other(format!("cannot create {}: {e}", dir.display())))?;
                 }
                 // Private from the first byte; a link planted here is refused.
                 match std::fs::OpenOptions::new()
@@ -54,18 +53,10 @@ impl SqliteStore {
                 {
                     Ok(_) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                    Err(e) => {
-                        return Err(StoreError::Other(format!(
-                            "cannot create the store {shown}: {e}"
-                        )));
-                    }
+                    Err(e) => return Err(StoreError::Other(format!("cannot create the store {shown}: {e}"))),
                 }
             }
-            Err(e) => {
-                return Err(StoreError::Other(format!(
-                    "cannot read the store {shown}: {e}"
-                )));
-            }
+            Err(e) => return Err(StoreError::Other(format!("cannot read the store {shown}: {e}"))),
         }
         let conn = Connection::open_with_flags(
             path,
@@ -364,18 +355,14 @@ impl Store for SqliteStore {
     }
 
     fn runs(&self, query: &RunQuery) -> Result<Vec<RunSummary>, StoreError> {
-        let limit = query
-            .limit
-            .map(|l| l.min(i64::MAX as usize) as i64)
-            .unwrap_or(-1);
+        let limit = query.limit.map(|l| l.min(i64::MAX as usize) as i64).unwrap_or(-1);
         let run = || -> rusqlite::Result<Vec<RunSummary>> {
             match &query.release {
                 Some(r) => {
                     let mut st = self.conn.prepare_cached(&format!(
                         "SELECT {RUN_COLUMNS} FROM runs WHERE release = ?1 ORDER BY run_id DESC LIMIT ?2"
                     ))?;
-                    st.query_map(rusqlite::params![r, limit], summary)?
-                        .collect()
+                    st.query_map(rusqlite::params![r, limit], summary)?.collect()
                 }
                 None => {
                     let mut st = self.conn.prepare_cached(&format!(
@@ -449,7 +436,11 @@ impl Store for SqliteStore {
         run().map_err(|e| self.err(e))
     }
 
-    fn history(&self, place: &Place, limit: Option<usize>) -> Result<Vec<Deployment>, StoreError> {
+    fn history(
+        &self,
+        place: &Place,
+        limit: Option<usize>,
+    ) -> Result<Vec<Deployment>, StoreError> {
         let limit = limit.map(|l| l.min(i64::MAX as usize) as i64).unwrap_or(-1);
         let run = || -> rusqlite::Result<Vec<Deployment>> {
             let mut st = self.conn.prepare_cached(&format!(
@@ -492,9 +483,7 @@ impl Store for SqliteStore {
 
     fn note(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.conn
-            .query_row("SELECT value FROM notes WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
+            .query_row("SELECT value FROM notes WHERE key = ?1", [key], |r| r.get(0))
             .optional()
             .map_err(|e| self.err(e))
     }
