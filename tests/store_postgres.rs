@@ -973,3 +973,33 @@ fn a_run_goes_on_without_its_team_store_and_import_catches_up() {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["outcome"], "released");
 }
+
+#[test]
+fn a_connection_the_server_closed_is_made_again() {
+    let db = db_or_skip!("a_connection_the_server_closed_is_made_again");
+    slate::store::postgres::init(&team(&db)).unwrap();
+    let m = tempfile::TempDir::new().unwrap();
+    let store = PgStore::open(&team(&db), m.path()).unwrap();
+    let first = record(
+        summary("20260101-100000.000-aaaa", "svc", Outcome::Running),
+        1,
+        vec![],
+    );
+    store.put_run(&first).unwrap();
+    // The server ends the session (a restart, an idle timeout, an admin).
+    let ended = db
+        .value(&format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = '{}' AND application_name = 'slate'",
+            db.name
+        ))
+        .unwrap();
+    assert_eq!(ended, "1");
+    let second = record(
+        summary("20260102-100000.000-bbbb", "svc", Outcome::Released),
+        3,
+        vec![],
+    );
+    assert!(store.put_run(&second).unwrap());
+    assert_eq!(store.runs(&RunQuery::default()).unwrap().len(), 2);
+}

@@ -64,7 +64,9 @@ struct Conn {
 static CACHE: Mutex<Option<(String, Arc<Mutex<Conn>>)>> = Mutex::new(None);
 
 pub struct PgStore {
-    conn: Arc<Mutex<Conn>>,
+    /// The connection in use; replaced when the server closed it.
+    conn: Mutex<Arc<Mutex<Conn>>>,
+    team: TeamConfig,
     key: String,
     shown: String,
     origin: String,
@@ -316,7 +318,8 @@ impl PgStore {
 
     fn unchecked(team: &TeamConfig, origin: String) -> Result<PgStore, StoreError> {
         Ok(PgStore {
-            conn: cached(team)?,
+            conn: Mutex::new(cached(team)?),
+            team: team.clone(),
             key: team.key(),
             shown: team.shown(),
             origin,
@@ -334,48 +337,68 @@ impl PgStore {
 
     /// One call on the connection, bounded by [`CALL_TIMEOUT`]. A call that
     /// timed out leaves the connection in an unknown state: it is dropped,
-    /// and the next open connects again.
+    /// and the next open connects again. A connection the server closed
+    /// (it restarted, or ended idle sessions) is made again and the call
+    /// tried once more: every call here is idempotent (a `put_run` of the
+    /// same record writes the same rows; migrations check their version).
     fn call<T: Send>(
         &self,
-        f: impl AsyncFnOnce(&mut Client) -> Result<T, PgError> + Send,
+        f: impl AsyncFn(&mut Client) -> Result<T, PgError> + Sync,
     ) -> Result<T, StoreError> {
-        // The connection's lock is let go before the cache's is taken
-        // (`cached` takes them the other way round).
-        let done = {
-            let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-            let Conn { rt, client } = &mut *conn;
-            drive(rt, CALL_TIMEOUT, async move || f(client).await)
-        };
-        match done {
-            Some(Ok(v)) => Ok(v),
-            Some(Err(e)) => {
-                if e.is_closed() {
-                    self.forget_connection();
+        let mut again = true;
+        loop {
+            let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            // The connection's lock is let go before the cache's is taken
+            // (`cached` takes them the other way round).
+            let done = {
+                let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+                let Conn { rt, client } = &mut *guard;
+                let f = &f;
+                drive(rt, CALL_TIMEOUT, async move || f(client).await)
+            };
+            match done {
+                Some(Ok(v)) => return Ok(v),
+                Some(Err(e)) => {
+                    let closed = e.is_closed()
+                        || e.code() == Some(&SqlState::ADMIN_SHUTDOWN)
+                        || conn
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .client
+                            .is_closed();
+                    if closed {
+                        self.forget_connection(&conn);
+                        if again && let Ok(fresh) = cached(&self.team) {
+                            again = false;
+                            *self.conn.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
+                            continue;
+                        }
+                    }
+                    return Err(StoreError::Other(format!(
+                        "the team store {}: {}",
+                        self.shown,
+                        describe(&e)
+                    )));
                 }
-                Err(StoreError::Other(format!(
-                    "the team store {}: {}",
-                    self.shown,
-                    describe(&e)
-                )))
-            }
-            None => {
-                self.forget_connection();
-                Err(StoreError::Other(format!(
-                    "the team store {} did not answer within {}s",
-                    self.shown,
-                    CALL_TIMEOUT.as_secs()
-                )))
+                None => {
+                    self.forget_connection(&conn);
+                    return Err(StoreError::Other(format!(
+                        "the team store {} did not answer within {}s",
+                        self.shown,
+                        CALL_TIMEOUT.as_secs()
+                    )));
+                }
             }
         }
     }
 
-    /// Drops this store's connection from the cache (not a newer one that
-    /// another thread made meanwhile): the next open connects again.
-    fn forget_connection(&self) {
+    /// Drops `conn` from the cache (not a newer one that another thread
+    /// made meanwhile): the next open connects again.
+    fn forget_connection(&self, conn: &Arc<Mutex<Conn>>) {
         let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
         if cache
             .as_ref()
-            .is_some_and(|(k, c)| *k == self.key && Arc::ptr_eq(c, &self.conn))
+            .is_some_and(|(k, c)| *k == self.key && Arc::ptr_eq(c, conn))
         {
             *cache = None;
         }
