@@ -181,7 +181,7 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// The store that indexes runs and keeps the release ledger
+    /// The store that indexes runs and keeps the release ledger (local, or a team's PostgreSQL)
     #[command(subcommand)]
     Store(StoreCmd),
     /// Approve the gate an active run waits at (through its control socket)
@@ -451,6 +451,10 @@ impl From<InterruptedArg> for crate::engine::event::RollbackChoice {
 pub enum StoreCmd {
     /// Derive the store again from every run's journal (the journals are the truth)
     Rebuild,
+    /// Create or migrate the team store's schema ([store] url or $SLATE_STORE)
+    Init,
+    /// Copy this machine's runs (their summaries and ledger rows) into the team store
+    Import,
 }
 
 /// `--set NAME=VALUE`: split at the first `=`.

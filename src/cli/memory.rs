@@ -30,6 +30,10 @@ pub fn run(state_dir: &Path, limit: usize, release: Option<&str>, json: bool) ->
     for w in &history.warnings {
         crate::warn_user!("slate: warning: {w}");
     }
+    if let Some(e) = &history.unavailable {
+        crate::warn_user!("slate: {e}");
+        return 1;
+    }
     let entries: Vec<Entry> = history
         .runs
         .iter()

@@ -20,6 +20,7 @@ mod plan;
 mod run;
 mod show;
 pub mod steer;
+mod team;
 mod tooling;
 mod validate;
 
@@ -98,6 +99,8 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
             },
         ),
         Cmd::Store(StoreCmd::Rebuild) => ledger::rebuild(state_dir),
+        Cmd::Store(StoreCmd::Init) => team::run(team::Verb::Init, state_dir, config_dir),
+        Cmd::Store(StoreCmd::Import) => team::run(team::Verb::Import, state_dir, config_dir),
         Cmd::Approve { run, gate, comment } => steer(run, Action::Approve { gate, comment }),
         Cmd::Reject { run, gate, reason } => steer(run, Action::Reject { gate, reason }),
         Cmd::Pause { run } => steer(run, Action::Pause),

@@ -58,6 +58,10 @@ pub fn run(args: HistoryArgs, state_dir: &Path, config_dir: &Path) -> i32 {
     for w in &history.warnings {
         err(&format!("slate: {w}"));
     }
+    if let Some(e) = &history.unavailable {
+        err(&format!("slate: {e}"));
+        return 1;
+    }
     let all = history.runs;
     let wanted = |runs: &[RunSummary]| -> Vec<RunSummary> {
         runs.iter()

@@ -18,6 +18,9 @@ pub struct History {
     pub warnings: Vec<String>,
     /// What the store had to say on opening (created, migrated).
     pub notices: Vec<String>,
+    /// The team store could not be used: nothing is listed (this
+    /// machine's journals alone would pass for the team's history).
+    pub unavailable: Option<String>,
 }
 
 /// Summarises a run from its journal and records it in the store.

@@ -10,6 +10,7 @@
 //! nothing SQL-specific leaves the implementation.
 
 pub mod ledger;
+pub mod postgres;
 pub mod rebuild;
 mod schema;
 pub mod sqlite;
@@ -142,6 +143,15 @@ pub struct Opened {
 /// Opens the state directory's store, creating it (from the journals, or
 /// from an older Slate's `runs/index.ndjson`) when there is none.
 pub fn open(state_dir: &Path) -> Result<Opened, StoreError> {
+    // A team store, when one is configured, is the store (see `postgres`).
+    if let Some(team) =
+        postgres::configured(&crate::paths::config_dir()).map_err(StoreError::Other)?
+    {
+        return Ok(Opened {
+            store: Box::new(postgres::PgStore::open(&team, state_dir)?),
+            notices: Vec::new(),
+        });
+    }
     let (store, created) = sqlite::SqliteStore::open(&state_dir.join(STORE_FILE))?;
     let mut notices = Vec::new();
     if created {

@@ -143,6 +143,12 @@ pub fn load_runs(state_dir: &Path, query: &RunQuery) -> History {
         }
         Err(e) => history.warnings.push(e.to_string()),
     }
+    // A team store that cannot be used is an error, not a fall-back: this
+    // machine's journals are not the team's history.
+    if let Ok(Some(_)) = super::postgres::configured(&crate::paths::config_dir()) {
+        history.unavailable = history.warnings.pop();
+        return history;
+    }
     // The store is unusable: the journals still say everything.
     let mut runs = Vec::new();
     for (id, dir) in super::rebuild::run_dirs(state_dir) {

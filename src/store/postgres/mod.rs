@@ -1,0 +1,893 @@
+//! The team store: the same [`Store`] on a PostgreSQL server that several
+//! people's machines share (issue 19), chosen by `[store] url` or
+//! `SLATE_STORE` (see [`config`]).
+//!
+//! The driver is `tokio-postgres` (maintained, pure Rust, TLS through
+//! rustls on the ring provider like every other client here). The `Store`
+//! trait is synchronous — its callers are the CLI verbs and the recorder's
+//! `spawn_blocking` — so each process keeps one connection driven by a
+//! private current-thread runtime, and every call is bounded in time: a
+//! server that stops answering is an error after [`CALL_TIMEOUT`], never a
+//! hang. Called from a thread that is itself inside a runtime (where
+//! blocking on another one would panic), the call runs on a scoped thread.
+//!
+//! Semantics are the SQLite store's: every method is one transaction;
+//! `put_run` never replaces a derivation from a later journal record (the
+//! check and the write are one `INSERT … ON CONFLICT … WHERE` statement, so
+//! concurrent writers from any number of processes agree); transactions
+//! that lose a deadlock or serialization race are retried.
+//!
+//! What differs is what a machine can know. Journals still live on the
+//! machine that ran the run, so each run row says its `origin` (host and
+//! state directory), and the questions that need a journal or an engine's
+//! pid — which runs exist on disk, which are unsettled, forgetting,
+//! marking an engine gone, the store's notes — are asked per origin; the
+//! history, memory and the ledger are the team's.
+
+pub mod config;
+mod schema;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, Row};
+
+pub use config::{TeamConfig, configured};
+use schema::{BOOTSTRAP, MIGRATIONS, latest};
+
+use super::ledger::{Deployment, Reach};
+use super::{Place, RunQuery, RunRecord, Store, StoreError};
+use crate::runs::{Outcome, RunSummary};
+
+/// How long one call (a query, a transaction) may take before it is given
+/// up as the server not answering.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How often a transaction that lost a deadlock or serialization race is tried.
+const ATTEMPTS: usize = 4;
+
+/// Serialises migrations from any number of processes (an arbitrary constant).
+const MIGRATION_LOCK: i64 = 0x5_1a7e_0019;
+
+type PgError = tokio_postgres::Error;
+
+struct Conn {
+    rt: tokio::runtime::Runtime,
+    client: Client,
+}
+
+/// The process's connection, by configuration: the recorder opens the
+/// store for every write, and a connection (with TLS) costs round trips.
+static CACHE: Mutex<Option<(String, Arc<Mutex<Conn>>)>> = Mutex::new(None);
+
+pub struct PgStore {
+    /// The connection in use; replaced when the server closed it.
+    conn: Mutex<Arc<Mutex<Conn>>>,
+    team: TeamConfig,
+    key: String,
+    shown: String,
+    origin: String,
+}
+
+/// Runs `f` on `rt`, bounded by `limit` (None: it did not finish in time).
+fn drive<T, F>(rt: &tokio::runtime::Runtime, limit: Duration, f: F) -> Option<T>
+where
+    T: Send,
+    F: AsyncFnOnce() -> T + Send,
+{
+    let run = move || rt.block_on(async { tokio::time::timeout(limit, f()).await.ok() });
+    if tokio::runtime::Handle::try_current().is_ok() {
+        std::thread::scope(|s| s.spawn(run).join()).unwrap_or_else(|p| std::panic::resume_unwind(p))
+    } else {
+        run()
+    }
+}
+
+fn connect(team: &TeamConfig) -> Result<Conn, StoreError> {
+    let shown = team.shown();
+    let c = team.connect().map_err(StoreError::Other)?;
+    let limit = c
+        .config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(config::CONNECT_TIMEOUT)
+        .saturating_mul(2);
+    let tls = match &c.tls {
+        config::Tls::Disable => None,
+        config::Tls::VerifyFull { root_cert } => Some(
+            rustls_config(root_cert.as_deref())
+                .map_err(|e| StoreError::Other(format!("the team store {shown}: {e}")))?,
+        ),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::Other(format!("cannot start the team store's runtime: {e}")))?;
+    let config = c.config;
+    let connected = drive(&rt, limit, async move || match tls {
+        None => config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map(|(client, conn)| {
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "team store connection ended");
+                    }
+                });
+                client
+            }),
+        Some(tls) => config
+            .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+            .await
+            .map(|(client, conn)| {
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "team store connection ended");
+                    }
+                });
+                client
+            }),
+    });
+    match connected {
+        Some(Ok(client)) => Ok(Conn { rt, client }),
+        Some(Err(e)) => Err(StoreError::Other(format!(
+            "cannot reach the team store {shown} (from {}): {}",
+            team.source,
+            describe(&e)
+        ))),
+        None => Err(StoreError::Other(format!(
+            "cannot reach the team store {shown} (from {}): no answer within {}s",
+            team.source,
+            limit.as_secs()
+        ))),
+    }
+}
+
+/// rustls with the system's roots, or only those of `root_cert`.
+fn rustls_config(root_cert: Option<&Path>) -> Result<rustls::ClientConfig, String> {
+    crate::net::install_tls();
+    match root_cert {
+        Some(path) => {
+            use rustls_pki_types::CertificateDer;
+            use rustls_pki_types::pem::PemObject;
+            let mut roots = rustls::RootCertStore::empty();
+            let certs = CertificateDer::pem_file_iter(path)
+                .map_err(|e| format!("cannot read sslrootcert {}: {e}", path.display()))?;
+            for cert in certs {
+                let cert = cert.map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
+            }
+            if roots.is_empty() {
+                return Err(format!(
+                    "sslrootcert {} holds no certificate",
+                    path.display()
+                ));
+            }
+            Ok(rustls::ClientConfig::builder()
+                .with_root_certificates(roots)
+                .with_no_client_auth())
+        }
+        None => {
+            use rustls_platform_verifier::ConfigVerifierExt;
+            rustls::ClientConfig::with_platform_verifier()
+                .map_err(|e| format!("cannot load the system's certificate roots: {e}"))
+        }
+    }
+}
+
+/// A driver error as one line, the server's own words when it has them.
+fn describe(e: &PgError) -> String {
+    let text = match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => {
+            let mut s = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(inner) = source {
+                s.push_str(": ");
+                s.push_str(&inner.to_string());
+                source = inner.source();
+            }
+            s
+        }
+    };
+    crate::text::neutral::line(&text).into_owned()
+}
+
+/// The process's connection for `team`, made when there is none or the
+/// last one closed.
+fn cached(team: &TeamConfig) -> Result<Arc<Mutex<Conn>>, StoreError> {
+    let key = team.key();
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((k, conn)) = cache.as_ref()
+        && *k == key
+        && !conn
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .client
+            .is_closed()
+    {
+        return Ok(conn.clone());
+    }
+    let conn = Arc::new(Mutex::new(connect(team)?));
+    *cache = Some((key, conn.clone()));
+    Ok(conn)
+}
+
+/// This machine's state directory, as runs are tagged with it.
+pub fn origin(state_dir: &Path) -> String {
+    let host = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "unknown-host".into());
+    let dir = std::fs::canonicalize(state_dir).unwrap_or_else(|_| state_dir.to_path_buf());
+    format!("{host}:{}", dir.display())
+}
+
+/// What `slate store init` did.
+#[derive(Debug)]
+pub struct Initialised {
+    pub shown: String,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// `slate store init`: creates or migrates the team store's schema, in one
+/// transaction under an advisory lock (two inits at once: the second finds
+/// nothing to do). A newer schema is refused untouched.
+pub fn init(team: &TeamConfig) -> Result<Initialised, StoreError> {
+    let store = PgStore::unchecked(team, String::new())?;
+    let from = store.call(async |c: &mut Client| {
+        let tx = c.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        tx.batch_execute(BOOTSTRAP).await?;
+        let found: i64 = tx
+            .query_one(
+                "SELECT coalesce(max(version), 0)::bigint FROM slate.migrations",
+                &[],
+            )
+            .await?
+            .get(0);
+        if found >= latest() {
+            tx.rollback().await?;
+            return Ok(found);
+        }
+        for (n, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO slate.migrations (version) VALUES ($1)",
+                &[&(n as i64 + 1)],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(found)
+    })?;
+    if from > latest() {
+        return Err(store.newer(from));
+    }
+    Ok(Initialised {
+        shown: store.shown.clone(),
+        from,
+        to: from.max(latest()),
+    })
+}
+
+impl PgStore {
+    /// Opens the team store for this machine's state directory; a schema
+    /// that is missing, older or newer than this Slate's is refused with
+    /// what to do.
+    pub fn open(team: &TeamConfig, state_dir: &Path) -> Result<PgStore, StoreError> {
+        let store = PgStore::unchecked(team, origin(state_dir))?;
+        let version = store.call(async |c: &mut Client| {
+            // Two statements: a query naming a missing table fails to plan.
+            let exists: bool = c
+                .query_one("SELECT to_regclass('slate.migrations') IS NOT NULL", &[])
+                .await?
+                .get(0);
+            if !exists {
+                return Ok(0);
+            }
+            let row = c
+                .query_one(
+                    "SELECT coalesce(max(version), 0)::bigint FROM slate.migrations",
+                    &[],
+                )
+                .await?;
+            Ok(row.get::<_, i64>(0))
+        })?;
+        let shown = &store.shown;
+        match version {
+            0 => Err(StoreError::Other(format!(
+                "the team store {shown} has no Slate schema yet: `slate store init` creates it"
+            ))),
+            v if v > latest() => Err(store.newer(v)),
+            v if v < latest() => Err(StoreError::Other(format!(
+                "the team store {shown} is at schema {v} and this Slate needs {}: `slate store init` migrates it \
+                 (everyone sharing it then needs this Slate or a newer one)",
+                latest()
+            ))),
+            _ => Ok(store),
+        }
+    }
+
+    fn unchecked(team: &TeamConfig, origin: String) -> Result<PgStore, StoreError> {
+        Ok(PgStore {
+            conn: Mutex::new(cached(team)?),
+            team: team.clone(),
+            key: team.key(),
+            shown: team.shown(),
+            origin,
+        })
+    }
+
+    fn newer(&self, found: i64) -> StoreError {
+        StoreError::Other(format!(
+            "the team store {} was written by a newer Slate (schema {found}; this one knows up to {}); \
+             it was left as it is: use the newer Slate",
+            self.shown,
+            latest()
+        ))
+    }
+
+    /// One call on the connection, bounded by [`CALL_TIMEOUT`]. A call that
+    /// timed out leaves the connection in an unknown state: it is dropped,
+    /// and the next open connects again. A connection the server closed
+    /// (it restarted, or ended idle sessions) is made again and the call
+    /// tried once more: every call here is idempotent (a `put_run` of the
+    /// same record writes the same rows; migrations check their version).
+    fn call<T: Send>(
+        &self,
+        f: impl AsyncFn(&mut Client) -> Result<T, PgError> + Sync,
+    ) -> Result<T, StoreError> {
+        let mut again = true;
+        loop {
+            let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            // The connection's lock is let go before the cache's is taken
+            // (`cached` takes them the other way round).
+            let done = {
+                let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+                let Conn { rt, client } = &mut *guard;
+                let f = &f;
+                drive(rt, CALL_TIMEOUT, async move || f(client).await)
+            };
+            match done {
+                Some(Ok(v)) => return Ok(v),
+                Some(Err(e)) => {
+                    let closed = e.is_closed()
+                        || e.code() == Some(&SqlState::ADMIN_SHUTDOWN)
+                        || conn
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .client
+                            .is_closed();
+                    if closed {
+                        self.forget_connection(&conn);
+                        if again && let Ok(fresh) = cached(&self.team) {
+                            again = false;
+                            *self.conn.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
+                            continue;
+                        }
+                    }
+                    return Err(StoreError::Other(format!(
+                        "the team store {}: {}",
+                        self.shown,
+                        describe(&e)
+                    )));
+                }
+                None => {
+                    self.forget_connection(&conn);
+                    return Err(StoreError::Other(format!(
+                        "the team store {} did not answer within {}s",
+                        self.shown,
+                        CALL_TIMEOUT.as_secs()
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Drops `conn` from the cache (not a newer one that another thread
+    /// made meanwhile): the next open connects again.
+    fn forget_connection(&self, conn: &Arc<Mutex<Conn>>) {
+        let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        if cache
+            .as_ref()
+            .is_some_and(|(k, c)| *k == self.key && Arc::ptr_eq(c, conn))
+        {
+            *cache = None;
+        }
+    }
+
+    /// Rows into values; an unreadable row is said, not skipped.
+    fn rows<T>(
+        &self,
+        rows: Vec<Row>,
+        f: fn(&Row) -> Result<T, String>,
+    ) -> Result<Vec<T>, StoreError> {
+        rows.iter()
+            .map(|r| {
+                f(r).map_err(|e| {
+                    StoreError::Other(format!(
+                        "the team store {} holds an unreadable row: {e}",
+                        self.shown
+                    ))
+                })
+            })
+            .collect()
+    }
+}
+
+/// PostgreSQL text cannot hold NUL; it is stored as U+FFFD (every output
+/// shows control characters as symbols anyway).
+fn text(s: &str) -> String {
+    s.replace('\0', "\u{FFFD}")
+}
+
+fn opt_text(s: &Option<String>) -> Option<String> {
+    s.as_deref().map(text)
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    // serde_json writes NUL as \u0000: the JSON text holds no NUL byte.
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+fn micros(t: Option<Timestamp>) -> Option<i64> {
+    t.map(|t| t.as_microsecond())
+}
+
+fn from_micros(v: Option<i64>) -> Option<Timestamp> {
+    v.and_then(|v| Timestamp::from_microsecond(v).ok())
+}
+
+fn outcome_key(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Released => "released",
+        Outcome::RolledBack => "rolled_back",
+        Outcome::Rejected => "rejected",
+        Outcome::Aborted => "aborted",
+        Outcome::Held => "held",
+        Outcome::Failed => "failed",
+        Outcome::Running => "running",
+        Outcome::Interrupted => "interrupted",
+    }
+}
+
+fn outcome_from(key: &str) -> Outcome {
+    Outcome::ALL
+        .into_iter()
+        .find(|o| outcome_key(*o) == key)
+        .unwrap_or(Outcome::Interrupted)
+}
+
+fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> Result<T, String> {
+    row.try_get(i).map_err(|e| format!("column {i}: {e}"))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(row: &Row, i: usize) -> Result<T, String> {
+    let t: String = get(row, i)?;
+    serde_json::from_str(&t).map_err(|e| format!("column {i}: {e}"))
+}
+
+const RUN_COLUMNS: &str = "run_id, release, version, previous_version, owner, started_by, started, finished, duration_ms, reached, outcome, approvers, message, memory, pid";
+
+fn summary(row: &Row) -> Result<RunSummary, String> {
+    Ok(RunSummary {
+        run_id: get(row, 0)?,
+        release: get(row, 1)?,
+        version: get(row, 2)?,
+        previous_version: get(row, 3)?,
+        owner: get(row, 4)?,
+        started_by: get(row, 5)?,
+        started: from_micros(get(row, 6)?),
+        finished: from_micros(get(row, 7)?),
+        duration_ms: get::<Option<i64>>(row, 8)?.map(|v| v.max(0) as u64),
+        reached: get(row, 9)?,
+        outcome: outcome_from(&get::<String>(row, 10)?),
+        approvers: parse(row, 11)?,
+        message: get(row, 12)?,
+        memory: get(row, 13)?,
+        pid: get::<i64>(row, 14)?.clamp(0, u32::MAX as i64) as u32,
+    })
+}
+
+const DEPLOYMENT_COLUMNS: &str = "release, env, run_id, env_index, version, reach, started, live_at, ended, artifacts, config_digest, approvals, verdicts, message";
+
+fn deployment(row: &Row) -> Result<Deployment, String> {
+    Ok(Deployment {
+        release: get(row, 0)?,
+        env: get(row, 1)?,
+        run_id: get(row, 2)?,
+        env_index: get::<i64>(row, 3)?.clamp(0, u32::MAX as i64) as u32,
+        version: get(row, 4)?,
+        reach: Reach::from_key(&get::<String>(row, 5)?).unwrap_or(Reach::Interrupted),
+        started: from_micros(get(row, 6)?),
+        live_at: from_micros(get(row, 7)?),
+        ended: from_micros(get(row, 8)?),
+        artifacts: parse(row, 9)?,
+        config_digest: get(row, 10)?,
+        approvals: parse(row, 11)?,
+        verdicts: parse(row, 12)?,
+        message: get(row, 13)?,
+    })
+}
+
+fn place(row: &Row) -> Result<Place, String> {
+    Ok(Place {
+        release: get(row, 0)?,
+        env: get(row, 1)?,
+        env_index: get::<i64>(row, 2)?.clamp(0, u32::MAX as i64) as u32,
+    })
+}
+
+/// Whether a transaction lost a race it may simply run again.
+fn retriable(e: &PgError) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
+    )
+}
+
+/// Writes one run and its ledger rows, unless a later derivation is there.
+async fn put(
+    tx: &tokio_postgres::Transaction<'_>,
+    run: &RunRecord,
+    origin: &str,
+    now: i64,
+) -> Result<bool, PgError> {
+    let s = &run.summary;
+    let gone = !run.engine_alive;
+    let run_id = text(&s.run_id);
+    let changed = tx
+        .execute(
+            "INSERT INTO slate.runs AS r (run_id, origin, release, version, previous_version, owner, started_by,
+                 started, finished, duration_ms, reached, outcome, approvers, message, memory, pid, last_seq,
+                 engine_gone, written)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+             ON CONFLICT (run_id) DO UPDATE SET
+                 origin = excluded.origin, release = excluded.release, version = excluded.version,
+                 previous_version = excluded.previous_version, owner = excluded.owner,
+                 started_by = excluded.started_by, started = excluded.started, finished = excluded.finished,
+                 duration_ms = excluded.duration_ms, reached = excluded.reached, outcome = excluded.outcome,
+                 approvers = excluded.approvers, message = excluded.message, memory = excluded.memory,
+                 pid = excluded.pid, last_seq = excluded.last_seq, written = excluded.written,
+                 engine_gone = excluded.engine_gone
+             WHERE excluded.last_seq >= r.last_seq",
+            &[
+                &run_id,
+                &text(origin),
+                &text(&s.release),
+                &text(&s.version),
+                &text(&s.previous_version),
+                &text(&s.owner),
+                &text(&s.started_by),
+                &micros(s.started),
+                &micros(s.finished),
+                &s.duration_ms.map(|d| d.min(i64::MAX as u64) as i64),
+                &opt_text(&s.reached),
+                &outcome_key(s.outcome),
+                &json(&s.approvers),
+                &text(&s.message),
+                &text(&s.memory),
+                &(s.pid as i64),
+                &(run.last_seq.min(i64::MAX as u64) as i64),
+                &gone,
+                &now,
+            ],
+        )
+        .await?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    tx.execute(
+        "DELETE FROM slate.deployments WHERE run_id = $1",
+        &[&run_id],
+    )
+    .await?;
+    let insert = tx
+        .prepare(
+            "INSERT INTO slate.deployments (release, env, run_id, env_index, version, reach, started, live_at,
+                 ended, artifacts, config_digest, approvals, verdicts, message)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             ON CONFLICT (run_id, env) DO UPDATE SET
+                 release = excluded.release, env_index = excluded.env_index, version = excluded.version,
+                 reach = excluded.reach, started = excluded.started, live_at = excluded.live_at,
+                 ended = excluded.ended, artifacts = excluded.artifacts, config_digest = excluded.config_digest,
+                 approvals = excluded.approvals, verdicts = excluded.verdicts, message = excluded.message",
+        )
+        .await?;
+    let upsert_place = tx
+        .prepare(
+            "INSERT INTO slate.places (release, env, env_index) VALUES ($1, $2, $3)
+             ON CONFLICT (release, env) DO UPDATE SET env_index = excluded.env_index",
+        )
+        .await?;
+    for d in &run.deployments {
+        tx.execute(
+            &insert,
+            &[
+                &text(&d.release),
+                &text(&d.env),
+                &text(&d.run_id),
+                &(d.env_index as i64),
+                &text(&d.version),
+                &d.reach.key(),
+                &micros(d.started),
+                &micros(d.live_at),
+                &micros(d.ended),
+                &json(&d.artifacts),
+                &opt_text(&d.config_digest),
+                &json(&d.approvals),
+                &json(&d.verdicts),
+                &text(&d.message),
+            ],
+        )
+        .await?;
+    }
+    // Places in one order, so that two writers never wait on each other crosswise.
+    let mut places: Vec<(String, String, i64)> = run
+        .deployments
+        .iter()
+        .map(|d| (text(&d.release), text(&d.env), d.env_index as i64))
+        .collect();
+    places.sort();
+    for (release, env, index) in &places {
+        tx.execute(&upsert_place, &[release, env, index]).await?;
+    }
+    Ok(true)
+}
+
+/// Places with no deployment left (their runs were forgotten) go too.
+async fn prune_places(tx: &tokio_postgres::Transaction<'_>) -> Result<(), PgError> {
+    tx.execute(
+        "DELETE FROM slate.places p WHERE NOT EXISTS
+             (SELECT 1 FROM slate.deployments d WHERE d.release = p.release AND d.env = p.env)",
+        &[],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Forgets this origin's runs among `ids`.
+async fn forget(
+    tx: &tokio_postgres::Transaction<'_>,
+    origin: &str,
+    ids: &[String],
+) -> Result<(), PgError> {
+    tx.execute(
+        "DELETE FROM slate.deployments WHERE run_id IN
+             (SELECT run_id FROM slate.runs WHERE origin = $1 AND run_id = ANY($2))",
+        &[&origin, &ids],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM slate.runs WHERE origin = $1 AND run_id = ANY($2)",
+        &[&origin, &ids],
+    )
+    .await?;
+    Ok(())
+}
+
+impl Store for PgStore {
+    fn put_run(&self, run: &RunRecord) -> Result<bool, StoreError> {
+        let now = Timestamp::now().as_microsecond();
+        let origin = self.origin.as_str();
+        self.call(async |c: &mut Client| {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let tx = c.transaction().await?;
+                match put(&tx, run, origin, now).await {
+                    Ok(wrote) => match tx.commit().await {
+                        Ok(()) => return Ok(wrote),
+                        Err(e) if retriable(&e) && attempt < ATTEMPTS => continue,
+                        Err(e) => return Err(e),
+                    },
+                    Err(e) if retriable(&e) && attempt < ATTEMPTS => {
+                        drop(tx);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        })
+    }
+
+    fn forget_runs(&self, run_ids: &[String]) -> Result<(), StoreError> {
+        if run_ids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = run_ids.iter().map(|i| text(i)).collect();
+        let origin = self.origin.as_str();
+        self.call(async |c: &mut Client| {
+            let tx = c.transaction().await?;
+            forget(&tx, origin, &ids).await?;
+            prune_places(&tx).await?;
+            tx.commit().await
+        })
+    }
+
+    fn runs(&self, query: &RunQuery) -> Result<Vec<RunSummary>, StoreError> {
+        let limit = query.limit.map(|l| l.min(i64::MAX as usize) as i64);
+        let release = query.release.as_deref().map(text);
+        let rows = self.call(async |c: &mut Client| {
+            c.query(
+                &format!(
+                    "SELECT {RUN_COLUMNS} FROM slate.runs WHERE ($1::text IS NULL OR release = $1)
+                     ORDER BY run_id DESC LIMIT $2"
+                ),
+                &[&release, &limit],
+            )
+            .await
+        })?;
+        self.rows(rows, summary)
+    }
+
+    fn run_ids(&self) -> Result<Vec<String>, StoreError> {
+        let origin = self.origin.as_str();
+        let rows = self.call(async |c: &mut Client| {
+            c.query(
+                "SELECT run_id FROM slate.runs WHERE origin = $1",
+                &[&origin],
+            )
+            .await
+        })?;
+        self.rows(rows, |r| get(r, 0))
+    }
+
+    fn unsettled(&self) -> Result<Vec<RunSummary>, StoreError> {
+        let origin = self.origin.as_str();
+        let rows = self.call(async |c: &mut Client| {
+            c.query(
+                &format!(
+                    "SELECT {RUN_COLUMNS} FROM slate.runs
+                     WHERE origin = $1 AND (outcome IN ('running', 'interrupted') OR NOT engine_gone)
+                     ORDER BY run_id DESC"
+                ),
+                &[&origin],
+            )
+            .await
+        })?;
+        self.rows(rows, summary)
+    }
+
+    fn engine_gone(&self, run_id: &str) -> Result<(), StoreError> {
+        let origin = self.origin.as_str();
+        let id = text(run_id);
+        self.call(async |c: &mut Client| {
+            c.execute(
+                "UPDATE slate.runs SET engine_gone = TRUE
+                 WHERE run_id = $1 AND origin = $2 AND NOT engine_gone",
+                &[&id, &origin],
+            )
+            .await
+        })
+        .map(|_| ())
+    }
+
+    fn places(&self, release: Option<&str>) -> Result<Vec<Place>, StoreError> {
+        let release = release.map(text);
+        let rows = self.call(async |c: &mut Client| {
+            c.query(
+                "SELECT release, env, env_index FROM slate.places
+                 WHERE $1::text IS NULL OR release = $1 ORDER BY release, env_index, env",
+                &[&release],
+            )
+            .await
+        })?;
+        self.rows(rows, place)
+    }
+
+    fn live(&self, place: &Place) -> Result<Option<Deployment>, StoreError> {
+        let (release, env) = (text(&place.release), text(&place.env));
+        let rows = self.call(async |c: &mut Client| {
+            c.query(
+                &format!(
+                    "SELECT {DEPLOYMENT_COLUMNS} FROM slate.deployments
+                     WHERE release = $1 AND env = $2 AND reach = 'deployed'
+                     ORDER BY live_at DESC NULLS LAST LIMIT 1"
+                ),
+                &[&release, &env],
+            )
+            .await
+        })?;
+        Ok(self.rows(rows, deployment)?.into_iter().next())
+    }
+
+    fn history(&self, place: &Place, limit: Option<usize>) -> Result<Vec<Deployment>, StoreError> {
+        let (release, env) = (text(&place.release), text(&place.env));
+        let limit = limit.map(|l| l.min(i64::MAX as usize) as i64);
+        let rows = self.call(async |c: &mut Client| {
+            // NULLS LAST: where SQLite puts them (NULL sorts lowest there).
+            c.query(
+                &format!(
+                    "SELECT {DEPLOYMENT_COLUMNS} FROM slate.deployments
+                     WHERE release = $1 AND env = $2
+                     ORDER BY started DESC NULLS LAST, run_id DESC LIMIT $3"
+                ),
+                &[&release, &env, &limit],
+            )
+            .await
+        })?;
+        self.rows(rows, deployment)
+    }
+
+    fn replace_all(&self, runs: &[RunRecord], since: Timestamp) -> Result<(), StoreError> {
+        let now = Timestamp::now().as_microsecond();
+        let since = since.as_microsecond();
+        let origin = self.origin.as_str();
+        let keep: std::collections::HashSet<String> =
+            runs.iter().map(|r| text(&r.summary.run_id)).collect();
+        self.call(async |c: &mut Client| {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let tx = c.transaction().await?;
+                let result = async {
+                    let known = tx
+                        .query(
+                            "SELECT run_id, written FROM slate.runs WHERE origin = $1",
+                            &[&origin],
+                        )
+                        .await?;
+                    // Written by a live run since the rebuild began: it stays.
+                    let gone: Vec<String> = known
+                        .iter()
+                        .filter(|r| {
+                            !keep.contains(&r.get::<_, String>(0)) && r.get::<_, i64>(1) < since
+                        })
+                        .map(|r| r.get(0))
+                        .collect();
+                    forget(&tx, origin, &gone).await?;
+                    for run in runs {
+                        put(&tx, run, origin, now).await?;
+                    }
+                    prune_places(&tx).await
+                }
+                .await;
+                match result {
+                    Ok(()) => match tx.commit().await {
+                        Ok(()) => return Ok(()),
+                        Err(e) if retriable(&e) && attempt < ATTEMPTS => continue,
+                        Err(e) => return Err(e),
+                    },
+                    Err(e) if retriable(&e) && attempt < ATTEMPTS => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+        })
+    }
+
+    fn note(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let origin = self.origin.as_str();
+        let key = text(key);
+        let rows = self.call(async |c: &mut Client| {
+            c.query(
+                "SELECT value FROM slate.notes WHERE origin = $1 AND key = $2",
+                &[&origin, &key],
+            )
+            .await
+        })?;
+        Ok(self.rows(rows, |r| get(r, 0))?.into_iter().next())
+    }
+
+    fn set_note(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let origin = self.origin.as_str();
+        let (key, value) = (text(key), text(value));
+        self.call(async |c: &mut Client| {
+            c.execute(
+                "INSERT INTO slate.notes (origin, key, value) VALUES ($1, $2, $3)
+                 ON CONFLICT (origin, key) DO UPDATE SET value = excluded.value",
+                &[&origin, &key, &value],
+            )
+            .await
+        })
+        .map(|_| ())
+    }
+}

@@ -1,0 +1,90 @@
+//! The team store's schema, as numbered migrations, in a PostgreSQL schema
+//! of its own (`slate`) so it can share a database. `slate.migrations`
+//! holds one row per applied migration; a database with a higher number
+//! was written by a newer Slate and is refused. A migration is only ever
+//! added, never edited.
+//!
+//! Only `slate store init` applies migrations: in a team, one person's
+//! newer Slate silently upgrading the shared schema would lock everyone
+//! else's out, so it is done on purpose, once.
+//!
+//! The tables mirror the SQLite store's (same columns, same meaning) plus
+//! `origin`: which machine's state directory a run's journal lives in —
+//! what that machine may forget when the journal is gone, and which runs
+//! it can look at for a live engine. Text columns sort as bytes
+//! (`COLLATE "C"`), as SQLite's do; times are microseconds since the epoch.
+
+/// Migration `n` (1-based) brings a database from version `n - 1` to `n`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: run summaries, the ledger, and each machine's notes.
+    r#"CREATE TABLE slate.runs (
+        run_id TEXT COLLATE "C" PRIMARY KEY,
+        origin TEXT NOT NULL,
+        release TEXT COLLATE "C" NOT NULL,
+        version TEXT NOT NULL,
+        previous_version TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        started_by TEXT NOT NULL,
+        started BIGINT,
+        finished BIGINT,
+        duration_ms BIGINT,
+        reached TEXT,
+        outcome TEXT NOT NULL,
+        approvers TEXT NOT NULL,
+        message TEXT NOT NULL,
+        memory TEXT NOT NULL,
+        pid BIGINT NOT NULL,
+        last_seq BIGINT NOT NULL,
+        engine_gone BOOLEAN NOT NULL DEFAULT FALSE,
+        written BIGINT NOT NULL
+    );
+    CREATE INDEX runs_by_release ON slate.runs (release, run_id);
+    CREATE INDEX runs_by_origin ON slate.runs (origin, run_id);
+    CREATE INDEX runs_unsettled ON slate.runs (origin, run_id)
+        WHERE outcome IN ('running', 'interrupted') OR NOT engine_gone;
+    CREATE TABLE slate.deployments (
+        release TEXT COLLATE "C" NOT NULL,
+        env TEXT COLLATE "C" NOT NULL,
+        run_id TEXT COLLATE "C" NOT NULL,
+        env_index BIGINT NOT NULL,
+        version TEXT NOT NULL,
+        reach TEXT NOT NULL,
+        started BIGINT,
+        live_at BIGINT,
+        ended BIGINT,
+        artifacts TEXT NOT NULL,
+        config_digest TEXT,
+        approvals TEXT NOT NULL,
+        verdicts TEXT NOT NULL,
+        message TEXT NOT NULL,
+        PRIMARY KEY (run_id, env)
+    );
+    CREATE INDEX deployments_history ON slate.deployments (release, env, started, run_id);
+    CREATE INDEX deployments_live ON slate.deployments (release, env, live_at)
+        WHERE reach = 'deployed';
+    CREATE TABLE slate.places (
+        release TEXT COLLATE "C" NOT NULL,
+        env TEXT COLLATE "C" NOT NULL,
+        env_index BIGINT NOT NULL,
+        PRIMARY KEY (release, env)
+    );
+    CREATE TABLE slate.notes (
+        origin TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (origin, key)
+    );"#,
+];
+
+/// Creates what holds the version itself (idempotent).
+pub const BOOTSTRAP: &str = "CREATE SCHEMA IF NOT EXISTS slate;
+    CREATE TABLE IF NOT EXISTS slate.migrations (
+        version BIGINT PRIMARY KEY,
+        applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        applied_by TEXT NOT NULL DEFAULT session_user
+    );";
+
+/// The schema version this Slate writes.
+pub fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}
