@@ -49,7 +49,10 @@ fn main() {
 fn id(i: usize) -> (String, Timestamp) {
     let t0: Timestamp = "2024-01-01T00:00:00Z".parse().unwrap();
     let start = t0 + SignedDuration::from_secs(i as i64 * 600);
-    (format!("{}-{i:05x}", start.strftime("%Y%m%d-%H%M%S.000")), start)
+    (
+        format!("{}-{i:05x}", start.strftime("%Y%m%d-%H%M%S.000")),
+        start,
+    )
 }
 
 /// A small but real run: two environments, a gate each, an ending; every
@@ -177,7 +180,10 @@ fn store_home() -> &'static Path {
         let home = std::env::temp_dir().join(format!("slate-bench-store-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&home);
         std::fs::create_dir_all(slate::runs::runs_dir(&home)).unwrap();
-        let configs = vec![Some("sha256:staging".to_string()), Some("sha256:prod".into())];
+        let configs = vec![
+            Some("sha256:staging".to_string()),
+            Some("sha256:prod".into()),
+        ];
         let records: Vec<_> = (0..runs())
             .map(|i| {
                 let state = RunState::replay(&journal(i));
