@@ -39,6 +39,18 @@ pub fn wait(ms: u64) -> String {
     }
 }
 
+/// A clock that need not tick: minutes only ("<1m", "4m", "1h 04m"). Beside
+/// a waiting gate's own clock, the run's and the step's elapsed times use
+/// it, so only one counter on screen changes every second.
+pub fn coarse(ms: u64) -> String {
+    let m = ms / 60_000;
+    match m {
+        0 => "<1m".into(),
+        1..60 => format!("{m}m"),
+        _ => format!("{}h {:02}m", m / 60, m % 60),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +76,8 @@ mod tests {
         assert_eq!(wait(SECONDS_FOR_MS), "10m");
         assert_eq!(wait(59 * 60_000 + 59_999), "59m");
         assert_eq!(wait(3_840_000), "1h 04m");
+        assert_eq!(coarse(59_999), "<1m");
+        assert_eq!(coarse(245_000), "4m");
+        assert_eq!(coarse(3_840_000), "1h 04m");
     }
 }

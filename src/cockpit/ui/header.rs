@@ -27,14 +27,15 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     };
     let elapsed = match (r.started, r.finished) {
         (Some(a), Some(b)) => fmt_ms(b.duration_since(a).as_millis().max(0) as u64),
-        // Nothing moves while the run waits for people: its clock goes coarse too.
+        // Nothing moves while the run waits for people: its clock goes coarse,
+        // and the wait's own clock (below) is the one that counts seconds.
         (Some(a), None)
             if matches!(
                 r.status,
                 RunStatus::WaitingApproval | RunStatus::Paused | RunStatus::Blocked
             ) =>
         {
-            fmt_wait(since_ms(app, a))
+            crate::duration::coarse(since_ms(app, a))
         }
         (Some(a), None) => fmt_ms(since_ms(app, a)),
         _ => String::new(),

@@ -7,9 +7,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Paragraph};
 
-use super::widgets::{
-    env_glyph, fmt_ms, fmt_wait, panel_block, rollout_progress, since_ms, step_glyph,
-};
+use super::widgets::{env_glyph, fmt_ms, panel_block, rollout_progress, since_ms, step_glyph};
 use crate::cockpit::app::{App, Panel};
 use crate::engine::event::Stream;
 use crate::engine::state::{NOT_VERIFIED, StepState, UndoState, Verification};
@@ -51,8 +49,9 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         };
         let mut right = String::new();
         if let Some(e) = elapsed {
+            // The header counts the gate's wait in seconds; here minutes do.
             right = if s.state == StepState::Waiting && s.kind == "gate" {
-                fmt_wait(e)
+                crate::duration::coarse(e)
             } else {
                 fmt_ms(e)
             };
