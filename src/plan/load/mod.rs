@@ -9,6 +9,7 @@ mod evidence;
 mod gate;
 mod metric;
 mod secret;
+mod slo;
 mod stage;
 mod usage;
 mod vars;
