@@ -314,3 +314,54 @@ fn headless_prints_one_summary_line_per_analysis() {
     );
     assert_eq!(out.matches(reason).count(), 1, "{out}");
 }
+
+/// An analysis gate's verdict is said once too: the gate's failure line
+/// does not repeat the reason.
+#[test]
+fn headless_says_an_analysis_gate_verdict_once() {
+    let home = tempfile::TempDir::new().unwrap();
+    let dir = tempfile::TempDir::new().unwrap();
+    let plan = r#"[release]
+name = "r"
+version = "2"
+previous_version = "1"
+owner = "o"
+[[environments]]
+name = "staging"
+[[stages]]
+name = "deploy"
+command = "true"
+rollback = "true"
+gates_after = ["canary"]
+[[gates]]
+name = "canary"
+kind = "analysis"
+analysis = "canary"
+[[metrics]]
+name = "error_ratio"
+command = "echo 0.5"
+interval = "100ms"
+success = "<= 0.05"
+[[analyses]]
+name = "canary"
+metrics = ["error_ratio"]
+count = 2
+"#;
+    let path = dir.path().join("gate.toml");
+    std::fs::write(&path, plan).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slate"))
+        .args(["run", "--headless"])
+        .arg(&path)
+        .env("SLATE_HOME", home.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&out.stdout);
+    let reason = "error_ratio 0.5 > 0.05 for 1 of 1 samples";
+    let gate_lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("· gate canary") && l.contains(reason))
+        .collect();
+    assert_eq!(gate_lines.len(), 1, "{out}");
+    assert!(out.contains("· gate canary ✘ gate failed"), "{out}");
+}

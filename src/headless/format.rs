@@ -398,7 +398,16 @@ impl Printer {
                 // An evidence gate's items were printed as they were judged.
                 let evidence = &self.state.envs[*env].steps[*step].evidence;
                 let failed = evidence.iter().filter(|e| !e.ok).count();
-                if evidence.is_empty() {
+                // An analysis gate's verdict and reason had their own line.
+                let analysed = self.state.envs[*env]
+                    .analyses
+                    .iter()
+                    .rev()
+                    .find(|a| a.step == *step && a.verdict.is_some())
+                    .is_some_and(|a| !a.reason.is_empty() && reason.ends_with(&a.reason));
+                if analysed {
+                    format!("  {} ✘ gate failed", self.at(*env, *step))
+                } else if evidence.is_empty() {
                     format!("  {} ✘ {reason}", self.at(*env, *step))
                 } else {
                     format!(

@@ -10,6 +10,7 @@ mod gate;
 mod metric;
 pub mod schema;
 mod secret;
+mod slo;
 mod stage;
 mod usage;
 mod vars;
