@@ -1,0 +1,20 @@
+//! The real `slate` binary, black-box and headless: runs, verbs, the control
+//! socket, recovery, the demo, secrets and hostile files and text. Every
+//! process a test starts carries a unique `SLATE_TEST_TAG` and is killed when
+//! the test ends (`common::sandbox`); every wait is a bounded poll.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod control;
+mod demo;
+mod demo_service;
+mod dossier;
+mod headless;
+mod hostile_files;
+mod hostile_text;
+mod prometheus;
+mod recover;
+mod secrets;
+mod validate;
+mod wrong_output;

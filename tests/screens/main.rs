@@ -1,0 +1,15 @@
+//! insta snapshots of rendered screens, drawn into ratatui's `TestBackend`:
+//! the cockpit, evidence gates, the history browser, replay and the review
+//! form. Snapshot files are in `snapshots/`, named `screens__MODULE__NAME`.
+//! Regenerate one module's with
+//! `INSTA_UPDATE=always cargo test --test screens MODULE::` and review every
+//! changed `.snap` as a screen.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cockpit;
+mod evidence;
+mod history;
+mod replay;
+mod review;
