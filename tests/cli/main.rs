@@ -3,8 +3,7 @@
 //! process a test starts carries a unique `SLATE_TEST_TAG` and is killed when
 //! the test ends (`common::sandbox`); every wait is a bounded poll.
 
-#[path = "../common/mod.rs"]
-mod common;
+use slate_testkit as common;
 
 mod control;
 mod demo;

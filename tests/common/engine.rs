@@ -154,6 +154,11 @@ impl Run {
         self.handle.send(actor(user), instruction).await
     }
 
+    /// The status a client rebuilding state from what it has seen would show.
+    pub fn handle_status(&self) -> &'static str {
+        RunState::replay(&self.seen).status.word()
+    }
+
     pub fn ledger(&self) -> Vec<String> {
         std::fs::read_to_string(self.work.path().join("ledger"))
             .unwrap_or_default()

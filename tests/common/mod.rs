@@ -1,6 +1,7 @@
-//! Helpers shared by the black-box tests: unique tags, finding and killing
+//! The fixtures shared by the test crates (`tests/engine`, `tests/cli`,
+//! `tests/state`, `tests/screens`, `tests/pty`), as the library
+//! `slate-testkit`. Here: the `slate` binary's path, unique tags, finding and killing
 //! the processes a test started, and reading journals as JSON.
-#![allow(dead_code)] // each test binary uses its own subset
 
 pub mod engine;
 pub mod pty;
@@ -19,6 +20,13 @@ use nix::unistd::Pid;
 use serde_json::Value;
 
 const POLL: Duration = Duration::from_millis(20);
+
+/// The `slate` binary under test: Cargo builds it for the integration tests
+/// and names it in their environment when it runs them.
+pub fn slate_bin() -> std::ffi::OsString {
+    std::env::var_os("CARGO_BIN_EXE_slate")
+        .expect("CARGO_BIN_EXE_slate is not set: run the tests with `cargo test`")
+}
 
 /// Digits that no other test (or test run) uses: for tags and process markers.
 pub fn unique() -> String {

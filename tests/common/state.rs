@@ -10,9 +10,7 @@ use slate::cockpit::keymap::Keymap;
 use slate::engine::event::{Actor, EnvOutline, Event, StepOutline};
 use slate::tui::theme::Theme;
 
-// Re-exported so the state tests need one import; the binaries that do not
-// use them would otherwise warn.
-#[allow(unused_imports)]
+// Re-exported so the state tests need one import.
 pub use super::render::{code, key};
 
 /// The plan's text; the flags add `irreversible = true` to migrate and

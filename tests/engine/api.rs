@@ -8,7 +8,7 @@ use std::time::Duration;
 use slate::engine::event::{
     ApprovalSource, EnvOutcome, Event, RollbackChoice, StepStatus, Trigger,
 };
-use slate::engine::{Action, Instruction, RunOutcome, RunState, Unattended};
+use slate::engine::{Action, Instruction, RunOutcome, Unattended};
 
 use crate::common;
 use common::engine::*;
@@ -265,13 +265,6 @@ command = 'echo two >> ledger'
     let p = order.iter().position(|t| *t == "paused").unwrap();
     let r = order.iter().position(|t| *t == "resumed").unwrap();
     assert!(order[..p].contains(&"pause_requested") && p < r);
-}
-
-impl Run {
-    /// The status a client rebuilding state from what it has seen would show.
-    fn handle_status(&self) -> &'static str {
-        RunState::replay(&self.seen).status.word()
-    }
 }
 
 #[tokio::test]

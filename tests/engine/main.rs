@@ -3,8 +3,7 @@
 //! that clients saw exactly the journal and that replaying it rebuilds the
 //! live state (`common::engine`). Also the fuzzed hostile input.
 
-#[path = "../common/mod.rs"]
-mod common;
+use slate_testkit as common;
 
 mod analysis;
 mod api;

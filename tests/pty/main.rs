@@ -3,8 +3,7 @@
 //! replay, review, and headless runs on a tty. Every step waits (with a
 //! deadline) until the screen shows what the next keystroke needs.
 
-#[path = "../common/mod.rs"]
-mod common;
+use slate_testkit as common;
 
 mod attach;
 mod cockpit;

@@ -5,8 +5,7 @@
 //! `INSTA_UPDATE=always cargo test --test screens MODULE::` and review every
 //! changed `.snap` as a screen.
 
-#[path = "../common/mod.rs"]
-mod common;
+use slate_testkit as common;
 
 mod cockpit;
 mod evidence;

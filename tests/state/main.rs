@@ -2,8 +2,7 @@
 //! cockpit's, the history browser's, the replay's and the review form's
 //! state, and the tests check the state and the effects it asks for.
 
-#[path = "../common/mod.rs"]
-mod common;
+use slate_testkit as common;
 
 mod cockpit;
 mod history;
