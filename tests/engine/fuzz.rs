@@ -2,14 +2,18 @@
 //! arbitrary record sequences must never panic, hang or run away — the
 //! loader answers with located problems, the reader with a warning or an
 //! error naming a line, and replay, the dossier and the cockpit's state take
-//! whatever records come. The seed corpus is the validate fixtures; each
-//! property runs a bounded number of cases so CI stays quick.
+//! whatever records come; lines sent to a real run's control socket are
+//! answered or refused on their own connection. The seed corpus is the
+//! validate fixtures; each property runs a bounded number of cases so CI
+//! stays quick.
 
 use std::path::PathBuf;
 
 use proptest::prelude::*;
 use slate::engine::event::*;
 use slate::engine::{Event, Record, RunState};
+
+use crate::common;
 
 fn fixtures() -> Vec<String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -429,10 +433,122 @@ proptest! {
         let mut term = ratatui::Terminal::new(backend).unwrap();
         term.draw(|f| slate::cockpit::ui::draw(f, &app)).unwrap();
     }
+}
 
-    /// Whatever arrives on the control socket parses or is refused; never a panic.
-    #[test]
-    fn control_requests_never_panic(line in ".{0,300}") {
-        let _ = serde_json::from_str::<slate::control::wire::Request>(&line);
+/// A line to send to the control socket: anything at all, or a valid
+/// request that does not steer the run (status, subscribe, a note), mutated.
+fn control_line() -> impl Strategy<Value = Vec<u8>> {
+    let seeds: Vec<&'static [u8]> = vec![
+        br#"{"op":"status"}"#,
+        br#"{"op":"subscribe","from_seq":1,"elide":true}"#,
+        br#"{"op":"command","command":{"action":"note","text":"fuzz"},"client":"cli"}"#,
+    ];
+    prop_oneof![
+        ".{0,300}".prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 0..300),
+        (
+            prop::sample::select(seeds),
+            prop::collection::vec(mutation(), 1..6)
+        )
+            .prop_map(|(seed, muts)| apply(seed, &muts)),
+        // Past the line cap, with and without a newline inside.
+        (0usize..3).prop_map(|n| {
+            let mut b = vec![b'{'; slate::control::wire::MAX_LINE + 1 + n];
+            b[n * 100] = b'\n';
+            b
+        }),
+    ]
+}
+
+/// Sends `line` and a newline on a new connection to `socket` and reads the
+/// first reply line, if the server sends one before closing. Fails the case
+/// on a reply that is not a [`Response`], or on silence past a deadline.
+fn exchange(
+    socket: &std::path::Path,
+    line: &[u8],
+) -> Result<Option<slate::control::wire::Response>, TestCaseError> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket)
+        .map_err(|e| TestCaseError::fail(format!("connect: {e}")))?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    // The server may close early (a bad line): a failed write is its answer.
+    let _ = stream.write_all(line).and_then(|_| stream.write_all(b"\n"));
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut reply = Vec::new();
+    match BufReader::new(&stream).read_until(b'\n', &mut reply) {
+        Ok(0) => Ok(None),
+        Ok(_) => serde_json::from_slice(&reply).map(Some).map_err(|e| {
+            TestCaseError::fail(format!(
+                "not a reply ({e}): {}",
+                String::from_utf8_lossy(&reply)
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Ok(None),
+        Err(e) => Err(TestCaseError::fail(format!("no reply or close: {e}"))),
     }
+}
+
+/// Whatever arrives on a real run's control socket is read by the server's
+/// own read path (line cap, JSON, credentials) and answered or refused on
+/// its connection alone: after every hostile line a new connection still
+/// gets the run's status, the run still waits at its gate, and approving it
+/// then releases it with a journal that replays to the live state.
+#[test]
+fn control_requests_never_panic() {
+    use slate::control::wire::Response;
+    use slate::engine::Action;
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let run = rt.block_on(async {
+        let mut run = common::engine::start(
+            &common::engine::prod_deploy(
+                "gates = [\"go\"]\n",
+                "",
+                &common::engine::manual_gate(""),
+            ),
+            false,
+        );
+        run.until("the gate", |e| matches!(e, Event::GateWaiting { .. }))
+            .await;
+        run
+    });
+    let server = {
+        let _in_runtime = rt.enter();
+        slate::control::server::ControlServer::start(run.handle.clone()).unwrap()
+    };
+    let socket = server.path().to_path_buf();
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 300,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&control_line(), |line| {
+            exchange(&socket, &line)?;
+            let status = exchange(&socket, br#"{"op":"status"}"#)?;
+            prop_assert!(
+                matches!(&status, Some(Response::Status(s)) if s["outcome"].is_null()),
+                "the server still serves a running run: {status:?}"
+            );
+            Ok(())
+        })
+        .unwrap();
+    let (state, _, _) = rt.block_on(async {
+        assert_eq!(
+            run.send(
+                "owner",
+                Action::Approve {
+                    gate: None,
+                    comment: String::new()
+                }
+            )
+            .await,
+            Ok("approved go".into())
+        );
+        run.finish().await
+    });
+    assert_eq!(state.outcome, Some(RunOutcome::Released));
+    drop(server);
 }
