@@ -3,7 +3,6 @@
 //! Every scenario ends by replaying the journal and comparing with the live state.
 
 use std::path::Path;
-use std::time::Duration;
 
 use slate::engine::event::{
     ApprovalSource, EnvOutcome, Event, RollbackChoice, StepStatus, Trigger,
@@ -255,7 +254,26 @@ command = 'echo two >> ledger'
         ["one"],
         "step one finished; step two has not started"
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Nothing runs while paused: a note sent now is answered after anything
+    // the engine would have started on its own, and nothing came before it.
+    let paused_at = run.seen.len();
+    assert!(
+        run.send(
+            "op",
+            Action::Note {
+                text: "still paused?".into()
+            }
+        )
+        .await
+        .is_ok()
+    );
+    run.until("the note", |e| matches!(e, Event::NoteAdded { .. }))
+        .await;
+    assert_eq!(
+        types(&run.seen[paused_at..]),
+        ["note_added"],
+        "nothing runs while paused"
+    );
     assert_eq!(run.ledger(), ["one"], "nothing runs while paused");
     assert_eq!(run.send("op", Action::Resume).await, Ok("resumed".into()));
     let (state, records, ledger) = run.finish().await;
