@@ -173,6 +173,64 @@ fn counters(port: u16) -> (f64, f64) {
     (ok, err)
 }
 
+/// The instance's `/version` as JSON.
+fn version(port: u16) -> serde_json::Value {
+    serde_json::from_str(&get(port, "/version").2).expect("/version is JSON")
+}
+
+/// Waits until the instance's traffic generator has finished `n` more
+/// ticks; a tick counts once its requests are recorded.
+fn wait_ticks(port: u16, n: u64) {
+    let ticks = || {
+        version(port)["traffic_ticks"]
+            .as_u64()
+            .expect("traffic_ticks")
+    };
+    let start = ticks();
+    assert!(
+        wait_until(Duration::from_secs(10), || ticks() >= start + n),
+        "the traffic generator stopped ticking"
+    );
+}
+
+/// Waits until the instance has been up `secs` by its own clock.
+fn wait_uptime(port: u16, secs: f64) {
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            version(port)["uptime_seconds"]
+                .as_f64()
+                .expect("uptime_seconds")
+                >= secs
+        }),
+        "the instance's clock did not reach {secs} s"
+    );
+}
+
+/// The session a process belongs to (`/proc/PID/stat` field 6).
+fn session(pid: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let after = &stat[stat.rfind(')').expect("comm") + 2..];
+    after
+        .split_whitespace()
+        .nth(3)
+        .expect("session")
+        .parse()
+        .expect("a number")
+}
+
+/// Signals sent to `pid` and not yet handled (`SigPnd` and `ShdPnd`).
+fn pending_signals(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("status")
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("SigPnd:")
+                .or_else(|| l.strip_prefix("ShdPnd:"))
+        })
+        .map(|hex| u64::from_str_radix(hex.trim(), 16).expect("a mask"))
+        .fold(0, |a, b| a | b)
+}
+
 /// A foreground `serve` this test owns; SIGTERMed (then killed) on drop.
 struct Serve {
     child: Child,
@@ -340,6 +398,28 @@ impl Sleeper {
                 .expect("spawn sleep"),
         )
     }
+    /// A `sleep` with every signal blocked (the mask survives exec): a
+    /// signal sent to it stays pending, where a test can see it, instead of
+    /// ending it at some later moment.
+    fn deaf() -> Sleeper {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new("sleep");
+        cmd.arg("30")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: between fork and exec only sigprocmask runs, which is
+        // async-signal-safe and touches no memory of ours.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::sys::signal::SigSet::all()
+                    .thread_block()
+                    .map_err(Into::into)
+            });
+        }
+        Sleeper(cmd.spawn().expect("spawn sleep"))
+    }
+
     fn pid(&self) -> i32 {
         self.0.id() as i32
     }
@@ -444,9 +524,11 @@ fn weight_zero_stops_traffic_and_restoring_it_resumes() {
     ));
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert_eq!(out.stdout.trim(), "demo weight 0");
-    thread::sleep(Duration::from_millis(300));
+    // A tick that read the old weight may still be recording; two ticks on,
+    // none is. Then seven ticks at weight 0 record nothing.
+    wait_ticks(s.port, 2);
     let before = counters(s.port);
-    thread::sleep(Duration::from_millis(700));
+    wait_ticks(s.port, 7);
     assert_eq!(counters(s.port), before, "weight 0 must stop traffic");
     let (_, _, text) = get(s.port, "/metrics");
     assert!(text.contains("demo_traffic_weight 0"));
@@ -456,13 +538,13 @@ fn weight_zero_stops_traffic_and_restoring_it_resumes() {
         &["weight", "--port", &port, "--value", "100"],
     ));
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    // 1000 req/s for ~0.5 s: well over 100 more.
-    thread::sleep(Duration::from_millis(500));
-    let after = counters(s.port);
-    assert!(
-        after.0 + after.1 > before.0 + before.1 + 100.0,
-        "traffic must resume: {before:?} -> {after:?}"
-    );
+    // 1000 req/s is 100 a tick: well over 100 more within a few ticks.
+    let mut after = before;
+    let resumed = wait_until(Duration::from_secs(10), || {
+        after = counters(s.port);
+        after.0 + after.1 > before.0 + before.1 + 100.0
+    });
+    assert!(resumed, "traffic must resume: {before:?} -> {after:?}");
 }
 
 #[test]
@@ -517,9 +599,11 @@ fn start_restart_and_stop_manage_a_detached_instance() {
     assert_eq!(rec["pid"], pid1);
     assert_eq!(rec["weight"], 25);
 
-    // The instance keeps running after `start` returned.
-    thread::sleep(Duration::from_millis(300));
+    // The instance keeps running after `start` returned: it leads a session
+    // of its own, so nothing sent to the starter's session or group reaches it.
+    assert_eq!(session(pid1), pid1, "the instance leads its own session");
     assert!(alive(pid1));
+    assert_eq!(get(port, "/healthz").0, 200);
 
     // Steering by name updates the record too.
     let out = fleet.cli(&[
@@ -584,7 +668,7 @@ fn stop_all_in_process_stops_every_instance() {
 fn stale_pidfile_never_kills_a_stranger() {
     let mut fleet = Fleet::new();
     std::fs::create_dir_all(&fleet.dir).expect("fleet dir");
-    let stranger = Sleeper::spawn();
+    let stranger = Sleeper::deaf();
     std::fs::write(fleet.dir.join("ghost.pid"), format!("{}\n", stranger.pid())).expect("pidfile");
 
     let out = fleet.cli(&["stop", "--name", "ghost", "--dir", fleet.dir()]);
@@ -597,8 +681,14 @@ fn stale_pidfile_never_kills_a_stranger() {
     let (pid, _) = fleet.start("ghost", "1.0.0", 0, &[]);
     assert_ne!(pid, stranger.pid());
 
-    thread::sleep(Duration::from_millis(200));
-    assert!(alive(stranger.pid()), "the stranger was signalled");
+    // Every signal is blocked in the stranger, so one sent to it would still
+    // be pending now that the commands that could have sent it have exited.
+    assert!(alive(stranger.pid()), "the stranger was killed");
+    assert_eq!(
+        pending_signals(stranger.pid()),
+        0,
+        "the stranger was signalled"
+    );
 }
 
 #[test]
@@ -607,7 +697,9 @@ fn owner_watchdog_ends_an_orphaned_instance() {
     let mut owner = Sleeper::spawn();
     let owner_pid = owner.pid().to_string();
     let (pid, port) = fleet.start("canary", "1.0.0", 0, &["--owner-pid", &owner_pid]);
-    thread::sleep(Duration::from_millis(600));
+    // Up long enough, by its own clock, for its watchdog (every 250 ms) to
+    // have looked at the owner twice.
+    wait_uptime(port, 0.6);
     assert!(alive(pid), "instance died while its owner lives");
     assert_eq!(get(port, "/healthz").0, 200);
 
@@ -628,11 +720,20 @@ fn owner_from_the_environment_is_honoured() {
     cmd.env("SLATE_DEMO_OWNER", owner.pid().to_string());
     let mut child = cmd
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn serve");
-    thread::sleep(Duration::from_millis(400));
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("serve announced its address");
+    let port: u16 = first
+        .strip_prefix("listening on 127.0.0.1:")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+    // Up long enough, by its own clock, for its watchdog to have looked twice.
+    wait_uptime(port, 0.6);
     let still_running = child.try_wait().expect("try_wait").is_none();
     drop(owner);
     let exited = wait_until(Duration::from_secs(3), || {
