@@ -37,7 +37,7 @@ impl Feed {
 /// The records of a run that deployed dev and waits at prod's gate `go`.
 fn gate_records(f: &mut Feed) -> Vec<Record> {
     let events = vec![
-        run_started(&PLAN, true),
+        run_started(&PLAN),
         Event::EnvStarted { env: 0 },
         Event::StepStarted {
             env: 0,

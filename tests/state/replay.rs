@@ -66,7 +66,7 @@ fn finished(env: usize, step: usize, status: StepStatus) -> Event {
 fn timeline(dev_lines: usize) -> Vec<(f64, Event)> {
     let g = GATE_WAIT_S;
     let mut v = vec![
-        (0.0, run_started(&PLAN, false)),
+        (0.0, run_started(&PLAN)),
         (1.0, Event::EnvStarted { env: 0 }),
         (
             1.0,
