@@ -28,6 +28,16 @@ pub fn slate_bin() -> std::ffi::OsString {
         .expect("CARGO_BIN_EXE_slate is not set: run the tests with `cargo test`")
 }
 
+/// Who a test says did something: `user` through `via` ("cockpit", "cli",
+/// "test"…), uid 1000. The one actor every fixture and test uses.
+pub fn actor(user: &str, via: &str) -> slate::engine::Actor {
+    slate::engine::Actor {
+        user: user.into(),
+        uid: 1000,
+        via: via.into(),
+    }
+}
+
 /// Digits that no other test (or test run) uses: for tags and process markers.
 pub fn unique() -> String {
     static N: AtomicU64 = AtomicU64::new(0);

@@ -7,11 +7,12 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 use slate::cockpit::app::App;
 use slate::cockpit::keymap::Keymap;
-use slate::engine::event::{Actor, Event};
+use slate::engine::event::Event;
 use slate::tui::theme::Theme;
 
 // Re-exported so the state tests need one import.
 pub use super::render::{code, key};
+pub use crate::actor;
 
 /// The plan's text; the flags add `irreversible = true` to migrate and
 /// `require_comment = true` to the gate.
@@ -63,14 +64,6 @@ pub fn app_on(src: &str, keymap: Keymap) -> App {
 /// When the runs start.
 pub fn t0() -> Timestamp {
     Timestamp::from_second(1_800_000_000).unwrap()
-}
-
-pub fn actor(user: &str, via: &str) -> Actor {
-    Actor {
-        user: user.into(),
-        uid: 1,
-        via: via.into(),
-    }
 }
 
 /// The run of `src` (made by [`plan`]) starting, by "starter" from the

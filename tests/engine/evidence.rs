@@ -13,7 +13,8 @@ use slate::journal::read_journal;
 use tempfile::TempDir;
 
 use crate::common;
-use common::engine::{LIMIT, actor, plan_source};
+use common::actor;
+use common::engine::{LIMIT, plan_source};
 use common::sandbox::Sandbox;
 
 const JUNIT_OK: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -119,7 +120,7 @@ async fn run(body: &str, files: &[(&str, &str)]) -> Ran {
     }
     let plan = slate::plan::parse(&plan_source(body), "test.toml", work.path().to_path_buf())
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut opts = EngineOptions::new("test.toml", home.path(), actor("starter"));
+    let mut opts = EngineOptions::new("test.toml", home.path(), actor("starter", "test"));
     opts.unattended = Unattended::FailClosed;
     opts.durable = false;
     let (engine, handle) = Engine::new(plan, opts).unwrap();

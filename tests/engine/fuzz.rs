@@ -173,7 +173,7 @@ proptest! {
     }
 }
 
-fn actor() -> impl Strategy<Value = Actor> {
+fn any_actor() -> impl Strategy<Value = Actor> {
     (
         "[a-z]{1,6}",
         prop::sample::select(vec!["cockpit", "cli", "engine", "socket"]),
@@ -258,7 +258,7 @@ fn event() -> impl Strategy<Value = Event> {
                 since: None,
             }
         }),
-        (ix.clone(), ix.clone(), "[a-z]{1,5}", actor(), text).prop_map(
+        (ix.clone(), ix.clone(), "[a-z]{1,5}", any_actor(), text).prop_map(
             |(env, step, gate, actor, comment)| Event::Approved {
                 env,
                 step,
@@ -273,7 +273,7 @@ fn event() -> impl Strategy<Value = Event> {
             step,
             gate
         }),
-        (ix.clone(), ix.clone(), "[a-z]{1,5}", actor(), text).prop_map(
+        (ix.clone(), ix.clone(), "[a-z]{1,5}", any_actor(), text).prop_map(
             |(env, step, gate, actor, reason)| Event::Rejected {
                 env,
                 step,
@@ -331,7 +331,7 @@ fn event() -> impl Strategy<Value = Event> {
                     choices
                 }
             ),
-        (ix.clone(), ix.clone(), choice, actor(), text).prop_map(
+        (ix.clone(), ix.clone(), choice, any_actor(), text).prop_map(
             |(env, step, choice, actor, note)| Event::RollbackDecision {
                 env,
                 step,
@@ -340,7 +340,7 @@ fn event() -> impl Strategy<Value = Event> {
                 note
             }
         ),
-        (ix.clone(), ix.clone(), actor()).prop_map(|(env, step, actor)| Event::RetryRequested {
+        (ix.clone(), ix.clone(), any_actor()).prop_map(|(env, step, actor)| Event::RetryRequested {
             env,
             step,
             actor
@@ -371,13 +371,13 @@ fn event() -> impl Strategy<Value = Event> {
                     output
                 }
             ),
-        (actor(), text).prop_map(|(actor, reason)| Event::AbortRequested { actor, reason }),
-        (ix.clone(), actor(), text).prop_map(|(env, actor, reason)| Event::RollbackRequested {
+        (any_actor(), text).prop_map(|(actor, reason)| Event::AbortRequested { actor, reason }),
+        (ix.clone(), any_actor(), text).prop_map(|(env, actor, reason)| Event::RollbackRequested {
             env,
             actor,
             reason
         }),
-        actor().prop_map(|actor| Event::PauseRequested {
+        any_actor().prop_map(|actor| Event::PauseRequested {
             actor,
             reason: None
         }),
@@ -385,9 +385,9 @@ fn event() -> impl Strategy<Value = Event> {
             env: None,
             step: None
         }),
-        actor().prop_map(|actor| Event::Resumed { actor }),
-        (actor(), text).prop_map(|(actor, text)| Event::NoteAdded { actor, text }),
-        (actor(), ix.clone(), ix).prop_map(|(actor, env, step)| Event::RunRecovered {
+        any_actor().prop_map(|actor| Event::Resumed { actor }),
+        (any_actor(), text).prop_map(|(actor, text)| Event::NoteAdded { actor, text }),
+        (any_actor(), ix.clone(), ix).prop_map(|(actor, env, step)| Event::RunRecovered {
             actor,
             pid: 2,
             previous_pid: 1,

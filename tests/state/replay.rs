@@ -26,10 +26,6 @@ fn at(secs: f64) -> Timestamp {
     t0() + SignedDuration::from_secs_f64(secs)
 }
 
-fn actor(user: &str) -> Actor {
-    common::state::actor(user, "cockpit")
-}
-
 fn out(env: usize, step: usize, line: &str) -> Event {
     Event::Output {
         env,
@@ -127,7 +123,7 @@ fn timeline(dev_lines: usize) -> Vec<(f64, Event)> {
                 env: 1,
                 step: 0,
                 gate: "go".into(),
-                actor: actor("alice"),
+                actor: actor("alice", "cockpit"),
                 comment: "dashboards green".into(),
                 source: ApprovalSource::Operator,
             },
