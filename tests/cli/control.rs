@@ -20,13 +20,8 @@ const LIMIT: Duration = Duration::from_secs(30);
 /// Longest wait for a running slate to reach a point.
 const WAIT: Duration = Duration::from_secs(15);
 
-const PLAN: &str = r#"
-[release]
-name = "svc"
-version = "2.0.0"
-previous_version = "1.0.0"
-owner = "tests"
-
+const PLAN: &str = common::release_plan!(
+    r#"
 [[environments]]
 name = "dev"
 
@@ -46,7 +41,8 @@ name = "signoff"
 kind = "manual"
 require_comment = true
 timeout = "60s"
-"#;
+"#
+);
 
 /// A headless run in the background, its stdout going to a file.
 struct Run {
@@ -581,13 +577,7 @@ fn an_eliding_follower_gets_every_state_change_and_counts_for_a_flood() {
     let sb = Sandbox::new();
     let plan = sb.plan(
         "flood.toml",
-        r#"
-[release]
-name = "svc"
-version = "2.0.0"
-previous_version = "1.0.0"
-owner = "tests"
-
+        common::release_plan!(r#"
 [[environments]]
 name = "dev"
 
@@ -599,7 +589,7 @@ gates_after = ["signoff"]
 [[gates]]
 name = "signoff"
 kind = "manual"
-"#,
+"#),
     );
     let stdout = sb.path("run.out");
     let mut cmd = sb.slate();
@@ -817,7 +807,7 @@ fn status_lists_a_finished_run_whose_engine_lingers() {
     let sb = Sandbox::new();
     let plan = sb.plan(
         "quick.toml",
-        "[release]\nname = \"svc\"\nversion = \"2\"\nprevious_version = \"1\"\nowner = \"t\"\n\n[[environments]]\nname = \"dev\"\n\n[[stages]]\nname = \"a\"\ncommand = 'echo \"do a\" >> \"$LEDGER\"'\nrollback = 'echo \"undo a\" >> \"$LEDGER\"'\n",
+        common::release_plan!("svc" "2" from "1" by "t"; "\n[[environments]]\nname = \"dev\"\n\n[[stages]]\nname = \"a\"\ncommand = 'echo \"do a\" >> \"$LEDGER\"'\nrollback = 'echo \"undo a\" >> \"$LEDGER\"'\n"),
     );
     let mut host = sb
         .slate()

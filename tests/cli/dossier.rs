@@ -24,15 +24,12 @@ const SECTIONS: [&str; 8] = [
     "Memory Entry",
 ];
 
-const HEAD: &str = r#"
-[release]
-name = "ledger-api"
-version = "3.1.0"
-previous_version = "3.0.2"
-owner = "release-team"
-scope = "the ledger API and its workers"
+const HEAD: &str = common::release_plan!(
+    "ledger-api" "3.1.0" from "3.0.2" by "release-team";
+    r#"scope = "the ledger API and its workers"
 notes = "Adds idempotency keys to POST /entries."
-"#;
+"#
+);
 
 const RELEASED: &str = r#"
 [[environments]]

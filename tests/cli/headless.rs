@@ -37,13 +37,7 @@ const POLL: Duration = Duration::from_millis(20);
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml");
 
 /// The common head of the inline plans.
-const HEAD: &str = r#"
-[release]
-name = "svc"
-version = "2.0.0"
-previous_version = "1.0.0"
-owner = "tests"
-"#;
+const HEAD: &str = common::release_plan!();
 
 // ---------------------------------------------------------------------------
 // Helpers

@@ -16,18 +16,12 @@ use common::sandbox::Sandbox;
 /// Every refusal here is immediate; this only bounds a hang.
 const LIMIT: Duration = Duration::from_secs(30);
 
-const PLAN: &str = r#"
-[release]
-name = "svc"
-version = "2"
-previous_version = "1"
-owner = "me"
-[[environments]]
+const PLAN: &str = common::release_plan!("svc" "2" from "1" by "me"; r#"[[environments]]
 name = "dev"
 [[stages]]
 name = "deploy"
 command = 'echo deployed'
-"#;
+"#);
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

@@ -534,18 +534,12 @@ fn headless_stage_output_keeps_colours_only_on_a_terminal() {
     let sb = Sandbox::new();
     let plan = sb.plan(
         "colour.toml",
-        r#"
-[release]
-name = "svc"
-version = "2"
-previous_version = "1"
-owner = "me"
-[[environments]]
+        common::release_plan!("svc" "2" from "1" by "me"; r#"[[environments]]
 name = "dev"
 [[stages]]
 name = "build"
 command = '''printf '\033[1;31mRED\033[0m plain \033]0;owned\007 \033]52;c;eA==\007 \033[2J \033[1A up\n'; echo COLOURTEST-DONE'''
-"#,
+"#),
     );
     let args = ["run", plan.to_str().unwrap(), "--headless"];
 

@@ -183,13 +183,7 @@ fn run(home: &Path, dir: &Path, name: &str, plan: &str) -> (i32, String, Vec<Val
 
 fn plan(prom: &str, instance: u16, extra_metric: &str, gate_check: &str) -> String {
     format!(
-        r#"
-[release]
-name = "demo"
-version = "2.5.0"
-previous_version = "2.4.1"
-owner = "tests"
-
+        common::release_plan!("demo" "2.5.0" from "2.4.1" by "tests"; r#"
 [[environments]]
 name = "prod"
 config = {{ instance = "127.0.0.1:{instance}" }}
@@ -225,7 +219,11 @@ name = "canary"
 metrics = ["error_ratio"{extra_name}]
 count = 3
 failure_limit = 1
-"#,
+"#),
+        instance = instance,
+        gate_check = gate_check,
+        prom = prom,
+        extra_metric = extra_metric,
         extra_name = if extra_metric.is_empty() {
             ""
         } else {
@@ -358,13 +356,7 @@ success = "<= 0.05""#
 /// A plan whose prod is behind a check gate with `check`.
 fn gated_plan(check: &str) -> String {
     format!(
-        r#"
-[release]
-name = "demo"
-version = "2.5.0"
-previous_version = "2.4.1"
-owner = "tests"
-
+        common::release_plan!("demo" "2.5.0" from "2.4.1" by "tests"; r#"
 [[environments]]
 name = "prod"
 gates = ["no-pages"]
@@ -378,7 +370,8 @@ rollback = "echo undo"
 name = "no-pages"
 kind = "check"
 check = {{ {check} }}
-"#
+"#),
+        check = check
     )
 }
 

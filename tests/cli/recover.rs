@@ -40,13 +40,7 @@ fn plan(irreversible_migrate: bool, idempotent_deploy: bool, verify: bool) -> St
         ""
     };
     format!(
-        r#"
-[release]
-name = "crashy"
-version = "2.0.0"
-previous_version = "1.0.0"
-owner = "qa"
-
+        common::release_plan!("crashy" "2.0.0" from "1.0.0" by "qa"; r#"
 [[environments]]
 name = "dev"
 
@@ -89,7 +83,10 @@ wait = "1500ms"
 [[gates]]
 name = "go"
 kind = "manual"
-"#
+"#),
+        verify = verify,
+        irreversible_migrate = irreversible_migrate,
+        idempotent_deploy = idempotent_deploy
     )
 }
 

@@ -24,13 +24,7 @@ const VAULT: &str = "vault-s3cret-42";
 
 fn plan(hook: &str) -> String {
     format!(
-        r#"
-[release]
-name = "vaulted"
-version = "1.0.1"
-previous_version = "1.0.0"
-owner = "sec"
-
+        common::release_plan!("vaulted" "1.0.1" from "1.0.0" by "sec"; r#"
 [secrets]
 DB_PASSWORD = "env:TEST_DB_PASSWORD"
 API_TOKEN = "file:token.txt"
@@ -65,7 +59,8 @@ command = 'echo "deploy failed: bad token $API_TOKEN" >&2; exit 3'
 [[channels]]
 name = "ops"
 url = "{hook}"
-"#
+"#),
+        hook = hook
     )
 }
 
@@ -282,13 +277,7 @@ fn a_secret_pasted_into_a_note_or_a_comment_never_reaches_the_log() {
     let sb = Sandbox::new();
     let plan = sb.plan(
         "plan.toml",
-        r#"
-[release]
-name = "chatty"
-version = "2"
-previous_version = "1"
-owner = "sec"
-
+        common::release_plan!("chatty" "2" from "1" by "sec"; r#"
 [secrets]
 DB_PASSWORD = "env:TEST_DB_PASSWORD"
 
@@ -304,7 +293,7 @@ command = 'true'
 [[gates]]
 name = "go"
 kind = "manual"
-"#,
+"#),
     );
     let mut run = sb
         .slate()
@@ -355,13 +344,7 @@ fn the_variable_a_secret_is_read_from_reaches_no_child() {
     let plan = sb.plan(
         "plan.toml",
         &format!(
-            r#"
-[release]
-name = "sealed"
-version = "2"
-previous_version = "1"
-owner = "sec"
-
+            common::release_plan!("sealed" "2" from "1" by "sec"; r#"
 [secrets]
 TOKEN = "env:SRC_TOKEN"
 OTHER = 'cmd:{cmd_secret}; echo other-value-1234'
@@ -410,7 +393,8 @@ count = 1
 name = "image"
 sha256 = "{digest}"
 digest_command = '{digest_cmd}; echo {digest}'
-"#,
+"#),
+            digest = digest,
             cmd_secret = seen("cmd-secret"),
             named = seen("named"),
             unnamed = seen("unnamed"),
@@ -454,13 +438,7 @@ const HOOK_TOKEN: &str = "TOPSECRETTOKEN";
 /// a token and a check whose URL carries credentials.
 fn sealed_plan(hook: &str, health: &str) -> String {
     format!(
-        r#"
-[release]
-name = "hooked"
-version = "2"
-previous_version = "1"
-owner = "sec"
-
+        common::release_plan!("hooked" "2" from "1" by "sec"; r#"
 [[environments]]
 name = "prod"
 gates = ["go"]
@@ -482,7 +460,9 @@ http = "{health}"
 [[channels]]
 name = "ops"
 url = "{hook}"
-"#
+"#),
+        health = health,
+        hook = hook
     )
 }
 
@@ -714,13 +694,7 @@ fn credentials_in_check_and_metric_urls_reach_no_record() {
     let plan = sb.plan(
         "plan.toml",
         &format!(
-            r#"
-[release]
-name = "probed"
-version = "2"
-previous_version = "1"
-owner = "sec"
-
+            common::release_plan!("probed" "2" from "1" by "sec"; r#"
 [secrets]
 API_KEY = "env:TEST_API_KEY"
 
@@ -773,7 +747,12 @@ count = 1
 [[channels]]
 name = "ops"
 url = "{hook}"
-"#
+"#),
+            PW = PW,
+            TOK = TOK,
+            port = port,
+            dead = dead,
+            hook = hook
         ),
     );
     let child = sb

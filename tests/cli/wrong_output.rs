@@ -22,13 +22,7 @@ fn the_dossier_shows_the_recovery_check_each_environment_runs() {
     let sb = Sandbox::new();
     let plan = sb.plan(
         "plan.toml",
-        r#"
-[release]
-name = "svc"
-version = "2.5.0"
-previous_version = "2.4.1"
-owner = "me"
-
+        common::release_plan!("svc" "2.5.0" from "2.4.1" by "me"; r#"
 [[environments]]
 name = "staging"
 config = { port = "8081" }
@@ -42,7 +36,7 @@ verify_rollback = { http = "http://127.0.0.1:${config.port}/${env}/health", cont
 [[stages]]
 name = "deploy"
 command = 'true'
-"#,
+"#),
     );
     let out = sb.run(&["run", plan.to_str().unwrap(), "--headless"], LIMIT);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
@@ -72,13 +66,7 @@ fn force_without_a_note_names_the_failed_undo() {
     let sb = Sandbox::new();
     let plan = sb.plan(
         "plan.toml",
-        r#"
-[release]
-name = "svc"
-version = "2"
-previous_version = "1"
-owner = "me"
-[[environments]]
+        common::release_plan!("svc" "2" from "1" by "me"; r#"[[environments]]
 name = "dev"
 [[stages]]
 name = "deploy"
@@ -87,7 +75,7 @@ rollback = 'echo undo fails; exit 1'
 [[stages]]
 name = "check"
 command = 'exit 1'
-"#,
+"#),
     );
     let printed = sb.path("run.out");
     let child = sb

@@ -33,14 +33,8 @@ pub fn start(plan_body: &str, linger: bool) -> Run {
 /// A whole plan: the release svc 2.0 (replacing 1.0), then `plan_body`.
 pub fn plan_source(plan_body: &str) -> String {
     format!(
-        r#"
-[release]
-name = "svc"
-version = "2.0"
-previous_version = "1.0"
-owner = "owner"
-{plan_body}
-"#
+        crate::release_plan!("svc" "2.0" from "1.0" by "owner"; "{plan_body}\n"),
+        plan_body = plan_body
     )
 }
 

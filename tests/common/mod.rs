@@ -28,6 +28,38 @@ pub fn slate_bin() -> std::ffi::OsString {
         .expect("CARGO_BIN_EXE_slate is not set: run the tests with `cargo test`")
 }
 
+/// A release plan's text, as a string literal (so it serves in a `const`,
+/// `concat!` or as a `format!` string): the `[release]` table, then `body`
+/// (more keys of that table, if any, then the plan's other tables).
+///
+/// `release_plan!(body)` releases svc 2.0.0, replacing 1.0.0, owned by
+/// tests, and `release_plan!()` is that table alone;
+/// `release_plan!("checkout" "2.4.0" from "2.3.1" by "ops"; body)` says
+/// which release, versions and owner.
+#[macro_export]
+macro_rules! release_plan {
+    ($name:literal $version:literal from $previous:literal by $owner:literal; $body:literal) => {
+        concat!(
+            "[release]\nname = \"",
+            $name,
+            "\"\nversion = \"",
+            $version,
+            "\"\nprevious_version = \"",
+            $previous,
+            "\"\nowner = \"",
+            $owner,
+            "\"\n",
+            $body
+        )
+    };
+    ($body:literal) => {
+        $crate::release_plan!("svc" "2.0.0" from "1.0.0" by "tests"; $body)
+    };
+    () => {
+        $crate::release_plan!("")
+    };
+}
+
 /// Who a test says did something: `user` through `via` ("cockpit", "cli",
 /// "test"…), uid 1000. The one actor every fixture and test uses.
 pub fn actor(user: &str, via: &str) -> slate::engine::Actor {

@@ -28,13 +28,7 @@ pub fn plan(irreversible_migrate: bool, gate_requires_comment: bool) -> String {
         ""
     };
     format!(
-        r#"
-[release]
-name = "svc"
-version = "2.0"
-previous_version = "1.0"
-owner = "me"
-[[environments]]
+        crate::release_plan!("svc" "2.0" from "1.0" by "me"; r#"[[environments]]
 name = "dev"
 [[environments]]
 name = "prod"
@@ -49,7 +43,9 @@ rollback = "undo-deploy"
 [[gates]]
 name = "go"
 kind = "manual"
-{comment}"#
+{comment}"#),
+        irreversible = irreversible,
+        comment = comment
     )
 }
 

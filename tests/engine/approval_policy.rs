@@ -389,13 +389,9 @@ timeout = "300ms"
 
 // --- the real binary --------------------------------------------------------
 
-const CLI_PLAN: &str = r#"# four-eyes production
-[release]
-name = "svc"
-version = "2.0.0"
-previous_version = "1.0.0"
-owner = "tests"
-
+/// Four-eyes production.
+const CLI_PLAN: &str = common::release_plan!(
+    r#"
 [[environments]]
 name = "prod"
 approval = { four_eyes = true }
@@ -409,7 +405,8 @@ command = 'echo "deploy" >> "$LEDGER"'
 name = "go"
 kind = "manual"
 timeout = "60s"
-"#;
+"#
+);
 
 const LIMIT: Duration = Duration::from_secs(30);
 

@@ -320,13 +320,8 @@ fn headless_prints_a_line_per_check() {
     let plan = sb.plan(
         "plan.toml",
         &format!(
-            r#"
-[release]
-name = "svc"
-version = "2.0.0"
-previous_version = "1.0.0"
-owner = "tests"
-[[environments]]
+            common::release_plan!(
+                r#"[[environments]]
 name = "dev"
 [[environments]]
 name = "prod"
@@ -338,6 +333,8 @@ name = "app.tar.gz"
 path = "app.tar.gz"
 sha256 = "{digest}"
 "#
+            ),
+            digest = digest
         ),
     );
     let out = sb.run(

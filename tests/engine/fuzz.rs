@@ -103,13 +103,7 @@ fn journal_text() -> &'static str {
     TEXT.get_or_init(|| {
         let home = tempfile::TempDir::new().unwrap();
         let plan = slate::plan::parse(
-            r#"
-[release]
-name = "fz"
-version = "2"
-previous_version = "1"
-owner = "o"
-[[environments]]
+            common::release_plan!("fz" "2" from "1" by "o"; r#"[[environments]]
 name = "dev"
 [[environments]]
 name = "prod"
@@ -121,7 +115,7 @@ rollback = "echo undo"
 name = "b"
 command = "exit 1"
 environments = ["prod"]
-"#,
+"#),
             "fz.toml",
             PathBuf::from("."),
         )
@@ -340,11 +334,8 @@ fn event() -> impl Strategy<Value = Event> {
                 note
             }
         ),
-        (ix.clone(), ix.clone(), any_actor()).prop_map(|(env, step, actor)| Event::RetryRequested {
-            env,
-            step,
-            actor
-        }),
+        (ix.clone(), ix.clone(), any_actor())
+            .prop_map(|(env, step, actor)| Event::RetryRequested { env, step, actor }),
         (
             ix.clone(),
             prop::sample::select(vec![

@@ -15,13 +15,8 @@ use common::{events, newest_run, only, read_journal};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-const PLAN: &str = r#"
-[release]
-name = "svc"
-version = "2.0.0"
-previous_version = "1.0.0"
-owner = "tests"
-
+const PLAN: &str = common::release_plan!(
+    r#"
 [[environments]]
 name = "dev"
 
@@ -39,7 +34,8 @@ timeout = "2m"
 name = "deploy"
 command = 'echo "deploy $SLATE_ENV" >> "$LEDGER"'
 rollback = 'echo "undo $SLATE_ENV" >> "$LEDGER"'
-"#;
+"#
+);
 
 fn attach(sb: &Sandbox, extra: &[&str]) -> Term {
     let mut args = vec!["attach"];

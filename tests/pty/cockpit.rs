@@ -39,13 +39,7 @@ const EXIT_WAIT: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(20);
 
 /// The common head of the plans.
-const HEAD: &str = r#"
-[release]
-name = "svc"
-version = "2.0.0"
-previous_version = "1.0.0"
-owner = "tests"
-"#;
+const HEAD: &str = common::release_plan!();
 
 /// A stage body that holds (at most 25 s) until the test creates `@DIR@/go`.
 const HOLD_UNTIL_GO: &str = r#"echo "holding until released"

@@ -29,13 +29,8 @@ const BUDGET: Duration = Duration::from_secs(90);
 const WAIT: Duration = Duration::from_secs(30);
 
 /// dev deploys; prod waits behind the manual gate `go`.
-const PLAN: &str = r#"
-[release]
-name = "svc"
-version = "2.0.0"
-previous_version = "1.0.0"
-owner = "tests"
-
+const PLAN: &str = common::release_plan!(
+    r#"
 [[environments]]
 name = "dev"
 
@@ -53,7 +48,8 @@ timeout = "5m"
 name = "deploy"
 command = 'echo "deploy $SLATE_ENV" >> "$LEDGER"'
 rollback = 'echo "undo $SLATE_ENV" >> "$LEDGER"'
-"#;
+"#
+);
 
 /// `slate ARGS` in a terminal of its own, inside the sandbox.
 fn term(sb: &Sandbox, args: &[&str]) -> Term {

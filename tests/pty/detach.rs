@@ -28,13 +28,8 @@ const WAIT: Duration = Duration::from_secs(30);
 
 /// dev holds until `@DIR@/go` exists (printing `FLOOD` lines first); prod
 /// waits behind the manual gate `go`.
-const PLAN: &str = r#"
-[release]
-name = "svc"
-version = "2.0.0"
-previous_version = "1.0.0"
-owner = "tests"
-
+const PLAN: &str = common::release_plan!(
+    r#"
 [[environments]]
 name = "dev"
 
@@ -61,7 +56,8 @@ fi
 echo "deploy $SLATE_ENV" >> "$LEDGER"
 '''
 rollback = 'echo "undo $SLATE_ENV" >> "$LEDGER"'
-"#;
+"#
+);
 
 fn plan(sb: &Sandbox, flood: usize) -> PathBuf {
     sb.plan("plan.toml", &PLAN.replace("@FLOOD@", &flood.to_string()))

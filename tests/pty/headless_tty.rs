@@ -2,6 +2,8 @@
 //! Ctrl-C is a keystroke and stdin is a tty: the "Enter to resume" prompt is
 //! live, and must never keep Slate alive once the run has ended.
 
+use crate::common;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,19 +35,13 @@ fn ctrl_c_twice_on_a_terminal_aborts_and_slate_exits() {
     let plan = home.path().join("plan.toml");
     std::fs::write(
         &plan,
-        r#"
-[release]
-name = "svc"
-version = "2"
-previous_version = "1"
-owner = "me"
-[[environments]]
+        common::release_plan!("svc" "2" from "1" by "me"; r#"[[environments]]
 name = "prod"
 [[stages]]
 name = "deploy"
 command = 'echo deploying; sleep 20'
 rollback = 'echo undone'
-"#,
+"#),
     )
     .unwrap();
     let cmd = format!(

@@ -35,13 +35,7 @@ fn plan(name: &str, version: &str, fail_in_prod: bool) -> String {
         r#"echo "deployed $SLATE_ENV""#
     };
     format!(
-        r#"
-[release]
-name = "{name}"
-version = "{version}"
-previous_version = "0.1.0"
-owner = "tests"
-
+        common::release_plan!("{name}" "{version}" from "0.1.0" by "tests"; r#"
 [[environments]]
 name = "dev"
 
@@ -52,7 +46,10 @@ name = "prod"
 name = "deploy"
 command = '{command}'
 rollback = 'echo "undo $SLATE_ENV"'
-"#
+"#),
+        name = name,
+        version = version,
+        command = command
     )
 }
 

@@ -26,13 +26,8 @@ const WAIT: Duration = Duration::from_secs(15);
 const POLL: Duration = Duration::from_millis(20);
 
 /// dev, then prod behind the manual gate `go`; stages only echo.
-const PLAN: &str = r#"
-[release]
-name = "svc"
-version = "2.0.0"
-previous_version = "1.0.0"
-owner = "tests"
-
+const PLAN: &str = common::release_plan!(
+    r#"
 [[environments]]
 name = "dev"
 
@@ -47,7 +42,8 @@ command = 'echo "deploying to $SLATE_ENV"'
 [[gates]]
 name = "go"
 kind = "manual"
-"#;
+"#
+);
 
 /// A SLATE_HOME holding one finished run of [`PLAN`], gate pre-approved.
 struct Made {

@@ -20,20 +20,16 @@ const BUDGET: Duration = Duration::from_secs(60);
 /// The longest wait for one thing to happen.
 const WAIT: Duration = Duration::from_secs(20);
 
-const PLAN: &str = r#"
-[release]
-name = "svc"
-version = "2.0.0"
-previous_version = "1.0.0"
-owner = "tests"
-
+const PLAN: &str = common::release_plan!(
+    r#"
 [[environments]]
 name = "dev"
 
 [[stages]]
 name = "deploy"
 command = 'echo "deployed"'
-"#;
+"#
+);
 
 /// A sandbox with one released run; its id.
 fn released() -> (Sandbox, String) {

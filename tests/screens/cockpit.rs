@@ -24,13 +24,7 @@ use slate::tui::theme::Theme;
 use crate::common;
 use common::render::*;
 
-const PLAN: &str = r#"
-[release]
-name = "checkout"
-version = "2.4.0"
-previous_version = "2.3.1"
-owner = "release-manager"
-
+const PLAN: &str = common::release_plan!("checkout" "2.4.0" from "2.3.1" by "release-manager"; r#"
 [[environments]]
 name = "dev"
 config = { replicas = 1, log_level = "debug" }
@@ -89,7 +83,7 @@ check = { command = 'n=$(cat probes 2>/dev/null || echo 0); echo $((n+1)) > prob
 name = "canary-healthy"
 kind = "check"
 check = { command = 'true' }
-"#;
+"#);
 
 const COMMENT: &str = "dashboards green, error budget fine";
 
@@ -550,13 +544,7 @@ fn render_sweep_never_panics_and_draws_something() {
 
 /// A canary whose error ratio climbs past its threshold: the metrics panel
 /// shows the samples against the threshold and the one-line reason.
-const ANALYSIS_PLAN: &str = r#"
-[release]
-name = "checkout"
-version = "2.4.0"
-previous_version = "2.3.1"
-owner = "release-manager"
-
+const ANALYSIS_PLAN: &str = common::release_plan!("checkout" "2.4.0" from "2.3.1" by "release-manager"; r#"
 [[environments]]
 name = "prod"
 strategy = { kind = "canary", steps = [10, 100], pause = "1s", analysis = "canary" }
@@ -586,7 +574,7 @@ name = "canary"
 metrics = ["error_ratio", "p99_latency"]
 count = 5
 failure_limit = 2
-"#;
+"#);
 
 #[test]
 fn a_failing_canary_analysis_in_the_metrics_panel() {
@@ -694,13 +682,7 @@ fn dialog_hints_name_the_keys_the_user_chose() {
 /// verified by a two-line command that exits `exits`.
 fn verified_plan(exits: u8) -> String {
     format!(
-        r#"
-[release]
-name = "checkout"
-version = "2.4.0"
-previous_version = "2.3.1"
-owner = "release-manager"
-
+        common::release_plan!("checkout" "2.4.0" from "2.3.1" by "release-manager"; r#"
 [[environments]]
 name = "prod"
 verify_rollback = {{ command = '''
@@ -720,7 +702,8 @@ command = 'exit 3'
 [[stages]]
 name = "after"
 command = 'true'
-"#
+"#),
+        exits = exits
     )
 }
 

@@ -18,13 +18,7 @@ use common::render::*;
 /// Staging runs the tests (writing the reports) and its evidence gate judges
 /// them; prod waits at a manual gate. `@COVERED@` is how many of 1000 lines
 /// the coverage report says are covered.
-const PLAN: &str = r#"
-[release]
-name = "checkout"
-version = "2.4.0"
-previous_version = "2.3.1"
-owner = "release-manager"
-
+const PLAN: &str = common::release_plan!("checkout" "2.4.0" from "2.3.1" by "release-manager"; r#"
 [[environments]]
 name = "staging"
 
@@ -67,7 +61,7 @@ sarif = { path = "reports/scan.sarif", allow = ["RULE-123", "RULE-9"] }
 [[gates]]
 name = "prod-approval"
 kind = "manual"
-"#;
+"#);
 
 fn plan(covered: u32) -> String {
     PLAN.replace("@COVERED@", &covered.to_string())

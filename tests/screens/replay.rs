@@ -19,13 +19,7 @@ use slate::engine::event::{Event, Record};
 use crate::common;
 use common::render::*;
 
-const PLAN: &str = r#"
-[release]
-name = "checkout"
-version = "2.4.0"
-previous_version = "2.3.1"
-owner = "release-manager"
-
+const PLAN: &str = common::release_plan!("checkout" "2.4.0" from "2.3.1" by "release-manager"; r#"
 [[environments]]
 name = "staging"
 config = { replicas = 2 }
@@ -48,7 +42,7 @@ rollback = 'echo "scaling $SLATE_ENV back"'
 [[gates]]
 name = "prod-approval"
 kind = "manual"
-"#;
+"#);
 
 /// How long prod waited for alice, in the normalised records.
 const GATE_WAIT: SignedDuration = SignedDuration::from_mins(47);
