@@ -833,11 +833,19 @@ fn status_lists_a_finished_run_whose_engine_lingers() {
             break;
         }
     }
-    let listed = status_json(&sb);
-    let me = listed
-        .iter()
-        .find(|r| r["run_id"] == id.as_str())
-        .expect("listed");
+    // The history index, which `status` reads a run's outcome from, is a
+    // client of the engine: it marks the run finished just after the
+    // journal does, so it may still say running for a moment.
+    let me = || {
+        status_json(&sb)
+            .into_iter()
+            .find(|r| r["run_id"] == id.as_str())
+            .expect("listed")
+    };
+    sb.wait_for("status to see the run finished", WAIT, || {
+        me()["engine"] != "running"
+    });
+    let me = me();
     assert_eq!(me["engine"], "lingering", "{me}");
     let said = text(&slate(&sb, &["status"]).stdout);
     assert!(said.contains("its engine still answers"), "{said}");

@@ -22,10 +22,17 @@ use serde_json::Value;
 const POLL: Duration = Duration::from_millis(20);
 
 /// The `slate` binary under test: Cargo builds it for the integration tests
-/// and names it in their environment when it runs them.
-pub fn slate_bin() -> std::ffi::OsString {
-    std::env::var_os("CARGO_BIN_EXE_slate")
-        .expect("CARGO_BIN_EXE_slate is not set: run the tests with `cargo test`")
+/// and names it in their environment when it runs them (Cargo 1.94 on);
+/// an older Cargo leaves it beside the directory of the test binaries.
+pub fn slate_bin() -> std::path::PathBuf {
+    if let Some(bin) = std::env::var_os("CARGO_BIN_EXE_slate") {
+        return bin.into();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|test| Some(test.parent()?.parent()?.join("slate")))
+        .filter(|bin| bin.is_file())
+        .expect("no slate binary: run the tests with `cargo test`")
 }
 
 /// A release plan's text, as a string literal (so it serves in a `const`,
