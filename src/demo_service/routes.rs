@@ -43,6 +43,7 @@ fn version(shared: &Shared) -> Reply {
         "version": shared.version,
         "weight": shared.weight(),
         "hooks_received": shared.hooks(),
+        "traffic_ticks": shared.ticks(),
         "uptime_seconds": shared.started.elapsed().as_secs_f64(),
     });
     respond(StatusCode::OK, "application/json", body.to_string())

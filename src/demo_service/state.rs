@@ -16,6 +16,9 @@ pub struct Shared {
     stats: Mutex<Stats>,
     /// Webhook notifications received on `POST /hooks`.
     hooks: AtomicU64,
+    /// Traffic generator ticks finished (`traffic_ticks` in `/version`): a
+    /// client that sees it move knows every tick before has been recorded.
+    ticks: AtomicU64,
 }
 
 impl Shared {
@@ -27,6 +30,7 @@ impl Shared {
             weight: AtomicU32::new(weight),
             stats: Mutex::new(Stats::default()),
             hooks: AtomicU64::new(0),
+            ticks: AtomicU64::new(0),
         }
     }
 
@@ -45,6 +49,15 @@ impl Shared {
 
     pub fn hooks(&self) -> u64 {
         self.hooks.load(Ordering::Relaxed)
+    }
+
+    /// One traffic tick is done, its requests (if any) recorded.
+    pub fn tick(&self) {
+        self.ticks.fetch_add(1, Ordering::Release);
+    }
+
+    pub fn ticks(&self) -> u64 {
+        self.ticks.load(Ordering::Acquire)
     }
 
     pub fn record(&self, samples: &[Sample]) {

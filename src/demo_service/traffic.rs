@@ -96,14 +96,14 @@ pub async fn generate(shared: Arc<Shared>, behaviour: Behaviour, rate: u32) {
     loop {
         interval.tick().await;
         let n = pacer.due(rate, shared.weight());
-        if n == 0 {
-            continue;
+        if n > 0 {
+            let elapsed = shared.started.elapsed();
+            let samples: Vec<Sample> = (0..n)
+                .map(|_| behaviour.sample(elapsed, &mut rng))
+                .collect();
+            shared.record(&samples);
         }
-        let elapsed = shared.started.elapsed();
-        let samples: Vec<Sample> = (0..n)
-            .map(|_| behaviour.sample(elapsed, &mut rng))
-            .collect();
-        shared.record(&samples);
+        shared.tick();
     }
 }
 

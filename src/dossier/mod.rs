@@ -96,9 +96,6 @@ pub const PLANNED_RUN_ID: &str = "planned";
 /// a run's dossier says what happened.
 pub fn planned(plan: &crate::plan::Plan, plan_path: &str) -> String {
     use crate::engine::event::{Actor, Event};
-    let steps: Vec<Vec<crate::plan::steps::Step>> = (0..plan.environments.len())
-        .map(|e| crate::plan::steps::env_steps(plan, e))
-        .collect();
     // Credentials the plan spells out stay out of the dossier, as out of a journal.
     let (plan_source, sealed) = plan.journaled_source();
     let start = Record {
@@ -112,7 +109,7 @@ pub fn planned(plan: &crate::plan::Plan, plan_path: &str) -> String {
             version: plan.release.version.clone(),
             previous_version: plan.release.previous_version.clone(),
             owner: plan.release.owner.clone(),
-            environments: crate::engine::outline(plan, &steps),
+            environments: crate::engine::outline(plan),
             actor: Actor::current("plan"),
             pid: 0,
             pre_approved: Vec::new(),

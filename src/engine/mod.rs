@@ -20,6 +20,7 @@ mod gates;
 mod handle;
 mod hold;
 pub mod leftovers;
+mod outline;
 pub mod policy;
 pub mod process;
 mod promote;
@@ -37,12 +38,13 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::journal::{JournalWriter, new_run_id};
 use crate::plan::Plan;
-use crate::plan::steps::{Step, StepKind, env_steps};
+use crate::plan::steps::{Step, env_steps};
 
 pub use command::{Action, Command, Instruction, Reply};
 pub use event::{Actor, Event, Record, RunOutcome};
 pub use handle::{EngineHandle, WeakHandle};
 pub use hold::Hold;
+pub use outline::outline;
 pub use recover::{Recovering, Refused};
 pub use rollback::{undo_order, undo_order_where};
 pub use state::RunState;
@@ -406,53 +408,6 @@ impl Engine {
     }
 
     fn outline(&self) -> Vec<event::EnvOutline> {
-        outline(&self.plan, &self.steps)
+        outline::of_steps(&self.plan, &self.steps)
     }
-}
-
-/// The shape of every environment as journaled in `RunStarted`, from the
-/// plan and its expanded steps (also what `slate plan --dossier` renders).
-pub fn outline(plan: &Plan, steps: &[Vec<Step>]) -> Vec<event::EnvOutline> {
-    plan.environments
-        .iter()
-        .zip(steps)
-        .map(|(env, steps)| event::EnvOutline {
-            name: env.name.clone(),
-            strategy: env.strategy.name().to_string(),
-            steps: steps
-                .iter()
-                .map(|s| {
-                    let (kind, stage, timeout, irreversible) = match &s.kind {
-                        StepKind::Run(r) => {
-                            let st = &plan.stages[r.stage];
-                            (
-                                "run",
-                                Some(st.name.clone()),
-                                Some(st.timeout.as_millis() as u64),
-                                r.irreversible,
-                            )
-                        }
-                        StepKind::Gate { .. } => ("gate", None, None, false),
-                        StepKind::Pause { wait } => {
-                            ("pause", None, Some(wait.as_millis() as u64), false)
-                        }
-                        StepKind::Analysis { window, .. } => (
-                            "analysis",
-                            None,
-                            window.map(|w| w.as_millis() as u64),
-                            false,
-                        ),
-                        StepKind::Checks { .. } => ("checks", None, None, false),
-                    };
-                    event::StepOutline {
-                        label: s.label.clone(),
-                        kind: kind.to_string(),
-                        stage,
-                        timeout_ms: timeout,
-                        irreversible,
-                    }
-                })
-                .collect(),
-        })
-        .collect()
 }

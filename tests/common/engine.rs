@@ -6,21 +6,15 @@ use std::time::Duration;
 
 use slate::engine::event::Event;
 use slate::engine::{
-    Actor, Engine, EngineHandle, EngineOptions, Instruction, Record, RunState, Unattended,
+    Engine, EngineHandle, EngineOptions, Instruction, Record, RunState, Unattended,
 };
 use slate::journal::read_journal;
 use tempfile::TempDir;
 use tokio::sync::broadcast;
 
-pub const LIMIT: Duration = Duration::from_secs(20);
+use crate::actor;
 
-pub fn actor(user: &str) -> Actor {
-    Actor {
-        user: user.into(),
-        uid: 1000,
-        via: "test".into(),
-    }
-}
+pub const LIMIT: Duration = Duration::from_secs(20);
 
 pub struct Run {
     pub handle: EngineHandle,
@@ -39,14 +33,8 @@ pub fn start(plan_body: &str, linger: bool) -> Run {
 /// A whole plan: the release svc 2.0 (replacing 1.0), then `plan_body`.
 pub fn plan_source(plan_body: &str) -> String {
     format!(
-        r#"
-[release]
-name = "svc"
-version = "2.0"
-previous_version = "1.0"
-owner = "owner"
-{plan_body}
-"#
+        crate::release_plan!("svc" "2.0" from "1.0" by "owner"; "{plan_body}\n"),
+        plan_body = plan_body
     )
 }
 
@@ -85,7 +73,7 @@ pub async fn run_without_clients(
         work.path().to_path_buf(),
     )
     .unwrap();
-    let mut opts = EngineOptions::new("test.toml", home.path(), actor("starter"));
+    let mut opts = EngineOptions::new("test.toml", home.path(), actor("starter", "test"));
     opts.durable = false;
     tweak(&mut opts);
     let (engine, handle) = Engine::new(plan, opts).unwrap();
@@ -106,7 +94,7 @@ pub fn start_with(plan_body: &str, tweak: impl FnOnce(&mut EngineOptions)) -> Ru
     let src = plan_source(plan_body);
     let plan = slate::plan::parse(&src, "test.toml", work.path().to_path_buf())
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut opts = EngineOptions::new("test.toml", home.path(), actor("starter"));
+    let mut opts = EngineOptions::new("test.toml", home.path(), actor("starter", "test"));
     opts.unattended = Unattended::Wait;
     opts.durable = false;
     tweak(&mut opts);
@@ -151,7 +139,12 @@ impl Run {
         user: &str,
         instruction: impl Into<Instruction>,
     ) -> Result<String, String> {
-        self.handle.send(actor(user), instruction).await
+        self.handle.send(actor(user, "test"), instruction).await
+    }
+
+    /// The status a client rebuilding state from what it has seen would show.
+    pub fn handle_status(&self) -> &'static str {
+        RunState::replay(&self.seen).status.word()
     }
 
     pub fn ledger(&self) -> Vec<String> {

@@ -1,8 +1,10 @@
-//! Helpers shared by the black-box tests: unique tags, finding and killing
+//! The fixtures shared by the test crates (`tests/engine`, `tests/cli`,
+//! `tests/state`, `tests/screens`, `tests/pty`), as the library
+//! `slate-testkit`. Here: the `slate` binary's path, unique tags, finding and killing
 //! the processes a test started, and reading journals as JSON.
-#![allow(dead_code)] // each test binary uses its own subset
 
 pub mod engine;
+pub mod postgres;
 pub mod pty;
 pub mod render;
 pub mod sandbox;
@@ -19,6 +21,62 @@ use nix::unistd::Pid;
 use serde_json::Value;
 
 const POLL: Duration = Duration::from_millis(20);
+
+/// The `slate` binary under test: Cargo builds it for the integration tests
+/// and names it in their environment when it runs them (Cargo 1.94 on);
+/// an older Cargo leaves it beside the directory of the test binaries.
+pub fn slate_bin() -> std::path::PathBuf {
+    if let Some(bin) = std::env::var_os("CARGO_BIN_EXE_slate") {
+        return bin.into();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|test| Some(test.parent()?.parent()?.join("slate")))
+        .filter(|bin| bin.is_file())
+        .expect("no slate binary: run the tests with `cargo test`")
+}
+
+/// A release plan's text, as a string literal (so it serves in a `const`,
+/// `concat!` or as a `format!` string): the `[release]` table, then `body`
+/// (more keys of that table, if any, then the plan's other tables).
+///
+/// `release_plan!(body)` releases svc 2.0.0, replacing 1.0.0, owned by
+/// tests, and `release_plan!()` is that table alone;
+/// `release_plan!("checkout" "2.4.0" from "2.3.1" by "ops"; body)` says
+/// which release, versions and owner.
+#[macro_export]
+macro_rules! release_plan {
+    ($name:literal $version:literal from $previous:literal by $owner:literal; $body:literal) => {
+        concat!(
+            "[release]\nname = \"",
+            $name,
+            "\"\nversion = \"",
+            $version,
+            "\"\nprevious_version = \"",
+            $previous,
+            "\"\nowner = \"",
+            $owner,
+            "\"\n",
+            $body
+        )
+    };
+    ($body:literal) => {
+        $crate::release_plan!("svc" "2.0.0" from "1.0.0" by "tests"; $body)
+    };
+    () => {
+        $crate::release_plan!("")
+    };
+}
+
+/// Who a test says did something: `user` through `via` ("cockpit", "cli",
+/// "test"…), uid 1000. The one actor every fixture and test uses.
+pub fn actor(user: &str, via: &str) -> slate::engine::Actor {
+    slate::engine::Actor {
+        user: user.into(),
+        uid: 1000,
+        via: via.into(),
+    }
+}
 
 /// Digits that no other test (or test run) uses: for tags and process markers.
 pub fn unique() -> String {

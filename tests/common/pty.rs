@@ -199,7 +199,7 @@ impl Term {
     /// `slate ARGS` with `TERM=xterm-256color` and no `SLATE_LOG`; set the
     /// rest on the builder.
     pub fn builder(args: &[&str]) -> TermBuilder {
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_slate"));
+        let mut cmd = CommandBuilder::new(crate::slate_bin());
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("SLATE_LOG");

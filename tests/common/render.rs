@@ -18,6 +18,8 @@ use slate::engine::event::{Actor, Event, Record};
 use slate::engine::{Action, Engine, EngineOptions, Unattended};
 use slate::tui::theme::Theme;
 
+use crate::actor;
+
 /// Where the App's copy of the plan says it lives (never a temp path).
 pub const BASE_DIR: &str = "/srv/releases/checkout";
 
@@ -74,14 +76,6 @@ pub fn plan_app(src: &str, theme: Theme) -> App {
     let plan = slate::plan::parse(src, "release.toml", PathBuf::from(BASE_DIR))
         .unwrap_or_else(|e| panic!("{e}"));
     App::new(plan, Keymap::default(), theme)
-}
-
-pub fn actor(user: &str, via: &str) -> Actor {
-    Actor {
-        user: user.into(),
-        uid: 1000,
-        via: via.into(),
-    }
 }
 
 /// What the test sends, as alice from the cockpit, when the engine emits an

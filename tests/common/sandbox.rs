@@ -47,7 +47,7 @@ impl Sandbox {
 
     /// The slate binary confined to this sandbox.
     pub fn slate(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_slate"));
+        let mut cmd = Command::new(crate::slate_bin());
         cmd.env("SLATE_HOME", self.home())
             .env("SLATE_TEST_TAG", &self.tag)
             .env("LEDGER", self.path("ledger"))

@@ -7,13 +7,12 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 use slate::cockpit::app::App;
 use slate::cockpit::keymap::Keymap;
-use slate::engine::event::{Actor, EnvOutline, Event, StepOutline};
+use slate::engine::event::Event;
 use slate::tui::theme::Theme;
 
-// Re-exported so the state tests need one import; the binaries that do not
-// use them would otherwise warn.
-#[allow(unused_imports)]
+// Re-exported so the state tests need one import.
 pub use super::render::{code, key};
+pub use crate::actor;
 
 /// The plan's text; the flags add `irreversible = true` to migrate and
 /// `require_comment = true` to the gate.
@@ -29,13 +28,7 @@ pub fn plan(irreversible_migrate: bool, gate_requires_comment: bool) -> String {
         ""
     };
     format!(
-        r#"
-[release]
-name = "svc"
-version = "2.0"
-previous_version = "1.0"
-owner = "me"
-[[environments]]
+        crate::release_plan!("svc" "2.0" from "1.0" by "me"; r#"[[environments]]
 name = "dev"
 [[environments]]
 name = "prod"
@@ -50,7 +43,9 @@ rollback = "undo-deploy"
 [[gates]]
 name = "go"
 kind = "manual"
-{comment}"#
+{comment}"#),
+        irreversible = irreversible,
+        comment = comment
     )
 }
 
@@ -67,35 +62,11 @@ pub fn t0() -> Timestamp {
     Timestamp::from_second(1_800_000_000).unwrap()
 }
 
-pub fn actor(user: &str, via: &str) -> Actor {
-    Actor {
-        user: user.into(),
-        uid: 1,
-        via: via.into(),
-    }
-}
-
-/// An environment's outline; the steps are (label, kind), and migrate is
-/// marked irreversible when `irreversible_migrate`.
-pub fn outline(name: &str, steps: &[(&str, &str)], irreversible_migrate: bool) -> EnvOutline {
-    EnvOutline {
-        name: name.into(),
-        strategy: "all-at-once".into(),
-        steps: steps
-            .iter()
-            .map(|(label, kind)| StepOutline {
-                label: label.to_string(),
-                kind: kind.to_string(),
-                stage: None,
-                timeout_ms: None,
-                irreversible: irreversible_migrate && *label == "migrate",
-            })
-            .collect(),
-    }
-}
-
-/// The run of `src` (made by [`plan`]) starting, by "starter" from the cockpit.
-pub fn run_started(src: &str, irreversible_migrate: bool) -> Event {
+/// The run of `src` (made by [`plan`]) starting, by "starter" from the
+/// cockpit. Its outline is the one the engine journals for that plan
+/// ([`slate::engine::outline`]), so these records cannot drift from it.
+pub fn run_started(src: &str) -> Event {
+    let plan = slate::plan::parse(src, "t.toml", ".".into()).unwrap_or_else(|e| panic!("{e}"));
     Event::RunStarted {
         run_id: "r".into(),
         plan_path: "t.toml".into(),
@@ -104,18 +75,7 @@ pub fn run_started(src: &str, irreversible_migrate: bool) -> Event {
         version: "2.0".into(),
         previous_version: "1.0".into(),
         owner: "me".into(),
-        environments: vec![
-            outline(
-                "dev",
-                &[("migrate", "run"), ("deploy", "run")],
-                irreversible_migrate,
-            ),
-            outline(
-                "prod",
-                &[("gate go", "gate"), ("migrate", "run"), ("deploy", "run")],
-                irreversible_migrate,
-            ),
-        ],
+        environments: slate::engine::outline(&plan),
         actor: actor("starter", "cockpit"),
         pid: 1,
         pre_approved: Vec::new(),

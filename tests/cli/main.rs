@@ -1,0 +1,26 @@
+//! The real `slate` binary, black-box and headless: runs, verbs, the control
+//! socket, recovery, the demo, secrets and hostile files and text. Every
+//! process a test starts carries a unique `SLATE_TEST_TAG` and is killed when
+//! the test ends (`common::sandbox`); every wait is a bounded poll.
+
+use slate_testkit as common;
+
+mod big_runs;
+mod control;
+mod demo;
+mod demo_service;
+mod dossier;
+mod first_steps;
+mod headless;
+mod hostile_files;
+mod hostile_text;
+mod ledger;
+mod prometheus;
+mod recover;
+mod secrets;
+mod store_postgres;
+mod validate;
+mod verify_http_json;
+mod verify_prometheus;
+mod verify_vars;
+mod wrong_output;

@@ -1,0 +1,10 @@
+//! State and key tests, with no terminal: records and keys go into the
+//! cockpit's, the history browser's, the replay's and the review form's
+//! state, and the tests check the state and the effects it asks for.
+
+use slate_testkit as common;
+
+mod cockpit;
+mod history;
+mod replay;
+mod review;
