@@ -116,6 +116,31 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Stop the line: hold an environment so that no run starts promoting into it until `slate unlock`
+    Lock {
+        /// The environment (as plans name it)
+        env: String,
+        /// Hold it for this release only (default: every release)
+        #[arg(long, value_name = "RELEASE")]
+        release: Option<String>,
+        /// Why (shown to every run it stops)
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a hold on an environment, or release a run's lock whose engine is gone
+    Unlock {
+        /// The environment
+        env: String,
+        /// The release the hold (or lock) is for (default: the hold for every release)
+        #[arg(long, value_name = "RELEASE")]
+        release: Option<String>,
+    },
+    /// List deploy locks, holds and the runs waiting for them
+    Locks {
+        /// Print them as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Approve the gate an active run waits at (through its control socket)
     Approve {
         /// Run id, a unique prefix of one, or "latest"
@@ -263,6 +288,10 @@ pub struct RunArgs {
     /// it closed and roll back (for CI that must never wait)
     #[arg(long, requires = "headless")]
     pub no_wait: bool,
+    /// Wait this long ("30m") for an environment another run or a hold has,
+    /// in a visible queue, instead of the plan's `lock_wait` (default: refuse at once)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_wait: Option<std::time::Duration>,
     /// Cockpit colour theme: default, light, high-contrast, sixteen, or one of yours
     #[arg(long, value_name = "NAME", conflicts_with = "headless")]
     pub theme: Option<String>,
@@ -317,4 +346,10 @@ impl From<InterruptedArg> for crate::engine::event::RollbackChoice {
             InterruptedArg::Rollback => C::Rollback,
         }
     }
+}
+
+/// A duration as people write it: "90s", "30m", "1h 30m".
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s)
+        .map_err(|e| format!("{e} (write it like \"90s\", \"30m\" or \"1h 30m\")"))
 }

@@ -70,6 +70,7 @@ async fn demo(args: DemoArgs, state_dir: &Path) -> i32 {
         approve: Vec::new(),
         // The demo never waits for anyone (its socket still serves pause and abort).
         auto_approve: args.headless,
+        lock_wait: None,
     };
     let front = Front::new(
         args.serve,

@@ -8,6 +8,7 @@
 mod args;
 pub mod demo;
 mod dossier;
+mod locks;
 mod memory;
 mod run;
 mod show;
@@ -55,6 +56,13 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
         Cmd::Validate { plan } => validate::run(&plan),
         Cmd::Show { run, json } => show::run(state_dir, &run, json),
         Cmd::Status { json } => steer::status(state_dir, json),
+        Cmd::Lock {
+            env,
+            release,
+            reason,
+        } => locks::lock(state_dir, &env, release.as_deref(), &reason),
+        Cmd::Unlock { env, release } => locks::unlock(state_dir, &env, release.as_deref()),
+        Cmd::Locks { json } => locks::list(state_dir, json),
         Cmd::Approve { run, gate, comment } => steer(run, Action::Approve { gate, comment }),
         Cmd::Reject { run, gate, reason } => steer(run, Action::Reject { gate, reason }),
         Cmd::Pause { run } => steer(run, Action::Pause),

@@ -31,6 +31,7 @@ pub fn run(args: RunArgs, state_dir: &Path, config_dir: &Path) -> i32 {
         path: args.plan,
         approve: args.approve.clone(),
         auto_approve: args.auto_approve,
+        lock_wait: args.lock_wait,
     };
     let front = Front::new(
         args.serve,

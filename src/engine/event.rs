@@ -579,6 +579,31 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         leftovers: Vec<Leftover>,
     },
+    /// Something keeps the run out of environment `env` (another run's
+    /// lock, a hold, a freeze), or, `in_flight`, stops it at a safe point
+    /// inside: journaled before the run waits, or before it is refused.
+    /// `until`: how long the run will wait (None: it does not wait, or, in
+    /// flight, until the barrier is gone).
+    EnvBlocked {
+        env: usize,
+        barrier: super::admission::Barrier,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<Timestamp>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        in_flight: bool,
+    },
+    /// What stopped the run inside `env` is gone; it goes on.
+    EnvCleared {
+        env: usize,
+    },
+    /// The run holds `env`'s deploy lock (release × environment).
+    EnvLocked {
+        env: usize,
+    },
+    /// The run gives `env`'s deploy lock back.
+    EnvUnlocked {
+        env: usize,
+    },
     /// A step (or a step's undo) was running when the engine died; someone must
     /// say whether it is retried, counted as done, or rolled back.
     StepInterrupted {
@@ -621,7 +646,11 @@ impl Event {
             RollbackRequested { env, .. }
             | RollbackVerifyStarted { env, .. }
             | RollbackVerified { env, .. }
-            | ArtifactVerified { env, .. } => Some((*env, None)),
+            | ArtifactVerified { env, .. }
+            | EnvBlocked { env, .. }
+            | EnvCleared { env }
+            | EnvLocked { env }
+            | EnvUnlocked { env } => Some((*env, None)),
             StepStarted { env, step, .. }
             | ProcessStarted { env, step, .. }
             | Output { env, step, .. }
@@ -680,6 +709,8 @@ impl Event {
             EnvFinished => "env_finished", NoteAdded => "note_added", RunFinished => "run_finished",
             NotificationSent => "notification_sent", ReviewSaved => "review_saved",
             RunRecovered => "run_recovered", StepInterrupted => "step_interrupted",
+            EnvBlocked => "env_blocked", EnvCleared => "env_cleared", EnvLocked => "env_locked",
+            EnvUnlocked => "env_unlocked",
         )
     }
 }

@@ -7,6 +7,7 @@
 //! journal *before* the engine acts on it and before any client sees it.
 //! Clients that must see the end of the run take a [`Hold`] (see `hold.rs`).
 
+pub mod admission;
 mod analyze;
 mod artifacts;
 mod backoff;
@@ -77,6 +78,9 @@ pub struct EngineOptions {
     /// Recovery: what to do with a step the crash interrupted, decided in
     /// advance (`--interrupted retry|done|rollback`); otherwise someone is asked.
     pub on_interrupted: Option<event::RollbackChoice>,
+    /// How long to wait for an environment someone else holds
+    /// (`--lock-wait`); overrides the plan's `lock_wait`. None: the plan's.
+    pub lock_wait: Option<std::time::Duration>,
 }
 
 impl EngineOptions {
@@ -91,6 +95,7 @@ impl EngineOptions {
             linger: false,
             durable: true,
             on_interrupted: None,
+            lock_wait: None,
         }
     }
 }
@@ -168,6 +173,8 @@ pub struct Engine {
     /// name them and masked out of every record.
     secrets: crate::secrets::Resolved,
     masker: crate::secrets::Masker,
+    /// Asked before promoting into an environment (locks, freezes); see `admission.rs`.
+    admission: Option<admission::AdmissionRef>,
 }
 
 /// A run's directory with its journal open for appending and its lock held;
@@ -286,6 +293,7 @@ impl Engine {
                 resuming: None,
                 secrets: Default::default(),
                 masker: Default::default(),
+                admission: None,
             },
             handle,
         )
@@ -349,6 +357,11 @@ impl Engine {
         };
         if let Err(Fatal(msg)) = result {
             tracing::error!(%msg, "engine stopped");
+            // Whatever the journal can still say, the store's locks go back.
+            if let Some(adm) = self.admission.clone() {
+                let run = self.run_id.clone();
+                let _ = tokio::task::spawn_blocking(move || adm.leave(&run, None)).await;
+            }
             if self
                 .emit(Event::RunFinished {
                     outcome: RunOutcome::Failed,

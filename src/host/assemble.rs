@@ -16,6 +16,8 @@ pub enum Source {
         path: PathBuf,
         approve: Vec<String>,
         auto_approve: bool,
+        /// How long to wait for an environment others hold (`--lock-wait`).
+        lock_wait: Option<std::time::Duration>,
     },
     /// A run whose engine died: its id (or a prefix, or "latest"), and
     /// what to do with a step the crash interrupted, when decided in advance.
@@ -139,11 +141,13 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
             path,
             approve,
             auto_approve,
+            lock_wait,
         } => {
             let plan = load(&path, &approve, auto_approve)?;
             let mut opts = options(path.display().to_string(), shape, state_dir, &actor);
             opts.pre_approved = approve;
             opts.auto_approve = auto_approve;
+            opts.lock_wait = lock_wait;
             let (engine, handle) = Engine::new(plan, opts)
                 .map_err(|e| Failure::one(format!("slate: {}", e.0), crate::exit::NOT_RELEASED))?;
             (engine, handle, Vec::new(), None, true)
@@ -164,6 +168,17 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
             )
         }
     };
+    let mut engine = engine;
+    match admission(state_dir) {
+        Ok(a) => engine.set_admission(a),
+        Err(line) => {
+            drop(engine);
+            if fresh {
+                let _ = std::fs::remove_dir_all(&handle.run_dir);
+            }
+            return Err(Failure::one(line, crate::exit::NOT_RELEASED));
+        }
+    }
     let (server, socket_warning) = match ControlServer::start(handle.clone()) {
         Ok(s) => (Some(s), None),
         Err(e) => {
@@ -232,4 +247,17 @@ fn options(plan_path: String, shape: &Shape, state_dir: &Path, actor: &Actor) ->
     opts.unattended = shape.unattended;
     opts.linger = shape.linger;
     opts
+}
+
+/// The admission every run asks before promoting (locks, holds, freezes),
+/// over the state directory's store. Without a store nobody could tell
+/// whether an environment is free, so the run does not start (fail closed).
+fn admission(state_dir: &Path) -> Result<crate::engine::admission::AdmissionRef, String> {
+    let opened = crate::store::open(state_dir).map_err(|e| {
+        format!("slate: {e}; without the store nobody can tell which environments are locked, so the run was not started")
+    })?;
+    Ok(std::sync::Arc::new(crate::stopline::StoreAdmission::new(
+        opened.store,
+        state_dir,
+    )))
 }

@@ -94,6 +94,9 @@ pub struct Release {
     pub scope: String,
     /// A git repository whose `git log PREV..VERSION` joins the release notes.
     pub repository: Option<PathBuf>,
+    /// How long a run waits for an environment another run (or a hold)
+    /// has: `lock_wait = "30m"`. None: it is refused at once.
+    pub lock_wait: Option<Duration>,
 }
 
 /// Someone who must hear about the release.

@@ -242,6 +242,7 @@ mod tests {
             notes: String::new(),
             scope: String::new(),
             repository: None,
+            lock_wait: None,
         }
     }
 

@@ -10,6 +10,7 @@
 //! nothing SQL-specific leaves the implementation.
 
 pub mod ledger;
+pub mod locks;
 pub mod rebuild;
 mod schema;
 pub mod sqlite;
@@ -91,7 +92,7 @@ impl std::error::Error for StoreError {}
 
 /// Where runs are indexed and the ledger kept. Every method is one
 /// transaction; writers may be many processes at once (one per run).
-pub trait Store: Send {
+pub trait Store: Send + locks::Locks {
     /// Records a run (insert or replace), unless the store already holds
     /// a derivation from a later journal record. Returns whether it wrote.
     fn put_run(&self, run: &RunRecord) -> Result<bool, StoreError>;
@@ -119,8 +120,7 @@ pub trait Store: Send {
     fn live(&self, place: &Place) -> Result<Option<Deployment>, StoreError>;
 
     /// A place's history, newest first, at most `limit` (None: all).
-    fn history(&self, place: &Place, limit: Option<usize>)
-    -> Result<Vec<Deployment>, StoreError>;
+    fn history(&self, place: &Place, limit: Option<usize>) -> Result<Vec<Deployment>, StoreError>;
 
     /// Replaces everything with `runs` (a rebuild), keeping what a live
     /// run wrote after `since` and was not read again.

@@ -17,6 +17,8 @@ use super::schema::{MIGRATIONS, latest};
 use super::{Place, RunQuery, RunRecord, Store, StoreError};
 use crate::runs::{Outcome, RunSummary};
 
+mod locks;
+
 /// How long a writer waits for another before giving up: far longer than
 /// any transaction here takes, short enough that a wedged writer is told.
 const BUSY: Duration = Duration::from_secs(10);
@@ -40,8 +42,9 @@ impl SqliteStore {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if let Some(dir) = path.parent() {
-                    crate::paths::ensure_private_dir(dir)
-                        .map_err(|e| StoreError::Other(format!("cannot create {}: {e}", dir.display())))?;
+                    crate::paths::ensure_private_dir(dir).map_err(|e| {
+                        StoreError::Other(format!("cannot create {}: {e}", dir.display()))
+                    })?;
                 }
                 // Private from the first byte; a link planted here is refused.
                 match std::fs::OpenOptions::new()
@@ -53,10 +56,18 @@ impl SqliteStore {
                 {
                     Ok(_) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                    Err(e) => return Err(StoreError::Other(format!("cannot create the store {shown}: {e}"))),
+                    Err(e) => {
+                        return Err(StoreError::Other(format!(
+                            "cannot create the store {shown}: {e}"
+                        )));
+                    }
                 }
             }
-            Err(e) => return Err(StoreError::Other(format!("cannot read the store {shown}: {e}"))),
+            Err(e) => {
+                return Err(StoreError::Other(format!(
+                    "cannot read the store {shown}: {e}"
+                )));
+            }
         }
         let conn = Connection::open_with_flags(
             path,
@@ -355,14 +366,18 @@ impl Store for SqliteStore {
     }
 
     fn runs(&self, query: &RunQuery) -> Result<Vec<RunSummary>, StoreError> {
-        let limit = query.limit.map(|l| l.min(i64::MAX as usize) as i64).unwrap_or(-1);
+        let limit = query
+            .limit
+            .map(|l| l.min(i64::MAX as usize) as i64)
+            .unwrap_or(-1);
         let run = || -> rusqlite::Result<Vec<RunSummary>> {
             match &query.release {
                 Some(r) => {
                     let mut st = self.conn.prepare_cached(&format!(
                         "SELECT {RUN_COLUMNS} FROM runs WHERE release = ?1 ORDER BY run_id DESC LIMIT ?2"
                     ))?;
-                    st.query_map(rusqlite::params![r, limit], summary)?.collect()
+                    st.query_map(rusqlite::params![r, limit], summary)?
+                        .collect()
                 }
                 None => {
                     let mut st = self.conn.prepare_cached(&format!(
@@ -436,11 +451,7 @@ impl Store for SqliteStore {
         run().map_err(|e| self.err(e))
     }
 
-    fn history(
-        &self,
-        place: &Place,
-        limit: Option<usize>,
-    ) -> Result<Vec<Deployment>, StoreError> {
+    fn history(&self, place: &Place, limit: Option<usize>) -> Result<Vec<Deployment>, StoreError> {
         let limit = limit.map(|l| l.min(i64::MAX as usize) as i64).unwrap_or(-1);
         let run = || -> rusqlite::Result<Vec<Deployment>> {
             let mut st = self.conn.prepare_cached(&format!(
@@ -483,7 +494,9 @@ impl Store for SqliteStore {
 
     fn note(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.conn
-            .query_row("SELECT value FROM notes WHERE key = ?1", [key], |r| r.get(0))
+            .query_row("SELECT value FROM notes WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(|e| self.err(e))
     }

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::event::*;
 
+mod admission;
 mod analysis;
 mod artifacts;
 mod checks;
@@ -26,6 +27,7 @@ mod run;
 mod steps;
 mod views;
 
+pub use admission::HeldBack;
 pub use artifacts::{ArtifactCheck, ArtifactView};
 pub use checks::{CHECK_SAMPLES_KEPT, CheckSeries};
 pub use views::*;
@@ -70,6 +72,10 @@ pub struct RunState {
     pub message: String,
     pub last_seq: u64,
     pub last_ts: Option<Timestamp>,
+    /// Environments whose deploy lock the run holds.
+    pub locked: Vec<usize>,
+    /// What keeps the run out of (or stopped inside) an environment now.
+    pub held_back: Option<admission::HeldBack>,
 }
 
 impl Default for RunState {
@@ -105,6 +111,8 @@ impl Default for RunState {
             message: String::new(),
             last_seq: 0,
             last_ts: None,
+            locked: Vec::new(),
+            held_back: None,
         }
     }
 }
@@ -231,6 +239,10 @@ impl RunState {
             Event::NoteAdded { .. }
             | Event::NotificationSent { .. }
             | Event::ReviewSaved { .. } => notes::apply(self, event, ts),
+            Event::EnvBlocked { .. }
+            | Event::EnvCleared { .. }
+            | Event::EnvLocked { .. }
+            | Event::EnvUnlocked { .. } => admission::apply(self, event, ts),
         }
     }
 }

@@ -48,6 +48,7 @@ const RELEASE_KEYS: &[&str] = &[
     "notes",
     "scope",
     "repository",
+    "lock_wait",
 ];
 
 /// Reads and parses a plan file; errors carry the path as given. Only a
@@ -515,6 +516,7 @@ impl Loader<'_> {
         let notes = t.string(self.cx, "notes");
         let scope = t.string(self.cx, "scope");
         let repository = t.string(self.cx, "repository");
+        let lock_wait = t.duration(self.cx, "lock_wait").map(|d| d.into_inner());
         if let (Some(v), Some(p)) = (&version, &previous)
             && v.get_ref() == p.get_ref()
         {
@@ -531,6 +533,7 @@ impl Loader<'_> {
             notes: notes.map(|n| n.into_inner()).unwrap_or_default(),
             scope: scope.map(|n| n.into_inner()).unwrap_or_default(),
             repository: repository.map(|r| PathBuf::from(r.into_inner())),
+            lock_wait,
         })
     }
 

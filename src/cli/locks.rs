@@ -1,0 +1,254 @@
+//! `slate lock`, `slate unlock`, `slate locks`: stopping the line by hand,
+//! and seeing who holds what. Holds live in the store, so every run on the
+//! machine (and, with a team store, every machine) honours them.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::engine::Actor;
+use crate::stopline::{describe, shown_time, stale};
+use crate::store::Store;
+use crate::store::locks::{ANY_RELEASE, Lock, LockKind, Waiter};
+
+fn open(state_dir: &Path) -> Result<Box<dyn Store>, i32> {
+    match crate::store::open(state_dir) {
+        Ok(o) => {
+            for n in &o.notices {
+                crate::warn_user!("slate: {n}");
+            }
+            Ok(o.store)
+        }
+        Err(e) => {
+            crate::warn_user!("slate: {e}");
+            Err(1)
+        }
+    }
+}
+
+/// An environment or release name as typed: something, on one line.
+fn name_problem(what: &str, name: &str) -> Option<String> {
+    if name.trim().is_empty() {
+        return Some(format!("{what} is empty"));
+    }
+    if name.chars().any(char::is_control) || name == ANY_RELEASE {
+        return Some(format!("{what} `{name}` is not a name"));
+    }
+    None
+}
+
+pub fn lock(state_dir: &Path, env: &str, release: Option<&str>, reason: &str) -> i32 {
+    let problems: Vec<String> = [
+        name_problem("the environment", env),
+        release.and_then(|r| name_problem("--release", r)),
+        reason
+            .trim()
+            .is_empty()
+            .then(|| "--reason is empty: say why the line stops".to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !problems.is_empty() {
+        problems
+            .iter()
+            .for_each(|p| crate::warn_user!("slate: {p}"));
+        return crate::exit::USAGE;
+    }
+    let Ok(store) = open(state_dir) else { return 1 };
+    let hold = Lock {
+        release: release.unwrap_or(ANY_RELEASE).to_string(),
+        env: env.to_string(),
+        kind: LockKind::Manual,
+        run_id: None,
+        holder: Actor::current("cli").user,
+        pid: None,
+        reason: reason.to_string(),
+        since: jiff::Timestamp::now(),
+    };
+    match store.hold(&hold) {
+        Ok(None) => {
+            let scope = release.map(|r| format!(" for {r}")).unwrap_or_default();
+            crate::say!(
+                "{env}{scope} is held: no run starts promoting into it, and runs inside stop at their next safe point, until `slate unlock {env}{}`",
+                release
+                    .map(|r| format!(" --release {r}"))
+                    .unwrap_or_default()
+            );
+            for l in store.locks().unwrap_or_default().iter().filter(|l| {
+                l.kind == LockKind::Run && l.env == env && release.is_none_or(|r| r == l.release)
+            }) {
+                crate::say!(
+                    "run {} ({}) is inside {env} for {}: it stops at its next safe point",
+                    l.run_id.as_deref().unwrap_or("?"),
+                    l.holder,
+                    l.release
+                );
+            }
+            0
+        }
+        Ok(Some(existing)) => {
+            crate::warn_user!(
+                "slate: already held: {}",
+                describe(state_dir, &existing).message
+            );
+            1
+        }
+        Err(e) => {
+            crate::warn_user!("slate: {e}");
+            1
+        }
+    }
+}
+
+pub fn unlock(state_dir: &Path, env: &str, release: Option<&str>) -> i32 {
+    if let Some(p) = name_problem("the environment", env)
+        .or_else(|| release.and_then(|r| name_problem("--release", r)))
+    {
+        crate::warn_user!("slate: {p}");
+        return crate::exit::USAGE;
+    }
+    let Ok(store) = open(state_dir) else { return 1 };
+    let key = release.unwrap_or(ANY_RELEASE);
+    match store.lift(key, env) {
+        Ok(Some(l)) => {
+            crate::say!(
+                "lifted {}'s hold on {env}{} (since {}: {})",
+                l.holder,
+                release.map(|r| format!(" for {r}")).unwrap_or_default(),
+                shown_time(l.since),
+                l.reason
+            );
+            return 0;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            crate::warn_user!("slate: {e}");
+            return 1;
+        }
+    }
+    // No hold: a run's lock, which only goes if its engine is gone.
+    let locks = match store.locks() {
+        Ok(l) => l,
+        Err(e) => {
+            crate::warn_user!("slate: {e}");
+            return 1;
+        }
+    };
+    let here: Vec<&Lock> = locks.iter().filter(|l| l.env == env).collect();
+    if let Some(r) = release
+        && let Some(l) = here
+            .iter()
+            .find(|l| l.kind == LockKind::Run && l.release == r)
+    {
+        if !stale(state_dir, l) {
+            crate::warn_user!(
+                "slate: {}; it is released when that run ends (`slate abort {}` ends it)",
+                describe(state_dir, l).message,
+                l.run_id.as_deref().unwrap_or("?")
+            );
+            return 1;
+        }
+        return match store.break_run_lock(r, env) {
+            Ok(_) => {
+                crate::say!(
+                    "released the lock of run {} on {env} for {r}: its engine was gone",
+                    l.run_id.as_deref().unwrap_or("?")
+                );
+                0
+            }
+            Err(e) => {
+                crate::warn_user!("slate: {e}");
+                1
+            }
+        };
+    }
+    let others: Vec<String> = here
+        .iter()
+        .map(|l| match l.kind {
+            LockKind::Manual => format!("`slate unlock {env} --release {}`", l.release),
+            LockKind::Run => format!(
+                "run {} holds it for {} (`slate unlock {env} --release {}` if its engine is gone)",
+                l.run_id.as_deref().unwrap_or("?"),
+                l.release,
+                l.release
+            ),
+        })
+        .collect();
+    if others.is_empty() {
+        crate::warn_user!("slate: nothing holds {env}");
+    } else {
+        crate::warn_user!(
+            "slate: no hold on {env}{}; {}",
+            release
+                .map(|r| format!(" for {r}"))
+                .unwrap_or_else(|| " for every release".into()),
+            others.join("; ")
+        );
+    }
+    1
+}
+
+#[derive(Serialize)]
+struct Listed {
+    #[serde(flatten)]
+    lock: Lock,
+    stale: bool,
+}
+
+#[derive(Serialize)]
+struct Listing {
+    locks: Vec<Listed>,
+    queue: Vec<Waiter>,
+}
+
+pub fn list(state_dir: &Path, json: bool) -> i32 {
+    let Ok(store) = open(state_dir) else { return 1 };
+    let (locks, queue) = match (store.locks(), store.lock_queue()) {
+        (Ok(l), Ok(q)) => (l, q),
+        (Err(e), _) | (_, Err(e)) => {
+            crate::warn_user!("slate: {e}");
+            return 1;
+        }
+    };
+    let listing = Listing {
+        locks: locks
+            .into_iter()
+            .map(|l| Listed {
+                stale: stale(state_dir, &l),
+                lock: l,
+            })
+            .collect(),
+        queue,
+    };
+    if json {
+        return match crate::text::json::to_string_pretty(&listing) {
+            Ok(t) => {
+                crate::output::out_text(&t);
+                0
+            }
+            Err(e) => {
+                crate::warn_user!("slate: {e}");
+                1
+            }
+        };
+    }
+    if listing.locks.is_empty() && listing.queue.is_empty() {
+        crate::say!("no locks");
+        return 0;
+    }
+    for l in &listing.locks {
+        crate::say!("{}", describe(state_dir, &l.lock).message);
+    }
+    for w in &listing.queue {
+        crate::say!(
+            "waiting for {} of {}: run {} ({}, since {})",
+            w.env,
+            w.release,
+            w.run_id,
+            w.holder,
+            shown_time(w.since)
+        );
+    }
+    0
+}
