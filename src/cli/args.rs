@@ -135,7 +135,26 @@ pub enum Cmd {
         #[arg(long, value_name = "RELEASE")]
         release: Option<String>,
     },
-    /// List deploy locks, holds and the runs waiting for them
+    /// Freeze an environment until a time: no run starts promoting into it, and runs inside stop at their next safe point
+    Freeze {
+        /// The environment, or "*" for every environment
+        env: String,
+        /// When it ends: "2026-12-28 08:00" (in --tz), or a duration from now ("2h")
+        #[arg(long, value_name = "TIME")]
+        until: String,
+        /// When it starts (default: now), written like --until
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// The time zone TIME is written in (default: the system's)
+        #[arg(long, value_name = "ZONE")]
+        tz: Option<String>,
+        /// Why (shown to every run it stops)
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift the ad-hoc freezes on an environment ("*" for those on every environment)
+    Unfreeze { env: String },
+    /// List deploy locks, holds, the runs waiting for them, and ad-hoc freezes
     Locks {
         /// Print them as JSON
         #[arg(long)]

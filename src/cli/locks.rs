@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::engine::Actor;
 use crate::stopline::{describe, shown_time, stale};
 use crate::store::Store;
-use crate::store::locks::{ANY_RELEASE, Lock, LockKind, Waiter};
+use crate::store::locks::{ANY_RELEASE, Freeze, Lock, LockKind, Waiter};
 
 fn open(state_dir: &Path) -> Result<Box<dyn Store>, i32> {
     match crate::store::open(state_dir) {
@@ -200,13 +200,15 @@ struct Listed {
 struct Listing {
     locks: Vec<Listed>,
     queue: Vec<Waiter>,
+    freezes: Vec<Freeze>,
 }
 
 pub fn list(state_dir: &Path, json: bool) -> i32 {
     let Ok(store) = open(state_dir) else { return 1 };
-    let (locks, queue) = match (store.locks(), store.lock_queue()) {
-        (Ok(l), Ok(q)) => (l, q),
-        (Err(e), _) | (_, Err(e)) => {
+    let now = jiff::Timestamp::now();
+    let (locks, queue, freezes) = match (store.locks(), store.lock_queue(), store.freezes(now)) {
+        (Ok(l), Ok(q), Ok(f)) => (l, q, f),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             crate::warn_user!("slate: {e}");
             return 1;
         }
@@ -220,6 +222,7 @@ pub fn list(state_dir: &Path, json: bool) -> i32 {
             })
             .collect(),
         queue,
+        freezes,
     };
     if json {
         return match crate::text::json::to_string_pretty(&listing) {
@@ -233,7 +236,7 @@ pub fn list(state_dir: &Path, json: bool) -> i32 {
             }
         };
     }
-    if listing.locks.is_empty() && listing.queue.is_empty() {
+    if listing.locks.is_empty() && listing.queue.is_empty() && listing.freezes.is_empty() {
         crate::say!("no locks");
         return 0;
     }
@@ -250,5 +253,149 @@ pub fn list(state_dir: &Path, json: bool) -> i32 {
             shown_time(w.since)
         );
     }
+    for f in &listing.freezes {
+        let w = crate::stopline::adhoc_window(f);
+        let state = if f.starts > now {
+            format!("from {} ", w.calendar.shown(f.starts))
+        } else {
+            String::new()
+        };
+        crate::say!(
+            "{} frozen {state}until {} by {}: {}",
+            f.env,
+            w.calendar.shown(f.ends),
+            f.by,
+            f.reason
+        );
+    }
     0
+}
+
+/// A time as typed for `slate freeze`: a date and time in `tz`, or a
+/// duration from `now`.
+fn when(s: &str, tz: &jiff::tz::TimeZone, now: jiff::Timestamp) -> Result<jiff::Timestamp, String> {
+    if let Some(dt) = crate::stopline::calendar::civil(s) {
+        return dt
+            .to_zoned(tz.clone())
+            .map(|z| z.timestamp())
+            .map_err(|e| format!("`{s}`: {e}"));
+    }
+    if let Ok(d) = humantime::parse_duration(s) {
+        return jiff::SignedDuration::try_from(d)
+            .ok()
+            .and_then(|d| now.checked_add(d).ok())
+            .ok_or_else(|| format!("`{s}` is too far away"));
+    }
+    Err(format!(
+        "`{s}` is not a time: write \"2026-12-28 08:00\" (in --tz) or a duration such as \"2h\""
+    ))
+}
+
+pub fn freeze(
+    state_dir: &Path,
+    env: &str,
+    until: &str,
+    from: Option<&str>,
+    tz: Option<&str>,
+    reason: &str,
+) -> i32 {
+    let usage = |m: String| {
+        crate::warn_user!("slate: {m}");
+        crate::exit::USAGE
+    };
+    if env != "*"
+        && let Some(p) = name_problem("the environment", env)
+    {
+        return usage(p);
+    }
+    if reason.trim().is_empty() {
+        return usage("--reason is empty: say why the environment is frozen".into());
+    }
+    let system = jiff::tz::TimeZone::system();
+    let (zone, tz_name) = match tz {
+        Some(name) => match crate::stopline::calendar::zone(name) {
+            Ok(z) => (z, name.to_string()),
+            Err(e) => return usage(e),
+        },
+        None => {
+            let name = system.iana_name().unwrap_or("UTC").to_string();
+            (system, name)
+        }
+    };
+    let now = jiff::Timestamp::now();
+    let starts = match from.map(|f| when(f, &zone, now)).transpose() {
+        Ok(s) => s.unwrap_or(now),
+        Err(e) => return usage(format!("--from {e}")),
+    };
+    let ends = match when(until, &zone, now) {
+        Ok(e) => e,
+        Err(e) => return usage(format!("--until {e}")),
+    };
+    if ends <= starts {
+        return usage(
+            "--until is not after the freeze starts: the range is inverted or empty".into(),
+        );
+    }
+    if ends <= now {
+        return usage("--until is in the past".into());
+    }
+    let Ok(store) = open(state_dir) else { return 1 };
+    let f = Freeze {
+        id: 0,
+        env: env.to_string(),
+        reason: reason.to_string(),
+        starts,
+        ends,
+        tz: tz_name,
+        by: Actor::current("cli").user,
+        at: now,
+    };
+    match store.add_freeze(&f) {
+        Ok(_) => {
+            let w = crate::stopline::adhoc_window(&f);
+            let which = if env == "*" { "every environment" } else { env };
+            let from = if starts > now {
+                format!(" from {}", w.calendar.shown(starts))
+            } else {
+                String::new()
+            };
+            crate::say!(
+                "{which} is frozen{from} until {}: no run starts promoting into it, and runs inside stop at their next safe point (`slate unfreeze {env}` lifts it)",
+                w.calendar.shown(ends)
+            );
+            0
+        }
+        Err(e) => {
+            crate::warn_user!("slate: {e}");
+            1
+        }
+    }
+}
+
+pub fn unfreeze(state_dir: &Path, env: &str) -> i32 {
+    if env != "*"
+        && let Some(p) = name_problem("the environment", env)
+    {
+        crate::warn_user!("slate: {p}");
+        return crate::exit::USAGE;
+    }
+    let Ok(store) = open(state_dir) else { return 1 };
+    match store.lift_freezes(env, &Actor::current("cli").user, jiff::Timestamp::now()) {
+        Ok(lifted) if lifted.is_empty() => {
+            crate::warn_user!(
+                "slate: no ad-hoc freeze on {env} (freezes in a plan or config.toml are lifted by editing them)"
+            );
+            1
+        }
+        Ok(lifted) => {
+            for f in lifted {
+                crate::say!("lifted the freeze on {} by {} ({})", f.env, f.by, f.reason);
+            }
+            0
+        }
+        Err(e) => {
+            crate::warn_user!("slate: {e}");
+            1
+        }
+    }
 }

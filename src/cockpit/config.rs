@@ -51,7 +51,8 @@ pub fn parse(text: &str, file: &str) -> Result<UserConfig, PlanErrors> {
     })?;
     let mut cx = Ctx::default();
     let top = Table::new(doc.get_ref(), doc.span(), "config.toml");
-    top.check_keys(&mut cx, &["theme", "keys"]);
+    // `freezes` and `allow` are team policy, read by `stopline::config`.
+    top.check_keys(&mut cx, &["theme", "keys", "freezes", "allow"]);
     let theme = top.string(&mut cx, "theme").map(|t| t.into_inner());
     let mut keymap = Keymap::default();
     if let Some(keys) = top.table(&mut cx, "keys", "[keys]") {

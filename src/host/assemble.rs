@@ -18,6 +18,10 @@ pub enum Source {
         auto_approve: bool,
         /// How long to wait for an environment others hold (`--lock-wait`).
         lock_wait: Option<std::time::Duration>,
+        /// Its environments are shared with other runs: take their locks and
+        /// honour holds and freezes. Only the demo, whose fleet is its own
+        /// run's, has nothing to share.
+        shared: bool,
     },
     /// A run whose engine died: its id (or a prefix, or "latest"), and
     /// what to do with a step the crash interrupted, when decided in advance.
@@ -136,12 +140,13 @@ pub fn load(path: &Path, approve: &[String], auto_approve: bool) -> Result<Plan,
 /// notifier and the recorder as clients of it.
 pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assembled, Failure> {
     let actor = Actor::current(shape.via);
-    let (engine, handle, before, warning, fresh) = match source {
+    let (engine, handle, before, warning, fresh, shared) = match source {
         Source::Plan {
             path,
             approve,
             auto_approve,
             lock_wait,
+            shared,
         } => {
             let plan = load(&path, &approve, auto_approve)?;
             let mut opts = options(path.display().to_string(), shape, state_dir, &actor);
@@ -150,7 +155,7 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
             opts.lock_wait = lock_wait;
             let (engine, handle) = Engine::new(plan, opts)
                 .map_err(|e| Failure::one(format!("slate: {}", e.0), crate::exit::NOT_RELEASED))?;
-            (engine, handle, Vec::new(), None, true)
+            (engine, handle, Vec::new(), None, true, shared)
         }
         Source::Recover { run, interrupted } => {
             let run_dir = crate::runs::find_run(state_dir, &run)
@@ -159,24 +164,35 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
             opts.on_interrupted = interrupted;
             let taken = Engine::recover(&run_dir, opts)
                 .map_err(|r| Failure::one(format!("slate: {}", r.message), r.code))?;
+            // A recovered demo's fleet is its own too (in the run's `fleet/`).
+            let shared = !taken
+                .handle
+                .run_dir
+                .join(crate::cli::demo::FLEET_DIR)
+                .is_dir();
             (
                 taken.engine,
                 taken.handle,
                 taken.records,
                 taken.warning,
                 false,
+                shared,
             )
         }
     };
     let mut engine = engine;
-    match admission(state_dir) {
-        Ok(a) => engine.set_admission(a),
-        Err(line) => {
+    match admission(state_dir, shared, engine.plan()) {
+        Ok(None) => {}
+        Ok(Some(a)) => engine.set_admission(a),
+        Err(lines) => {
             drop(engine);
             if fresh {
                 let _ = std::fs::remove_dir_all(&handle.run_dir);
             }
-            return Err(Failure::one(line, crate::exit::NOT_RELEASED));
+            return Err(Failure {
+                lines,
+                code: crate::exit::NOT_RELEASED,
+            });
         }
     }
     let (server, socket_warning) = match ControlServer::start(handle.clone()) {
@@ -252,12 +268,23 @@ fn options(plan_path: String, shape: &Shape, state_dir: &Path, actor: &Actor) ->
 /// The admission every run asks before promoting (locks, holds, freezes),
 /// over the state directory's store. Without a store nobody could tell
 /// whether an environment is free, so the run does not start (fail closed).
-fn admission(state_dir: &Path) -> Result<crate::engine::admission::AdmissionRef, String> {
+fn admission(
+    state_dir: &Path,
+    shared: bool,
+    plan: &Plan,
+) -> Result<Option<crate::engine::admission::AdmissionRef>, Vec<String>> {
+    if !shared {
+        return Ok(None);
+    }
+    // The team's freezes (config.toml) hold for every plan; one that cannot
+    // be read stops the run rather than letting it through.
+    let mut windows =
+        crate::stopline::config::load(&crate::paths::config_dir()).map_err(|e| e.lines())?;
+    windows.extend(plan.windows.clone());
     let opened = crate::store::open(state_dir).map_err(|e| {
-        format!("slate: {e}; without the store nobody can tell which environments are locked, so the run was not started")
+        vec![format!("slate: {e}; without the store nobody can tell which environments are locked, so the run was not started")]
     })?;
-    Ok(std::sync::Arc::new(crate::stopline::StoreAdmission::new(
-        opened.store,
-        state_dir,
+    Ok(Some(std::sync::Arc::new(
+        crate::stopline::StoreAdmission::new(opened.store, state_dir, windows),
     )))
 }

@@ -46,6 +46,9 @@ pub struct Plan {
     /// Values that may carry credentials, where they are in `source` (see
     /// [`sealed`]): the text a run journals has them masked.
     pub sealed: Vec<sealed::Sealed>,
+    /// `[[freezes]]` and `[[allow]]`: when the plan's environments may be
+    /// promoted into (the user's config adds its own when the run starts).
+    pub windows: crate::stopline::window::Windows,
 }
 
 /// A secret the plan refers to: the variable stages get, and where its value lives.

@@ -5,6 +5,10 @@
 //! who holds it, since when, and which run. The engine journals the answer
 //! before it acts on it.
 
+pub mod calendar;
+pub mod config;
+pub mod window;
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -13,20 +17,37 @@ use jiff::tz::TimeZone;
 
 use crate::engine::admission::{Admission, Admit, Ask, Barrier, BarrierKind};
 use crate::store::Store;
+use crate::store::locks::Freeze;
 use crate::store::locks::{ANY_RELEASE, Acquired, Lock, LockAsk, LockKind};
+use window::{InFlight, Window, Windows};
 
 /// The admission over a store.
 pub struct StoreAdmission {
     store: Mutex<Box<dyn Store>>,
     state_dir: PathBuf,
+    /// The plan's freezes and allow windows, and the user's config's.
+    windows: Windows,
 }
 
 impl StoreAdmission {
-    pub fn new(store: Box<dyn Store>, state_dir: &Path) -> StoreAdmission {
+    pub fn new(store: Box<dyn Store>, state_dir: &Path, windows: Windows) -> StoreAdmission {
         StoreAdmission {
             store: Mutex::new(store),
             state_dir: state_dir.to_path_buf(),
+            windows,
         }
+    }
+
+    /// The freezes that hold now: the plan's and config's, and the ad-hoc
+    /// ones in the store (`slate freeze`).
+    fn frozen(&self, env: &str, in_flight: bool) -> Option<Barrier> {
+        let now = Timestamp::now();
+        let mut all = self.windows.clone();
+        match self.with(|s| s.freezes(now)) {
+            Ok(adhoc) => all.freezes.extend(adhoc.iter().map(adhoc_window)),
+            Err(e) => return Some(Barrier::unknown(env, &e.to_string())),
+        }
+        all.check(env, now, in_flight)
     }
 
     fn with<T>(&self, f: impl FnOnce(&dyn Store) -> T) -> T {
@@ -123,6 +144,13 @@ pub fn describe(state_dir: &Path, lock: &Lock) -> Barrier {
 
 impl Admission for StoreAdmission {
     fn enter(&self, ask: &Ask) -> Admit {
+        // Deny first: a frozen environment is not even locked.
+        if let Some(b) = self.frozen(&ask.env, false) {
+            if ask.queue {
+                let _ = self.with(|s| s.release_run(&ask.run_id, Some(&ask.env)));
+            }
+            return Admit::Blocked(b);
+        }
         let got = self.with(|s| s.acquire(&Self::lock_ask(ask), ask.queue));
         match got {
             Ok(Acquired::Granted) => Admit::Granted,
@@ -146,6 +174,9 @@ impl Admission for StoreAdmission {
     }
 
     fn in_flight(&self, ask: &Ask) -> Option<Barrier> {
+        if let Some(b) = self.frozen(&ask.env, true) {
+            return Some(b);
+        }
         match self.with(|s| s.holds_on(&ask.release, &ask.env)) {
             Ok(holds) => holds.first().map(|l| describe(&self.state_dir, l)),
             Err(e) => Some(Barrier::unknown(&ask.env, &e.to_string())),
@@ -174,4 +205,23 @@ pub fn stale_locks(state_dir: &Path) -> Vec<String> {
         .filter(|l| stale(state_dir, l))
         .map(|l| describe(state_dir, l).message)
         .collect()
+}
+
+/// An ad-hoc freeze as a window: a fixed range in the zone it was given in.
+pub fn adhoc_window(f: &Freeze) -> Window {
+    let tz = calendar::zone(&f.tz).unwrap_or(TimeZone::UTC);
+    Window {
+        name: format!("freeze by {}", f.by),
+        envs: vec![f.env.clone()],
+        reason: f.reason.clone(),
+        calendar: calendar::Calendar {
+            when: calendar::When::Range {
+                from: f.starts,
+                until: f.ends,
+            },
+            tz,
+            tz_name: f.tz.clone(),
+        },
+        in_flight: InFlight::Stop,
+    }
 }

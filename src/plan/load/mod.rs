@@ -6,6 +6,7 @@ mod check;
 mod communication;
 mod environment;
 mod evidence;
+mod freeze;
 mod gate;
 mod metric;
 mod secret;
@@ -39,6 +40,8 @@ const TOP_KEYS: &[&str] = &[
     "secrets",
     "artifacts",
     "access",
+    "freezes",
+    "allow",
 ];
 const RELEASE_KEYS: &[&str] = &[
     "name",
@@ -464,7 +467,9 @@ impl Loader<'_> {
             }
         }
 
+        let windows = self.windows(&top);
         let plan = Plan {
+            windows,
             source: String::new(),
             base_dir: self.base_dir.clone(),
             release: release?,
