@@ -311,6 +311,10 @@ pub struct RunArgs {
     /// in a visible queue, instead of the plan's `lock_wait` (default: refuse at once)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub lock_wait: Option<std::time::Duration>,
+    /// A hotfix: cross a freeze or a hold (never another run's lock), if the
+    /// break-glass policy allows you; journaled and flagged, with this reason
+    #[arg(long, value_name = "REASON")]
+    pub break_glass: Option<String>,
     /// Cockpit colour theme: default, light, high-contrast, sixteen, or one of yours
     #[arg(long, value_name = "NAME", conflicts_with = "headless")]
     pub theme: Option<String>,

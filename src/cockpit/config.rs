@@ -52,7 +52,10 @@ pub fn parse(text: &str, file: &str) -> Result<UserConfig, PlanErrors> {
     let mut cx = Ctx::default();
     let top = Table::new(doc.get_ref(), doc.span(), "config.toml");
     // `freezes` and `allow` are team policy, read by `stopline::config`.
-    top.check_keys(&mut cx, &["theme", "keys", "freezes", "allow"]);
+    top.check_keys(
+        &mut cx,
+        &["theme", "keys", "freezes", "allow", "break_glass"],
+    );
     let theme = top.string(&mut cx, "theme").map(|t| t.into_inner());
     let mut keymap = Keymap::default();
     if let Some(keys) = top.table(&mut cx, "keys", "[keys]") {

@@ -67,6 +67,9 @@ pub struct Ask {
     pub pid: u32,
     /// The run will wait: list it in the queue.
     pub queue: bool,
+    /// Break-glass is in effect for this environment: freezes and people's
+    /// holds do not stop the run (another run's lock still does).
+    pub break_glass: bool,
 }
 
 /// The answer before entering an environment.
@@ -135,6 +138,11 @@ impl Engine {
         self.admission = Some(admission);
     }
 
+    /// Who may break glass, by the team's config (None: the plan says).
+    pub fn set_break_glass_policy(&mut self, list: Option<Vec<String>>) {
+        self.opts.break_glass_policy = list;
+    }
+
     fn ask(&self, env: usize, queue: bool) -> Ask {
         Ask {
             run_id: self.run_id.clone(),
@@ -143,6 +151,7 @@ impl Engine {
             user: self.opts.actor.user.clone(),
             pid: std::process::id(),
             queue,
+            break_glass: self.state.break_glass.iter().any(|b| b.env == env),
         }
     }
 
@@ -173,6 +182,10 @@ impl Engine {
                     return Ok(Admitted::Go);
                 }
                 Admit::Blocked(b) => {
+                    if self.break_glass(env, &b)? {
+                        // Crossed: ask again, as a break-glass run.
+                        continue;
+                    }
                     let Some((at, until)) = deadline else {
                         let why = b.message.clone();
                         self.emit(Event::EnvBlocked {
@@ -205,6 +218,50 @@ impl Engine {
                         return Err(stop);
                     }
                 }
+            }
+        }
+    }
+
+    /// With `--break-glass`, a freeze or a person's hold is crossed when the
+    /// policy allows the starter: journaled as its own record first. Refused,
+    /// that is journaled once, and the run is held back as usual. Another
+    /// run's lock is never crossed. Returns whether the glass was broken now.
+    fn break_glass(&mut self, env: usize, b: &Barrier) -> Result<bool, Fatal> {
+        let Some(reason) = self.opts.break_glass.clone() else {
+            return Ok(false);
+        };
+        if !matches!(b.kind, BarrierKind::Freeze | BarrierKind::Hold)
+            || self.state.break_glass.iter().any(|g| g.env == env)
+            || self.glass_refused.contains(&env)
+        {
+            return Ok(false);
+        }
+        let e = &self.plan.environments[env];
+        let list = self
+            .opts
+            .break_glass_policy
+            .clone()
+            .unwrap_or_else(|| self.plan.release.break_glass.clone());
+        let actor = self.opts.actor.clone();
+        match super::policy::break_glass_refusal(&list, &e.approval, &e.name, &actor.user) {
+            None => {
+                self.emit(Event::BreakGlass {
+                    env,
+                    actor,
+                    reason,
+                    crossed: b.clone(),
+                })?;
+                Ok(true)
+            }
+            Some(why) => {
+                self.glass_refused.push(env);
+                self.emit(Event::BreakGlassRefused {
+                    env,
+                    actor,
+                    reason,
+                    why,
+                })?;
+                Ok(false)
             }
         }
     }

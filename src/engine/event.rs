@@ -596,6 +596,23 @@ pub enum Event {
     EnvCleared {
         env: usize,
     },
+    /// Break-glass: the run crosses a freeze or a person's hold to promote
+    /// into `env`, by `actor` (who started it, allowed by the policy), for
+    /// `reason`. In effect until the run ends; never crosses another run's lock.
+    BreakGlass {
+        env: usize,
+        actor: Actor,
+        reason: String,
+        crossed: super::admission::Barrier,
+    },
+    /// A break-glass the policy does not allow: journaled, and the run is
+    /// held back as if none had been asked for.
+    BreakGlassRefused {
+        env: usize,
+        actor: Actor,
+        reason: String,
+        why: String,
+    },
     /// The run holds `env`'s deploy lock (release × environment).
     EnvLocked {
         env: usize,
@@ -648,6 +665,8 @@ impl Event {
             | RollbackVerified { env, .. }
             | ArtifactVerified { env, .. }
             | EnvBlocked { env, .. }
+            | BreakGlass { env, .. }
+            | BreakGlassRefused { env, .. }
             | EnvCleared { env }
             | EnvLocked { env }
             | EnvUnlocked { env } => Some((*env, None)),
@@ -710,7 +729,8 @@ impl Event {
             NotificationSent => "notification_sent", ReviewSaved => "review_saved",
             RunRecovered => "run_recovered", StepInterrupted => "step_interrupted",
             EnvBlocked => "env_blocked", EnvCleared => "env_cleared", EnvLocked => "env_locked",
-            EnvUnlocked => "env_unlocked",
+            EnvUnlocked => "env_unlocked", BreakGlass => "break_glass",
+            BreakGlassRefused => "break_glass_refused",
         )
     }
 }

@@ -81,6 +81,10 @@ pub struct EngineOptions {
     /// How long to wait for an environment someone else holds
     /// (`--lock-wait`); overrides the plan's `lock_wait`. None: the plan's.
     pub lock_wait: Option<std::time::Duration>,
+    /// `--break-glass REASON`: cross a freeze or a person's hold, if the policy allows.
+    pub break_glass: Option<String>,
+    /// Who may break glass, from the team's config (it overrides the plan's).
+    pub break_glass_policy: Option<Vec<String>>,
 }
 
 impl EngineOptions {
@@ -96,6 +100,8 @@ impl EngineOptions {
             durable: true,
             on_interrupted: None,
             lock_wait: None,
+            break_glass: None,
+            break_glass_policy: None,
         }
     }
 }
@@ -175,6 +181,8 @@ pub struct Engine {
     masker: crate::secrets::Masker,
     /// Asked before promoting into an environment (locks, freezes); see `admission.rs`.
     admission: Option<admission::AdmissionRef>,
+    /// Environments where a break-glass was refused (journaled once).
+    glass_refused: Vec<usize>,
 }
 
 /// A run's directory with its journal open for appending and its lock held;
@@ -294,6 +302,7 @@ impl Engine {
                 secrets: Default::default(),
                 masker: Default::default(),
                 admission: None,
+                glass_refused: Vec::new(),
             },
             handle,
         )

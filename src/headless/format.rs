@@ -150,6 +150,20 @@ impl Printer {
                 ),
                 (None, false) => format!("✘ {} · {}", self.env(*env), barrier.message),
             },
+            Event::BreakGlass {
+                env,
+                actor,
+                reason,
+                crossed,
+            } => format!(
+                "⚠ {} · BREAK-GLASS by {}: {reason} (crossing: {})",
+                self.env(*env),
+                actor.user,
+                crossed.message
+            ),
+            Event::BreakGlassRefused { env, why, .. } => {
+                format!("✘ {} · break-glass refused: {why}", self.env(*env))
+            }
             Event::EnvCleared { env } => format!("▶ {} · free again, going on", self.env(*env)),
             Event::EnvLocked { env } => format!("  {} · deploy lock taken", self.env(*env)),
             Event::EnvUnlocked { env } => format!("  {} · deploy lock released", self.env(*env)),

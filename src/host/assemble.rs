@@ -18,6 +18,8 @@ pub enum Source {
         auto_approve: bool,
         /// How long to wait for an environment others hold (`--lock-wait`).
         lock_wait: Option<std::time::Duration>,
+        /// `--break-glass REASON`.
+        break_glass: Option<String>,
         /// Its environments are shared with other runs: take their locks and
         /// honour holds and freezes. Only the demo, whose fleet is its own
         /// run's, has nothing to share.
@@ -146,13 +148,21 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
             approve,
             auto_approve,
             lock_wait,
+            break_glass,
             shared,
         } => {
+            if break_glass.as_ref().is_some_and(|r| r.trim().is_empty()) {
+                return Err(Failure::one(
+                    "slate: --break-glass needs a reason: say why the line is crossed".into(),
+                    crate::exit::USAGE,
+                ));
+            }
             let plan = load(&path, &approve, auto_approve)?;
             let mut opts = options(path.display().to_string(), shape, state_dir, &actor);
             opts.pre_approved = approve;
             opts.auto_approve = auto_approve;
             opts.lock_wait = lock_wait;
+            opts.break_glass = break_glass;
             let (engine, handle) = Engine::new(plan, opts)
                 .map_err(|e| Failure::one(format!("slate: {}", e.0), crate::exit::NOT_RELEASED))?;
             (engine, handle, Vec::new(), None, true, shared)
@@ -183,7 +193,10 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
     let mut engine = engine;
     match admission(state_dir, shared, engine.plan()) {
         Ok(None) => {}
-        Ok(Some(a)) => engine.set_admission(a),
+        Ok(Some((a, policy))) => {
+            engine.set_admission(a);
+            engine.set_break_glass_policy(policy);
+        }
         Err(lines) => {
             drop(engine);
             if fresh {
@@ -272,19 +285,24 @@ fn admission(
     state_dir: &Path,
     shared: bool,
     plan: &Plan,
-) -> Result<Option<crate::engine::admission::AdmissionRef>, Vec<String>> {
+) -> Result<Option<(crate::engine::admission::AdmissionRef, Option<Vec<String>>)>, Vec<String>> {
     if !shared {
         return Ok(None);
     }
     // The team's freezes (config.toml) hold for every plan; one that cannot
     // be read stops the run rather than letting it through.
-    let mut windows =
-        crate::stopline::config::load(&crate::paths::config_dir()).map_err(|e| e.lines())?;
+    let team = crate::stopline::config::load(&crate::paths::config_dir()).map_err(|e| e.lines())?;
+    let mut windows = team.windows;
     windows.extend(plan.windows.clone());
     let opened = crate::store::open(state_dir).map_err(|e| {
         vec![format!("slate: {e}; without the store nobody can tell which environments are locked, so the run was not started")]
     })?;
-    Ok(Some(std::sync::Arc::new(
-        crate::stopline::StoreAdmission::new(opened.store, state_dir, windows),
+    Ok(Some((
+        std::sync::Arc::new(crate::stopline::StoreAdmission::new(
+            opened.store,
+            state_dir,
+            windows,
+        )),
+        team.break_glass,
     )))
 }

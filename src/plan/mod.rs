@@ -100,6 +100,9 @@ pub struct Release {
     /// How long a run waits for an environment another run (or a hold)
     /// has: `lock_wait = "30m"`. None: it is refused at once.
     pub lock_wait: Option<Duration>,
+    /// Who may cross a freeze or a hold with `--break-glass` (users and
+    /// `@groups`); empty: whoever may approve the environment.
+    pub break_glass: Vec<String>,
 }
 
 /// Someone who must hear about the release.

@@ -243,6 +243,7 @@ mod tests {
             scope: String::new(),
             repository: None,
             lock_wait: None,
+            break_glass: Vec::new(),
         }
     }
 

@@ -11,11 +11,19 @@ use super::window::{self, Windows};
 use crate::plan::diagnostic::{Diagnostic, PlanErrors};
 use crate::plan::reader::{Ctx, Table};
 
-/// Reads the windows of `<config_dir>/config.toml` (none without the file).
-pub fn load(config_dir: &Path) -> Result<Windows, PlanErrors> {
+/// The team's policy in config.toml.
+#[derive(Debug, Default)]
+pub struct Team {
+    pub windows: Windows,
+    /// `break_glass = ["@sre"]`: who may cross a freeze or a hold (overrides a plan's list).
+    pub break_glass: Option<Vec<String>>,
+}
+
+/// Reads the policy of `<config_dir>/config.toml` (none without the file).
+pub fn load(config_dir: &Path) -> Result<Team, PlanErrors> {
     let path = config_dir.join("config.toml");
     if !path.exists() {
-        return Ok(Windows::default());
+        return Ok(Team::default());
     }
     let file = path.display().to_string();
     match crate::userfile::read_text(&path, crate::userfile::CONFIG_CAP) {
@@ -28,7 +36,7 @@ pub fn load(config_dir: &Path) -> Result<Windows, PlanErrors> {
     }
 }
 
-pub fn parse(text: &str, file: &str) -> Result<Windows, PlanErrors> {
+pub fn parse(text: &str, file: &str) -> Result<Team, PlanErrors> {
     let fail = |diagnostics| PlanErrors {
         file: file.to_string(),
         source: text.to_string(),
@@ -55,8 +63,14 @@ pub fn parse(text: &str, file: &str) -> Result<Windows, PlanErrors> {
             }
         }
     }
+    let break_glass = top
+        .string_list(&mut cx, "break_glass")
+        .map(|l| l.into_iter().map(|s| s.into_inner()).collect());
     if cx.diags.is_empty() {
-        Ok(out)
+        Ok(Team {
+            windows: out,
+            break_glass,
+        })
     } else {
         Err(fail(cx.diags))
     }
@@ -85,6 +99,6 @@ mod tests {
             "config.toml",
         )
         .unwrap();
-        assert_eq!(ok.freezes.len(), 1);
+        assert_eq!(ok.windows.freezes.len(), 1);
     }
 }

@@ -62,6 +62,7 @@ impl StoreAdmission {
             run_id: ask.run_id.clone(),
             holder: ask.user.clone(),
             pid: ask.pid,
+            cross_holds: ask.break_glass,
         }
     }
 }
@@ -145,7 +146,9 @@ pub fn describe(state_dir: &Path, lock: &Lock) -> Barrier {
 impl Admission for StoreAdmission {
     fn enter(&self, ask: &Ask) -> Admit {
         // Deny first: a frozen environment is not even locked.
-        if let Some(b) = self.frozen(&ask.env, false) {
+        if !ask.break_glass
+            && let Some(b) = self.frozen(&ask.env, false)
+        {
             if ask.queue {
                 let _ = self.with(|s| s.release_run(&ask.run_id, Some(&ask.env)));
             }
@@ -174,6 +177,9 @@ impl Admission for StoreAdmission {
     }
 
     fn in_flight(&self, ask: &Ask) -> Option<Barrier> {
+        if ask.break_glass {
+            return None;
+        }
         if let Some(b) = self.frozen(&ask.env, true) {
             return Some(b);
         }

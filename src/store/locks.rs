@@ -68,6 +68,8 @@ pub struct LockAsk {
     pub run_id: String,
     pub holder: String,
     pub pid: u32,
+    /// Break-glass: people's holds do not stop this run (another run's lock still does).
+    pub cross_holds: bool,
 }
 
 /// What asking for a lock gave.

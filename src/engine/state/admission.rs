@@ -21,6 +21,17 @@ pub struct HeldBack {
     pub in_flight: bool,
 }
 
+/// A break-glass in effect: who crossed what in which environment, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BreakGlassView {
+    pub env: usize,
+    pub user: String,
+    pub reason: String,
+    /// What it crossed, in one line.
+    pub crossed: String,
+    pub at: Timestamp,
+}
+
 pub(super) fn apply(s: &mut RunState, event: &Event, ts: Timestamp) {
     match event {
         Event::EnvBlocked {
@@ -53,6 +64,23 @@ pub(super) fn apply(s: &mut RunState, event: &Event, ts: Timestamp) {
             }
         }
         Event::EnvUnlocked { env } => s.locked.retain(|e| e != env),
+        Event::BreakGlass {
+            env,
+            actor,
+            reason,
+            crossed,
+        } => {
+            s.break_glass.push(BreakGlassView {
+                env: *env,
+                user: actor.user.clone(),
+                reason: reason.clone(),
+                crossed: crossed.message.clone(),
+                at: ts,
+            });
+            if s.held_back.as_ref().is_some_and(|h| h.env == *env) {
+                s.held_back = None;
+            }
+        }
         _ => {}
     }
 }

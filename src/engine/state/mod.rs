@@ -27,7 +27,7 @@ mod run;
 mod steps;
 mod views;
 
-pub use admission::HeldBack;
+pub use admission::{BreakGlassView, HeldBack};
 pub use artifacts::{ArtifactCheck, ArtifactView};
 pub use checks::{CHECK_SAMPLES_KEPT, CheckSeries};
 pub use views::*;
@@ -76,6 +76,8 @@ pub struct RunState {
     pub locked: Vec<usize>,
     /// What keeps the run out of (or stopped inside) an environment now.
     pub held_back: Option<admission::HeldBack>,
+    /// Break-glass in effect, per environment crossed.
+    pub break_glass: Vec<admission::BreakGlassView>,
 }
 
 impl Default for RunState {
@@ -113,6 +115,7 @@ impl Default for RunState {
             last_ts: None,
             locked: Vec::new(),
             held_back: None,
+            break_glass: Vec::new(),
         }
     }
 }
@@ -242,7 +245,9 @@ impl RunState {
             Event::EnvBlocked { .. }
             | Event::EnvCleared { .. }
             | Event::EnvLocked { .. }
-            | Event::EnvUnlocked { .. } => admission::apply(self, event, ts),
+            | Event::EnvUnlocked { .. }
+            | Event::BreakGlass { .. }
+            | Event::BreakGlassRefused { .. } => admission::apply(self, event, ts),
         }
     }
 }

@@ -52,6 +52,7 @@ const RELEASE_KEYS: &[&str] = &[
     "scope",
     "repository",
     "lock_wait",
+    "break_glass",
 ];
 
 /// Reads and parses a plan file; errors carry the path as given. Only a
@@ -522,6 +523,12 @@ impl Loader<'_> {
         let scope = t.string(self.cx, "scope");
         let repository = t.string(self.cx, "repository");
         let lock_wait = t.duration(self.cx, "lock_wait").map(|d| d.into_inner());
+        let break_glass = t
+            .string_list(self.cx, "break_glass")
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.into_inner())
+            .collect();
         if let (Some(v), Some(p)) = (&version, &previous)
             && v.get_ref() == p.get_ref()
         {
@@ -539,6 +546,7 @@ impl Loader<'_> {
             scope: scope.map(|n| n.into_inner()).unwrap_or_default(),
             repository: repository.map(|r| PathBuf::from(r.into_inner())),
             lock_wait,
+            break_glass,
         })
     }
 

@@ -54,26 +54,30 @@ fn now() -> i64 {
 
 /// What stops `run_id` of `release` promoting into `env`: manual holds
 /// first, then another run's lock.
-fn in_the_way(
-    tx: &rusqlite::Transaction,
-    release: &str,
-    env: &str,
-    run_id: &str,
-) -> rusqlite::Result<Vec<Lock>> {
+fn in_the_way(tx: &rusqlite::Transaction, ask: &LockAsk) -> rusqlite::Result<Vec<Lock>> {
     let mut st = tx.prepare_cached(&format!(
         "SELECT {LOCK_COLS} FROM locks WHERE env = ?1 AND (
-            (kind = 'manual' AND release IN (?2, ?3))
+            (kind = 'manual' AND ?5 = 0 AND release IN (?2, ?3))
             OR (kind = 'run' AND release = ?2 AND run_id IS NOT ?4))
          ORDER BY kind, since"
     ))?;
-    st.query_map(params![env, release, ANY_RELEASE, run_id], lock)?
-        .collect()
+    st.query_map(
+        params![
+            ask.env,
+            ask.release,
+            ANY_RELEASE,
+            ask.run_id,
+            ask.cross_holds
+        ],
+        lock,
+    )?
+    .collect()
 }
 
 impl Locks for SqliteStore {
     fn acquire(&self, ask: &LockAsk, queue: bool) -> Result<Acquired, StoreError> {
         self.write(|tx| {
-            let blocking = in_the_way(tx, &ask.release, &ask.env, &ask.run_id)?;
+            let blocking = in_the_way(tx, ask)?;
             if !blocking.is_empty() {
                 if queue {
                     tx.execute(
@@ -101,7 +105,7 @@ impl Locks for SqliteStore {
 
     fn reclaim(&self, ask: &LockAsk) -> Result<Vec<Lock>, StoreError> {
         self.write(|tx| {
-            let others = in_the_way(tx, &ask.release, &ask.env, &ask.run_id)?;
+            let others = in_the_way(tx, ask)?;
             // Another run's lock here would be a second run inside: keep it, say so.
             if others.iter().any(|l| l.kind == LockKind::Run) {
                 return Ok(others);
@@ -308,6 +312,7 @@ mod tests {
             run_id: run.into(),
             holder: "alice".into(),
             pid: 42,
+            cross_holds: false,
         }
     }
 
