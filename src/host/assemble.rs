@@ -278,6 +278,9 @@ fn options(plan_path: String, shape: &Shape, state_dir: &Path, actor: &Actor) ->
     opts
 }
 
+/// The admission, and who may break glass by the team's config.
+type Admitting = (crate::engine::admission::AdmissionRef, Option<Vec<String>>);
+
 /// The admission every run asks before promoting (locks, holds, freezes),
 /// over the state directory's store. Without a store nobody could tell
 /// whether an environment is free, so the run does not start (fail closed).
@@ -285,7 +288,7 @@ fn admission(
     state_dir: &Path,
     shared: bool,
     plan: &Plan,
-) -> Result<Option<(crate::engine::admission::AdmissionRef, Option<Vec<String>>)>, Vec<String>> {
+) -> Result<Option<Admitting>, Vec<String>> {
     if !shared {
         return Ok(None);
     }
