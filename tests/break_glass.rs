@@ -116,6 +116,20 @@ fn an_allowed_hotfix_crosses_a_freeze_and_a_hold_but_never_another_runs_lock() {
         &["break_glass", "env_locked", "env_started", "run_finished"],
     );
     assert_eq!(sb.ledger(), vec!["deploy"]);
+    // The dossier lists the crossing.
+    let id = common::only(&recs, "run_started")["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dossier = sb.run(&["dossier", &id], LIMIT);
+    let md = String::from_utf8_lossy(&dossier.stdout).to_string();
+    assert!(
+        md.contains(&format!(
+            "**BREAK-GLASS** into prod by {}: CVE-2026-1 (crossed: prod is frozen",
+            me()
+        )),
+        "{md}"
+    );
     // The hold alone is crossed the same way.
     assert!(sb.run(&["unfreeze", "prod"], LIMIT).status.success());
     let (out, recs) = run(&sb, &p, "again");

@@ -13,6 +13,7 @@ pub mod md;
 pub mod memory;
 mod rollback;
 mod steps;
+mod stopline;
 mod summary;
 mod verify;
 
@@ -114,6 +115,7 @@ pub fn render(records: &[Record], alive: bool) -> String {
     verify::write(&mut out, &input);
     rollback::write(&mut out, &input);
     actions::write(&mut out, &input);
+    stopline::write(&mut out, &input);
     comms::write(&mut out, &input);
     md::heading(&mut out, 2, "Memory Entry");
     md::para(&mut out, &md::text(&input.summary.memory));
