@@ -310,3 +310,26 @@ end = "25:00"
         assert!(t.contains(&want), "missing {want:?} in:\n{t}");
     }
 }
+
+#[test]
+fn validate_warns_when_the_plans_known_waits_would_run_into_a_freeze() {
+    let sb = Sandbox::new();
+    let now = second(Timestamp::now());
+    let text_of_plan = plan(&freeze(
+        now + SignedDuration::from_mins(30),
+        now + SignedDuration::from_hours(3),
+        "",
+    ))
+    .replace(
+        "name = \"staging\"",
+        "name = \"staging\"\ngates = [\"bake\"]",
+    ) + "\n[[gates]]\nname = \"bake\"\nkind = \"soak\"\nwait = \"1h\"\n";
+    let p = sb.plan("plan.toml", &text_of_plan);
+    let out = sb.run(&["validate", p.to_str().unwrap()], LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        err.contains("warning: staging: the plan's known waits (1h by the end of staging) would run into change freeze at "),
+        "{err}"
+    );
+}

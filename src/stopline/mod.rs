@@ -7,6 +7,7 @@
 
 pub mod calendar;
 pub mod config;
+pub mod timing;
 pub mod window;
 
 use std::path::{Path, PathBuf};
