@@ -366,11 +366,6 @@ impl Engine {
         };
         if let Err(Fatal(msg)) = result {
             tracing::error!(%msg, "engine stopped");
-            // Whatever the journal can still say, the store's locks go back.
-            if let Some(adm) = self.admission.clone() {
-                let run = self.run_id.clone();
-                let _ = tokio::task::spawn_blocking(move || adm.leave(&run, None)).await;
-            }
             if self
                 .emit(Event::RunFinished {
                     outcome: RunOutcome::Failed,
@@ -380,6 +375,12 @@ impl Engine {
             {
                 self.settle().await;
             }
+        }
+        // Whatever the journal could still say (a fault may have stopped it),
+        // the run's locks go back to the store when its engine is done.
+        if let Some(adm) = self.admission.clone() {
+            let run = self.run_id.clone();
+            let _ = tokio::task::spawn_blocking(move || adm.leave(&run, None)).await;
         }
         // What was journaled after the last settle (notes after the end, a
         // late rollback's last records) is seen by every holder too.

@@ -265,6 +265,8 @@ impl Engine {
                 )
             }
         };
+        // A recovery may come here with a lock its dead engine kept.
+        self.leave_all().await?;
         self.emit(Event::RunFinished { outcome, message })?;
         self.settle().await;
         Ok(())
