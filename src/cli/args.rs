@@ -184,6 +184,50 @@ pub enum Cmd {
     /// The store that indexes runs and keeps the release ledger (local, or a team's PostgreSQL)
     #[command(subcommand)]
     Store(StoreCmd),
+    /// Stop the line: hold an environment so that no run starts promoting into it until `slate unlock`
+    Lock {
+        /// The environment (as plans name it)
+        env: String,
+        /// Hold it for this release only (default: every release)
+        #[arg(long, value_name = "RELEASE")]
+        release: Option<String>,
+        /// Why (shown to every run it stops)
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a hold on an environment, or release a run's lock whose engine is gone
+    Unlock {
+        /// The environment
+        env: String,
+        /// The release the hold (or lock) is for (default: the hold for every release)
+        #[arg(long, value_name = "RELEASE")]
+        release: Option<String>,
+    },
+    /// Freeze an environment until a time: no run starts promoting into it, and runs inside stop at their next safe point
+    Freeze {
+        /// The environment, or "*" for every environment
+        env: String,
+        /// When it ends: "2026-12-28 08:00" (in --tz), or a duration from now ("2h")
+        #[arg(long, value_name = "TIME")]
+        until: String,
+        /// When it starts (default: now), written like --until
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// The time zone TIME is written in (default: the system's)
+        #[arg(long, value_name = "ZONE")]
+        tz: Option<String>,
+        /// Why (shown to every run it stops)
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift the ad-hoc freezes on an environment ("*" for those on every environment)
+    Unfreeze { env: String },
+    /// List deploy locks, holds, the runs waiting for them, and ad-hoc freezes
+    Locks {
+        /// Print them as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Approve the gate an active run waits at (through its control socket)
     Approve {
         /// Run id, a unique prefix of one, or "latest"
@@ -353,6 +397,14 @@ pub struct RunArgs {
     /// it closed and roll back (for CI that must never wait)
     #[arg(long, requires = "headless")]
     pub no_wait: bool,
+    /// Wait this long ("30m") for an environment another run or a hold has,
+    /// in a visible queue, instead of the plan's `lock_wait` (default: refuse at once)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_wait: Option<std::time::Duration>,
+    /// A hotfix: cross a freeze or a hold (never another run's lock), if the
+    /// break-glass policy allows you; journaled and flagged, with this reason
+    #[arg(long, value_name = "REASON")]
+    pub break_glass: Option<String>,
     /// Cockpit colour theme: default, light, high-contrast, sixteen, or one of yours
     #[arg(long, value_name = "NAME", conflicts_with = "headless")]
     pub theme: Option<String>,
@@ -463,4 +515,10 @@ fn parse_set(s: &str) -> Result<(String, String), String> {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
         _ => Err(format!("expected NAME=VALUE, found \"{s}\"")),
     }
+}
+
+/// A duration as people write it: "90s", "30m", "1h 30m".
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s)
+        .map_err(|e| format!("{e} (write it like \"90s\", \"30m\" or \"1h 30m\")"))
 }

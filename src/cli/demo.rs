@@ -71,6 +71,10 @@ async fn demo(args: DemoArgs, state_dir: &Path) -> i32 {
         approve: Vec::new(),
         // The demo never waits for anyone (its socket still serves pause and abort).
         auto_approve: args.headless,
+        lock_wait: None,
+        break_glass: None,
+        // Each demo deploys to a fleet of its own, in its run's directory.
+        shared: false,
     };
     let front = Front::new(
         args.serve,

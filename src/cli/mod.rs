@@ -15,6 +15,7 @@ mod doctor;
 mod dossier;
 pub mod init;
 pub mod ledger;
+mod locks;
 mod memory;
 mod plan;
 mod run;
@@ -101,6 +102,28 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
         Cmd::Store(StoreCmd::Rebuild) => ledger::rebuild(state_dir),
         Cmd::Store(StoreCmd::Init) => team::run(team::Verb::Init, state_dir, config_dir),
         Cmd::Store(StoreCmd::Import) => team::run(team::Verb::Import, state_dir, config_dir),
+        Cmd::Lock {
+            env,
+            release,
+            reason,
+        } => locks::lock(state_dir, &env, release.as_deref(), &reason),
+        Cmd::Unlock { env, release } => locks::unlock(state_dir, &env, release.as_deref()),
+        Cmd::Locks { json } => locks::list(state_dir, json),
+        Cmd::Freeze {
+            env,
+            until,
+            from,
+            tz,
+            reason,
+        } => locks::freeze(
+            state_dir,
+            &env,
+            &until,
+            from.as_deref(),
+            tz.as_deref(),
+            &reason,
+        ),
+        Cmd::Unfreeze { env } => locks::unfreeze(state_dir, &env),
         Cmd::Approve { run, gate, comment } => steer(run, Action::Approve { gate, comment }),
         Cmd::Reject { run, gate, reason } => steer(run, Action::Reject { gate, reason }),
         Cmd::Pause { run } => steer(run, Action::Pause),

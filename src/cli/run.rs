@@ -32,6 +32,9 @@ pub fn run(args: RunArgs, state_dir: &Path, config_dir: &Path) -> i32 {
         path: args.plan,
         approve: args.approve.clone(),
         auto_approve: args.auto_approve,
+        lock_wait: args.lock_wait,
+        break_glass: args.break_glass.clone(),
+        shared: true,
     };
     let front = Front::new(
         args.serve,

@@ -78,9 +78,9 @@ pub fn status(state_dir: &Path, json: bool) -> i32 {
             Err(e) => crate::warn_user!("slate: {e}"),
         }
     }
+    let stale = crate::stopline::stale_locks(state_dir);
     if active.is_empty() {
         crate::say!("no active runs");
-        return 0;
     }
     let now = jiff::Timestamp::now();
     for r in &active {
@@ -104,6 +104,9 @@ pub fn status(state_dir: &Path, json: bool) -> i32 {
                 humantime::format_duration(std::time::Duration::from_secs(waited))
             ));
         }
+        if let Some(h) = &r.held_back {
+            line.push_str(&format!("  waiting: {h}"));
+        }
         match &r.recover {
             Some(recover) => line.push_str(&format!("  — {recover}")),
             None => {
@@ -114,6 +117,9 @@ pub fn status(state_dir: &Path, json: bool) -> i32 {
             }
         }
         crate::say!("{line}");
+    }
+    for l in stale {
+        crate::say!("stale lock: {l}");
     }
     0
 }

@@ -62,6 +62,18 @@ pub fn run(path: &Path, set: &[(String, String)]) -> i32 {
                     names.join(", ")
                 );
             }
+            // Known timing against known freezes (the plan's and the team's).
+            let mut windows = p.windows.clone();
+            match crate::stopline::config::load(&crate::paths::config_dir()) {
+                Ok(team) => windows.extend(team.windows),
+                Err(e) => e
+                    .lines()
+                    .iter()
+                    .for_each(|l| crate::warn_user!("warning: {l}")),
+            }
+            for w in crate::stopline::timing::crossings(&p, &windows, jiff::Timestamp::now()) {
+                crate::warn_user!("warning: {w}");
+            }
             0
         }
         Err(e) => {

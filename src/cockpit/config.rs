@@ -51,8 +51,12 @@ pub fn parse(text: &str, file: &str) -> Result<UserConfig, PlanErrors> {
     })?;
     let mut cx = Ctx::default();
     let top = Table::new(doc.get_ref(), doc.span(), "config.toml");
-    // `[store]` is read by `store::postgres::config`.
-    top.check_keys(&mut cx, &["theme", "keys", "store"]);
+    // `[store]` is read by `store::postgres::config`; `freezes`, `allow` and
+    // `break_glass` are team policy, read by `stopline::config`.
+    top.check_keys(
+        &mut cx,
+        &["theme", "keys", "store", "freezes", "allow", "break_glass"],
+    );
     let theme = top.string(&mut cx, "theme").map(|t| t.into_inner());
     let mut keymap = Keymap::default();
     if let Some(keys) = top.table(&mut cx, "keys", "[keys]") {

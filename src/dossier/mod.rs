@@ -14,6 +14,7 @@ pub mod memory;
 mod planned;
 mod rollback;
 mod steps;
+mod stopline;
 mod summary;
 mod verify;
 
@@ -191,6 +192,7 @@ fn render_input(input: input::Input<'_>) -> String {
         planned::actions(&mut out, &input);
     } else {
         actions::write(&mut out, &input);
+        stopline::write(&mut out, &input);
     }
     comms::write(&mut out, &input);
     md::heading(&mut out, 2, "Memory Entry");

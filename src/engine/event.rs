@@ -614,6 +614,48 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         leftovers: Vec<Leftover>,
     },
+    /// Something keeps the run out of environment `env` (another run's
+    /// lock, a hold, a freeze), or, `in_flight`, stops it at a safe point
+    /// inside: journaled before the run waits, or before it is refused.
+    /// `until`: how long the run will wait (None: it does not wait, or, in
+    /// flight, until the barrier is gone).
+    EnvBlocked {
+        env: usize,
+        barrier: super::admission::Barrier,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<Timestamp>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        in_flight: bool,
+    },
+    /// What stopped the run inside `env` is gone; it goes on.
+    EnvCleared {
+        env: usize,
+    },
+    /// Break-glass: the run crosses a freeze or a person's hold to promote
+    /// into `env`, by `actor` (who started it, allowed by the policy), for
+    /// `reason`. In effect until the run ends; never crosses another run's lock.
+    BreakGlass {
+        env: usize,
+        actor: Actor,
+        reason: String,
+        crossed: super::admission::Barrier,
+    },
+    /// A break-glass the policy does not allow: journaled, and the run is
+    /// held back as if none had been asked for.
+    BreakGlassRefused {
+        env: usize,
+        actor: Actor,
+        reason: String,
+        why: String,
+    },
+    /// The run holds `env`'s deploy lock (release × environment).
+    EnvLocked {
+        env: usize,
+    },
+    /// The run gives `env`'s deploy lock back.
+    EnvUnlocked {
+        env: usize,
+    },
     /// A step (or a step's undo) was running when the engine died; someone must
     /// say whether it is retried, counted as done, or rolled back.
     StepInterrupted {
@@ -656,7 +698,13 @@ impl Event {
             RollbackRequested { env, .. }
             | RollbackVerifyStarted { env, .. }
             | RollbackVerified { env, .. }
-            | ArtifactVerified { env, .. } => Some((*env, None)),
+            | ArtifactVerified { env, .. }
+            | EnvBlocked { env, .. }
+            | BreakGlass { env, .. }
+            | BreakGlassRefused { env, .. }
+            | EnvCleared { env }
+            | EnvLocked { env }
+            | EnvUnlocked { env } => Some((*env, None)),
             StepStarted { env, step, .. }
             | ProcessStarted { env, step, .. }
             | Output { env, step, .. }
@@ -717,6 +765,9 @@ impl Event {
             EnvFinished => "env_finished", NoteAdded => "note_added", RunFinished => "run_finished",
             NotificationSent => "notification_sent", ReviewSaved => "review_saved",
             RunRecovered => "run_recovered", StepInterrupted => "step_interrupted",
+            EnvBlocked => "env_blocked", EnvCleared => "env_cleared", EnvLocked => "env_locked",
+            EnvUnlocked => "env_unlocked", BreakGlass => "break_glass",
+            BreakGlassRefused => "break_glass_refused",
         )
     }
 }

@@ -7,6 +7,7 @@
 //! journal *before* the engine acts on it and before any client sees it.
 //! Clients that must see the end of the run take a [`Hold`] (see `hold.rs`).
 
+pub mod admission;
 mod analyze;
 mod artifacts;
 mod backoff;
@@ -80,6 +81,13 @@ pub struct EngineOptions {
     /// Recovery: what to do with a step the crash interrupted, decided in
     /// advance (`--interrupted retry|done|rollback`); otherwise someone is asked.
     pub on_interrupted: Option<event::RollbackChoice>,
+    /// How long to wait for an environment someone else holds
+    /// (`--lock-wait`); overrides the plan's `lock_wait`. None: the plan's.
+    pub lock_wait: Option<std::time::Duration>,
+    /// `--break-glass REASON`: cross a freeze or a person's hold, if the policy allows.
+    pub break_glass: Option<String>,
+    /// Who may break glass, from the team's config (it overrides the plan's).
+    pub break_glass_policy: Option<Vec<String>>,
 }
 
 impl EngineOptions {
@@ -94,6 +102,9 @@ impl EngineOptions {
             linger: false,
             durable: true,
             on_interrupted: None,
+            lock_wait: None,
+            break_glass: None,
+            break_glass_policy: None,
         }
     }
 }
@@ -184,6 +195,10 @@ pub struct Engine {
     /// name them and masked out of every record.
     secrets: crate::secrets::Resolved,
     masker: crate::secrets::Masker,
+    /// Asked before promoting into an environment (locks, freezes); see `admission.rs`.
+    admission: Option<admission::AdmissionRef>,
+    /// Environments where a break-glass was refused (journaled once).
+    glass_refused: Vec<usize>,
 }
 
 /// A run's directory with its journal open for appending and its lock held;
@@ -305,6 +320,8 @@ impl Engine {
                 skip_to: None,
                 secrets: Default::default(),
                 masker: Default::default(),
+                admission: None,
+                glass_refused: Vec::new(),
             },
             handle,
         )
@@ -377,6 +394,12 @@ impl Engine {
             {
                 self.settle().await;
             }
+        }
+        // Whatever the journal could still say (a fault may have stopped it),
+        // the run's locks go back to the store when its engine is done.
+        if let Some(adm) = self.admission.clone() {
+            let run = self.run_id.clone();
+            let _ = tokio::task::spawn_blocking(move || adm.leave(&run, None)).await;
         }
         // What was journaled after the last settle (notes after the end, a
         // late rollback's last records) is seen by every holder too.

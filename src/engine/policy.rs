@@ -36,6 +36,38 @@ pub fn refusal(policy: &ApprovalPolicy, env: &str, user: &str, starter: &str) ->
     Some(why)
 }
 
+/// Why `user` may not break glass into `env`, or `None` when they may:
+/// the team's list (config.toml) or else the plan's (`break_glass`); with
+/// neither, whoever may approve the environment, which with no approvers
+/// named is the person running the release.
+pub fn break_glass_refusal(
+    list: &[String],
+    approval: &ApprovalPolicy,
+    env: &str,
+    user: &str,
+) -> Option<String> {
+    if list.is_empty() {
+        let no_four_eyes = ApprovalPolicy {
+            four_eyes: false,
+            ..approval.clone()
+        };
+        return refusal(&no_four_eyes, env, user, "")
+            .map(|why| format!("break-glass: {why}, and only they may break glass there"));
+    }
+    let policy = ApprovalPolicy {
+        required: 1,
+        approvers: list.to_vec(),
+        require_comment: false,
+        four_eyes: false,
+    };
+    refusal(&policy, env, user, "").map(|_| {
+        format!(
+            "break-glass: {user} may not break glass into {env} (allowed: {})",
+            list.join(", ")
+        )
+    })
+}
+
 /// The refusal of an approval by the run's starter.
 pub fn four_eyes(env: &str, starter: &str) -> String {
     format!("four-eyes: {starter} started this run, so someone else must approve {env}")

@@ -58,7 +58,28 @@ impl Engine {
         'envs: for env in first..self.plan.environments.len() {
             let (mut start, mut pending) = match entry.take().unwrap_or(Entry::Fresh) {
                 Entry::Fresh => {
-                    // Nothing of `env` has run: a changed artifact stops the run here.
+                    // Nothing of `env` has run: another run's lock, a hold or a
+                    // freeze keeps the run out (it may wait), as does a changed artifact.
+                    match self.admit(env).await {
+                        Ok(super::admission::Admitted::Go) => {}
+                        Ok(super::admission::Admitted::Refused(why)) => {
+                            outcome = RunOutcome::Failed;
+                            message = why;
+                            break 'envs;
+                        }
+                        Err(Stop::Fatal(f)) => return Err(f),
+                        Err(stop) => {
+                            outcome = RunOutcome::Aborted;
+                            let name = &self.plan.environments[env].name;
+                            message = match stop {
+                                Stop::Abort { reason } | Stop::Rollback { reason } => {
+                                    format!("aborted while waiting for {name}: {reason}")
+                                }
+                                _ => format!("stopped while waiting for {name}"),
+                            };
+                            break 'envs;
+                        }
+                    }
                     if let Some(why) = self.verify_artifacts(env).await? {
                         outcome = RunOutcome::Failed;
                         message = why;
@@ -67,12 +88,18 @@ impl Engine {
                     self.emit(Event::EnvStarted { env })?;
                     (0, None)
                 }
-                Entry::At(step) => (step, None),
+                Entry::At(step) => {
+                    self.reenter(env).await?;
+                    (step, None)
+                }
                 Entry::RollBack {
                     trigger,
                     reason,
                     resume,
-                } => (0, Some((trigger, reason, resume))),
+                } => {
+                    self.reenter(env).await?;
+                    (0, Some((trigger, reason, resume)))
+                }
             };
             loop {
                 let (trigger, reason, resume) = match pending.take() {
@@ -83,6 +110,7 @@ impl Engine {
                                 env,
                                 outcome: EnvOutcome::Deployed,
                             })?;
+                            self.leave(env).await?;
                             continue 'envs;
                         }
                         Err(Stop::Fatal(f)) => return Err(f),
@@ -139,6 +167,7 @@ impl Engine {
                     .join(", ")
             );
         }
+        self.leave_all().await?;
         self.emit(Event::RunFinished { outcome, message })?;
         self.settle().await;
         if self.opts.linger {
@@ -248,6 +277,8 @@ impl Engine {
                 )
             }
         };
+        // A recovery may come here with a lock its dead engine kept.
+        self.leave_all().await?;
         self.emit(Event::RunFinished { outcome, message })?;
         self.settle().await;
         Ok(())
@@ -266,6 +297,8 @@ impl Engine {
                 None => {}
             }
             self.safe_point(env, step).await?;
+            // A hold or freeze that began since the run entered stops it here.
+            self.stay_out(env).await?;
             match self.step(env, step).kind.clone() {
                 StepKind::Run(spec) => self.run_step(env, step, &spec).await?,
                 StepKind::Gate { gate } => self.gate(env, step, gate).await?,

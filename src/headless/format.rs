@@ -131,6 +131,42 @@ impl Printer {
                 _ => format!("  {} · artifact {name} ✘ {message}", self.env(*env)),
             },
             Event::EnvStarted { env } => format!("▶ {}", self.env(*env)),
+            Event::EnvBlocked {
+                env,
+                barrier,
+                until,
+                in_flight,
+            } => match (until, in_flight) {
+                (_, true) => format!(
+                    "⏸ {} · stopped at a safe point: {}",
+                    self.env(*env),
+                    barrier.message
+                ),
+                (Some(u), false) => format!(
+                    "⏳ {} · waiting (until {}): {}",
+                    self.env(*env),
+                    u.to_zoned(TimeZone::system()).strftime("%H:%M:%S %Z"),
+                    barrier.message
+                ),
+                (None, false) => format!("✘ {} · {}", self.env(*env), barrier.message),
+            },
+            Event::BreakGlass {
+                env,
+                actor,
+                reason,
+                crossed,
+            } => format!(
+                "⚠ {} · BREAK-GLASS by {}: {reason} (crossing: {})",
+                self.env(*env),
+                actor.user,
+                crossed.message
+            ),
+            Event::BreakGlassRefused { env, why, .. } => {
+                format!("✘ {} · break-glass refused: {why}", self.env(*env))
+            }
+            Event::EnvCleared { env } => format!("▶ {} · free again, going on", self.env(*env)),
+            Event::EnvLocked { env } => format!("  {} · deploy lock taken", self.env(*env)),
+            Event::EnvUnlocked { env } => format!("  {} · deploy lock released", self.env(*env)),
             Event::StepStarted { env, step, attempt } => {
                 let kind = self.state.envs[*env].steps[*step].kind.as_str();
                 if kind != "run" {

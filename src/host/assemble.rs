@@ -18,6 +18,14 @@ pub enum Source {
         auto_approve: bool,
         /// `--set NAME=VALUE` for the plan's `[vars]`.
         set: Vec<(String, String)>,
+        /// How long to wait for an environment others hold (`--lock-wait`).
+        lock_wait: Option<std::time::Duration>,
+        /// `--break-glass REASON`.
+        break_glass: Option<String>,
+        /// Its environments are shared with other runs: take their locks and
+        /// honour holds and freezes. Only the demo, whose fleet is its own
+        /// run's, has nothing to share.
+        shared: bool,
     },
     /// A run whose engine died: its id (or a prefix, or "latest"), and
     /// what to do with a step the crash interrupted, when decided in advance.
@@ -141,20 +149,31 @@ pub fn load(
 /// notifier and the recorder as clients of it.
 pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assembled, Failure> {
     let actor = Actor::current(shape.via);
-    let (engine, handle, before, warning, fresh) = match source {
+    let (engine, handle, before, warning, fresh, shared) = match source {
         Source::Plan {
             path,
             approve,
             auto_approve,
             set,
+            lock_wait,
+            break_glass,
+            shared,
         } => {
+            if break_glass.as_ref().is_some_and(|r| r.trim().is_empty()) {
+                return Err(Failure::one(
+                    "slate: --break-glass needs a reason: say why the line is crossed".into(),
+                    crate::exit::USAGE,
+                ));
+            }
             let plan = load(&path, &approve, auto_approve, &set)?;
             let mut opts = options(path.display().to_string(), shape, state_dir, &actor);
             opts.pre_approved = approve;
             opts.auto_approve = auto_approve;
+            opts.lock_wait = lock_wait;
+            opts.break_glass = break_glass;
             let (engine, handle) = Engine::new(plan, opts)
                 .map_err(|e| Failure::one(format!("slate: {}", e.0), crate::exit::NOT_RELEASED))?;
-            (engine, handle, Vec::new(), None, true)
+            (engine, handle, Vec::new(), None, true, shared)
         }
         Source::Recover { run, interrupted } => {
             let run_dir = crate::runs::find_run(state_dir, &run)
@@ -163,15 +182,40 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
             opts.on_interrupted = interrupted;
             let taken = Engine::recover(&run_dir, opts)
                 .map_err(|r| Failure::one(format!("slate: {}", r.message), r.code))?;
+            // A recovered demo's fleet is its own too (in the run's `fleet/`).
+            let shared = !taken
+                .handle
+                .run_dir
+                .join(crate::cli::demo::FLEET_DIR)
+                .is_dir();
             (
                 taken.engine,
                 taken.handle,
                 taken.records,
                 taken.warning,
                 false,
+                shared,
             )
         }
     };
+    let mut engine = engine;
+    match admission(state_dir, shared, engine.plan()) {
+        Ok(None) => {}
+        Ok(Some((a, policy))) => {
+            engine.set_admission(a);
+            engine.set_break_glass_policy(policy);
+        }
+        Err(lines) => {
+            drop(engine);
+            if fresh {
+                let _ = std::fs::remove_dir_all(&handle.run_dir);
+            }
+            return Err(Failure {
+                lines,
+                code: crate::exit::NOT_RELEASED,
+            });
+        }
+    }
     let (server, socket_warning) = match ControlServer::start(handle.clone()) {
         Ok(s) => (Some(s), None),
         Err(e) => {
@@ -240,4 +284,36 @@ fn options(plan_path: String, shape: &Shape, state_dir: &Path, actor: &Actor) ->
     opts.unattended = shape.unattended;
     opts.linger = shape.linger;
     opts
+}
+
+/// The admission, and who may break glass by the team's config.
+type Admitting = (crate::engine::admission::AdmissionRef, Option<Vec<String>>);
+
+/// The admission every run asks before promoting (locks, holds, freezes),
+/// over the state directory's store. Without a store nobody could tell
+/// whether an environment is free, so the run does not start (fail closed).
+fn admission(
+    state_dir: &Path,
+    shared: bool,
+    plan: &Plan,
+) -> Result<Option<Admitting>, Vec<String>> {
+    if !shared {
+        return Ok(None);
+    }
+    // The team's freezes (config.toml) hold for every plan; one that cannot
+    // be read stops the run rather than letting it through.
+    let team = crate::stopline::config::load(&crate::paths::config_dir()).map_err(|e| e.lines())?;
+    let mut windows = team.windows;
+    windows.extend(plan.windows.clone());
+    let opened = crate::store::open(state_dir).map_err(|e| {
+        vec![format!("slate: {e}; without the store nobody can tell which environments are locked, so the run was not started")]
+    })?;
+    Ok(Some((
+        std::sync::Arc::new(crate::stopline::StoreAdmission::new(
+            opened.store,
+            state_dir,
+            windows,
+        )),
+        team.break_glass,
+    )))
 }

@@ -54,6 +54,9 @@ pub struct Plan {
     /// Values that may carry credentials, where they are in `source` (see
     /// [`sealed`]): the text a run journals has them masked.
     pub sealed: Vec<sealed::Sealed>,
+    /// `[[freezes]]` and `[[allow]]`: when the plan's environments may be
+    /// promoted into (the user's config adds its own when the run starts).
+    pub windows: crate::stopline::window::Windows,
 }
 
 /// A secret the plan refers to: the variable stages get, and where its value lives.
@@ -102,6 +105,12 @@ pub struct Release {
     pub scope: String,
     /// A git repository whose `git log PREV..VERSION` joins the release notes.
     pub repository: Option<PathBuf>,
+    /// How long a run waits for an environment another run (or a hold)
+    /// has: `lock_wait = "30m"`. None: it is refused at once.
+    pub lock_wait: Option<Duration>,
+    /// Who may cross a freeze or a hold with `--break-glass` (users and
+    /// `@groups`); empty: whoever may approve the environment.
+    pub break_glass: Vec<String>,
     /// The plan's `[vars]` as this run has them (`--set`, else the default),
     /// for `${var.NAME}`.
     pub vars: Vec<(String, String)>,

@@ -256,6 +256,8 @@ mod tests {
             scope: String::new(),
             repository: None,
             vars: Vec::new(),
+            lock_wait: None,
+            break_glass: Vec::new(),
         }
     }
 

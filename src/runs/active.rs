@@ -45,6 +45,10 @@ pub struct ActiveRun {
     /// The environment in progress.
     pub environment: Option<String>,
     pub waiting: Option<Waiting>,
+    /// What keeps the run out of (or stopped inside) an environment: a
+    /// lock, a hold or a freeze, in one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_back: Option<String>,
     pub pid: u32,
     /// The control socket, when the run serves one.
     pub socket: Option<PathBuf>,
@@ -158,6 +162,7 @@ fn describe(dir: &Path, state: &RunState, engine: Engine) -> ActiveRun {
             .and_then(|e| state.envs.get(e))
             .map(|e| e.name.clone()),
         waiting,
+        held_back: state.held_back.as_ref().map(|h| h.barrier.message.clone()),
         pid: super::lock::holder_pid(dir).unwrap_or(state.pid),
         socket: socket.exists().then_some(socket),
     }

@@ -10,6 +10,7 @@
 //! nothing SQL-specific leaves the implementation.
 
 pub mod ledger;
+pub mod locks;
 pub mod postgres;
 pub mod rebuild;
 mod schema;
@@ -95,7 +96,7 @@ impl std::error::Error for StoreError {}
 
 /// Where runs are indexed and the ledger kept. Every method is one
 /// transaction; writers may be many processes at once (one per run).
-pub trait Store: Send {
+pub trait Store: Send + locks::Locks {
     /// Records a run (insert or replace), unless the store already holds
     /// a derivation from a later journal record. Returns whether it wrote.
     fn put_run(&self, run: &RunRecord) -> Result<bool, StoreError>;

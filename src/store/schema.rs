@@ -61,6 +61,44 @@ pub const MIGRATIONS: &[&str] = &[
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
     ) WITHOUT ROWID;",
+    // 2: stopping the line: deploy locks (a run's, or a person's manual
+    // hold), the queue of runs waiting for one, and ad-hoc freezes. The
+    // primary key is what makes acquiring atomic: one run lock per
+    // release × environment, one manual hold per release (or `*`) × env.
+    "CREATE TABLE locks (
+        release TEXT NOT NULL,
+        env TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('run', 'manual')),
+        run_id TEXT,
+        holder TEXT NOT NULL,
+        pid INTEGER,
+        reason TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        PRIMARY KEY (release, env, kind)
+    ) WITHOUT ROWID;
+    CREATE INDEX locks_by_run ON locks (run_id) WHERE run_id IS NOT NULL;
+    CREATE TABLE lock_queue (
+        release TEXT NOT NULL,
+        env TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        pid INTEGER,
+        since INTEGER NOT NULL,
+        PRIMARY KEY (release, env, run_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE freezes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        env TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        starts INTEGER NOT NULL,
+        ends INTEGER NOT NULL,
+        tz TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        lifted_by TEXT,
+        lifted_at INTEGER
+    );
+    CREATE INDEX freezes_open ON freezes (env, ends) WHERE lifted_at IS NULL;",
 ];
 
 /// The schema version this Slate writes.

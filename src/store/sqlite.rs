@@ -17,6 +17,8 @@ use super::schema::{MIGRATIONS, latest};
 use super::{Place, RunQuery, RunRecord, Store, StoreError};
 use crate::runs::{Outcome, RunSummary};
 
+mod locks;
+
 /// How long a writer waits for another before giving up: far longer than
 /// any transaction here takes, short enough that a wedged writer is told.
 const BUSY: Duration = Duration::from_secs(10);

@@ -6,15 +6,18 @@
 use slate_testkit as common;
 
 mod big_runs;
+mod break_glass;
 mod control;
 mod demo;
 mod demo_service;
 mod dossier;
 mod first_steps;
+mod freezes;
 mod headless;
 mod hostile_files;
 mod hostile_text;
 mod ledger;
+mod locks;
 mod prometheus;
 mod recover;
 mod secrets;

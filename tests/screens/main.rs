@@ -13,3 +13,4 @@ mod evidence;
 mod history;
 mod replay;
 mod review;
+mod stopline_cockpit;

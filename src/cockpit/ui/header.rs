@@ -105,6 +105,22 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     if let Some(b) = &r.blocked {
         line2.push(Span::styled(format!("   ⚠ {}", b.reason), t.fail));
     }
+    // What keeps the run out of (or stopped inside) an environment, and a
+    // break-glass in effect, are said in the header while they last.
+    if let Some(h) = r.held_back.as_ref().filter(|_| !r.is_finished()) {
+        line2.push(Span::styled(
+            format!("   ⏳ {}", h.barrier.message),
+            t.paused,
+        ));
+    }
+    if !r.is_finished() {
+        for g in &r.break_glass {
+            line2.push(Span::styled(
+                format!("   ⚠ BREAK-GLASS by {}: {}", g.user, g.reason),
+                t.fail,
+            ));
+        }
+    }
     frame.render_widget(Paragraph::new(vec![line1, Line::from(line2)]), area);
 }
 

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::event::*;
 
+mod admission;
 mod analysis;
 mod artifacts;
 mod checks;
@@ -27,6 +28,7 @@ mod run;
 mod steps;
 mod views;
 
+pub use admission::{BreakGlassView, HeldBack};
 pub use artifacts::{ArtifactCheck, ArtifactView};
 pub use checks::{CHECK_SAMPLES_KEPT, CheckSeries};
 pub use views::*;
@@ -71,6 +73,12 @@ pub struct RunState {
     pub message: String,
     pub last_seq: u64,
     pub last_ts: Option<Timestamp>,
+    /// Environments whose deploy lock the run holds.
+    pub locked: Vec<usize>,
+    /// What keeps the run out of (or stopped inside) an environment now.
+    pub held_back: Option<admission::HeldBack>,
+    /// Break-glass in effect, per environment crossed.
+    pub break_glass: Vec<admission::BreakGlassView>,
 }
 
 impl Default for RunState {
@@ -106,6 +114,9 @@ impl Default for RunState {
             message: String::new(),
             last_seq: 0,
             last_ts: None,
+            locked: Vec::new(),
+            held_back: None,
+            break_glass: Vec::new(),
         }
     }
 }
@@ -233,6 +244,12 @@ impl RunState {
             Event::NoteAdded { .. }
             | Event::NotificationSent { .. }
             | Event::ReviewSaved { .. } => notes::apply(self, event, ts),
+            Event::EnvBlocked { .. }
+            | Event::EnvCleared { .. }
+            | Event::EnvLocked { .. }
+            | Event::EnvUnlocked { .. }
+            | Event::BreakGlass { .. }
+            | Event::BreakGlassRefused { .. } => admission::apply(self, event, ts),
         }
     }
 }

@@ -93,6 +93,7 @@ pub(super) fn apply(s: &mut RunState, event: &Event, ts: Timestamp) {
             s.outcome = Some(*outcome);
             s.message = message.clone();
             s.finished = Some(ts);
+            s.held_back = None;
             s.waiting = None;
             s.blocked = None;
             s.pending_stop = None;

@@ -6,6 +6,7 @@ mod check;
 mod communication;
 mod environment;
 mod evidence;
+mod freeze;
 mod gate;
 mod metric;
 pub mod schema;
@@ -43,6 +44,8 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "artifacts",
     "access",
     "vars",
+    "freezes",
+    "allow",
 ];
 pub(super) const RELEASE_KEYS: &[&str] = &[
     "name",
@@ -52,6 +55,8 @@ pub(super) const RELEASE_KEYS: &[&str] = &[
     "notes",
     "scope",
     "repository",
+    "lock_wait",
+    "break_glass",
 ];
 
 /// Reads and parses a plan file; errors carry the path as given. Only a
@@ -491,9 +496,11 @@ impl Loader<'_> {
         }
 
         self.var_uses(&vars, &var_values);
+        let windows = self.windows(&top);
         let plan = Plan {
             vars,
             set: Vec::new(),
+            windows,
             source: String::new(),
             base_dir: self.base_dir.clone(),
             release: release?,
@@ -545,6 +552,13 @@ impl Loader<'_> {
         let notes = t.string(self.cx, "notes");
         let scope = t.string(self.cx, "scope");
         let repository = t.string(self.cx, "repository");
+        let lock_wait = t.duration(self.cx, "lock_wait").map(|d| d.into_inner());
+        let break_glass = t
+            .string_list(self.cx, "break_glass")
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.into_inner())
+            .collect();
         if let (Some(v), Some(p)) = (&version, &previous)
             && v.get_ref() == p.get_ref()
         {
@@ -562,6 +576,8 @@ impl Loader<'_> {
             scope: scope.map(|n| n.into_inner()).unwrap_or_default(),
             repository: repository.map(|r| PathBuf::from(r.into_inner())),
             vars: Vec::new(),
+            lock_wait,
+            break_glass,
         })
     }
 

@@ -25,6 +25,7 @@
 //! history, memory and the ledger are the team's.
 
 pub mod config;
+mod locks;
 mod schema;
 
 use std::path::Path;
@@ -70,6 +71,9 @@ pub struct PgStore {
     key: String,
     shown: String,
     origin: String,
+    /// This machine's embedded store, which keeps the locks and freezes
+    /// until the team store holds them (see `locks.rs`).
+    local: Option<std::path::PathBuf>,
 }
 
 /// Runs `f` on `rt`, bounded by `limit` (None: it did not finish in time).
@@ -283,7 +287,8 @@ impl PgStore {
     /// that is missing, older or newer than this Slate's is refused with
     /// what to do.
     pub fn open(team: &TeamConfig, state_dir: &Path) -> Result<PgStore, StoreError> {
-        let store = PgStore::unchecked(team, origin(state_dir))?;
+        let mut store = PgStore::unchecked(team, origin(state_dir))?;
+        store.local = Some(state_dir.join(super::STORE_FILE));
         let version = store.call(async |c: &mut Client| {
             // Two statements: a query naming a missing table fails to plan.
             let exists: bool = c
@@ -323,6 +328,7 @@ impl PgStore {
             key: team.key(),
             shown: team.shown(),
             origin,
+            local: None,
         })
     }
 

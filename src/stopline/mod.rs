@@ -1,0 +1,234 @@
+//! Stopping the line: the admission the composition root gives every run
+//! (`host::assemble`). It answers the engine's questions from the store —
+//! deploy locks (one run per release × environment), people's holds
+//! (`slate lock`) and freezes — and says what blocks in one line that names
+//! who holds it, since when, and which run. The engine journals the answer
+//! before it acts on it.
+
+pub mod calendar;
+pub mod config;
+pub mod timing;
+pub mod window;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use crate::engine::admission::{Admission, Admit, Ask, Barrier, BarrierKind};
+use crate::store::Store;
+use crate::store::locks::Freeze;
+use crate::store::locks::{ANY_RELEASE, Acquired, Lock, LockAsk, LockKind};
+use window::{InFlight, Window, Windows};
+
+/// The admission over a store.
+pub struct StoreAdmission {
+    store: Mutex<Box<dyn Store>>,
+    state_dir: PathBuf,
+    /// The plan's freezes and allow windows, and the user's config's.
+    windows: Windows,
+}
+
+impl StoreAdmission {
+    pub fn new(store: Box<dyn Store>, state_dir: &Path, windows: Windows) -> StoreAdmission {
+        StoreAdmission {
+            store: Mutex::new(store),
+            state_dir: state_dir.to_path_buf(),
+            windows,
+        }
+    }
+
+    /// The freezes that hold now: the plan's and config's, and the ad-hoc
+    /// ones in the store (`slate freeze`).
+    fn frozen(&self, env: &str, in_flight: bool) -> Option<Barrier> {
+        let now = Timestamp::now();
+        let mut all = self.windows.clone();
+        match self.with(|s| s.freezes(now)) {
+            Ok(adhoc) => all.freezes.extend(adhoc.iter().map(adhoc_window)),
+            Err(e) => return Some(Barrier::unknown(env, &e.to_string())),
+        }
+        all.check(env, now, in_flight)
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&dyn Store) -> T) -> T {
+        let guard = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        f(guard.as_ref())
+    }
+
+    fn lock_ask(ask: &Ask) -> LockAsk {
+        LockAsk {
+            release: ask.release.clone(),
+            env: ask.env.clone(),
+            run_id: ask.run_id.clone(),
+            holder: ask.user.clone(),
+            pid: ask.pid,
+            cross_holds: ask.break_glass,
+        }
+    }
+}
+
+/// A time as people read it here: local, with its zone.
+pub fn shown_time(t: Timestamp) -> String {
+    t.to_zoned(TimeZone::system())
+        .strftime("%Y-%m-%d %H:%M:%S %Z")
+        .to_string()
+}
+
+/// Whether a run lock's engine is gone (the lock is stale).
+pub fn stale(state_dir: &Path, lock: &Lock) -> bool {
+    match (&lock.kind, &lock.run_id) {
+        (LockKind::Run, Some(run)) => {
+            let dir = crate::runs::runs_dir(state_dir).join(run);
+            !crate::runs::engine_running(&dir, lock.pid.unwrap_or(0))
+        }
+        _ => false,
+    }
+}
+
+/// The one line that says what a lock is and who holds it.
+pub fn describe(state_dir: &Path, lock: &Lock) -> Barrier {
+    let since = shown_time(lock.since);
+    let scope = if lock.release == ANY_RELEASE {
+        String::new()
+    } else {
+        format!(" for {}", lock.release)
+    };
+    match lock.kind {
+        LockKind::Run => {
+            let run = lock.run_id.clone().unwrap_or_default();
+            let stale = stale(state_dir, lock);
+            let mut message = format!(
+                "{}{scope} is locked by run {run} ({}, since {since})",
+                lock.env, lock.holder
+            );
+            if stale {
+                message.push_str(&format!(
+                    "; its engine is gone: `slate recover {run}` takes the run over, \
+                     or `slate unlock {} --release {}` releases the lock",
+                    lock.env, lock.release
+                ));
+            }
+            Barrier {
+                kind: BarrierKind::Lock,
+                message,
+                holder: Some(lock.holder.clone()),
+                run_id: lock.run_id.clone(),
+                since: Some(lock.since),
+                until: None,
+                reason: lock.reason.clone(),
+                stale,
+            }
+        }
+        LockKind::Manual => Barrier {
+            kind: BarrierKind::Hold,
+            message: format!(
+                "{}{scope} is held by {} since {since}: {} (`slate unlock {}{}` lifts it)",
+                lock.env,
+                lock.holder,
+                lock.reason,
+                lock.env,
+                if lock.release == ANY_RELEASE {
+                    String::new()
+                } else {
+                    format!(" --release {}", lock.release)
+                }
+            ),
+            holder: Some(lock.holder.clone()),
+            run_id: None,
+            since: Some(lock.since),
+            until: None,
+            reason: lock.reason.clone(),
+            stale: false,
+        },
+    }
+}
+
+impl Admission for StoreAdmission {
+    fn enter(&self, ask: &Ask) -> Admit {
+        // Deny first: a frozen environment is not even locked.
+        if !ask.break_glass
+            && let Some(b) = self.frozen(&ask.env, false)
+        {
+            if ask.queue {
+                let _ = self.with(|s| s.release_run(&ask.run_id, Some(&ask.env)));
+            }
+            return Admit::Blocked(b);
+        }
+        let got = self.with(|s| s.acquire(&Self::lock_ask(ask), ask.queue));
+        match got {
+            Ok(Acquired::Granted) => Admit::Granted,
+            Ok(Acquired::Blocked(locks)) => match locks.first() {
+                Some(l) => Admit::Blocked(describe(&self.state_dir, l)),
+                None => Admit::Blocked(Barrier::unknown(&ask.env, "the store said no")),
+            },
+            Err(e) => Admit::Blocked(Barrier::unknown(&ask.env, &e.to_string())),
+        }
+    }
+
+    fn reenter(&self, ask: &Ask) {
+        match self.with(|s| s.reclaim(&Self::lock_ask(ask))) {
+            Ok(others) => {
+                for l in others.iter().filter(|l| l.kind == LockKind::Run) {
+                    tracing::warn!(env = %ask.env, other = ?l.run_id, "another run holds the lock of an environment a recovered run is inside");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot take a recovered run's lock back"),
+        }
+    }
+
+    fn in_flight(&self, ask: &Ask) -> Option<Barrier> {
+        if ask.break_glass {
+            return None;
+        }
+        if let Some(b) = self.frozen(&ask.env, true) {
+            return Some(b);
+        }
+        match self.with(|s| s.holds_on(&ask.release, &ask.env)) {
+            Ok(holds) => holds.first().map(|l| describe(&self.state_dir, l)),
+            Err(e) => Some(Barrier::unknown(&ask.env, &e.to_string())),
+        }
+    }
+
+    fn leave(&self, run_id: &str, env: Option<&str>) {
+        if let Err(e) = self.with(|s| s.release_run(run_id, env)) {
+            tracing::warn!(error = %e, "cannot release a run's locks");
+        }
+    }
+}
+
+/// Run locks whose engine is gone, each in one line with what frees it
+/// (`slate status` reports them). A store that cannot be read gives none:
+/// `slate status` has said so already.
+pub fn stale_locks(state_dir: &Path) -> Vec<String> {
+    let Ok(opened) = crate::store::open(state_dir) else {
+        return Vec::new();
+    };
+    opened
+        .store
+        .locks()
+        .unwrap_or_default()
+        .iter()
+        .filter(|l| stale(state_dir, l))
+        .map(|l| describe(state_dir, l).message)
+        .collect()
+}
+
+/// An ad-hoc freeze as a window: a fixed range in the zone it was given in.
+pub fn adhoc_window(f: &Freeze) -> Window {
+    let tz = calendar::zone(&f.tz).unwrap_or(TimeZone::UTC);
+    Window {
+        name: format!("freeze by {}", f.by),
+        envs: vec![f.env.clone()],
+        reason: f.reason.clone(),
+        calendar: calendar::Calendar {
+            when: calendar::When::Range {
+                from: f.starts,
+                until: f.ends,
+            },
+            tz,
+            tz_name: f.tz.clone(),
+        },
+        in_flight: InFlight::Stop,
+    }
+}
