@@ -433,6 +433,9 @@ pub struct PlanArgs {
     /// Write it to this file instead of standard output
     #[arg(short, long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Give the plan's var NAME this value, as `slate run --set` would (repeatable)
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+    pub set: Vec<(String, String)>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::plan::preview::{self, EnvPreview, Preview};
 
 pub fn run(args: &super::args::PlanArgs) -> i32 {
-    let plan = match crate::plan::load_file(&args.plan) {
+    let plan = match crate::plan::load_file_with(&args.plan, &args.set) {
         Ok(p) => p,
         Err(e) => {
             for line in e.lines() {

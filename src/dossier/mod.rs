@@ -116,8 +116,8 @@ pub fn planned(plan: &crate::plan::Plan, plan_path: &str) -> String {
             pre_approved: Vec::new(),
             sealed,
             auto_approve: false,
-            // The preview takes no `--set`: the plan's own `[vars]` values.
-            vars: Vec::new(),
+            // `slate plan --set`, journaled as a run would, so the plan reads back the same.
+            vars: plan.set.clone(),
         },
     };
     let mut input = input::Input::new(std::slice::from_ref(&start), false);

@@ -29,6 +29,7 @@ pub fn write(out: &mut String, input: &Input) {
     t.row(vec!["Owner".into(), md::text(&s.owner)]);
     if input.planned {
         super::planned::summary_rows(&mut t, input);
+        vars_row(&mut t, input);
         t.write(out);
         notes(out, input);
         return;
@@ -90,7 +91,13 @@ pub fn write(out: &mut String, input: &Input) {
     ]);
     t.row(vec!["Run".into(), md::code(&s.run_id)]);
     t.row(vec!["Plan".into(), md::code(&s.plan_path)]);
-    // The plan's [vars] as this run had them, and where each value came from.
+    vars_row(&mut t, input);
+    t.write(out);
+    notes(out, input);
+}
+
+/// The plan's [vars] as the run had them (or will), and where each value came from.
+fn vars_row(t: &mut Table, input: &Input) {
     if let Some(p) = input.plan.as_ref().filter(|p| !p.vars.is_empty()) {
         let values: Vec<String> = p
             .vars
@@ -110,8 +117,6 @@ pub fn write(out: &mut String, input: &Input) {
             .collect();
         t.row(vec!["Vars".into(), values.join(", ")]);
     }
-    t.write(out);
-    notes(out, input);
 }
 
 /// The release notes, and the commits between the versions when the plan names a repository.

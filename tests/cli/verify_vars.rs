@@ -181,3 +181,37 @@ http = "http://127.0.0.1:9/${var.nope}"
         assert!(err.contains(want), "{want}\n{err}");
     }
 }
+
+#[test]
+fn the_preview_takes_set_values_as_a_run_does() {
+    let home = TempDir::new().unwrap();
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("plan.toml");
+    std::fs::write(&path, PLAN).unwrap();
+    let p = path.to_str().unwrap();
+
+    // Without the value `port` needs, the preview refuses as validate does.
+    let (code, _, err) = slate(home.path(), &["plan", p], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("run with --set port=VALUE"), "{err}");
+
+    // With it, the commands' variables and the check's URL carry the values.
+    let (code, out, err) = slate(
+        home.path(),
+        &["plan", p, "--set", "port=9", "--set", "region=ap-1"],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("SLATE_VAR_REGION=ap-1"), "{out}");
+    assert!(out.contains("SLATE_VAR_PORT=9"), "{out}");
+    assert!(out.contains("127.0.0.1:9/healthz?region=ap-1"), "{out}");
+
+    // The pre-release dossier reads the plan back with the same values.
+    let (code, out, err) = slate(
+        home.path(),
+        &["plan", p, "--dossier", "--set", "port=9"],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("port = `9` (--set)"), "{out}");
+}
