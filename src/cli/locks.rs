@@ -12,7 +12,7 @@ use crate::store::Store;
 use crate::store::locks::{ANY_RELEASE, Freeze, Lock, LockKind, Waiter};
 
 fn open(state_dir: &Path) -> Result<Box<dyn Store>, i32> {
-    match crate::store::open(state_dir) {
+    match crate::store::open_local(state_dir) {
         Ok(o) => {
             for n in &o.notices {
                 crate::warn_user!("slate: {n}");

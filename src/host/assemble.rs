@@ -305,7 +305,7 @@ fn admission(
     let team = crate::stopline::config::load(&crate::paths::config_dir()).map_err(|e| e.lines())?;
     let mut windows = team.windows;
     windows.extend(plan.windows.clone());
-    let opened = crate::store::open(state_dir).map_err(|e| {
+    let opened = crate::store::open_local(state_dir).map_err(|e| {
         vec![format!("slate: {e}; without the store nobody can tell which environments are locked, so the run was not started")]
     })?;
     Ok(Some((

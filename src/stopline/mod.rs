@@ -201,7 +201,7 @@ impl Admission for StoreAdmission {
 /// (`slate status` reports them). A store that cannot be read gives none:
 /// `slate status` has said so already.
 pub fn stale_locks(state_dir: &Path) -> Vec<String> {
-    let Ok(opened) = crate::store::open(state_dir) else {
+    let Ok(opened) = crate::store::open_local(state_dir) else {
         return Vec::new();
     };
     opened

@@ -110,7 +110,7 @@ impl Windows {
     }
 }
 
-const KEYS: &[&str] = &[
+pub const KEYS: &[&str] = &[
     "name",
     "environments",
     "reason",

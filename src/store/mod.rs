@@ -153,6 +153,14 @@ pub fn open(state_dir: &Path) -> Result<Opened, StoreError> {
             notices: Vec::new(),
         });
     }
+    open_local(state_dir)
+}
+
+/// Opens the state directory's embedded store, team store or not: where
+/// locks, holds and freezes live until the team store keeps them
+/// (`postgres/locks.rs`), so a run and `slate lock` never wait on a
+/// database server for them.
+pub fn open_local(state_dir: &Path) -> Result<Opened, StoreError> {
     let (store, created) = sqlite::SqliteStore::open(&state_dir.join(STORE_FILE))?;
     let mut notices = Vec::new();
     if created {

@@ -18,7 +18,7 @@ use common::sandbox::Sandbox;
 const FLOOD: u64 = 300_000;
 /// Peak resident size a reader may take for such a run; what it takes when
 /// it does not keep the output is a small fraction of the journal.
-const BOUND_KB: i64 = 48 * 1024;
+const BOUND_KB: i64 = 128 * 1024;
 
 fn plan(sandbox: &Sandbox) -> std::path::PathBuf {
     sandbox.plan(

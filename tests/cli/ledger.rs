@@ -239,9 +239,13 @@ fn runs_at_once_all_reach_the_store() {
         .map(|i| {
             let p = plan(&sb, &format!("2.{i}.0"), "1.0.0");
             sb.slate()
+                // One release's environments take one run at a time (deploy
+                // locks): the others queue, and all six write the store.
                 .args([
                     "run",
                     "--headless",
+                    "--lock-wait",
+                    "2m",
                     "--approve",
                     "prod-ok",
                     p.to_str().unwrap(),

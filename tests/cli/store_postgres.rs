@@ -609,7 +609,8 @@ fn import_copies_local_runs_and_concurrent_runs_all_land() {
     assert_eq!(history(&sb, &db.url).len(), 2);
 
     // Six engines at once from another machine, each its own process writing
-    // the same release's places: every run lands, once.
+    // the same release's places: every run lands, once. (Deploy locks let
+    // one at a time into an environment; the others queue.)
     let other = Sandbox::new();
     let p = plan(&other, "plan.toml", "local-svc");
     let children: Vec<_> = (0..6)
@@ -617,7 +618,13 @@ fn import_copies_local_runs_and_concurrent_runs_all_land() {
             other
                 .slate()
                 .env("SLATE_STORE", &db.url)
-                .args(["run", p.to_str().unwrap(), "--headless"])
+                .args([
+                    "run",
+                    p.to_str().unwrap(),
+                    "--headless",
+                    "--lock-wait",
+                    "2m",
+                ])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()

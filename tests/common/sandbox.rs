@@ -99,21 +99,44 @@ impl Drop for Sandbox {
 }
 
 /// Waits for a child with a deadline; kills it and fails the test past it.
+/// Its stdout and stderr are read while it runs: a child that prints more
+/// than a pipe holds would otherwise wait for a reader that never comes.
 pub fn wait_output(mut child: Child, limit: Duration, what: &[&str]) -> Output {
+    fn drain(
+        pipe: Option<impl std::io::Read + Send + 'static>,
+    ) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
     let deadline = Instant::now() + limit;
-    loop {
+    let (status, late) = loop {
         match child.try_wait().expect("wait for slate") {
-            Some(_) => return child.wait_with_output().expect("collect output"),
+            Some(status) => break (status, false),
             None if Instant::now() > deadline => {
                 let _ = child.kill();
-                let out = child.wait_with_output().expect("collect output");
-                panic!(
-                    "slate {what:?} did not finish within {limit:?}\nstdout:\n{}\nstderr:\n{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                break (child.wait().expect("reap slate"), true);
             }
             None => std::thread::sleep(Duration::from_millis(20)),
         }
+    };
+    let output = Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    };
+    if late {
+        panic!(
+            "slate {what:?} did not finish within {limit:?}\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
+    output
 }

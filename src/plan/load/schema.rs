@@ -183,6 +183,31 @@ impl Builder {
                             })
                         },
                     ),
+                    "vars" => json!({
+                        "type": "object",
+                        "description": "Values the plan takes (${var.NAME}, SLATE_VAR_NAME); --set NAME=VALUE overrides",
+                        "additionalProperties": {
+                            "anyOf": [
+                                { "type": ["string", "number", "boolean"], "description": "The default value" },
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "default": { "type": ["string", "number", "boolean"], "description": "The value unless --set gives one" },
+                                        "description": string("What the value is for"),
+                                    },
+                                    "additionalProperties": false,
+                                },
+                            ],
+                        },
+                    }),
+                    "freezes" => {
+                        let w = b.window("freezes", true);
+                        b.array_of(w, "When no run may start promoting into these environments")
+                    }
+                    "allow" => {
+                        let w = b.window("allow", false);
+                        b.array_of(w, "When promotion is allowed (outside them it waits; a freeze beats an allow)")
+                    }
                     "secrets" => json!({
                         "type": "object",
                         "description": "Secret names (the variables stages get) and where each value lives",
@@ -258,10 +283,37 @@ impl Builder {
                     "notes" => string("Release notes"),
                     "scope" => string("What the release touches, in a line"),
                     "repository" => string("A git repository whose log joins the notes"),
+                    "lock_wait" => duration("How long to wait for an environment another run or a hold has (default: refuse at once)"),
+                    "break_glass" => strings("Who may cross a freeze or a hold with --break-glass (users, @groups)"),
                     _ => return None,
                 })
             },
         )
+    }
+
+    /// A freeze (`deny`) or allow window of `[[freezes]]` / `[[allow]]`.
+    fn window(&mut self, what: &str, deny: bool) -> Value {
+        let keys: Vec<&str> = crate::stopline::window::KEYS
+            .iter()
+            .copied()
+            .filter(|k| deny || *k != "in_flight")
+            .collect();
+        self.table(what, &keys, &["name"], "A window of time", |_, k| {
+            Some(match k {
+                "name" => name("The window's name"),
+                "environments" => strings("The environments it covers (\"*\" for all)"),
+                "reason" => string("Why (shown to every run it stops)"),
+                "timezone" => string("The IANA time zone its times are in (e.g. Europe/Berlin)"),
+                "from" => string("A fixed range's start (\"2026-12-24 00:00\")"),
+                "until" => string("A fixed range's end"),
+                "days" => strings("Weekly: the days (mon … sun)"),
+                "start" => string("Weekly: the time of day it starts (\"18:00\")"),
+                "end" => string("Weekly: the time of day it ends (may cross midnight)"),
+                "dates" => strings("Whole days (\"2026-12-25\")"),
+                "in_flight" => one_of(&["stop", "finish"], "What a run already inside does"),
+                _ => return None,
+            })
+        })
     }
 
     fn environment(&mut self) -> Value {
@@ -485,6 +537,13 @@ impl Builder {
                     "timeout" => duration("How long one sample may take"),
                     "success" => string("A condition such as \"< 0.05\""),
                     "failure" => string("A condition such as \">= 0.1\""),
+                    "http" => string("A URL answering JSON (the HTTP JSON source)"),
+                    "json_path" => string("http: the RFC 9535 JSONPath of the number in the answer"),
+                    "headers" => json!({
+                        "type": "object",
+                        "additionalProperties": { "type": "string" },
+                        "description": "http: request headers; values may name ${secret.NAME}",
+                    }),
                     "objective" => json!({
                         "type": "number",
                         "exclusiveMinimum": 0,
