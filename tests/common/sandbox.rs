@@ -52,6 +52,8 @@ impl Sandbox {
             .env("SLATE_TEST_TAG", &self.tag)
             .env("LEDGER", self.path("ledger"))
             .env_remove("SLATE_LOG")
+            // The test harness's own switch; commands would see it among their SLATE_* variables.
+            .env_remove("SLATE_REQUIRE_POSTGRES")
             .env_remove("NO_COLOR")
             .current_dir(self.dir.path())
             .stdin(Stdio::null());

@@ -315,7 +315,18 @@ async fn the_dossier_names_who_promoted_and_held_and_why() {
     at_pause(&mut run, 1).await;
     run.send("bob", weight(25, "watch | 25%")).await.unwrap();
     ledger_has(&run, "25").await;
-    run.send("bob", full("green <b>board</b>")).await.unwrap();
+    // The weight's command has written the ledger but may not have exited:
+    // until it has, the engine refuses (a step is running), so ask again.
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        match run.send("bob", full("green <b>board</b>")).await {
+            Ok(_) => break,
+            Err(e) if e.contains("a step is running") && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
     let (_, records, _) = run.finish().await;
     let md = slate::dossier::render(&records, false);
     assert!(md.contains("bob held the canary at 25%"), "{md}");
