@@ -217,7 +217,9 @@ fn history_line(h: &Entry) -> String {
         .collect();
     if !d.verdicts.is_empty() {
         if failed.is_empty() {
-            line.push_str(&format!("  {} verdicts passed", d.verdicts.len()));
+            let n = d.verdicts.len();
+            let s = if n == 1 { "" } else { "s" };
+            line.push_str(&format!("  {n} verdict{s} passed"));
         } else {
             line.push_str(&format!("  not passed: {}", failed.join(", ")));
         }
