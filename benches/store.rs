@@ -250,10 +250,31 @@ fn ledger_json_100k(b: divan::Bencher) {
     });
 }
 
-/// `slate history`'s first frame, minus the terminal: the runs from the
-/// store, the list state, drawn at 120×40.
-#[divan::bench(sample_count = 10)]
+/// `slate history`'s first frame, minus the terminal: the store opened and
+/// brought up to date, the counts and the first window of runs read (a page
+/// from the store), the list drawn at 120×40.
+#[divan::bench(sample_count = 20)]
 fn history_first_frame_100k(b: divan::Bencher) {
+    let home = store_home();
+    let theme = slate::tui::theme::Theme::builtin("default")
+        .expect("a built-in theme")
+        .expect("it parses");
+    b.bench(|| {
+        let listing = slate::store::list_runs(home);
+        let mut app =
+            slate::history::app::App::paged(listing.runs, theme.clone(), jiff::tz::TimeZone::UTC);
+        app.resize(120, 40);
+        assert_eq!(app.total, runs());
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+        term.draw(|f| slate::history::ui::draw(f, &app)).unwrap();
+        term
+    });
+}
+
+/// The same frame the way it was drawn before paging (the baseline): every
+/// run's summary loaded from the store first.
+#[divan::bench(sample_count = 5)]
+fn history_first_frame_all_loaded_100k(b: divan::Bencher) {
     let home = store_home();
     let theme = slate::tui::theme::Theme::builtin("default")
         .expect("a built-in theme")
@@ -261,10 +282,35 @@ fn history_first_frame_100k(b: divan::Bencher) {
     b.bench(|| {
         let h = slate::runs::load(home);
         assert_eq!(h.runs.len(), runs());
-        let app = slate::history::app::App::new(h.runs, theme.clone(), jiff::tz::TimeZone::UTC);
+        let mut app = slate::history::app::App::new(h.runs, theme.clone(), jiff::tz::TimeZone::UTC);
+        app.resize(120, 40);
         let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
         term.draw(|f| slate::history::ui::draw(f, &app)).unwrap();
         term
+    });
+}
+
+/// A filter typed in the browser at 100,000 runs: one key's store queries
+/// (the count, the window) for a text found in one run in seven.
+#[divan::bench(sample_count = 10)]
+fn history_filter_100k(b: divan::Bencher) {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let home = store_home();
+    let theme = slate::tui::theme::Theme::builtin("default")
+        .expect("a built-in theme")
+        .expect("it parses");
+    let listing = slate::store::list_runs(home);
+    let mut app = slate::history::app::App::paged(listing.runs, theme, jiff::tz::TimeZone::UTC);
+    app.resize(120, 40);
+    app.on_key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE));
+    for c in "service-".chars() {
+        app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    b.bench_local(|| {
+        app.on_key(KeyEvent::new(KeyCode::Char('3'), KeyModifiers::NONE));
+        let n = app.matched;
+        app.on_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
+        n
     });
 }
 
@@ -278,6 +324,7 @@ fn memory_100k(b: divan::Bencher) {
             &slate::store::RunQuery {
                 release: Some("service-3".into()),
                 limit: Some(10),
+                ..Default::default()
             },
         )
     });

@@ -165,6 +165,9 @@ pub enum Cmd {
         /// Print the active runs as JSON
         #[arg(long)]
         json: bool,
+        /// Keep watching: show the status again whenever it changes (q or Ctrl-C quits)
+        #[arg(long, short = 'w', conflicts_with = "json")]
+        watch: bool,
     },
     /// What is live in each environment of each release, and what was before (newest first)
     Ledger {

@@ -22,6 +22,7 @@ pub fn run(state_dir: &Path, limit: usize, release: Option<&str>, json: bool) ->
         &crate::store::RunQuery {
             release: release.map(str::to_string),
             limit: Some(limit),
+            ..Default::default()
         },
     );
     for n in &history.notices {

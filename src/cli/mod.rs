@@ -24,6 +24,7 @@ pub mod steer;
 mod team;
 mod tooling;
 mod validate;
+mod watch;
 
 use std::future::Future;
 use std::path::Path;
@@ -84,7 +85,11 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
         Cmd::Complete { kind, target } => complete::run(state_dir, kind, target.as_deref()),
         Cmd::Man { dir } => tooling::man(dir.as_deref()),
         Cmd::Show { run, json } => show::run(state_dir, &run, json),
-        Cmd::Status { json } => steer::status(state_dir, json),
+        Cmd::Status {
+            json: _,
+            watch: true,
+        } => watch::status(state_dir),
+        Cmd::Status { json, watch: false } => steer::status(state_dir, json),
         Cmd::Ledger {
             release,
             env,

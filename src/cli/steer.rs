@@ -61,18 +61,29 @@ pub fn status(state_dir: &Path, json: bool) -> i32 {
         }
         return 0;
     }
+    for line in status_lines(state_dir, &active, true) {
+        crate::say!("{line}");
+    }
+    0
+}
+
+/// `slate status`'s text for these active runs. `elapsed`: say how long a
+/// gate has waited (a watcher leaves it out, or its text would change every
+/// second with nothing else changing).
+pub fn status_lines(state_dir: &Path, active: &[runs::ActiveRun], elapsed: bool) -> Vec<String> {
+    let mut out = Vec::new();
     if let Some(store) = super::ledger::open(state_dir) {
         match super::ledger::read(store.as_ref(), None, None, Some(1)) {
             Ok(ledger) if !ledger.is_empty() => {
-                crate::say!("live:");
+                out.push("live:".to_string());
                 for e in &ledger {
                     let mut line = format!("  {} {}", e.release, super::ledger::live_line(e));
                     if !e.drift.is_empty() {
                         line.push_str("  ! drift (see slate ledger)");
                     }
-                    crate::say!("{line}");
+                    out.push(line);
                 }
-                crate::say!("");
+                out.push(String::new());
             }
             Ok(_) => {}
             Err(e) => crate::warn_user!("slate: {e}"),
@@ -80,10 +91,10 @@ pub fn status(state_dir: &Path, json: bool) -> i32 {
     }
     let stale = crate::stopline::stale_locks(state_dir);
     if active.is_empty() {
-        crate::say!("no active runs");
+        out.push("no active runs".to_string());
     }
     let now = jiff::Timestamp::now();
-    for r in &active {
+    for r in active {
         let status = match r.engine {
             runs::Engine::Running => r.status.clone(),
             runs::Engine::Lingering => format!("{} (its engine still answers)", r.status),
@@ -94,15 +105,20 @@ pub fn status(state_dir: &Path, json: bool) -> i32 {
             line.push_str(&format!("  in {env}"));
         }
         if let Some(w) = &r.waiting {
-            let waited = now.duration_since(w.since).unsigned_abs().as_secs();
             line.push_str(&format!(
-                "  gate {} ({} of {} approvals) waiting since {} ({})",
+                "  gate {} ({} of {} approvals) waiting since {}",
                 w.gate,
                 w.approvals,
                 w.required,
                 w.since.strftime("%H:%M:%S"),
-                humantime::format_duration(std::time::Duration::from_secs(waited))
             ));
+            if elapsed {
+                let waited = now.duration_since(w.since).unsigned_abs().as_secs();
+                line.push_str(&format!(
+                    " ({})",
+                    humantime::format_duration(std::time::Duration::from_secs(waited))
+                ));
+            }
         }
         if let Some(h) = &r.held_back {
             line.push_str(&format!("  waiting: {h}"));
@@ -116,10 +132,10 @@ pub fn status(state_dir: &Path, json: bool) -> i32 {
                 }
             }
         }
-        crate::say!("{line}");
+        out.push(line);
     }
     for l in stale {
-        crate::say!("stale lock: {l}");
+        out.push(format!("stale lock: {l}"));
     }
-    0
+    out
 }

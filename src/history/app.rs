@@ -14,6 +14,7 @@ use super::keymap::{self, Action, Scope};
 use super::ui;
 pub use super::viewer::{Dossier, Match, Viewer};
 use crate::runs::{Outcome, RunSummary};
+use crate::store::{Page, RunPages, RunQuery, StoreError};
 use crate::tui::theme::Theme;
 
 /// How long an informational toast stays; errors stay until replaced.
@@ -53,13 +54,19 @@ pub struct Widths {
 }
 
 pub struct App {
-    /// Every run, newest first.
-    pub runs: Vec<RunSummary>,
-    /// Indices into `runs` that pass the filters, in order.
-    pub shown: Vec<usize>,
-    /// Index into `shown`.
+    /// Where the runs come from, a page at a time (the store, or runs in memory).
+    pub source: Box<dyn RunPages>,
+    /// Runs in the store, and of those the ones that pass the filters.
+    pub total: usize,
+    pub matched: usize,
+    /// The loaded stretch of the filtered runs, newest first: enough around
+    /// the rows in view that scrolling seldom asks the store again.
+    pub window: Vec<RunSummary>,
+    /// Where `window[0]` is in the filtered list.
+    pub window_at: usize,
+    /// Index into the filtered list.
     pub selected: usize,
-    /// Index into `shown` of the top visible row.
+    /// Index into the filtered list of the top visible row.
     pub offset: usize,
     pub filter: String,
     pub outcome: Option<Outcome>,
@@ -76,19 +83,25 @@ pub struct App {
     pub widths: Widths,
 }
 
+/// Rows loaded beyond the view on either side, and the most the window
+/// holds: memory stays the same at 100 runs or 100,000.
+const MARGIN: usize = 100;
+const MOST: usize = 600;
+
 impl App {
+    /// A browser over runs in memory, newest first.
     pub fn new(runs: Vec<RunSummary>, theme: Theme, tz: TimeZone) -> App {
-        let mut widths = Widths::default();
-        for r in &runs {
-            widths.release = widths.release.max(r.release.width());
-            widths.version = widths.version.max(r.version.width());
-            widths.reached = widths
-                .reached
-                .max(r.reached.as_deref().map_or(1, UnicodeWidthStr::width));
-        }
+        App::paged(Box::new(runs), theme, tz)
+    }
+
+    /// A browser paging runs from `source` (the store).
+    pub fn paged(source: Box<dyn RunPages>, theme: Theme, tz: TimeZone) -> App {
         let mut app = App {
-            shown: (0..runs.len()).collect(),
-            runs,
+            source,
+            total: 0,
+            matched: 0,
+            window: Vec::new(),
+            window_at: 0,
             selected: 0,
             offset: 0,
             filter: String::new(),
@@ -102,14 +115,35 @@ impl App {
             size: Rect::new(0, 0, 80, 24),
             now: Timestamp::UNIX_EPOCH,
             dirty: true,
-            widths,
+            widths: Widths::default(),
         };
+        match app.source.count(&RunQuery::default()) {
+            Ok(n) => app.total = n,
+            Err(e) => app.store_failed(e),
+        }
         app.refilter();
         app
     }
 
+    /// The runs in view with their places in the filtered list.
+    pub fn visible(&self) -> impl Iterator<Item = (usize, &RunSummary)> {
+        let rows = self.list_rows();
+        (self.offset..(self.offset + rows).min(self.matched))
+            .filter_map(|i| self.run_at(i).map(|r| (i, r)))
+    }
+
+    /// The loaded runs that pass the filters, from the top of the window.
+    pub fn loaded(&self) -> &[RunSummary] {
+        &self.window
+    }
+
+    fn run_at(&self, i: usize) -> Option<&RunSummary> {
+        i.checked_sub(self.window_at)
+            .and_then(|j| self.window.get(j))
+    }
+
     pub fn selected_run(&self) -> Option<&RunSummary> {
-        self.shown.get(self.selected).map(|&i| &self.runs[i])
+        self.run_at(self.selected)
     }
 
     /// The screen keys are looked up for.
@@ -315,7 +349,7 @@ impl App {
             return self.act_viewer(action);
         }
         let page = self.list_rows().saturating_sub(1).max(1);
-        let last = self.shown.len().saturating_sub(1);
+        let last = self.matched.saturating_sub(1);
         match action {
             Action::Up => self.select(self.selected.saturating_sub(1)),
             Action::Down => self.select((self.selected + 1).min(last)),
@@ -426,7 +460,7 @@ impl App {
     }
 
     fn select(&mut self, i: usize) {
-        self.selected = i.min(self.shown.len().saturating_sub(1));
+        self.selected = i.min(self.matched.saturating_sub(1));
         self.follow_selection();
     }
 
@@ -440,7 +474,8 @@ impl App {
         usize::from(ui::areas(self.size).body.height)
     }
 
-    /// Scrolls the list just enough to keep the selection in view.
+    /// Scrolls the list just enough to keep the selection in view, and
+    /// loads what comes into view.
     fn follow_selection(&mut self) {
         let rows = self.list_rows().max(1);
         if self.selected < self.offset {
@@ -448,26 +483,168 @@ impl App {
         } else if self.selected >= self.offset + rows {
             self.offset = self.selected + 1 - rows;
         }
-        self.offset = self.offset.min(self.shown.len().saturating_sub(rows));
+        self.offset = self.offset.min(self.matched.saturating_sub(rows));
+        self.load_view();
     }
 
-    /// Applies the filters, keeping the selected run selected when it still shows.
+    /// The query for the filters as they are, from `page`.
+    fn query(&self, page: Page, limit: usize) -> RunQuery {
+        RunQuery {
+            release: None,
+            outcome: self.outcome,
+            text: self.filter.clone(),
+            page,
+            limit: Some(limit),
+        }
+    }
+
+    /// Makes sure the rows in view (and the selection) are loaded: the
+    /// window grows from its ends by keyset pages, or, after a jump, is
+    /// read again from the nearer end of the list.
+    fn load_view(&mut self) {
+        let rows = self.list_rows().max(1);
+        let lo = self.offset.min(self.selected);
+        let hi = (self.offset + rows)
+            .max(self.selected + 1)
+            .min(self.matched);
+        let end = self.window_at + self.window.len();
+        if lo >= hi || (lo >= self.window_at && hi <= end) {
+            return;
+        }
+        let want_lo = lo.saturating_sub(MARGIN);
+        let want_hi = (hi + MARGIN).min(self.matched);
+        let joined = !self.window.is_empty() && want_lo <= end && want_hi >= self.window_at;
+        let got = if joined {
+            self.extend(want_lo, want_hi)
+        } else {
+            self.reload(want_lo, want_hi)
+        };
+        if let Err(e) = got {
+            self.store_failed(e);
+        }
+        self.trim(want_lo, want_hi);
+    }
+
+    /// Reads `lo..hi` afresh: from the newest end, or the oldest when nearer.
+    fn reload(&mut self, lo: usize, hi: usize) -> Result<(), StoreError> {
+        if lo > self.matched - hi {
+            let mut page = self
+                .source
+                .page(&self.query(Page::Oldest, self.matched - lo))?;
+            // The store may hold fewer than counted (runs forgotten meanwhile).
+            self.window_at = self.matched.saturating_sub(page.len());
+            page.truncate(hi - lo);
+            self.window = page;
+        } else {
+            let mut page = self.source.page(&self.query(Page::Newest, hi))?;
+            let skip = lo.min(page.len());
+            page.drain(..skip);
+            self.window_at = skip;
+            self.window = page;
+        }
+        self.measure(0..self.window.len());
+        Ok(())
+    }
+
+    /// Grows the window from its ends to cover `lo..hi`.
+    fn extend(&mut self, lo: usize, hi: usize) -> Result<(), StoreError> {
+        let end = self.window_at + self.window.len();
+        if hi > end
+            && let Some(last) = self.window.last()
+        {
+            let page = self
+                .source
+                .page(&self.query(Page::OlderThan(last.run_id.clone()), hi - end))?;
+            let from = self.window.len();
+            self.window.extend(page);
+            self.measure(from..self.window.len());
+        }
+        if lo < self.window_at
+            && let Some(first) = self.window.first()
+        {
+            let page = self
+                .source
+                .page(&self.query(Page::NewerThan(first.run_id.clone()), self.window_at - lo))?;
+            let n = page.len();
+            self.window.splice(0..0, page);
+            self.window_at = self.window_at.saturating_sub(n);
+            self.measure(0..n);
+        }
+        Ok(())
+    }
+
+    /// Drops loaded rows far from `lo..hi`, so the window stays small.
+    fn trim(&mut self, lo: usize, hi: usize) {
+        if self.window.len() <= MOST {
+            return;
+        }
+        let end = self.window_at + self.window.len();
+        let keep_lo = lo.clamp(self.window_at, end);
+        let keep_hi = hi.clamp(keep_lo, end);
+        self.window.truncate(keep_hi - self.window_at);
+        self.window.drain(..keep_lo - self.window_at);
+        self.window_at = keep_lo;
+    }
+
+    /// The list's column widths grow to fit the runs loaded: measured as
+    /// they arrive, so drawing a frame never walks every run.
+    fn measure(&mut self, range: std::ops::Range<usize>) {
+        for r in &self.window[range] {
+            let w = &mut self.widths;
+            w.release = w.release.max(r.release.width());
+            w.version = w.version.max(r.version.width());
+            w.reached = w
+                .reached
+                .max(r.reached.as_deref().map_or(1, UnicodeWidthStr::width));
+        }
+    }
+
+    fn store_failed(&mut self, e: StoreError) {
+        self.toast(format!("cannot read the runs: {e}"), true);
+    }
+
+    /// Applies the filters as a query, keeping the selected run selected
+    /// when it still shows.
     fn refilter(&mut self) {
         let keep = self.selected_run().map(|r| r.run_id.clone());
-        let outcome = self.outcome;
-        let filter = self.filter.as_str();
-        self.shown = self
-            .runs
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| outcome.is_none_or(|o| r.outcome == o) && r.matches(filter))
-            .map(|(i, _)| i)
-            .collect();
-        self.selected = keep
-            .and_then(|id| self.shown.iter().position(|&i| self.runs[i].run_id == id))
-            .unwrap_or(0);
+        self.window.clear();
+        self.window_at = 0;
+        self.selected = 0;
+        self.offset = 0;
+        if let Err(e) = self.find(keep) {
+            self.matched = 0;
+            self.window.clear();
+            self.store_failed(e);
+        }
         self.follow_selection();
         self.dirty = true;
+    }
+
+    /// Counts the runs the filters pass and, if `keep` is one of them,
+    /// loads the window from it and selects it.
+    fn find(&mut self, keep: Option<String>) -> Result<(), StoreError> {
+        self.matched = if self.filter.is_empty() && self.outcome.is_none() {
+            // Every run: counted once, when the browser opened.
+            self.total
+        } else {
+            self.source.count(&self.query(Page::Newest, 0))?
+        };
+        let Some(id) = keep else {
+            return Ok(());
+        };
+        // The run still shows if it heads the page from it.
+        let from = self
+            .source
+            .page(&self.query(Page::From(id.clone()), MARGIN))?;
+        if from.first().is_none_or(|r| r.run_id != id) {
+            return Ok(());
+        }
+        let at = self.source.count(&self.query(Page::NewerThan(id), 0))?;
+        self.window_at = at;
+        self.window = from;
+        self.selected = at;
+        self.measure(0..self.window.len());
+        Ok(())
     }
 
     /// Lays the dossier out for the viewer's width, if that changed.

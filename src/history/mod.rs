@@ -1,7 +1,8 @@
 //! `slate history`: a browser of past runs and their dossiers.
 //!
-//! The runs come from the history index (`runs::load`), never from every
-//! journal. In a terminal, one loop owns the [`App`](app::App): keys, resizes,
+//! The runs come from the store a page at a time (`store::list_runs`),
+//! never from every journal, and never all at once: the browser holds a
+//! window around what is in view, the plain and JSON outputs stream. In a terminal, one loop owns the [`App`](app::App): keys, resizes,
 //! finished background reads and a slow tick arrive over channels; the loop
 //! applies them and draws, only when something changed and at most ~30 times
 //! a second. Reading a dossier and writing an export happen off the loop,
@@ -30,7 +31,8 @@ pub use args::OutcomeArg;
 
 use crate::cockpit::config;
 use crate::output::err;
-use crate::runs::{Outcome, RunSummary};
+use crate::runs::Outcome;
+use crate::store::RunQuery;
 use crate::tui::theme::Theme;
 use crate::tui::{Tui, TuiEvent};
 use app::{App, Effect};
@@ -51,38 +53,42 @@ pub struct HistoryArgs {
 
 /// Runs `slate history`; returns the exit status.
 pub fn run(args: HistoryArgs, state_dir: &Path, config_dir: &Path) -> i32 {
-    let history = crate::runs::load(state_dir);
-    for n in &history.notices {
+    let listing = crate::store::list_runs(state_dir);
+    for n in &listing.notices {
         err(&format!("slate: {n}"));
     }
-    for w in &history.warnings {
+    for w in &listing.warnings {
         err(&format!("slate: {w}"));
     }
-    if let Some(e) = &history.unavailable {
+    if let Some(e) = &listing.unavailable {
         err(&format!("slate: {e}"));
         return 1;
     }
-    let all = history.runs;
-    let wanted = |runs: &[RunSummary]| -> Vec<RunSummary> {
-        runs.iter()
-            .filter(|r| args.outcome.is_none_or(|o| r.outcome == o))
-            .cloned()
-            .collect()
+    let source = listing.runs;
+    let wanted = RunQuery {
+        outcome: args.outcome,
+        ..RunQuery::default()
     };
     if args.json {
-        return match plain::json(&wanted(&all)) {
-            Ok(text) => {
-                crate::output::out_text(&text);
-                0
-            }
+        return match plain::json(source.as_ref(), &wanted, &mut std::io::stdout().lock()) {
+            Ok(()) => 0,
+            // A reader that went away (`| head`) is not an error of ours.
+            Err(plain::Failed::Closed) => 0,
             Err(e) => {
-                err(&format!("slate: cannot write JSON: {e}"));
+                err(&format!("slate: {e}"));
                 1
             }
         };
     }
     let dir = crate::runs::runs_dir(state_dir);
-    if all.is_empty() {
+    let total = match source.count(&RunQuery::default()) {
+        Ok(n) => n,
+        Err(e) => {
+            err(&format!("slate: {e}"));
+            return 1;
+        }
+    };
+    if total == 0 {
         crate::say!(
             "No runs yet in {}. Start one with `slate run PLAN`.",
             dir.display()
@@ -90,19 +96,35 @@ pub fn run(args: HistoryArgs, state_dir: &Path, config_dir: &Path) -> i32 {
         return 0;
     }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        let runs = wanted(&all);
+        let shown = match source.count(&wanted) {
+            Ok(n) => n,
+            Err(e) => {
+                err(&format!("slate: {e}"));
+                return 1;
+            }
+        };
         match args.outcome {
-            Some(o) if runs.is_empty() => {
+            Some(o) if shown == 0 => {
                 crate::say!(
-                    "None of the {} runs in {} is {}.",
-                    all.len(),
+                    "None of the {total} runs in {} is {}.",
                     dir.display(),
                     o.word()
                 );
             }
             _ => {
-                for line in plain::table(&runs, &TimeZone::system()) {
-                    crate::say!("{line}");
+                if let Err(e) = plain::table(
+                    source.as_ref(),
+                    &wanted,
+                    &TimeZone::system(),
+                    &mut std::io::stdout().lock(),
+                ) {
+                    return match e {
+                        plain::Failed::Closed => 0,
+                        e => {
+                            err(&format!("slate: {e}"));
+                            1
+                        }
+                    };
                 }
             }
         }
@@ -111,10 +133,10 @@ pub fn run(args: HistoryArgs, state_dir: &Path, config_dir: &Path) -> i32 {
     let Some(theme) = theme(args.theme, config_dir) else {
         return 2;
     };
-    let mut app = App::new(all, theme, TimeZone::system());
+    let mut app = App::paged(source, theme, TimeZone::system());
     app.set_outcome(args.outcome);
-    if let Some(w) = history.warnings.first() {
-        let more = match history.warnings.len() {
+    if let Some(w) = listing.warnings.first() {
+        let more = match listing.warnings.len() {
             1 => String::new(),
             n => format!(" (and {} more, on stderr)", n - 1),
         };

@@ -21,9 +21,9 @@ use std::path::Path;
 
 pub use ledger::{Deployment, Left, Reach};
 pub use rebuild::rebuild;
-pub use sync::{load_runs, record_state};
+pub use sync::{Listing, list_runs, load_runs, record_state};
 
-use crate::runs::RunSummary;
+use crate::runs::{Outcome, RunSummary};
 
 /// The store's file in the state directory.
 pub const STORE_FILE: &str = "store.db";
@@ -41,12 +41,98 @@ pub struct RunRecord {
     pub engine_alive: bool,
 }
 
-/// Which runs to list, newest first.
+/// Which runs to list, newest first: filters, and where the page starts
+/// (keyset paging on the run id, the order runs are listed in, so a page
+/// anywhere in 100,000 runs costs what the first one does).
 #[derive(Debug, Clone, Default)]
 pub struct RunQuery {
     pub release: Option<String>,
+    /// Only runs that ended this way.
+    pub outcome: Option<Outcome>,
+    /// Only runs with this text in one of the fields `RunSummary::matches`
+    /// looks at, ignoring case (empty: every run). Wildcards are not
+    /// wildcards: `%` finds a `%`.
+    pub text: String,
+    pub page: Page,
     /// At most this many (None: all).
     pub limit: Option<usize>,
+}
+
+/// Where a page of runs starts. Pages are always newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Page {
+    /// The newest runs.
+    #[default]
+    Newest,
+    /// The oldest runs (the end of the list).
+    Oldest,
+    /// The runs just older than this run id.
+    OlderThan(String),
+    /// This run and the runs just older than it.
+    From(String),
+    /// The runs just newer than this run id.
+    NewerThan(String),
+}
+
+impl RunQuery {
+    /// Whether a run passes the filters (not the page), as the stores'
+    /// queries decide it.
+    pub fn admits(&self, r: &RunSummary) -> bool {
+        self.release.as_ref().is_none_or(|n| &r.release == n)
+            && self.outcome.is_none_or(|o| r.outcome == o)
+            && r.matches(&self.text)
+    }
+
+    /// `RunQuery`'s meaning over runs in memory, newest first (the
+    /// journals, read when there is no usable store).
+    pub fn select(&self, runs: &[RunSummary]) -> Vec<RunSummary> {
+        self.matching(runs).into_iter().cloned().collect()
+    }
+
+    /// [`RunQuery::select`] without copying the runs.
+    pub fn matching<'a>(&self, runs: &'a [RunSummary]) -> Vec<&'a RunSummary> {
+        let limit = self.limit.unwrap_or(usize::MAX);
+        let admitted = runs.iter().filter(|r| self.admits(r));
+        let oldest_first = matches!(self.page, Page::Oldest | Page::NewerThan(_));
+        let mut page: Vec<&RunSummary> = if oldest_first {
+            admitted
+                .rev()
+                .filter(|r| match &self.page {
+                    Page::NewerThan(id) => &r.run_id > id,
+                    _ => true,
+                })
+                .take(limit)
+                .collect()
+        } else {
+            admitted
+                .filter(|r| match &self.page {
+                    Page::OlderThan(id) => &r.run_id < id,
+                    Page::From(id) => &r.run_id <= id,
+                    _ => true,
+                })
+                .take(limit)
+                .collect()
+        };
+        if oldest_first {
+            page.reverse();
+        }
+        page
+    }
+
+    /// `text` as a LIKE pattern with `\` as the escape: `%text%`, its own
+    /// `%`, `_` and `\` escaped.
+    pub fn like_pattern(&self) -> String {
+        let mut p = String::with_capacity(self.text.len() + 2);
+        p.push('%');
+        for c in self.text.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                p.push('\\');
+            }
+            p.push(c);
+        }
+        p.push('%');
+        p
+    }
 }
 
 /// One place (release × environment) of the ledger.
@@ -104,8 +190,18 @@ pub trait Store: Send + locks::Locks {
     /// Forgets runs whose journals are gone.
     fn forget_runs(&self, run_ids: &[String]) -> Result<(), StoreError>;
 
-    /// Run summaries, newest first.
+    /// A page of run summaries, newest first.
     fn runs(&self, query: &RunQuery) -> Result<Vec<RunSummary>, StoreError>;
+
+    /// How many runs pass the query's filters and lie beyond its page's
+    /// start (its limit aside): with `Page::NewerThan(id)`, the place of
+    /// run `id` in the filtered list.
+    fn count_runs(&self, query: &RunQuery) -> Result<usize, StoreError>;
+
+    /// A mark that changes whenever a run is written or forgotten (and
+    /// only then, as far as runs go): what `slate status --watch` polls
+    /// instead of reading runs again.
+    fn generation(&self) -> Result<String, StoreError>;
 
     /// The ids of every run the store knows.
     fn run_ids(&self) -> Result<Vec<String>, StoreError>;
@@ -133,6 +229,37 @@ pub trait Store: Send + locks::Locks {
     /// A small key/value note of the store's own (`runs_dir_mtime`).
     fn note(&self, key: &str) -> Result<Option<String>, StoreError>;
     fn set_note(&self, key: &str, value: &str) -> Result<(), StoreError>;
+}
+
+/// Runs to page through: the store, or the runs read from the journals
+/// when it cannot be used (held in memory, with the same meaning).
+pub trait RunPages {
+    /// A page of runs, newest first (`Store::runs`).
+    fn page(&self, query: &RunQuery) -> Result<Vec<RunSummary>, StoreError>;
+    /// How many runs the query's filters and page start admit (`Store::count_runs`).
+    fn count(&self, query: &RunQuery) -> Result<usize, StoreError>;
+}
+
+impl RunPages for Box<dyn Store> {
+    fn page(&self, query: &RunQuery) -> Result<Vec<RunSummary>, StoreError> {
+        self.runs(query)
+    }
+    fn count(&self, query: &RunQuery) -> Result<usize, StoreError> {
+        self.count_runs(query)
+    }
+}
+
+impl RunPages for Vec<RunSummary> {
+    fn page(&self, query: &RunQuery) -> Result<Vec<RunSummary>, StoreError> {
+        Ok(query.select(self))
+    }
+    fn count(&self, query: &RunQuery) -> Result<usize, StoreError> {
+        let all = RunQuery {
+            limit: None,
+            ..query.clone()
+        };
+        Ok(all.matching(self).len())
+    }
 }
 
 /// An opened store, and what opening it had to say (a migration, a rebuild).

@@ -99,6 +99,9 @@ pub const MIGRATIONS: &[&str] = &[
         lifted_at INTEGER
     );
     CREATE INDEX freezes_open ON freezes (env, ends) WHERE lifted_at IS NULL;",
+    // 3: the history browser pages runs of one outcome (`o`) from the
+    // store: without this, a page of a rare outcome walks every run.
+    "CREATE INDEX runs_by_outcome ON runs (outcome, run_id);",
 ];
 
 /// The schema version this Slate writes.

@@ -14,7 +14,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transac
 
 use super::ledger::{Deployment, Reach};
 use super::schema::{MIGRATIONS, latest};
-use super::{Place, RunQuery, RunRecord, Store, StoreError};
+use super::{Page, Place, RunQuery, RunRecord, Store, StoreError};
 use crate::runs::{Outcome, RunSummary};
 
 mod locks;
@@ -352,6 +352,58 @@ fn prune_places(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The WHERE clause of a run query (filters and where its page starts)
+/// and its parameters, in order. The text filter is a LIKE over the fields
+/// `RunSummary::matches` reads (the outcome as its word), with the text's
+/// own wildcards escaped; SQLite's LIKE ignores the case of ASCII letters.
+fn run_filter(query: &RunQuery) -> (String, Vec<String>) {
+    let mut terms: Vec<String> = Vec::new();
+    let mut params: Vec<String> = Vec::new();
+    let mut param = |v: String| {
+        params.push(v);
+        format!("?{}", params.len())
+    };
+    if let Some(r) = &query.release {
+        terms.push(format!("release = {}", param(r.clone())));
+    }
+    if let Some(o) = query.outcome {
+        terms.push(format!("outcome = {}", param(outcome_key(o).to_string())));
+    }
+    match &query.page {
+        Page::Newest | Page::Oldest => {}
+        Page::OlderThan(id) => terms.push(format!("run_id < {}", param(id.clone()))),
+        Page::From(id) => terms.push(format!("run_id <= {}", param(id.clone()))),
+        Page::NewerThan(id) => terms.push(format!("run_id > {}", param(id.clone()))),
+    }
+    if !query.text.is_empty() {
+        let p = param(query.like_pattern());
+        let fields = [
+            "run_id",
+            "release",
+            "version",
+            "previous_version",
+            "owner",
+            "started_by",
+            "coalesce(reached, '')",
+            "CASE outcome WHEN 'rolled_back' THEN 'rolled back' ELSE outcome END",
+            "message",
+            // A JSON array of names: the text is found inside one of them
+            // (a name with a quote or a backslash is stored escaped).
+            "approvers",
+        ];
+        let any: Vec<String> = fields
+            .iter()
+            .map(|f| format!("{f} LIKE {p} ESCAPE '\\'"))
+            .collect();
+        terms.push(format!("({})", any.join(" OR ")));
+    }
+    if terms.is_empty() {
+        (String::new(), params)
+    } else {
+        (format!(" WHERE {}", terms.join(" AND ")), params)
+    }
+}
+
 impl Store for SqliteStore {
     fn put_run(&self, run: &RunRecord) -> Result<bool, StoreError> {
         let now = Timestamp::now().as_microsecond();
@@ -371,28 +423,46 @@ impl Store for SqliteStore {
     }
 
     fn runs(&self, query: &RunQuery) -> Result<Vec<RunSummary>, StoreError> {
+        let (filter, params) = run_filter(query);
+        let oldest_first = matches!(query.page, Page::Oldest | Page::NewerThan(_));
         let limit = query
             .limit
             .map(|l| l.min(i64::MAX as usize) as i64)
             .unwrap_or(-1);
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs{filter} ORDER BY run_id {} LIMIT {limit}",
+            if oldest_first { "ASC" } else { "DESC" }
+        );
         let run = || -> rusqlite::Result<Vec<RunSummary>> {
-            match &query.release {
-                Some(r) => {
-                    let mut st = self.conn.prepare_cached(&format!(
-                        "SELECT {RUN_COLUMNS} FROM runs WHERE release = ?1 ORDER BY run_id DESC LIMIT ?2"
-                    ))?;
-                    st.query_map(rusqlite::params![r, limit], summary)?
-                        .collect()
-                }
-                None => {
-                    let mut st = self.conn.prepare_cached(&format!(
-                        "SELECT {RUN_COLUMNS} FROM runs ORDER BY run_id DESC LIMIT ?1"
-                    ))?;
-                    st.query_map([limit], summary)?.collect()
-                }
-            }
+            let mut st = self.conn.prepare_cached(&sql)?;
+            st.query_map(rusqlite::params_from_iter(params.iter()), summary)?
+                .collect()
         };
-        run().map_err(|e| self.err(e))
+        let mut page = run().map_err(|e| self.err(e))?;
+        if oldest_first {
+            page.reverse();
+        }
+        Ok(page)
+    }
+
+    fn count_runs(&self, query: &RunQuery) -> Result<usize, StoreError> {
+        let (filter, params) = run_filter(query);
+        let sql = format!("SELECT count(*) FROM runs{filter}");
+        let run = || -> rusqlite::Result<i64> {
+            let mut st = self.conn.prepare_cached(&sql)?;
+            st.query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
+        };
+        run().map(|n| n.max(0) as usize).map_err(|e| self.err(e))
+    }
+
+    fn generation(&self) -> Result<String, StoreError> {
+        // Other processes' commits move `data_version`; this connection's
+        // own writes move `total_changes`. Both are free to read.
+        let theirs: i64 = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(format!("{theirs}.{}", self.conn.total_changes()))
     }
 
     fn run_ids(&self) -> Result<Vec<String>, StoreError> {

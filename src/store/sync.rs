@@ -8,7 +8,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use super::{RunQuery, Store, StoreError};
+use super::{RunPages, RunQuery, Store, StoreError};
 use crate::engine::state::RunState;
 use crate::runs::{History, Outcome, runs_dir};
 
@@ -121,47 +121,86 @@ pub fn sync(store: &dyn Store, state_dir: &Path) -> Result<Vec<String>, StoreErr
     Ok(warnings)
 }
 
-/// Every run, newest first, from the store (brought up to date first).
-/// When the store cannot be used the journals are read instead, slowly,
-/// and the history says why.
-pub fn load_runs(state_dir: &Path, query: &RunQuery) -> History {
-    let mut history = History::default();
+/// Runs to page through, and what reaching them had to say.
+pub struct Listing {
+    pub runs: Box<dyn RunPages>,
+    pub warnings: Vec<String>,
+    /// What the store had to say on opening (created, migrated).
+    pub notices: Vec<String>,
+    /// The team store could not be used: nothing is listed.
+    pub unavailable: Option<String>,
+}
+
+/// The store, brought up to date, to page runs from. When the store cannot
+/// be used the journals are read instead, slowly, into memory, and the
+/// listing says why.
+pub fn list_runs(state_dir: &Path) -> Listing {
+    let mut listing = Listing {
+        runs: Box::new(Vec::new()),
+        warnings: Vec::new(),
+        notices: Vec::new(),
+        unavailable: None,
+    };
     match super::open(state_dir) {
         Ok(opened) => {
-            history.notices = opened.notices;
+            listing.notices = opened.notices;
             let store = opened.store;
-            match sync(store.as_ref(), state_dir).and_then(|w| {
-                history.warnings.extend(w);
-                store.runs(query)
-            }) {
-                Ok(runs) => {
-                    history.runs = runs;
-                    return history;
+            match sync(store.as_ref(), state_dir) {
+                Ok(w) => {
+                    listing.warnings.extend(w);
+                    listing.runs = Box::new(store);
+                    return listing;
                 }
-                Err(e) => history.warnings.push(e.to_string()),
+                Err(e) => listing.warnings.push(e.to_string()),
             }
         }
-        Err(e) => history.warnings.push(e.to_string()),
+        Err(e) => listing.warnings.push(e.to_string()),
     }
     // A team store that cannot be used is an error, not a fall-back: this
     // machine's journals are not the team's history.
     if let Ok(Some(_)) = super::postgres::configured(&crate::paths::config_dir()) {
-        history.unavailable = history.warnings.pop();
-        return history;
+        listing.unavailable = listing.warnings.pop();
+        return listing;
     }
-    // The store is unusable: the journals still say everything.
+    listing.runs = Box::new(from_journals(state_dir, &mut listing.warnings));
+    listing
+}
+
+/// The store is unusable: the journals still say everything.
+fn from_journals(state_dir: &Path, warnings: &mut Vec<String>) -> Vec<crate::runs::RunSummary> {
     let mut runs = Vec::new();
     for (id, dir) in super::rebuild::run_dirs(state_dir) {
         match super::rebuild::summarise(&dir) {
             Ok(r) => runs.push(r.summary),
-            Err(e) => history.warnings.push(format!("run {id}: {e}")),
+            Err(e) => warnings.push(format!("run {id}: {e}")),
         }
     }
-    runs.retain(|r| query.release.as_ref().is_none_or(|n| &r.release == n));
     runs.sort_by(|a, b| b.run_id.cmp(&a.run_id));
-    if let Some(l) = query.limit {
-        runs.truncate(l);
+    runs
+}
+
+/// Runs, newest first, from the store (brought up to date first), or from
+/// the journals when it cannot be used (see [`list_runs`]).
+pub fn load_runs(state_dir: &Path, query: &RunQuery) -> History {
+    let listing = list_runs(state_dir);
+    let mut history = History {
+        warnings: listing.warnings,
+        notices: listing.notices,
+        unavailable: listing.unavailable,
+        ..History::default()
+    };
+    if history.unavailable.is_none() {
+        match listing.runs.page(query) {
+            Ok(runs) => history.runs = runs,
+            Err(e) => {
+                history.warnings.push(e.to_string());
+                if let Ok(Some(_)) = super::postgres::configured(&crate::paths::config_dir()) {
+                    history.unavailable = history.warnings.pop();
+                } else {
+                    history.runs = query.select(&from_journals(state_dir, &mut history.warnings));
+                }
+            }
+        }
     }
-    history.runs = runs;
     history
 }

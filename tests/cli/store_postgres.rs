@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use slate::runs::{Outcome, RunSummary};
 use slate::store::ledger::{ArtifactDigest, LedgerApproval, LedgerVerdict};
 use slate::store::postgres::{PgStore, TeamConfig};
-use slate::store::{Deployment, Place, Reach, RunQuery, RunRecord, Store};
+use slate::store::{Deployment, Page, Place, Reach, RunQuery, RunRecord, Store};
 
 use crate::common;
 use crate::common::postgres as pg;
@@ -165,6 +165,7 @@ fn contract(store: &dyn Store, other: &dyn Store, nul_kept: bool) {
         .runs(&RunQuery {
             release: Some("svc".into()),
             limit: Some(1),
+            ..RunQuery::default()
         })
         .unwrap();
     assert_eq!(ids(&svc), ["20260103-100000.000-cccc"]);
@@ -354,6 +355,7 @@ fn contract(store: &dyn Store, other: &dyn Store, nul_kept: bool) {
         .runs(&RunQuery {
             release: Some(stored(HOSTILE)),
             limit: None,
+            ..RunQuery::default()
         })
         .unwrap();
     assert_eq!(got.len(), 1);
@@ -1009,4 +1011,119 @@ fn a_connection_the_server_closed_is_made_again() {
     );
     assert!(store.put_run(&second).unwrap());
     assert_eq!(store.runs(&RunQuery::default()).unwrap().len(), 2);
+}
+
+/// Keyset paging, counts and the text filter mean on every store what
+/// `RunQuery::select` means over the same runs in memory.
+fn paging_contract(store: &dyn Store) {
+    let outcomes = [Outcome::Released, Outcome::RolledBack, Outcome::Failed];
+    let mut all: Vec<RunSummary> = (0..240)
+        .map(|i| {
+            let mut s = summary(
+                &format!("20260201-{:06}.000-{i:04x}", i * 7),
+                &format!("svc-{}", i % 4),
+                outcomes[i % 3],
+            );
+            s.version = format!("1.{i}.0");
+            // Wildcards and case, to be found as they are.
+            s.message = match i % 10 {
+                0 => "50% off_sale".into(),
+                1 => "50x offXsale".into(),
+                2 => "a back\\slash".into(),
+                3 => "MiXeD Case".into(),
+                _ => "plain".into(),
+            };
+            s
+        })
+        .collect();
+    for s in &all {
+        store.put_run(&record(s.clone(), 1, vec![])).unwrap();
+    }
+    all.sort_by(|a, b| b.run_id.cmp(&a.run_id));
+    let mid = all[97].run_id.clone();
+    let pages = [
+        Page::Newest,
+        Page::Oldest,
+        Page::OlderThan(mid.clone()),
+        Page::From(mid.clone()),
+        Page::NewerThan(mid.clone()),
+    ];
+    let filters: [(Option<Outcome>, &str); 8] = [
+        (None, ""),
+        (Some(Outcome::RolledBack), ""),
+        (None, "50%"),
+        (None, "_"),
+        (None, "\\"),
+        (None, "mixed case"),
+        (None, "rolled back"),
+        (Some(Outcome::Failed), "SVC-1"),
+    ];
+    for page in &pages {
+        for (outcome, text) in &filters {
+            for limit in [None, Some(1), Some(25)] {
+                let q = RunQuery {
+                    release: None,
+                    outcome: *outcome,
+                    text: text.to_string(),
+                    page: page.clone(),
+                    limit,
+                };
+                let want = q.select(&all);
+                assert_eq!(ids(&store.runs(&q).unwrap()), ids(&want), "{q:?}");
+                let counted = RunQuery {
+                    limit: None,
+                    ..q.clone()
+                }
+                .select(&all)
+                .len();
+                assert_eq!(store.count_runs(&q).unwrap(), counted, "{q:?}");
+            }
+        }
+    }
+    // `%` and `_` are not wildcards: "50%" is only the runs that say it.
+    let pct = RunQuery {
+        text: "50%".into(),
+        ..RunQuery::default()
+    };
+    assert_eq!(store.count_runs(&pct).unwrap(), 24);
+    // Walking the whole list a page at a time gives every run once, in order.
+    let mut walked = Vec::new();
+    let mut q = RunQuery {
+        limit: Some(50),
+        ..RunQuery::default()
+    };
+    loop {
+        let page = store.runs(&q).unwrap();
+        let Some(last) = page.last() else { break };
+        q.page = Page::OlderThan(last.run_id.clone());
+        walked.extend(page);
+    }
+    assert_eq!(ids(&walked), ids(&all));
+    // The generation moves when a run is written, and only then.
+    let g = store.generation().unwrap();
+    assert_eq!(
+        store.generation().unwrap(),
+        g,
+        "reading moved the generation"
+    );
+    let mut changed = all[0].clone();
+    changed.message = "again".into();
+    store.put_run(&record(changed, 2, vec![])).unwrap();
+    assert_ne!(store.generation().unwrap(), g, "a write did not move it");
+}
+
+#[test]
+fn paging_holds_on_sqlite() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (a, _) = slate::store::sqlite::SqliteStore::open(&dir.path().join("store.db")).unwrap();
+    paging_contract(&a);
+}
+
+#[test]
+fn paging_holds_on_postgresql() {
+    let db = db_or_skip!("paging_holds_on_postgresql");
+    slate::store::postgres::init(&team(&db)).unwrap();
+    let m = tempfile::TempDir::new().unwrap();
+    let a = PgStore::open(&team(&db), m.path()).unwrap();
+    paging_contract(&a);
 }

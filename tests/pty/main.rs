@@ -14,3 +14,4 @@ mod headless_tty;
 mod history;
 mod replay;
 mod review;
+mod status_watch;

@@ -6,5 +6,6 @@ use slate_testkit as common;
 
 mod cockpit;
 mod history;
+mod history_paging;
 mod replay;
 mod review;

@@ -1,5 +1,6 @@
-//! The list of runs as a table. Only the rows in view are formatted: ten
-//! thousand runs cost the same frame as ten.
+//! The list of runs as a table. Only the rows in view are formatted (and
+//! only a window around them is loaded): a hundred thousand runs cost the
+//! same frame as ten.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -172,8 +173,8 @@ pub fn draw(frame: &mut Frame, app: &App, a: &Areas) {
     frame.render_widget(Paragraph::new(Line::from(head)), a.head);
 
     let rows = usize::from(a.body.height);
-    if app.shown.is_empty() {
-        let msg = if app.runs.is_empty() {
+    if app.matched == 0 {
+        let msg = if app.total == 0 {
             "No runs yet. Start one with `slate run PLAN`."
         } else {
             "No run matches the filters · Esc clears them"
@@ -191,17 +192,14 @@ pub fn draw(frame: &mut Frame, app: &App, a: &Areas) {
         );
     } else {
         let lines: Vec<Line> = app
-            .shown
-            .iter()
-            .enumerate()
-            .skip(app.offset)
+            .visible()
             .take(rows)
-            .map(|(i, &run)| row(app, &app.runs[run], &cols, gap, i == app.selected))
+            .map(|(i, run)| row(app, run, &cols, gap, i == app.selected))
             .collect();
         frame.render_widget(Paragraph::new(lines), a.body);
     }
 
-    let mut counts = format!("{} of {} runs", app.shown.len(), app.runs.len());
+    let mut counts = format!("{} of {} runs", app.matched, app.total);
     if let Some(o) = app.outcome {
         counts.push_str(&format!(" · outcome: {}", o.word()));
     }

@@ -40,7 +40,7 @@ pub use config::{TeamConfig, configured};
 use schema::{BOOTSTRAP, MIGRATIONS, latest};
 
 use super::ledger::{Deployment, Reach};
-use super::{Place, RunQuery, RunRecord, Store, StoreError};
+use super::{Page, Place, RunQuery, RunRecord, Store, StoreError};
 use crate::runs::{Outcome, RunSummary};
 
 /// How long one call (a query, a transaction) may take before it is given
@@ -680,6 +680,54 @@ async fn forget(
     Ok(())
 }
 
+/// The WHERE clause of a run query and its parameters, in order: as the
+/// SQLite store's (`ILIKE`, so case is ignored beyond ASCII too).
+fn run_filter(query: &RunQuery) -> (String, Vec<String>) {
+    let mut terms: Vec<String> = Vec::new();
+    let mut params: Vec<String> = Vec::new();
+    let mut param = |v: String| {
+        params.push(text(&v));
+        format!("${}", params.len())
+    };
+    if let Some(r) = &query.release {
+        terms.push(format!("release = {}", param(r.clone())));
+    }
+    if let Some(o) = query.outcome {
+        terms.push(format!("outcome = {}", param(outcome_key(o).to_string())));
+    }
+    match &query.page {
+        Page::Newest | Page::Oldest => {}
+        Page::OlderThan(id) => terms.push(format!("run_id < {}", param(id.clone()))),
+        Page::From(id) => terms.push(format!("run_id <= {}", param(id.clone()))),
+        Page::NewerThan(id) => terms.push(format!("run_id > {}", param(id.clone()))),
+    }
+    if !query.text.is_empty() {
+        let p = param(query.like_pattern());
+        let fields = [
+            "run_id",
+            "release",
+            "version",
+            "previous_version",
+            "owner",
+            "started_by",
+            "coalesce(reached, '')",
+            "CASE outcome WHEN 'rolled_back' THEN 'rolled back' ELSE outcome END",
+            "message",
+            "approvers",
+        ];
+        let any: Vec<String> = fields
+            .iter()
+            .map(|f| format!("{f} ILIKE {p} ESCAPE '\\'"))
+            .collect();
+        terms.push(format!("({})", any.join(" OR ")));
+    }
+    if terms.is_empty() {
+        (String::new(), params)
+    } else {
+        (format!(" WHERE {}", terms.join(" AND ")), params)
+    }
+}
+
 impl Store for PgStore {
     fn put_run(&self, run: &RunRecord) -> Result<bool, StoreError> {
         let now = Timestamp::now().as_microsecond();
@@ -720,19 +768,55 @@ impl Store for PgStore {
     }
 
     fn runs(&self, query: &RunQuery) -> Result<Vec<RunSummary>, StoreError> {
-        let limit = query.limit.map(|l| l.min(i64::MAX as usize) as i64);
-        let release = query.release.as_deref().map(text);
+        let (filter, params) = run_filter(query);
+        let oldest_first = matches!(query.page, Page::Oldest | Page::NewerThan(_));
+        let limit = match query.limit {
+            Some(l) => format!(" LIMIT {}", l.min(i64::MAX as usize)),
+            None => String::new(),
+        };
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM slate.runs{filter} ORDER BY run_id {}{limit}",
+            if oldest_first { "ASC" } else { "DESC" }
+        );
         let rows = self.call(async |c: &mut Client| {
-            c.query(
-                &format!(
-                    "SELECT {RUN_COLUMNS} FROM slate.runs WHERE ($1::text IS NULL OR release = $1)
-                     ORDER BY run_id DESC LIMIT $2"
-                ),
-                &[&release, &limit],
-            )
-            .await
+            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+                .iter()
+                .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+                .collect();
+            c.query(&sql, &refs).await
         })?;
-        self.rows(rows, summary)
+        let mut page = self.rows(rows, summary)?;
+        if oldest_first {
+            page.reverse();
+        }
+        Ok(page)
+    }
+
+    fn count_runs(&self, query: &RunQuery) -> Result<usize, StoreError> {
+        let (filter, params) = run_filter(query);
+        let sql = format!("SELECT count(*)::bigint FROM slate.runs{filter}");
+        let n: i64 = self.call(async |c: &mut Client| {
+            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+                .iter()
+                .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+                .collect();
+            Ok(c.query_one(&sql, &refs).await?.get(0))
+        })?;
+        Ok(n.max(0) as usize)
+    }
+
+    fn generation(&self) -> Result<String, StoreError> {
+        // `written` is stamped on every write; a forgotten run lowers the count.
+        let (written, n): (i64, i64) = self.call(async |c: &mut Client| {
+            let row = c
+                .query_one(
+                    "SELECT coalesce(max(written), 0)::bigint, count(*)::bigint FROM slate.runs",
+                    &[],
+                )
+                .await?;
+            Ok((row.get(0), row.get(1)))
+        })?;
+        Ok(format!("{written}.{n}"))
     }
 
     fn run_ids(&self) -> Result<Vec<String>, StoreError> {
