@@ -97,7 +97,9 @@ fn the_watched_status_shows_a_run_start_wait_and_end_in_place() {
     let id = run.at_gate(&s);
     let screen = t.wait_for_all(&[&id, "gate signoff", "waiting since"], WAIT);
     assert!(
-        common::pty::line_with(&screen, &id).contains("watched 3.1.0"),
+        screen
+            .lines()
+            .any(|l| l.contains(&id) && l.contains("watched 3.1.0") && l.contains("gate signoff")),
         "{screen}"
     );
 
@@ -108,8 +110,16 @@ fn the_watched_status_shows_a_run_start_wait_and_end_in_place() {
     } else {
         t.wait_for("released", WAIT)
     };
-    let ended = common::pty::line_with(&screen, &id);
-    assert!(ended.contains("released"), "{screen}");
+    let finished = screen
+        .split("finished while watching:")
+        .nth(1)
+        .unwrap_or("");
+    assert!(
+        finished
+            .lines()
+            .any(|l| l.contains(&id) && l.contains("watched 3.1.0  released")),
+        "{screen}"
+    );
     assert!(screen.contains("no active runs"), "{screen}");
     // In place: one alternate screen, entered once.
     assert_eq!(t.raw().matches("\u{1b}[?1049h").count(), 1);
