@@ -31,7 +31,7 @@ fn run(i: usize) -> RunSummary {
         outcome: outcomes[i % 3],
         approvers: vec!["alice".into()],
         // Every 50th has a wildcard in its message, to be found as typed.
-        message: if i % 50 == 0 {
+        message: if i.is_multiple_of(50) {
             "100% done_ok".into()
         } else {
             "released".into()
