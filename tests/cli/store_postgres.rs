@@ -1016,7 +1016,16 @@ fn a_connection_the_server_closed_is_made_again() {
 /// both stores), and rows before the window.
 fn delivery_history() -> Vec<RunRecord> {
     let mut out = Vec::new();
-    let cases: [(&str, &str, &str, Reach, Option<&str>, Option<&str>); 7] = [
+    /// run id, release, environment, reach, start, end (live or otherwise).
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Reach,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let cases: [Case; 7] = [
         (
             "20260101-100000.000-d001",
             "svc",
