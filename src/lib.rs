@@ -38,6 +38,7 @@ pub mod runs;
 pub mod secrets;
 pub mod signals;
 pub mod state_dir;
+pub mod stats;
 pub mod stopline;
 pub mod store;
 pub mod text;

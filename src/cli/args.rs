@@ -184,6 +184,24 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Delivery metrics from the ledger: deployment frequency, lead time, change failure rate, time to restore
+    Stats {
+        /// Only this release
+        #[arg(value_name = "RELEASE")]
+        release: Option<String>,
+        /// Only this environment
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        /// The window, ending now (e.g. 90d, 2w, 12h)
+        #[arg(long, value_name = "DURATION", default_value = "90d")]
+        since: String,
+        /// Print them as JSON
+        #[arg(long, conflicts_with = "serve")]
+        json: bool,
+        /// Serve them, with the live state, as a Prometheus endpoint (GET /metrics) on this loopback address
+        #[arg(long, value_name = "ADDR")]
+        serve: Option<String>,
+    },
     /// The store that indexes runs and keeps the release ledger (local, or a team's PostgreSQL)
     #[command(subcommand)]
     Store(StoreCmd),

@@ -20,6 +20,7 @@ mod memory;
 mod plan;
 mod run;
 mod show;
+mod stats;
 pub mod steer;
 mod team;
 mod tooling;
@@ -102,6 +103,22 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
                 env,
                 limit: (limit > 0).then_some(limit),
                 json,
+            },
+        ),
+        Cmd::Stats {
+            release,
+            env,
+            since,
+            json,
+            serve,
+        } => stats::run(
+            state_dir,
+            &stats::StatsArgs {
+                release,
+                env,
+                since,
+                json,
+                serve,
             },
         ),
         Cmd::Store(StoreCmd::Rebuild) => ledger::rebuild(state_dir),

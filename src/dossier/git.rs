@@ -59,3 +59,26 @@ pub fn log(repo: &Path, prev: &str, version: &str) -> Result<Vec<String>, String
     }
     Ok(lines)
 }
+
+/// When `rev`'s commit was made (the committer date), or None when the
+/// plan's repository does not know `rev` (or git cannot be run).
+pub fn commit_time(repo: &Path, rev: &str) -> Option<jiff::Timestamp> {
+    if rev.is_empty() || rev.starts_with('-') || rev.contains("..") {
+        return None;
+    }
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["log", "-1", "--no-walk", "--format=%ct", "--end-of-options"])
+        .arg(format!("{rev}^{{commit}}"))
+        .arg("--")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let secs: i64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+    jiff::Timestamp::from_second(secs).ok()
+}

@@ -6,7 +6,7 @@ mod actions;
 mod artifacts;
 mod comms;
 mod evidence;
-mod git;
+pub(crate) mod git;
 mod input;
 mod matrix;
 pub mod md;

@@ -229,6 +229,26 @@ pub trait Store: Send + locks::Locks {
     /// A small key/value note of the store's own (`runs_dir_mtime`).
     fn note(&self, key: &str) -> Result<Option<String>, StoreError>;
     fn set_note(&self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// The ledger rows that started, went live or ended at or after
+    /// `query.since`, each with its run's start, ordered by release,
+    /// environment, start and run id: what `slate stats` computes from.
+    fn deliveries(&self, query: &DeliveryQuery) -> Result<Vec<Delivery>, StoreError>;
+}
+
+/// Which ledger rows `Store::deliveries` returns.
+#[derive(Debug, Clone)]
+pub struct DeliveryQuery {
+    pub release: Option<String>,
+    pub env: Option<String>,
+    pub since: jiff::Timestamp,
+}
+
+/// One ledger row and when its run started (lead time's fallback start).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub deployment: Deployment,
+    pub run_started: Option<jiff::Timestamp>,
 }
 
 /// Runs to page through: the store, or the runs read from the journals

@@ -14,7 +14,9 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transac
 
 use super::ledger::{Deployment, Reach};
 use super::schema::{MIGRATIONS, latest};
-use super::{Page, Place, RunQuery, RunRecord, Store, StoreError};
+use super::{
+    Delivery, DeliveryQuery, Page, Place, RunQuery, RunRecord, Store, StoreError,
+};
 use crate::runs::{Outcome, RunSummary};
 
 mod locks;
@@ -585,5 +587,30 @@ impl Store for SqliteStore {
             )
         })
         .map(|_| ())
+    }
+
+    fn deliveries(&self, query: &DeliveryQuery) -> Result<Vec<Delivery>, StoreError> {
+        let since = query.since.as_microsecond();
+        let run = || -> rusqlite::Result<Vec<Delivery>> {
+            let cols = DEPLOYMENT_COLUMNS
+                .split(", ")
+                .map(|c| format!("d.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut st = self.conn.prepare_cached(&format!(
+                "SELECT {cols}, r.started FROM deployments d LEFT JOIN runs r ON r.run_id = d.run_id
+                 WHERE (?1 IS NULL OR d.release = ?1) AND (?2 IS NULL OR d.env = ?2)
+                   AND (d.started >= ?3 OR d.live_at >= ?3 OR d.ended >= ?3)
+                 ORDER BY d.release, d.env, d.started, d.run_id"
+            ))?;
+            st.query_map(rusqlite::params![query.release, query.env, since], |row| {
+                Ok(Delivery {
+                    deployment: deployment(row)?,
+                    run_started: from_micros(row.get(14)?),
+                })
+            })?
+            .collect()
+        };
+        run().map_err(|e| self.err(e))
     }
 }

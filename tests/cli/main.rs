@@ -21,6 +21,7 @@ mod locks;
 mod prometheus;
 mod recover;
 mod secrets;
+mod stats;
 mod store_postgres;
 mod validate;
 mod verify_http_json;

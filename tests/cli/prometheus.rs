@@ -21,7 +21,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Children killed when the test ends, however it ends.
-struct Procs(Vec<Child>);
+pub(crate) struct Procs(pub(crate) Vec<Child>);
 
 impl Drop for Procs {
     fn drop(&mut self) {
@@ -32,7 +32,7 @@ impl Drop for Procs {
     }
 }
 
-fn prometheus_binary() -> Option<PathBuf> {
+pub(crate) fn prometheus_binary() -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|p| p.join("prometheus"))
@@ -40,7 +40,7 @@ fn prometheus_binary() -> Option<PathBuf> {
     })
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -49,7 +49,7 @@ fn free_port() -> u16 {
 }
 
 /// GET a URL on loopback, bounded in time.
-fn get(url: &str) -> Option<String> {
+pub(crate) fn get(url: &str) -> Option<String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -65,7 +65,7 @@ fn get(url: &str) -> Option<String> {
 }
 
 /// Polls `cond` every 200 ms until it holds, failing after `limit`.
-fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !cond() {
         assert!(Instant::now() < deadline, "gave up waiting for {what}");

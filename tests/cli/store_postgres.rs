@@ -1127,3 +1127,152 @@ fn paging_holds_on_postgresql() {
     let a = PgStore::open(&team(&db), m.path()).unwrap();
     paging_contract(&a);
 }
+
+/// Ledger rows for `deliveries`: two releases (one named with hostile
+/// text), reaches of every kind, a row with no start (NULL sorts first in
+/// both stores), and rows before the window.
+fn delivery_history() -> Vec<RunRecord> {
+    let mut out = Vec::new();
+    /// run id, release, environment, reach, start, end (live or otherwise).
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Reach,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let cases: [Case; 7] = [
+        (
+            "20260101-100000.000-d001",
+            "svc",
+            "prod",
+            Reach::Deployed,
+            Some("2026-01-01T10:00:00Z"),
+            Some("2026-01-01T10:05:00Z"),
+        ),
+        (
+            "20260102-100000.000-d002",
+            "svc",
+            "prod",
+            Reach::RolledBack,
+            Some("2026-01-02T10:00:00Z"),
+            Some("2026-01-02T10:02:00Z"),
+        ),
+        (
+            "20260103-100000.000-d003",
+            "svc",
+            "prod",
+            Reach::Deployed,
+            Some("2026-01-03T10:00:00Z"),
+            Some("2026-01-03T11:00:00Z"),
+        ),
+        (
+            "20260104-100000.000-d004",
+            HOSTILE,
+            "prod",
+            Reach::Failed,
+            Some("2026-01-04T10:00:00Z"),
+            Some("2026-01-04T10:01:00Z"),
+        ),
+        (
+            "20260105-100000.000-d005",
+            "svc",
+            "dev",
+            Reach::InProgress,
+            Some("2026-01-05T10:00:00Z"),
+            None,
+        ),
+        (
+            "20251201-100000.000-d000",
+            "svc",
+            "prod",
+            Reach::Deployed,
+            Some("2025-12-01T10:00:00Z"),
+            Some("2025-12-01T10:05:00Z"),
+        ),
+        (
+            "20260106-100000.000-d006",
+            "svc",
+            "prod",
+            Reach::Held,
+            None,
+            Some("2026-01-06T10:00:30Z"),
+        ),
+    ];
+    for (run_id, release, env, reach, started, end) in cases {
+        let mut d = deployment(run_id, release, env, "2.0", None);
+        d.reach = reach;
+        d.started = started.map(ts);
+        d.live_at = end.filter(|_| reach == Reach::Deployed).map(ts);
+        d.ended = end.filter(|_| reach != Reach::Deployed).map(ts);
+        let outcome = if reach == Reach::InProgress {
+            Outcome::Running
+        } else {
+            Outcome::Released
+        };
+        out.push(record(summary(run_id, release, outcome), 3, vec![d]));
+    }
+    out
+}
+
+#[test]
+fn delivery_queries_answer_the_same_on_both_stores() {
+    let db = db_or_skip!("delivery_queries_answer_the_same_on_both_stores");
+    slate::store::postgres::init(&team(&db)).unwrap();
+    let machine = tempfile::TempDir::new().unwrap();
+    let pg = PgStore::open(&team(&db), machine.path()).unwrap();
+    let dir = tempfile::TempDir::new().unwrap();
+    let (lite, _) = slate::store::sqlite::SqliteStore::open(&dir.path().join("store.db")).unwrap();
+    for r in delivery_history() {
+        pg.put_run(&r).unwrap();
+        lite.put_run(&r).unwrap();
+    }
+    let since = ts("2026-01-01T00:00:00Z");
+    for (release, env) in [
+        (None, None),
+        (Some("svc"), None),
+        (None, Some("prod")),
+        (Some(HOSTILE), Some("prod")),
+        (Some("nosuch"), None),
+    ] {
+        let q = slate::store::DeliveryQuery {
+            release: release.map(str::to_string),
+            env: env.map(str::to_string),
+            since,
+        };
+        let (a, b) = (lite.deliveries(&q).unwrap(), pg.deliveries(&q).unwrap());
+        // PostgreSQL keeps NUL as U+FFFD (see the contract); nothing else differs.
+        let shown =
+            |v: &[slate::store::Delivery]| -> Vec<(String, String, String, Option<Timestamp>)> {
+                v.iter()
+                    .map(|d| {
+                        (
+                            d.deployment.release.replace('\0', "\u{FFFD}"),
+                            d.deployment.run_id.clone(),
+                            d.deployment.reach.key().to_string(),
+                            d.run_started,
+                        )
+                    })
+                    .collect()
+            };
+        assert_eq!(shown(&a), shown(&b), "{release:?} {env:?}");
+        if release.is_none() && env.is_none() {
+            // Every row touching the window, none before it; by release,
+            // environment, then start (NULL first).
+            let runs: Vec<&str> = a.iter().map(|d| &d.deployment.run_id[20..]).collect();
+            assert_eq!(runs, ["d004", "d005", "d006", "d001", "d002", "d003"]);
+        }
+        // The statistics over either are the same.
+        let w = slate::stats::Window {
+            since,
+            until: ts("2026-02-01T00:00:00Z"),
+        };
+        let ra = slate::stats::compute(&a, w, "31d", None, None, &mut |_| None);
+        let rb = slate::stats::compute(&b, w, "31d", None, None, &mut |_| None);
+        let metrics = |r: &slate::stats::Report| -> Vec<slate::stats::Metrics> {
+            r.environments.iter().map(|e| e.overall.clone()).collect()
+        };
+        assert_eq!(metrics(&ra), metrics(&rb));
+    }
+}

@@ -40,7 +40,9 @@ pub use config::{TeamConfig, configured};
 use schema::{BOOTSTRAP, MIGRATIONS, latest};
 
 use super::ledger::{Deployment, Reach};
-use super::{Page, Place, RunQuery, RunRecord, Store, StoreError};
+use super::{
+    Delivery, DeliveryQuery, Page, Place, RunQuery, RunRecord, Store, StoreError,
+};
 use crate::runs::{Outcome, RunSummary};
 
 /// How long one call (a query, a transaction) may take before it is given
@@ -524,6 +526,13 @@ fn deployment(row: &Row) -> Result<Deployment, String> {
     })
 }
 
+fn delivery(row: &Row) -> Result<Delivery, String> {
+    Ok(Delivery {
+        deployment: deployment(row)?,
+        run_started: from_micros(get(row, 14)?),
+    })
+}
+
 fn place(row: &Row) -> Result<Place, String> {
     Ok(Place {
         release: get(row, 0)?,
@@ -906,6 +915,31 @@ impl Store for PgStore {
             .await
         })?;
         self.rows(rows, deployment)
+    }
+
+    fn deliveries(&self, query: &DeliveryQuery) -> Result<Vec<Delivery>, StoreError> {
+        let (release, env) = (opt_text(&query.release), opt_text(&query.env));
+        let since = query.since.as_microsecond();
+        let cols = DEPLOYMENT_COLUMNS
+            .split(", ")
+            .map(|c| format!("d.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = self.call(async |c: &mut Client| {
+            // NULLS FIRST: where SQLite puts them (NULL sorts lowest there).
+            c.query(
+                &format!(
+                    "SELECT {cols}, r.started FROM slate.deployments d
+                     LEFT JOIN slate.runs r ON r.run_id = d.run_id
+                     WHERE ($1::text IS NULL OR d.release = $1) AND ($2::text IS NULL OR d.env = $2)
+                       AND (d.started >= $3 OR d.live_at >= $3 OR d.ended >= $3)
+                     ORDER BY d.release, d.env, d.started NULLS FIRST, d.run_id"
+                ),
+                &[&release, &env, &since],
+            )
+            .await
+        })?;
+        self.rows(rows, delivery)
     }
 
     fn replace_all(&self, runs: &[RunRecord], since: Timestamp) -> Result<(), StoreError> {
