@@ -46,6 +46,7 @@ pub use event::{Actor, Event, Record, RunOutcome};
 pub use handle::{EngineHandle, WeakHandle};
 pub use hold::Hold;
 pub use outline::outline;
+pub(crate) use recover::unseal;
 pub use recover::{Recovering, Refused};
 pub use rollback::{undo_order, undo_order_where};
 pub use state::RunState;

@@ -5,7 +5,8 @@
 //! the dossier, recovery) exactly as the run walked it.
 //!
 //! What is kept: the environment's stages and strategy steps, smoke and
-//! health checks, and its `verify_rollback`. What is skipped, because a
+//! health checks, and its `verify_rollback`, which joins the health checks
+//! (as `verify-rollback`): it proves the environment is back on a good version. What is skipped, because a
 //! rollback under pressure must not wait on what judged the new version:
 //! the environment's gates and those after stages, pauses, soaks and gates
 //! between rollout steps, and analyses. With `rollback_approval = true` the
@@ -17,6 +18,9 @@ use crate::engine::event::RollbackTo;
 
 /// The name of the gate `rollback_approval` adds (another is picked if the plan has one so named).
 pub const APPROVAL_GATE: &str = "rollback-approval";
+
+/// The name of the health check `verify_rollback` becomes (another if taken).
+pub const VERIFY_CHECK: &str = "verify-rollback";
 
 /// `plan` cut down for `to`; an error when the plan has no such environment.
 pub fn cut(mut plan: Plan, to: &RollbackTo) -> Result<Plan, String> {
@@ -50,6 +54,23 @@ pub fn cut(mut plan: Plan, to: &RollbackTo) -> Result<Plan, String> {
             timeout: None,
         });
         env.gates.push(name);
+    }
+    // The environment's own proof that it is back on a good version runs
+    // after the deploy, with the health checks.
+    if let Some(check) = env.verify_rollback.clone() {
+        let mut name = VERIFY_CHECK.to_string();
+        let mut n = 1;
+        while plan.checks.iter().any(|c| c.name == name) {
+            n += 1;
+            name = format!("{VERIFY_CHECK}-{n}");
+        }
+        plan.checks.push(super::NamedCheck {
+            name: name.clone(),
+            check,
+            retries: 0,
+            interval: std::time::Duration::from_secs(1),
+        });
+        env.health.push(name);
     }
     for stage in &mut plan.stages {
         stage.gates_after.clear();

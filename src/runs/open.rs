@@ -113,10 +113,7 @@ pub fn pid_of(records: &[Record]) -> u32 {
 }
 
 /// A rollback-to run's plan, cut down as it ran (`plan::rollback_to`).
-pub fn cut_down(
-    plan: Plan,
-    to: &crate::engine::event::RollbackTo,
-) -> Result<Plan, PlanErrors> {
+pub fn cut_down(plan: Plan, to: &crate::engine::event::RollbackTo) -> Result<Plan, PlanErrors> {
     let source = plan.source.clone();
     crate::plan::rollback_to::cut(plan, to).map_err(|why| PlanErrors {
         file: "the journaled plan".into(),

@@ -13,8 +13,8 @@ use jiff::Timestamp;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 
 use super::ledger::{Deployment, Reach};
-use super::schema::{MIGRATIONS, latest};
 use super::pins::{Pin, PinKind};
+use super::schema::{MIGRATIONS, latest};
 use super::{Place, RunQuery, RunRecord, Store, StoreError};
 use crate::runs::{Outcome, RunSummary};
 
@@ -340,10 +340,7 @@ fn put(tx: &rusqlite::Transaction, run: &RunRecord, now: i64) -> rusqlite::Resul
 
 /// Replaces a run's pin events with `run.pins`.
 pub(super) fn put_pins(tx: &rusqlite::Transaction, run: &RunRecord) -> rusqlite::Result<()> {
-    tx.execute(
-        "DELETE FROM pins WHERE run_id = ?1",
-        [&run.summary.run_id],
-    )?;
+    tx.execute("DELETE FROM pins WHERE run_id = ?1", [&run.summary.run_id])?;
     let mut insert = tx.prepare_cached(
         "INSERT OR REPLACE INTO pins (release, env, run_id, kind, version, by_user, reason, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
