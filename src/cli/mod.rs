@@ -75,7 +75,7 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
         block_on(async { steer::command(state_dir, &run, action).await })
     };
     match cli.command {
-        Cmd::Validate { plan, set } => validate::run(&plan, &set),
+        Cmd::Validate { plan, set } => validate::run(&plan, &set, state_dir),
         Cmd::Plan(args) => plan::run(&args),
         Cmd::Init(args) => init::run(args),
         Cmd::Doctor { plan } => doctor::run(state_dir, plan.as_deref()),
