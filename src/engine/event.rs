@@ -307,7 +307,7 @@ pub enum Event {
         /// --to`): what it restores, from which run, and why. Its plan is
         /// `plan_source` cut down by [`RollbackTo`] (`plan::rollback_to`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        rollback_to: Option<RollbackTo>,
+        rollback_to: Option<Box<RollbackTo>>,
     },
     /// An artifact's digest, computed before environment `env` starts.
     ArtifactVerified {

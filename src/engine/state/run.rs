@@ -22,7 +22,7 @@ pub(super) fn apply(s: &mut RunState, event: &Event, ts: Timestamp) {
             ..
         } => {
             s.pid = *pid;
-            s.rollback_to = rollback_to.clone();
+            s.rollback_to = rollback_to.as_deref().cloned();
             s.run_id = run_id.clone();
             s.plan_path = plan_path.clone();
             s.release = release.clone();
