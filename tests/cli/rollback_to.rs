@@ -367,3 +367,32 @@ fn a_hostile_reason_is_shown_never_obeyed() {
         assert!(all.contains("oops␛"), "{what} shows it: {all}");
     }
 }
+
+#[test]
+fn rollback_approval_is_a_boolean_checked_where_it_is_written() {
+    let sb = Sandbox::new();
+    let p = sb.plan(
+        "bad.toml",
+        r#"[release]
+name = "payments"
+version = "1.0.0"
+previous_version = "0.9.0"
+owner = "release-team"
+
+[[environments]]
+name = "prod"
+rollback_approval = "yes"
+
+[[stages]]
+name = "deploy"
+command = "true"
+"#,
+    );
+    let out = sb.run(&["validate", p.to_str().unwrap()], LIMIT);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("bad.toml:9:21:") && err.contains("rollback_approval"),
+        "{err}"
+    );
+}
