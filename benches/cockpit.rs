@@ -85,6 +85,7 @@ fn app(lines: usize) -> App {
             sealed: Vec::new(),
             auto_approve: false,
             vars: Vec::new(),
+            rollback_to: None,
         },
     }];
     records.push(Record {

@@ -89,6 +89,7 @@ fn journal(id: &str, start: Timestamp, i: usize) -> Vec<Record> {
         sealed: Vec::new(),
         auto_approve: false,
         vars: Vec::new(),
+        rollback_to: None,
     }];
     for env in 0..2 {
         events.push(Event::EnvStarted { env });

@@ -129,6 +129,7 @@ fn big_journal() -> &'static PathBuf {
                 sealed: Vec::new(),
                 auto_approve: false,
                 vars: Vec::new(),
+                rollback_to: None,
             },
         };
         let mut w = JournalWriter::create(&dir).unwrap();

@@ -94,6 +94,7 @@ fn journal(i: usize) -> Vec<Record> {
         sealed: Vec::new(),
         auto_approve: false,
         vars: Vec::new(),
+        rollback_to: None,
     }];
     let bad = i % 20 == 19;
     for env in 0..2 {

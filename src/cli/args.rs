@@ -279,16 +279,31 @@ pub enum Cmd {
         /// Run id, a unique prefix of one, or "latest"
         run: String,
     },
-    /// Roll back the environment in progress, or a deployed one with --env
+    /// Roll back a run's environment (RUN [--env ENV]), or roll an
+    /// environment back to a known-good version as a new run (--to VERSION --env ENV)
+    #[command(group(clap::ArgGroup::new("what").args(["run", "to"]).required(true)))]
     Rollback {
-        /// Run id, a unique prefix of one, or "latest"
-        run: String,
-        /// The environment to undo (default: the one in progress, or the last deployed)
+        /// Run id, a unique prefix of one, or "latest": undo the environment in
+        /// progress, or a deployed one with --env (the run's engine must still be up)
+        #[arg(conflicts_with_all = ["to", "release"])]
+        run: Option<String>,
+        /// Deploy this earlier version again, as a new run, with the plan that put
+        /// it live in --env (the ledger says which); pauses and analyses skipped
+        #[arg(long, value_name = "VERSION", requires = "env")]
+        to: Option<String>,
+        /// With RUN: the environment to undo (default: the one in progress, or the
+        /// last deployed). With --to: the environment to roll back
         #[arg(long, value_name = "ENV")]
         env: Option<String>,
+        /// With --to: the release, when several have that environment
+        #[arg(long, value_name = "NAME", requires = "to")]
+        release: Option<String>,
         /// Why (required; the engine refuses without one)
         #[arg(long, default_value = "")]
         reason: String,
+        /// With --to: print events as NDJSON
+        #[arg(long, requires = "to")]
+        json: bool,
     },
     /// Stop the environment in progress and roll it back
     Abort {
@@ -426,6 +441,10 @@ pub struct RunArgs {
     /// break-glass policy allows you; journaled and flagged, with this reason
     #[arg(long, value_name = "REASON")]
     pub break_glass: Option<String>,
+    /// Promote over the pin a `slate rollback --to` left on an environment
+    /// (journaled, with who and this reason; it lifts the pin)
+    #[arg(long, value_name = "REASON")]
+    pub unpin: Option<String>,
     /// Cockpit colour theme: default, light, high-contrast, sixteen, or one of yours
     #[arg(long, value_name = "NAME", conflicts_with = "headless")]
     pub theme: Option<String>,

@@ -75,6 +75,7 @@ async fn demo(args: DemoArgs, state_dir: &Path) -> i32 {
         break_glass: None,
         // Each demo deploys to a fleet of its own, in its run's directory.
         shared: false,
+        unpin: None,
     };
     let front = Front::new(
         args.serve,

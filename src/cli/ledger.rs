@@ -25,6 +25,9 @@ pub struct EnvLedger {
     pub live: Option<Deployment>,
     /// Why what runs there may not be what the ledger says.
     pub drift: Vec<String>,
+    /// Pinned by a rollback to a known-good version: runs need `--unpin`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin: Option<crate::store::pins::Pin>,
     pub history: Vec<Entry>,
 }
 
@@ -60,11 +63,15 @@ pub fn read(
         let history = store.history(&place, limit).map_err(|e| e.to_string())?;
         let drift = drift(live.as_ref(), &history);
         let left = crate::store::ledger::annotate(&history);
+        let pin = store
+            .pin(&place.release, &place.env)
+            .map_err(|e| e.to_string())?;
         out.push(EnvLedger {
             release: place.release,
             env: place.env,
             live,
             drift,
+            pin,
             history: history
                 .into_iter()
                 .zip(left)
@@ -148,6 +155,13 @@ pub fn run(state_dir: &Path, args: &LedgerArgs) -> i32 {
         for d in &e.drift {
             crate::say!("    ! drift: {d}");
         }
+        if let Some(p) = &e.pin {
+            crate::say!(
+                "    ⚑ pinned: {} since {}; a run promoting here needs --unpin REASON",
+                p.describe(&e.env),
+                when(Some(p.at))
+            );
+        }
         for h in &e.history {
             crate::say!("    {}", history_line(h));
         }
@@ -193,6 +207,11 @@ fn history_line(h: &Entry) -> String {
             l.by_version.as_deref().unwrap_or("?"),
             when(l.at)
         ),
+        (Some(l), _) if l.how == "superseded_by_rollback" => format!(
+            "superseded by rollback to {} {}",
+            l.by_version.as_deref().unwrap_or("?"),
+            when(l.at)
+        ),
         (Some(_), r) => r.word().to_string(),
     };
     let mut line = format!(
@@ -204,7 +223,10 @@ fn history_line(h: &Entry) -> String {
     let approvers: Vec<String> = d
         .approvals
         .iter()
-        .map(|a| format!("{} ({})", a.user, a.how.replace('_', " ")))
+        .map(|a| match a.how.as_str() {
+            crate::store::ledger::ROLLBACK_HOW => format!("{} (rollback: {})", a.user, a.comment),
+            how => format!("{} ({})", a.user, how.replace('_', " ")),
+        })
         .collect();
     if !approvers.is_empty() {
         line.push_str(&format!("  approved by {}", approvers.join(", ")));

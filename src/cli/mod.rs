@@ -55,7 +55,7 @@ pub fn state_use(cmd: &Cmd) -> crate::state_dir::Use {
         | Cmd::Reject { .. }
         | Cmd::Pause { .. }
         | Cmd::Resume { .. }
-        | Cmd::Rollback { .. }
+        | Cmd::Rollback { to: None, .. }
         | Cmd::Abort { .. }
         | Cmd::Promote { .. }
         | Cmd::Weight { .. }
@@ -77,7 +77,7 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
         block_on(async { steer::command(state_dir, &run, action).await })
     };
     match cli.command {
-        Cmd::Validate { plan, set } => validate::run(&plan, &set),
+        Cmd::Validate { plan, set } => validate::run(&plan, &set, state_dir),
         Cmd::Plan(args) => plan::run(&args),
         Cmd::Init(args) => init::run(args),
         Cmd::Doctor { plan } => doctor::run(state_dir, plan.as_deref()),
@@ -150,7 +150,33 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
         Cmd::Reject { run, gate, reason } => steer(run, Action::Reject { gate, reason }),
         Cmd::Pause { run } => steer(run, Action::Pause),
         Cmd::Resume { run } => steer(run, Action::Resume),
-        Cmd::Rollback { run, env, reason } => steer(run, Action::Rollback { env, reason }),
+        Cmd::Rollback {
+            run: Some(run),
+            env,
+            reason,
+            ..
+        } => steer(run, Action::Rollback { env, reason }),
+        Cmd::Rollback {
+            to: Some(version),
+            env: Some(env),
+            release,
+            reason,
+            json,
+            ..
+        } => run::rollback_to(
+            crate::host::rollback_to::Ask {
+                version,
+                env,
+                release,
+                reason,
+            },
+            json,
+            state_dir,
+        ),
+        Cmd::Rollback { .. } => {
+            crate::warn_user!("slate rollback: give a RUN, or --to VERSION --env ENV");
+            crate::exit::USAGE
+        }
         Cmd::Abort { run, reason } => steer(run, Action::Abort { reason }),
         Cmd::Promote { run, full, reason } => steer(run, Action::Promote { full, reason }),
         Cmd::Weight {

@@ -35,6 +35,7 @@ pub fn run(args: RunArgs, state_dir: &Path, config_dir: &Path) -> i32 {
         lock_wait: args.lock_wait,
         break_glass: args.break_glass.clone(),
         shared: true,
+        unpin: args.unpin.clone(),
     };
     let front = Front::new(
         args.serve,
@@ -47,6 +48,22 @@ pub fn run(args: RunArgs, state_dir: &Path, config_dir: &Path) -> i32 {
         },
     );
     super::host_block_on(args.serve, host::run(source, front, state_dir))
+}
+
+/// `slate rollback --to VERSION --env ENV --reason R`: a new run, headless,
+/// that deploys VERSION again with the plan that put it live there.
+pub fn rollback_to(ask: host::rollback_to::Ask, json: bool, state_dir: &Path) -> i32 {
+    let front = Front::new(
+        false,
+        host::headless::Options {
+            json,
+            approve: Vec::new(),
+            auto_approve: false,
+            no_wait: false,
+            interrupted_preset: false,
+        },
+    );
+    super::host_block_on(false, host::run(Source::RollbackTo(ask), front, state_dir))
 }
 
 pub fn recover(args: RecoverArgs, state_dir: &Path, config_dir: &Path) -> i32 {

@@ -32,6 +32,25 @@ pub fn run(state_dir: &Path, run: &str, json: bool) -> i32 {
         state.previous_version,
         state.status.word()
     );
+    if let Some(to) = &state.rollback_to {
+        crate::say!(
+            "  rollback to {} in {} by {}: {} (plan of run {}; pauses and analyses skipped)",
+            state.version,
+            to.env,
+            state.started_by,
+            to.reason,
+            to.from_run
+        );
+    }
+    for u in &state.unpinned {
+        crate::say!(
+            "  unpinned {} by {}: {} (was: {})",
+            state.envs.get(u.env).map_or("?", |e| e.name.as_str()),
+            u.user,
+            u.reason,
+            u.pin
+        );
+    }
     if !state.message.is_empty() {
         crate::say!("  {}", state.message);
     }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::plan::{self, GateKind, steps::env_steps};
 
-pub fn run(path: &Path, set: &[(String, String)]) -> i32 {
+pub fn run(path: &Path, set: &[(String, String)], state_dir: &Path) -> i32 {
     match plan::load_file_with(path, set) {
         Ok(p) => {
             crate::say!(
@@ -74,6 +74,9 @@ pub fn run(path: &Path, set: &[(String, String)]) -> i32 {
             for w in crate::stopline::timing::crossings(&p, &windows, jiff::Timestamp::now()) {
                 crate::warn_user!("warning: {w}");
             }
+            for w in pinned(&p, state_dir) {
+                crate::warn_user!("warning: {w}");
+            }
             0
         }
         Err(e) => {
@@ -83,4 +86,31 @@ pub fn run(path: &Path, set: &[(String, String)]) -> i32 {
             2
         }
     }
+}
+
+/// Environments of the plan a rollback to a known-good version pinned: a
+/// run would stop before them without `--unpin`. Only an existing store is
+/// asked (validate creates nothing); one that cannot be read says nothing.
+fn pinned(p: &plan::Plan, state_dir: &Path) -> Vec<String> {
+    let team = crate::store::postgres::configured(&crate::paths::config_dir())
+        .ok()
+        .flatten()
+        .is_some();
+    if !team && !state_dir.join(crate::store::STORE_FILE).is_file() {
+        return Vec::new();
+    }
+    let Ok(opened) = crate::store::open(state_dir) else {
+        return Vec::new();
+    };
+    p.environments
+        .iter()
+        .filter_map(|e| {
+            let pin = opened.store.pin(&p.release.name, &e.name).ok().flatten()?;
+            Some(format!(
+                "{}; a run of this plan stops before {} unless started with --unpin REASON",
+                pin.describe(&e.name),
+                e.name
+            ))
+        })
+        .collect()
 }

@@ -118,6 +118,7 @@ pub fn planned(plan: &crate::plan::Plan, plan_path: &str) -> String {
             auto_approve: false,
             // `slate plan --set`, journaled as a run would, so the plan reads back the same.
             vars: plan.set.clone(),
+            rollback_to: None,
         },
     };
     let mut input = input::Input::new(std::slice::from_ref(&start), false);

@@ -8,6 +8,32 @@ use crate::plan::Check;
 
 pub fn write(out: &mut String, input: &Input) {
     md::heading(out, 2, "Rollback Strategy");
+    if let Some(to) = &input.state.rollback_to {
+        md::heading(out, 3, "This run is a rollback to a known-good version");
+        md::bullets(
+            out,
+            &[
+                format!(
+                    "Rollback to {} in {}, replacing {}, ordered by {}: {}.",
+                    md::code(&input.state.version),
+                    md::text(&to.env),
+                    md::code(&to.replacing),
+                    md::text(&input.state.started_by),
+                    md::text(&to.reason)
+                ),
+                format!(
+                    "A new run of the plan of run {}, which put the version live there; the environment's gates, canary pauses and analyses were skipped, its health checks and `verify_rollback` ran{}.",
+                    md::code(&to.from_run),
+                    if to.approval {
+                        ", after the approval the plan asks for (`rollback_approval`)"
+                    } else {
+                        ""
+                    }
+                ),
+                "The artifacts had to match the digests the ledger recorded when the version was live. The environment is pinned afterwards: a run promoting into it needs `--unpin`.".to_string(),
+            ],
+        );
+    }
     md::heading(out, 3, "In force");
     let mut triggers = vec![
         "A stage that still fails after its retries, a failed check or analysis gate, or a rejected gate rolls its environment back automatically.".to_string(),

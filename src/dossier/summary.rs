@@ -35,6 +35,31 @@ pub fn write(out: &mut String, input: &Input) {
         return;
     }
     t.row(vec!["Started by".into(), md::text(&s.started_by)]);
+    if let Some(to) = &s.rollback_to {
+        t.row(vec![
+            "Kind".into(),
+            format!(
+                "Rollback to {} in {} (`slate rollback --to`), replacing {}, with the plan of run {}",
+                md::code(&s.version),
+                md::text(&to.env),
+                md::code(&to.replacing),
+                md::code(&to.from_run)
+            ),
+        ]);
+        t.row(vec!["Rollback reason".into(), md::text(&to.reason)]);
+    }
+    for u in &s.unpinned {
+        t.row(vec![
+            "Unpinned".into(),
+            format!(
+                "{} by {}: {} (was: {})",
+                md::text(s.envs.get(u.env).map_or("?", |e| e.name.as_str())),
+                md::text(&u.user),
+                md::text(&u.reason),
+                md::text(&u.pin)
+            ),
+        ]);
+    }
     let approvals: Vec<String> = s
         .envs
         .iter()

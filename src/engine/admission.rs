@@ -54,6 +54,9 @@ pub enum BarrierKind {
     Freeze,
     /// Nobody could say (the store could not be read): fail closed.
     Unknown,
+    /// A rollback to a known-good version pinned the environment: only a
+    /// run started with `--unpin` promotes over it.
+    Pin,
 }
 
 /// A run asking about one environment.
@@ -70,6 +73,9 @@ pub struct Ask {
     /// Break-glass is in effect for this environment: freezes and people's
     /// holds do not stop the run (another run's lock still does).
     pub break_glass: bool,
+    /// A pin does not stop this run: it is the rollback to a known-good
+    /// version (which pins), or it has promoted over the pin (`--unpin`).
+    pub pin_free: bool,
 }
 
 /// The answer before entering an environment.
@@ -152,6 +158,8 @@ impl Engine {
             pid: std::process::id(),
             queue,
             break_glass: self.state.break_glass.iter().any(|b| b.env == env),
+            pin_free: self.state.rollback_to.is_some()
+                || self.state.unpinned.iter().any(|u| u.env == env),
         }
     }
 
@@ -180,6 +188,29 @@ impl Engine {
                 Admit::Granted => {
                     self.emit(Event::EnvLocked { env })?;
                     return Ok(Admitted::Go);
+                }
+                Admit::Blocked(b) if b.kind == BarrierKind::Pin => {
+                    // A pin never goes by itself: promote over it as told, or refuse now.
+                    if let Some(reason) = self.opts.unpin.clone() {
+                        self.emit(Event::Unpinned {
+                            env,
+                            actor: self.opts.actor.clone(),
+                            reason,
+                            pin: b.message.clone(),
+                        })?;
+                        continue;
+                    }
+                    let why = b.message.clone();
+                    self.emit(Event::EnvBlocked {
+                        env,
+                        barrier: b,
+                        until: None,
+                        in_flight: false,
+                    })?;
+                    if wait.is_some() {
+                        self.leave_queue(env).await;
+                    }
+                    return Ok(Admitted::Refused(why));
                 }
                 Admit::Blocked(b) => {
                     if self.break_glass(env, &b)? {

@@ -250,6 +250,30 @@ impl RunOutcome {
     }
 }
 
+/// What a rollback to a known-good version restores (`RunStarted.rollback_to`).
+/// Everything the cut-down plan depends on is here, so replay and recovery
+/// build the same plan from the journal alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackTo {
+    /// The one environment the run deploys to.
+    pub env: String,
+    /// Its place in the plan that deployed the version (the ledger's order).
+    pub env_index: u32,
+    /// The run that put the version live there; its plan is this run's.
+    pub from_run: String,
+    /// The version live in the environment when the rollback began.
+    #[serde(default)]
+    pub replacing: String,
+    pub reason: String,
+    /// The plan asks for an approval first (`rollback_approval`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approval: bool,
+    /// Each artifact's digest as the ledger recorded it (name, sha256 hex):
+    /// the bits must be the ones that were live.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<(String, String)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
@@ -279,6 +303,11 @@ pub enum Event {
         /// reads back from the journal as it ran.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         vars: Vec<(String, String)>,
+        /// This run is a rollback to a known-good version (`slate rollback
+        /// --to`): what it restores, from which run, and why. Its plan is
+        /// `plan_source` cut down by [`RollbackTo`] (`plan::rollback_to`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rollback_to: Option<Box<RollbackTo>>,
     },
     /// An artifact's digest, computed before environment `env` starts.
     ArtifactVerified {
@@ -640,6 +669,16 @@ pub enum Event {
         reason: String,
         crossed: super::admission::Barrier,
     },
+    /// The run promotes over a pin (a rollback to a known-good version left
+    /// `env` pinned): `--unpin`, by `actor`, for `reason`. Journaled before
+    /// the run enters, and it clears the pin.
+    Unpinned {
+        env: usize,
+        actor: Actor,
+        reason: String,
+        /// The pin it lifted, as it was described.
+        pin: String,
+    },
     /// A break-glass the policy does not allow: journaled, and the run is
     /// held back as if none had been asked for.
     BreakGlassRefused {
@@ -701,6 +740,7 @@ impl Event {
             | ArtifactVerified { env, .. }
             | EnvBlocked { env, .. }
             | BreakGlass { env, .. }
+            | Unpinned { env, .. }
             | BreakGlassRefused { env, .. }
             | EnvCleared { env }
             | EnvLocked { env }
@@ -767,7 +807,7 @@ impl Event {
             RunRecovered => "run_recovered", StepInterrupted => "step_interrupted",
             EnvBlocked => "env_blocked", EnvCleared => "env_cleared", EnvLocked => "env_locked",
             EnvUnlocked => "env_unlocked", BreakGlass => "break_glass",
-            BreakGlassRefused => "break_glass_refused",
+            BreakGlassRefused => "break_glass_refused", Unpinned => "unpinned",
         )
     }
 }

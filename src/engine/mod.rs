@@ -46,6 +46,7 @@ pub use event::{Actor, Event, Record, RunOutcome};
 pub use handle::{EngineHandle, WeakHandle};
 pub use hold::Hold;
 pub use outline::outline;
+pub(crate) use recover::unseal;
 pub use recover::{Recovering, Refused};
 pub use rollback::{undo_order, undo_order_where};
 pub use state::RunState;
@@ -88,6 +89,10 @@ pub struct EngineOptions {
     pub break_glass: Option<String>,
     /// Who may break glass, from the team's config (it overrides the plan's).
     pub break_glass_policy: Option<Vec<String>>,
+    /// `slate rollback --to`: the run is a rollback to a known-good version.
+    pub rollback_to: Option<event::RollbackTo>,
+    /// `--unpin REASON`: promote over a pin a rollback left (journaled).
+    pub unpin: Option<String>,
 }
 
 impl EngineOptions {
@@ -105,6 +110,8 @@ impl EngineOptions {
             lock_wait: None,
             break_glass: None,
             break_glass_policy: None,
+            rollback_to: None,
+            unpin: None,
         }
     }
 }

@@ -33,7 +33,7 @@ pub struct Refused {
 /// record. A webhook whose URL is lost stays silent; a check or metric URL
 /// or header that is lost refuses the recovery, since running it without
 /// its credentials would fail it and roll back for nothing.
-fn unseal(
+pub(crate) fn unseal(
     journaled: crate::plan::Plan,
     records: &[super::Record],
 ) -> Result<(crate::plan::Plan, Option<String>), String> {
@@ -41,6 +41,7 @@ fn unseal(
         sealed,
         plan_path,
         vars,
+        rollback_to,
         ..
     }) = records.first().map(|r| &r.event)
     else {
@@ -73,6 +74,10 @@ fn unseal(
         journaled.base_dir.clone(),
         vars,
     )
+    .and_then(|p| match rollback_to {
+        Some(to) => crate::runs::cut_down(p, to),
+        None => Ok(p),
+    })
     .map_err(|e| {
         format!(
             "its plan, with the masked values read back from {plan_path}, does not load: {}",

@@ -42,6 +42,7 @@ impl Engine {
             pre_approved: self.opts.pre_approved.clone(),
             auto_approve: self.opts.auto_approve,
             vars: self.plan.set.clone(),
+            rollback_to: self.opts.rollback_to.clone().map(Box::new),
         })?;
         self.resolve_secrets().await?;
         self.walk(0, Entry::Fresh).await

@@ -108,13 +108,27 @@ impl Printer {
                 version,
                 previous_version,
                 actor,
+                rollback_to,
                 ..
             } => {
+                if let Some(to) = rollback_to {
+                    more.push(format!("reason: {}", to.reason));
+                    more.push(format!(
+                        "the plan of run {} (that put {version} live in {}); pauses and analyses skipped",
+                        to.from_run, to.env
+                    ));
+                }
                 more.push(format!("journal: {}", self.journal.display()));
-                format!(
-                    "▶ {release} {version} (replacing {previous_version}) · run {run_id} by {}",
-                    actor.user,
-                )
+                match rollback_to {
+                    Some(to) => format!(
+                        "↺ ROLLBACK {release} to {version} in {} (replacing {previous_version}) · run {run_id} by {}",
+                        to.env, actor.user,
+                    ),
+                    None => format!(
+                        "▶ {release} {version} (replacing {previous_version}) · run {run_id} by {}",
+                        actor.user,
+                    ),
+                }
             }
             Event::ArtifactVerified {
                 env,
@@ -160,6 +174,16 @@ impl Printer {
                 self.env(*env),
                 actor.user,
                 crossed.message
+            ),
+            Event::Unpinned {
+                env,
+                actor,
+                reason,
+                pin,
+            } => format!(
+                "⚠ {} · UNPINNED by {}: {reason} (was: {pin})",
+                self.env(*env),
+                actor.user,
             ),
             Event::BreakGlassRefused { env, why, .. } => {
                 format!("✘ {} · break-glass refused: {why}", self.env(*env))

@@ -26,7 +26,12 @@ pub enum Source {
         /// honour holds and freezes. Only the demo, whose fleet is its own
         /// run's, has nothing to share.
         shared: bool,
+        /// `--unpin REASON`: promote over a pin a rollback left.
+        unpin: Option<String>,
     },
+    /// A rollback to a known-good version (`slate rollback --to`): a new
+    /// run of the plan that put the version live (see `rollback_to`).
+    RollbackTo(super::rollback_to::Ask),
     /// A run whose engine died: its id (or a prefix, or "latest"), and
     /// what to do with a step the crash interrupted, when decided in advance.
     Recover {
@@ -158,7 +163,15 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
             lock_wait,
             break_glass,
             shared,
+            unpin,
         } => {
+            if unpin.as_ref().is_some_and(|r| r.trim().is_empty()) {
+                return Err(Failure::one(
+                    "slate: --unpin needs a reason: say why the pin a rollback left is overruled"
+                        .into(),
+                    crate::exit::USAGE,
+                ));
+            }
             if break_glass.as_ref().is_some_and(|r| r.trim().is_empty()) {
                 return Err(Failure::one(
                     "slate: --break-glass needs a reason: say why the line is crossed".into(),
@@ -171,9 +184,18 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
             opts.auto_approve = auto_approve;
             opts.lock_wait = lock_wait;
             opts.break_glass = break_glass;
+            opts.unpin = unpin;
             let (engine, handle) = Engine::new(plan, opts)
                 .map_err(|e| Failure::one(format!("slate: {}", e.0), crate::exit::NOT_RELEASED))?;
             (engine, handle, Vec::new(), None, true, shared)
+        }
+        Source::RollbackTo(ask) => {
+            let ready = super::rollback_to::prepare(&ask, state_dir)?;
+            let mut opts = options(ready.plan_path, shape, state_dir, &actor);
+            opts.rollback_to = Some(ready.to);
+            let (engine, handle) = Engine::new(ready.plan, opts)
+                .map_err(|e| Failure::one(format!("slate: {}", e.0), crate::exit::NOT_RELEASED))?;
+            (engine, handle, Vec::new(), None, true, true)
         }
         Source::Recover { run, interrupted } => {
             let run_dir = crate::runs::find_run(state_dir, &run)

@@ -18,6 +18,7 @@
 mod assemble;
 pub mod headless;
 pub mod launch;
+pub mod rollback_to;
 pub mod serve;
 
 use std::path::Path;

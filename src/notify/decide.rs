@@ -547,6 +547,7 @@ support = "payments on-call"
             sealed: Vec::new(),
             auto_approve: false,
             vars: Vec::new(),
+            rollback_to: None,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod diagnostic;
 mod load;
 pub mod preview;
 pub mod reader;
+pub mod rollback_to;
 pub mod sealed;
 pub mod steps;
 pub mod template;
@@ -214,6 +215,8 @@ pub struct Environment {
     pub health: Vec<String>,
     /// Analysis run once the environment's rollout is complete.
     pub analysis: Option<String>,
+    /// `slate rollback --to` into this environment waits for an approval first.
+    pub rollback_approval: bool,
 }
 
 /// What an inconclusive analysis (no data, NaN, unreachable source) does.

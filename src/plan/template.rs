@@ -243,6 +243,7 @@ mod tests {
             on_inconclusive: OnInconclusive::Fail,
             health: vec![],
             analysis: None,
+            rollback_approval: false,
         }
     }
 

@@ -14,8 +14,8 @@ pub use active::{ActiveRun, Engine, Waiting, active_runs, not_served};
 pub use index::{History, INDEX_FILE, load, record_journal};
 pub use lock::{EngineLock, LockState, engine_running, lock_state};
 pub use open::{
-    OpenError, OpenRun, open, open_dir, open_dir_states, open_states, pid_of, recorded_plan,
-    started,
+    OpenError, OpenRun, cut_down, open, open_dir, open_dir_states, open_states, pid_of,
+    recorded_plan, started,
 };
 pub use share::Sharing;
 pub use summary::{Outcome, RunSummary};

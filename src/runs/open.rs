@@ -112,13 +112,25 @@ pub fn pid_of(records: &[Record]) -> u32 {
     }
 }
 
-/// Parses the plan text that `RunStarted` carries, relative to where it was.
+/// A rollback-to run's plan, cut down as it ran (`plan::rollback_to`).
+pub fn cut_down(plan: Plan, to: &crate::engine::event::RollbackTo) -> Result<Plan, PlanErrors> {
+    let source = plan.source.clone();
+    crate::plan::rollback_to::cut(plan, to).map_err(|why| PlanErrors {
+        file: "the journaled plan".into(),
+        source,
+        diagnostics: vec![crate::plan::diagnostic::Diagnostic::new(0..0, why)],
+    })
+}
+
+/// Parses the plan text that `RunStarted` carries, relative to where it was
+/// (cut down for a rollback to a known-good version).
 pub fn recorded_plan(records: &[Record]) -> Option<Result<Plan, PlanErrors>> {
     match records.first().map(|r| &r.event) {
         Some(Event::RunStarted {
             plan_source,
             plan_path,
             vars,
+            rollback_to,
             ..
         }) => {
             let base = Path::new(plan_path)
@@ -126,7 +138,11 @@ pub fn recorded_plan(records: &[Record]) -> Option<Result<Plan, PlanErrors>> {
                 .filter(|p| !p.as_os_str().is_empty())
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from("."));
-            Some(crate::plan::parse_with(plan_source, plan_path, base, vars))
+            let plan = crate::plan::parse_with(plan_source, plan_path, base, vars);
+            Some(match (plan, rollback_to) {
+                (Ok(p), Some(to)) => cut_down(p, to),
+                (plan, _) => plan,
+            })
         }
         _ => None,
     }

@@ -155,6 +155,29 @@ impl Admission for StoreAdmission {
             }
             return Admit::Blocked(b);
         }
+        // A rollback to a known-good version pinned the place: only that
+        // rollback, or a run that promotes over the pin (`--unpin`), goes in.
+        if !ask.pin_free {
+            match self.with(|s| s.pin(&ask.release, &ask.env)) {
+                Ok(Some(pin)) => {
+                    return Admit::Blocked(Barrier {
+                        kind: BarrierKind::Pin,
+                        message: format!(
+                            "{}; `slate run --unpin REASON` promotes over it",
+                            pin.describe(&ask.env)
+                        ),
+                        holder: Some(pin.by.clone()),
+                        run_id: Some(pin.run_id.clone()),
+                        since: Some(pin.at),
+                        until: None,
+                        reason: pin.reason.clone(),
+                        stale: false,
+                    });
+                }
+                Ok(None) => {}
+                Err(e) => return Admit::Blocked(Barrier::unknown(&ask.env, &e.to_string())),
+            }
+        }
         let got = self.with(|s| s.acquire(&Self::lock_ask(ask), ask.queue));
         match got {
             Ok(Acquired::Granted) => Admit::Granted,

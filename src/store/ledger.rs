@@ -74,6 +74,9 @@ impl Reach {
     }
 }
 
+/// The approval "how" of a rollback to a known-good version (`slate rollback --to`).
+pub const ROLLBACK_HOW: &str = "rollback";
+
 /// One artifact's digest as the run checked it before the environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArtifactDigest {
@@ -87,7 +90,8 @@ pub struct ArtifactDigest {
 pub struct LedgerApproval {
     pub gate: String,
     pub user: String,
-    /// `comment` (decided at the gate), `pre_approved` (`--approve`), `auto_approved`.
+    /// `comment` (decided at the gate), `pre_approved` (`--approve`),
+    /// `auto_approved`, `rollback` (ordered by `slate rollback --to`, with its reason).
     pub how: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub comment: String,
@@ -107,7 +111,7 @@ pub struct LedgerVerdict {
 /// How a version left its environment, worked out when the ledger is read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Left {
-    /// `superseded`, `rolled_back`, `held`, `failed`, `interrupted`.
+    /// `superseded`, `superseded_by_rollback`, `rolled_back`, `held`, `failed`, `interrupted`.
     pub how: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by_version: Option<String>,
@@ -217,7 +221,22 @@ pub fn deployments(state: &RunState, alive: bool, configs: &[Option<String>]) ->
                 comment: a.comment.clone(),
                 at: a.at,
             })
-            .collect();
+            .collect::<Vec<_>>();
+        // A rollback to a known-good version is approved by whoever ordered
+        // it, with their reason: its "how" says it was a rollback.
+        let mut approvals = approvals;
+        if let Some(to) = &state.rollback_to {
+            approvals.insert(
+                0,
+                LedgerApproval {
+                    gate: "rollback".into(),
+                    user: state.started_by.clone(),
+                    how: ROLLBACK_HOW.into(),
+                    comment: to.reason.clone(),
+                    at: state.started.unwrap_or_default(),
+                },
+            );
+        }
         let mut verdicts: Vec<LedgerVerdict> = env
             .analyses
             .iter()
@@ -243,7 +262,12 @@ pub fn deployments(state: &RunState, alive: bool, configs: &[Option<String>]) ->
         out.push(Deployment {
             release: state.release.clone(),
             env: env.name.clone(),
-            env_index: i as u32,
+            // A rollback-to run's plan has its one environment; the ledger
+            // keeps the place it has in the plan that deployed the version.
+            env_index: state
+                .rollback_to
+                .as_ref()
+                .map_or(i as u32, |to| to.env_index),
             version: state.version.clone(),
             run_id: state.run_id.clone(),
             reach,
@@ -269,7 +293,11 @@ pub fn annotate(history: &[Deployment]) -> Vec<Option<Left>> {
     for d in history {
         out.push(match d.reach {
             Reach::Deployed => newer_live.map(|n| Left {
-                how: "superseded",
+                how: if n.approvals.iter().any(|a| a.how == ROLLBACK_HOW) {
+                    "superseded_by_rollback"
+                } else {
+                    "superseded"
+                },
                 by_version: Some(n.version.clone()),
                 by_run: Some(n.run_id.clone()),
                 at: n.live_at,

@@ -11,6 +11,7 @@
 
 pub mod ledger;
 pub mod locks;
+pub mod pins;
 pub mod postgres;
 pub mod rebuild;
 mod schema;
@@ -36,6 +37,8 @@ pub struct RunRecord {
     /// derivation never replaces a newer one (a rebuild racing a live run).
     pub last_seq: u64,
     pub deployments: Vec<Deployment>,
+    /// The pins it set or lifted (`pins::events`).
+    pub pins: Vec<pins::PinEvent>,
     /// Whether the run's engine was alive when this was derived (it may
     /// linger after the run, for a late rollback).
     pub engine_alive: bool,
@@ -221,6 +224,9 @@ pub trait Store: Send + locks::Locks {
 
     /// A place's history, newest first, at most `limit` (None: all).
     fn history(&self, place: &Place, limit: Option<usize>) -> Result<Vec<Deployment>, StoreError>;
+
+    /// The pin on a release × environment, if it is pinned (see [`pins`]).
+    fn pin(&self, release: &str, env: &str) -> Result<Option<pins::Pin>, StoreError>;
 
     /// Replaces everything with `runs` (a rebuild), keeping what a live
     /// run wrote after `since` and was not read again.

@@ -35,6 +35,7 @@ pub fn record(state: &RunState, alive: bool, configs: &[Option<String>]) -> RunR
         summary: RunSummary::from_state(state, alive),
         last_seq: state.last_seq,
         deployments: super::ledger::deployments(state, alive, configs),
+        pins: super::pins::events(state),
         engine_alive: alive,
     }
 }

@@ -102,6 +102,22 @@ pub const MIGRATIONS: &[&str] = &[
     // 3: the history browser pages runs of one outcome (`o`) from the
     // store: without this, a page of a rare outcome walks every run.
     "CREATE INDEX runs_by_outcome ON runs (outcome, run_id);",
+    // 4: pins (`store::pins`): a rollback to a known-good version pins its
+    // release × environment, `--unpin` lifts it. Derived from journals like
+    // the ledger: one row per run × environment × kind; a place is pinned
+    // when its newest row is a pin.
+    "CREATE TABLE pins (
+        release TEXT NOT NULL,
+        env TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('pin', 'unpin')),
+        version TEXT NOT NULL,
+        by_user TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (run_id, env, kind)
+    ) WITHOUT ROWID;
+    CREATE INDEX pins_by_place ON pins (release, env, at);",
 ];
 
 /// The schema version this Slate writes.

@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 
 use super::ledger::{Deployment, Reach};
+use super::pins::{Pin, PinKind};
 use super::schema::{MIGRATIONS, latest};
 use super::{
     Delivery, DeliveryQuery, Page, Place, RunQuery, RunRecord, Store, StoreError,
@@ -335,12 +336,36 @@ fn put(tx: &rusqlite::Transaction, run: &RunRecord, now: i64) -> rusqlite::Resul
         ])?;
         place.execute(rusqlite::params![d.release, d.env, d.env_index as i64])?;
     }
+    put_pins(tx, run)?;
     Ok(true)
+}
+
+/// Replaces a run's pin events with `run.pins`.
+pub(super) fn put_pins(tx: &rusqlite::Transaction, run: &RunRecord) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM pins WHERE run_id = ?1", [&run.summary.run_id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT OR REPLACE INTO pins (release, env, run_id, kind, version, by_user, reason, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for p in &run.pins {
+        insert.execute(rusqlite::params![
+            p.release,
+            p.env,
+            p.run_id,
+            p.kind.key(),
+            p.version,
+            p.by,
+            p.reason,
+            p.at.as_microsecond(),
+        ])?;
+    }
+    Ok(())
 }
 
 fn forget(tx: &rusqlite::Transaction, run_id: &str) -> rusqlite::Result<()> {
     tx.execute("DELETE FROM runs WHERE run_id = ?1", [run_id])?;
     tx.execute("DELETE FROM deployments WHERE run_id = ?1", [run_id])?;
+    tx.execute("DELETE FROM pins WHERE run_id = ?1", [run_id])?;
     Ok(())
 }
 
@@ -545,6 +570,31 @@ impl Store for SqliteStore {
         run().map_err(|e| self.err(e))
     }
 
+    fn pin(&self, release: &str, env: &str) -> Result<Option<Pin>, StoreError> {
+        let newest = self
+            .conn
+            .query_row(
+                "SELECT kind, version, run_id, by_user, reason, at FROM pins
+                 WHERE release = ?1 AND env = ?2 ORDER BY at DESC, kind DESC LIMIT 1",
+                [release, env],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        Pin {
+                            version: r.get(1)?,
+                            run_id: r.get(2)?,
+                            by: r.get(3)?,
+                            reason: r.get(4)?,
+                            at: from_micros(Some(r.get(5)?)).unwrap_or_default(),
+                        },
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(newest.and_then(|(kind, pin)| (kind == PinKind::Pin.key()).then_some(pin)))
+    }
+
     fn replace_all(&self, runs: &[RunRecord], since: Timestamp) -> Result<(), StoreError> {
         let now = Timestamp::now().as_microsecond();
         let since = since.as_microsecond();
@@ -612,5 +662,12 @@ impl Store for SqliteStore {
             .collect()
         };
         run().map_err(|e| self.err(e))
+    }
+}
+
+impl SqliteStore {
+    /// Writes a run's pin events alone (a team store keeps pins here, see `postgres`).
+    pub fn put_pins(&self, run: &RunRecord) -> Result<(), StoreError> {
+        self.write(|tx| put_pins(tx, run))
     }
 }

@@ -20,6 +20,7 @@ mod ledger;
 mod locks;
 mod prometheus;
 mod recover;
+mod rollback_to;
 mod secrets;
 mod stats;
 mod store_postgres;

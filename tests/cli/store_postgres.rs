@@ -108,6 +108,7 @@ fn record(summary: RunSummary, last_seq: u64, deployments: Vec<Deployment>) -> R
         summary,
         last_seq,
         deployments,
+        pins: Vec::new(),
     }
 }
 

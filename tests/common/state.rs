@@ -82,6 +82,7 @@ pub fn run_started(src: &str) -> Event {
         sealed: Vec::new(),
         auto_approve: false,
         vars: Vec::new(),
+        rollback_to: None,
     }
 }
 

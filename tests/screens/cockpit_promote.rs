@@ -71,6 +71,7 @@ fn started() -> Event {
         sealed: Vec::new(),
         auto_approve: false,
         vars: Vec::new(),
+        rollback_to: None,
     }
 }
 

@@ -54,6 +54,7 @@ fn started() -> Record {
             sealed: vec![],
             auto_approve: false,
             vars: Vec::new(),
+            rollback_to: None,
         },
     )
 }

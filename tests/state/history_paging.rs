@@ -52,6 +52,7 @@ fn fixture() -> (Vec<RunSummary>, Box<dyn Store>, tempfile::TempDir) {
             summary: s.clone(),
             last_seq: 1,
             deployments: Vec::new(),
+            pins: Vec::new(),
             engine_alive: false,
         })
         .collect();

@@ -32,6 +32,16 @@ pub struct BreakGlassView {
     pub at: Timestamp,
 }
 
+/// A pin the run promoted over (`--unpin`): who, why, and what the pin was.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnpinView {
+    pub env: usize,
+    pub user: String,
+    pub reason: String,
+    pub pin: String,
+    pub at: Timestamp,
+}
+
 pub(super) fn apply(s: &mut RunState, event: &Event, ts: Timestamp) {
     match event {
         Event::EnvBlocked {
@@ -75,6 +85,23 @@ pub(super) fn apply(s: &mut RunState, event: &Event, ts: Timestamp) {
                 user: actor.user.clone(),
                 reason: reason.clone(),
                 crossed: crossed.message.clone(),
+                at: ts,
+            });
+            if s.held_back.as_ref().is_some_and(|h| h.env == *env) {
+                s.held_back = None;
+            }
+        }
+        Event::Unpinned {
+            env,
+            actor,
+            reason,
+            pin,
+        } => {
+            s.unpinned.push(UnpinView {
+                env: *env,
+                user: actor.user.clone(),
+                reason: reason.clone(),
+                pin: pin.clone(),
                 at: ts,
             });
             if s.held_back.as_ref().is_some_and(|h| h.env == *env) {

@@ -79,6 +79,10 @@ pub struct RunState {
     pub held_back: Option<admission::HeldBack>,
     /// Break-glass in effect, per environment crossed.
     pub break_glass: Vec<admission::BreakGlassView>,
+    /// The run is a rollback to a known-good version (`slate rollback --to`).
+    pub rollback_to: Option<crate::engine::event::RollbackTo>,
+    /// Pins this run promoted over (`--unpin`), per environment.
+    pub unpinned: Vec<admission::UnpinView>,
 }
 
 impl Default for RunState {
@@ -117,6 +121,8 @@ impl Default for RunState {
             locked: Vec::new(),
             held_back: None,
             break_glass: Vec::new(),
+            rollback_to: None,
+            unpinned: Vec::new(),
         }
     }
 }
@@ -249,6 +255,7 @@ impl RunState {
             | Event::EnvLocked { .. }
             | Event::EnvUnlocked { .. }
             | Event::BreakGlass { .. }
+            | Event::Unpinned { .. }
             | Event::BreakGlassRefused { .. } => admission::apply(self, event, ts),
         }
     }

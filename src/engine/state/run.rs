@@ -18,9 +18,11 @@ pub(super) fn apply(s: &mut RunState, event: &Event, ts: Timestamp) {
             environments,
             actor,
             pid,
+            rollback_to,
             ..
         } => {
             s.pid = *pid;
+            s.rollback_to = rollback_to.as_deref().cloned();
             s.run_id = run_id.clone();
             s.plan_path = plan_path.clone();
             s.release = release.clone();

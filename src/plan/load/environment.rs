@@ -13,6 +13,7 @@ pub(super) const ENV_KEYS: &[&str] = &[
     "on_inconclusive",
     "health",
     "analysis",
+    "rollback_approval",
 ];
 /// Names that make an environment production unless it says `production = false`.
 const PRODUCTION_NAMES: &[&str] = &["prod", "production", "prd", "live"];
@@ -125,6 +126,7 @@ impl Loader<'_> {
                 from: format!("`analysis` of {label}"),
             });
         }
+        let rollback_approval = t.boolean(self.cx, "rollback_approval").unwrap_or(false);
         let production = t.boolean(self.cx, "production").unwrap_or_else(|| {
             name.as_ref()
                 .is_some_and(|n| PRODUCTION_NAMES.contains(&n.get_ref().to_lowercase().as_str()))
@@ -155,6 +157,7 @@ impl Loader<'_> {
                 on_inconclusive,
                 health: health.into_iter().map(|h| h.into_inner()).collect(),
                 analysis: analysis.map(|a| a.into_inner()),
+                rollback_approval,
             },
             name,
             strategy_span,

@@ -297,6 +297,7 @@ impl Loader<'_> {
                     strategy: Strategy::AllAtOnce,
                     gates: Vec::new(),
                     verify_rollback: None,
+                    rollback_approval: false,
                     production: name == "prod",
                     on_inconclusive: if name == "prod" {
                         OnInconclusive::Fail

@@ -376,6 +376,9 @@ impl Builder {
                     "gates" => strings("Gates that must pass before the environment starts"),
                     "verify_rollback" => b.check("environments.verify_rollback", &[], &[]),
                     "production" => boolean("Production fails closed on inconclusive analyses"),
+                    "rollback_approval" => boolean(
+                        "`slate rollback --to` this environment stops at an approval gate first (its approval policy, four-eyes included)",
+                    ),
                     "on_inconclusive" => one_of(
                         &OnInconclusive::NAMES,
                         "What an inconclusive analysis does",

@@ -13,7 +13,7 @@ use crate::store::locks::{Acquired, Freeze, Lock, LockAsk, Locks, Waiter};
 use crate::store::sqlite::SqliteStore;
 
 impl PgStore {
-    fn local(&self) -> Result<SqliteStore, StoreError> {
+    pub(super) fn local(&self) -> Result<SqliteStore, StoreError> {
         let path = self.local.as_ref().ok_or_else(|| {
             StoreError::Other(
                 "this team store was opened without a state directory, which keeps its locks"

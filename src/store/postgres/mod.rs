@@ -739,6 +739,10 @@ fn run_filter(query: &RunQuery) -> (String, Vec<String>) {
 
 impl Store for PgStore {
     fn put_run(&self, run: &RunRecord) -> Result<bool, StoreError> {
+        // Pins stay on this machine for now, like locks (`locks.rs`).
+        if self.local.is_some() {
+            self.local()?.put_pins(run)?;
+        }
         let now = Timestamp::now().as_microsecond();
         let origin = self.origin.as_str();
         self.call(async |c: &mut Client| {
@@ -760,6 +764,10 @@ impl Store for PgStore {
                 }
             }
         })
+    }
+
+    fn pin(&self, release: &str, env: &str) -> Result<Option<crate::store::pins::Pin>, StoreError> {
+        self.local()?.pin(release, env)
     }
 
     fn forget_runs(&self, run_ids: &[String]) -> Result<(), StoreError> {
