@@ -85,6 +85,9 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
         Cmd::Man { dir } => tooling::man(dir.as_deref()),
         Cmd::Show { run, json } => show::run(state_dir, &run, json),
         Cmd::Status { json } => steer::status(state_dir, json),
+        Cmd::Board { theme } => {
+            crate::board::run(crate::board::BoardArgs { theme }, state_dir, config_dir)
+        }
         Cmd::Ledger {
             release,
             env,
