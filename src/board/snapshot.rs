@@ -112,6 +112,22 @@ impl CellState {
             CellState::Empty => "never deployed",
         }
     }
+
+    /// What the state means, for help.
+    pub fn explain(self) -> &'static str {
+        match self {
+            CellState::Healthy => "healthy: the newest version went live",
+            CellState::Rolling => "rolling: a run is deploying into it",
+            CellState::Waiting => "waiting: its run waits at a gate, or for a lock or freeze",
+            CellState::Held => "held: its newest run stopped part-way and was left so",
+            CellState::Failed => {
+                "failed: its newest run failed and rolled back; the live one stays"
+            }
+            CellState::Drifted => "drifted: its newest run failed part-way; it may run a mix",
+            CellState::Interrupted => "interrupted: its engine died there (slate recover RUN)",
+            CellState::Empty => "never deployed there by Slate",
+        }
+    }
 }
 
 /// One active run.

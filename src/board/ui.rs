@@ -246,9 +246,17 @@ fn run_spans(app: &App, r: &RunLine) -> Vec<Span<'static>> {
     let mut spans = vec![
         Span::styled(format!("{glyph} "), style),
         Span::styled(format!("{} {}", r.release, r.version), t.text),
-        Span::styled(place, t.muted),
-        Span::styled(" · ", t.muted),
     ];
+    // An interrupted run's command comes before where it stopped, so a
+    // narrow terminal still shows all of it.
+    if let Waits::Recover(cmd) = &r.waits {
+        spans.push(Span::styled(" interrupted · ", t.fail));
+        spans.push(Span::styled(cmd.clone(), t.accent));
+        spans.push(Span::styled(place, t.muted));
+        return spans;
+    }
+    spans.push(Span::styled(place, t.muted));
+    spans.push(Span::styled(" · ", t.muted));
     match &r.waits {
         Waits::Gate {
             gate,
@@ -263,10 +271,7 @@ fn run_spans(app: &App, r: &RunLine) -> Vec<Span<'static>> {
             t.paused,
         )),
         Waits::Barrier(why) => spans.push(Span::styled(format!("waits: {why}"), t.warn)),
-        Waits::Recover(cmd) => {
-            spans.push(Span::styled("interrupted · ", t.fail));
-            spans.push(Span::styled(cmd.clone(), t.accent));
-        }
+        Waits::Recover(_) => {}
         Waits::Nothing => {
             let word = match r.engine {
                 Engine::Lingering => format!("{} (its engine still answers)", r.status),
@@ -275,9 +280,7 @@ fn run_spans(app: &App, r: &RunLine) -> Vec<Span<'static>> {
             spans.push(Span::styled(word, t.text));
         }
     }
-    if !matches!(r.waits, Waits::Recover(_)) {
-        spans.push(Span::styled(format!(" · {}", r.run_id), t.muted));
-    }
+    spans.push(Span::styled(format!(" · {}", r.run_id), t.muted));
     spans
 }
 
@@ -294,18 +297,26 @@ fn inbox_spans(app: &App, e: &InboxEntry) -> Vec<Span<'static>> {
     ]
 }
 
-/// A list pane: one line per item, the selected one marked when focused.
-fn list(
-    frame: &mut Frame,
-    app: &App,
+/// What a list pane shows.
+struct ListPane {
     pane: Pane,
     title: String,
     items: Vec<Vec<Span<'static>>>,
     sel: usize,
-    empty: &str,
-    area: Rect,
-) {
+    /// What it says when there is nothing to list.
+    empty: &'static str,
+}
+
+/// A list pane: one line per item, the selected one marked when focused.
+fn list(frame: &mut Frame, app: &App, l: ListPane, area: Rect) {
     let t = &app.theme;
+    let ListPane {
+        pane,
+        title,
+        items,
+        sel,
+        empty,
+    } = l;
     let block = pane_block(app, pane, title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -365,32 +376,28 @@ fn runs(frame: &mut Frame, app: &App, area: Rect) {
     let shown = app.shown_runs();
     let items = shown.iter().map(|r| run_spans(app, r)).collect();
     let title = format!("{} ({})", Pane::Runs.title(), shown.len());
-    list(
-        frame,
-        app,
-        Pane::Runs,
+    let l = ListPane {
+        pane: Pane::Runs,
         title,
         items,
-        app.run_sel,
-        "no active runs",
-        area,
-    );
+        sel: app.run_sel,
+        empty: "no active runs",
+    };
+    list(frame, app, l, area);
 }
 
 fn inbox(frame: &mut Frame, app: &App, area: Rect) {
     let shown = app.shown_inbox();
     let items = shown.iter().map(|e| inbox_spans(app, e)).collect();
     let title = format!("{}: yours to decide ({})", Pane::Inbox.title(), shown.len());
-    list(
-        frame,
-        app,
-        Pane::Inbox,
+    let l = ListPane {
+        pane: Pane::Inbox,
         title,
         items,
-        app.inbox_sel,
-        "no gate waits for you",
-        area,
-    );
+        sel: app.inbox_sel,
+        empty: "no gate waits for you",
+    };
+    list(frame, app, l, area);
 }
 
 fn history(frame: &mut Frame, app: &App, h: &HistoryPane, area: Rect) {
@@ -416,7 +423,8 @@ fn history(frame: &mut Frame, app: &App, h: &HistoryPane, area: Rect) {
         );
         return;
     }
-    let width = usize::from(inner.width);
+    // Entries wrap rather than lose who approved and what passed; the
+    // view scrolls by entry, and only entries from the scroll on are laid out.
     let lines: Vec<Line> = history
         .lines
         .iter()
@@ -425,13 +433,13 @@ fn history(frame: &mut Frame, app: &App, h: &HistoryPane, area: Rect) {
         .take(usize::from(inner.height))
         .map(|(i, l)| {
             let style = if i == h.scroll { t.selection } else { t.text };
-            Line::from(Span::styled(
-                format!(" {}", truncate(l, width.saturating_sub(1))),
-                style,
-            ))
+            Line::from(Span::styled(format!(" {l}"), style))
         })
         .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
+        inner,
+    );
 }
 
 /// The status row: a toast, else the first warning, else the legend.
@@ -512,7 +520,7 @@ fn help(frame: &mut Frame, app: &App, scroll: usize, size: Rect) {
     for s in CellState::ALL {
         lines.push(Line::from(vec![
             Span::styled(format!("  {:<10}", s.glyph()), cell_style(t, s)),
-            Span::styled(s.word(), t.text),
+            Span::styled(s.explain(), t.text),
         ]));
     }
     let w = 72.min(size.width.saturating_sub(2));
