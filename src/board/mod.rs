@@ -45,7 +45,7 @@ pub struct BoardArgs {
 /// What a background task hands back to the loop.
 enum Done {
     History(String, String, Result<EnvHistory, String>),
-    Approval(String, Result<(Plan, RunState), String>),
+    Approval(String, Box<Result<(Plan, RunState), String>>),
     Reply(String, Result<String, String>),
 }
 
@@ -131,7 +131,7 @@ async fn board(mut app: App, state_dir: PathBuf) -> i32 {
                 app.tick(Timestamp::now());
                 match d {
                     Done::History(release, env, r) => app.history_loaded(&release, &env, r),
-                    Done::Approval(run, r) => app.approval_ready(&run, r),
+                    Done::Approval(run, r) => app.approval_ready(&run, *r),
                     Done::Reply(what, r) => {
                         app.on_reply(&what, r);
                         let _ = force.send(());
@@ -185,7 +185,7 @@ async fn board(mut app: App, state_dir: PathBuf) -> i32 {
                     let tx = done_tx.clone();
                     let dir = crate::runs::runs_dir(&state_dir).join(&run);
                     tokio::task::spawn_blocking(move || {
-                        let _ = tx.blocking_send(Done::Approval(run, read_run(&dir)));
+                        let _ = tx.blocking_send(Done::Approval(run, Box::new(read_run(&dir))));
                     });
                 }
                 Effect::Send { run_id, command } => {
