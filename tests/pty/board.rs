@@ -167,3 +167,34 @@ fn slate_alone_without_a_terminal_keeps_saying_how_to_use_it() {
         "the board is among the commands:\n{err}"
     );
 }
+
+#[test]
+fn enter_on_a_run_attaches_the_cockpit_and_leaving_it_comes_back_to_the_board() {
+    let sb = Sandbox::new();
+    let headless = headless_at_gate(&sb);
+    let mut t = board(&sb, &["board"]);
+    t.wait_for("1 waiting for you", WAIT);
+    // Releases → runs, Enter: the cockpit on the run, as `slate attach`.
+    t.send(TAB);
+    t.send(ENTER);
+    t.wait_for("WAITING FOR APPROVAL", WAIT);
+    // `q` asks; `d` detaches; the board is back, the run still waiting.
+    t.send(b"q");
+    t.wait_for("Quit?", WAIT);
+    // One `d`: no reader of the board's is left to take the key first.
+    t.send(b"d");
+    let s = t.wait_for("1 waiting for you", WAIT);
+    assert!(s.contains("Inbox"), "{s}");
+    // Approved from the board after all, the run goes on.
+    t.send(TAB);
+    t.send(b"a");
+    t.wait_for("Approve?", WAIT);
+    t.send(b"after the cockpit");
+    t.send(ENTER);
+    let out = common::sandbox::wait_output(headless, WAIT, &["run", "--headless"]);
+    assert!(out.status.success());
+    t.wait_for("0 waiting for you", WAIT);
+    t.send(b"q");
+    assert!(t.wait_exit(WAIT).success());
+    t.assert_terminal_restored();
+}
