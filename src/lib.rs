@@ -8,6 +8,7 @@
 //! hands each verb to its module.
 
 pub mod analysis;
+pub mod board;
 pub mod cli;
 pub mod cockpit;
 pub mod control;

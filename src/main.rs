@@ -1,3 +1,4 @@
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -6,7 +7,16 @@ use slate::state_dir::{self, Standing};
 use slate::{logging, paths};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `slate` alone in a terminal opens the board, Slate's home screen;
+    // elsewhere (a script, a pipe) it says how to use it, as it always has.
+    let cli = if std::env::args_os().len() == 1
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal()
+    {
+        Cli::parse_from(["slate", "board"])
+    } else {
+        Cli::parse()
+    };
     let state_dir = paths::state_dir();
     // A state directory someone else could have prepared is refused before
     // anything is written there (see `state_dir.rs`).

@@ -160,6 +160,12 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// The home screen: what is live where, the active runs, and the gates waiting for you (`slate` alone opens it)
+    Board {
+        /// Colour theme
+        #[arg(long, value_name = "NAME")]
+        theme: Option<String>,
+    },
     /// What is live in each environment, and the active runs (those whose engine is running)
     Status {
         /// Print the active runs as JSON

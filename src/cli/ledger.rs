@@ -197,7 +197,8 @@ pub fn live_line(e: &EnvLedger) -> String {
     }
 }
 
-fn history_line(h: &Entry) -> String {
+/// One version's visit, as `slate ledger` and the board's history pane list it.
+pub fn history_line(h: &Entry) -> String {
     let d = &h.deployment;
     let what = match (&h.left, d.reach) {
         (None, Reach::Deployed) => "live".to_string(),

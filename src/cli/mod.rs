@@ -91,6 +91,9 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
             watch: true,
         } => watch::status(state_dir),
         Cmd::Status { json, watch: false } => steer::status(state_dir, json),
+        Cmd::Board { theme } => {
+            crate::board::run(crate::board::BoardArgs { theme }, state_dir, config_dir)
+        }
         Cmd::Ledger {
             release,
             env,

@@ -22,6 +22,7 @@ pub fn via(client: Option<&str>) -> &'static str {
     match client {
         Some("cockpit") => "cockpit",
         Some("cli") => "cli",
+        Some("board") => "board",
         _ => VIA,
     }
 }

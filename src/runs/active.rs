@@ -77,7 +77,30 @@ pub fn active_runs(state_dir: &Path) -> Result<Vec<ActiveRun>, String> {
     for w in crate::store::sync::sync(store.as_ref(), state_dir).map_err(|e| e.to_string())? {
         crate::warn_user!("slate: warning: {w}");
     }
-    let unsettled = store.unsettled().map_err(|e| e.to_string())?;
+    Ok(active_in(store.as_ref(), state_dir)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|f| f.run)
+        .collect())
+}
+
+/// An active run with what it was read from: its journal's records (the
+/// plan as it ran is the first) and the state they replay to.
+pub struct Found {
+    pub run: ActiveRun,
+    pub dir: PathBuf,
+    pub open: super::OpenRun,
+    pub state: RunState,
+}
+
+/// [`active_runs`] from a store already brought up to date (`store::sync`),
+/// keeping each run's journal and state for a caller that needs more than
+/// the one line (the board's inbox asks the run's plan who may approve).
+pub fn active_in(
+    store: &dyn crate::store::Store,
+    state_dir: &Path,
+) -> Result<Vec<Found>, crate::store::StoreError> {
+    let unsettled = store.unsettled()?;
     let mut active = Vec::new();
     for s in &unsettled {
         let dir = runs_dir(state_dir).join(&s.run_id);
@@ -96,11 +119,16 @@ pub fn active_runs(state_dir: &Path) -> Result<Vec<ActiveRun>, String> {
                 continue;
             }
         };
-        let Ok(run) = super::open_dir_states(&dir) else {
+        let Ok(open) = super::open_dir_states(&dir) else {
             continue;
         };
-        let state = run.state();
-        active.push(describe(&dir, &state, engine));
+        let state = open.state();
+        active.push(Found {
+            run: describe(&dir, &state, engine),
+            dir,
+            open,
+            state,
+        });
     }
     Ok(active)
 }

@@ -21,11 +21,27 @@ use tokio::sync::mpsc;
 pub struct Input {
     pub events: mpsc::Receiver<std::io::Result<Event>>,
     stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
+
+/// How long a stopping reader is waited for: one poll, and some.
+const STOP_WAIT: Duration = Duration::from_millis(300);
 
 impl Drop for Input {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        // The next reader of this terminal (the cockpit the board hands it
+        // to, the board again after it) must not race this one for a key:
+        // whichever thread reads a key gets it, and a stopping one drops it.
+        let deadline = std::time::Instant::now() + STOP_WAIT;
+        if let Some(t) = self.thread.take() {
+            while !t.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if !t.is_finished() {
+                tracing::info!("the terminal reader did not stop in time");
+            }
+        }
     }
 }
 
@@ -33,7 +49,7 @@ pub fn spawn() -> Input {
     let (tx, events) = mpsc::channel(256);
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("slate-input".into())
         .spawn(move || {
             while !flag.load(Ordering::SeqCst) {
@@ -55,7 +71,11 @@ pub fn spawn() -> Input {
             }
         })
         .expect("spawn the input thread");
-    Input { events, stop }
+    Input {
+        events,
+        stop,
+        thread: Some(thread),
+    }
 }
 
 /// Whether the terminal on stdin has hung up (checked without reading).

@@ -3,6 +3,7 @@
 //! `slate-testkit`. Here: the `slate` binary's path, unique tags, finding and killing
 //! the processes a test started, and reading journals as JSON.
 
+pub mod board;
 pub mod engine;
 pub mod postgres;
 pub mod pty;

@@ -6,6 +6,7 @@
 use slate_testkit as common;
 
 mod attach;
+mod board;
 mod cockpit;
 mod cockpit_promote_e2e;
 mod cockpit_signals;

@@ -7,6 +7,7 @@
 
 use slate_testkit as common;
 
+mod board;
 mod cockpit;
 mod cockpit_promote;
 mod evidence;

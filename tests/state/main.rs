@@ -4,6 +4,7 @@
 
 use slate_testkit as common;
 
+mod board;
 mod cockpit;
 mod history;
 mod history_paging;

@@ -1,0 +1,192 @@
+//! Snapshots of the board, drawn into ratatui's `TestBackend` from a
+//! constructed board (`common::board::sample`: five releases through dev,
+//! staging and prod, a run waiting at a gate, one interrupted, fixed times),
+//! so they are the same on every machine.
+//!
+//! Regenerate with `INSTA_UPDATE=always cargo test --test screens board::`
+//! and review every changed `.snap` as a screen.
+
+use ratatui::crossterm::event::KeyCode;
+use ratatui::style::Color;
+use slate::board::app::App;
+use slate::board::snapshot::{CellState, Snapshot};
+
+use crate::common;
+use common::board::{INTERRUPTED, app};
+use common::render::{code, draw, key, text, theme};
+
+fn render(app: &App) -> ratatui::Terminal<ratatui::backend::TestBackend> {
+    draw(app.size.width, app.size.height, |f| {
+        slate::board::ui::draw(f, app)
+    })
+}
+
+fn screen(app: &App) -> String {
+    text(render(app).backend().buffer())
+}
+
+#[test]
+fn board_80x24() {
+    let a = app(theme("default"), 80, 24);
+    let term = render(&a);
+    let s = text(term.backend().buffer());
+    // Every release, the live version in each cell, the waiting gate in the
+    // inbox with how long it has waited, and what takes over the dead run.
+    for needle in [
+        "checkout",
+        "payments",
+        "search",
+        "inventory",
+        "⏸ 2.4.0→2.5.0",
+        "⚠ 7.0.2→7.1.0",
+        "gate go-live 0/1 · waiting 2m 12s",
+        &format!("slate recover {INTERRUPTED}"),
+    ] {
+        assert!(s.contains(needle), "{needle} missing:\n{s}");
+    }
+    insta::assert_snapshot!("board_80x24", term.backend());
+}
+
+#[test]
+fn board_160x48() {
+    let a = app(theme("default"), 160, 48);
+    let term = render(&a);
+    let s = text(term.backend().buffer());
+    assert!(s.contains(&format!("slate recover {INTERRUPTED}")), "{s}");
+    assert!(s.contains("‖ 0.2.0→0.2.1"), "{s}");
+    insta::assert_snapshot!("board_160x48", term.backend());
+}
+
+#[test]
+fn the_inbox_focused_with_the_cockpit_approval_dialog_open() {
+    let mut a = app(theme("default"), 100, 30);
+    a.on_key(code(KeyCode::Tab));
+    a.on_key(code(KeyCode::Tab));
+    let effects = a.on_key(key('a'));
+    assert_eq!(
+        effects,
+        [slate::board::app::Effect::OpenApproval(
+            "20261122-143000.000-c0de".into()
+        )]
+    );
+    // The run as its journal says: the plan and a state waiting at the gate.
+    let (plan, state) = common::board::waiting_run();
+    a.approval_ready("20261122-143000.000-c0de", Ok((plan, state)));
+    let s = screen(&a);
+    assert!(s.contains("Approve?"), "{s}");
+    assert!(s.contains("Gate go-live"), "{s}");
+    insta::assert_snapshot!("approve_100x30", render(&a).backend());
+}
+
+#[test]
+fn cells_carry_a_glyph_and_their_theme_colour_in_sixteen() {
+    let t = theme("sixteen");
+    let a = app(t.clone(), 80, 24);
+    let term = render(&a);
+    let buf = term.backend().buffer();
+    for (glyph, state) in [
+        ("⚠ 7.0.2", CellState::Interrupted),
+        ("✘ 1.8.4", CellState::Failed),
+        ("≠ 0.1.0", CellState::Drifted),
+        ("‖ 0.2.0", CellState::Held),
+    ] {
+        let (x, y) = find(buf, glyph);
+        let want = slate::board::ui::cell_style(&t, state)
+            .fg
+            .unwrap_or(Color::Reset);
+        assert_eq!(buf[(x, y)].fg, want, "{glyph}");
+        assert!(
+            !matches!(buf[(x, y)].fg, Color::Rgb(..) | Color::Indexed(16..)),
+            "sixteen stays in the 16 colours: {glyph} is {:?}",
+            buf[(x, y)].fg
+        );
+    }
+    insta::assert_snapshot!("board_80x24_sixteen", term.backend());
+}
+
+#[test]
+fn help_and_an_environment_history() {
+    let mut a = app(theme("default"), 80, 24);
+    a.on_key(key('?'));
+    let s = screen(&a);
+    assert!(s.contains("approve the selected inbox gate"), "{s}");
+    insta::assert_snapshot!("help_80x24", render(&a).backend());
+    // Help scrolls to what the glyphs mean.
+    for _ in 0..20 {
+        a.on_key(key('j'));
+    }
+    let s = screen(&a);
+    assert!(
+        s.contains("interrupted: its engine died there"),
+        "the glyphs are explained:\n{s}"
+    );
+    a.on_key(code(KeyCode::Esc));
+    // Enter on checkout × prod: its history, read by the loop.
+    a.on_key(key('l'));
+    a.on_key(key('l'));
+    let effects = a.on_key(code(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        [slate::board::app::Effect::OpenHistory {
+            release: "checkout".into(),
+            env: "prod".into()
+        }]
+    );
+    a.history_loaded(
+        "checkout",
+        "prod",
+        Ok(slate::board::snapshot::EnvHistory {
+            release: "checkout".into(),
+            env: "prod".into(),
+            lines: vec![
+                "2026-11-22 14:30  2.5.0  in progress  run 20261122-143000.000-c0de".into(),
+                "2026-11-20 10:02  2.4.0  live  run 20261120-100200.000-aaaa  approved by alice (comment)  3 verdicts passed".into(),
+            ],
+        }),
+    );
+    let s = screen(&a);
+    assert!(s.contains("checkout · prod"), "{s}");
+    assert!(s.contains("alice (comment)  3 verdicts passed"), "{s}");
+    insta::assert_snapshot!("history_80x24", render(&a).backend());
+}
+
+#[test]
+fn any_size_draws_and_the_filter_shows_what_was_typed() {
+    let mut a = app(theme("default"), 80, 24);
+    a.on_key(key('/'));
+    for c in "pay".chars() {
+        a.on_key(key(c));
+    }
+    let s = screen(&a);
+    assert!(s.contains("filter: pay"), "{s}");
+    assert!(s.contains("payments") && !s.contains("checkout"), "{s}");
+    for (w, h) in [(1, 1), (39, 9), (40, 10), (41, 11), (200, 3), (60, 60)] {
+        a.resize(w, h);
+        let _ = screen(&a);
+    }
+    let empty = App::new(theme("default"), Default::default());
+    let s = screen(&empty);
+    assert!(s.contains("reading the store"), "{s}");
+    let mut none = App::new(theme("default"), Default::default());
+    none.set_snapshot(Snapshot::default());
+    let s = screen(&none);
+    assert!(s.contains("nothing deployed yet"), "{s}");
+}
+
+fn find(buf: &ratatui::buffer::Buffer, needle: &str) -> (u16, u16) {
+    let first = needle.chars().next().unwrap().to_string();
+    for y in 0..buf.area.height {
+        let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+        if row.contains(needle) {
+            for x in 0..buf.area.width {
+                if buf[(x, y)].symbol() == first {
+                    let rest: String = (x..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+                    if rest.starts_with(needle) {
+                        return (x, y);
+                    }
+                }
+            }
+        }
+    }
+    panic!("{needle} not on screen");
+}
