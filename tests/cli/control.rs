@@ -686,7 +686,15 @@ fn a_subscriber_steers_the_run_on_its_own_connection() {
     let dir = run_dir(&sb, &id);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let session = Session::open(&dir, 1, false).await.expect("subscribe");
+        let session = Session::open(
+            &dir,
+            slate::control::client::Following {
+                from_seq: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("subscribe");
         let (mut followed, commands) = session.into_parts();
         async fn next(
             followed: &mut tokio::sync::mpsc::Receiver<Followed>,

@@ -137,3 +137,61 @@ fn attaching_to_a_run_that_is_not_active_says_so() {
         "{s}"
     );
 }
+
+#[test]
+fn two_attached_cockpits_see_each_other_steering_and_watching() {
+    let sb = Sandbox::new();
+    let plan = sb.plan("plan.toml", PLAN);
+    let headless = sb
+        .slate()
+        .args(["run", "--headless", plan.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the headless run");
+    sb.wait_for("the gate to wait", WAIT, || {
+        newest_run(sb.home())
+            .and_then(|d| std::fs::read_to_string(d.join("journal.ndjson")).ok())
+            .is_some_and(|j| j.contains("\"gate_waiting\""))
+    });
+    let wide = |extra: &[&str]| {
+        let mut args = vec!["attach"];
+        args.extend_from_slice(extra);
+        Term::builder(&args)
+            .size(160, 40)
+            .cwd(sb.dir.path())
+            .env("SLATE_HOME", sb.home())
+            .tag(&sb.tag)
+            .budget(Duration::from_secs(60))
+            .start()
+    };
+    let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .unwrap()
+        .map(|u| u.name)
+        .unwrap();
+    let mut driver = wide(&[]);
+    driver.wait_for("WAITING FOR APPROVAL", WAIT);
+    assert!(!driver.screen().contains("also here"), "alone so far");
+    let mut observer = wide(&["--read-only"]);
+    // Each is told of the other, as the kernel names them, and how they follow.
+    driver.wait_for(&format!("also here: {me} watching <1m"), WAIT);
+    observer.wait_for(&format!("also here: {me} steering <1m"), WAIT);
+    // Leaving takes the observer off the driver's header.
+    observer.send(b"q");
+    assert!(observer.wait_exit(WAIT).success());
+    driver.wait_without("also here", WAIT);
+
+    driver.send(b"a");
+    driver.wait_for("comment", WAIT);
+    driver.send(b"ok");
+    driver.send(ENTER);
+    driver.wait_for("RELEASED", WAIT);
+    let out = common::sandbox::wait_output(headless, WAIT, &["run", "--headless"]);
+    assert!(out.status.success());
+    // Presence is not part of the run: nothing about it was journaled.
+    let journal =
+        std::fs::read_to_string(newest_run(sb.home()).unwrap().join("journal.ndjson")).unwrap();
+    assert!(!journal.contains("watch"), "{journal}");
+    driver.send(b"q");
+    assert!(driver.wait_exit(WAIT).success());
+}

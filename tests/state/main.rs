@@ -8,3 +8,4 @@ mod cockpit;
 mod history;
 mod replay;
 mod review;
+mod watchers;
