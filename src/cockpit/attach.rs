@@ -266,7 +266,9 @@ async fn print_verdict(app: &App, run_dir: &Path) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     if dossier.exists() {
-        crate::say!("dossier: {}", dossier.display());
+        // A link where the terminal takes them: a click opens the dossier.
+        let text = dossier.display().to_string();
+        crate::output::out_link("dossier: ", &text, &crate::tui::osc::file_url(&dossier));
     }
 }
 

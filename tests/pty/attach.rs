@@ -38,10 +38,20 @@ rollback = 'echo "undo $SLATE_ENV" >> "$LEDGER"'
 );
 
 fn attach(sb: &Sandbox, extra: &[&str]) -> Term {
+    attach_osc(sb, extra, true)
+}
+
+/// With OSC sequences allowed (`SLATE_NO_OSC` unset), or turned off.
+fn attach_osc(sb: &Sandbox, extra: &[&str], osc: bool) -> Term {
     let mut args = vec!["attach"];
     args.extend_from_slice(extra);
-    Term::builder(&args)
-        .size(110, 32)
+    let b = Term::builder(&args);
+    let b = if osc {
+        b.env_remove("SLATE_NO_OSC")
+    } else {
+        b.env("SLATE_NO_OSC", "1")
+    };
+    b.size(110, 32)
         .cwd(sb.dir.path())
         .env("SLATE_HOME", sb.home())
         .tag(&sb.tag)
@@ -68,7 +78,7 @@ fn two_cockpits_follow_a_headless_run_and_one_approves_it() {
 
     // Attached after the fact, both show what already happened, then the gate.
     let driver = attach(&sb, &[]);
-    let observer = attach(&sb, &["--read-only"]);
+    let observer = attach_osc(&sb, &["--read-only"], false);
     for t in [&driver, &observer] {
         let s = t.wait_for("WAITING FOR APPROVAL", WAIT);
         assert!(s.contains("dev"), "dev's deploy is replayed:\n{s}");
@@ -119,7 +129,22 @@ fn two_cockpits_follow_a_headless_run_and_one_approves_it() {
         assert!(t.wait_exit(WAIT).success());
         let after = t.assert_terminal_restored();
         assert!(after.contains("released"), "{after}");
+        assert!(after.contains("dossier: "), "{after}");
     }
+    // The dossier's path is a link (OSC 8) where OSC is allowed, and plain
+    // text with SLATE_NO_OSC.
+    let dossier = newest_run(sb.home()).unwrap().join("dossier.md");
+    let link = format!("\x1b]8;;file://{}", dossier.display());
+    assert!(
+        driver.raw().contains(&link),
+        "{:?}",
+        common::pty::tail(&driver.raw())
+    );
+    assert!(
+        !observer.raw().contains("\x1b]8;"),
+        "{:?}",
+        common::pty::tail(&observer.raw())
+    );
 }
 
 #[test]
