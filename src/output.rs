@@ -23,6 +23,20 @@ pub fn out(line: &str) {
     write_out(&neutral::line(line));
 }
 
+/// `label` then `text`, one line to stdout; `text` is an OSC 8 link to
+/// `target` when stdout is a terminal that takes OSC sequences
+/// ([`crate::tui::osc::enabled`], so `SLATE_NO_OSC` turns it off).
+pub fn out_link(label: &str, text: &str, target: &str) {
+    use std::io::IsTerminal;
+    let text = neutral::line(text);
+    if std::io::stdout().is_terminal() && crate::tui::osc::enabled() {
+        let linked = crate::tui::osc::link(target, &text);
+        write_out(&format!("{}{linked}", neutral::line(label)));
+    } else {
+        write_out(&neutral::line(&format!("{label}{text}")));
+    }
+}
+
 /// One line to stderr.
 pub fn err(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}", neutral::line(line));

@@ -134,6 +134,9 @@ pub struct App {
     /// This cockpit attached to a run started elsewhere (`slate attach`):
     /// the header says so.
     pub attached: bool,
+    /// Who follows the run through its control socket (this cockpit
+    /// included), as the server last said; not part of the run's state.
+    pub watchers: Option<crate::control::presence::Watchers>,
 }
 
 pub(super) fn textarea(placeholder: &str) -> TextArea<'static> {
@@ -184,7 +187,37 @@ impl App {
             read_only: None,
             replay: None,
             attached: false,
+            watchers: None,
         }
+    }
+
+    /// Who follows the run now, as the run's socket says (a reducer like
+    /// `apply_record`, for a fact that is not journaled). Names are
+    /// neutralised again here: the header draws them as they are.
+    pub fn set_watchers(&mut self, mut w: crate::control::presence::Watchers) {
+        w.list.truncate(crate::control::presence::MAX_LISTED + 1);
+        for x in &mut w.list {
+            x.user = crate::control::presence::clean_name(&x.user);
+        }
+        if self.watchers.as_ref() != Some(&w) {
+            self.watchers = Some(w);
+            self.dirty = true;
+        }
+    }
+
+    /// Whether a journaled decision was made by someone other than this
+    /// cockpit: another kind of client, or another person's cockpit. (The
+    /// same person's other cockpit cannot be told apart; its reply was a
+    /// toast there.)
+    fn by_someone_else(&self, actor: &crate::engine::Actor) -> bool {
+        if actor.via != "cockpit" {
+            return true;
+        }
+        let me = self
+            .watchers
+            .as_ref()
+            .and_then(|w| w.list.iter().find(|x| x.id == w.you));
+        me.is_some_and(|me| me.user != crate::control::presence::clean_name(&actor.user))
     }
 
     pub fn toast(&mut self, text: impl Into<String>, error: bool) {
@@ -305,7 +338,7 @@ impl App {
                 comment,
                 source: crate::engine::event::ApprovalSource::Operator,
                 ..
-            } if actor.via != "cockpit" => {
+            } if self.by_someone_else(actor) => {
                 let said = match comment.trim() {
                     "" => String::new(),
                     c => format!(": {c}"),
@@ -317,7 +350,7 @@ impl App {
                 actor,
                 reason,
                 ..
-            } if actor.via != "cockpit" => {
+            } if self.by_someone_else(actor) => {
                 self.toast(format!("{} rejected {gate}: {reason}", actor.user), true);
             }
             Event::Promoted {
@@ -325,7 +358,7 @@ impl App {
                 full,
                 reason,
                 ..
-            } if actor.via != "cockpit" => {
+            } if self.by_someone_else(actor) => {
                 let how = if *full { " to the last step" } else { "" };
                 self.toast(format!("{} promoted{how}: {reason}", actor.user), false);
             }
@@ -334,13 +367,13 @@ impl App {
                 weight,
                 reason,
                 ..
-            } if actor.via != "cockpit" => {
+            } if self.by_someone_else(actor) => {
                 self.toast(
                     format!("{} held the canary at {weight}%: {reason}", actor.user),
                     false,
                 );
             }
-            Event::CommandRefused { actor, reason, .. } if actor.via != "cockpit" => {
+            Event::CommandRefused { actor, reason, .. } if self.by_someone_else(actor) => {
                 self.toast(format!("{} was refused: {reason}", actor.user), true);
             }
             Event::RunFinished { message, outcome } => {

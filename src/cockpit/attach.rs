@@ -18,7 +18,7 @@ use super::app::{App, Effect};
 use super::feed::Feed;
 use super::keymap::Keymap;
 use super::logs::{self, LogLine};
-use crate::control::client::{ClientError, Commands, Followed, Session};
+use crate::control::client::{ClientError, Commands, Followed, Following, Session};
 use crate::engine::{Action, Record, Reply};
 use crate::output::err;
 use crate::tui::theme::Theme;
@@ -56,6 +56,8 @@ pub enum Msg {
     Record(Box<Record>),
     /// Output lines the run's socket left out while the cockpit was behind.
     Elided(crate::control::follow::Elided),
+    /// Who follows the run now.
+    Watchers(crate::control::presence::Watchers),
     /// The stream ended: the engine exited, or the socket failed.
     Ended(String),
     Reply(String, Reply),
@@ -126,7 +128,13 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     // A screen has no use for lines it is too far behind to show.
-    let session = match Session::open(&run_dir, 1, true).await {
+    let how = Following {
+        from_seq: 1,
+        elide: true,
+        read_only: o.read_only,
+        watchers: true,
+    };
+    let session = match Session::open(&run_dir, how).await {
         Ok(s) => s,
         Err(ClientError::NotActive(_)) => {
             err(&format!(
@@ -141,7 +149,15 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
         }
     };
     let (mut records, commands) = session.into_parts();
-    let first = match tokio::time::timeout(FIRST_RECORD, records.recv()).await {
+    // Who is here may be said before the first record; it is kept for the app.
+    let mut present = None;
+    let first = loop {
+        match tokio::time::timeout(FIRST_RECORD, records.recv()).await {
+            Ok(Some(Followed::Watchers(w))) => present = Some(w),
+            other => break other,
+        }
+    };
+    let first = match first {
         Ok(Some(Followed::Record(r))) => r,
         Ok(Some(Followed::Ended(why))) => {
             err(&format!("slate: run {run_id}: {why}"));
@@ -175,6 +191,9 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
     app.attached = !o.launched;
     app.now = Timestamp::now();
     app.apply_record(&first);
+    if let Some(w) = present {
+        app.set_watchers(w);
+    }
     let mut feed = Feed::Attach(Box::new(Attach::new(
         run_dir.clone(),
         records,
@@ -247,7 +266,9 @@ async fn print_verdict(app: &App, run_dir: &Path) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     if dossier.exists() {
-        crate::say!("dossier: {}", dossier.display());
+        // A link where the terminal takes them: a click opens the dossier.
+        let text = dossier.display().to_string();
+        crate::output::out_link("dossier: ", &text, &crate::tui::osc::file_url(&dossier));
     }
 }
 
@@ -273,6 +294,7 @@ impl Attach {
             Some(m) = self.records.recv(), if self.ended.is_none() => match m {
                 Followed::Record(r) => Msg::Record(r),
                 Followed::Elided(e) => Msg::Elided(e),
+                Followed::Watchers(w) => Msg::Watchers(w),
                 Followed::Ended(why) => Msg::Ended(why),
             },
             Some((what, reply)) = self.replies.recv() => Msg::Reply(what, reply),
@@ -305,6 +327,7 @@ impl Attach {
                     next = self.records.try_recv().ok().map(|f| match f {
                         Followed::Record(r) => Msg::Record(r),
                         Followed::Elided(e) => Msg::Elided(e),
+                        Followed::Watchers(w) => Msg::Watchers(w),
                         Followed::Ended(why) => Msg::Ended(why),
                     });
                 }
@@ -314,6 +337,7 @@ impl Attach {
                 app.toast(format!("{why}; {quit} leaves"), !app.run.is_finished());
                 self.ended = Some(why);
             }
+            Msg::Watchers(w) => app.set_watchers(w),
             Msg::Reply(what, reply) => app.on_reply(&what, reply),
             Msg::History(lines) => app.add_history(lines),
         }

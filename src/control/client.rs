@@ -178,8 +178,23 @@ pub enum Followed {
     Record(Box<Record>),
     /// Output lines the server left out while this follower was behind.
     Elided(Elided),
+    /// Who follows the run now (asked for with [`Following::watchers`]).
+    Watchers(super::presence::Watchers),
     /// The stream ended: the engine exited, or the connection failed.
     Ended(String),
+}
+
+/// How a [`Session`] follows a run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Following {
+    /// The first record wanted.
+    pub from_seq: u64,
+    /// Output the follower is too far behind to show may be left out.
+    pub elide: bool,
+    /// Watch only: the server refuses this connection's commands.
+    pub read_only: bool,
+    /// Be told who else follows the run, and each change.
+    pub watchers: bool,
 }
 
 /// The cockpit's connection: records in, commands out, on one socket.
@@ -190,11 +205,16 @@ pub struct Session {
 }
 
 impl Session {
-    /// Connects and subscribes from record `from_seq` (with `elide`, output
-    /// the cockpit is too far behind to show is left out).
-    pub async fn open(run_dir: &Path, from_seq: u64, elide: bool) -> Result<Session, ClientError> {
+    /// Connects and subscribes as `how` says.
+    pub async fn open(run_dir: &Path, how: Following) -> Result<Session, ClientError> {
         let mut conn = Connection::connect(run_dir).await?;
-        conn.send(&Request::Subscribe { from_seq, elide }).await?;
+        conn.send(&Request::Subscribe {
+            from_seq: how.from_seq,
+            elide: how.elide,
+            read_only: how.read_only,
+            watchers: how.watchers,
+        })
+        .await?;
         let (followed_tx, followed) = mpsc::channel(4096);
         let (commands, commands_rx) = mpsc::channel(64);
         tokio::spawn(pump(conn, followed_tx, commands_rx));
@@ -260,6 +280,11 @@ async fn pump(
                 }
                 Ok(Some(Response::Elided(e))) => {
                     if followed.send(Followed::Elided(e)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(Some(Response::Watchers(w))) => {
+                    if followed.send(Followed::Watchers(w)).await.is_err() {
                         return;
                     }
                 }

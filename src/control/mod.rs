@@ -5,11 +5,13 @@
 //! `wire` is the protocol, `server` serves one run as a client of its engine
 //! (`follow` streams its journal to subscribers),
 //! `client` is the other end, `peer` turns the kernel's peer credentials into
-//! the [`Actor`](crate::engine::Actor) journaled with every command.
+//! the [`Actor`](crate::engine::Actor) journaled with every command, and
+//! `presence` keeps who follows the run now (told to subscribers, never journaled).
 
 pub mod client;
 pub mod follow;
 pub mod peer;
+pub mod presence;
 pub mod server;
 mod subscription;
 pub mod wire;

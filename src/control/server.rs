@@ -14,6 +14,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
+use super::presence::Roster;
 use super::wire::{MAX_LINE, Request, Response};
 use super::{SOCKET_FILE, peer};
 use crate::engine::EngineHandle;
@@ -32,6 +33,7 @@ pub struct ControlServer {
     task: JoinHandle<()>,
     closing: watch::Sender<bool>,
     subscribers: watch::Receiver<usize>,
+    roster: Roster,
 }
 
 impl ControlServer {
@@ -44,12 +46,18 @@ impl ControlServer {
         }
         let (closing, closed) = watch::channel(false);
         let (count, subscribers) = watch::channel(0);
-        let task = tokio::spawn(accept_loop(listener, handle, closed, Arc::new(count)));
+        let roster = Roster::default();
+        let shared = Shared {
+            count: Arc::new(count),
+            roster: roster.clone(),
+        };
+        let task = tokio::spawn(accept_loop(listener, handle, closed, shared));
         Ok(ControlServer {
             path,
             task,
             closing,
             subscribers,
+            roster,
         })
     }
 
@@ -61,6 +69,11 @@ impl ControlServer {
     /// engine host lingers after the run while anyone is still following it).
     pub fn subscribers(&self) -> watch::Receiver<usize> {
         self.subscribers.clone()
+    }
+
+    /// Who follows the run now (see [`super::presence`]).
+    pub fn watchers(&self) -> watch::Receiver<Vec<super::presence::Watcher>> {
+        self.roster.subscribe()
     }
 
     /// After the engine has finished: stops accepting, lets every subscriber
@@ -114,12 +127,21 @@ impl Drop for Following {
     }
 }
 
+/// What every connection of one server shares: the count of open streams,
+/// who follows the run, and the next connection's id.
+#[derive(Clone)]
+struct Shared {
+    count: Arc<watch::Sender<usize>>,
+    roster: Roster,
+}
+
 async fn accept_loop(
     listener: UnixListener,
     handle: EngineHandle,
     closed: watch::Receiver<bool>,
-    count: Arc<watch::Sender<usize>>,
+    shared: Shared,
 ) {
+    let mut next_id = 0u64;
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut conns = JoinSet::new();
     let mut closing = closed.clone();
@@ -144,9 +166,11 @@ async fn accept_loop(
                     Ok(permit) => {
                         let handle = handle.clone();
                         let closed = closed.clone();
-                        let count = count.clone();
+                        let shared = shared.clone();
+                        next_id += 1;
+                        let id = next_id;
                         conns.spawn(async move {
-                            serve(stream, handle, closed, count).await;
+                            serve(stream, handle, closed, shared, id).await;
                             drop(permit);
                         });
                     }
@@ -196,7 +220,8 @@ async fn serve(
     stream: UnixStream,
     handle: EngineHandle,
     mut closed: watch::Receiver<bool>,
-    count: Arc<watch::Sender<usize>>,
+    shared: Shared,
+    id: u64,
 ) {
     let actor = match peer::credentials(&stream) {
         Ok((uid, _)) if peer::allowed(uid) => peer::actor_for(uid),
@@ -267,11 +292,19 @@ async fn serve(
                 }
             }
             Request::Status => status(&handle).await,
-            Request::Subscribe { from_seq, elide } => {
-                let _following = Following::new(count);
+            Request::Subscribe {
+                from_seq,
+                elide,
+                read_only,
+                watchers,
+            } => {
+                let _following = Following::new(shared.count);
+                let _present = shared.roster.join(id, &actor.user, read_only);
                 let follower = super::subscription::Follower {
                     handle: &handle,
                     actor: &actor,
+                    read_only,
+                    watchers: watchers.then(|| (id, shared.roster.subscribe())),
                 };
                 follower
                     .subscribe(from_seq, elide, &mut rd, &mut wr, closed)

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::follow::{self, Tail};
+use super::presence::{self, Watcher};
 use super::wire::{MAX_LINE, Request, Response};
 use crate::engine::{Actor, EngineHandle, Reply};
 
@@ -19,6 +20,11 @@ use crate::engine::{Actor, EngineHandle, Reply};
 pub(super) struct Follower<'a> {
     pub(super) handle: &'a EngineHandle,
     pub(super) actor: &'a Actor,
+    /// The subscriber only watches: its commands are refused.
+    pub(super) read_only: bool,
+    /// Its own connection id and the roster, when it asked to be told who
+    /// else follows the run.
+    pub(super) watchers: Option<(u64, watch::Receiver<Vec<Watcher>>)>,
 }
 
 impl Follower<'_> {
@@ -55,12 +61,26 @@ impl Follower<'_> {
         // A request line as it arrives (kept across wake-ups: reading it may be cut short).
         let mut line = Vec::new();
         let mut answers: VecDeque<JoinHandle<Reply>> = VecDeque::new();
+        let mut roster = self.watchers.clone();
+        if let Some((_, r)) = &mut roster {
+            // The first line says who is here already; then each change.
+            r.mark_changed();
+        }
         loop {
             on_disk.borrow_and_update();
             if send_on_disk(&mut tail, &mut next, elide, wr).await.is_err() {
                 return;
             }
             tokio::select! {
+                changed = watchers_changed(&mut roster) => {
+                    let Some(view) = changed else {
+                        roster = None;
+                        continue;
+                    };
+                    if send(wr, Response::Watchers(view)).await.is_err() {
+                        return;
+                    }
+                }
                 changed = on_disk.changed(), if writer_open => {
                     // The writer is gone: the engine is finishing; `closed` follows.
                     writer_open = changed.is_ok();
@@ -101,25 +121,43 @@ impl Follower<'_> {
 
     /// The command a subscriber sent, ready to go to the engine; `None` for
     /// a blank line; `Err` for anything a subscription does not take.
-    fn command_of(
-        &self,
-        line: &[u8],
-    ) -> Result<Option<impl std::future::Future<Output = Reply> + use<>>, String> {
+    fn command_of(&self, line: &[u8]) -> Result<Option<Answer>, String> {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
         match serde_json::from_slice::<Request>(line) {
+            Ok(Request::Command { .. }) if self.read_only => {
+                let refused: Reply = Err("this connection only watches (read-only)".into());
+                Ok(Some(Box::pin(async move { refused })))
+            }
             Ok(Request::Command { command, client }) => {
                 let mut actor = self.actor.clone();
                 actor.via = super::peer::via(client.as_deref()).to_string();
                 tracing::info!(user = %actor.user, uid = actor.uid, action = %command.describe(), "control socket command");
                 let handle = self.handle.clone();
-                Ok(Some(async move { handle.send(actor, command).await }))
+                Ok(Some(Box::pin(
+                    async move { handle.send(actor, command).await },
+                )))
             }
             Ok(_) => Err("a subscription takes only commands".into()),
             Err(e) => Err(format!("malformed request: {e}")),
         }
     }
+}
+
+/// The engine's answer to one command, to come.
+type Answer = std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send>>;
+
+/// Who follows the run, once it changed; `None` once the roster is gone
+/// (the server is closing), after which it is not asked again.
+async fn watchers_changed(
+    roster: &mut Option<(u64, watch::Receiver<Vec<Watcher>>)>,
+) -> Option<presence::Watchers> {
+    let Some((you, rx)) = roster else {
+        return std::future::pending().await;
+    };
+    rx.changed().await.ok()?;
+    Some(presence::view(&rx.borrow_and_update(), *you))
 }
 
 /// Reads what has arrived of a request line into `line`. `Ok(true)` once it

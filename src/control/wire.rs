@@ -11,6 +11,9 @@
 //!   With `"elide":true` (the cockpit), output lines the subscriber is
 //!   behind on may be replaced by `{"elided":{"from_seq","to_seq","lines",
 //!   "steps":[{"env","step","lines"}]}}`; state changes never are.
+//!   With `"read_only":true` the connection only watches (commands on it are
+//!   refused); with `"watchers":true` a `{"watchers":{"you","list","more"}}`
+//!   line comes first and again whenever someone attaches or leaves.
 //!
 //! Who sent a command is never part of a request: the server takes it from
 //! the connecting process's credentials (`SO_PEERCRED`).
@@ -43,6 +46,14 @@ pub enum Request {
         /// Output lines may be left out when behind (see [`super::follow`]).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         elide: bool,
+        /// Watch only: the connection takes no commands, and others see it
+        /// listed as watching rather than steering.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        read_only: bool,
+        /// Send a `watchers` line whenever who follows the run changes
+        /// (see [`super::presence`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        watchers: bool,
     },
 }
 
@@ -82,6 +93,8 @@ pub enum Response {
     Record(Box<Record>),
     /// Output lines left out for a subscriber that asked (subscribe, `elide`).
     Elided(Elided),
+    /// Who follows the run now (subscribe, `watchers`); not a record.
+    Watchers(super::presence::Watchers),
 }
 
 impl Response {
@@ -122,7 +135,9 @@ mod tests {
             r,
             Request::Subscribe {
                 from_seq: 7,
-                elide: false
+                elide: false,
+                read_only: false,
+                watchers: false,
             }
         );
         let r: Request =

@@ -37,9 +37,42 @@ pub fn copy(text: &str) -> String {
     format!("\x1b]52;c;{b64}\x07")
 }
 
+/// `text` as an OSC 8 hyperlink to `target`. The target is percent-encoded
+/// (nothing but unreserved characters and `/:` pass), so it cannot end the
+/// sequence; `text` must already be neutralised (the caller's one line).
+pub fn link(target: &str, text: &str) -> String {
+    let mut url = String::with_capacity(target.len());
+    for b in target.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/:".contains(&b) {
+            url.push(b as char);
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("\x1b]8;;{url}\x1b\\{text}\x1b]8;;\x1b\\")
+}
+
+/// A local file as a `file://` URL (the path's bytes, percent-encoded by [`link`]).
+pub fn file_url(path: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    format!(
+        "file://{}",
+        String::from_utf8_lossy(path.as_os_str().as_bytes())
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_link_target_cannot_end_the_sequence() {
+        let s = link("file:///tmp/a b\x1b\\\x07", "a b");
+        assert_eq!(
+            s,
+            "\x1b]8;;file:///tmp/a%20b%1B%5C%07\x1b\\a b\x1b]8;;\x1b\\"
+        );
+    }
 
     #[test]
     fn copy_is_base64_so_escapes_in_the_text_stay_inside() {

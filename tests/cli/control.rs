@@ -686,7 +686,15 @@ fn a_subscriber_steers_the_run_on_its_own_connection() {
     let dir = run_dir(&sb, &id);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let session = Session::open(&dir, 1, false).await.expect("subscribe");
+        let session = Session::open(
+            &dir,
+            slate::control::client::Following {
+                from_seq: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("subscribe");
         let (mut followed, commands) = session.into_parts();
         async fn next(
             followed: &mut tokio::sync::mpsc::Receiver<Followed>,
@@ -860,4 +868,65 @@ fn status_lists_a_finished_run_whose_engine_lingers() {
         "rolled back after release: {out:?}"
     );
     assert_eq!(sb.ledger(), ["do a", "undo a"]);
+}
+
+/// A read-only subscription only watches: the server refuses its commands
+/// (the run goes on untouched), and a subscriber that asks is told who
+/// follows the run, itself included, and each change.
+#[test]
+fn a_read_only_subscription_is_refused_commands_and_told_who_is_here() {
+    let sb = Sandbox::new();
+    let mut run = Run::start(&sb, &[]);
+    let id = run.wait_at_gate(&sb);
+    let dir = run_dir(&sb, &id);
+    let s = connect(&dir);
+    let mut w = s.try_clone().unwrap();
+    w.write_all(b"{\"op\":\"subscribe\",\"read_only\":true,\"watchers\":true}\n")
+        .unwrap();
+    let mut lines = BufReader::new(s).lines();
+    let mut next_until = |what: &str, cond: &dyn Fn(&Value) -> bool| -> Value {
+        loop {
+            let l = lines
+                .next()
+                .unwrap_or_else(|| panic!("the stream ended before {what}"))
+                .unwrap_or_else(|e| panic!("no {what}: {e}"));
+            let v: Value = serde_json::from_str(&l).unwrap();
+            if cond(&v) {
+                return v;
+            }
+        }
+    };
+    let first = next_until("the watchers line", &|v| v.get("watchers").is_some());
+    let list = first["watchers"]["list"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{first}");
+    assert_eq!(list[0]["read_only"], true);
+    assert_eq!(list[0]["id"], first["watchers"]["you"]);
+    // A second follower shows up.
+    let mut other = connect(&dir);
+    other
+        .write_all(b"{\"op\":\"subscribe\",\"from_seq\":1}\n")
+        .unwrap();
+    let two = next_until("two watchers", &|v| {
+        v["watchers"]["list"]
+            .as_array()
+            .is_some_and(|l| l.len() == 2)
+    });
+    assert_eq!(two["watchers"]["list"][1]["read_only"], false, "{two}");
+    drop(other);
+    next_until("the second leaving", &|v| {
+        v["watchers"]["list"]
+            .as_array()
+            .is_some_and(|l| l.len() == 1)
+    });
+    w.write_all(
+        b"{\"op\":\"command\",\"command\":{\"action\":\"approve\",\"comment\":\"sneaky\"}}\n",
+    )
+    .unwrap();
+    let refused = next_until("the refusal", &|v| v.get("error").is_some());
+    assert_eq!(refused["error"], "this connection only watches (read-only)");
+    let ok = slate(&sb, &["approve", &id, "--comment", "from the shell"]);
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    assert_eq!(run.finish().status.code(), Some(0), "{}", run.printed());
+    let recs = read_journal(&run_dir(&sb, &id).join("journal.ndjson"));
+    assert_eq!(only(&recs, "approved")["comment"], "from the shell");
 }

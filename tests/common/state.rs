@@ -98,3 +98,84 @@ pub fn toast(app: &App) -> String {
         .map(|t| t.text.clone())
         .unwrap_or_default()
 }
+
+/// The events of a run of [`plan`]`(false, false)` that deployed dev and
+/// waits at prod's gate `go`, from the start.
+pub fn at_gate_events(src: &str) -> Vec<Event> {
+    use slate::engine::event::{EnvOutcome, StepStatus};
+    let done = |env, step| Event::StepFinished {
+        env,
+        step,
+        attempt: 1,
+        status: StepStatus::Succeeded,
+        exit_code: Some(0),
+        duration_ms: 5,
+        message: "ok".into(),
+    };
+    let start = |env, step| Event::StepStarted {
+        env,
+        step,
+        attempt: 1,
+    };
+    vec![
+        run_started(src),
+        Event::EnvStarted { env: 0 },
+        start(0, 0),
+        done(0, 0),
+        start(0, 1),
+        done(0, 1),
+        Event::EnvFinished {
+            env: 0,
+            outcome: EnvOutcome::Deployed,
+        },
+        Event::EnvStarted { env: 1 },
+        start(1, 0),
+        Event::GateWaiting {
+            env: 1,
+            step: 0,
+            gate: "go".into(),
+            required: 1,
+            require_comment: false,
+            timeout_ms: None,
+            since: None,
+        },
+    ]
+}
+
+/// Records of `events`, one every 100 ms from [`t0`].
+pub fn records(events: Vec<Event>) -> Vec<slate::engine::event::Record> {
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, event)| slate::engine::event::Record {
+            seq: i as u64 + 1,
+            ts: t0() + jiff::SignedDuration::from_millis((i as i64 + 1) * 100),
+            event,
+        })
+        .collect()
+}
+
+/// Who follows the run, as a control socket would say it: `you` is
+/// "alice"'s steering cockpit (id 1), then each `(id, user, read_only,
+/// seconds before t0 + 1m)`.
+pub fn watchers(others: &[(u64, &str, bool, i64)]) -> slate::control::presence::Watchers {
+    use slate::control::presence::{Watcher, Watchers};
+    let at = |s: i64| t0() + jiff::SignedDuration::from_secs(60 - s);
+    let mut list = vec![Watcher {
+        id: 1,
+        user: "alice".into(),
+        read_only: false,
+        since: at(0),
+    }];
+    list.extend(others.iter().map(|&(id, user, read_only, ago)| Watcher {
+        id,
+        user: user.into(),
+        read_only,
+        since: at(ago),
+    }));
+    Watchers {
+        you: 1,
+        list,
+        more: 0,
+    }
+}

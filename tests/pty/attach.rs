@@ -38,10 +38,20 @@ rollback = 'echo "undo $SLATE_ENV" >> "$LEDGER"'
 );
 
 fn attach(sb: &Sandbox, extra: &[&str]) -> Term {
+    attach_osc(sb, extra, true)
+}
+
+/// With OSC sequences allowed (`SLATE_NO_OSC` unset), or turned off.
+fn attach_osc(sb: &Sandbox, extra: &[&str], osc: bool) -> Term {
     let mut args = vec!["attach"];
     args.extend_from_slice(extra);
-    Term::builder(&args)
-        .size(110, 32)
+    let b = Term::builder(&args);
+    let b = if osc {
+        b.env_remove("SLATE_NO_OSC")
+    } else {
+        b.env("SLATE_NO_OSC", "1")
+    };
+    b.size(110, 32)
         .cwd(sb.dir.path())
         .env("SLATE_HOME", sb.home())
         .tag(&sb.tag)
@@ -68,7 +78,7 @@ fn two_cockpits_follow_a_headless_run_and_one_approves_it() {
 
     // Attached after the fact, both show what already happened, then the gate.
     let driver = attach(&sb, &[]);
-    let observer = attach(&sb, &["--read-only"]);
+    let observer = attach_osc(&sb, &["--read-only"], false);
     for t in [&driver, &observer] {
         let s = t.wait_for("WAITING FOR APPROVAL", WAIT);
         assert!(s.contains("dev"), "dev's deploy is replayed:\n{s}");
@@ -119,7 +129,22 @@ fn two_cockpits_follow_a_headless_run_and_one_approves_it() {
         assert!(t.wait_exit(WAIT).success());
         let after = t.assert_terminal_restored();
         assert!(after.contains("released"), "{after}");
+        assert!(after.contains("dossier: "), "{after}");
     }
+    // The dossier's path is a link (OSC 8) where OSC is allowed, and plain
+    // text with SLATE_NO_OSC.
+    let dossier = newest_run(sb.home()).unwrap().join("dossier.md");
+    let link = format!("\x1b]8;;file://{}", dossier.display());
+    assert!(
+        driver.raw().contains(&link),
+        "{:?}",
+        common::pty::tail(&driver.raw())
+    );
+    assert!(
+        !observer.raw().contains("\x1b]8;"),
+        "{:?}",
+        common::pty::tail(&observer.raw())
+    );
 }
 
 #[test]
@@ -136,4 +161,62 @@ fn attaching_to_a_run_that_is_not_active_says_so() {
         s.contains("is not active") && s.contains("slate replay"),
         "{s}"
     );
+}
+
+#[test]
+fn two_attached_cockpits_see_each_other_steering_and_watching() {
+    let sb = Sandbox::new();
+    let plan = sb.plan("plan.toml", PLAN);
+    let headless = sb
+        .slate()
+        .args(["run", "--headless", plan.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the headless run");
+    sb.wait_for("the gate to wait", WAIT, || {
+        newest_run(sb.home())
+            .and_then(|d| std::fs::read_to_string(d.join("journal.ndjson")).ok())
+            .is_some_and(|j| j.contains("\"gate_waiting\""))
+    });
+    let wide = |extra: &[&str]| {
+        let mut args = vec!["attach"];
+        args.extend_from_slice(extra);
+        Term::builder(&args)
+            .size(160, 40)
+            .cwd(sb.dir.path())
+            .env("SLATE_HOME", sb.home())
+            .tag(&sb.tag)
+            .budget(Duration::from_secs(60))
+            .start()
+    };
+    let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .unwrap()
+        .map(|u| u.name)
+        .unwrap();
+    let mut driver = wide(&[]);
+    driver.wait_for("WAITING FOR APPROVAL", WAIT);
+    assert!(!driver.screen().contains("also here"), "alone so far");
+    let mut observer = wide(&["--read-only"]);
+    // Each is told of the other, as the kernel names them, and how they follow.
+    driver.wait_for(&format!("also here: {me} watching <1m"), WAIT);
+    observer.wait_for(&format!("also here: {me} steering <1m"), WAIT);
+    // Leaving takes the observer off the driver's header.
+    observer.send(b"q");
+    assert!(observer.wait_exit(WAIT).success());
+    driver.wait_without("also here", WAIT);
+
+    driver.send(b"a");
+    driver.wait_for("comment", WAIT);
+    driver.send(b"ok");
+    driver.send(ENTER);
+    driver.wait_for("RELEASED", WAIT);
+    let out = common::sandbox::wait_output(headless, WAIT, &["run", "--headless"]);
+    assert!(out.status.success());
+    // Presence is not part of the run: nothing about it was journaled.
+    let journal =
+        std::fs::read_to_string(newest_run(sb.home()).unwrap().join("journal.ndjson")).unwrap();
+    assert!(!journal.contains("watch"), "{journal}");
+    driver.send(b"q");
+    assert!(driver.wait_exit(WAIT).success());
 }

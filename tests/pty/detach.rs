@@ -240,7 +240,13 @@ fn follow(run_dir: &Path) -> std::thread::JoinHandle<Vec<Record>> {
         .build()
         .unwrap();
     let session = rt
-        .block_on(Session::open(run_dir, 1, false))
+        .block_on(Session::open(
+            run_dir,
+            slate::control::client::Following {
+                from_seq: 1,
+                ..Default::default()
+            },
+        ))
         .expect("subscribe through the control socket");
     std::thread::spawn(move || {
         let (mut followed, _commands) = session.into_parts();

@@ -15,3 +15,4 @@ mod history;
 mod replay;
 mod review;
 mod stopline_cockpit;
+mod watchers;

@@ -10,3 +10,4 @@ mod history;
 mod history_paging;
 mod replay;
 mod review;
+mod watchers;

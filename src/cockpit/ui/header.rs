@@ -4,6 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
+use unicode_width::UnicodeWidthStr;
 
 use super::widgets::{fmt_ms, fmt_wait, since_ms, spinner};
 use crate::cockpit::app::App;
@@ -70,6 +71,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Span::styled(format!("  {elapsed}"), t.muted),
     ]);
     let line1 = Line::from(spans);
+    let used = line1.width() as u16;
     let where_ = match (
         r.current_env,
         r.current_env.and_then(|e| r.envs[e].current_step),
@@ -102,6 +104,13 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             t.paused,
         ));
     }
+    // A paused run's own clock, quoted like a gate's: seconds, then minutes.
+    if let Some(since) = r.paused_since.filter(|_| r.status == RunStatus::Paused) {
+        line2.push(Span::styled(
+            format!("  ‖ paused {}", fmt_wait(since_ms(app, since))),
+            t.paused,
+        ));
+    }
     if let Some(b) = &r.blocked {
         line2.push(Span::styled(format!("   ⚠ {}", b.reason), t.fail));
     }
@@ -121,7 +130,60 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             ));
         }
     }
-    frame.render_widget(Paragraph::new(vec![line1, Line::from(line2)]), area);
+    let line2 = Line::from(line2);
+    let used2 = line2.width() as u16;
+    frame.render_widget(Paragraph::new(vec![line1, line2]), area);
+    // Who else follows the run, right-aligned in what either line leaves:
+    // the fullest form that fits, on the first line if it can.
+    let room = |used: u16| area.width.saturating_sub(used + 2) as usize;
+    let forms = watchers_forms(app);
+    let placed = forms.iter().find_map(|f| {
+        [(0, used), (1, used2)]
+            .into_iter()
+            .find(|&(_, u)| f.width() <= room(u))
+            .map(|(row, _)| (row, f))
+    });
+    if let Some((row, text)) = placed.filter(|_| area.height > 1) {
+        let w = text.width() as u16;
+        let at = Rect::new(area.x + area.width - w - 1, area.y + row, w, 1);
+        frame.render_widget(Paragraph::new(Span::styled(text.clone(), t.muted)), at);
+    }
+}
+
+/// Who else follows the run, fullest first: "also here: bob watching 5m,
+/// carol steering <1m", "also here: bob, carol", "+2 here". Empty when
+/// nobody else follows it (or a replay, which nobody follows).
+pub fn watchers_forms(app: &App) -> Vec<String> {
+    let Some(w) = app.watchers.as_ref() else {
+        return Vec::new();
+    };
+    let others: Vec<_> = w.others().collect();
+    if others.is_empty() {
+        return Vec::new();
+    }
+    let more = match w.more {
+        0 => String::new(),
+        n => format!(" +{n} more"),
+    };
+    let full = others
+        .iter()
+        .map(|o| {
+            let how = if o.read_only { "watching" } else { "steering" };
+            let since = crate::duration::coarse(since_ms(app, o.since));
+            format!("{} {how} {since}", o.user)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let names = others
+        .iter()
+        .map(|o| o.user.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    vec![
+        format!("also here: {full}{more}"),
+        format!("also here: {names}{more}"),
+        format!("+{} here", w.others_count()),
+    ]
 }
 
 /// "▶ REPLAY 4× · 14:03:12 · 120/950 · paused": what is played, how, and where.

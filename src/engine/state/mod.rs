@@ -52,6 +52,9 @@ pub struct RunState {
     pub pause_requested: bool,
     /// Why the engine paused by itself (an inconclusive analysis), until resumed.
     pub pause_reason: Option<String>,
+    /// When the run came to rest paused (the header's pause clock), until resumed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_since: Option<Timestamp>,
     pub current_env: Option<usize>,
     pub envs: Vec<EnvView>,
     /// The release's artifacts as checked before each environment.
@@ -102,6 +105,7 @@ impl Default for RunState {
             status_before_pause: None,
             pause_requested: false,
             pause_reason: None,
+            paused_since: None,
             current_env: None,
             envs: Vec::new(),
             artifacts: Vec::new(),

@@ -78,12 +78,14 @@ pub(super) fn apply(s: &mut RunState, event: &Event, ts: Timestamp) {
                     s.status
                 };
                 s.status_before_pause = Some(before);
+                s.paused_since = Some(ts);
             }
             s.status = RunStatus::Paused;
         }
         Event::Resumed { .. } => {
             s.pause_requested = false;
             s.pause_reason = None;
+            s.paused_since = None;
             if let Some(prev) = s.status_before_pause.take() {
                 s.status = prev;
             } else if s.status == RunStatus::Pausing {
@@ -101,6 +103,7 @@ pub(super) fn apply(s: &mut RunState, event: &Event, ts: Timestamp) {
             s.pending_stop = None;
             s.pause_requested = false;
             s.pause_reason = None;
+            s.paused_since = None;
             s.status_before_pause = None;
         }
         // Other families' events are dispatched elsewhere (`RunState::apply`).
