@@ -15,9 +15,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transac
 use super::ledger::{Deployment, Reach};
 use super::pins::{Pin, PinKind};
 use super::schema::{MIGRATIONS, latest};
-use super::{
-    Delivery, DeliveryQuery, Page, Place, RunQuery, RunRecord, Store, StoreError,
-};
+use super::{Delivery, DeliveryQuery, Page, Place, RunQuery, RunRecord, Store, StoreError};
 use crate::runs::{Outcome, RunSummary};
 
 mod locks;

@@ -40,9 +40,7 @@ pub use config::{TeamConfig, configured};
 use schema::{BOOTSTRAP, MIGRATIONS, latest};
 
 use super::ledger::{Deployment, Reach};
-use super::{
-    Delivery, DeliveryQuery, Page, Place, RunQuery, RunRecord, Store, StoreError,
-};
+use super::{Delivery, DeliveryQuery, Page, Place, RunQuery, RunRecord, Store, StoreError};
 use crate::runs::{Outcome, RunSummary};
 
 /// How long one call (a query, a transaction) may take before it is given
