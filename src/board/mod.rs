@@ -14,6 +14,7 @@
 
 pub mod app;
 pub mod keymap;
+pub mod screenshot;
 pub mod snapshot;
 pub mod ui;
 pub mod watch;

@@ -22,7 +22,7 @@ use crate::tui::widgets::truncate;
 const MIN_WIDTH: u16 = 40;
 const MIN_HEIGHT: u16 = 10;
 /// From this width the runs and the inbox sit side by side.
-const SIDE_BY_SIDE: u16 = 120;
+const SIDE_BY_SIDE: u16 = 150;
 /// The narrowest environment column.
 const CELL_MIN: usize = 12;
 

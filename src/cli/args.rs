@@ -397,10 +397,14 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Run a plan and render its cockpit at the first manual gate into an SVG picture (for docs)
+    /// Render a plan's cockpit at its first manual gate (the plan really runs), or the board, into an SVG picture (for docs)
     Screenshot {
         /// The plan file (TOML); it really runs, up to its first manual gate
-        plan: PathBuf,
+        #[arg(required_unless_present = "board")]
+        plan: Option<PathBuf>,
+        /// Render the board (`slate board`) from the store as it is now, instead of a plan's cockpit
+        #[arg(long, conflicts_with = "plan")]
+        board: bool,
         /// Where to write the SVG
         #[arg(short, long, value_name = "FILE")]
         out: PathBuf,

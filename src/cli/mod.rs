@@ -239,11 +239,26 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
             config_dir,
         ),
         Cmd::Screenshot {
-            plan,
+            plan: None,
             out,
             width,
             height,
             theme,
+            ..
+        } => match crate::board::screenshot::run(&out, width, height, &theme, state_dir) {
+            Ok(()) => 0,
+            Err(e) => {
+                crate::warn_user!("slate: {e}");
+                1
+            }
+        },
+        Cmd::Screenshot {
+            plan: Some(plan),
+            out,
+            width,
+            height,
+            theme,
+            ..
         } => block_on(async {
             match crate::cockpit::screenshot::run(&plan, &out, width, height, &theme, state_dir)
                 .await

@@ -391,3 +391,66 @@ fn an_older_state_directory_is_moved_to_the_store() {
         "{again:?}"
     );
 }
+
+/// The characters of an SVG screenshot, row by row (each cell is its own
+/// `<text>` at a `y`; blank cells are not drawn, so words keep together
+/// but the spaces between them are gone).
+fn svg_rows(svg: &str) -> Vec<String> {
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for cell in svg.split("<text ").skip(1) {
+        let y = cell.split("y=\"").nth(1).and_then(|r| r.split('"').next());
+        let ch = cell.split('>').nth(1).and_then(|r| r.split('<').next());
+        let (Some(y), Some(ch)) = (y, ch) else {
+            continue;
+        };
+        match rows.last_mut() {
+            Some((ry, text)) if ry == y => text.push_str(ch),
+            _ => rows.push((y.to_string(), ch.to_string())),
+        }
+    }
+    rows.into_iter().map(|(_, t)| t).collect()
+}
+
+#[test]
+fn screenshot_board_renders_what_the_store_holds() {
+    let sb = Sandbox::new();
+    assert_eq!(release(&sb, "1.0.0", "0.9.0").status.code(), Some(0));
+    assert_eq!(release(&sb, "1.1.0", "1.0.0").status.code(), Some(0));
+    let out = sb.path("board.svg");
+    let shot = sb.run(
+        &[
+            "screenshot",
+            "--board",
+            "-o",
+            out.to_str().unwrap(),
+            "--width",
+            "100",
+            "--height",
+            "20",
+        ],
+        LIMIT,
+    );
+    assert_eq!(shot.status.code(), Some(0), "{shot:?}");
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(svg.starts_with("<svg"), "{svg:.200}");
+    let rows = svg_rows(&svg);
+    // The release's row: live 1.1.0, healthy, in all three environments.
+    let row = rows
+        .iter()
+        .find(|r| r.contains("payments"))
+        .unwrap_or_else(|| panic!("no payments row in {rows:#?}"));
+    assert_eq!(row.matches("✔1.1.0").count(), 3, "{row}");
+    assert!(!row.contains("1.0.0"), "{row}");
+    // A plan and --board together are refused before anything runs.
+    let both = sb.run(
+        &[
+            "screenshot",
+            "--board",
+            "x.toml",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    assert_eq!(both.status.code(), Some(2), "{both:?}");
+}
