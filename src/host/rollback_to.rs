@@ -68,7 +68,10 @@ pub fn prepare(ask: &Ask, state_dir: &Path) -> Result<Prepared, Failure> {
         } else {
             known
                 .iter()
-                .map(|v| shown(v))
+                .map(|v| match &live {
+                    Some(l) if &l.version == v => format!("{} (live now)", shown(v)),
+                    _ => shown(v),
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         }
@@ -83,7 +86,7 @@ pub fn prepare(ask: &Ask, state_dir: &Path) -> Result<Prepared, Failure> {
             "is not in the ledger"
         };
         return Err(refuse(format!(
-            "version {} {never} in {} of release {}; versions live there before: {}",
+            "version {} {never} in {} of release {}; versions that went live there: {}",
             shown(&ask.version),
             shown(&place.env),
             shown(&place.release),

@@ -266,8 +266,8 @@ fn unknown_versions_and_changed_artifacts_are_refused_by_name() {
         "{err}"
     );
     assert!(
-        err.contains("1.2.0, 1.1.0, 1.0.0"),
-        "the versions it knows: {err}"
+        err.contains("versions that went live there: 1.2.0 (live now), 1.1.0, 1.0.0"),
+        "the versions it knows, and which is live: {err}"
     );
     assert_eq!(runs(&sb).len(), n, "no run for a refusal");
 
