@@ -122,6 +122,9 @@ fn two_runs_started_at_the_same_instant_exactly_one_proceeds() {
         let loser = wait_output(outs.remove(0), LIMIT, &["loser"]);
         let winner = wait_output(running.remove(0), LIMIT, &["winner"]);
         let (lr, wr) = (records(&loser), records(&winner));
+        // Said before `outcome`, whose own message has no output in it.
+        assert!(!wr.is_empty(), "the winner printed no records: {winner:?}");
+        assert!(!lr.is_empty(), "the loser printed no records: {loser:?}");
         assert_eq!(common::outcome(&wr), "released", "{}", text(&winner));
         assert_eq!(common::outcome(&lr), "failed", "{}", text(&loser));
         let blocked = common::only(&lr, "env_blocked");
