@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use ratatui::crossterm::event::KeyEvent;
 
 use crate::tui::key::Key;
-use crate::tui::keymap::{self, Binding};
+use crate::tui::keymap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -61,13 +61,7 @@ impl Scope {
 }
 
 /// A default binding: keys, action, where, what help says, what the footer says.
-type Row = (
-    &'static [&'static str],
-    Action,
-    Scope,
-    &'static str,
-    Option<&'static str>,
-);
+type Row = keymap::Row<Action, Scope>;
 
 /// Footer hints appear in this order, so the important ones survive a narrow terminal.
 #[rustfmt::skip]
@@ -96,23 +90,8 @@ const DEFAULTS: &[Row] = &[
 pub const TYPING_HELP: &str = "while typing: Enter keeps · Esc clears · Backspace deletes";
 
 /// The table, its keys parsed once.
-pub static KEYMAP: LazyLock<keymap::Keymap<Action, Scope>> = LazyLock::new(|| {
-    keymap::Keymap::new(
-        DEFAULTS
-            .iter()
-            .map(|&(keys, action, scope, desc, hint)| Binding {
-                keys: keys
-                    .iter()
-                    .map(|k| Key::parse(k).expect("built-in keys parse"))
-                    .collect(),
-                action,
-                scope,
-                desc,
-                hint,
-            })
-            .collect(),
-    )
-});
+pub static KEYMAP: LazyLock<keymap::Keymap<Action, Scope>> =
+    LazyLock::new(|| keymap::Keymap::from_rows(DEFAULTS));
 
 /// The action `ev` asks for on `screen` (List or Viewer).
 pub fn lookup(screen: Scope, ev: &KeyEvent) -> Option<Action> {

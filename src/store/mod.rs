@@ -15,6 +15,7 @@ pub mod pins;
 pub mod postgres;
 pub mod rebuild;
 mod schema;
+mod sql;
 pub mod sqlite;
 pub mod sync;
 

@@ -15,8 +15,9 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transac
 use super::ledger::{Deployment, Reach};
 use super::pins::{Pin, PinKind};
 use super::schema::{MIGRATIONS, latest};
+use super::sql::{self, from_micros, micros, outcome_from, outcome_key};
 use super::{Delivery, DeliveryQuery, Page, Place, RunQuery, RunRecord, Store, StoreError};
-use crate::runs::{Outcome, RunSummary};
+use crate::runs::RunSummary;
 
 mod locks;
 
@@ -178,34 +179,6 @@ fn classify(path: &str, e: rusqlite::Error) -> StoreError {
         )),
         _ => StoreError::Other(format!("the store {path}: {e}")),
     }
-}
-
-fn micros(t: Option<Timestamp>) -> Option<i64> {
-    t.map(|t| t.as_microsecond())
-}
-
-fn from_micros(v: Option<i64>) -> Option<Timestamp> {
-    v.and_then(|v| Timestamp::from_microsecond(v).ok())
-}
-
-fn outcome_key(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Released => "released",
-        Outcome::RolledBack => "rolled_back",
-        Outcome::Rejected => "rejected",
-        Outcome::Aborted => "aborted",
-        Outcome::Held => "held",
-        Outcome::Failed => "failed",
-        Outcome::Running => "running",
-        Outcome::Interrupted => "interrupted",
-    }
-}
-
-fn outcome_from(key: &str) -> Outcome {
-    Outcome::ALL
-        .into_iter()
-        .find(|o| outcome_key(*o) == key)
-        .unwrap_or(Outcome::Interrupted)
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -377,58 +350,6 @@ fn prune_places(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The WHERE clause of a run query (filters and where its page starts)
-/// and its parameters, in order. The text filter is a LIKE over the fields
-/// `RunSummary::matches` reads (the outcome as its word), with the text's
-/// own wildcards escaped; SQLite's LIKE ignores the case of ASCII letters.
-fn run_filter(query: &RunQuery) -> (String, Vec<String>) {
-    let mut terms: Vec<String> = Vec::new();
-    let mut params: Vec<String> = Vec::new();
-    let mut param = |v: String| {
-        params.push(v);
-        format!("?{}", params.len())
-    };
-    if let Some(r) = &query.release {
-        terms.push(format!("release = {}", param(r.clone())));
-    }
-    if let Some(o) = query.outcome {
-        terms.push(format!("outcome = {}", param(outcome_key(o).to_string())));
-    }
-    match &query.page {
-        Page::Newest | Page::Oldest => {}
-        Page::OlderThan(id) => terms.push(format!("run_id < {}", param(id.clone()))),
-        Page::From(id) => terms.push(format!("run_id <= {}", param(id.clone()))),
-        Page::NewerThan(id) => terms.push(format!("run_id > {}", param(id.clone()))),
-    }
-    if !query.text.is_empty() {
-        let p = param(query.like_pattern());
-        let fields = [
-            "run_id",
-            "release",
-            "version",
-            "previous_version",
-            "owner",
-            "started_by",
-            "coalesce(reached, '')",
-            "CASE outcome WHEN 'rolled_back' THEN 'rolled back' ELSE outcome END",
-            "message",
-            // A JSON array of names: the text is found inside one of them
-            // (a name with a quote or a backslash is stored escaped).
-            "approvers",
-        ];
-        let any: Vec<String> = fields
-            .iter()
-            .map(|f| format!("{f} LIKE {p} ESCAPE '\\'"))
-            .collect();
-        terms.push(format!("({})", any.join(" OR ")));
-    }
-    if terms.is_empty() {
-        (String::new(), params)
-    } else {
-        (format!(" WHERE {}", terms.join(" AND ")), params)
-    }
-}
-
 impl Store for SqliteStore {
     fn put_run(&self, run: &RunRecord) -> Result<bool, StoreError> {
         let now = Timestamp::now().as_microsecond();
@@ -448,7 +369,7 @@ impl Store for SqliteStore {
     }
 
     fn runs(&self, query: &RunQuery) -> Result<Vec<RunSummary>, StoreError> {
-        let (filter, params) = run_filter(query);
+        let (filter, params) = sql::run_filter(query, &DIALECT);
         let oldest_first = matches!(query.page, Page::Oldest | Page::NewerThan(_));
         let limit = query
             .limit
@@ -471,7 +392,7 @@ impl Store for SqliteStore {
     }
 
     fn count_runs(&self, query: &RunQuery) -> Result<usize, StoreError> {
-        let (filter, params) = run_filter(query);
+        let (filter, params) = sql::run_filter(query, &DIALECT);
         let sql = format!("SELECT count(*) FROM runs{filter}");
         let run = || -> rusqlite::Result<i64> {
             let mut st = self.conn.prepare_cached(&sql)?;
@@ -669,3 +590,10 @@ impl SqliteStore {
         self.write(|tx| put_pins(tx, run))
     }
 }
+
+/// SQLite's parameters are `?N`; its LIKE ignores the case of ASCII letters.
+const DIALECT: sql::Dialect = sql::Dialect {
+    placeholder: |n| format!("?{n}"),
+    like: "LIKE",
+    text: str::to_string,
+};

@@ -38,6 +38,16 @@ pub fn join(keys: &[Key], sep: &str) -> String {
     keys.iter().map(Key::label).collect::<Vec<_>>().join(sep)
 }
 
+/// A built-in binding as a table row: keys, action, where, what help
+/// says, what the footer says.
+pub type Row<A, S> = (
+    &'static [&'static str],
+    A,
+    S,
+    &'static str,
+    Option<&'static str>,
+);
+
 #[derive(Debug, Clone)]
 pub struct Keymap<A, S> {
     bindings: Vec<Binding<A, S>>,
@@ -46,6 +56,24 @@ pub struct Keymap<A, S> {
 impl<A: Copy + Eq, S: Scope> Keymap<A, S> {
     pub fn new(bindings: Vec<Binding<A, S>>) -> Self {
         Keymap { bindings }
+    }
+
+    /// A keymap of built-in rows, whose keys are known to parse.
+    pub fn from_rows(rows: &[Row<A, S>]) -> Self {
+        Keymap::new(
+            rows.iter()
+                .map(|&(keys, action, scope, desc, hint)| Binding {
+                    keys: keys
+                        .iter()
+                        .map(|k| Key::parse(k).expect("built-in keys parse"))
+                        .collect(),
+                    action,
+                    scope,
+                    desc,
+                    hint,
+                })
+                .collect(),
+        )
     }
 
     pub fn bindings(&self) -> &[Binding<A, S>] {

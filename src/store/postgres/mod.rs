@@ -36,12 +36,13 @@ use jiff::Timestamp;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Row};
 
+use super::sql::{self, from_micros, micros, outcome_from, outcome_key};
 pub use config::{TeamConfig, configured};
 use schema::{BOOTSTRAP, MIGRATIONS, latest};
 
 use super::ledger::{Deployment, Reach};
 use super::{Delivery, DeliveryQuery, Page, Place, RunQuery, RunRecord, Store, StoreError};
-use crate::runs::{Outcome, RunSummary};
+use crate::runs::RunSummary;
 
 /// How long one call (a query, a transaction) may take before it is given
 /// up as the server not answering.
@@ -444,34 +445,6 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
-fn micros(t: Option<Timestamp>) -> Option<i64> {
-    t.map(|t| t.as_microsecond())
-}
-
-fn from_micros(v: Option<i64>) -> Option<Timestamp> {
-    v.and_then(|v| Timestamp::from_microsecond(v).ok())
-}
-
-fn outcome_key(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Released => "released",
-        Outcome::RolledBack => "rolled_back",
-        Outcome::Rejected => "rejected",
-        Outcome::Aborted => "aborted",
-        Outcome::Held => "held",
-        Outcome::Failed => "failed",
-        Outcome::Running => "running",
-        Outcome::Interrupted => "interrupted",
-    }
-}
-
-fn outcome_from(key: &str) -> Outcome {
-    Outcome::ALL
-        .into_iter()
-        .find(|o| outcome_key(*o) == key)
-        .unwrap_or(Outcome::Interrupted)
-}
-
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> Result<T, String> {
     row.try_get(i).map_err(|e| format!("column {i}: {e}"))
 }
@@ -687,54 +660,6 @@ async fn forget(
     Ok(())
 }
 
-/// The WHERE clause of a run query and its parameters, in order: as the
-/// SQLite store's (`ILIKE`, so case is ignored beyond ASCII too).
-fn run_filter(query: &RunQuery) -> (String, Vec<String>) {
-    let mut terms: Vec<String> = Vec::new();
-    let mut params: Vec<String> = Vec::new();
-    let mut param = |v: String| {
-        params.push(text(&v));
-        format!("${}", params.len())
-    };
-    if let Some(r) = &query.release {
-        terms.push(format!("release = {}", param(r.clone())));
-    }
-    if let Some(o) = query.outcome {
-        terms.push(format!("outcome = {}", param(outcome_key(o).to_string())));
-    }
-    match &query.page {
-        Page::Newest | Page::Oldest => {}
-        Page::OlderThan(id) => terms.push(format!("run_id < {}", param(id.clone()))),
-        Page::From(id) => terms.push(format!("run_id <= {}", param(id.clone()))),
-        Page::NewerThan(id) => terms.push(format!("run_id > {}", param(id.clone()))),
-    }
-    if !query.text.is_empty() {
-        let p = param(query.like_pattern());
-        let fields = [
-            "run_id",
-            "release",
-            "version",
-            "previous_version",
-            "owner",
-            "started_by",
-            "coalesce(reached, '')",
-            "CASE outcome WHEN 'rolled_back' THEN 'rolled back' ELSE outcome END",
-            "message",
-            "approvers",
-        ];
-        let any: Vec<String> = fields
-            .iter()
-            .map(|f| format!("{f} ILIKE {p} ESCAPE '\\'"))
-            .collect();
-        terms.push(format!("({})", any.join(" OR ")));
-    }
-    if terms.is_empty() {
-        (String::new(), params)
-    } else {
-        (format!(" WHERE {}", terms.join(" AND ")), params)
-    }
-}
-
 impl Store for PgStore {
     fn put_run(&self, run: &RunRecord) -> Result<bool, StoreError> {
         // Pins stay on this machine for now, like locks (`locks.rs`).
@@ -783,7 +708,7 @@ impl Store for PgStore {
     }
 
     fn runs(&self, query: &RunQuery) -> Result<Vec<RunSummary>, StoreError> {
-        let (filter, params) = run_filter(query);
+        let (filter, params) = sql::run_filter(query, &DIALECT);
         let oldest_first = matches!(query.page, Page::Oldest | Page::NewerThan(_));
         let limit = match query.limit {
             Some(l) => format!(" LIMIT {}", l.min(i64::MAX as usize)),
@@ -808,7 +733,7 @@ impl Store for PgStore {
     }
 
     fn count_runs(&self, query: &RunQuery) -> Result<usize, StoreError> {
-        let (filter, params) = run_filter(query);
+        let (filter, params) = sql::run_filter(query, &DIALECT);
         let sql = format!("SELECT count(*)::bigint FROM slate.runs{filter}");
         let n: i64 = self.call(async |c: &mut Client| {
             let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
@@ -1021,3 +946,10 @@ impl Store for PgStore {
         .map(|_| ())
     }
 }
+
+/// PostgreSQL's parameters are `$N`, `ILIKE` ignores case, and text holds no NUL.
+const DIALECT: sql::Dialect = sql::Dialect {
+    placeholder: |n| format!("${n}"),
+    like: "ILIKE",
+    text,
+};
