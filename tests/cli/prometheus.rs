@@ -73,7 +73,7 @@ pub(crate) fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bo
     }
 }
 
-fn demo_service(procs: &mut Procs, version: &str, port: u16, extra: &[&str], tag: &str) {
+pub(crate) fn demo_service(procs: &mut Procs, version: &str, port: u16, extra: &[&str], tag: &str) {
     let child = Command::new(env!("CARGO_BIN_EXE_slate"))
         .args(["demo-service", "serve", "--version", version, "--port"])
         .arg(port.to_string())

@@ -7,8 +7,8 @@
 //! The Prometheus tests are skipped — loudly — only when no `prometheus`
 //! binary is installed; `.ci/run` installs it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -20,76 +20,9 @@ use common::*;
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Children killed when the test ends, however it ends.
-struct Procs(Vec<Child>);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn prometheus_binary() -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("prometheus"))
-            .find(|p| p.is_file())
-    })
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// GET a URL on loopback, bounded in time.
-fn get(url: &str) -> Option<String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let c = slate::net::client_builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .ok()?;
-        c.get(url).send().await.ok()?.text().await.ok()
-    })
-}
-
-/// Polls `cond` every 200 ms until it holds, failing after `limit`.
-fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn demo_service(procs: &mut Procs, version: &str, port: u16, extra: &[&str], tag: &str) {
-    let child = Command::new(env!("CARGO_BIN_EXE_slate"))
-        .args(["demo-service", "serve", "--version", version, "--port"])
-        .arg(port.to_string())
-        .args(["--rate", "1000"])
-        .args(extra)
-        .env("SLATE_TEST_TAG", tag)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start demo-service");
-    procs.0.push(child);
-    wait_for("demo-service /healthz", READY_TIMEOUT, || {
-        get(&format!("http://127.0.0.1:{port}/healthz")).is_some()
-    });
-}
+// The process guard, the binary, ports, HTTP and the demo instances are
+// the Prometheus tests' own (`prometheus.rs`).
+use super::prometheus::{Procs, demo_service, free_port, get, prometheus_binary, wait_for};
 
 fn start_prometheus(bin: &Path, dir: &Path, targets: &[u16], procs: &mut Procs) -> String {
     let port = free_port();
