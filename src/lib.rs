@@ -9,6 +9,7 @@
 
 pub mod analysis;
 pub mod board;
+pub mod change;
 pub mod cli;
 pub mod cockpit;
 pub mod control;

@@ -264,6 +264,10 @@ pub enum Cmd {
         /// Why you approve (some gates require one)
         #[arg(long, default_value = "")]
         comment: String,
+        /// Approve nothing: show what the waiting gate would promote and what
+        /// that changes against what is live in the environment
+        #[arg(long, conflicts_with = "comment")]
+        show: bool,
     },
     /// Reject the gate an active run waits at; its environment rolls back
     Reject {

@@ -9,6 +9,7 @@
 
 mod analysis;
 mod args;
+mod changes;
 mod complete;
 pub mod demo;
 mod doctor;
@@ -149,7 +150,15 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
             &reason,
         ),
         Cmd::Unfreeze { env } => locks::unfreeze(state_dir, &env),
-        Cmd::Approve { run, gate, comment } => steer(run, Action::Approve { gate, comment }),
+        Cmd::Approve {
+            run,
+            gate,
+            show: true,
+            ..
+        } => changes::show(state_dir, &run, gate.as_deref()),
+        Cmd::Approve {
+            run, gate, comment, ..
+        } => steer(run, Action::Approve { gate, comment }),
         Cmd::Reject { run, gate, reason } => steer(run, Action::Reject { gate, reason }),
         Cmd::Pause { run } => steer(run, Action::Pause),
         Cmd::Resume { run } => steer(run, Action::Resume),

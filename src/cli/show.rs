@@ -56,6 +56,13 @@ pub fn run(state_dir: &Path, run: &str, json: bool) -> i32 {
     }
     for env in &state.envs {
         crate::say!("  {:<10} {}", env.name, env.status.word());
+        if let Some(c) = &env.change {
+            crate::say!(
+                "    {} · {}",
+                crate::change::headline(c, &env.name),
+                crate::change::summary(c)
+            );
+        }
         for s in &env.steps {
             let d = s
                 .duration_ms

@@ -20,7 +20,21 @@ pub fn write(out: &mut String, input: &Input) {
         "Outcome",
     ]);
     for (i, e) in s.envs.iter().enumerate() {
-        let before = md::code(&s.previous_version);
+        // What was live there by the ledger when the run entered; the
+        // plan's `previous_version` only where the run compared nothing.
+        let live = e
+            .change
+            .as_deref()
+            .and_then(|c| c.live.as_ref())
+            .map(|l| l.version.as_str());
+        let was = live.unwrap_or(&s.previous_version);
+        let before = match (live, e.change.as_deref()) {
+            (Some(v), _) => md::code(v),
+            (None, Some(c)) if c.first() => {
+                format!("{} (per the plan; the ledger had none)", md::code(was))
+            }
+            (None, _) => md::code(was),
+        };
         if input.planned {
             t.row(vec![
                 md::text(&e.name),
@@ -34,9 +48,7 @@ pub fn write(out: &mut String, input: &Input) {
         }
         let after = match e.status {
             EnvStatus::Done(EnvOutcome::Deployed) => md::code(&s.version),
-            EnvStatus::Done(EnvOutcome::RolledBack) => {
-                format!("{} (rolled back)", md::code(&s.previous_version))
-            }
+            EnvStatus::Done(EnvOutcome::RolledBack) => format!("{} (rolled back)", md::code(was)),
             EnvStatus::Done(EnvOutcome::Held) => "partly changed (held)".into(),
             EnvStatus::Pending => "unchanged (not reached)".into(),
             _ if input.summary.outcome == Outcome::Interrupted => {
@@ -55,7 +67,36 @@ pub fn write(out: &mut String, input: &Input) {
     }
     t.write(out);
     if !input.planned {
+        changes(out, input);
         super::artifacts::write(out, input);
+    }
+}
+
+/// What each promotion changed against what the ledger said was live in
+/// its environment, as the run journaled it when it took the lock.
+fn changes(out: &mut String, input: &Input) {
+    let s = &input.state;
+    let with: Vec<_> = s
+        .envs
+        .iter()
+        .filter_map(|e| e.change.as_deref().map(|c| (e, c)))
+        .collect();
+    if with.is_empty() {
+        return;
+    }
+    md::heading(out, 3, "What changed against what was live");
+    for (e, c) in with {
+        let mut items = vec![md::text(&crate::change::summary(c))];
+        items.extend(
+            crate::change::rows(c)
+                .into_iter()
+                .map(|r| md::code(&format!("{} {}", r.mark.sign(), r.text))),
+        );
+        md::para(
+            out,
+            &format!("**{}**", md::text(&crate::change::headline(c, &e.name))),
+        );
+        md::bullets(out, &items);
     }
 }
 

@@ -323,6 +323,12 @@ pub enum Event {
         ok: bool,
         message: String,
     },
+    /// What promoting into `env` changes against what the ledger says is
+    /// live there, worked out while the run holds its lock (`change`).
+    EnvChange {
+        env: usize,
+        change: Box<crate::change::Change>,
+    },
     EnvStarted {
         env: usize,
     },
@@ -739,6 +745,7 @@ impl Event {
             | RollbackVerified { env, .. }
             | ArtifactVerified { env, .. }
             | EnvBlocked { env, .. }
+            | EnvChange { env, .. }
             | BreakGlass { env, .. }
             | Unpinned { env, .. }
             | BreakGlassRefused { env, .. }
@@ -805,7 +812,7 @@ impl Event {
             EnvFinished => "env_finished", NoteAdded => "note_added", RunFinished => "run_finished",
             NotificationSent => "notification_sent", ReviewSaved => "review_saved",
             RunRecovered => "run_recovered", StepInterrupted => "step_interrupted",
-            EnvBlocked => "env_blocked", EnvCleared => "env_cleared", EnvLocked => "env_locked",
+            EnvBlocked => "env_blocked", EnvCleared => "env_cleared", EnvLocked => "env_locked", EnvChange => "env_change",
             EnvUnlocked => "env_unlocked", BreakGlass => "break_glass",
             BreakGlassRefused => "break_glass_refused", Unpinned => "unpinned",
         )

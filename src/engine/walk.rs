@@ -86,6 +86,7 @@ impl Engine {
                         message = why;
                         break 'envs;
                     }
+                    self.describe_change(env).await?;
                     self.emit(Event::EnvStarted { env })?;
                     (0, None)
                 }

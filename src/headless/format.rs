@@ -8,6 +8,9 @@ use crate::engine::event::{ApprovalSource, Event, Judgement, Record, StepStatus,
 use crate::engine::state::RunState;
 use crate::text::neutral;
 
+/// Rows of what a promotion changes printed at most; `slate approve RUN --show` has them all.
+const CHANGE_ROWS: usize = 12;
+
 /// Keeps its own copy of the run state (rebuilt from the records it sees),
 /// like any client, to name environments and steps.
 pub struct Printer {
@@ -190,6 +193,30 @@ impl Printer {
             }
             Event::EnvCleared { env } => format!("▶ {} · free again, going on", self.env(*env)),
             Event::EnvLocked { env } => format!("  {} · deploy lock taken", self.env(*env)),
+            Event::EnvChange { env, change } => {
+                // What changes against what is live there; what stayed the
+                // same is in the summary line, not listed.
+                more.push(crate::change::summary(change));
+                let rows: Vec<_> = crate::change::rows(change)
+                    .into_iter()
+                    .filter(|r| r.mark != crate::change::Mark::Same)
+                    .collect();
+                for r in rows.iter().take(CHANGE_ROWS) {
+                    more.push(format!("{} {}", r.mark.sign(), r.text));
+                }
+                if rows.len() > CHANGE_ROWS {
+                    more.push(format!(
+                        "… {} more (`slate approve {} --show` lists them)",
+                        rows.len() - CHANGE_ROWS,
+                        self.state.run_id
+                    ));
+                }
+                format!(
+                    "  {} · {}",
+                    self.env(*env),
+                    crate::change::headline(change, self.env(*env))
+                )
+            }
             Event::EnvUnlocked { env } => format!("  {} · deploy lock released", self.env(*env)),
             Event::StepStarted { env, step, attempt } => {
                 let kind = self.state.envs[*env].steps[*step].kind.as_str();

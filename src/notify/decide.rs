@@ -63,6 +63,8 @@ pub struct Notice {
     pub elapsed_s: Option<u64>,
     /// `[communication] support` (`completed`).
     pub support: Option<String>,
+    /// What the promotion changes against what is live (`gate_waiting`).
+    pub change: Option<Box<crate::change::Change>>,
 }
 
 impl Notice {
@@ -85,6 +87,7 @@ impl Notice {
             status: None,
             elapsed_s: None,
             support: None,
+            change: None,
         }
     }
 
@@ -164,17 +167,29 @@ impl Decider {
                 let closes = timeout_ms
                     .map(|ms| format!("; it fails closed after {}", dur(ms)))
                     .unwrap_or_default();
+                let change = state.envs.get(*env).and_then(|e| e.change.clone());
+                let changes = change
+                    .as_deref()
+                    .map(|c| {
+                        format!(
+                            ". {}: {}",
+                            crate::change::headline(c, &env_name(state, *env)),
+                            crate::change::summary(c)
+                        )
+                    })
+                    .unwrap_or_default();
                 let mut n = Notice::new(
                     NotifyKind::GateWaiting,
                     state,
                     at,
                     format!(
-                        "{rel}: gate {gate} in {} is waiting for {approvals}{closes}",
+                        "{rel}: gate {gate} in {} is waiting for {approvals}{closes}{changes}",
                         env_name(state, *env)
                     ),
                 )
                 .env(state, *env);
                 n.gate = Some(gate.clone());
+                n.change = change;
                 vec![n]
             }
             Event::EnvFinished {

@@ -29,7 +29,15 @@
 //! `gate` (gate_waiting, a gate's failure), `step` (a step's failure,
 //! status), `trigger` (rollback: step_failed, gate_rejected, gate_failed,
 //! analysis_failed, abort, manual), `status` and `elapsed_s` (status), and
-//! `support` (completed, from `[communication] support`).
+//! `support` (completed, from `[communication] support`), and `changes`
+//! (gate_waiting: what the promotion changes against what the ledger says is
+//! live in the environment — `live` {version, run_id, since}, `artifacts`
+//! [{name, state: same|changed|added|removed|unknown, live, new}], `config`
+//! [{key, live, new}], `secrets_added`/`secrets_removed` (names only),
+//! `plan` (strategy and step changes), `commits` {range, lines, more, error},
+//! `drift`, and `unknown`/`plan_unknown` saying what could not be compared;
+//! absent when the run compared nothing). The text then ends with the
+//! change's headline and summary.
 //!
 //! **`format = "slack"`** posts `{"text": "…"}`, which Slack-compatible
 //! incoming webhooks (Slack, Mattermost, Rocket.Chat…) accept: the same
@@ -71,6 +79,8 @@ struct Json<'a> {
     elapsed_s: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     support: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<&'a crate::change::Change>,
 }
 
 /// The bytes to post to a channel of `format`.
@@ -94,6 +104,7 @@ pub fn body(format: ChannelFormat, n: &Notice) -> Vec<u8> {
             status: n.status.as_deref(),
             elapsed_s: n.elapsed_s,
             support: n.support.as_deref(),
+            changes: n.change.as_deref(),
         }),
         ChannelFormat::Slack => Ok(serde_json::json!({ "text": slack_escape(&n.text) })),
     };
@@ -134,6 +145,7 @@ mod tests {
             status: None,
             elapsed_s: None,
             support: Some("payments on-call".into()),
+            change: None,
         }
     }
 

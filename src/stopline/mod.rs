@@ -16,10 +16,11 @@ use std::sync::Mutex;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
+use crate::change::Baseline;
 use crate::engine::admission::{Admission, Admit, Ask, Barrier, BarrierKind};
-use crate::store::Store;
 use crate::store::locks::Freeze;
 use crate::store::locks::{ANY_RELEASE, Acquired, Lock, LockAsk, LockKind};
+use crate::store::{Place, Store};
 use window::{InFlight, Window, Windows};
 
 /// The admission over a store.
@@ -66,6 +67,25 @@ impl StoreAdmission {
             cross_holds: ask.break_glass,
         }
     }
+}
+
+/// The environment as the plan of the run live there had it, read from
+/// that run's journal (its state records only: a flooded run costs no more).
+fn live_shape(state_dir: &Path, run_id: &str, env: &str) -> Result<crate::change::Shape, String> {
+    let dir = crate::runs::find_run(state_dir, run_id)
+        .map_err(|_| format!("the journal of run {run_id} is not in this state directory"))?;
+    let journal = dir.join(crate::journal::JOURNAL_FILE);
+    let read = crate::journal::read_journal_states(&journal)
+        .map_err(|e| format!("cannot read the journal of run {run_id}: {e}"))?;
+    let plan = match crate::runs::recorded_plan(&read.records) {
+        Some(Ok(p)) => p,
+        Some(Err(_)) => return Err(format!("the plan of run {run_id} no longer loads")),
+        None => return Err(format!("the journal of run {run_id} has no plan")),
+    };
+    let i = plan
+        .env_index(env)
+        .ok_or_else(|| format!("the plan of run {run_id} has no environment {env}"))?;
+    Ok(crate::change::shape(&plan, i))
 }
 
 /// A time as people read it here: local, with its zone.
@@ -217,6 +237,50 @@ impl Admission for StoreAdmission {
         if let Err(e) = self.with(|s| s.release_run(run_id, env)) {
             tracing::warn!(error = %e, "cannot release a run's locks");
         }
+    }
+
+    fn baseline(&self, ask: &Ask) -> Baseline {
+        let place = Place {
+            release: ask.release.clone(),
+            env: ask.env.clone(),
+            env_index: 0,
+        };
+        let read = self.with(|s| {
+            let live = s.live(&place)?;
+            let newest = s.history(&place, Some(2))?;
+            Ok::<_, crate::store::StoreError>((live, newest))
+        });
+        let (live, newest) = match read {
+            Ok(v) => v,
+            Err(e) => return Baseline::Unknown(e.to_string()),
+        };
+        // The newest run there other than this one, if it stopped part-way,
+        // may have left a mix of versions behind.
+        let drift = newest
+            .iter()
+            .find(|d| d.run_id != ask.run_id)
+            .filter(|d| d.reach.part_way())
+            .map(|d| {
+                format!(
+                    "the last run into {} ({}, version {}) was {} part-way; it may run a mix",
+                    ask.env,
+                    d.run_id,
+                    d.version,
+                    d.reach.word()
+                )
+            });
+        let live = live.map(|d| crate::change::Live {
+            shape: live_shape(&self.state_dir, &d.run_id, &ask.env),
+            version: d.version,
+            run_id: d.run_id,
+            since: d.live_at,
+            artifacts: d
+                .artifacts
+                .into_iter()
+                .map(|a| (a.name, a.digest))
+                .collect(),
+        });
+        Baseline::Known { live, drift }
     }
 }
 

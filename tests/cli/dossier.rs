@@ -588,55 +588,19 @@ fn slate_review_in_a_terminal_saves_what_was_typed() {
 
 #[test]
 fn release_notes_list_the_commits_between_the_two_versions() {
-    if std::process::Command::new("git")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
+    if !common::loopback::has_git() {
         eprintln!("SKIPPED: git is not installed");
         return;
     }
     let sb = Sandbox::new();
-    let repo = sb.path("repo");
-    std::fs::create_dir(&repo).unwrap();
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args([
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@example.com",
-                "-c",
-                "init.defaultBranch=main",
-            ])
-            .args(args)
-            .current_dir(&repo)
-            .output()
-            .expect("git");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    git(&["init", "-q"]);
-    git(&["commit", "-q", "--allow-empty", "-m", "before the release"]);
-    git(&["tag", "3.0.2"]);
-    git(&[
-        "commit",
-        "-q",
-        "--allow-empty",
-        "-m",
-        "add idempotency keys",
-    ]);
-    git(&[
-        "commit",
-        "-q",
-        "--allow-empty",
-        "-m",
-        "fix the ledger rounding",
-    ]);
-    git(&["tag", "3.1.0"]);
+    common::loopback::tagged_repo(
+        &sb.path("repo"),
+        &[
+            ("before the release", Some("3.0.2")),
+            ("add idempotency keys", None),
+            ("fix the ledger rounding", Some("3.1.0")),
+        ],
+    );
     let head = HEAD.replace(
         "owner = \"release-team\"",
         "owner = \"release-team\"\nrepository = \"repo\"",

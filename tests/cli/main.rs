@@ -28,4 +28,5 @@ mod validate;
 mod verify_http_json;
 mod verify_prometheus;
 mod verify_vars;
+mod what_changes;
 mod wrong_output;

@@ -14,6 +14,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::loopback::receiver;
 use common::pty::Term;
 use common::sandbox::Sandbox;
 
@@ -62,47 +63,6 @@ url = "{hook}"
 "#),
         hook = hook
     )
-}
-
-/// A loopback HTTP receiver that keeps every request it gets, whole.
-fn receiver() -> (String, Arc<Mutex<Vec<u8>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let store = got.clone();
-    std::thread::spawn(move || {
-        for sock in listener.incoming().take(200) {
-            let Ok(mut sock) = sock else { continue };
-            let _ = sock.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 8192];
-            // Headers, then as many body bytes as Content-Length says.
-            while let Ok(n) = sock.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf);
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let len = text[..end]
-                        .lines()
-                        .find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.eq_ignore_ascii_case("content-length")
-                                .then(|| v.trim().parse::<usize>().ok())?
-                        })
-                        .unwrap_or(0);
-                    if buf.len() >= end + 4 + len {
-                        break;
-                    }
-                }
-            }
-            store.lock().unwrap().extend_from_slice(&buf);
-            let _ = sock
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-        }
-    });
-    (url, got)
 }
 
 fn setup() -> (Sandbox, std::path::PathBuf, Arc<Mutex<Vec<u8>>>) {

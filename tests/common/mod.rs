@@ -5,6 +5,7 @@
 
 pub mod board;
 pub mod engine;
+pub mod loopback;
 pub mod postgres;
 pub mod pty;
 pub mod render;

@@ -347,9 +347,58 @@ fn main_screen_160x48_waiting_at_the_prod_gate() {
     insta::assert_snapshot!("main_160x48_at_gate", term.backend());
 }
 
+/// The record the engine journals before prod when the ledger says prod
+/// runs 2.3.0 (a 2.3.1 never reached it, whatever the plan's
+/// `previous_version` says): three replicas, info logs, a canary without
+/// the 50% step; worked out by `slate::change` as the engine does.
+fn prod_change(app: &mut App) {
+    use slate::change::{Baseline, Live, Shape};
+    let plan = slate::plan::parse(PLAN, "release.toml", std::env::temp_dir()).unwrap();
+    let now = slate::change::shape(&plan, 2);
+    let mut steps = now.steps.clone();
+    steps.retain(|s| !s.contains("50%"));
+    let was = Shape {
+        config: vec![
+            ("replicas".into(), "3".into()),
+            ("log_level".into(), "info".into()),
+        ],
+        secrets: vec![],
+        strategy: "canary 10%, 100%".into(),
+        steps,
+    };
+    let baseline = Baseline::Known {
+        live: Some(Live {
+            version: "2.3.0".into(),
+            run_id: "20261101-101500.000-0a1b".into(),
+            since: None,
+            artifacts: vec![],
+            shape: Ok(was),
+        }),
+        drift: None,
+    };
+    let mut change = slate::change::between("2.4.0", &baseline, &now, &[]).unwrap();
+    change.commits = Some(slate::change::commits(
+        "2.3.0..2.4.0".into(),
+        Ok(vec![
+            "a1b2c3d retry refunds on 503".into(),
+            "e4f5a6b idempotency keys for refunds".into(),
+        ]),
+    ));
+    let last = &run().records[run().at_gate - 1];
+    app.apply_record(&Record {
+        seq: last.seq + 1,
+        ts: last.ts,
+        event: Event::EnvChange {
+            env: 2,
+            change: Box::new(change),
+        },
+    });
+}
+
 #[test]
 fn gate_modal_with_a_typed_comment() {
     let mut app = at_gate(theme("default"));
+    prod_change(&mut app);
     assert!(app.on_key(key('a')).is_empty());
     assert!(matches!(app.modal, Some(Modal::Gate { .. })));
     type_text(&mut app, COMMENT);
@@ -358,7 +407,16 @@ fn gate_modal_with_a_typed_comment() {
     assert!(screen.contains("Approve?"));
     assert!(screen.contains(COMMENT), "the typed comment is visible");
     assert!(screen.contains("a comment is required"));
+    // What is live by the ledger, never the plan's previous_version.
+    assert!(screen.contains("2.3.0 → 2.4.0 in prod"), "{screen}");
+    assert!(!screen.contains("2.3.1"), "{screen}");
     insta::assert_snapshot!("gate_modal_120x40", term.backend());
+    // At 80×24 the headline and the summary still show, and the input.
+    let term = render(&mut app, 80, 24);
+    let screen = text(term.backend().buffer());
+    assert!(screen.contains("2.3.0 → 2.4.0 in prod"), "{screen}");
+    assert!(screen.contains("config +1 ~2"), "{screen}");
+    assert!(screen.contains(COMMENT), "{screen}");
     // At the minimum width the first line wraps; the dialog grows to keep the last.
     let term = render(&mut app, 60, 30);
     let screen = text(term.backend().buffer());

@@ -11,10 +11,10 @@ use ratatui_textarea::TextArea;
 
 use super::frame::{block, centered, hint_line, inner_width, input_box, wrapped_rows};
 use super::{Intent, Modal, Outcome, text_of};
+use crate::change::Mark;
 use crate::cockpit::app::{App, textarea};
 use crate::cockpit::keymap::{Scope, UiAction};
 use crate::engine::Action;
-use crate::plan::ConfigDelta;
 use crate::tui::widgets::truncate;
 
 /// `a` or `x`: the prompt, if a gate waits.
@@ -88,6 +88,65 @@ pub fn commands(app: &App, intent: Intent) -> Vec<(String, &'static str)> {
     }
 }
 
+/// Rows of what the promotion changes the prompt lists at most; the rest
+/// are counted, and `slate approve RUN --show` lists them all.
+const CHANGE_ROWS_SHOWN: usize = 8;
+
+/// What promoting into `env` changes against what the ledger says is live
+/// there: a headline, a summary, then up to `room` rows. A run whose engine
+/// asked no ledger (or journaled before it could) says so instead of
+/// claiming the plan's `previous_version` is what it replaces.
+fn change_lines(app: &App, env: usize, room: usize) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let name = app.run.envs.get(env).map_or("?", |e| e.name.as_str());
+    let Some(c) = app.run.envs.get(env).and_then(|e| e.change.as_deref()) else {
+        return vec![Line::from(Span::styled(
+            format!(
+                "the plan says this replaces {}; the ledger was not asked",
+                crate::text::neutral::line(&app.plan.release.previous_version)
+            ),
+            t.muted,
+        ))];
+    };
+    let mut out = vec![
+        Line::from(Span::styled(crate::change::headline(c, name), t.accent)),
+        Line::from(Span::styled(crate::change::summary(c), t.muted)),
+    ];
+    let rows = crate::change::rows(c);
+    // Changes before what stayed the same.
+    let mut ordered: Vec<&crate::change::Row> =
+        rows.iter().filter(|r| r.mark != Mark::Same).collect();
+    ordered.extend(rows.iter().filter(|r| r.mark == Mark::Same));
+    let shown = if ordered.len() > room {
+        room - 1
+    } else {
+        ordered.len()
+    };
+    for r in &ordered[..shown] {
+        let style = match r.mark {
+            Mark::Added => t.ok,
+            Mark::Changed | Mark::Warn => t.warn,
+            Mark::Removed => t.fail,
+            Mark::Same | Mark::Detail => t.muted,
+        };
+        out.push(Line::from(Span::styled(
+            format!("  {} {}", r.mark.sign(), r.text),
+            style,
+        )));
+    }
+    if ordered.len() > shown {
+        out.push(Line::from(Span::styled(
+            format!(
+                "  … {} more (`slate approve {} --show` lists them)",
+                ordered.len() - shown,
+                app.run.run_id
+            ),
+            t.muted,
+        )));
+    }
+    out
+}
+
 /// Evidence lines the prompt lists at most.
 const EVIDENCE_SHOWN: usize = 8;
 
@@ -145,45 +204,24 @@ pub fn draw(frame: &mut Frame, app: &App, intent: Intent, input: &TextArea<'stat
     let t = &app.theme;
     let Some(w) = &app.run.waiting else { return };
     let env = &app.run.envs[w.env];
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled("Gate ", t.muted),
-            Span::styled(w.gate.clone(), t.title),
-            Span::styled(" before promoting ", t.muted),
-            Span::styled(
-                format!("{} {}", app.plan.release.name, app.plan.release.version),
-                t.title,
-            ),
-            Span::styled(format!(" to {}", env.name), t.accent),
-        ]),
-        Line::from(Span::styled(
-            format!("replacing {}", app.plan.release.previous_version),
-            t.muted,
-        )),
-    ];
-    let deltas = app
-        .plan
-        .config_deltas(w.env.min(app.plan.environments.len().saturating_sub(1)));
-    if !deltas.is_empty() {
-        lines.push(Line::from(Span::styled(
-            "config changes against the previous environment:",
-            t.muted,
-        )));
-        for d in deltas.iter().take(6) {
-            let (s, style) = match d {
-                ConfigDelta::Added(k, v) => (format!("  + {k} = {v}"), t.ok),
-                ConfigDelta::Changed(k, a, b) => (format!("  ~ {k}: {a} → {b}"), t.warn),
-                ConfigDelta::Removed(k, v) => (format!("  - {k} (was {v})"), t.fail),
-            };
-            lines.push(Line::from(Span::styled(s, style)));
-        }
-        if deltas.len() > 6 {
-            lines.push(Line::from(Span::styled(
-                format!("  … {} more", deltas.len() - 6),
-                t.muted,
-            )));
-        }
-    }
+    let mut lines = vec![Line::from(vec![
+        Span::styled("Gate ", t.muted),
+        Span::styled(w.gate.clone(), t.title),
+        Span::styled(" before promoting ", t.muted),
+        Span::styled(
+            format!("{} {}", app.plan.release.name, app.plan.release.version),
+            t.title,
+        ),
+        Span::styled(format!(" to {}", env.name), t.accent),
+    ])];
+    let items = evidence(app, w.env);
+    // What the promotion changes comes first, in what room the evidence and
+    // the input leave: an 80×24 terminal still shows the headline and summary.
+    let evidence_rows = items.len().min(EVIDENCE_SHOWN + 1) + 1;
+    let room = usize::from(area.height)
+        .saturating_sub(7 + 4 + evidence_rows)
+        .clamp(2, CHANGE_ROWS_SHOWN);
+    lines.extend(change_lines(app, w.env, room));
     let done: Vec<String> = app.run.envs[..w.env]
         .iter()
         .map(|e| format!("{} {}", e.name, e.status.word()))
@@ -195,7 +233,6 @@ pub fn draw(frame: &mut Frame, app: &App, intent: Intent, input: &TextArea<'stat
         )));
     }
     let width = usize::from(inner_width(area, 76)).saturating_sub(2);
-    let items = evidence(app, w.env);
     for (ok, text) in items.iter().take(EVIDENCE_SHOWN) {
         lines.push(Line::from(Span::styled(
             format!("  {}", truncate(text, width)),

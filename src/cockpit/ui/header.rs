@@ -60,12 +60,23 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     if let Some(b) = badge {
         spans.push(Span::styled(format!("[{b}] "), t.warn));
     }
+    // What it replaces where the run is now, as the ledger said when the
+    // run entered; the plan's `previous_version` only when nothing was compared.
+    let change = r
+        .current_env
+        .and_then(|e| r.envs[e].change.as_deref().map(|c| (&r.envs[e].name, c)));
+    let from = match change {
+        Some((env, c)) if c.live.is_some() => {
+            format!(
+                " (from {} in {env})",
+                c.live.as_ref().map_or("", |l| &l.version)
+            )
+        }
+        _ => format!(" (from {})", app.plan.release.previous_version),
+    };
     spans.extend([
         Span::styled(format!("{release} {}", app.plan.release.version), t.title),
-        Span::styled(
-            format!(" (from {})", app.plan.release.previous_version),
-            t.muted,
-        ),
+        Span::styled(from, t.muted),
         Span::raw("   "),
         Span::styled(format!("{glyph} {}", r.status.word().to_uppercase()), style),
         Span::styled(format!("  {elapsed}"), t.muted),

@@ -44,7 +44,13 @@ fn name_and_version_widths(app: &App, width: u16, with_artifacts: bool) -> (usiz
         EnvStatus::Done(EnvOutcome::RolledBack),
     ]
     .iter()
-    .map(|s| version_text(app, *s).width())
+    .map(|s| version_text(app, *s, None).width())
+    .chain(
+        app.run
+            .envs
+            .iter()
+            .map(|e| version_text(app, e.status, Some(e)).width()),
+    )
     .max()
     .unwrap_or(0)
     .max(7);
@@ -84,16 +90,21 @@ fn fit_words(s: &str, width: usize) -> String {
 
 /// The version an environment is on, or going to, neutralised (a plan's
 /// text is shown, never obeyed: no controls, no bidi overrides).
-fn version_text(app: &App, status: EnvStatus) -> String {
+/// `before` is what was live there by the ledger when the run entered
+/// (`EnvChange`), or the plan's `previous_version` until then.
+fn version_text(app: &App, status: EnvStatus, env: Option<&EnvView>) -> String {
+    // A ledger with nothing there contradicts nothing the plan says.
+    let before = match env.and_then(|e| e.change.as_deref()) {
+        Some(c) => c
+            .live
+            .as_ref()
+            .map_or(app.plan.release.previous_version.as_str(), |l| &l.version),
+        None => &app.plan.release.previous_version,
+    };
     let text = match status {
         EnvStatus::Done(EnvOutcome::Deployed) => app.plan.release.version.clone(),
-        EnvStatus::Done(EnvOutcome::RolledBack) => {
-            format!("{} ↶", app.plan.release.previous_version)
-        }
-        _ => format!(
-            "{} → {}",
-            app.plan.release.previous_version, app.plan.release.version
-        ),
+        EnvStatus::Done(EnvOutcome::RolledBack) => format!("{before} ↶"),
+        _ => format!("{before} → {}", app.plan.release.version),
     };
     crate::text::neutral::line(&text).into_owned()
 }
@@ -116,7 +127,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .saturating_sub(2 + name_w + version_w + fixed_width(with_artifacts));
     for (i, env) in app.run.envs.iter().enumerate() {
         let (glyph, gstyle) = env_glyph(app, env.status);
-        let version = truncate(&version_text(app, env.status), version_w);
+        let version = truncate(&version_text(app, env.status, Some(env)), version_w);
         let deltas = app
             .plan
             .config_deltas(i.min(app.plan.environments.len().saturating_sub(1)));

@@ -261,6 +261,7 @@ impl RunState {
             | Event::BreakGlass { .. }
             | Event::Unpinned { .. }
             | Event::BreakGlassRefused { .. } => admission::apply(self, event, ts),
+            Event::EnvChange { env, change } => self.envs[*env].change = Some(change.clone()),
         }
     }
 }

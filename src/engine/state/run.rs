@@ -147,6 +147,7 @@ fn env_view(e: &EnvOutline) -> EnvView {
         verification: None,
         analyses: Vec::new(),
         held_weight: None,
+        change: None,
         started: None,
         finished: None,
     }

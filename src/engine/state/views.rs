@@ -178,6 +178,9 @@ pub struct EnvView {
     pub analyses: Vec<AnalysisView>,
     /// The canary weight someone holds it at (`weight N`) until promoted.
     pub held_weight: Option<u32>,
+    /// What promoting here changes against what is live (`EnvChange`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<Box<crate::change::Change>>,
     pub started: Option<Timestamp>,
     pub finished: Option<Timestamp>,
 }
