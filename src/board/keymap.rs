@@ -26,6 +26,7 @@ pub enum Action {
     Filter,
     ClearFilter,
     Back,
+    RollbackTo,
     Help,
     Quit,
 }
@@ -73,6 +74,7 @@ const DEFAULTS: &[Row] = &[
     (&["backtab"],        Action::PrevPane,    Scope::Board,   "previous pane",                                         None),
     (&["/"],              Action::Filter,      Scope::Board,   "filter releases by name",                               Some("filter")),
     (&["esc"],            Action::ClearFilter, Scope::Board,   "clear the filter",                                      None),
+    (&["r"],              Action::RollbackTo,  Scope::History, "roll the environment back to the selected version (asks why; a new run, as `slate rollback --to`)", Some("roll back to")),
     (&["esc", "q"],       Action::Back,        Scope::History, "back to the board",                                     Some("back")),
     (&["?"],              Action::Help,        Scope::Both,    "this help",                                             Some("help")),
     (&["q"],              Action::Quit,        Scope::Board,   "quit",                                                  Some("quit")),

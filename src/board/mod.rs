@@ -48,6 +48,8 @@ enum Done {
     History(String, String, Result<EnvHistory, String>),
     Approval(String, Box<Result<(Plan, RunState), String>>),
     Reply(String, Result<String, String>),
+    /// A rollback's engine host said ready (its run id) or why it would not start.
+    RolledBack(Result<String, Vec<String>>),
 }
 
 /// `slate board`: 0 when left, 2 without a terminal or with a broken config.
@@ -137,6 +139,11 @@ async fn board(mut app: App, state_dir: PathBuf) -> i32 {
                         app.on_reply(&what, r);
                         let _ = force.send(());
                     }
+                    Done::RolledBack(r) => {
+                        effects = app.rollback_started(r);
+                        answer_now = true;
+                        let _ = force.send(());
+                    }
                 }
             }
             _ = tick.tick() => app.tick(Timestamp::now()),
@@ -187,6 +194,43 @@ async fn board(mut app: App, state_dir: PathBuf) -> i32 {
                     let dir = crate::runs::runs_dir(&state_dir).join(&run);
                     tokio::task::spawn_blocking(move || {
                         let _ = tx.blocking_send(Done::Approval(run, Box::new(read_run(&dir))));
+                    });
+                }
+                Effect::RollbackTo {
+                    release,
+                    env,
+                    version,
+                    reason,
+                } => {
+                    // The run is an engine host in a session of its own, like
+                    // a cockpit's: closing the board never stops it.
+                    let tx = done_tx.clone();
+                    let dir = state_dir.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let args: Vec<std::ffi::OsString> = [
+                            "rollback",
+                            "--to",
+                            &version,
+                            "--env",
+                            &env,
+                            "--release",
+                            &release,
+                            "--reason",
+                            &reason,
+                        ]
+                        .iter()
+                        .map(|a| (*a).into())
+                        .collect();
+                        let r = crate::host::launch::start(&args, &dir)
+                            .map(|ready| {
+                                ready
+                                    .run_dir
+                                    .file_name()
+                                    .map(|n| n.to_string_lossy().into_owned())
+                                    .unwrap_or_default()
+                            })
+                            .map_err(|f| f.lines);
+                        let _ = tx.blocking_send(Done::RolledBack(r));
                     });
                 }
                 Effect::Send { run_id, command } => {

@@ -359,19 +359,49 @@ pub struct EnvHistory {
     pub env: String,
     /// One line per version that entered the environment (`slate ledger`'s words).
     pub lines: Vec<String>,
+    /// For each line, what a rollback to it would need to know.
+    pub picks: Vec<Pick>,
+}
+
+/// A version in an environment's history, as the rollback picker weighs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pick {
+    /// As the store has it (the command gets this; the line shows it neutralised).
+    pub version: String,
+    /// It went live there (`slate rollback --to` takes only such a version).
+    pub went_live: bool,
+    /// It is live there now.
+    pub live: bool,
 }
 
 /// Reads one environment's history from the store (off the UI loop).
 pub fn env_history(store: &dyn Store, release: &str, env: &str) -> Result<EnvHistory, String> {
     let ledger = crate::cli::ledger::read(store, Some(release), Some(env), Some(HISTORY_LIMIT))?;
-    let lines = ledger
+    let entries: Vec<(
+        &crate::cli::ledger::Entry,
+        Option<&crate::store::Deployment>,
+    )> = ledger
         .iter()
-        .flat_map(|e| e.history.iter().map(crate::cli::ledger::history_line))
-        .map(|l| safe(&l))
+        .flat_map(|e| e.history.iter().map(move |h| (h, e.live.as_ref())))
+        .collect();
+    let lines = entries
+        .iter()
+        .map(|(h, _)| safe(&crate::cli::ledger::history_line(h)))
+        .collect();
+    let picks = entries
+        .iter()
+        .map(|(h, live)| Pick {
+            version: h.deployment.version.clone(),
+            went_live: h.deployment.reach == crate::store::Reach::Deployed,
+            live: live.is_some_and(|l| {
+                l.run_id == h.deployment.run_id && l.version == h.deployment.version
+            }),
+        })
         .collect();
     Ok(EnvHistory {
         release: safe(release),
         env: safe(env),
         lines,
+        picks,
     })
 }

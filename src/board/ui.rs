@@ -440,6 +440,69 @@ fn history(frame: &mut Frame, app: &App, h: &HistoryPane, area: Rect) {
         Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
         inner,
     );
+    if let Some(p) = &h.rollback {
+        rollback_prompt(frame, app, h, p, area);
+    }
+}
+
+/// The reason prompt of a rollback to a version picked in the history.
+fn rollback_prompt(
+    frame: &mut Frame,
+    app: &App,
+    h: &HistoryPane,
+    p: &super::app::RollbackPrompt,
+    area: Rect,
+) {
+    let t = &app.theme;
+    let width = area.width.saturating_sub(4).clamp(20, 72);
+    let inner_w = usize::from(width.saturating_sub(2));
+    let version = crate::text::neutral::line(&p.version).into_owned();
+    let reason = crate::text::neutral::line(&p.reason).into_owned();
+    // The end of a long reason stays in view, where the typing is.
+    let shown: String = {
+        let room = inner_w.saturating_sub(7);
+        let n = reason.chars().count();
+        reason.chars().skip(n.saturating_sub(room)).collect()
+    };
+    let lines = vec![
+        Line::styled(
+            truncate(&format!("Roll {} back to {version}?", h.env), inner_w),
+            t.title,
+        ),
+        Line::styled(
+            truncate(
+                "A new run deploys it with the plan that put it live;",
+                inner_w,
+            ),
+            t.muted,
+        ),
+        Line::styled(
+            truncate("its pauses and analyses are skipped.", inner_w),
+            t.muted,
+        ),
+        Line::from(vec![
+            Span::styled("why: ", t.accent),
+            Span::styled(shown, t.text),
+            Span::styled("▏", t.accent),
+        ]),
+        Line::styled("Enter start · Esc cancel", t.muted),
+    ];
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let r = Rect {
+        x: area.x + (area.width.saturating_sub(width)) / 2,
+        y: area.y + (area.height.saturating_sub(height)) / 2,
+        width: width.min(area.width),
+        height,
+    };
+    frame.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Double)
+        .border_style(t.border_focus)
+        .title(Span::styled(" Rollback to a known-good version ", t.title));
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 /// The status row: a toast, else the first warning, else the legend.
@@ -464,7 +527,15 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect) {
 fn footer_line(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let bar = t.status_bar;
-    let line = if app.typing {
+    let prompting = app.history.as_ref().is_some_and(|h| h.rollback.is_some());
+    let line = if prompting {
+        Line::from(vec![
+            Span::styled(" Enter", bar.add_modifier(Modifier::BOLD)),
+            Span::styled(" start the rollback ", bar),
+            Span::styled(" Esc", bar.add_modifier(Modifier::BOLD)),
+            Span::styled(" cancel ", bar),
+        ])
+    } else if app.typing {
         Line::from(vec![
             Span::styled(" filter: ", bar.add_modifier(Modifier::BOLD)),
             Span::styled(crate::text::neutral::line(&app.filter).into_owned(), bar),

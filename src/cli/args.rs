@@ -314,6 +314,9 @@ pub enum Cmd {
         /// With --to: print events as NDJSON
         #[arg(long, requires = "to")]
         json: bool,
+        /// With --to: be the engine host the board started (internal; see `host`)
+        #[arg(long, hide = true, requires = "to", conflicts_with = "json")]
+        serve: bool,
     },
     /// Stop the environment in progress and roll it back
     Abort {

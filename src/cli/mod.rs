@@ -174,6 +174,7 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
             release,
             reason,
             json,
+            serve,
             ..
         } => run::rollback_to(
             crate::host::rollback_to::Ask {
@@ -183,6 +184,7 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
                 reason,
             },
             json,
+            serve,
             state_dir,
         ),
         Cmd::Rollback { .. } => {

@@ -51,10 +51,12 @@ pub fn run(args: RunArgs, state_dir: &Path, config_dir: &Path) -> i32 {
 }
 
 /// `slate rollback --to VERSION --env ENV --reason R`: a new run, headless,
-/// that deploys VERSION again with the plan that put it live there.
-pub fn rollback_to(ask: host::rollback_to::Ask, json: bool, state_dir: &Path) -> i32 {
+/// that deploys VERSION again with the plan that put it live there. With
+/// `serve`, the engine host the board starts (`host::launch`), which the
+/// board's cockpit then attaches to.
+pub fn rollback_to(ask: host::rollback_to::Ask, json: bool, serve: bool, state_dir: &Path) -> i32 {
     let front = Front::new(
-        false,
+        serve,
         host::headless::Options {
             json,
             approve: Vec::new(),
@@ -63,7 +65,7 @@ pub fn rollback_to(ask: host::rollback_to::Ask, json: bool, state_dir: &Path) ->
             interrupted_preset: false,
         },
     );
-    super::host_block_on(false, host::run(Source::RollbackTo(ask), front, state_dir))
+    super::host_block_on(serve, host::run(Source::RollbackTo(ask), front, state_dir))
 }
 
 pub fn recover(args: RecoverArgs, state_dir: &Path, config_dir: &Path) -> i32 {

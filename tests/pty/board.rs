@@ -198,3 +198,79 @@ fn enter_on_a_run_attaches_the_cockpit_and_leaving_it_comes_back_to_the_board() 
     assert!(t.wait_exit(WAIT).success());
     t.assert_terminal_restored();
 }
+
+/// From the board to a rollback: an environment's history, `r` on the
+/// version before the live one, a reason, Enter — the rollback is a new run
+/// (an engine host of its own, as `slate rollback --to` would start), the
+/// cockpit opens on it, and the ledger has the old version live again.
+#[test]
+fn a_past_version_is_picked_in_the_history_and_rolled_back_to() {
+    let sb = Sandbox::new();
+    for (version, previous) in [("1.0.0", "0.9.0"), ("2.0.0", "1.0.0")] {
+        let text = PLAN
+            .replace("version = \"2.0.0\"", &format!("version = \"{version}\""))
+            .replace(
+                "previous_version = \"1.0.0\"",
+                &format!("previous_version = \"{previous}\""),
+            );
+        let plan = sb.plan(&format!("plan-{version}.toml"), &text);
+        let out = sb.run(
+            &[
+                "run",
+                "--headless",
+                "--approve",
+                "go",
+                plan.to_str().unwrap(),
+            ],
+            WAIT,
+        );
+        assert!(out.status.success(), "{out:?}");
+    }
+    // The rollback's run inherits the board's environment, as a command typed there would.
+    let mut t = Term::builder(&["board"])
+        .size(100, 30)
+        .cwd(sb.dir.path())
+        .env("SLATE_HOME", sb.home())
+        .env("LEDGER", sb.path("ledger"))
+        .tag(&sb.tag)
+        .budget(Duration::from_secs(90))
+        .start();
+    t.wait_for("✔ 2.0.0", WAIT);
+    // Releases pane, the prod column, Enter: its history, newest first.
+    t.send(b"l");
+    t.send(ENTER);
+    t.wait_for("every version, newest first", WAIT);
+    t.wait_for("superseded by 2.0.0", WAIT);
+    // The live version is refused; the one before it asks why.
+    t.send(b"r");
+    t.wait_for("2.0.0 is live in prod now", WAIT);
+    t.send(b"j");
+    t.send(b"r");
+    t.wait_for("Roll prod back to 1.0.0?", WAIT);
+    t.send(b"2.0.0 double-charges");
+    t.send(ENTER);
+    // The cockpit opens on the new run, which deploys 1.0.0 to prod and ends.
+    t.wait_for("1.0.0 (from 2.0.0 in prod)", WAIT);
+    sb.wait_for("the rollback to finish", WAIT, || {
+        sb.ledger().last().map(String::as_str) == Some("deploy prod")
+            && newest_run(sb.home())
+                .and_then(|d| std::fs::read_to_string(d.join("journal.ndjson")).ok())
+                .is_some_and(|j| j.contains("\"run_finished\""))
+    });
+    let run = newest_run(sb.home()).unwrap();
+    let recs = read_journal(&run.join("journal.ndjson"));
+    let started = only(&recs, "run_started");
+    assert_eq!(started["version"], "1.0.0");
+    assert_eq!(started["rollback_to"]["env"], "prod");
+    assert_eq!(started["rollback_to"]["reason"], "2.0.0 double-charges");
+    assert_eq!(started["actor"]["user"], me().as_str());
+    let ledger = sb.run(&["ledger", "--json", "--env", "prod"], WAIT);
+    let v: Value = serde_json::from_slice(&ledger.stdout).unwrap();
+    assert_eq!(v["environments"][0]["live"]["version"], "1.0.0", "{v:#}");
+    // Leaving the cockpit of the ended run comes back to the board.
+    t.send(b"q");
+    t.wait_for("Slate board", WAIT);
+    t.send(b"q");
+    assert!(t.wait_exit(WAIT).success());
+    t.assert_terminal_restored();
+}

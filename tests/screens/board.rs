@@ -141,13 +141,93 @@ fn help_and_an_environment_history() {
             lines: vec![
                 "2026-11-22 14:30  2.5.0  in progress  run 20261122-143000.000-c0de".into(),
                 "2026-11-20 10:02  2.4.0  live  run 20261120-100200.000-aaaa  approved by alice (comment)  3 verdicts passed".into(),
+                "2026-11-18 09:12  2.3.9  superseded by 2.4.0  run 20261118-091200.000-bbbb".into(),
             ],
+            picks: ["2.5.0", "2.4.0", "2.3.9"]
+                .iter()
+                .enumerate()
+                .map(|(i, v)| slate::board::snapshot::Pick {
+                    version: v.to_string(),
+                    went_live: i > 0,
+                    live: i == 1,
+                })
+                .collect(),
         }),
     );
     let s = screen(&a);
     assert!(s.contains("checkout · prod"), "{s}");
     assert!(s.contains("alice (comment)  3 verdicts passed"), "{s}");
     insta::assert_snapshot!("history_80x24", render(&a).backend());
+
+    // `r` picks a version to roll back to: not one in progress, nor the live
+    // one; a past live one asks why, and a reason is required.
+    a.on_key(key('r'));
+    assert!(
+        screen(&a).contains("2.5.0 never went live in prod"),
+        "{}",
+        screen(&a)
+    );
+    a.on_key(key('j'));
+    a.on_key(key('r'));
+    assert!(
+        screen(&a).contains("2.4.0 is live in prod now"),
+        "{}",
+        screen(&a)
+    );
+    a.on_key(key('j'));
+    assert!(a.on_key(key('r')).is_empty());
+    assert!(
+        screen(&a).contains("Roll prod back to 2.3.9?"),
+        "{}",
+        screen(&a)
+    );
+    assert!(
+        a.on_key(code(KeyCode::Enter)).is_empty(),
+        "no reason, no run"
+    );
+    assert!(
+        screen(&a).contains("a rollback needs a reason"),
+        "{}",
+        screen(&a)
+    );
+    a.on_paste("p99 doubled\n\u{1b}[2J after 2.4.0");
+    let s = screen(&a);
+    assert!(s.contains("why: p99 doubled"), "{s}");
+    assert!(s.contains("Enter start the rollback"), "{s}");
+    insta::assert_snapshot!("history_rollback_80x24", render(&a).backend());
+    let effects = a.on_key(code(KeyCode::Enter));
+    match effects.as_slice() {
+        [
+            slate::board::app::Effect::RollbackTo {
+                release,
+                env,
+                version,
+                reason,
+            },
+        ] => {
+            assert_eq!(
+                (release.as_str(), env.as_str(), version.as_str()),
+                ("checkout", "prod", "2.3.9")
+            );
+            assert!(!reason.chars().any(char::is_control), "{reason:?}");
+            assert!(reason.starts_with("p99 doubled"), "{reason:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Refused before it began: the board says what `slate rollback --to` said.
+    let none = a.rollback_started(Err(vec![
+        "slate: version 2.3.9 is not in the ledger".into(),
+    ]));
+    assert!(none.is_empty());
+    assert!(screen(&a).contains("rollback refused: version 2.3.9 is not in the ledger"));
+    // Started: the cockpit opens on the new run.
+    let attach = a.rollback_started(Ok("20261122-150000.000-ffff".into()));
+    assert_eq!(
+        attach,
+        [slate::board::app::Effect::Attach(
+            "20261122-150000.000-ffff".into()
+        )]
+    );
 }
 
 #[test]
