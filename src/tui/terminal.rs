@@ -74,7 +74,13 @@ pub fn leave() {
 }
 
 fn restore() {
-    let _ = execute!(stdout(), DisableBracketedPaste, DisableMouseCapture);
+    // The frames' backend leaves its last colours set between frames (`Pen`).
+    let _ = execute!(
+        stdout(),
+        ratatui::crossterm::style::SetAttribute(ratatui::crossterm::style::Attribute::Reset),
+        DisableBracketedPaste,
+        DisableMouseCapture
+    );
     // Not `ratatui::restore`: it reports failure with `eprintln!`, which
     // panics (and then aborts in the panic hook) on a terminal that hung up.
     if let Err(e) = ratatui::try_restore() {
