@@ -13,6 +13,7 @@
 //! | `RunFinished { outcome: failed }` | `failure`, then `completed` |
 //! | `RunFinished` (any outcome) | `completed` (saying which) |
 //! | every `[communication] cadence` until the run finishes | `status` |
+//! | `BreakGlassRequested`, `BreakGlass`, `BreakGlassRefused`, `BreakGlassRejected` | `break_glass` (to every channel) |
 //!
 //! One failure is announced once: an analysis gate that fails journals the
 //! analysis's verdict, the gate's failure and the step's end, and only the
@@ -63,6 +64,14 @@ pub struct Notice {
     pub elapsed_s: Option<u64>,
     /// `[communication] support` (`completed`).
     pub support: Option<String>,
+    /// Who asked for the break-glass (`break_glass`).
+    pub actor: Option<String>,
+    /// Who approved, rejected or refused it, where someone did (`break_glass`).
+    pub decided_by: Option<String>,
+    /// What it crosses, in one line (`break_glass`).
+    pub crossed: Option<String>,
+    /// `requested`, `crossed`, `refused` or `rejected` (`break_glass`).
+    pub glass: Option<&'static str>,
 }
 
 impl Notice {
@@ -85,6 +94,10 @@ impl Notice {
             status: None,
             elapsed_s: None,
             support: None,
+            actor: None,
+            decided_by: None,
+            crossed: None,
+            glass: None,
         }
     }
 
@@ -106,6 +119,8 @@ pub struct Decider {
     retries: Vec<Vec<Option<u32>>>,
     announced: HashSet<(usize, usize)>,
     support: String,
+    /// Who asked for the break-glass waiting per environment, for its rejection.
+    glass_asked: std::collections::HashMap<usize, String>,
 }
 
 impl Decider {
@@ -121,6 +136,7 @@ impl Decider {
         Self {
             retries,
             announced: HashSet::new(),
+            glass_asked: Default::default(),
             support: plan.communication.support.clone(),
         }
     }
@@ -311,6 +327,108 @@ impl Decider {
                 n.step = Some(label);
                 vec![n]
             }
+            Event::BreakGlassRequested {
+                env,
+                actor,
+                reason,
+                crossed,
+            } => {
+                self.glass_asked.insert(*env, actor.user.clone());
+                vec![glass(
+                Notice::new(
+                    NotifyKind::BreakGlass,
+                    state,
+                    at,
+                    format!(
+                        "{rel}: BREAK-GLASS into {} asked by {}: {reason}; it waits for a second person's approval to cross: {}",
+                        env_name(state, *env),
+                        actor.user,
+                        crossed.message
+                    ),
+                )
+                .env(state, *env)
+                .reason(reason),
+                "requested",
+                &actor.user,
+                None,
+                Some(&crossed.message),
+            )]
+            }
+            Event::BreakGlass {
+                env,
+                actor,
+                reason,
+                crossed,
+                approved_by,
+            } => {
+                let approved = approved_by
+                    .as_ref()
+                    .map(|a| format!(", approved by {}", a.user))
+                    .unwrap_or_default();
+                vec![glass(
+                    Notice::new(
+                        NotifyKind::BreakGlass,
+                        state,
+                        at,
+                        format!(
+                            "{rel}: BREAK-GLASS into {} by {}{approved}: {reason}; crossing: {}",
+                            env_name(state, *env),
+                            actor.user,
+                            crossed.message
+                        ),
+                    )
+                    .env(state, *env)
+                    .reason(reason),
+                    "crossed",
+                    &actor.user,
+                    approved_by.as_ref().map(|a| a.user.as_str()),
+                    Some(&crossed.message),
+                )]
+            }
+            Event::BreakGlassRefused {
+                env,
+                actor,
+                reason,
+                why,
+            } => vec![glass(
+                Notice::new(
+                    NotifyKind::BreakGlass,
+                    state,
+                    at,
+                    format!(
+                        "{rel}: break-glass into {} by {} refused ({why}): {reason}",
+                        env_name(state, *env),
+                        actor.user
+                    ),
+                )
+                .env(state, *env)
+                .reason(reason),
+                "refused",
+                &actor.user,
+                None,
+                None,
+            )],
+            Event::BreakGlassRejected { env, actor, reason } => {
+                let asked = self.glass_asked.get(env).cloned().unwrap_or_default();
+                vec![glass(
+                    Notice::new(
+                        NotifyKind::BreakGlass,
+                        state,
+                        at,
+                        format!(
+                            "{rel}: break-glass into {} rejected by {}: {reason}",
+                            env_name(state, *env),
+                            actor.user
+                        ),
+                    )
+                    .env(state, *env)
+                    .reason(reason),
+                    "rejected",
+                    &asked,
+                    Some(&actor.user),
+                    None,
+                )]
+            }
             Event::RunFinished { outcome, message } => {
                 let mut out = Vec::new();
                 if *outcome == RunOutcome::Failed {
@@ -405,6 +523,21 @@ pub fn status(state: &RunState, now: Timestamp) -> Option<Notice> {
     n.status = Some(state.status.word().to_string());
     n.elapsed_s = Some(elapsed);
     Some(n)
+}
+
+/// A break-glass notice's who, what and how it went.
+fn glass(
+    mut n: Notice,
+    how: &'static str,
+    actor: &str,
+    decided_by: Option<&str>,
+    crossed: Option<&str>,
+) -> Notice {
+    n.glass = Some(how);
+    n.actor = Some(one_line(actor));
+    n.decided_by = decided_by.map(one_line);
+    n.crossed = crossed.map(one_line);
+    n
 }
 
 fn release(state: &RunState) -> String {

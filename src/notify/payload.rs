@@ -19,7 +19,7 @@
 //! ```
 //!
 //! Always present: `kind` (one of run_started, gate_waiting, env_promoted,
-//! rollback, failure, completed, status), `run_id`, `release`, `version`,
+//! rollback, failure, completed, status, break_glass), `run_id`, `release`, `version`,
 //! `previous_version`, `environment` (null when the notice concerns the whole
 //! run), `text` (one readable line, the same the Slack format posts) and `at`
 //! (RFC 3339, when it happened). The rest appear only where they mean
@@ -28,8 +28,13 @@
 //! failed), `reason` (rollback, failure, and completed when not released),
 //! `gate` (gate_waiting, a gate's failure), `step` (a step's failure,
 //! status), `trigger` (rollback: step_failed, gate_rejected, gate_failed,
-//! analysis_failed, abort, manual), `status` and `elapsed_s` (status), and
-//! `support` (completed, from `[communication] support`).
+//! analysis_failed, abort, manual), `status` and `elapsed_s` (status),
+//! `support` (completed, from `[communication] support`), and for
+//! break_glass: `break_glass` (requested, crossed, refused, rejected),
+//! `actor` (who asked for it), `reason` (why), `crossed` (what it crosses,
+//! in one line; requested and crossed) and `decided_by` (who approved or
+//! rejected it, where a second person did). A break_glass notice goes to
+//! every channel, whatever its `events`.
 //!
 //! **`format = "slack"`** posts `{"text": "…"}`, which Slack-compatible
 //! incoming webhooks (Slack, Mattermost, Rocket.Chat…) accept: the same
@@ -71,6 +76,14 @@ struct Json<'a> {
     elapsed_s: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     support: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    break_glass: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decided_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    crossed: Option<&'a str>,
 }
 
 /// The bytes to post to a channel of `format`.
@@ -94,6 +107,10 @@ pub fn body(format: ChannelFormat, n: &Notice) -> Vec<u8> {
             status: n.status.as_deref(),
             elapsed_s: n.elapsed_s,
             support: n.support.as_deref(),
+            break_glass: n.glass,
+            actor: n.actor.as_deref(),
+            decided_by: n.decided_by.as_deref(),
+            crossed: n.crossed.as_deref(),
         }),
         ChannelFormat::Slack => Ok(serde_json::json!({ "text": slack_escape(&n.text) })),
     };
@@ -134,6 +151,10 @@ mod tests {
             status: None,
             elapsed_s: None,
             support: Some("payments on-call".into()),
+            actor: None,
+            decided_by: None,
+            crossed: None,
+            glass: None,
         }
     }
 
