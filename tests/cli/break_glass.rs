@@ -2,7 +2,9 @@
 //! with `--break-glass REASON` only when the policy allows its starter; the
 //! crossing is journaled as its own record before the run enters; a refusal
 //! is journaled too and the run is held back as without it; another run's
-//! lock is never crossed.
+//! lock is never crossed. With `break_glass_second`, it waits (visibly, and
+//! again after a crash) for a second person: never whoever asked; another
+//! OS user (uid 65534, as root) lets it cross, which the ledger then says.
 
 use crate::common;
 
@@ -442,4 +444,44 @@ fn validate_reads_break_glass_second_and_locates_a_wrong_type() {
     );
     assert!(said.contains("bad.toml:7:22"), "{said}");
     assert!(said.contains("true or false"), "{said}");
+}
+
+/// With nobody able to answer (`--no-wait`), a break-glass that needs a
+/// second person is refused at once, journaled, rather than waited for.
+#[test]
+fn without_anyone_to_answer_a_break_glass_needing_a_second_person_is_refused() {
+    let sb = Sandbox::new();
+    let p = sb.plan(
+        "plan.toml",
+        &plan(&format!(
+            "break_glass = [\"{}\"]\nbreak_glass_second = true",
+            me()
+        )),
+    );
+    assert!(
+        sb.run(&["freeze", "prod", "--until", "1h", "--reason", "x"], LIMIT)
+            .status
+            .success()
+    );
+    let out = sb.run(
+        &[
+            "run",
+            "--headless",
+            "--json",
+            "--no-wait",
+            "--break-glass",
+            "hotfix",
+            p.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let recs = common::parse_journal(&String::from_utf8_lossy(&out.stdout), "stdout");
+    let refused = common::only(&recs, "break_glass_refused");
+    assert_eq!(
+        refused["why"],
+        "break-glass into prod needs a second person's approval and nobody can give one in this mode"
+    );
+    assert!(!common::has(&recs, "break_glass_requested"));
+    assert!(sb.ledger().is_empty());
 }
