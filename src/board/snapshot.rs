@@ -317,6 +317,9 @@ fn inbox_entry(f: &crate::runs::Found, user: &str) -> Option<InboxEntry> {
     if f.run.engine != Engine::Running {
         return None;
     }
+    if let Some(g) = &f.state.glass_wait {
+        return glass_entry(f, g, user);
+    }
     let w = f.state.waiting.as_ref()?;
     let plan = f.open.plan()?.ok()?;
     let env = plan.environments.get(w.env)?;
@@ -350,6 +353,37 @@ fn inbox_entry(f: &crate::runs::Found, user: &str) -> Option<InboxEntry> {
         approvals: waiting.map_or(0, |w| w.approvals),
         required: w.required,
     })
+}
+
+/// A break-glass waiting for a second person, if `user` may approve it:
+/// not who asked for it, and allowed by the break-glass policy (the team's
+/// `config.toml` list, else the plan's), the rule the engine applies.
+fn glass_entry(
+    f: &crate::runs::Found,
+    g: &crate::engine::state::admission::GlassWait,
+    user: &str,
+) -> Option<InboxEntry> {
+    if g.actor.user == user {
+        return None;
+    }
+    let plan = f.open.plan()?.ok()?;
+    let env = plan.environments.get(g.env)?;
+    let team = crate::stopline::config::load(&crate::paths::config_dir())
+        .ok()
+        .and_then(|t| t.break_glass);
+    let list = team.unwrap_or_else(|| plan.release.break_glass.clone());
+    crate::engine::policy::break_glass_refusal(&list, &env.approval, &env.name, user)
+        .is_none()
+        .then(|| InboxEntry {
+            run_id: safe(&f.run.run_id),
+            release: safe(&f.run.release),
+            version: safe(&f.run.version),
+            env: safe(&env.name),
+            gate: crate::engine::state::admission::GLASS_GATE.to_string(),
+            since: g.since,
+            approvals: 0,
+            required: 1,
+        })
 }
 
 /// One environment's history, newest first, as the history pane lists it.

@@ -187,14 +187,31 @@ fn when(t: Option<jiff::Timestamp>) -> String {
 pub fn live_line(e: &EnvLedger) -> String {
     match &e.live {
         Some(l) => format!(
-            "{}  {} live since {} (run {})",
+            "{}  {} live since {} (run {}){}",
             e.env,
             l.version,
             when(l.live_at),
-            l.run_id
+            l.run_id,
+            glass(l)
         ),
         None => format!("{}  nothing live that Slate deployed", e.env),
     }
+}
+
+/// "  by BREAK-GLASS (alice: CVE-1; approved by bob)" when the version got
+/// into the environment past a freeze or a hold.
+fn glass(d: &Deployment) -> String {
+    use crate::store::ledger::{BREAK_GLASS_APPROVED_HOW, BREAK_GLASS_HOW};
+    let Some(g) = d.approvals.iter().find(|a| a.how == BREAK_GLASS_HOW) else {
+        return String::new();
+    };
+    let approved = d
+        .approvals
+        .iter()
+        .find(|a| a.how == BREAK_GLASS_APPROVED_HOW)
+        .map(|a| format!("; approved by {}", a.user))
+        .unwrap_or_default();
+    format!("  by BREAK-GLASS ({}: {}{approved})", g.user, g.comment)
 }
 
 /// One version's visit, as `slate ledger` and the board's history pane list it.
@@ -226,6 +243,12 @@ pub fn history_line(h: &Entry) -> String {
         .iter()
         .map(|a| match a.how.as_str() {
             crate::store::ledger::ROLLBACK_HOW => format!("{} (rollback: {})", a.user, a.comment),
+            crate::store::ledger::BREAK_GLASS_HOW => {
+                format!("{} (BREAK-GLASS: {})", a.user, a.comment)
+            }
+            crate::store::ledger::BREAK_GLASS_APPROVED_HOW => {
+                format!("{} (approved the break-glass)", a.user)
+            }
             how => format!("{} ({})", a.user, how.replace('_', " ")),
         })
         .collect();

@@ -67,6 +67,22 @@ impl App {
                 Some(why) => self.toast(format!("weight: {why}"), true),
                 None => dialog::palette::open(self, "weight "),
             },
+            UiAction::BreakGlass => match self.run.held_back.as_ref() {
+                Some(h)
+                    if !self.run.is_finished()
+                        && matches!(
+                            h.barrier.kind,
+                            crate::engine::admission::BarrierKind::Freeze
+                                | crate::engine::admission::BarrierKind::Hold
+                        ) =>
+                {
+                    dialog::reason::open(self, dialog::reason::Ask::BreakGlass)
+                }
+                _ => self.toast(
+                    "break-glass: no freeze or hold keeps the run out; there is no glass to break",
+                    true,
+                ),
+            },
             UiAction::Palette => dialog::palette::open(self, ""),
             // Esc lets go of a search: no highlight, back to the live tail.
             UiAction::ClearSearch if v.search.take().is_some() => {

@@ -52,10 +52,18 @@ pub fn parse(text: &str, file: &str) -> Result<UserConfig, PlanErrors> {
     let mut cx = Ctx::default();
     let top = Table::new(doc.get_ref(), doc.span(), "config.toml");
     // `[store]` is read by `store::postgres::config`; `freezes`, `allow` and
-    // `break_glass` are team policy, read by `stopline::config`.
+    // `break_glass(_second)` are team policy, read by `stopline::config`.
     top.check_keys(
         &mut cx,
-        &["theme", "keys", "store", "freezes", "allow", "break_glass"],
+        &[
+            "theme",
+            "keys",
+            "store",
+            "freezes",
+            "allow",
+            "break_glass",
+            "break_glass_second",
+        ],
     );
     let theme = top.string(&mut cx, "theme").map(|t| t.into_inner());
     let mut keymap = Keymap::default();
@@ -238,7 +246,7 @@ mod tests {
         assert_eq!(
             e.lines(),
             [
-                "config.toml:2:1: unknown action `aprove` in [keys]; did you mean `approve`? (actions: approve, reject, pause, rollback, retry, decide, note, promote, skip, weight, palette, focus_next, focus_prev, up, down, left, right, page_up, page_down, top, bottom, expand, search, search_next, search_prev, follow, clear_search, stage_filter, stderr_only, wrap, ansi, zoom, copy, help, quit, replay_pause, replay_step, replay_faster, replay_slower, replay_next, replay_prev, replay_start, replay_end)",
+                "config.toml:2:1: unknown action `aprove` in [keys]; did you mean `approve`? (actions: approve, reject, pause, rollback, retry, decide, note, promote, skip, weight, break_glass, palette, focus_next, focus_prev, up, down, left, right, page_up, page_down, top, bottom, expand, search, search_next, search_prev, follow, clear_search, stage_filter, stderr_only, wrap, ansi, zoom, copy, help, quit, replay_pause, replay_step, replay_faster, replay_slower, replay_next, replay_prev, replay_start, replay_end)",
                 "config.toml:3:8: unknown key `ctl-q` (write a single character like `a` or `R`, ctrl-x, tab, shift-tab, enter, esc, space, up, down, left, right, pgup, pgdn, home, end, f1–f12)",
                 "config.toml:4:8: `help` must be a key or a list of keys, found an integer",
             ]

@@ -26,6 +26,7 @@ pub(super) fn changes_the_run(a: UiAction) -> bool {
             | UiAction::Promote
             | UiAction::Skip
             | UiAction::Weight
+            | UiAction::BreakGlass
     )
 }
 

@@ -17,13 +17,53 @@ pub fn write(out: &mut String, input: &Input) {
                 actor,
                 reason,
                 crossed,
+                approved_by,
             } => format!(
-                "{} **BREAK-GLASS** into {} by {}: {} (crossed: {})",
+                "{} **BREAK-GLASS** into {} by {}: {} (crossed: {}){}",
+                md::time(r.ts),
+                md::text(env(*e)),
+                md::text(&actor.user),
+                md::text(reason),
+                md::text(&crossed.message),
+                approved_by
+                    .as_ref()
+                    .map(|a| format!(", approved by {}", md::text(&a.user)))
+                    .unwrap_or_default()
+            ),
+            Event::BreakGlassRequested {
+                env: e,
+                actor,
+                reason,
+                crossed,
+            } => format!(
+                "{} break-glass into {} asked by {}: {} (to cross: {}); waited for a second person's approval",
                 md::time(r.ts),
                 md::text(env(*e)),
                 md::text(&actor.user),
                 md::text(reason),
                 md::text(&crossed.message)
+            ),
+            Event::BreakGlassApproved {
+                env: e,
+                actor,
+                comment,
+            } => format!(
+                "{} break-glass into {} approved by {}: {}",
+                md::time(r.ts),
+                md::text(env(*e)),
+                md::text(&actor.user),
+                md::text(comment)
+            ),
+            Event::BreakGlassRejected {
+                env: e,
+                actor,
+                reason,
+            } => format!(
+                "{} break-glass into {} rejected by {}: {}",
+                md::time(r.ts),
+                md::text(env(*e)),
+                md::text(&actor.user),
+                md::text(reason)
             ),
             Event::BreakGlassRefused {
                 env: e,

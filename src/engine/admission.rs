@@ -136,6 +136,18 @@ impl Barrier {
     }
 }
 
+/// What a break-glass asked for came to.
+pub(super) enum Glass {
+    /// None asked for: held back as usual.
+    No,
+    /// Refused by the policy (journaled), saying why: held back as usual.
+    Refused(String),
+    /// Crossed now.
+    Crossed,
+    /// Waiting for a second person's approval.
+    Waiting,
+}
+
 /// What `Engine::admit` decided.
 pub(super) enum Admitted {
     Go,
@@ -149,9 +161,19 @@ impl Engine {
         self.admission = Some(admission);
     }
 
-    /// Who may break glass, by the team's config (None: the plan says).
-    pub fn set_break_glass_policy(&mut self, list: Option<Vec<String>>) {
+    /// Who may break glass, by the team's config (None: the plan says), and
+    /// whether the team's config asks for a second person's approval.
+    pub fn set_break_glass_policy(&mut self, list: Option<Vec<String>>, second: bool) {
         self.opts.break_glass_policy = list;
+        self.opts.break_glass_second = second;
+    }
+
+    /// Who may break glass (and approve one): the team's list, else the plan's.
+    pub(super) fn glass_list(&self) -> Vec<String> {
+        self.opts
+            .break_glass_policy
+            .clone()
+            .unwrap_or_else(|| self.plan.release.break_glass.clone())
     }
 
     fn ask(&self, env: usize, queue: bool) -> Ask {
@@ -218,9 +240,25 @@ impl Engine {
                     return Ok(Admitted::Refused(why));
                 }
                 Admit::Blocked(b) => {
-                    if self.break_glass(env, &b)? {
+                    match self.break_glass(env, &b)? {
                         // Crossed: ask again, as a break-glass run.
-                        continue;
+                        Glass::Crossed => continue,
+                        // Waits for a second person (within lock_wait, if
+                        // set), answering commands; then asks again.
+                        Glass::Waiting
+                            if deadline.is_none_or(|(at, _)| tokio::time::Instant::now() < at) =>
+                        {
+                            let poll = deadline
+                                .map_or(POLL, |(at, _)| POLL.min(at - tokio::time::Instant::now()));
+                            if let Some(stop) = self.wait_for(poll, env, false).await? {
+                                if wait.is_some() {
+                                    self.leave_queue(env).await;
+                                }
+                                return Err(stop);
+                            }
+                            continue;
+                        }
+                        Glass::Waiting | Glass::No | Glass::Refused(_) => {}
                     }
                     let Some((at, until)) = deadline else {
                         let why = b.message.clone();
@@ -261,33 +299,65 @@ impl Engine {
     /// With `--break-glass`, a freeze or a person's hold is crossed when the
     /// policy allows the starter: journaled as its own record first. Refused,
     /// that is journaled once, and the run is held back as usual. Another
-    /// run's lock is never crossed. Returns whether the glass was broken now.
-    fn break_glass(&mut self, env: usize, b: &Barrier) -> Result<bool, Fatal> {
-        let Some(reason) = self.opts.break_glass.clone() else {
-            return Ok(false);
-        };
+    /// run's lock is never crossed. Where the policy asks for a second
+    /// person (`break_glass_second`), the request is journaled and the run
+    /// waits for their approval (see `commands.rs`); a recovered run whose
+    /// request was waiting waits again.
+    fn break_glass(&mut self, env: usize, b: &Barrier) -> Result<Glass, Fatal> {
         if !matches!(b.kind, BarrierKind::Freeze | BarrierKind::Hold)
             || self.state.break_glass.iter().any(|g| g.env == env)
             || self.glass_refused.contains(&env)
         {
-            return Ok(false);
+            return Ok(Glass::No);
         }
-        let e = &self.plan.environments[env];
-        let list = self
-            .opts
-            .break_glass_policy
-            .clone()
-            .unwrap_or_else(|| self.plan.release.break_glass.clone());
+        if self.state.glass_wait.as_ref().is_some_and(|w| w.env == env) {
+            return Ok(Glass::Waiting);
+        }
+        let Some(reason) = self.opts.break_glass.clone() else {
+            return Ok(Glass::No);
+        };
         let actor = self.opts.actor.clone();
-        match super::policy::break_glass_refusal(&list, &e.approval, &e.name, &actor.user) {
+        self.ask_break_glass(env, b, actor, reason)
+    }
+
+    /// `actor` asks to break glass into `env` past `b`, for `reason`.
+    pub(super) fn ask_break_glass(
+        &mut self,
+        env: usize,
+        b: &Barrier,
+        actor: super::event::Actor,
+        reason: String,
+    ) -> Result<Glass, Fatal> {
+        let e = &self.plan.environments[env];
+        let list = self.glass_list();
+        let mut refusal =
+            super::policy::break_glass_refusal(&list, &e.approval, &e.name, &actor.user);
+        let second = self.opts.break_glass_second || self.plan.release.break_glass_second;
+        if refusal.is_none() && second && self.opts.unattended == super::Unattended::FailClosed {
+            refusal = Some(format!(
+                "break-glass into {} needs a second person's approval and nobody can give one in this mode",
+                e.name
+            ));
+        }
+        match refusal {
+            None if second => {
+                self.emit(Event::BreakGlassRequested {
+                    env,
+                    actor,
+                    reason,
+                    crossed: b.clone(),
+                })?;
+                Ok(Glass::Waiting)
+            }
             None => {
                 self.emit(Event::BreakGlass {
                     env,
                     actor,
                     reason,
                     crossed: b.clone(),
+                    approved_by: None,
                 })?;
-                Ok(true)
+                Ok(Glass::Crossed)
             }
             Some(why) => {
                 self.glass_refused.push(env);
@@ -295,9 +365,9 @@ impl Engine {
                     env,
                     actor,
                     reason,
-                    why,
+                    why: why.clone(),
                 })?;
-                Ok(false)
+                Ok(Glass::Refused(why))
             }
         }
     }

@@ -69,6 +69,13 @@ pub enum Action {
         #[serde(default)]
         reason: String,
     },
+    /// Break the glass: cross the freeze or person's hold the run waits
+    /// for, if the break-glass policy allows whoever asks (the cockpit's
+    /// `B`); with `break_glass_second`, it then waits for a second person.
+    BreakGlass {
+        #[serde(default)]
+        reason: String,
+    },
 }
 
 /// Everything the engine takes on its command channel: a client's
@@ -153,6 +160,7 @@ impl Action {
             Action::Promote { full: false, .. } => "promote".into(),
             Action::Promote { full: true, .. } => "promote --full".into(),
             Action::Weight { weight, .. } => format!("weight {weight}"),
+            Action::BreakGlass { .. } => "break-glass".into(),
         }
     }
 
@@ -178,6 +186,9 @@ impl Action {
             Action::Promote { reason, .. } if blank(reason) => Some("a promotion needs a reason"),
             Action::Weight { reason, .. } if blank(reason) => {
                 Some("a weight change needs a reason")
+            }
+            Action::BreakGlass { reason } if blank(reason) => {
+                Some("a break-glass needs a reason: say why the line is crossed")
             }
             _ => None,
         }

@@ -60,6 +60,9 @@ pub(super) enum Wake {
     Shutdown,
     /// Stop waiting for a decision: the engine was told to stop.
     Terminate,
+    /// A break-glass waiting for a second person was approved or rejected:
+    /// ask for the environment again now.
+    GlassDecided,
 }
 
 impl Engine {
@@ -237,12 +240,23 @@ impl Engine {
                 )),
                 _ => Err("nothing is waiting for a decision".into()),
             },
+            Action::Approve { gate, comment } if self.glass_asked(gate.as_deref()) => {
+                self.decide_glass(actor, Ok(comment))?
+            }
+            Action::Reject { gate, reason } if self.glass_asked(gate.as_deref()) => match missing {
+                Some(why) => Err(why.into()),
+                None => self.decide_glass(actor, Err(reason))?,
+            },
             Action::Approve { gate, comment } => {
                 self.decide_approve(actor, gate, comment, missing, ctx)?
             }
             Action::Promote { full, reason } => {
                 self.decide_promote(actor, full, reason, missing, ctx)?
             }
+            Action::BreakGlass { reason } => match missing {
+                Some(why) => Err(why.into()),
+                None => self.decide_break_glass(actor, reason)?,
+            },
             Action::Weight { weight, reason } => {
                 self.decide_weight(actor, weight, reason, missing, ctx)?
             }
@@ -339,6 +353,118 @@ impl Engine {
                 format!("approved {} ({have} of {})", g.name, g.required),
                 None,
             )))
+        }
+    }
+
+    /// Someone asks to break the glass now (the cockpit's `B`): only past
+    /// a freeze or a person's hold that keeps the run out (or stops it at a
+    /// safe point), by the same policy as `--break-glass`.
+    fn decide_break_glass(
+        &mut self,
+        actor: &Actor,
+        reason: String,
+    ) -> Result<Result<(String, Option<Wake>), String>, Fatal> {
+        use super::admission::{BarrierKind, Glass};
+        let Some(h) = self.state.held_back.clone() else {
+            return Ok(Err(match &self.state.glass_wait {
+                Some(w) => format!(
+                    "a break-glass into {} already waits for a second person's approval",
+                    self.plan.environments[w.env].name
+                ),
+                None => "no freeze or hold keeps the run out: there is no glass to break".into(),
+            }));
+        };
+        if !matches!(h.barrier.kind, BarrierKind::Freeze | BarrierKind::Hold) {
+            return Ok(Err(format!(
+                "a break-glass crosses a freeze or a person's hold, never this: {}",
+                h.barrier.message
+            )));
+        }
+        let reason = reason.trim().to_string();
+        let name = self.plan.environments[h.env].name.clone();
+        Ok(
+            match self.ask_break_glass(h.env, &h.barrier, actor.clone(), reason)? {
+                Glass::Crossed => Ok((
+                    format!("BREAK-GLASS into {name}: crossing"),
+                    Some(Wake::GlassDecided),
+                )),
+                Glass::Waiting => Ok((
+                    format!(
+                        "break-glass into {name} asked for: it waits for a second person's approval"
+                    ),
+                    Some(Wake::GlassDecided),
+                )),
+                Glass::Refused(why) => Err(why),
+                Glass::No => Err("the break-glass was not asked for".into()),
+            },
+        )
+    }
+
+    /// A break-glass waits for a second person and `gate` names it (or no gate).
+    fn glass_asked(&self, gate: Option<&str>) -> bool {
+        self.state.glass_wait.is_some()
+            && gate.is_none_or(|g| g == super::state::admission::GLASS_GATE)
+    }
+
+    /// The second person's answer to the break-glass that waits: `Ok(comment)`
+    /// approves it, `Err(reason)` rejects it. Only someone other than who
+    /// asked for it, whom the break-glass policy allows, may approve it;
+    /// they, or whoever asked, may reject it. A refusal is journaled by the caller.
+    fn decide_glass(
+        &mut self,
+        actor: &Actor,
+        answer: Result<String, String>,
+    ) -> Result<Result<(String, Option<Wake>), String>, Fatal> {
+        let Some(w) = self.state.glass_wait.clone() else {
+            return Ok(Err("no break-glass is waiting for approval".into()));
+        };
+        let e = &self.plan.environments[w.env];
+        let list = self.glass_list();
+        let refusal =
+            |what| super::policy::glass_refusal(&list, &e.approval, &e.name, &actor.user, what);
+        let name = e.name.clone();
+        match answer {
+            Ok(comment) => {
+                if actor.user == w.actor.user {
+                    return Ok(Err(super::policy::glass_four_eyes(&name, &w.actor.user)));
+                }
+                if let Some(why) = refusal("approve a break-glass into") {
+                    return Ok(Err(why));
+                }
+                self.emit(Event::BreakGlassApproved {
+                    env: w.env,
+                    actor: actor.clone(),
+                    comment: comment.trim().to_string(),
+                })?;
+                self.emit(Event::BreakGlass {
+                    env: w.env,
+                    actor: w.actor.clone(),
+                    reason: w.reason.clone(),
+                    crossed: w.crossed.clone(),
+                    approved_by: Some(actor.clone()),
+                })?;
+                Ok(Ok((
+                    format!("approved the break-glass into {name}"),
+                    Some(Wake::GlassDecided),
+                )))
+            }
+            Err(reason) => {
+                if actor.user != w.actor.user
+                    && let Some(why) = refusal("reject a break-glass into")
+                {
+                    return Ok(Err(why));
+                }
+                self.glass_refused.push(w.env);
+                self.emit(Event::BreakGlassRejected {
+                    env: w.env,
+                    actor: actor.clone(),
+                    reason: reason.trim().to_string(),
+                })?;
+                Ok(Ok((
+                    format!("rejected the break-glass into {name}"),
+                    Some(Wake::GlassDecided),
+                )))
+            }
         }
     }
 

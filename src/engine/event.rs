@@ -674,6 +674,36 @@ pub enum Event {
         actor: Actor,
         reason: String,
         crossed: super::admission::Barrier,
+        /// Who approved it, when the policy asks for a second person
+        /// (`break_glass_second`); journaled just before as `BreakGlassApproved`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        approved_by: Option<Actor>,
+    },
+    /// A break-glass the policy allows `actor` to ask for, but which needs
+    /// a second person's approval (`break_glass_second`): journaled before
+    /// the run waits for someone other than `actor`, whom the policy allows,
+    /// to approve it (`BreakGlassApproved`, then `BreakGlass`), or for
+    /// anyone who may to reject it (`BreakGlassRejected`).
+    BreakGlassRequested {
+        env: usize,
+        actor: Actor,
+        reason: String,
+        crossed: super::admission::Barrier,
+    },
+    /// The second person's approval of the break-glass waiting in `env`.
+    BreakGlassApproved {
+        env: usize,
+        actor: Actor,
+        #[serde(default)]
+        comment: String,
+    },
+    /// The break-glass waiting in `env` was rejected: the run is held back
+    /// as if none had been asked for.
+    BreakGlassRejected {
+        env: usize,
+        actor: Actor,
+        #[serde(default)]
+        reason: String,
     },
     /// The run promotes over a pin (a rollback to a known-good version left
     /// `env` pinned): `--unpin`, by `actor`, for `reason`. Journaled before
@@ -749,6 +779,9 @@ impl Event {
             | BreakGlass { env, .. }
             | Unpinned { env, .. }
             | BreakGlassRefused { env, .. }
+            | BreakGlassRequested { env, .. }
+            | BreakGlassApproved { env, .. }
+            | BreakGlassRejected { env, .. }
             | EnvCleared { env }
             | EnvLocked { env }
             | EnvUnlocked { env } => Some((*env, None)),
@@ -815,6 +848,9 @@ impl Event {
             EnvBlocked => "env_blocked", EnvCleared => "env_cleared", EnvLocked => "env_locked", EnvChange => "env_change",
             EnvUnlocked => "env_unlocked", BreakGlass => "break_glass",
             BreakGlassRefused => "break_glass_refused", Unpinned => "unpinned",
+            BreakGlassRequested => "break_glass_requested",
+            BreakGlassApproved => "break_glass_approved",
+            BreakGlassRejected => "break_glass_rejected",
         )
     }
 }

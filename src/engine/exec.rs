@@ -318,7 +318,7 @@ impl Engine {
                         let ctx = if rollback { Ctx::RollingBack } else { Ctx::InEnv { env, gate: None } };
                         match self.on_command(cmd, &ctx)? {
                             Some(Wake::Stop(stop)) => return Ok(Some(stop)),
-                            Some(Wake::Promoted) => return Ok(None),
+                            Some(Wake::Promoted | Wake::GlassDecided) => return Ok(None),
                             Some(Wake::Weight { canary, weight }) => {
                                 return self.hold_weight(env, canary, weight).await;
                             }

@@ -89,6 +89,9 @@ pub struct EngineOptions {
     pub break_glass: Option<String>,
     /// Who may break glass, from the team's config (it overrides the plan's).
     pub break_glass_policy: Option<Vec<String>>,
+    /// The team's config asks for a second person's approval of every
+    /// break-glass (so does a plan's `break_glass_second`).
+    pub break_glass_second: bool,
     /// `slate rollback --to`: the run is a rollback to a known-good version.
     pub rollback_to: Option<event::RollbackTo>,
     /// `--unpin REASON`: promote over a pin a rollback left (journaled).
@@ -110,6 +113,7 @@ impl EngineOptions {
             lock_wait: None,
             break_glass: None,
             break_glass_policy: None,
+            break_glass_second: false,
             rollback_to: None,
             unpin: None,
         }

@@ -46,6 +46,18 @@ pub fn break_glass_refusal(
     env: &str,
     user: &str,
 ) -> Option<String> {
+    glass_refusal(list, approval, env, user, "break glass into")
+}
+
+/// [`break_glass_refusal`], saying `user` may not `what` `env`
+/// ("reject a break-glass into").
+pub fn glass_refusal(
+    list: &[String],
+    approval: &ApprovalPolicy,
+    env: &str,
+    user: &str,
+    what: &str,
+) -> Option<String> {
     if list.is_empty() {
         let no_four_eyes = ApprovalPolicy {
             four_eyes: false,
@@ -62,10 +74,17 @@ pub fn break_glass_refusal(
     };
     refusal(&policy, env, user, "").map(|_| {
         format!(
-            "break-glass: {user} may not break glass into {env} (allowed: {})",
+            "break-glass: {user} may not {what} {env} (allowed: {})",
             list.join(", ")
         )
     })
+}
+
+/// The refusal of a break-glass approval by whoever asked for it.
+pub fn glass_four_eyes(env: &str, requester: &str) -> String {
+    format!(
+        "four-eyes: {requester} asked for this break-glass into {env}, so someone else must approve it"
+    )
 }
 
 /// The refusal of an approval by the run's starter.

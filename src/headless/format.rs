@@ -172,11 +172,48 @@ impl Printer {
                 actor,
                 reason,
                 crossed,
+                approved_by,
             } => format!(
-                "⚠ {} · BREAK-GLASS by {}: {reason} (crossing: {})",
+                "⚠ {} · BREAK-GLASS by {}: {reason} (crossing: {}){}",
+                self.env(*env),
+                actor.user,
+                crossed.message,
+                approved_by
+                    .as_ref()
+                    .map(|a| format!(", approved by {}", a.user))
+                    .unwrap_or_default()
+            ),
+            Event::BreakGlassRequested {
+                env,
+                actor,
+                reason,
+                crossed,
+            } => format!(
+                "⏳ {} · BREAK-GLASS asked by {}: {reason} (to cross: {}); waits for a second person's approval",
                 self.env(*env),
                 actor.user,
                 crossed.message
+            ),
+            Event::BreakGlassApproved {
+                env,
+                actor,
+                comment,
+            } => {
+                let c = if comment.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {comment}")
+                };
+                format!(
+                    "✔ {} · break-glass approved by {}{c}",
+                    self.env(*env),
+                    actor.user
+                )
+            }
+            Event::BreakGlassRejected { env, actor, reason } => format!(
+                "✘ {} · break-glass rejected by {}: {reason}",
+                self.env(*env),
+                actor.user
             ),
             Event::Unpinned {
                 env,

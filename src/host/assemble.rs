@@ -223,9 +223,9 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
     let mut engine = engine;
     match admission(state_dir, shared, engine.plan()) {
         Ok(None) => {}
-        Ok(Some((a, policy))) => {
+        Ok(Some((a, policy, second))) => {
             engine.set_admission(a);
-            engine.set_break_glass_policy(policy);
+            engine.set_break_glass_policy(policy, second);
         }
         Err(lines) => {
             drop(engine);
@@ -309,7 +309,13 @@ fn options(plan_path: String, shape: &Shape, state_dir: &Path, actor: &Actor) ->
 }
 
 /// The admission, and who may break glass by the team's config.
-type Admitting = (crate::engine::admission::AdmissionRef, Option<Vec<String>>);
+/// The admission, who may break glass by the team's config, and whether
+/// the team's config asks for a second person's approval of a break-glass.
+type Admitting = (
+    crate::engine::admission::AdmissionRef,
+    Option<Vec<String>>,
+    bool,
+);
 
 /// The admission every run asks before promoting (locks, holds, freezes),
 /// over the state directory's store. Without a store nobody could tell
@@ -337,5 +343,6 @@ fn admission(
             windows,
         )),
         team.break_glass,
+        team.break_glass_second,
     )))
 }

@@ -66,6 +66,11 @@ pub async fn drive(assembled: Assembled, signals: Signals, args: Options) -> i32
         auto_approve: args.auto_approve,
         json: args.json,
         interrupted_preset: args.interrupted_preset,
+        // A recovered run whose break-glass was waiting waits again: said
+        // when the recovery is journaled, since no new request is.
+        glass_waiting: crate::engine::RunState::replay(&before)
+            .glass_wait
+            .map(|w| w.actor.user),
     };
     let events = handle.subscribe();
     let engine_task = tokio::spawn(engine.run());
@@ -107,6 +112,8 @@ struct Hints {
     json: bool,
     /// `--interrupted` answered an interrupted step in advance.
     interrupted_preset: bool,
+    /// Who asked for the break-glass a recovered run still waits on.
+    glass_waiting: Option<String>,
 }
 
 impl Hints {
@@ -122,7 +129,20 @@ impl Hints {
             return;
         }
         let run = &self.run_id;
+        let glass = |asked: &str| {
+            let gate = crate::engine::state::admission::GLASS_GATE;
+            vec![
+                format!(
+                    "         the break-glass waits for someone other than {asked} to approve it; from another shell:"
+                ),
+                format!("           slate approve {run} {gate} --comment \"…\""),
+                format!("           slate reject {run} {gate} --reason \"…\""),
+            ]
+        };
         match &rec.event {
+            Event::RunRecovered { .. } if self.glass_waiting.is_some() => {
+                self.say(&glass(self.glass_waiting.as_deref().unwrap_or_default()));
+            }
             Event::GateWaiting { gate, .. }
                 if !self.auto_approve && !self.approve.contains(gate) =>
             {
@@ -132,6 +152,7 @@ impl Hints {
                     format!("           slate reject {run} {gate} --reason \"…\""),
                 ]);
             }
+            Event::BreakGlassRequested { actor, .. } => self.say(&glass(&actor.user)),
             Event::StepInterrupted { choices, .. }
                 if self.interrupted_preset || choices.len() < 2 => {}
             Event::RollbackBlocked { choices, .. } | Event::StepInterrupted { choices, .. } => {

@@ -13,6 +13,7 @@
 //! | `RunFinished { outcome: failed }` | `failure`, then `completed` |
 //! | `RunFinished` (any outcome) | `completed` (saying which) |
 //! | every `[communication] cadence` until the run finishes | `status` |
+//! | `BreakGlassRequested`, `BreakGlass`, `BreakGlassRefused`, `BreakGlassRejected` | `break_glass` (to every channel) |
 //!
 //! One failure is announced once: an analysis gate that fails journals the
 //! analysis's verdict, the gate's failure and the step's end, and only the
@@ -65,6 +66,14 @@ pub struct Notice {
     pub support: Option<String>,
     /// What the promotion changes against what is live (`gate_waiting`).
     pub change: Option<Box<crate::change::Change>>,
+    /// Who asked for the break-glass (`break_glass`).
+    pub actor: Option<String>,
+    /// Who approved, rejected or refused it, where someone did (`break_glass`).
+    pub decided_by: Option<String>,
+    /// What it crosses, in one line (`break_glass`).
+    pub crossed: Option<String>,
+    /// `requested`, `crossed`, `refused` or `rejected` (`break_glass`).
+    pub glass: Option<&'static str>,
 }
 
 impl Notice {
@@ -88,6 +97,10 @@ impl Notice {
             elapsed_s: None,
             support: None,
             change: None,
+            actor: None,
+            decided_by: None,
+            crossed: None,
+            glass: None,
         }
     }
 
@@ -109,6 +122,8 @@ pub struct Decider {
     retries: Vec<Vec<Option<u32>>>,
     announced: HashSet<(usize, usize)>,
     support: String,
+    /// Who asked for the break-glass waiting per environment, for its rejection.
+    glass_asked: std::collections::HashMap<usize, String>,
 }
 
 impl Decider {
@@ -124,6 +139,7 @@ impl Decider {
         Self {
             retries,
             announced: HashSet::new(),
+            glass_asked: Default::default(),
             support: plan.communication.support.clone(),
         }
     }
@@ -326,6 +342,108 @@ impl Decider {
                 n.step = Some(label);
                 vec![n]
             }
+            Event::BreakGlassRequested {
+                env,
+                actor,
+                reason,
+                crossed,
+            } => {
+                self.glass_asked.insert(*env, actor.user.clone());
+                vec![glass(
+                Notice::new(
+                    NotifyKind::BreakGlass,
+                    state,
+                    at,
+                    format!(
+                        "{rel}: BREAK-GLASS into {} asked by {}: {reason}; it waits for a second person's approval to cross: {}",
+                        env_name(state, *env),
+                        actor.user,
+                        crossed.message
+                    ),
+                )
+                .env(state, *env)
+                .reason(reason),
+                "requested",
+                &actor.user,
+                None,
+                Some(&crossed.message),
+            )]
+            }
+            Event::BreakGlass {
+                env,
+                actor,
+                reason,
+                crossed,
+                approved_by,
+            } => {
+                let approved = approved_by
+                    .as_ref()
+                    .map(|a| format!(", approved by {}", a.user))
+                    .unwrap_or_default();
+                vec![glass(
+                    Notice::new(
+                        NotifyKind::BreakGlass,
+                        state,
+                        at,
+                        format!(
+                            "{rel}: BREAK-GLASS into {} by {}{approved}: {reason}; crossing: {}",
+                            env_name(state, *env),
+                            actor.user,
+                            crossed.message
+                        ),
+                    )
+                    .env(state, *env)
+                    .reason(reason),
+                    "crossed",
+                    &actor.user,
+                    approved_by.as_ref().map(|a| a.user.as_str()),
+                    Some(&crossed.message),
+                )]
+            }
+            Event::BreakGlassRefused {
+                env,
+                actor,
+                reason,
+                why,
+            } => vec![glass(
+                Notice::new(
+                    NotifyKind::BreakGlass,
+                    state,
+                    at,
+                    format!(
+                        "{rel}: break-glass into {} by {} refused ({why}): {reason}",
+                        env_name(state, *env),
+                        actor.user
+                    ),
+                )
+                .env(state, *env)
+                .reason(reason),
+                "refused",
+                &actor.user,
+                None,
+                None,
+            )],
+            Event::BreakGlassRejected { env, actor, reason } => {
+                let asked = self.glass_asked.get(env).cloned().unwrap_or_default();
+                vec![glass(
+                    Notice::new(
+                        NotifyKind::BreakGlass,
+                        state,
+                        at,
+                        format!(
+                            "{rel}: break-glass into {} rejected by {}: {reason}",
+                            env_name(state, *env),
+                            actor.user
+                        ),
+                    )
+                    .env(state, *env)
+                    .reason(reason),
+                    "rejected",
+                    &asked,
+                    Some(&actor.user),
+                    None,
+                )]
+            }
             Event::RunFinished { outcome, message } => {
                 let mut out = Vec::new();
                 if *outcome == RunOutcome::Failed {
@@ -420,6 +538,21 @@ pub fn status(state: &RunState, now: Timestamp) -> Option<Notice> {
     n.status = Some(state.status.word().to_string());
     n.elapsed_s = Some(elapsed);
     Some(n)
+}
+
+/// A break-glass notice's who, what and how it went.
+fn glass(
+    mut n: Notice,
+    how: &'static str,
+    actor: &str,
+    decided_by: Option<&str>,
+    crossed: Option<&str>,
+) -> Notice {
+    n.glass = Some(how);
+    n.actor = Some(one_line(actor));
+    n.decided_by = decided_by.map(one_line);
+    n.crossed = crossed.map(one_line);
+    n
 }
 
 fn release(state: &RunState) -> String {

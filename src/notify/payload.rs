@@ -19,7 +19,7 @@
 //! ```
 //!
 //! Always present: `kind` (one of run_started, gate_waiting, env_promoted,
-//! rollback, failure, completed, status), `run_id`, `release`, `version`,
+//! rollback, failure, completed, status, break_glass), `run_id`, `release`, `version`,
 //! `previous_version`, `environment` (null when the notice concerns the whole
 //! run), `text` (one readable line, the same the Slack format posts) and `at`
 //! (RFC 3339, when it happened). The rest appear only where they mean
@@ -28,16 +28,21 @@
 //! failed), `reason` (rollback, failure, and completed when not released),
 //! `gate` (gate_waiting, a gate's failure), `step` (a step's failure,
 //! status), `trigger` (rollback: step_failed, gate_rejected, gate_failed,
-//! analysis_failed, abort, manual), `status` and `elapsed_s` (status), and
-//! `support` (completed, from `[communication] support`), and `changes`
+//! analysis_failed, abort, manual), `status` and `elapsed_s` (status),
+//! `support` (completed, from `[communication] support`), `changes`
 //! (gate_waiting: what the promotion changes against what the ledger says is
 //! live in the environment — `live` {version, run_id, since}, `artifacts`
 //! [{name, state: same|changed|added|removed|unknown, live, new}], `config`
 //! [{key, live, new}], `secrets_added`/`secrets_removed` (names only),
 //! `plan` (strategy and step changes), `commits` {range, lines, more, error},
 //! `drift`, and `unknown`/`plan_unknown` saying what could not be compared;
-//! absent when the run compared nothing). The text then ends with the
-//! change's headline and summary.
+//! absent when the run compared nothing; the text then ends with the
+//! change's headline and summary), and for break_glass: `break_glass`
+//! (requested, crossed, refused, rejected), `actor` (who asked for it),
+//! `reason` (why), `crossed` (what it crosses, in one line; requested and
+//! crossed) and `decided_by` (who approved or rejected it, where a second
+//! person did). A break_glass notice goes to
+//! every channel, whatever its `events`.
 //!
 //! **`format = "slack"`** posts `{"text": "…"}`, which Slack-compatible
 //! incoming webhooks (Slack, Mattermost, Rocket.Chat…) accept: the same
@@ -81,6 +86,14 @@ struct Json<'a> {
     support: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     changes: Option<&'a crate::change::Change>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    break_glass: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decided_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    crossed: Option<&'a str>,
 }
 
 /// The bytes to post to a channel of `format`.
@@ -105,6 +118,10 @@ pub fn body(format: ChannelFormat, n: &Notice) -> Vec<u8> {
             elapsed_s: n.elapsed_s,
             support: n.support.as_deref(),
             changes: n.change.as_deref(),
+            break_glass: n.glass,
+            actor: n.actor.as_deref(),
+            decided_by: n.decided_by.as_deref(),
+            crossed: n.crossed.as_deref(),
         }),
         ChannelFormat::Slack => Ok(serde_json::json!({ "text": slack_escape(&n.text) })),
     };
@@ -146,6 +163,10 @@ mod tests {
             elapsed_s: None,
             support: Some("payments on-call".into()),
             change: None,
+            actor: None,
+            decided_by: None,
+            crossed: None,
+            glass: None,
         }
     }
 

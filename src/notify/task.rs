@@ -147,7 +147,11 @@ impl Notifier {
         let mut started = 0;
         for i in 0..self.channels.len() {
             let ch = self.channels[i].clone();
-            if !ch.events.is_empty() && !ch.events.contains(&n.kind) {
+            // A break-glass is an audit notice: no channel filters it out.
+            if n.kind != NotifyKind::BreakGlass
+                && !ch.events.is_empty()
+                && !ch.events.contains(&n.kind)
+            {
                 continue;
             }
             let busy = (n.kind == NotifyKind::Status).then(|| self.status_busy[i].clone());

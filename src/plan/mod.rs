@@ -112,6 +112,9 @@ pub struct Release {
     /// Who may cross a freeze or a hold with `--break-glass` (users and
     /// `@groups`); empty: whoever may approve the environment.
     pub break_glass: Vec<String>,
+    /// `break_glass_second = true`: a break-glass waits for the approval of
+    /// someone other than whoever asked for it, whom the same policy allows.
+    pub break_glass_second: bool,
     /// The plan's `[vars]` as this run has them (`--set`, else the default),
     /// for `${var.NAME}`.
     pub vars: Vec<(String, String)>,
@@ -170,10 +173,13 @@ pub enum NotifyKind {
     Completed,
     /// The periodic status update during a long run.
     Status,
+    /// A break-glass asked for, crossed, refused or rejected: told to every
+    /// channel, whatever its `events`.
+    BreakGlass,
 }
 
 impl NotifyKind {
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "run_started",
         "gate_waiting",
         "env_promoted",
@@ -181,6 +187,7 @@ impl NotifyKind {
         "failure",
         "completed",
         "status",
+        "break_glass",
     ];
 
     pub fn name(self) -> &'static str {

@@ -259,6 +259,7 @@ mod tests {
             vars: Vec::new(),
             lock_wait: None,
             break_glass: Vec::new(),
+            break_glass_second: false,
         }
     }
 

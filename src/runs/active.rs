@@ -158,6 +158,14 @@ pub fn not_served(dir: &Path) -> String {
 
 fn describe(dir: &Path, state: &RunState, engine: Engine) -> ActiveRun {
     let socket = dir.join(crate::control::SOCKET_FILE);
+    // A break-glass waiting for a second person is listed like a gate
+    // (`slate approve RUN break-glass` answers it).
+    let glass = state.glass_wait.as_ref().map(|g| Waiting {
+        gate: crate::engine::state::admission::GLASS_GATE.to_string(),
+        since: g.since,
+        required: 1,
+        approvals: 0,
+    });
     let waiting = state.waiting.as_ref().map(|w| Waiting {
         gate: w.gate.clone(),
         since: w.since,
@@ -189,8 +197,12 @@ fn describe(dir: &Path, state: &RunState, engine: Engine) -> ActiveRun {
             .current_env
             .and_then(|e| state.envs.get(e))
             .map(|e| e.name.clone()),
-        waiting,
-        held_back: state.held_back.as_ref().map(|h| h.barrier.message.clone()),
+        waiting: waiting.or(glass),
+        held_back: state
+            .glass_wait
+            .as_ref()
+            .map(|g| g.describe())
+            .or_else(|| state.held_back.as_ref().map(|h| h.barrier.message.clone())),
         pid: super::lock::holder_pid(dir).unwrap_or(state.pid),
         socket: socket.exists().then_some(socket),
     }

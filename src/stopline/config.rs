@@ -17,6 +17,9 @@ pub struct Team {
     pub windows: Windows,
     /// `break_glass = ["@sre"]`: who may cross a freeze or a hold (overrides a plan's list).
     pub break_glass: Option<Vec<String>>,
+    /// `break_glass_second = true`: every break-glass needs a second
+    /// person's approval (either this or the plan's asking is enough).
+    pub break_glass_second: bool,
 }
 
 /// Reads the policy of `<config_dir>/config.toml` (none without the file).
@@ -66,10 +69,12 @@ pub fn parse(text: &str, file: &str) -> Result<Team, PlanErrors> {
     let break_glass = top
         .string_list(&mut cx, "break_glass")
         .map(|l| l.into_iter().map(|s| s.into_inner()).collect());
+    let break_glass_second = top.boolean(&mut cx, "break_glass_second").unwrap_or(false);
     if cx.diags.is_empty() {
         Ok(Team {
             windows: out,
             break_glass,
+            break_glass_second,
         })
     } else {
         Err(fail(cx.diags))
@@ -100,5 +105,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.windows.freezes.len(), 1);
+    }
+
+    #[test]
+    fn a_second_person_for_break_glass_is_read_and_a_wrong_type_located() {
+        let team = parse(
+            "break_glass = [\"@sre\"]\nbreak_glass_second = true\n",
+            "config.toml",
+        )
+        .unwrap();
+        assert_eq!(team.break_glass, Some(vec!["@sre".to_string()]));
+        assert!(team.break_glass_second);
+        assert!(!parse("", "config.toml").unwrap().break_glass_second);
+        let e = parse("break_glass_second = \"yes\"\n", "config.toml").unwrap_err();
+        let lines = e.lines().join("\n");
+        assert!(lines.contains("config.toml:1:22"), "{lines}");
+        assert!(lines.contains("true or false"), "{lines}");
     }
 }

@@ -77,6 +77,13 @@ impl Reach {
 /// The approval "how" of a rollback to a known-good version (`slate rollback --to`).
 pub const ROLLBACK_HOW: &str = "rollback";
 
+/// The approval "how" of a break-glass into the environment: who broke the
+/// glass, with their reason (gate `break-glass`).
+pub const BREAK_GLASS_HOW: &str = "break_glass";
+
+/// The approval "how" of the second person who approved a break-glass.
+pub const BREAK_GLASS_APPROVED_HOW: &str = "break_glass_approved";
+
 /// One artifact's digest as the run checked it before the environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArtifactDigest {
@@ -91,7 +98,9 @@ pub struct LedgerApproval {
     pub gate: String,
     pub user: String,
     /// `comment` (decided at the gate), `pre_approved` (`--approve`),
-    /// `auto_approved`, `rollback` (ordered by `slate rollback --to`, with its reason).
+    /// `auto_approved`, `rollback` (ordered by `slate rollback --to`, with its reason),
+    /// `break_glass` (crossed a freeze or a hold into the environment, with
+    /// its reason), `break_glass_approved` (the second person's approval of it).
     pub how: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub comment: String,
@@ -236,6 +245,26 @@ pub fn deployments(state: &RunState, alive: bool, configs: &[Option<String>]) ->
                     at: state.started.unwrap_or_default(),
                 },
             );
+        }
+        // A break-glass into the environment is how the version got past a
+        // freeze or a hold: who broke the glass (and who approved it), why.
+        for g in state.break_glass.iter().filter(|g| g.env == i) {
+            approvals.push(LedgerApproval {
+                gate: crate::engine::state::admission::GLASS_GATE.into(),
+                user: g.user.clone(),
+                how: BREAK_GLASS_HOW.into(),
+                comment: g.reason.clone(),
+                at: g.at,
+            });
+            if let Some((user, comment)) = &g.approved_by {
+                approvals.push(LedgerApproval {
+                    gate: crate::engine::state::admission::GLASS_GATE.into(),
+                    user: user.clone(),
+                    how: BREAK_GLASS_APPROVED_HOW.into(),
+                    comment: comment.clone(),
+                    at: g.at,
+                });
+            }
         }
         let mut verdicts: Vec<LedgerVerdict> = env
             .analyses

@@ -1277,3 +1277,72 @@ fn delivery_queries_answer_the_same_on_both_stores() {
         assert_eq!(metrics(&ra), metrics(&rb));
     }
 }
+
+/// A break-glass run recorded in the team store: its prod row says the
+/// version went live by break-glass, who and why (hostile text kept as
+/// data), read back by `slate ledger` like the SQLite store's.
+#[test]
+fn a_break_glass_is_listed_in_the_team_ledger() {
+    let db = db_or_skip!("a_break_glass_is_listed_in_the_team_ledger");
+    let sb = Sandbox::new();
+    let o = slate(&sb, &db.url, &["store", "init"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let me = slate::engine::Actor::current("test").user;
+    // An argument holds no NUL; every other hostile character goes in.
+    let reason = HOSTILE.replace('\u{0}', "");
+    let p = sb.plan(
+        "plan.toml",
+        &std::fs::read_to_string(plan(&sb, "base.toml", "svc"))
+            .unwrap()
+            .replace(
+                "owner = \"owner\"",
+                &format!("owner = \"owner\"\nbreak_glass = [\"{me}\"]"),
+            ),
+    );
+    let o = slate(
+        &sb,
+        &db.url,
+        &["freeze", "prod", "--until", "2h", "--reason", "holiday"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = slate(
+        &sb,
+        &db.url,
+        &[
+            "run",
+            p.to_str().unwrap(),
+            "--headless",
+            "--break-glass",
+            &reason,
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let approvals = db
+        .value("SELECT approvals::text FROM slate.deployments WHERE env = 'prod'")
+        .unwrap_or_default();
+    assert!(approvals.contains("\"break_glass\""), "{approvals}");
+    let o = slate(&sb, &db.url, &["ledger", "--json", "--env", "prod"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    fn glass(v: &serde_json::Value) -> Option<&serde_json::Value> {
+        match v {
+            serde_json::Value::Object(m) if m.get("how").is_some_and(|h| h == "break_glass") => {
+                Some(v)
+            }
+            serde_json::Value::Object(m) => m.values().find_map(glass),
+            serde_json::Value::Array(a) => a.iter().find_map(glass),
+            _ => None,
+        }
+    }
+    let g = glass(&v).unwrap_or_else(|| panic!("no break-glass approval in {v}"));
+    assert_eq!(g["user"], me.as_str());
+    assert_eq!(g["gate"], "break-glass");
+    assert_eq!(g["comment"], reason.as_str());
+    let o = slate(&sb, &db.url, &["ledger", "--env", "prod"]);
+    let shown = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        shown.contains(&format!("by BREAK-GLASS ({me}: a")),
+        "{shown}"
+    );
+    assert!(!shown.contains('\u{1b}'), "{shown:?}");
+}

@@ -89,6 +89,16 @@ pub async fn run_without_clients(
 }
 
 pub fn start_with(plan_body: &str, tweak: impl FnOnce(&mut EngineOptions)) -> Run {
+    start_engine(plan_body, tweak, |_| {})
+}
+
+/// [`start_with`], and `engine` set up further before it runs (an admission).
+pub fn start_engine(
+    plan_body: &str,
+    tweak: impl FnOnce(&mut EngineOptions),
+    engine: impl FnOnce(&mut Engine),
+) -> Run {
+    let setup = engine;
     let home = TempDir::new().unwrap();
     let work = TempDir::new().unwrap();
     let src = plan_source(plan_body);
@@ -98,7 +108,8 @@ pub fn start_with(plan_body: &str, tweak: impl FnOnce(&mut EngineOptions)) -> Ru
     opts.unattended = Unattended::Wait;
     opts.durable = false;
     tweak(&mut opts);
-    let (engine, handle) = Engine::new(plan, opts).unwrap();
+    let (mut engine, handle) = Engine::new(plan, opts).unwrap();
+    setup(&mut engine);
     // The clients every run has (notifier, recorder), as the host starts them.
     slate::host::clients(engine.plan(), &handle, RunState::default(), home.path());
     let rx = handle.subscribe();

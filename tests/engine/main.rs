@@ -9,6 +9,7 @@ mod analysis;
 mod api;
 mod approval_policy;
 mod artifacts;
+mod break_glass;
 mod checks;
 mod evidence;
 mod failure_reason;

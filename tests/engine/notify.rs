@@ -710,3 +710,69 @@ async fn commands_sent_while_the_end_waits_for_a_webhook_are_answered_after_it()
         "the note was taken after the notice was journaled"
     );
 }
+
+/// A break-glass is told to every channel, whatever its `events`: asked
+/// for (who, why, what it would cross), then crossed (with who approved).
+#[tokio::test]
+async fn a_break_glass_is_told_to_every_channel_with_who_why_and_what_it_crosses() {
+    use crate::break_glass::{REASON, start_frozen};
+    let rx = receiver(|_| Answer::Status(200)).await;
+    let mut run = start_frozen(&rx.channel("ops", "events = [\"completed\"]\n"));
+    run.until("the request", |e| {
+        matches!(e, Event::BreakGlassRequested { .. })
+    })
+    .await;
+    run.send(
+        "bob",
+        Action::Approve {
+            gate: None,
+            comment: "ok".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let (_, records) = finish(run, RunOutcome::Released).await;
+    assert_eq!(
+        kinds_for(&sent(&records), "ops"),
+        sorted(vec!["break_glass", "break_glass", "completed"])
+    );
+    let bodies: Vec<Value> = rx
+        .bodies("ops")
+        .into_iter()
+        .filter(|b| b["kind"] == "break_glass")
+        .collect();
+    let how = |h: &str| {
+        bodies
+            .iter()
+            .find(|b| b["break_glass"] == h)
+            .unwrap_or_else(|| panic!("no {h} notice in {bodies:#?}"))
+            .clone()
+    };
+    let asked = how("requested");
+    assert_eq!(asked["actor"], "starter");
+    assert_eq!(asked["environment"], "prod");
+    assert_eq!(
+        asked["crossed"],
+        "prod is frozen: holiday freeze until Mon 08:00 UTC"
+    );
+    // The reason is one line: its newline is gone, its escape kept as text for JSON to escape.
+    let one_line = REASON.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(asked["reason"], one_line.as_str());
+    assert!(
+        asked["text"]
+            .as_str()
+            .unwrap()
+            .contains("BREAK-GLASS into prod asked by starter"),
+        "{asked}"
+    );
+    let crossed = how("crossed");
+    assert_eq!(crossed["actor"], "starter");
+    assert_eq!(crossed["decided_by"], "bob");
+    assert!(
+        crossed["text"]
+            .as_str()
+            .unwrap()
+            .contains("BREAK-GLASS into prod by starter, approved by bob"),
+        "{crossed}"
+    );
+}

@@ -5,7 +5,8 @@
 //!
 //! - `:promote` during a canary pause advances the weight (journal, ledger);
 //! - `y` at a gate writes an OSC 52 sequence carrying the approve command;
-//! - Esc after a search lets it go and the log follows again.
+//! - Esc after a search lets it go and the log follows again;
+//! - `B` breaks the glass of a freeze the run waits for.
 
 use std::fs;
 use std::path::Path;
@@ -37,7 +38,13 @@ fn journal_in(home: &Path) -> Vec<Value> {
 
 impl Cockpit {
     fn start(plan: &str, extra_env: &[(&str, &str)]) -> Cockpit {
+        Self::start_after(plan, extra_env, |_| {})
+    }
+
+    /// [`Cockpit::start`], once `before` has prepared its state directory.
+    fn start_after(plan: &str, extra_env: &[(&str, &str)], before: impl FnOnce(&Path)) -> Cockpit {
         let home = TempDir::new().unwrap();
+        before(home.path());
         let dir = TempDir::new().unwrap();
         let plan_path = dir.path().join("plan.toml");
         fs::write(&plan_path, plan).unwrap();
@@ -235,5 +242,54 @@ fn esc_after_a_search_lets_it_go_and_follows_again() {
     c.term.send(b"q");
     c.term.wait_for("Quit?", WAIT);
     c.term.send(b"d");
+    c.term.wait_exit(WAIT);
+}
+
+/// `B` in a cockpit whose run waits for a freeze (`lock_wait`): it asks
+/// why, the engine checks the break-glass policy against whoever pressed it
+/// (the cockpit's user), journals the crossing, and the run goes in.
+#[test]
+fn b_breaks_the_glass_of_a_freeze_the_run_waits_for() {
+    let me = slate::engine::Actor::current("test").user;
+    let plan = format!(
+        r#"[release]
+name = "svc"
+version = "2.0.0"
+previous_version = "1.0.0"
+owner = "tests"
+lock_wait = "5m"
+break_glass = ["{me}"]
+
+[[environments]]
+name = "prod"
+
+[[stages]]
+name = "deploy"
+command = 'echo "deploy" >> "$LEDGER"'
+"#
+    );
+    // The freeze is in the store of the state directory the cockpit will use.
+    let mut c = Cockpit::start_after(&plan, &[], |home| {
+        let frozen = std::process::Command::new(slate_bin())
+            .env("SLATE_HOME", home)
+            .args(["freeze", "prod", "--until", "2h", "--reason", "holiday"])
+            .output()
+            .unwrap();
+        assert!(frozen.status.success(), "{frozen:?}");
+    });
+    c.term.wait_for("prod is frozen", WAIT);
+    c.term.send(b"B");
+    c.term
+        .wait_for("BREAK GLASS: cross the freeze or hold?", WAIT);
+    c.term.send(b"CVE-2026-1");
+    c.term.send(ENTER);
+    let recs = c.wait_journal("the run's end", |r| has(r, "run_finished"));
+    let glass = only(&recs, "break_glass");
+    assert_eq!(glass["reason"], "CVE-2026-1");
+    assert_eq!(glass["actor"]["via"], "cockpit");
+    assert_eq!(glass["crossed"]["kind"], "freeze");
+    assert_in_order(&recs, &["env_blocked", "break_glass", "env_started"]);
+    assert_eq!(c.ledger(), ["deploy"]);
+    c.term.send(b"q");
     c.term.wait_exit(WAIT);
 }

@@ -111,9 +111,175 @@ fn the_header_says_what_holds_the_run_back_and_a_break_glass_in_effect() {
             actor: actor("alice", "headless"),
             reason: "CVE hotfix".into(),
             crossed: barrier("prod is held by bob"),
+            approved_by: None,
         },
     );
     let h = header(&[started(), blocked, glass]);
     assert!(h.contains("⚠ BREAK-GLASS by alice: CVE hotfix"), "{h}");
     assert!(!h.contains('⏳'), "{h}");
+}
+
+#[test]
+fn the_header_says_a_break_glass_waits_for_a_second_person_until_approved() {
+    let asked = rec(
+        2,
+        Event::BreakGlassRequested {
+            env: 0,
+            actor: actor("alice", "headless"),
+            reason: "CVE\u{1b}]52;c;x\u{7}\nhotfix".into(),
+            crossed: barrier("prod is held by bob"),
+        },
+    );
+    let h = header(&[started(), asked.clone()]);
+    assert!(h.contains("⏳ BREAK-GLASS asked by alice: CVE"), "{h}");
+    assert!(h.contains("for a second person's approval"), "{h}");
+    assert!(!h.contains('\u{1b}') && !h.contains('\u{7}'), "{h:?}");
+    let approved = rec(
+        3,
+        Event::BreakGlassApproved {
+            env: 0,
+            actor: actor("bob", "cli"),
+            comment: "ok".into(),
+        },
+    );
+    let crossed = rec(
+        4,
+        Event::BreakGlass {
+            env: 0,
+            actor: actor("alice", "headless"),
+            reason: "CVE hotfix".into(),
+            crossed: barrier("prod is held by bob"),
+            approved_by: Some(actor("bob", "cli")),
+        },
+    );
+    let h = header(&[started(), asked, approved, crossed]);
+    assert!(
+        h.contains("⚠ BREAK-GLASS by alice: CVE hotfix (approved by bob)"),
+        "{h}"
+    );
+    assert!(!h.contains("second person"), "{h}");
+}
+
+/// `B` when a freeze (or a hold) keeps the run out: the reason dialog, then
+/// the engine's `break_glass` command with it; never for another run's lock.
+#[test]
+fn b_breaks_the_glass_of_a_freeze_after_asking_why_but_not_of_a_lock() {
+    use ratatui::crossterm::event::KeyCode;
+    use slate::cockpit::app::{Effect, Modal};
+    use slate::cockpit::dialog::reason::Ask;
+    use slate::engine::Action;
+    let freeze = Barrier {
+        kind: BarrierKind::Freeze,
+        ..barrier("prod is frozen: holiday until Mon 08:00 UTC")
+    };
+    let mut app = plan_app(PLAN, theme("default"));
+    for r in [
+        started(),
+        rec(
+            2,
+            Event::EnvBlocked {
+                env: 0,
+                barrier: freeze,
+                until: Some(Timestamp::from_second(1_790_000_000).unwrap()),
+                in_flight: false,
+            },
+        ),
+    ] {
+        app.apply_record(&r);
+    }
+    assert!(app.on_key(key('B')).is_empty());
+    assert!(matches!(
+        app.modal,
+        Some(Modal::Reason {
+            ask: Ask::BreakGlass,
+            ..
+        })
+    ));
+    let screen = text(render(&mut app, 120, 30).backend().buffer());
+    assert!(
+        screen.contains("Crosses: prod is frozen: holiday until Mon 08:00 UTC"),
+        "{screen}"
+    );
+    // No reason: the engine's words, and the dialog stays.
+    assert!(app.on_key(code(KeyCode::Enter)).is_empty());
+    assert!(app.modal.is_some());
+    for c in "CVE-2026-1".chars() {
+        app.on_key(key(c));
+    }
+    assert_eq!(
+        app.on_key(code(KeyCode::Enter)),
+        [Effect::Send(Action::BreakGlass {
+            reason: "CVE-2026-1".into()
+        })]
+    );
+    // Another run's lock is never crossed: no dialog.
+    let mut app = plan_app(PLAN, theme("default"));
+    let lock = Barrier {
+        kind: BarrierKind::Lock,
+        ..barrier("prod for pay is locked by run r2")
+    };
+    for r in [
+        started(),
+        rec(
+            2,
+            Event::EnvBlocked {
+                env: 0,
+                barrier: lock,
+                until: None,
+                in_flight: false,
+            },
+        ),
+    ] {
+        app.apply_record(&r);
+    }
+    assert!(app.on_key(key('B')).is_empty());
+    assert!(app.modal.is_none());
+    let toast = app
+        .toast
+        .as_ref()
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
+    assert!(toast.contains("no glass to break"), "{toast}");
+}
+
+/// The approval dialog (the cockpit's `a`, which the board opens from its
+/// inbox) decides a break-glass waiting for a second person too: it says
+/// who asked, why and what it crosses, and sends the approval by its name.
+#[test]
+fn the_approval_dialog_decides_a_break_glass_waiting_for_a_second_person() {
+    use ratatui::crossterm::event::KeyCode;
+    use slate::cockpit::app::{Effect, Modal};
+    use slate::engine::Action;
+    let mut app = plan_app(PLAN, theme("default"));
+    for r in [
+        started(),
+        rec(
+            2,
+            Event::BreakGlassRequested {
+                env: 0,
+                actor: actor("alice", "headless"),
+                reason: "CVE\u{1b}[2J hotfix".into(),
+                crossed: barrier("prod is held by bob"),
+            },
+        ),
+    ] {
+        app.apply_record(&r);
+    }
+    app.on_key(key('a'));
+    assert!(matches!(app.modal, Some(Modal::Gate { .. })));
+    let screen = text(render(&mut app, 120, 30).backend().buffer());
+    assert!(screen.contains("Approve the break-glass?"), "{screen}");
+    assert!(screen.contains("into prod asked by alice"), "{screen}");
+    assert!(screen.contains("to cross: prod is held by bob"), "{screen}");
+    assert!(!screen.contains('\u{1b}'), "{screen:?}");
+    for c in "seen".chars() {
+        app.on_key(key(c));
+    }
+    assert_eq!(
+        app.on_key(code(KeyCode::Enter)),
+        [Effect::Send(Action::Approve {
+            gate: Some("break-glass".into()),
+            comment: "seen".into()
+        })]
+    );
 }

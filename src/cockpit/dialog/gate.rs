@@ -17,9 +17,23 @@ use crate::cockpit::keymap::{Scope, UiAction};
 use crate::engine::Action;
 use crate::tui::widgets::truncate;
 
-/// `a` or `x`: the prompt, if a gate waits.
+/// What the prompt decides: the gate that waits, or a break-glass that
+/// waits for a second person (its gate name is `break-glass`); with
+/// whether a comment is required.
+fn target(app: &App) -> Option<(String, bool)> {
+    match (&app.run.waiting, &app.run.glass_wait) {
+        (Some(w), _) => Some((w.gate.clone(), w.require_comment)),
+        (None, Some(_)) => Some((
+            crate::engine::state::admission::GLASS_GATE.to_string(),
+            false,
+        )),
+        (None, None) => None,
+    }
+}
+
+/// `a` or `x`: the prompt, if a gate (or a break-glass) waits.
 pub fn open(app: &mut App, intent: Intent) {
-    if app.run.waiting.is_none() {
+    if target(app).is_none() {
         app.toast("no gate is waiting for a decision", true);
         return;
     }
@@ -43,27 +57,27 @@ pub fn event(
     let reject = action == Some(UiAction::RejectGate)
         || (action == Some(UiAction::Confirm) && intent == Intent::Reject);
     let text = text_of(input);
-    match (action, app.run.waiting.clone()) {
+    match (action, target(app)) {
         (Some(UiAction::Cancel), _) => Outcome::close(),
         (_, None) if reject || action == Some(UiAction::Confirm) => {
             app.toast("the gate is no longer waiting", true);
             Outcome::close()
         }
-        (_, Some(w)) if reject => Outcome::send_checked(
+        (_, Some((gate, _))) if reject => Outcome::send_checked(
             app,
             Action::Reject {
-                gate: Some(w.gate),
+                gate: Some(gate),
                 reason: text,
             },
             false,
         ),
-        (Some(UiAction::Confirm), Some(w)) => Outcome::send_checked(
+        (Some(UiAction::Confirm), Some((gate, require_comment))) => Outcome::send_checked(
             app,
             Action::Approve {
-                gate: Some(w.gate),
+                gate: Some(gate),
                 comment: text,
             },
-            w.require_comment,
+            require_comment,
         ),
         _ => {
             input.input(key);
@@ -200,8 +214,68 @@ pub fn evidence(app: &App, upto: usize) -> Vec<(bool, String)> {
     strong.into_iter().map(|(_, ok, text)| (ok, text)).collect()
 }
 
+/// The prompt for a break-glass waiting for a second person: who asked,
+/// why, and what approving it crosses.
+fn draw_glass(
+    frame: &mut Frame,
+    app: &App,
+    intent: Intent,
+    input: &TextArea<'static>,
+    area: Rect,
+    g: &crate::engine::state::admission::GlassWait,
+) {
+    let t = &app.theme;
+    let env = app
+        .run
+        .envs
+        .get(g.env)
+        .map(|e| e.name.clone())
+        .unwrap_or_default();
+    let lines = vec![
+        Line::from(vec![
+            Span::styled("BREAK-GLASS ", t.fail),
+            Span::styled(format!("into {env} asked by {}: ", g.actor.user), t.title),
+            Span::styled(g.reason.clone(), t.text),
+        ]),
+        Line::from(Span::styled(
+            format!("to cross: {}", g.crossed.message),
+            t.warn,
+        )),
+        Line::from(Span::styled(
+            format!(
+                "approving lets {} {} cross it: only someone other than {} whom the break-glass policy allows may",
+                app.plan.release.name, app.plan.release.version, g.actor.user
+            ),
+            t.muted,
+        )),
+    ];
+    let rows = wrapped_rows(&lines, inner_width(area, 76));
+    let r = centered(area, 76, rows + 7);
+    frame.render_widget(Clear, r);
+    let title = match intent {
+        Intent::Approve => "Approve the break-glass?",
+        Intent::Reject => "Reject the break-glass?",
+    };
+    let b = block(app, title);
+    let inner = b.inner(r);
+    frame.render_widget(b, r);
+    let [info, input_area, hint] = inner.layout(&Layout::vertical([
+        Constraint::Length(rows),
+        Constraint::Length(3),
+        Constraint::Length(1),
+    ]));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), info);
+    input_box(frame, input, " comment ", t.border, input_area);
+    hint_line(frame, app, &commands(app, intent), hint);
+}
+
 pub fn draw(frame: &mut Frame, app: &App, intent: Intent, input: &TextArea<'static>, area: Rect) {
     let t = &app.theme;
+    if app.run.waiting.is_none()
+        && let Some(g) = &app.run.glass_wait
+    {
+        return draw_glass(frame, app, intent, input, area, g);
+    }
     let Some(w) = &app.run.waiting else { return };
     let env = &app.run.envs[w.env];
     let mut lines = vec![Line::from(vec![

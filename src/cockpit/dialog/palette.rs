@@ -128,7 +128,9 @@ pub fn unavailable(app: &App, run: Do) -> Option<String> {
     }
     let finished = app.run.is_finished();
     match run {
-        Do::Key(UiAction::Approve | UiAction::Reject) if app.run.waiting.is_none() => {
+        Do::Key(UiAction::Approve | UiAction::Reject)
+            if app.run.waiting.is_none() && app.run.glass_wait.is_none() =>
+        {
             Some("no gate is waiting".into())
         }
         Do::Key(UiAction::Promote | UiAction::Skip) | Do::Weight => {

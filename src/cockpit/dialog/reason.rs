@@ -1,6 +1,7 @@
 //! The reason a decision needs before it is sent: promoting (`P`),
 //! skipping to the last rollout step (`S`, `promote --full`), holding the
-//! canary at a weight (`:weight N`) and aborting (`q` → abort). The engine
+//! canary at a weight (`:weight N`), aborting (`q` → abort) and breaking
+//! the glass past a freeze or a hold (`B`). The engine
 //! refuses each without one; the dialog asks first, in the engine's words
 //! (`Action::missing_text`), and stays open until it has one.
 
@@ -26,6 +27,8 @@ pub enum Ask {
     Weight(u32),
     /// Abort the release; `then_quit` when asked on the way out (`q`).
     Abort { then_quit: bool },
+    /// Break the glass: cross the freeze or hold the run waits for (`B`).
+    BreakGlass,
 }
 
 impl Ask {
@@ -35,6 +38,7 @@ impl Ask {
             Ask::Promote { full } => Action::Promote { full, reason },
             Ask::Weight(weight) => Action::Weight { weight, reason },
             Ask::Abort { .. } => Action::Abort { reason },
+            Ask::BreakGlass => Action::BreakGlass { reason },
         }
     }
 
@@ -44,6 +48,7 @@ impl Ask {
             Ask::Promote { full: true } => "Skip to the last rollout step (promote --full)?".into(),
             Ask::Weight(w) => format!("Hold the canary at {w}%?"),
             Ask::Abort { .. } => "Abort the release?".into(),
+            Ask::BreakGlass => "BREAK GLASS: cross the freeze or hold?".into(),
         }
     }
 
@@ -53,6 +58,7 @@ impl Ask {
             Ask::Promote { full: true } => "skip",
             Ask::Weight(_) => "hold",
             Ask::Abort { .. } => "abort",
+            Ask::BreakGlass => "break glass",
         }
     }
 }
@@ -108,6 +114,14 @@ fn what(app: &App, ask: Ask) -> String {
             "{env}: the rollout command runs with SLATE_WEIGHT={w}; the canary stays there until promoted."
         ),
         Ask::Abort { .. } => format!("{env} is stopped and rolled back."),
+        Ask::BreakGlass => match &app.run.held_back {
+            Some(h) => format!(
+                "Crosses: {}. Journaled as its own record with your name and reason, \
+                 announced to the channels, and listed in the dossier and the ledger.",
+                h.barrier.message
+            ),
+            None => "Nothing keeps the run out now.".into(),
+        },
     }
 }
 

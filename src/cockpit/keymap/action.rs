@@ -34,6 +34,7 @@ pub enum UiAction {
     Promote,
     Skip,
     Weight,
+    BreakGlass,
     Palette,
     FocusNext,
     FocusPrev,
@@ -113,7 +114,7 @@ impl UiAction {
         use UiAction::*;
         match self {
             Approve | Reject | Pause | Rollback | Retry | Decide | Note | Promote | Skip
-            | Weight => "release",
+            | Weight | BreakGlass => "release",
             FocusNext | FocusPrev | Up | Down | Left | Right | PageUp | PageDown | Top | Bottom
             | Expand | Zoom => "move",
             Search | SearchNext | SearchPrev | Follow | ClearSearch | StageFilter | StderrOnly
@@ -142,6 +143,7 @@ impl UiAction {
             Promote => "promote: end the pause or soak now (asks why)",
             Skip => "skip the rest of the rollout to 100% (promote --full, asks why)",
             Weight => "hold the canary at a weight until promoted (asks N and why)",
+            BreakGlass => "break glass past a freeze or hold (asks why)",
             Palette => "command palette: every action by name",
             ClearSearch => "clear the search and follow the live tail",
             Zoom => "zoom: the focused panel fills the screen, and back",
@@ -233,6 +235,7 @@ impl UiAction {
             Promote => &["P"],
             Skip => &["S"],
             Weight => &["W"],
+            BreakGlass => &["B"],
             Palette => &[":"],
             ClearSearch => &["esc"],
             Zoom => &["z"],

@@ -133,10 +133,30 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             t.paused,
         ));
     }
+    if let Some(g) = r.glass_wait.as_ref().filter(|_| !r.is_finished()) {
+        line2.push(Span::styled(
+            format!(
+                "   ⏳ BREAK-GLASS asked by {}: {} · waiting {} for a second person's approval to cross: {}",
+                g.actor.user,
+                g.reason,
+                fmt_wait(since_ms(app, g.since)),
+                g.crossed.message
+            ),
+            t.fail,
+        ));
+    }
     if !r.is_finished() {
         for g in &r.break_glass {
             line2.push(Span::styled(
-                format!("   ⚠ BREAK-GLASS by {}: {}", g.user, g.reason),
+                format!(
+                    "   ⚠ BREAK-GLASS by {}: {}{}",
+                    g.user,
+                    g.reason,
+                    g.approved_by
+                        .as_ref()
+                        .map(|(who, _)| format!(" (approved by {who})"))
+                        .unwrap_or_default()
+                ),
                 t.fail,
             ));
         }

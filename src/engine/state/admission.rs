@@ -30,6 +30,38 @@ pub struct BreakGlassView {
     /// What it crossed, in one line.
     pub crossed: String,
     pub at: Timestamp,
+    /// The second person who approved it, and what they said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<(String, String)>,
+}
+
+/// The gate name a break-glass waiting for a second approval answers to
+/// (`slate approve RUN break-glass`, or with no gate named).
+pub const GLASS_GATE: &str = "break-glass";
+
+/// A break-glass waiting for a second person: who asked, why, what it
+/// would cross, since when.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GlassWait {
+    pub env: usize,
+    pub actor: crate::engine::event::Actor,
+    pub reason: String,
+    pub crossed: Barrier,
+    pub since: Timestamp,
+    /// The second person's comment, once approved (the `BreakGlass` that
+    /// follows ends the wait).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<String>,
+}
+
+impl GlassWait {
+    /// "break-glass by alice (hotfix) waits for a second person's approval: prod is frozen: …"
+    pub fn describe(&self) -> String {
+        format!(
+            "break-glass by {} ({}) waits for a second person's approval to cross: {}",
+            self.actor.user, self.reason, self.crossed.message
+        )
+    }
 }
 
 /// A pin the run promoted over (`--unpin`): who, why, and what the pin was.
@@ -66,6 +98,10 @@ pub(super) fn apply(s: &mut RunState, event: &Event, ts: Timestamp) {
             s.held_back = None;
         }
         Event::EnvLocked { env } => {
+            // The barrier went by itself: nothing is left to approve.
+            if s.glass_wait.as_ref().is_some_and(|w| w.env == *env) {
+                s.glass_wait = None;
+            }
             if s.held_back.as_ref().is_some_and(|h| h.env == *env) {
                 s.held_back = None;
             }
@@ -79,17 +115,57 @@ pub(super) fn apply(s: &mut RunState, event: &Event, ts: Timestamp) {
             actor,
             reason,
             crossed,
+            approved_by,
         } => {
+            // The approval's comment was journaled just before.
+            let comment = s
+                .glass_wait
+                .as_ref()
+                .and_then(|w| w.approval.clone())
+                .unwrap_or_default();
+            let approved_by = approved_by.as_ref().map(|a| (a.user.clone(), comment));
             s.break_glass.push(BreakGlassView {
                 env: *env,
                 user: actor.user.clone(),
                 reason: reason.clone(),
                 crossed: crossed.message.clone(),
                 at: ts,
+                approved_by,
             });
             if s.held_back.as_ref().is_some_and(|h| h.env == *env) {
                 s.held_back = None;
             }
+            if s.glass_wait.as_ref().is_some_and(|w| w.env == *env) {
+                s.glass_wait = None;
+            }
+        }
+        Event::BreakGlassRequested {
+            env,
+            actor,
+            reason,
+            crossed,
+        } => {
+            s.glass_wait = Some(GlassWait {
+                env: *env,
+                actor: actor.clone(),
+                reason: reason.clone(),
+                crossed: crossed.clone(),
+                since: ts,
+                approval: None,
+            });
+            if s.held_back.as_ref().is_some_and(|h| h.env == *env) {
+                s.held_back = None;
+            }
+        }
+        Event::BreakGlassApproved { env, comment, .. } => {
+            if let Some(w) = s.glass_wait.as_mut().filter(|w| w.env == *env) {
+                w.approval = Some(comment.clone());
+            }
+        }
+        Event::BreakGlassRejected { env, .. }
+            if s.glass_wait.as_ref().is_some_and(|w| w.env == *env) =>
+        {
+            s.glass_wait = None;
         }
         Event::Unpinned {
             env,

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::event::*;
 
-mod admission;
+pub mod admission;
 mod analysis;
 mod artifacts;
 mod checks;
@@ -82,6 +82,8 @@ pub struct RunState {
     pub held_back: Option<admission::HeldBack>,
     /// Break-glass in effect, per environment crossed.
     pub break_glass: Vec<admission::BreakGlassView>,
+    /// A break-glass waiting for a second person's approval.
+    pub glass_wait: Option<admission::GlassWait>,
     /// The run is a rollback to a known-good version (`slate rollback --to`).
     pub rollback_to: Option<crate::engine::event::RollbackTo>,
     /// Pins this run promoted over (`--unpin`), per environment.
@@ -125,6 +127,7 @@ impl Default for RunState {
             locked: Vec::new(),
             held_back: None,
             break_glass: Vec::new(),
+            glass_wait: None,
             rollback_to: None,
             unpinned: Vec::new(),
         }
@@ -260,7 +263,10 @@ impl RunState {
             | Event::EnvUnlocked { .. }
             | Event::BreakGlass { .. }
             | Event::Unpinned { .. }
-            | Event::BreakGlassRefused { .. } => admission::apply(self, event, ts),
+            | Event::BreakGlassRefused { .. }
+            | Event::BreakGlassRequested { .. }
+            | Event::BreakGlassApproved { .. }
+            | Event::BreakGlassRejected { .. } => admission::apply(self, event, ts),
             Event::EnvChange { env, change } => self.envs[*env].change = Some(change.clone()),
         }
     }

@@ -98,6 +98,7 @@ pub(super) fn apply(s: &mut RunState, event: &Event, ts: Timestamp) {
             s.message = message.clone();
             s.finished = Some(ts);
             s.held_back = None;
+            s.glass_wait = None;
             s.waiting = None;
             s.blocked = None;
             s.pending_stop = None;

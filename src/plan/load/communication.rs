@@ -31,6 +31,7 @@ fn notify_kind(name: &str) -> Option<NotifyKind> {
         "failure" => NotifyKind::Failure,
         "completed" => NotifyKind::Completed,
         "status" => NotifyKind::Status,
+        "break_glass" => NotifyKind::BreakGlass,
         _ => return None,
     })
 }

@@ -57,6 +57,7 @@ pub(super) const RELEASE_KEYS: &[&str] = &[
     "repository",
     "lock_wait",
     "break_glass",
+    "break_glass_second",
 ];
 
 /// Reads and parses a plan file; errors carry the path as given. Only a
@@ -560,6 +561,7 @@ impl Loader<'_> {
             .into_iter()
             .map(|s| s.into_inner())
             .collect();
+        let break_glass_second = t.boolean(self.cx, "break_glass_second").unwrap_or(false);
         if let (Some(v), Some(p)) = (&version, &previous)
             && v.get_ref() == p.get_ref()
         {
@@ -579,6 +581,7 @@ impl Loader<'_> {
             vars: Vec::new(),
             lock_wait,
             break_glass,
+            break_glass_second,
         })
     }
 

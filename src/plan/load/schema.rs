@@ -285,6 +285,7 @@ impl Builder {
                     "repository" => string("A git repository whose log joins the notes"),
                     "lock_wait" => duration("How long to wait for an environment another run or a hold has (default: refuse at once)"),
                     "break_glass" => strings("Who may cross a freeze or a hold with --break-glass (users, @groups)"),
+                    "break_glass_second" => boolean("A break-glass waits for a second person the break-glass policy allows to approve it"),
                     _ => return None,
                 })
             },
