@@ -47,6 +47,8 @@ pub enum Effect {
         run_id: String,
         command: Command,
     },
+    /// Read the delivery panel and hand it to [`App::stats_loaded`].
+    OpenStats,
     /// Start `slate rollback --to` as an engine host of its own (it outlives
     /// the board) and report with [`App::rollback_started`]. Store names.
     RollbackTo {
@@ -129,6 +131,8 @@ pub struct App {
     /// The help overlay is open, scrolled this far.
     pub help: Option<usize>,
     pub history: Option<HistoryPane>,
+    /// The delivery panel is open: None while it is read.
+    pub stats: Option<Option<Result<super::stats::StatsPanel, String>>>,
     pub approval: Option<Approval>,
     /// The approval dialog asked for, while its run is read.
     pub approval_pending: Option<String>,
@@ -155,6 +159,7 @@ impl App {
             typing: false,
             help: None,
             history: None,
+            stats: None,
             approval: None,
             approval_pending: None,
             toast: None,
@@ -301,6 +306,16 @@ impl App {
             return self.on_rollback_key(key);
         }
         let action = keymap::lookup(self.screen(), &key);
+        if self.stats.is_some() {
+            match action {
+                Some(Action::Quit) if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    return vec![Effect::Quit];
+                }
+                // Anything else closes it (`s`, Esc, q).
+                _ => self.stats = None,
+            }
+            return Vec::new();
+        }
         if let Some(scroll) = self.help {
             match action {
                 Some(Action::Down) => self.help = Some(scroll + 1),
@@ -370,6 +385,10 @@ impl App {
             Action::Open => return self.open(),
             Action::Approve => return self.approve(),
             Action::Back | Action::RollbackTo => {}
+            Action::Stats => {
+                self.stats = Some(None);
+                return vec![Effect::OpenStats];
+            }
         }
         Vec::new()
     }
@@ -696,6 +715,13 @@ impl App {
                 format!("{what}: {}", crate::text::neutral::line(&why)),
                 true,
             ),
+        }
+    }
+
+    pub fn stats_loaded(&mut self, read: Result<super::stats::StatsPanel, String>) {
+        if self.stats.is_some() {
+            self.stats = Some(Some(read));
+            self.dirty = true;
         }
     }
 

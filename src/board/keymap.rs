@@ -27,6 +27,7 @@ pub enum Action {
     ClearFilter,
     Back,
     RollbackTo,
+    Stats,
     Help,
     Quit,
 }
@@ -73,6 +74,7 @@ const DEFAULTS: &[Row] = &[
     (&["tab"],            Action::NextPane,    Scope::Board,   "next pane (releases, runs, inbox)",                     Some("pane")),
     (&["backtab"],        Action::PrevPane,    Scope::Board,   "previous pane",                                         None),
     (&["/"],              Action::Filter,      Scope::Board,   "filter releases by name",                               Some("filter")),
+    (&["s"],              Action::Stats,       Scope::Board,   "delivery metrics per environment, 12 weeks, deployments per week (as `slate stats`)", Some("stats")),
     (&["esc"],            Action::ClearFilter, Scope::Board,   "clear the filter",                                      None),
     (&["r"],              Action::RollbackTo,  Scope::History, "roll the environment back to the selected version (asks why; a new run, as `slate rollback --to`)", Some("roll back to")),
     (&["esc", "q"],       Action::Back,        Scope::History, "back to the board",                                     Some("back")),

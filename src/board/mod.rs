@@ -16,6 +16,7 @@ pub mod app;
 pub mod keymap;
 pub mod screenshot;
 pub mod snapshot;
+pub mod stats;
 pub mod ui;
 pub mod watch;
 
@@ -50,6 +51,7 @@ enum Done {
     Reply(String, Result<String, String>),
     /// A rollback's engine host said ready (its run id) or why it would not start.
     RolledBack(Result<String, Vec<String>>),
+    Stats(Result<stats::StatsPanel, String>),
 }
 
 /// `slate board`: 0 when left, 2 without a terminal or with a broken config.
@@ -139,6 +141,7 @@ async fn board(mut app: App, state_dir: PathBuf) -> i32 {
                         app.on_reply(&what, r);
                         let _ = force.send(());
                     }
+                    Done::Stats(r) => app.stats_loaded(r),
                     Done::RolledBack(r) => {
                         effects = app.rollback_started(r);
                         answer_now = true;
@@ -194,6 +197,16 @@ async fn board(mut app: App, state_dir: PathBuf) -> i32 {
                     let dir = crate::runs::runs_dir(&state_dir).join(&run);
                     tokio::task::spawn_blocking(move || {
                         let _ = tx.blocking_send(Done::Approval(run, Box::new(read_run(&dir))));
+                    });
+                }
+                Effect::OpenStats => {
+                    let tx = done_tx.clone();
+                    let dir = state_dir.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let r = crate::store::open(&dir)
+                            .map_err(|e| e.to_string())
+                            .and_then(|o| stats::read(o.store.as_ref()));
+                        let _ = tx.blocking_send(Done::Stats(r));
                     });
                 }
                 Effect::RollbackTo {

@@ -49,6 +49,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     status_line(frame, app, status);
     footer_line(frame, app, footer);
+    if let Some(panel) = &app.stats {
+        stats_panel(frame, app, panel.as_ref(), size);
+    }
     if let Some(scroll) = app.help {
         help(frame, app, scroll, size);
     }
@@ -618,4 +621,94 @@ fn help(frame: &mut Frame, app: &App, scroll: usize, size: Rect) {
         .take(usize::from(inner.height))
         .collect();
     frame.render_widget(Paragraph::new(shown), inner);
+}
+
+/// The delivery panel (`s`): per environment, what `slate stats` counts
+/// over twelve weeks, and a sparkline of the versions that went live each week.
+fn stats_panel(
+    frame: &mut Frame,
+    app: &App,
+    panel: Option<&Result<super::stats::StatsPanel, String>>,
+    size: Rect,
+) {
+    let t = &app.theme;
+    let dur = |ms: Option<u64>| ms.map_or("–".to_string(), crate::duration::coarse);
+    let mut lines: Vec<Line> = Vec::new();
+    match panel {
+        None => lines.push(Line::styled(" reading the ledger…", t.muted)),
+        Some(Err(e)) => lines.push(Line::styled(
+            format!(" cannot read the ledger: {}", crate::text::neutral::line(e)),
+            t.fail,
+        )),
+        Some(Ok(p)) if p.envs.is_empty() => {
+            lines.push(Line::styled(
+                " nothing went live in the last 12 weeks",
+                t.muted,
+            ));
+        }
+        Some(Ok(p)) => {
+            let name_w = p
+                .envs
+                .iter()
+                .map(|e| e.env.width())
+                .max()
+                .unwrap_or(3)
+                .clamp(3, 14);
+            lines.push(Line::styled(
+                format!(
+                    " {:<name_w$}  {:>7}  {:>6}  {:>9}  {:>6}  {:>8}  weekly",
+                    "env", "deploys", "/week", "lead time", "fail %", "restore"
+                ),
+                t.muted,
+            ));
+            for e in &p.envs {
+                let m = &e.metrics;
+                let cfr = m
+                    .change_failure_rate
+                    .map_or("–".to_string(), |r| format!("{:.0}%", r * 100.0));
+                let failed = if cfr.ends_with('%') { t.warn } else { t.text };
+                lines.push(Line::from(vec![
+                    Span::styled(
+                        format!(
+                            " {:<name_w$}  {:>7}  {:>6.1}  {:>9}  ",
+                            truncate(&e.env, name_w),
+                            m.deployments,
+                            m.per_week,
+                            dur(m.lead_time.median_ms)
+                        ),
+                        t.text,
+                    ),
+                    Span::styled(
+                        format!("{cfr:>6}"),
+                        if m.failures > 0 { failed } else { t.text },
+                    ),
+                    Span::styled(format!("  {:>8}  ", dur(m.restore.median_ms)), t.text),
+                    Span::styled(super::stats::sparkline(&e.weeks), t.accent),
+                ]));
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                " lead time from each run's start; `slate stats` counts from commits and says each definition",
+                t.muted,
+            ));
+        }
+    }
+    let w = size.width.saturating_sub(4).min(96);
+    let h = (lines.len() as u16 + 2).min(size.height.saturating_sub(2));
+    let area = Rect::new(
+        size.x + (size.width - w) / 2,
+        size.y + (size.height - h) / 2,
+        w,
+        h,
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Double)
+        .border_style(t.border_focus)
+        .title(Span::styled(" Delivery, last 12 weeks ", t.title))
+        .title_bottom(Span::styled(" s or Esc closes ", t.muted));
+    let inner = block.inner(area);
+    frame.render_widget(Clear, area);
+    frame.render_widget(block, area);
+    frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -270,3 +270,54 @@ fn find(buf: &ratatui::buffer::Buffer, needle: &str) -> (u16, u16) {
     }
     panic!("{needle} not on screen");
 }
+
+/// `s`: the delivery panel, read by the loop; per environment what
+/// `slate stats` counts over twelve weeks and a sparkline of each week.
+#[test]
+fn the_delivery_panel_shows_each_environment_and_its_weeks() {
+    use slate::store::{Delivery, Deployment, Reach};
+    let mut a = app(theme("default"), 100, 30);
+    assert_eq!(a.on_key(key('s')), [slate::board::app::Effect::OpenStats]);
+    assert!(screen(&a).contains("reading the ledger"), "{}", screen(&a));
+    let until: jiff::Timestamp = "2026-11-22T15:00:00Z".parse().unwrap();
+    let row = |env: &str, index: u32, days: i64, reach: Reach| {
+        let at = until - jiff::SignedDuration::from_hours(24 * days);
+        Delivery {
+            deployment: Deployment {
+                release: "checkout".into(),
+                env: env.into(),
+                env_index: index,
+                version: format!("2.{days}"),
+                run_id: format!("20261101-000000.000-{days:04}{index}"),
+                reach,
+                started: Some(at - jiff::SignedDuration::from_mins(45)),
+                live_at: Some(at),
+                ended: Some(at),
+                artifacts: vec![],
+                config_digest: None,
+                approvals: vec![],
+                verdicts: vec![],
+                message: String::new(),
+            },
+            run_started: Some(at - jiff::SignedDuration::from_mins(45)),
+        }
+    };
+    let mut rows = Vec::new();
+    for d in [1, 3, 8, 9, 15, 30, 44, 60] {
+        rows.push(row("staging", 1, d, Reach::Deployed));
+    }
+    for d in [2, 10, 31] {
+        rows.push(row("prod", 2, d, Reach::Deployed));
+    }
+    rows.push(row("prod", 2, 5, Reach::RolledBack));
+    a.stats_loaded(Ok(slate::board::stats::panel(&rows, until)));
+    let s = screen(&a);
+    assert!(s.contains("Delivery, last 12 weeks"), "{s}");
+    assert!(s.contains("staging"), "{s}");
+    let prod = s.lines().find(|l| l.contains("║ prod")).unwrap_or_default();
+    assert!(prod.contains('█'), "prod's busiest week is full: {s}");
+    insta::assert_snapshot!("delivery_100x30", render(&a).backend());
+    // Any key closes it; the board is as it was.
+    a.on_key(code(KeyCode::Esc));
+    assert!(!screen(&a).contains("Delivery, last 12 weeks"));
+}
