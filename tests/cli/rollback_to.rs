@@ -396,3 +396,110 @@ command = "true"
         "{err}"
     );
 }
+
+/// With `rollback_approval = true` on prod, the rollback waits at its
+/// `rollback-approval` gate. Its engine killed while it waits, `slate
+/// recover` takes it over as the same rollback (the cut-down plan rebuilt
+/// from the journal alone): it waits again, and once approved deploys 1.0.0,
+/// verifies, and pins prod.
+#[test]
+fn a_rollback_needing_approval_waits_survives_its_engine_and_goes_on_when_approved() {
+    let sb = Sandbox::new();
+    for v in ["1.0.0", "1.1.0"] {
+        std::fs::write(sb.path(&format!("app-{v}.bin")), format!("bits of {v}")).unwrap();
+        let text = std::fs::read_to_string(plan(&sb, v, "1s"))
+            .unwrap()
+            .replace(
+                "verify_rollback =",
+                "rollback_approval = true\nverify_rollback =",
+            );
+        let p = sb.plan(&format!("plan-{v}.toml"), &text);
+        let out = sb.run(
+            &[
+                "run",
+                "--headless",
+                "--approve",
+                "prod-ok",
+                p.to_str().unwrap(),
+            ],
+            LIMIT,
+        );
+        assert_eq!(out.status.code(), Some(0), "{v}: {out:?}");
+    }
+    let before = runs(&sb);
+    let waits = |id: &str, n: usize| {
+        let j = sb.home().join("runs").join(id).join("journal.ndjson");
+        common::events(&common::read_journal(&j), "gate_waiting").len() >= n
+    };
+    let mut child = sb
+        .slate()
+        .args(["rollback", "--to", "1.0.0", "--env", "prod"])
+        .args(["--reason", "1.1.0 leaks connections"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut id = String::new();
+    sb.wait_for(
+        "the rollback to wait for its approval",
+        LIMIT,
+        || match runs(&sb).into_iter().find(|r| !before.contains(r)) {
+            Some(r) if waits(&r, 1) => {
+                id = r;
+                true
+            }
+            _ => false,
+        },
+    );
+    // The engine dies the hard way while the gate waits.
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let recover = sb
+        .slate()
+        .args(["recover", &id, "--headless"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    sb.wait_for("the recovered rollback to wait again", LIMIT, || {
+        waits(&id, 2)
+    });
+    let ok = sb.run(
+        &[
+            "approve",
+            &id,
+            "rollback-approval",
+            "--comment",
+            "checked the pool",
+        ],
+        LIMIT,
+    );
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    let out = common::sandbox::wait_output(recover, LIMIT, &["recover"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    let recs = common::read_journal(&sb.home().join("runs").join(&id).join("journal.ndjson"));
+    assert!(common::has(&recs, "run_recovered"), "taken over");
+    let started = common::only(&recs, "run_started");
+    assert_eq!(started["rollback_to"]["env"], "prod");
+    assert_eq!(started["rollback_to"]["approval"], true);
+    let approved = common::only(&recs, "approved");
+    assert_eq!(approved["gate"], "rollback-approval");
+    assert_eq!(approved["comment"], "checked the pool");
+    let prod = &ledger_json(&sb)["environments"][0];
+    assert_eq!(prod["live"]["version"], "1.0.0", "{prod:#}");
+    assert_eq!(prod["pin"]["run_id"], id.as_str(), "{prod:#}");
+    // After 1.1.0's deploys, 1.0.0 went to prod again.
+    let lines = sb.ledger();
+    let last_new = lines
+        .iter()
+        .rposition(|l| l.starts_with("deploy prod 1.1.0"))
+        .unwrap();
+    assert!(
+        lines[last_new..]
+            .iter()
+            .any(|l| l.starts_with("deploy prod 1.0.0")),
+        "{lines:?}"
+    );
+}
