@@ -32,6 +32,14 @@ fn main() -> ExitCode {
         }
     }
     logging::install_panic_log();
-    let code = cli::dispatch(cli, &state_dir, &paths::config_dir());
+    let mut code = cli::dispatch(cli, &state_dir, &paths::config_dir());
+    // A cockpit left with `:board` (the release goes on): the board next.
+    if slate::cockpit::board_asked() {
+        code = slate::board::run(
+            slate::board::BoardArgs { theme: None },
+            &state_dir,
+            &paths::config_dir(),
+        );
+    }
     ExitCode::from(code as u8)
 }

@@ -166,6 +166,8 @@ async fn board(mut app: App, state_dir: PathBuf) -> i32 {
                         launched: false,
                     };
                     let code = crate::cockpit::attach::open(dir, opening).await;
+                    // `:board` in that cockpit: this is the board already.
+                    crate::cockpit::board_asked();
                     tui = match Tui::enter() {
                         Ok(t) => t,
                         Err(e) => {

@@ -134,6 +134,8 @@ pub struct App {
     /// This cockpit attached to a run started elsewhere (`slate attach`):
     /// the header says so.
     pub attached: bool,
+    /// `:board` asked to leave for the board (the release goes on).
+    pub then_board: bool,
     /// Who follows the run through its control socket (this cockpit
     /// included), as the server last said; not part of the run's state.
     pub watchers: Option<crate::control::presence::Watchers>,
@@ -187,6 +189,7 @@ impl App {
             read_only: None,
             replay: None,
             attached: false,
+            then_board: false,
             watchers: None,
         }
     }

@@ -31,6 +31,17 @@ use crate::tui::{Tui, TuiEvent};
 use app::{App, Effect};
 use feed::Feed;
 
+/// A cockpit left with `:board`: whoever opened it opens the board next
+/// (`board_asked`). Process-wide because the cockpit's callers are many
+/// (run, demo, recover, attach, replay, the board itself) and its exit
+/// status is already their exit status.
+static BOARD_NEXT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the last cockpit was left with `:board` (and forget it).
+pub fn board_asked() -> bool {
+    BOARD_NEXT.swap(false, std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Floods are coalesced into at most this many frames a second.
 const MAX_FPS: u64 = 30;
 const TICK: Duration = Duration::from_millis(250);
@@ -209,7 +220,12 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
         }
         for e in effects {
             match e {
-                Effect::Quit => quit = true,
+                Effect::Quit => {
+                    quit = true;
+                    if app.then_board {
+                        BOARD_NEXT.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
                 Effect::Copy(text) => {
                     if crate::tui::osc::enabled() {
                         tui.send_raw(&crate::tui::osc::copy(&text));

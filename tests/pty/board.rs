@@ -274,3 +274,37 @@ fn a_past_version_is_picked_in_the_history_and_rolled_back_to() {
     assert!(t.wait_exit(WAIT).success());
     t.assert_terminal_restored();
 }
+
+/// `:board` in a cockpit: the cockpit closes as a detach would (the
+/// release goes on, still waiting) and the board opens in its place.
+#[test]
+fn board_from_the_cockpit_palette_leaves_the_release_running() {
+    let sb = Sandbox::new();
+    let mut headless = headless_at_gate(&sb);
+    let run_id = newest_run(sb.home())
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let mut t = board(&sb, &["attach", &run_id]);
+    t.wait_for("WAITING FOR APPROVAL", WAIT);
+    t.send(b":");
+    t.wait_for("Command", WAIT);
+    t.send(b"board");
+    t.send(ENTER);
+    let s = t.wait_for("1 waiting for you", WAIT);
+    assert!(s.contains("Slate board"), "{s}");
+    // The release was not touched: still waiting at its gate.
+    assert!(headless.try_wait().unwrap().is_none(), "the run goes on");
+    let recs = read_journal(&sb.home().join("runs").join(&run_id).join("journal.ndjson"));
+    assert!(
+        !common::has(&recs, "abort_requested"),
+        "nothing was aborted"
+    );
+    t.send(b"q");
+    assert!(t.wait_exit(WAIT).success());
+    t.assert_terminal_restored();
+    let _ = headless.kill();
+    let _ = headless.wait();
+}

@@ -357,7 +357,10 @@ fn no_key_does_two_things_on_one_screen_and_help_comes_from_the_table() {
         .iter()
         .map(|(_, h)| *h)
         .collect();
-    assert_eq!(hints, ["approve", "open", "pane", "filter", "help", "quit"]);
+    assert_eq!(
+        hints,
+        ["approve", "open", "pane", "filter", "stats", "help", "quit"]
+    );
     let help = keymap::help(Scope::History);
     assert_eq!(help[0].0, "Environment history");
     assert!(
@@ -365,4 +368,9 @@ fn no_key_does_two_things_on_one_screen_and_help_comes_from_the_table() {
             .1
             .contains(&("Esc/q".to_string(), "back to the board"))
     );
+    let history: Vec<&str> = keymap::hints(Scope::History)
+        .iter()
+        .map(|(_, h)| *h)
+        .collect();
+    assert_eq!(history, ["roll back to", "back", "help"]);
 }

@@ -37,6 +37,8 @@ pub enum Do {
     Note,
     /// `:abort`: stop and roll back (asks why).
     Abort,
+    /// `:board`: leave the cockpit (the release goes on) for the board.
+    Board,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +94,13 @@ pub fn entries(app: &App) -> Vec<Entry> {
         desc: "stop the environment in progress and roll it back (asks why)",
         run: Do::Abort,
     });
+    out.push(Entry {
+        name: "board",
+        args: "",
+        key: String::new(),
+        desc: "leave the cockpit for the board (the release goes on; Enter on it comes back)",
+        run: Do::Board,
+    });
     out
 }
 
@@ -122,6 +131,7 @@ pub fn unavailable(app: &App, run: Do) -> Option<String> {
     let changes = match run {
         Do::Key(a) => crate::cockpit::readonly::changes_the_run(a),
         Do::Weight | Do::Note | Do::Abort => true,
+        Do::Board => false,
     };
     if changes && let Some(ro) = &app.read_only {
         return Some(format!("read-only ({})", ro.reason));
@@ -251,6 +261,10 @@ fn run(app: &mut App, typed: &str, chosen: Option<&Entry>) -> Outcome {
         Do::Abort => {
             super::reason::open(app, Ask::Abort { then_quit: false });
             Outcome::close()
+        }
+        Do::Board => {
+            app.then_board = true;
+            Outcome::close_with(crate::cockpit::app::Effect::Quit)
         }
     }
 }
