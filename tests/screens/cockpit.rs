@@ -851,3 +851,38 @@ fn a_rolled_back_canary_reads_zero_percent() {
     assert!(screen.contains("canary 0% rolled back"), "{screen}");
     assert!(!screen.contains("canary 10% rolled back"), "{screen}");
 }
+
+/// A config value of 10,000 characters in what the promotion changes is
+/// cut to the dialog's width: the comment box and the keys still show at 80×24.
+#[test]
+fn a_huge_config_value_in_the_change_keeps_the_gate_dialog_usable() {
+    use slate::change::Baseline;
+    let mut app = at_gate(theme("default"));
+    let plan = slate::plan::parse(PLAN, "release.toml", std::env::temp_dir()).unwrap();
+    let mut now = slate::change::shape(&plan, 2);
+    now.config.push(("blob".into(), "x".repeat(10_000)));
+    let baseline = Baseline::Known {
+        live: None,
+        drift: None,
+    };
+    let change = slate::change::between("2.4.0", &baseline, &now, &[]).unwrap();
+    let last = &run().records[run().at_gate - 1];
+    app.apply_record(&Record {
+        seq: last.seq + 1,
+        ts: last.ts,
+        event: Event::EnvChange {
+            env: 2,
+            change: Box::new(change),
+        },
+    });
+    assert!(app.on_key(key('a')).is_empty());
+    let term = render(&mut app, 80, 24);
+    let screen = text(term.backend().buffer());
+    assert!(
+        screen.contains("the ledger has no version live there"),
+        "{screen}"
+    );
+    assert!(screen.contains("blob = xxx"), "{screen}");
+    assert!(screen.contains("Enter approve"), "{screen}");
+    assert!(screen.contains("comment"), "{screen}");
+}

@@ -110,7 +110,8 @@ const CHANGE_ROWS_SHOWN: usize = 8;
 /// there: a headline, a summary, then up to `room` rows. A run whose engine
 /// asked no ledger (or journaled before it could) says so instead of
 /// claiming the plan's `previous_version` is what it replaces.
-fn change_lines(app: &App, env: usize, room: usize) -> Vec<Line<'static>> {
+/// Rows are cut to `width` (a config value may be long); the headline wraps.
+fn change_lines(app: &App, env: usize, room: usize, width: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
     let name = app.run.envs.get(env).map_or("?", |e| e.name.as_str());
     let Some(c) = app.run.envs.get(env).and_then(|e| e.change.as_deref()) else {
@@ -144,7 +145,7 @@ fn change_lines(app: &App, env: usize, room: usize) -> Vec<Line<'static>> {
             Mark::Same | Mark::Detail => t.muted,
         };
         out.push(Line::from(Span::styled(
-            format!("  {} {}", r.mark.sign(), r.text),
+            truncate(&format!("  {} {}", r.mark.sign(), r.text), width),
             style,
         )));
     }
@@ -295,7 +296,8 @@ pub fn draw(frame: &mut Frame, app: &App, intent: Intent, input: &TextArea<'stat
     let room = usize::from(area.height)
         .saturating_sub(7 + 4 + evidence_rows)
         .clamp(2, CHANGE_ROWS_SHOWN);
-    lines.extend(change_lines(app, w.env, room));
+    let width = usize::from(inner_width(area, 76)).saturating_sub(2);
+    lines.extend(change_lines(app, w.env, room, width));
     let done: Vec<String> = app.run.envs[..w.env]
         .iter()
         .map(|e| format!("{} {}", e.name, e.status.word()))
@@ -306,7 +308,6 @@ pub fn draw(frame: &mut Frame, app: &App, intent: Intent, input: &TextArea<'stat
             t.text,
         )));
     }
-    let width = usize::from(inner_width(area, 76)).saturating_sub(2);
     for (ok, text) in items.iter().take(EVIDENCE_SHOWN) {
         lines.push(Line::from(Span::styled(
             format!("  {}", truncate(text, width)),
