@@ -143,10 +143,12 @@ impl Scenario {
     }
 }
 
-/// What `prepare` set up: the plan to run and the ports it names.
+/// What `prepare` set up: the plan to run and the ports it names, held
+/// for its instances while this lives (see `demo_service::reserve`).
 pub struct Demo {
     pub plan: PathBuf,
     pub ports: Ports,
+    _held: Vec<crate::demo_service::reserve::Reserved>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -211,10 +213,22 @@ pub fn prepare(state_dir: &Path, scenario: Scenario, fast: bool) -> std::io::Res
     crate::paths::ensure_private_dir(&demos)?;
     let dir = demos.join(crate::journal::new_run_id());
     crate::paths::ensure_private_dir(&dir)?;
-    let ports = free_ports()?;
+    let held = crate::demo_service::reserve::loopback_ports(5)?;
+    let p: Vec<u16> = held.iter().map(|r| r.port).collect();
+    let ports = Ports {
+        dev: p[0],
+        staging: p[1],
+        prod: p[2],
+        canary: p[3],
+        hooks: p[4],
+    };
     let plan = dir.join("plan.toml");
     std::fs::write(&plan, render(scenario, fast, ports))?;
-    Ok(Demo { plan, ports })
+    Ok(Demo {
+        plan,
+        ports,
+        _held: held,
+    })
 }
 
 /// Starts dev, staging and prod at the stable version (the release moves
@@ -253,24 +267,6 @@ pub fn start_fleet(demo: &Demo, run_dir: &Path, exe: &Path) -> Result<(), String
         }
     }
     Ok(())
-}
-
-/// Five distinct free loopback ports (bound together, so never the same one twice).
-fn free_ports() -> std::io::Result<Ports> {
-    let socks: Vec<std::net::TcpListener> = (0..5)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<_, _>>()?;
-    let p: Vec<u16> = socks
-        .iter()
-        .map(|s| s.local_addr().map(|a| a.port()))
-        .collect::<Result<_, _>>()?;
-    Ok(Ports {
-        dev: p[0],
-        staging: p[1],
-        prod: p[2],
-        canary: p[3],
-        hooks: p[4],
-    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod control;
 mod fleet;
 mod metrics;
 mod procs;
+pub mod reserve;
 mod revive;
 mod routes;
 mod server;

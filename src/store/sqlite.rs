@@ -89,11 +89,7 @@ impl SqliteStore {
         if version > latest() {
             return Err(store.newer(version));
         }
-        // WAL survives in the file; setting it again is a no-op.
-        store
-            .conn
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| classify(&shown, e))?;
+        store.wal()?;
         // Derived data: losing the last transaction to a power cut costs a
         // rebuild at worst, never a journal.
         store
@@ -102,6 +98,43 @@ impl SqliteStore {
             .map_err(|e| classify(&shown, e))?;
         let created = store.migrate()?;
         Ok((store, created))
+    }
+
+    /// Puts the file in WAL mode, once for its life (the mode is kept in
+    /// the file). Converting needs the file to itself, and SQLite answers a
+    /// conversion that meets another connection's read with "locked" at once,
+    /// without its busy handler (waiting could deadlock two converters): two
+    /// processes opening a new store together (two runs started at the same
+    /// instant) had one of them fail. So the conversion is tried again, a
+    /// little later each time, until one of them has done it or [`BUSY`] has
+    /// passed.
+    fn wal(&self) -> Result<(), StoreError> {
+        let deadline = std::time::Instant::now() + BUSY;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let tried = self
+                .conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0));
+            let busy = match tried {
+                // WAL, or a file system without the shared memory WAL needs,
+                // where SQLite keeps the old mode and the store works as before.
+                Ok(_) => return Ok(()),
+                Err(e)
+                    if matches!(
+                        e.sqlite_error_code(),
+                        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                    ) =>
+                {
+                    self.err(e)
+                }
+                Err(e) => return Err(self.err(e)),
+            };
+            if std::time::Instant::now() + pause > deadline {
+                return Err(busy);
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
     }
 
     fn shown(&self) -> String {
@@ -597,3 +630,41 @@ const DIALECT: sql::Dialect = sql::Dialect {
     like: "LIKE",
     text: str::to_string,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two runs started at the same instant both open a store that does
+    /// not exist yet: each must get it, and only one fills it. (Converting
+    /// the new file to WAL failed at once, busy timeout or not, for about
+    /// one opener in a hundred meeting another.)
+    #[test]
+    fn openers_of_a_new_store_at_once_all_get_it() {
+        const OPENERS: usize = 4;
+        for round in 0..150 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("store.db");
+            let start = std::sync::Barrier::new(OPENERS);
+            let opened: Vec<Result<bool, String>> = std::thread::scope(|s| {
+                let openers: Vec<_> = (0..OPENERS)
+                    .map(|_| {
+                        s.spawn(|| {
+                            start.wait();
+                            SqliteStore::open(&path)
+                                .map(|(_, created)| created)
+                                .map_err(|e| e.to_string())
+                        })
+                    })
+                    .collect();
+                openers.into_iter().map(|o| o.join().unwrap()).collect()
+            });
+            let created = opened.iter().filter(|o| o == &&Ok(true)).count();
+            assert!(
+                opened.iter().all(|o| o.is_ok()),
+                "round {round}: {opened:?}"
+            );
+            assert_eq!(created, 1, "round {round}: {opened:?}");
+        }
+    }
+}

@@ -1,8 +1,9 @@
 //! Readers of a run whose stages printed a great deal: what they say about
 //! it is exact, and the memory they take does not grow with the output.
 //!
-//! The memory bound is a peak resident size read by `wait4` for that one
-//! process, not a time: it holds on any machine, loaded or not.
+//! The memory bound is the peak resident size of that one process (its own
+//! `VmHWM`, read as it exits), not a time: it holds on any machine, loaded
+//! or not, and whatever else the test binary holds.
 
 use std::io::Read;
 use std::process::Stdio;
@@ -54,37 +55,112 @@ command = "echo one; echo two; echo three; test \"$SLATE_ENV\" != prod"
 }
 
 /// Runs `slate args…` to its end and returns its stdout and peak resident
-/// size in KiB, read from the kernel's accounting of that process alone.
-// The child is reaped by `wait4`, which std's `wait` cannot stand in for: it
-// is what returns that one process's resource usage.
+/// size in KiB: the high-water mark of its own image (`VmHWM`), read as it
+/// exits.
+///
+/// Not `wait4`'s `ru_maxrss`: at `exec` Linux folds the peak of the image
+/// the child leaves — this test binary's, which a spawned child shares until
+/// then — into the child's, so a child of a test process that other tests
+/// had grown past the bound measured past it too (202 MB once, under a
+/// whole `cli` run). `VmHWM` starts again at `exec`; the child is traced
+/// (`PTRACE_O_TRACEEXIT`) so that it stops at its exit with its memory
+/// still there to read.
+// The child is reaped by `waitpid`, which std's `wait` cannot stand in for:
+// a traced child stops, and is let go, on the way.
 #[allow(clippy::zombie_processes)]
 fn measured(sandbox: &Sandbox, args: &[&str]) -> (String, i64) {
-    let mut child = sandbox
-        .slate()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start slate");
-    // Read to the end first: the process exits after writing everything.
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .expect("stdout")
-        .read_to_string(&mut out)
-        .expect("read stdout");
-    let mut status = 0;
-    // SAFETY: `rusage` is plain data the kernel fills; the pid is our child's.
-    let mut usage: nix::libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as nix::libc::pid_t;
-    let got = unsafe { nix::libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(got, pid, "wait4: {}", std::io::Error::last_os_error());
+    use nix::libc;
+    use std::os::unix::process::CommandExt;
+
+    let mut cmd = sandbox.slate();
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::null());
+    // SAFETY: one system call between fork and exec, nothing allocated.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("start slate traced");
+    let pid = child.id() as libc::pid_t;
+    // Read while it runs: a child that fills the pipe would wait for us.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        stdout.read_to_string(&mut out).map(|_| out)
+    });
+    let mut peak_kb = None;
+    let status = loop {
+        let mut status = 0;
+        // SAFETY: waits for our own child, whose status goes in `status`.
+        let got = unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert_eq!(got, pid, "waitpid: {}", std::io::Error::last_os_error());
+        if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+            break status;
+        }
+        assert!(libc::WIFSTOPPED(status), "{status:#x}");
+        let signal = libc::WSTOPSIG(status);
+        let event = status >> 16;
+        let pass = if event == libc::PTRACE_EVENT_EXIT {
+            peak_kb = Some(vm_hwm_kb(pid));
+            0
+        } else if signal == libc::SIGTRAP && event == 0 && peak_kb.is_none() {
+            // The stop after `exec`: from here on, stop at the exit too.
+            let options = libc::PTRACE_O_TRACEEXIT | libc::PTRACE_O_EXITKILL;
+            // SAFETY: our tracee, stopped; options is a plain integer.
+            let set = unsafe { libc::ptrace(libc::PTRACE_SETOPTIONS, pid, 0, options) };
+            assert_eq!(
+                set,
+                0,
+                "PTRACE_SETOPTIONS: {}",
+                std::io::Error::last_os_error()
+            );
+            0
+        } else {
+            // A signal on its way to the child: it gets it.
+            signal
+        };
+        // SAFETY: our tracee, stopped.
+        let cont = unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, pass) };
+        assert_eq!(cont, 0, "PTRACE_CONT: {}", std::io::Error::last_os_error());
+    };
+    let out = reader.join().unwrap().expect("read stdout");
     assert!(
-        nix::libc::WIFEXITED(status) && nix::libc::WEXITSTATUS(status) == 0,
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "slate {args:?} failed ({status:#x}):\n{out}"
     );
-    (out, usage.ru_maxrss)
+    let peak_kb = peak_kb.expect("the child stopped at its exit");
+    (out, peak_kb)
+}
+
+/// `VmHWM` of a live process, in KiB.
+fn vm_hwm_kb(pid: nix::libc::pid_t) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmHWM in:\n{status}"))
+}
+
+/// The measure is the child's own: a test process that holds more than the
+/// bound (as the whole `cli` run's may) does not count in it.
+#[test]
+fn the_measured_peak_is_the_childs_own() {
+    let sandbox = Sandbox::new();
+    let held = BOUND_KB as usize * 1024 + (32 << 20);
+    // Written, so that every page of it is resident.
+    let ballast = std::hint::black_box(vec![1u8; held]);
+    let (out, peak_kb) = measured(&sandbox, &["--version"]);
+    assert!(out.starts_with("slate "), "{out}");
+    assert!(
+        peak_kb < BOUND_KB / 4,
+        "`slate --version` peaked at {peak_kb} KiB while this process held {} KiB",
+        ballast.len() / 1024
+    );
+    drop(ballast);
 }
 
 #[test]
