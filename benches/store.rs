@@ -272,6 +272,31 @@ fn history_first_frame_100k(b: divan::Bencher) {
     });
 }
 
+/// `slate board`'s first frame, minus the terminal: what its watcher does
+/// for the first read (the store opened and brought up to date, the ledger's
+/// places and live versions, the active runs and the inbox), then the board
+/// drawn at 120×40.
+#[divan::bench(sample_count = 20)]
+fn board_first_frame_100k(b: divan::Bencher) {
+    let home = store_home();
+    let theme = slate::tui::theme::Theme::builtin("default")
+        .expect("a built-in theme")
+        .expect("it parses");
+    b.bench(|| {
+        let opened = slate::store::open(home).unwrap();
+        slate::store::sync::sync(opened.store.as_ref(), home).unwrap();
+        let snap = slate::board::snapshot::read(opened.store.as_ref(), home, "bench");
+        assert_eq!(snap.releases.len(), 7);
+        let mut app =
+            slate::board::app::App::new(theme.clone(), slate::cockpit::keymap::Keymap::default());
+        app.resize(120, 40);
+        app.set_snapshot(snap);
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+        term.draw(|f| slate::board::ui::draw(f, &app)).unwrap();
+        term
+    });
+}
+
 /// The same frame the way it was drawn before paging (the baseline): every
 /// run's summary loaded from the store first.
 #[divan::bench(sample_count = 5)]
