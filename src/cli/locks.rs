@@ -173,6 +173,11 @@ pub fn unlock(state_dir: &Path, env: &str, release: Option<&str>) -> i32 {
                 l.release,
                 l.release
             ),
+            // Never stored as a lock; listed for completeness.
+            LockKind::Queued => format!(
+                "run {} is queued for it",
+                l.run_id.as_deref().unwrap_or("?")
+            ),
         })
         .collect();
     if others.is_empty() {

@@ -95,10 +95,13 @@ pub fn shown_time(t: Timestamp) -> String {
         .to_string()
 }
 
-/// Whether a run lock's engine is gone (the lock is stale).
+/// Dead waiters dropped from an environment's queue in one ask, at most.
+const MAX_DEAD_WAITERS: usize = 16;
+
+/// Whether a run lock's (or a queued run's) engine is gone.
 pub fn stale(state_dir: &Path, lock: &Lock) -> bool {
     match (&lock.kind, &lock.run_id) {
-        (LockKind::Run, Some(run)) => {
+        (LockKind::Run | LockKind::Queued, Some(run)) => {
             let dir = crate::runs::runs_dir(state_dir).join(run);
             !crate::runs::engine_running(&dir, lock.pid.unwrap_or(0))
         }
@@ -140,6 +143,21 @@ pub fn describe(state_dir: &Path, lock: &Lock) -> Barrier {
                 stale,
             }
         }
+        LockKind::Queued => Barrier {
+            kind: BarrierKind::Lock,
+            message: format!(
+                "{}{scope} goes next to run {} ({}, queued since {since}): first come, first served",
+                lock.env,
+                lock.run_id.as_deref().unwrap_or("?"),
+                lock.holder
+            ),
+            holder: Some(lock.holder.clone()),
+            run_id: lock.run_id.clone(),
+            since: Some(lock.since),
+            until: None,
+            reason: String::new(),
+            stale: false,
+        },
         LockKind::Manual => Barrier {
             kind: BarrierKind::Hold,
             message: format!(
@@ -198,15 +216,31 @@ impl Admission for StoreAdmission {
                 Err(e) => return Admit::Blocked(Barrier::unknown(&ask.env, &e.to_string())),
             }
         }
-        let got = self.with(|s| s.acquire(&Self::lock_ask(ask), ask.queue));
-        match got {
-            Ok(Acquired::Granted) => Admit::Granted,
-            Ok(Acquired::Blocked(locks)) => match locks.first() {
-                Some(l) => Admit::Blocked(describe(&self.state_dir, l)),
-                None => Admit::Blocked(Barrier::unknown(&ask.env, "the store said no")),
-            },
-            Err(e) => Admit::Blocked(Barrier::unknown(&ask.env, &e.to_string())),
+        // A run queued ahead whose engine died would keep the place
+        // forever: it leaves the queue and the store is asked again.
+        for _ in 0..MAX_DEAD_WAITERS {
+            let got = self.with(|s| s.acquire(&Self::lock_ask(ask), ask.queue));
+            match got {
+                Ok(Acquired::Granted) => return Admit::Granted,
+                Ok(Acquired::Blocked(locks)) => match locks.first() {
+                    Some(l) if l.kind == LockKind::Queued && stale(&self.state_dir, l) => {
+                        let dead = l.run_id.clone().unwrap_or_default();
+                        if let Err(e) = self.with(|s| s.release_run(&dead, Some(&ask.env))) {
+                            return Admit::Blocked(Barrier::unknown(&ask.env, &e.to_string()));
+                        }
+                    }
+                    Some(l) => return Admit::Blocked(describe(&self.state_dir, l)),
+                    None => {
+                        return Admit::Blocked(Barrier::unknown(&ask.env, "the store said no"));
+                    }
+                },
+                Err(e) => return Admit::Blocked(Barrier::unknown(&ask.env, &e.to_string())),
+            }
         }
+        Admit::Blocked(Barrier::unknown(
+            &ask.env,
+            "too many runs in its queue have no engine left",
+        ))
     }
 
     fn reenter(&self, ask: &Ask) {

@@ -21,6 +21,9 @@ pub enum LockKind {
     Run,
     /// A person's hold (`slate lock`): nobody promotes until it is lifted.
     Manual,
+    /// Not a lock: a run queued for the environment before the asking one,
+    /// which goes first (first come, first served). Never stored as a lock.
+    Queued,
 }
 
 impl LockKind {
@@ -28,6 +31,7 @@ impl LockKind {
         match self {
             LockKind::Run => "run",
             LockKind::Manual => "manual",
+            LockKind::Queued => "queued",
         }
     }
 }

@@ -220,6 +220,71 @@ fn a_waiting_run_is_queued_and_goes_on_when_the_holder_ends() {
     assert_eq!(locks_json(&sb)["queue"], Value::Array(vec![]));
 }
 
+/// Two runs wait for the environment one holds: the queue lists them in
+/// arrival order and, once it is free, the first queued takes it first. (Both
+/// poll, so without the queue's order the first usually wins anyway; the
+/// store's `the_queue_is_first_come_first_served` is the test that fails
+/// without it.)
+#[test]
+fn the_queue_is_first_come_first_served() {
+    let sb = Sandbox::new();
+    let p = sb.plan("plan.toml", &plan("pay", "lock_wait = \"60s\""));
+    hold(&sb, "staging");
+    let a = start(&sb, &p, &[]);
+    sb.wait_for("the first run inside staging", LIMIT, || {
+        sb.ledger().iter().any(|l| l.starts_with("start staging"))
+    });
+    let queued = |n: usize| {
+        locks_json(&sb)["queue"]
+            .as_array()
+            .is_some_and(|q| q.len() == n)
+    };
+    let b = start(&sb, &p, &[]);
+    sb.wait_for("the second run in the queue", LIMIT, || queued(1));
+    let c = start(&sb, &p, &[]);
+    sb.wait_for("the third run in the queue", LIMIT, || queued(2));
+    let order: Vec<String> = locks_json(&sb)["queue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["run_id"].as_str().unwrap().to_string())
+        .collect();
+    release_hold(&sb, "staging");
+    let outs = [
+        wait_output(a, LIMIT, &["first"]),
+        wait_output(b, LIMIT, &["second"]),
+        wait_output(c, LIMIT, &["third"]),
+    ];
+    let recs: Vec<Vec<Value>> = outs.iter().map(records).collect();
+    for (r, o) in recs.iter().zip(&outs) {
+        assert_eq!(common::outcome(r), "released", "{}", text(o));
+    }
+    let run_id = |r: &[Value]| {
+        common::only(r, "run_started")["run_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        order,
+        [run_id(&recs[1]), run_id(&recs[2])],
+        "queued in arrival order"
+    );
+    let locked_at = |r: &[Value]| -> jiff::Timestamp {
+        r.iter()
+            .find(|rec| common::ty(rec) == "env_locked")
+            .and_then(|rec| rec["ts"].as_str())
+            .and_then(|t| t.parse().ok())
+            .expect("an env_locked record with its time")
+    };
+    assert!(
+        locked_at(&recs[1]) < locked_at(&recs[2]),
+        "the second run took staging before the third: {} vs {}",
+        locked_at(&recs[1]),
+        locked_at(&recs[2])
+    );
+}
+
 #[test]
 fn a_lock_held_by_a_run_killed_with_sigkill_is_stale_until_recovered() {
     let sb = Sandbox::new();

@@ -74,19 +74,55 @@ fn in_the_way(tx: &rusqlite::Transaction, ask: &LockAsk) -> rusqlite::Result<Vec
     .collect()
 }
 
+/// The oldest run queued for `ask`'s place before `ask`'s run (before now,
+/// if it is not queued), as a [`LockKind::Queued`] barrier.
+fn queued_ahead(tx: &rusqlite::Transaction, ask: &LockAsk) -> rusqlite::Result<Option<Lock>> {
+    let mut st = tx.prepare_cached(
+        "SELECT release, env, run_id, holder, pid, since FROM lock_queue
+         WHERE release = ?1 AND env = ?2 AND run_id <> ?3
+           AND since < COALESCE(
+                 (SELECT since FROM lock_queue WHERE release = ?1 AND env = ?2 AND run_id = ?3),
+                 ?4)
+         ORDER BY since, run_id LIMIT 1",
+    )?;
+    let mut rows = st.query_map(params![ask.release, ask.env, ask.run_id, now()], |row| {
+        Ok(Lock {
+            release: row.get(0)?,
+            env: row.get(1)?,
+            kind: LockKind::Queued,
+            run_id: Some(row.get(2)?),
+            holder: row.get(3)?,
+            pid: row
+                .get::<_, Option<i64>>(4)?
+                .and_then(|p| u32::try_from(p).ok()),
+            reason: String::new(),
+            since: from_micros(row.get(5)?).unwrap_or(Timestamp::UNIX_EPOCH),
+        })
+    })?;
+    rows.next().transpose()
+}
+
 impl Locks for SqliteStore {
     fn acquire(&self, ask: &LockAsk, queue: bool) -> Result<Acquired, StoreError> {
         self.write(|tx| {
+            // A run that will wait takes its place in the queue when it
+            // first asks, free or not: its place is its arrival.
+            if queue {
+                tx.execute(
+                    "INSERT OR IGNORE INTO lock_queue (release, env, run_id, holder, pid, since)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![ask.release, ask.env, ask.run_id, ask.holder, ask.pid, now()],
+                )?;
+            }
             let blocking = in_the_way(tx, ask)?;
             if !blocking.is_empty() {
-                if queue {
-                    tx.execute(
-                        "INSERT OR IGNORE INTO lock_queue (release, env, run_id, holder, pid, since)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        params![ask.release, ask.env, ask.run_id, ask.holder, ask.pid, now()],
-                    )?;
-                }
                 return Ok(Acquired::Blocked(blocking));
+            }
+            // First come, first served: a run queued before this one asked
+            // goes first (whether its engine still lives is the caller's
+            // question: `stopline` drops a dead one from the queue).
+            if let Some(first) = queued_ahead(tx, ask)? {
+                return Ok(Acquired::Blocked(vec![first]));
             }
             // Ours already (asked again): keep its `since`, refresh the pid.
             tx.execute(
@@ -347,6 +383,45 @@ mod tests {
         assert_eq!(s.release_run("r1", None).unwrap().len(), 1);
         assert_eq!(
             s.acquire(&ask("r2", "prod"), true).unwrap(),
+            Acquired::Granted
+        );
+        assert!(s.lock_queue().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_queue_is_first_come_first_served() {
+        let (_d, s) = store();
+        assert_eq!(
+            s.acquire(&ask("r1", "prod"), true).unwrap(),
+            Acquired::Granted
+        );
+        for r in ["r2", "r3"] {
+            assert!(matches!(
+                s.acquire(&ask(r, "prod"), true).unwrap(),
+                Acquired::Blocked(_)
+            ));
+        }
+        s.release_run("r1", None).unwrap();
+        // r3 asks first once prod is free: r2 was there before it.
+        match s.acquire(&ask("r3", "prod"), true).unwrap() {
+            Acquired::Blocked(l) => {
+                assert_eq!(l[0].kind, LockKind::Queued);
+                assert_eq!(l[0].run_id.as_deref(), Some("r2"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // So does a run that would not wait.
+        assert!(matches!(
+            s.acquire(&ask("r4", "prod"), false).unwrap(),
+            Acquired::Blocked(_)
+        ));
+        assert_eq!(
+            s.acquire(&ask("r2", "prod"), true).unwrap(),
+            Acquired::Granted
+        );
+        s.release_run("r2", None).unwrap();
+        assert_eq!(
+            s.acquire(&ask("r3", "prod"), true).unwrap(),
             Acquired::Granted
         );
         assert!(s.lock_queue().unwrap().is_empty());
