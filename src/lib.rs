@@ -20,6 +20,7 @@ pub mod engine;
 pub mod evidence;
 pub mod exit;
 pub mod explain;
+pub mod git;
 pub mod headless;
 pub mod history;
 pub mod host;

@@ -14,6 +14,8 @@
 
 pub mod app;
 pub mod keymap;
+mod overlay;
+pub mod rollback;
 pub mod screenshot;
 pub mod snapshot;
 pub mod stats;

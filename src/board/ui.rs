@@ -8,7 +8,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use super::app::{App, HistoryPane, Pane};
@@ -50,10 +50,10 @@ pub fn draw(frame: &mut Frame, app: &App) {
     status_line(frame, app, status);
     footer_line(frame, app, footer);
     if let Some(panel) = &app.stats {
-        stats_panel(frame, app, panel.as_ref(), size);
+        super::overlay::stats_panel(frame, app, panel.as_ref(), size);
     }
     if let Some(scroll) = app.help {
-        help(frame, app, scroll, size);
+        super::overlay::help(frame, app, scroll, size);
     }
     if let Some(a) = &app.approval {
         crate::cockpit::dialog::draw(frame, &a.cockpit, size);
@@ -444,68 +444,8 @@ fn history(frame: &mut Frame, app: &App, h: &HistoryPane, area: Rect) {
         inner,
     );
     if let Some(p) = &h.rollback {
-        rollback_prompt(frame, app, h, p, area);
+        super::overlay::rollback_prompt(frame, app, h, p, area);
     }
-}
-
-/// The reason prompt of a rollback to a version picked in the history.
-fn rollback_prompt(
-    frame: &mut Frame,
-    app: &App,
-    h: &HistoryPane,
-    p: &super::app::RollbackPrompt,
-    area: Rect,
-) {
-    let t = &app.theme;
-    let width = area.width.saturating_sub(4).clamp(20, 72);
-    let inner_w = usize::from(width.saturating_sub(2));
-    let version = crate::text::neutral::line(&p.version).into_owned();
-    let reason = crate::text::neutral::line(&p.reason).into_owned();
-    // The end of a long reason stays in view, where the typing is.
-    let shown: String = {
-        let room = inner_w.saturating_sub(7);
-        let n = reason.chars().count();
-        reason.chars().skip(n.saturating_sub(room)).collect()
-    };
-    let lines = vec![
-        Line::styled(
-            truncate(&format!("Roll {} back to {version}?", h.env), inner_w),
-            t.title,
-        ),
-        Line::styled(
-            truncate(
-                "A new run deploys it with the plan that put it live;",
-                inner_w,
-            ),
-            t.muted,
-        ),
-        Line::styled(
-            truncate("its pauses and analyses are skipped.", inner_w),
-            t.muted,
-        ),
-        Line::from(vec![
-            Span::styled("why: ", t.accent),
-            Span::styled(shown, t.text),
-            Span::styled("▏", t.accent),
-        ]),
-        Line::styled("Enter start · Esc cancel", t.muted),
-    ];
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let r = Rect {
-        x: area.x + (area.width.saturating_sub(width)) / 2,
-        y: area.y + (area.height.saturating_sub(height)) / 2,
-        width: width.min(area.width),
-        height,
-    };
-    frame.render_widget(Clear, r);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Double)
-        .border_style(t.border_focus)
-        .title(Span::styled(" Rollback to a known-good version ", t.title));
-    let inner = block.inner(r);
-    frame.render_widget(block, r);
-    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 /// The status row: a toast, else the first warning, else the legend.
@@ -566,149 +506,4 @@ fn footer_line(frame: &mut Frame, app: &App, area: Rect) {
         Line::from(spans)
     };
     frame.render_widget(Paragraph::new(line).style(bar), area);
-}
-
-/// The `?` overlay, from the keymap table.
-fn help(frame: &mut Frame, app: &App, scroll: usize, size: Rect) {
-    let t = &app.theme;
-    let mut lines: Vec<Line> = Vec::new();
-    for (title, rows) in keymap::help(app.screen()) {
-        if !lines.is_empty() {
-            lines.push(Line::raw(""));
-        }
-        lines.push(Line::styled(title, t.accent.add_modifier(Modifier::BOLD)));
-        for (keys, desc) in rows {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<10}"), t.text.add_modifier(Modifier::BOLD)),
-                Span::styled(desc, t.text),
-            ]));
-        }
-    }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(TYPING_HELP, t.muted));
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "Glyphs",
-        t.accent.add_modifier(Modifier::BOLD),
-    ));
-    for s in CellState::ALL {
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {:<10}", s.glyph()), cell_style(t, s)),
-            Span::styled(s.explain(), t.text),
-        ]));
-    }
-    let w = 72.min(size.width.saturating_sub(2));
-    let h = (lines.len() as u16 + 2).min(size.height.saturating_sub(2));
-    let area = Rect::new(
-        size.x + (size.width - w) / 2,
-        size.y + (size.height - h) / 2,
-        w,
-        h,
-    );
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Double)
-        .border_style(t.border_focus)
-        .title(Span::styled(" Keys ", t.title))
-        .title_bottom(Span::styled(" ? or Esc closes ", t.muted));
-    let inner = block.inner(area);
-    frame.render_widget(Clear, area);
-    frame.render_widget(block, area);
-    let scroll = scroll.min(lines.len().saturating_sub(usize::from(inner.height)));
-    let shown: Vec<Line> = lines
-        .into_iter()
-        .skip(scroll)
-        .take(usize::from(inner.height))
-        .collect();
-    frame.render_widget(Paragraph::new(shown), inner);
-}
-
-/// The delivery panel (`s`): per environment, what `slate stats` counts
-/// over twelve weeks, and a sparkline of the versions that went live each week.
-fn stats_panel(
-    frame: &mut Frame,
-    app: &App,
-    panel: Option<&Result<super::stats::StatsPanel, String>>,
-    size: Rect,
-) {
-    let t = &app.theme;
-    let dur = |ms: Option<u64>| ms.map_or("–".to_string(), crate::duration::coarse);
-    let mut lines: Vec<Line> = Vec::new();
-    match panel {
-        None => lines.push(Line::styled(" reading the ledger…", t.muted)),
-        Some(Err(e)) => lines.push(Line::styled(
-            format!(" cannot read the ledger: {}", crate::text::neutral::line(e)),
-            t.fail,
-        )),
-        Some(Ok(p)) if p.envs.is_empty() => {
-            lines.push(Line::styled(
-                " nothing went live in the last 12 weeks",
-                t.muted,
-            ));
-        }
-        Some(Ok(p)) => {
-            let name_w = p
-                .envs
-                .iter()
-                .map(|e| e.env.width())
-                .max()
-                .unwrap_or(3)
-                .clamp(3, 14);
-            lines.push(Line::styled(
-                format!(
-                    " {:<name_w$}  {:>7}  {:>6}  {:>9}  {:>6}  {:>8}  weekly",
-                    "env", "deploys", "/week", "lead time", "fail %", "restore"
-                ),
-                t.muted,
-            ));
-            for e in &p.envs {
-                let m = &e.metrics;
-                let cfr = m
-                    .change_failure_rate
-                    .map_or("–".to_string(), |r| format!("{:.0}%", r * 100.0));
-                let failed = if cfr.ends_with('%') { t.warn } else { t.text };
-                lines.push(Line::from(vec![
-                    Span::styled(
-                        format!(
-                            " {:<name_w$}  {:>7}  {:>6.1}  {:>9}  ",
-                            truncate(&e.env, name_w),
-                            m.deployments,
-                            m.per_week,
-                            dur(m.lead_time.median_ms)
-                        ),
-                        t.text,
-                    ),
-                    Span::styled(
-                        format!("{cfr:>6}"),
-                        if m.failures > 0 { failed } else { t.text },
-                    ),
-                    Span::styled(format!("  {:>8}  ", dur(m.restore.median_ms)), t.text),
-                    Span::styled(super::stats::sparkline(&e.weeks), t.accent),
-                ]));
-            }
-            lines.push(Line::raw(""));
-            lines.push(Line::styled(
-                " lead time from each run's start; `slate stats` counts from commits and says each definition",
-                t.muted,
-            ));
-        }
-    }
-    let w = size.width.saturating_sub(4).min(96);
-    let h = (lines.len() as u16 + 2).min(size.height.saturating_sub(2));
-    let area = Rect::new(
-        size.x + (size.width - w) / 2,
-        size.y + (size.height - h) / 2,
-        w,
-        h,
-    );
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Double)
-        .border_style(t.border_focus)
-        .title(Span::styled(" Delivery, last 12 weeks ", t.title))
-        .title_bottom(Span::styled(" s or Esc closes ", t.muted));
-    let inner = block.inner(area);
-    frame.render_widget(Clear, area);
-    frame.render_widget(block, area);
-    frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -394,7 +394,7 @@ fn plan_changes(was: &Shape, now: &Shape) -> Vec<String> {
 pub fn commits(range: String, log: Result<Vec<String>, String>) -> Commits {
     match log {
         Ok(mut lines) => {
-            // `dossier::git::log` ends a long log with its own "… and N more" line.
+            // `git::log` ends a long log with its own "… and N more" line.
             let mut more = 0;
             if let Some(last) = lines.last()
                 && let Some(n) = last

@@ -9,17 +9,10 @@ use std::path::Path;
 use crate::engine::state::RunState;
 
 pub fn show(state_dir: &Path, run: &str, gate: Option<&str>) -> i32 {
-    let journal = match crate::runs::open_states(state_dir, run) {
-        Ok(j) => j,
-        Err(e) => {
-            crate::warn_user!("slate: {}", e.message);
-            return e.code;
-        }
+    let state = match super::show::run_state(state_dir, run) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
-    if let Some(w) = &journal.warning {
-        crate::warn_user!("slate: warning: {w}");
-    }
-    let state = journal.state();
     let n = |s: &str| crate::text::neutral::line(s).into_owned();
     match &state.waiting {
         Some(w) if gate.is_none_or(|g| g == w.gate) => {

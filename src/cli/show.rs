@@ -2,18 +2,24 @@
 
 use std::path::Path;
 
-pub fn run(state_dir: &Path, run: &str, json: bool) -> i32 {
-    let journal = match crate::runs::open_states(state_dir, run) {
-        Ok(j) => j,
-        Err(e) => {
-            crate::warn_user!("slate: {}", e.message);
-            return e.code;
-        }
-    };
+/// A run's state from its journal's state records, a warning about the
+/// journal said on stderr; on failure, said there, the exit status.
+pub(super) fn run_state(state_dir: &Path, run: &str) -> Result<crate::engine::RunState, i32> {
+    let journal = crate::runs::open_states(state_dir, run).map_err(|e| {
+        crate::warn_user!("slate: {}", e.message);
+        e.code
+    })?;
     if let Some(w) = &journal.warning {
         crate::warn_user!("slate: warning: {w}");
     }
-    let state = journal.state();
+    Ok(journal.state())
+}
+
+pub fn run(state_dir: &Path, run: &str, json: bool) -> i32 {
+    let state = match run_state(state_dir, run) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     if json {
         match crate::text::json::to_string_pretty(&state) {
             Ok(s) => crate::output::out_text(&s),

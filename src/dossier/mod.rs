@@ -6,7 +6,6 @@ mod actions;
 mod artifacts;
 mod comms;
 mod evidence;
-pub(crate) mod git;
 mod input;
 mod matrix;
 pub mod md;

@@ -163,7 +163,7 @@ fn notes(out: &mut String, input: &Input) {
         } else {
             plan.base_dir.join(repo)
         };
-        match super::git::log(&repo, &s.previous_version, &s.version) {
+        match crate::git::log(&repo, &s.previous_version, &s.version) {
             Ok(lines) if lines.is_empty() => md::para(
                 out,
                 &format!(

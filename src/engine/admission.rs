@@ -110,7 +110,7 @@ pub type AdmissionRef = Arc<dyn Admission>;
 
 /// Runs `f` off the engine's task; `None` when it panicked, which callers
 /// take as "nobody could say" and fail closed.
-async fn off_task<T: Send + 'static>(
+pub(super) async fn off_task<T: Send + 'static>(
     adm: &AdmissionRef,
     f: impl FnOnce(&dyn Admission) -> T + Send + 'static,
 ) -> Option<T> {
@@ -176,7 +176,7 @@ impl Engine {
             .unwrap_or_else(|| self.plan.release.break_glass.clone())
     }
 
-    fn ask(&self, env: usize, queue: bool) -> Ask {
+    pub(super) fn ask(&self, env: usize, queue: bool) -> Ask {
         Ask {
             run_id: self.run_id.clone(),
             release: self.plan.release.name.clone(),
@@ -427,57 +427,6 @@ impl Engine {
                 }
             }
         }
-    }
-
-    /// Journals what promoting into `env` changes against what is live
-    /// there, once the run holds its lock and has checked its artifacts
-    /// (their digests are compared with the live version's). With a
-    /// repository in the plan, the commits between the versions go in too.
-    pub(super) async fn describe_change(&mut self, env: usize) -> Result<(), Fatal> {
-        let Some(adm) = self.admission.clone() else {
-            return Ok(());
-        };
-        if self.state.envs[env].change.is_some() {
-            return Ok(());
-        }
-        let ask = self.ask(env, false);
-        let baseline = off_task(&adm, move |a| a.baseline(&ask))
-            .await
-            .unwrap_or_else(|| crate::change::Baseline::Unknown("the admission failed".into()));
-        let artifacts: Vec<(String, Option<String>)> = self
-            .state
-            .artifacts
-            .iter()
-            .map(|a| (a.name.clone(), a.before(env).and_then(|c| c.found.clone())))
-            .collect();
-        let shape = crate::change::shape(&self.plan, env);
-        let version = self.plan.release.version.clone();
-        let Some(mut change) = crate::change::between(&version, &baseline, &shape, &artifacts)
-        else {
-            return Ok(());
-        };
-        if let (Some(live), Some(repo)) = (&change.live, &self.plan.release.repository)
-            && live.version != version
-        {
-            let repo = if repo.is_absolute() {
-                repo.clone()
-            } else {
-                self.plan.base_dir.join(repo)
-            };
-            let from = live.version.clone();
-            let to = version.clone();
-            let range = format!("{from}..{to}");
-            let log =
-                tokio::task::spawn_blocking(move || crate::dossier::git::log(&repo, &from, &to))
-                    .await
-                    .unwrap_or_else(|_| Err("git could not be run".into()));
-            change.commits = Some(crate::change::commits(range, log));
-        }
-        self.emit(Event::EnvChange {
-            env,
-            change: Box::new(change),
-        })?;
-        Ok(())
     }
 
     /// Gives back the lock on `env` (journaled first).

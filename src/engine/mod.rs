@@ -11,6 +11,7 @@ pub mod admission;
 mod analyze;
 mod artifacts;
 mod backoff;
+mod change;
 mod checks;
 pub mod command;
 mod commands;

@@ -350,24 +350,23 @@ impl Decider {
             } => {
                 self.glass_asked.insert(*env, actor.user.clone());
                 vec![glass(
-                Notice::new(
-                    NotifyKind::BreakGlass,
-                    state,
-                    at,
-                    format!(
-                        "{rel}: BREAK-GLASS into {} asked by {}: {reason}; it waits for a second person's approval to cross: {}",
-                        env_name(state, *env),
-                        actor.user,
-                        crossed.message
+                    glass_notice(
+                        state,
+                        at,
+                        *env,
+                        reason,
+                        format!(
+                            "{rel}: BREAK-GLASS into {} asked by {}: {reason}; it waits for a second person's approval to cross: {}",
+                            env_name(state, *env),
+                            actor.user,
+                            crossed.message
+                        ),
                     ),
-                )
-                .env(state, *env)
-                .reason(reason),
-                "requested",
-                &actor.user,
-                None,
-                Some(&crossed.message),
-            )]
+                    "requested",
+                    &actor.user,
+                    None,
+                    Some(&crossed.message),
+                )]
             }
             Event::BreakGlass {
                 env,
@@ -381,19 +380,18 @@ impl Decider {
                     .map(|a| format!(", approved by {}", a.user))
                     .unwrap_or_default();
                 vec![glass(
-                    Notice::new(
-                        NotifyKind::BreakGlass,
+                    glass_notice(
                         state,
                         at,
+                        *env,
+                        reason,
                         format!(
                             "{rel}: BREAK-GLASS into {} by {}{approved}: {reason}; crossing: {}",
                             env_name(state, *env),
                             actor.user,
                             crossed.message
                         ),
-                    )
-                    .env(state, *env)
-                    .reason(reason),
+                    ),
                     "crossed",
                     &actor.user,
                     approved_by.as_ref().map(|a| a.user.as_str()),
@@ -406,18 +404,17 @@ impl Decider {
                 reason,
                 why,
             } => vec![glass(
-                Notice::new(
-                    NotifyKind::BreakGlass,
+                glass_notice(
                     state,
                     at,
+                    *env,
+                    reason,
                     format!(
                         "{rel}: break-glass into {} by {} refused ({why}): {reason}",
                         env_name(state, *env),
                         actor.user
                     ),
-                )
-                .env(state, *env)
-                .reason(reason),
+                ),
                 "refused",
                 &actor.user,
                 None,
@@ -426,18 +423,17 @@ impl Decider {
             Event::BreakGlassRejected { env, actor, reason } => {
                 let asked = self.glass_asked.get(env).cloned().unwrap_or_default();
                 vec![glass(
-                    Notice::new(
-                        NotifyKind::BreakGlass,
+                    glass_notice(
                         state,
                         at,
+                        *env,
+                        reason,
                         format!(
                             "{rel}: break-glass into {} rejected by {}: {reason}",
                             env_name(state, *env),
                             actor.user
                         ),
-                    )
-                    .env(state, *env)
-                    .reason(reason),
+                    ),
                     "rejected",
                     &asked,
                     Some(&actor.user),
@@ -541,6 +537,13 @@ pub fn status(state: &RunState, now: Timestamp) -> Option<Notice> {
 }
 
 /// A break-glass notice's who, what and how it went.
+/// A break-glass notice about `env`, with why, before [`glass`] says what happened.
+fn glass_notice(state: &RunState, at: Timestamp, env: usize, reason: &str, text: String) -> Notice {
+    Notice::new(NotifyKind::BreakGlass, state, at, text)
+        .env(state, env)
+        .reason(reason)
+}
+
 fn glass(
     mut n: Notice,
     how: &'static str,

@@ -1,6 +1,6 @@
 //! The commit time of a released version, for lead time: the run's
 //! journaled plan names the `repository` (as the dossier reads it), and
-//! git there dates the version (`dossier::git::commit_time`). Only the
+//! git there dates the version (`git::commit_time`). Only the
 //! journal's first record is read, and each run is asked once per
 //! process; a run whose journal is on another machine (a team store) or
 //! whose plan names no repository falls back to the run's start.
@@ -45,7 +45,7 @@ impl Commits {
         *self
             .times
             .entry((repo.clone(), d.version.clone()))
-            .or_insert_with(|| crate::dossier::git::commit_time(&repo, &d.version))
+            .or_insert_with(|| crate::git::commit_time(&repo, &d.version))
     }
 }
 

@@ -64,6 +64,16 @@ fn hold(sb: &Sandbox, env: &str) {
     std::fs::write(sb.path("hold").join(env), "").unwrap();
 }
 
+/// Starts a run of `plan` and waits until it is inside staging, held there.
+fn inside_staging(sb: &Sandbox, plan: &std::path::Path) -> Child {
+    hold(sb, "staging");
+    let a = start(sb, plan, &[]);
+    sb.wait_for("the first run inside staging", LIMIT, || {
+        sb.ledger().iter().any(|l| l.starts_with("start staging"))
+    });
+    a
+}
+
 fn release_hold(sb: &Sandbox, env: &str) {
     let _ = std::fs::remove_file(sb.path("hold").join(env));
 }
@@ -173,11 +183,7 @@ fn two_runs_started_at_the_same_instant_exactly_one_proceeds() {
 fn a_waiting_run_is_queued_and_goes_on_when_the_holder_ends() {
     let sb = Sandbox::new();
     let p = sb.plan("plan.toml", &plan("pay", "lock_wait = \"60s\""));
-    hold(&sb, "staging");
-    let a = start(&sb, &p, &[]);
-    sb.wait_for("the first run inside staging", LIMIT, || {
-        sb.ledger().iter().any(|l| l.starts_with("start staging"))
-    });
+    let a = inside_staging(&sb, &p);
     let b = start(&sb, &p, &[]);
     sb.wait_for("the second run in the queue", LIMIT, || {
         locks_json(&sb)["queue"]
@@ -229,11 +235,7 @@ fn a_waiting_run_is_queued_and_goes_on_when_the_holder_ends() {
 fn the_queue_is_first_come_first_served() {
     let sb = Sandbox::new();
     let p = sb.plan("plan.toml", &plan("pay", "lock_wait = \"60s\""));
-    hold(&sb, "staging");
-    let a = start(&sb, &p, &[]);
-    sb.wait_for("the first run inside staging", LIMIT, || {
-        sb.ledger().iter().any(|l| l.starts_with("start staging"))
-    });
+    let a = inside_staging(&sb, &p);
     let queued = |n: usize| {
         locks_json(&sb)["queue"]
             .as_array()

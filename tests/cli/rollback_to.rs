@@ -60,12 +60,23 @@ command = 'echo "deploy $SLATE_ENV $SLATE_VERSION ${{SLATE_WEIGHT:-}}" >> "$LEDG
 }
 
 fn release(sb: &Sandbox, version: &str, extra: &[&str]) -> std::process::Output {
+    release_edited(sb, version, extra, |t| t)
+}
+
+/// [`release`] of the plan as `edit` changes its text.
+fn release_edited(
+    sb: &Sandbox,
+    version: &str,
+    extra: &[&str],
+    edit: impl Fn(String) -> String,
+) -> std::process::Output {
     std::fs::write(
         sb.path(&format!("app-{version}.bin")),
         format!("bits of {version}"),
     )
     .unwrap();
-    let p = plan(sb, version, "1s");
+    let text = edit(std::fs::read_to_string(plan(sb, version, "1s")).unwrap());
+    let p = sb.plan(&format!("plan-{version}.toml"), &text);
     let mut args = vec!["run", "--headless", "--approve", "prod-ok"];
     args.extend_from_slice(extra);
     args.push(p.to_str().unwrap());
@@ -406,24 +417,12 @@ command = "true"
 fn a_rollback_needing_approval_waits_survives_its_engine_and_goes_on_when_approved() {
     let sb = Sandbox::new();
     for v in ["1.0.0", "1.1.0"] {
-        std::fs::write(sb.path(&format!("app-{v}.bin")), format!("bits of {v}")).unwrap();
-        let text = std::fs::read_to_string(plan(&sb, v, "1s"))
-            .unwrap()
-            .replace(
+        let out = release_edited(&sb, v, &[], |t| {
+            t.replace(
                 "verify_rollback =",
                 "rollback_approval = true\nverify_rollback =",
-            );
-        let p = sb.plan(&format!("plan-{v}.toml"), &text);
-        let out = sb.run(
-            &[
-                "run",
-                "--headless",
-                "--approve",
-                "prod-ok",
-                p.to_str().unwrap(),
-            ],
-            LIMIT,
-        );
+            )
+        });
         assert_eq!(out.status.code(), Some(0), "{v}: {out:?}");
     }
     let before = runs(&sb);

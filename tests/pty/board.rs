@@ -38,11 +38,14 @@ command = 'echo "deploy $SLATE_ENV" >> "$LEDGER"'
 "#
 );
 
+/// `slate ARGS` in a 100×30 terminal over the sandbox; runs it starts (a
+/// rollback from the board) inherit its environment, `LEDGER` included.
 fn board(sb: &Sandbox, args: &[&str]) -> Term {
     Term::builder(args)
         .size(100, 30)
         .cwd(sb.dir.path())
         .env("SLATE_HOME", sb.home())
+        .env("LEDGER", sb.path("ledger"))
         .tag(&sb.tag)
         .budget(Duration::from_secs(90))
         .start()
@@ -227,14 +230,7 @@ fn a_past_version_is_picked_in_the_history_and_rolled_back_to() {
         assert!(out.status.success(), "{out:?}");
     }
     // The rollback's run inherits the board's environment, as a command typed there would.
-    let mut t = Term::builder(&["board"])
-        .size(100, 30)
-        .cwd(sb.dir.path())
-        .env("SLATE_HOME", sb.home())
-        .env("LEDGER", sb.path("ledger"))
-        .tag(&sb.tag)
-        .budget(Duration::from_secs(90))
-        .start();
+    let mut t = board(&sb, &["board"]);
     t.wait_for("✔ 2.0.0", WAIT);
     // Releases pane, the prod column, Enter: its history, newest first.
     t.send(b"l");

@@ -347,6 +347,20 @@ fn main_screen_160x48_waiting_at_the_prod_gate() {
     insta::assert_snapshot!("main_160x48_at_gate", term.backend());
 }
 
+/// `change` journaled for prod right after the gate's record, as the engine
+/// would have before prod started.
+fn journal_prod_change(app: &mut App, change: slate::change::Change) {
+    let last = &run().records[run().at_gate - 1];
+    app.apply_record(&Record {
+        seq: last.seq + 1,
+        ts: last.ts,
+        event: Event::EnvChange {
+            env: 2,
+            change: Box::new(change),
+        },
+    });
+}
+
 /// The record the engine journals before prod when the ledger says prod
 /// runs 2.3.0 (a 2.3.1 never reached it, whatever the plan's
 /// `previous_version` says): three replicas, info logs, a canary without
@@ -384,15 +398,7 @@ fn prod_change(app: &mut App) {
             "e4f5a6b idempotency keys for refunds".into(),
         ]),
     ));
-    let last = &run().records[run().at_gate - 1];
-    app.apply_record(&Record {
-        seq: last.seq + 1,
-        ts: last.ts,
-        event: Event::EnvChange {
-            env: 2,
-            change: Box::new(change),
-        },
-    });
+    journal_prod_change(app, change);
 }
 
 #[test]
@@ -866,15 +872,7 @@ fn a_huge_config_value_in_the_change_keeps_the_gate_dialog_usable() {
         drift: None,
     };
     let change = slate::change::between("2.4.0", &baseline, &now, &[]).unwrap();
-    let last = &run().records[run().at_gate - 1];
-    app.apply_record(&Record {
-        seq: last.seq + 1,
-        ts: last.ts,
-        event: Event::EnvChange {
-            env: 2,
-            change: Box::new(change),
-        },
-    });
+    journal_prod_change(&mut app, change);
     assert!(app.on_key(key('a')).is_empty());
     let term = render(&mut app, 80, 24);
     let screen = text(term.backend().buffer());

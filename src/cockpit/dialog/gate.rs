@@ -250,24 +250,11 @@ fn draw_glass(
             t.muted,
         )),
     ];
-    let rows = wrapped_rows(&lines, inner_width(area, 76));
-    let r = centered(area, 76, rows + 7);
-    frame.render_widget(Clear, r);
     let title = match intent {
         Intent::Approve => "Approve the break-glass?",
         Intent::Reject => "Reject the break-glass?",
     };
-    let b = block(app, title);
-    let inner = b.inner(r);
-    frame.render_widget(b, r);
-    let [info, input_area, hint] = inner.layout(&Layout::vertical([
-        Constraint::Length(rows),
-        Constraint::Length(3),
-        Constraint::Length(1),
-    ]));
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), info);
-    input_box(frame, input, " comment ", t.border, input_area);
-    hint_line(frame, app, &commands(app, intent), hint);
+    framed(frame, app, intent, input, area, title, lines);
 }
 
 pub fn draw(frame: &mut Frame, app: &App, intent: Intent, input: &TextArea<'static>, area: Rect) {
@@ -344,13 +331,27 @@ pub fn draw(frame: &mut Frame, app: &App, intent: Intent, input: &TextArea<'stat
         ),
         t.paused,
     )));
-    let rows = wrapped_rows(&lines, inner_width(area, 76));
-    let r = centered(area, 76, rows + 7);
-    frame.render_widget(Clear, r);
     let title = match intent {
         Intent::Approve => "Approve?",
         Intent::Reject => "Reject?",
     };
+    framed(frame, app, intent, input, area, title, lines);
+}
+
+/// The prompt's frame, one for a gate and a break-glass: `lines`, then the
+/// comment box and the keys, centred and as tall as the lines wrap.
+fn framed(
+    frame: &mut Frame,
+    app: &App,
+    intent: Intent,
+    input: &TextArea<'static>,
+    area: Rect,
+    title: &str,
+    lines: Vec<Line<'static>>,
+) {
+    let rows = wrapped_rows(&lines, inner_width(area, 76));
+    let r = centered(area, 76, rows + 7);
+    frame.render_widget(Clear, r);
     let b = block(app, title);
     let inner = b.inner(r);
     frame.render_widget(b, r);
@@ -360,6 +361,6 @@ pub fn draw(frame: &mut Frame, app: &App, intent: Intent, input: &TextArea<'stat
         Constraint::Length(1),
     ]));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), info);
-    input_box(frame, input, " comment ", t.border, input_area);
+    input_box(frame, input, " comment ", app.theme.border, input_area);
     hint_line(frame, app, &commands(app, intent), hint);
 }

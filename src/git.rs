@@ -1,4 +1,5 @@
-//! Release notes from git: `git log --oneline PREV..VERSION` when the plan
+//! What Slate asks git (the dossier's release notes, the commits a promotion
+//! brings, lead time's commit dates): `git log --oneline PREV..VERSION` when the plan
 //! names a repository and both refs exist. Refs go to git as arguments, never
 //! through a shell, and a ref that looks like an option is refused.
 
