@@ -46,6 +46,7 @@ impl Engine {
             let from = live.version.clone();
             let to = version.clone();
             let range = format!("{from}..{to}");
+            // Bounded by `git::GIT_WAIT`: a hung repository costs a wait, not the run.
             let log = tokio::task::spawn_blocking(move || crate::git::log(&repo, &from, &to))
                 .await
                 .unwrap_or_else(|_| Err("git could not be run".into()));

@@ -213,3 +213,48 @@ fn a_gate_shows_what_changes_against_what_is_live_there() {
     assert!(after.contains("2.0 → 3.0 in dev"), "{after}");
     assert!(after.contains("1.0 → 3.0 in prod"), "{after}");
 }
+
+/// A git that does not answer (a hung network mount) holds nobody at the
+/// environment's door, nor the dossier: past its bound (`git::GIT_WAIT`) the
+/// commits are said not listed and the release goes on.
+#[test]
+fn a_git_that_hangs_costs_a_bounded_wait_and_says_so() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path("repo")).unwrap();
+    let bin = sb.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let git = bin.join("git");
+    std::fs::write(&git, "#!/bin/sh\nexec sleep 60\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for v in ["1.0", "3.0"] {
+        std::fs::write(sb.path(&format!("app-{v}.bin")), format!("app {v}\n")).unwrap();
+    }
+    let (hook, _got) = common::loopback::receiver();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |version: &str, previous: &str| {
+        let p = plan(&sb, version, previous, &hook);
+        sb.slate()
+            .env("PATH", &path)
+            .env("TEST_API_TOKEN", "t0ken-value-never-shown")
+            .args(["run", "--headless", "--approve", "prod-ok"])
+            .arg(&p)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run("1.0", "0.9").status.code(), Some(0));
+    let out = run("3.0", "1.0");
+    let text = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("commits 1.0..3.0 not listed: git took longer than 10 s"),
+        "{text}"
+    );
+    let dir = common::newest_run(sb.home()).unwrap();
+    let dossier = std::fs::read_to_string(dir.join("dossier.md")).unwrap();
+    assert!(dossier.contains("git took longer than 10 s"), "{dossier}");
+}
