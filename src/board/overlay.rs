@@ -103,6 +103,13 @@ pub(super) fn help(frame: &mut Frame, app: &App, scroll: usize, size: Rect) {
             Span::styled(s.explain(), t.text),
         ]));
     }
+    lines.push(Line::from(vec![
+        Span::styled(format!("  {:<10}", "❄"), t.warn),
+        Span::styled(
+            "a freeze (config.toml, slate freeze) holds or is coming within a week",
+            t.text,
+        ),
+    ]));
     let w = 72.min(size.width.saturating_sub(2));
     boxed(
         frame,

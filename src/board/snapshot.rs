@@ -29,8 +29,22 @@ pub struct Snapshot {
     pub runs: Vec<RunLine>,
     /// Gates the current user may decide, oldest wait first.
     pub inbox: Vec<InboxEntry>,
+    /// Freezes in effect or coming within a week on the board's
+    /// environments (the user's config.toml and `slate freeze`), soonest first.
+    pub freezes: Vec<FreezeNote>,
     /// What could not be read (shown, never fatal).
     pub warnings: Vec<String>,
+}
+
+/// A freeze as the board shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FreezeNote {
+    /// The environments it holds, as the store names them (for the columns' marks).
+    pub env_keys: Vec<String>,
+    /// In effect now (or the environments are outside their allow windows).
+    pub now: bool,
+    /// One safe line (`stopline::upcoming::Upcoming::line`).
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -221,6 +235,7 @@ pub fn read(store: &dyn Store, state_dir: &Path, user: &str) -> Snapshot {
     }
     snap.env_keys = columns(&cells);
     snap.envs = snap.env_keys.iter().map(|e| safe(e)).collect();
+    freezes(store, &mut snap);
     for (release, _, env, cell) in cells {
         let col = snap.env_keys.iter().position(|e| *e == env).unwrap_or(0);
         if snap.releases.last().is_none_or(|r| r.key != release) {
@@ -235,6 +250,23 @@ pub fn read(store: &dyn Store, state_dir: &Path, user: &str) -> Snapshot {
         }
     }
     snap
+}
+
+/// The freezes on the board's environments: what every run obeys besides
+/// its own plan (the user's config.toml and the store's ad-hoc freezes).
+fn freezes(store: &dyn Store, snap: &mut Snapshot) {
+    use crate::stopline::upcoming;
+    let now = Timestamp::now();
+    let (windows, warnings) = upcoming::team_windows(&crate::paths::config_dir(), Some(store), now);
+    snap.warnings.extend(warnings);
+    snap.freezes = upcoming::for_envs(&windows, snap.env_keys.iter().map(String::as_str), now)
+        .into_iter()
+        .map(|u| FreezeNote {
+            now: u.now(),
+            text: u.line(),
+            env_keys: u.envs,
+        })
+        .collect();
 }
 
 /// The columns: every environment name, by its lowest place in any plan

@@ -104,15 +104,27 @@ fn pane_block<'a>(app: &App, pane: Pane, title: String) -> Block<'a> {
         .title(Span::styled(format!(" {title} "), t.title))
 }
 
+/// Freezes get at most this many rows under the grid (the last says how
+/// many more there are).
+const FREEZE_ROWS: usize = 3;
+
 fn board(frame: &mut Frame, app: &App, area: Rect) {
     let releases = app.shown_releases().len();
-    // The grid takes what it needs, up to half the body; the lists the rest.
+    // The grid takes what it needs, up to half the body; the freezes a few
+    // rows when there are any and room; the lists the rest.
     let grid_h = (releases.max(1) as u16 + 3).min(area.height / 2).max(4);
-    let [top, bottom] = area.layout(&Layout::vertical([
+    let freeze_h = if area.height >= 16 {
+        app.snap.freezes.len().min(FREEZE_ROWS) as u16
+    } else {
+        0
+    };
+    let [top, strip, bottom] = area.layout(&Layout::vertical([
         Constraint::Length(grid_h),
+        Constraint::Length(freeze_h),
         Constraint::Fill(1),
     ]));
     grid(frame, app, top);
+    freezes(frame, app, strip);
     let dir = if area.width >= SIDE_BY_SIDE {
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
     } else {
@@ -121,6 +133,35 @@ fn board(frame: &mut Frame, app: &App, area: Rect) {
     let [runs_area, inbox_area] = bottom.layout(&dir);
     runs(frame, app, runs_area);
     inbox(frame, app, inbox_area);
+}
+
+/// Freezes in effect (warning colour) and coming (muted), soonest first;
+/// where they do not all fit, the last row says how many more `slate locks` lists.
+fn freezes(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let rows = usize::from(area.height);
+    if rows == 0 || !app.loaded {
+        return;
+    }
+    let all = &app.snap.freezes;
+    let room = usize::from(area.width).saturating_sub(1);
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, f) in all.iter().enumerate().take(rows) {
+        if i + 1 == rows && all.len() > rows {
+            let more = all.len() - i;
+            lines.push(Line::from(Span::styled(
+                format!(" ❄ and {more} more freezes: slate locks lists them"),
+                t.muted,
+            )));
+            break;
+        }
+        let style = if f.now { t.warn } else { t.muted };
+        lines.push(Line::from(Span::styled(
+            truncate(&format!(" ❄ {}", f.text), room),
+            style,
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 pub fn cell_style(t: &Theme, s: CellState) -> Style {
@@ -178,10 +219,28 @@ fn grid(frame: &mut Frame, app: &App, area: Rect) {
     let focused = app.focus == Pane::Releases;
     let mut lines = Vec::new();
     let mut head = vec![Span::styled(format!("{:<name_w$}", "  release"), t.muted)];
-    for env in app.snap.envs.iter().skip(first_col).take(fit) {
+    for (env, key) in app
+        .snap
+        .envs
+        .iter()
+        .zip(&app.snap.env_keys)
+        .skip(first_col)
+        .take(fit)
+    {
+        // A column frozen now says so beside its name.
+        let frozen = app
+            .snap
+            .freezes
+            .iter()
+            .any(|f| f.now && f.env_keys.contains(key));
+        let (name, style) = if frozen {
+            (format!("❄ {env}"), t.warn.add_modifier(Modifier::BOLD))
+        } else {
+            (env.clone(), t.muted.add_modifier(Modifier::BOLD))
+        };
         head.push(Span::styled(
-            format!("{:<cell_w$}", truncate(env, cell_w.saturating_sub(1))),
-            t.muted.add_modifier(Modifier::BOLD),
+            format!("{:<cell_w$}", truncate(&name, cell_w.saturating_sub(1))),
+            style,
         ));
     }
     lines.push(Line::from(head));

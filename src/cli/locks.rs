@@ -206,6 +206,8 @@ struct Listing {
     locks: Vec<Listed>,
     queue: Vec<Waiter>,
     freezes: Vec<Freeze>,
+    /// The freezes of config.toml that hold now or start within a week.
+    policy: Vec<crate::stopline::upcoming::Upcoming>,
 }
 
 pub fn list(state_dir: &Path, json: bool) -> i32 {
@@ -215,6 +217,15 @@ pub fn list(state_dir: &Path, json: bool) -> i32 {
         (Ok(l), Ok(q), Ok(f)) => (l, q, f),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             crate::warn_user!("slate: {e}");
+            return 1;
+        }
+    };
+    let policy = match crate::stopline::config::load(&crate::paths::config_dir()) {
+        Ok(team) => crate::stopline::upcoming::each(&team.windows, now),
+        Err(e) => {
+            for l in e.lines() {
+                crate::warn_user!("{l}");
+            }
             return 1;
         }
     };
@@ -228,6 +239,7 @@ pub fn list(state_dir: &Path, json: bool) -> i32 {
             .collect(),
         queue,
         freezes,
+        policy,
     };
     if json {
         return match crate::text::json::to_string_pretty(&listing) {
@@ -241,7 +253,11 @@ pub fn list(state_dir: &Path, json: bool) -> i32 {
             }
         };
     }
-    if listing.locks.is_empty() && listing.queue.is_empty() && listing.freezes.is_empty() {
+    if listing.locks.is_empty()
+        && listing.queue.is_empty()
+        && listing.freezes.is_empty()
+        && listing.policy.is_empty()
+    {
         crate::say!("no locks");
         return 0;
     }
@@ -272,6 +288,9 @@ pub fn list(state_dir: &Path, json: bool) -> i32 {
             f.by,
             f.reason
         );
+    }
+    for u in &listing.policy {
+        crate::say!("{} (config.toml)", u.line());
     }
     0
 }

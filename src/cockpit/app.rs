@@ -139,6 +139,10 @@ pub struct App {
     /// Who follows the run through its control socket (this cockpit
     /// included), as the server last said; not part of the run's state.
     pub watchers: Option<crate::control::presence::Watchers>,
+    /// Freezes in effect or coming within a week on the plan's
+    /// environments, as the engine obeys them (its plan's, and for the
+    /// run's owner the config's and the store's); read off the loop.
+    pub freezes: Vec<crate::stopline::upcoming::Upcoming>,
 }
 
 pub(super) fn textarea(placeholder: &str) -> TextArea<'static> {
@@ -191,12 +195,20 @@ impl App {
             attached: false,
             then_board: false,
             watchers: None,
+            freezes: Vec::new(),
         }
     }
 
     /// Who follows the run now, as the run's socket says (a reducer like
     /// `apply_record`, for a fact that is not journaled). Names are
     /// neutralised again here: the header draws them as they are.
+    pub fn set_freezes(&mut self, f: Vec<crate::stopline::upcoming::Upcoming>) {
+        if self.freezes != f {
+            self.freezes = f;
+            self.dirty = true;
+        }
+    }
+
     pub fn set_watchers(&mut self, mut w: crate::control::presence::Watchers) {
         w.list.truncate(crate::control::presence::MAX_LISTED + 1);
         for x in &mut w.list {

@@ -62,6 +62,8 @@ pub enum Msg {
     Ended(String),
     Reply(String, Reply),
     History(Vec<LogLine>),
+    /// The freezes on the run's environments, read again.
+    Freezes(Vec<crate::stopline::upcoming::Upcoming>),
 }
 
 pub struct Attach {
@@ -73,6 +75,7 @@ pub struct Attach {
     replies: mpsc::Receiver<(String, Reply)>,
     history_tx: mpsc::Sender<Vec<LogLine>>,
     history: mpsc::Receiver<Vec<LogLine>>,
+    freezes: mpsc::Receiver<Vec<crate::stopline::upcoming::Upcoming>>,
     /// Why the stream ended, once it has.
     ended: Option<String>,
 }
@@ -194,10 +197,12 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
     if let Some(w) = present {
         app.set_watchers(w);
     }
+    let freezes = read_freezes(run_dir.clone(), &app.plan);
     let mut feed = Feed::Attach(Box::new(Attach::new(
         run_dir.clone(),
         records,
         commands.clone(),
+        freezes,
     )));
     let left = match super::drive(&mut app, &mut feed).await {
         Ok(left) => left,
@@ -272,8 +277,78 @@ async fn print_verdict(app: &App, run_dir: &Path) {
     }
 }
 
+/// How often the cockpit reads the freezes again (a freeze that starts
+/// shows within this; `slate freeze` shows within this too).
+const FREEZE_POLL: Duration = Duration::from_secs(30);
+
+/// Reads the freezes on the plan's environments now and every
+/// [`FREEZE_POLL`], off the loop, until the cockpit goes. The plan's own
+/// windows always; the config's and the store's only for the user whose
+/// state directory holds the run: they are what its engine obeys, and a
+/// viewer from another account must not be shown its own policy as the run's.
+fn read_freezes(
+    run_dir: PathBuf,
+    plan: &crate::plan::Plan,
+) -> mpsc::Receiver<Vec<crate::stopline::upcoming::Upcoming>> {
+    use std::os::unix::fs::MetadataExt;
+    let (tx, rx) = mpsc::channel(1);
+    let plan_windows = plan.windows.clone();
+    let envs: Vec<String> = plan.environments.iter().map(|e| e.name.clone()).collect();
+    let Some(state_dir) = run_dir
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+    else {
+        return rx;
+    };
+    tokio::spawn(async move {
+        let mut store: Option<Box<dyn crate::store::Store>> = None;
+        loop {
+            let dir = state_dir.clone();
+            let mut windows = plan_windows.clone();
+            let env_list = envs.clone();
+            let mut held = store.take();
+            let read = tokio::task::spawn_blocking(move || {
+                let now = Timestamp::now();
+                let own = std::fs::metadata(&dir)
+                    .is_ok_and(|m| m.uid() == nix::unistd::geteuid().as_raw());
+                if own {
+                    if held.is_none() {
+                        held = crate::store::open(&dir).ok().map(|o| o.store);
+                    }
+                    let (team, _) = crate::stopline::upcoming::team_windows(
+                        &crate::paths::config_dir(),
+                        held.as_deref(),
+                        now,
+                    );
+                    windows.extend(team);
+                }
+                let found = crate::stopline::upcoming::for_envs(
+                    &windows,
+                    env_list.iter().map(String::as_str),
+                    now,
+                );
+                (found, held)
+            })
+            .await;
+            let Ok((found, held)) = read else { return };
+            store = held;
+            if tx.send(found).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(FREEZE_POLL).await;
+        }
+    });
+    rx
+}
+
 impl Attach {
-    fn new(run_dir: PathBuf, records: mpsc::Receiver<Followed>, commands: Commands) -> Attach {
+    fn new(
+        run_dir: PathBuf,
+        records: mpsc::Receiver<Followed>,
+        commands: Commands,
+        freezes: mpsc::Receiver<Vec<crate::stopline::upcoming::Upcoming>>,
+    ) -> Attach {
         let (reply_tx, replies) = mpsc::channel(64);
         let (history_tx, history) = mpsc::channel(4);
         Attach {
@@ -284,6 +359,7 @@ impl Attach {
             replies,
             history_tx,
             history,
+            freezes,
             ended: None,
         }
     }
@@ -299,6 +375,7 @@ impl Attach {
             },
             Some((what, reply)) = self.replies.recv() => Msg::Reply(what, reply),
             Some(lines) = self.history.recv() => Msg::History(lines),
+            Some(f) = self.freezes.recv() => Msg::Freezes(f),
         }
     }
 
@@ -340,6 +417,7 @@ impl Attach {
             Msg::Watchers(w) => app.set_watchers(w),
             Msg::Reply(what, reply) => app.on_reply(&what, reply),
             Msg::History(lines) => app.add_history(lines),
+            Msg::Freezes(f) => app.set_freezes(f),
         }
         effects
     }

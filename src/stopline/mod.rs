@@ -8,6 +8,7 @@
 pub mod calendar;
 pub mod config;
 pub mod timing;
+pub mod upcoming;
 pub mod window;
 
 use std::path::{Path, PathBuf};

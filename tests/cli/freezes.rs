@@ -333,3 +333,59 @@ fn validate_warns_when_the_plans_known_waits_would_run_into_a_freeze() {
         "{err}"
     );
 }
+
+/// `slate locks` lists the team's config.toml freezes that hold now or
+/// start within a week (the board and the cockpit show the same), with
+/// their text made safe, and leaves out one that ended or is further off.
+#[test]
+fn locks_lists_the_configs_freezes_in_effect_and_coming_within_a_week() {
+    let sb = Sandbox::new();
+    let now = second(Timestamp::now());
+    let config = sb.home().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let window = |name: &str, from: Timestamp, until: Timestamp| {
+        format!(
+            "[[freezes]]\nname = \"{name}\"\nenvironments = [\"prod\", \"staging\"]\nreason = \"why\\u001b[2J\"\ntimezone = \"UTC\"\nfrom = \"{}\"\nuntil = \"{}\"\n",
+            utc(from),
+            utc(until)
+        )
+    };
+    let h = SignedDuration::from_hours;
+    std::fs::write(
+        config.join("config.toml"),
+        [
+            window("incident", now - h(1), now + h(1)),
+            window("holiday", now + h(48), now + h(72)),
+            window("over", now - h(3), now - h(2)),
+            window("far", now + h(24 * 10), now + h(24 * 11)),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let out = sb.run(&["locks"], LIMIT);
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 2, "{shown}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "prod, staging frozen now: incident (why␛[2J) until {} UTC (config.toml)",
+            (now + h(1)).strftime("%a %Y-%m-%d %H:%M")
+        )
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "prod, staging frozen from {} UTC until",
+            (now + h(48)).strftime("%a %Y-%m-%d %H:%M")
+        )),
+        "{shown}"
+    );
+    assert!(!shown.contains('\u{1b}'), "{shown:?}");
+    let json: Value = serde_json::from_slice(&sb.run(&["locks", "--json"], LIMIT).stdout).unwrap();
+    let policy = json["policy"].as_array().unwrap();
+    assert_eq!(policy.len(), 2, "{json}");
+    assert_eq!(policy[0]["name"], "incident");
+    assert_eq!(policy[0]["from"], Value::Null);
+    assert_eq!(policy[1]["from"], (now + h(48)).to_string());
+}

@@ -123,6 +123,7 @@ pub fn sample() -> Snapshot {
             approvals: 0,
             required: 1,
         }],
+        freezes: Vec::new(),
         warnings: Vec::new(),
     }
 }

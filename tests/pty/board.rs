@@ -304,3 +304,74 @@ fn board_from_the_cockpit_palette_leaves_the_release_running() {
     let _ = headless.kill();
     let _ = headless.wait();
 }
+
+/// Freezes are shown before they bite: an ad-hoc `slate freeze` on prod
+/// marks its column and is listed under the grid; the team's config.toml
+/// freeze two days off is listed as coming; `slate unfreeze` takes the
+/// first away while the board is open; the cockpit attached from the board
+/// names the coming freeze in its header.
+#[test]
+fn freezes_in_effect_and_coming_show_on_the_board_and_in_the_cockpit() {
+    let sb = Sandbox::new();
+    let mut headless = headless_at_gate(&sb);
+    let config = sb.home().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let at = |h: i64| {
+        (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(h))
+            .strftime("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[[freezes]]\nname = \"holiday\"\nenvironments = [\"*\"]\ntimezone = \"UTC\"\nfrom = \"{}\"\nuntil = \"{}\"\n",
+            at(48),
+            at(72)
+        ),
+    )
+    .unwrap();
+    let out = sb.run(
+        &[
+            "freeze",
+            "prod",
+            "--until",
+            "1h",
+            "--reason",
+            "incident 4411",
+        ],
+        WAIT,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut t = board(&sb, &["board"]);
+    let s = t.wait_for_all(
+        &[
+            &format!("❄ prod frozen now: freeze by {} (incident 4411)", me()),
+            "❄ dev, prod frozen from",
+        ],
+        WAIT,
+    );
+    assert!(s.contains("❄ prod"), "the column is marked:\n{s}");
+    assert!(sb.run(&["unfreeze", "prod"], WAIT).status.success());
+    t.wait_until("the lifted freeze to leave the board", WAIT, || {
+        !t.screen().contains("frozen now")
+    });
+    assert!(t.screen().contains("❄ dev, prod frozen from"));
+
+    // The cockpit on the run (still ahead: prod) names the coming freeze.
+    t.send(TAB);
+    t.send(ENTER);
+    t.wait_for_all(&["WAITING FOR APPROVAL", "❄ dev, prod frozen from"], WAIT);
+    t.send(b"q");
+    t.wait_for("Quit?", WAIT);
+    t.send(b"d");
+    t.wait_for("1 waiting for you", WAIT);
+    t.send(b"q");
+    assert!(t.wait_exit(WAIT).success());
+    headless.kill().expect("stop the headless run");
+    headless.wait().expect("reap it");
+}

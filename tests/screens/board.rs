@@ -9,7 +9,7 @@
 use ratatui::crossterm::event::KeyCode;
 use ratatui::style::Color;
 use slate::board::app::App;
-use slate::board::snapshot::{CellState, Snapshot};
+use slate::board::snapshot::{CellState, FreezeNote, Snapshot};
 
 use crate::common;
 use common::board::{INTERRUPTED, app};
@@ -320,4 +320,61 @@ fn the_delivery_panel_shows_each_environment_and_its_weeks() {
     // Any key closes it; the board is as it was.
     a.on_key(code(KeyCode::Esc));
     assert!(!screen(&a).contains("Delivery, last 12 weeks"));
+}
+
+/// Freezes on the board: the one in effect marks its column and is drawn
+/// in the warning colour; those to come are muted; past three rows, the
+/// last says how many more there are.
+#[test]
+fn freezes_in_effect_and_coming_sit_under_the_grid() {
+    let mut a = app(theme("default"), 120, 40);
+    let mut snap = common::board::sample();
+    let note = |envs: &[&str], now: bool, text: &str| FreezeNote {
+        env_keys: envs.iter().map(|e| e.to_string()).collect(),
+        now,
+        text: text.into(),
+    };
+    snap.freezes = vec![
+        note(
+            &["prod"],
+            true,
+            "prod frozen now: freeze by alice (incident 4411) until Sun 2026-11-22 18:00 UTC",
+        ),
+        note(
+            &["staging", "prod"],
+            false,
+            "staging, prod frozen from Sat 2026-11-28 00:00 Europe/Berlin until Mon 2026-11-30 00:00 Europe/Berlin: weekend (quiet time)",
+        ),
+    ];
+    a.set_snapshot(snap.clone());
+    let term = render(&a);
+    let s = text(term.backend().buffer());
+    assert!(
+        s.contains("❄ prod frozen now: freeze by alice (incident 4411)"),
+        "{s}"
+    );
+    assert!(
+        s.contains("❄ staging, prod frozen from Sat 2026-11-28"),
+        "{s}"
+    );
+    // Only prod's column is marked: staging's freeze has not started.
+    assert!(s.contains("❄ prod "), "{s}");
+    assert!(!s.contains("❄ staging "), "{s}");
+    let buf = term.backend().buffer();
+    let (x, y) = find(buf, "❄ prod frozen now");
+    assert_eq!(buf[(x + 2, y)].fg, theme("default").warn.fg.unwrap());
+    insta::assert_snapshot!("board_freezes_120x40", term.backend());
+
+    // Five freezes: two are shown, the third row counts the rest.
+    for i in 0..3 {
+        snap.freezes
+            .push(note(&["dev"], false, &format!("dev frozen from later {i}")));
+    }
+    a.set_snapshot(snap);
+    let s = screen(&a);
+    assert!(
+        s.contains("❄ and 3 more freezes: slate locks lists them"),
+        "{s}"
+    );
+    assert!(!s.contains("later 0"), "{s}");
 }

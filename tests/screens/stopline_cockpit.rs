@@ -283,3 +283,78 @@ fn the_approval_dialog_decides_a_break_glass_waiting_for_a_second_person() {
         })]
     );
 }
+
+/// A freeze coming on an environment the run has still to finish is in
+/// the header, muted; one in effect in the pause colour; none once the
+/// environment is done, and none repeated when the freeze already holds
+/// the run back (the engine's words say it).
+#[test]
+fn the_header_names_the_next_freeze_on_an_environment_still_ahead() {
+    use slate::stopline::upcoming::Upcoming;
+    let upcoming = |now: bool| Upcoming {
+        envs: vec!["prod".into()],
+        name: "weekend\u{1b}[2J".into(),
+        reason: "quiet\nplease".into(),
+        from: (!now).then(|| Timestamp::from_second(1_780_100_000).unwrap()),
+        until: Some(Timestamp::from_second(1_780_200_000).unwrap()),
+        from_shown: "Sat 2026-05-30 00:00 UTC".into(),
+        until_shown: "Mon 2026-06-01 00:00 UTC".into(),
+        closed: false,
+    };
+    let draw = |records: &[Record], freezes: Vec<Upcoming>| {
+        let mut app = plan_app(PLAN, theme("default"));
+        for r in records {
+            app.apply_record(r);
+        }
+        app.now = records.last().unwrap().ts;
+        app.set_freezes(freezes);
+        render(&mut app, 200, 24)
+    };
+    let term = draw(&[started()], vec![upcoming(false)]);
+    let h = text(term.backend().buffer());
+    let want =
+        "❄ prod frozen from Sat 2026-05-30 00:00 UTC until Mon 2026-06-01 00:00 UTC: weekend";
+    assert!(h.contains(want), "{h}");
+    assert!(!h.contains('\u{1b}'), "{h:?}");
+    let buf = term.backend().buffer();
+    let (x, y) = find(buf, "❄ prod frozen from");
+    assert_eq!(buf[(x, y)].fg, theme("default").muted.fg.unwrap());
+
+    let term = draw(&[started()], vec![upcoming(true)]);
+    let buf = term.backend().buffer();
+    let (x, y) = find(buf, "❄ prod frozen now: weekend");
+    assert_eq!(buf[(x, y)].fg, theme("default").paused.fg.unwrap());
+
+    // Held back by that freeze: the engine's barrier is said, not the note.
+    let blocked = rec(
+        2,
+        Event::EnvBlocked {
+            env: 0,
+            barrier: Barrier {
+                kind: BarrierKind::Freeze,
+                ..barrier("prod is frozen: weekend until Mon 00:00 UTC")
+            },
+            until: None,
+            in_flight: false,
+        },
+    );
+    let h = text(
+        draw(&[started(), blocked], vec![upcoming(true)])
+            .backend()
+            .buffer(),
+    );
+    assert!(h.contains("⏳ prod is frozen: weekend"), "{h}");
+    assert!(!h.contains('❄'), "{h}");
+}
+
+fn find(buf: &ratatui::buffer::Buffer, needle: &str) -> (u16, u16) {
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            let rest: String = (x..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+            if rest.starts_with(needle) {
+                return (x, y);
+            }
+        }
+    }
+    panic!("{needle} not on screen");
+}

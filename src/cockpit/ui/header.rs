@@ -161,6 +161,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             ));
         }
     }
+    if let Some(f) = next_freeze(app) {
+        line2.push(Span::styled(
+            format!("   ❄ {}", f.line()),
+            if f.now() { t.paused } else { t.muted },
+        ));
+    }
     let line2 = Line::from(line2);
     let used2 = line2.width() as u16;
     frame.render_widget(Paragraph::new(vec![line1, line2]), area);
@@ -179,6 +185,31 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         let at = Rect::new(area.x + area.width - w - 1, area.y + row, w, 1);
         frame.render_widget(Paragraph::new(Span::styled(text.clone(), t.muted)), at);
     }
+}
+
+/// The freeze to mention: the soonest on an environment the run has still
+/// to finish, unless the run is held back already (the header says that
+/// barrier in the engine's words).
+fn next_freeze(app: &App) -> Option<&crate::stopline::upcoming::Upcoming> {
+    let r = &app.run;
+    if r.is_finished() {
+        return None;
+    }
+    let ahead = |name: &str| {
+        r.envs
+            .iter()
+            .find(|e| e.name == name)
+            .is_none_or(|e| !matches!(e.status, crate::engine::state::EnvStatus::Done(_)))
+    };
+    app.freezes
+        .iter()
+        .filter(|f| {
+            !(f.now()
+                && r.held_back.as_ref().is_some_and(|h| {
+                    h.barrier.kind == crate::engine::admission::BarrierKind::Freeze
+                }))
+        })
+        .find(|f| f.envs.iter().any(|e| ahead(e)))
 }
 
 /// Who else follows the run, fullest first: "also here: bob watching 5m,
