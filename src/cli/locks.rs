@@ -12,7 +12,7 @@ use crate::store::Store;
 use crate::store::locks::{ANY_RELEASE, Freeze, Lock, LockKind, Waiter};
 
 fn open(state_dir: &Path) -> Result<Box<dyn Store>, i32> {
-    match crate::store::open_local(state_dir) {
+    match crate::store::open(state_dir) {
         Ok(o) => {
             for n in &o.notices {
                 crate::warn_user!("slate: {n}");
@@ -65,6 +65,7 @@ pub fn lock(state_dir: &Path, env: &str, release: Option<&str>, reason: &str) ->
         pid: None,
         reason: reason.to_string(),
         since: jiff::Timestamp::now(),
+        origin: None,
     };
     match store.hold(&hold) {
         Ok(None) => {
@@ -141,6 +142,13 @@ pub fn unlock(state_dir: &Path, env: &str, release: Option<&str>) -> i32 {
             .iter()
             .find(|l| l.kind == LockKind::Run && l.release == r)
     {
+        if let Some(there) = crate::stopline::elsewhere(state_dir, l) {
+            crate::warn_user!(
+                "slate: {}; this machine cannot tell whether its engine lives: `slate status` on {there} says, and `slate unlock` there releases it once it is gone",
+                describe(state_dir, l).message
+            );
+            return 1;
+        }
         if !stale(state_dir, l) {
             crate::warn_user!(
                 "slate: {}; it is released when that run ends (`slate abort {}` ends it)",

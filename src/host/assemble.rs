@@ -333,7 +333,10 @@ fn admission(
     let team = crate::stopline::config::load(&crate::paths::config_dir()).map_err(|e| e.lines())?;
     let mut windows = team.windows;
     windows.extend(plan.windows.clone());
-    let opened = crate::store::open_local(state_dir).map_err(|e| {
+    // The team store when there is one: its locks and freezes bind every
+    // machine sharing it, and a run that cannot reach it cannot tell
+    // whether another machine is in prod.
+    let opened = crate::store::open(state_dir).map_err(|e| {
         vec![format!("slate: {e}; without the store nobody can tell which environments are locked, so the run was not started")]
     })?;
     Ok(Some((

@@ -99,8 +99,29 @@ pub fn shown_time(t: Timestamp) -> String {
 /// Dead waiters dropped from an environment's queue in one ask, at most.
 const MAX_DEAD_WAITERS: usize = 16;
 
-/// Whether a run lock's (or a queued run's) engine is gone.
+/// Where a lock's run is, when that is another machine sharing the team
+/// store (its host, or its whole origin when it is this host's other
+/// state directory); None for this state directory's own runs.
+pub fn elsewhere(state_dir: &Path, lock: &Lock) -> Option<String> {
+    let theirs = lock.origin.as_deref()?;
+    let ours = crate::store::postgres::origin(state_dir);
+    if theirs == ours {
+        return None;
+    }
+    let host = |o: &str| o.split_once(':').map_or(o, |(h, _)| h).to_string();
+    Some(if host(theirs) == host(&ours) {
+        theirs.to_string()
+    } else {
+        host(theirs)
+    })
+}
+
+/// Whether a run lock's (or a queued run's) engine is gone. A run on
+/// another machine is never taken for gone: only its machine can tell.
 pub fn stale(state_dir: &Path, lock: &Lock) -> bool {
+    if elsewhere(state_dir, lock).is_some() {
+        return false;
+    }
     match (&lock.kind, &lock.run_id) {
         (LockKind::Run | LockKind::Queued, Some(run)) => {
             let dir = crate::runs::runs_dir(state_dir).join(run);
@@ -118,12 +139,15 @@ pub fn describe(state_dir: &Path, lock: &Lock) -> Barrier {
     } else {
         format!(" for {}", lock.release)
     };
+    let on = elsewhere(state_dir, lock)
+        .map(|w| format!(" on {w}"))
+        .unwrap_or_default();
     match lock.kind {
         LockKind::Run => {
             let run = lock.run_id.clone().unwrap_or_default();
             let stale = stale(state_dir, lock);
             let mut message = format!(
-                "{}{scope} is locked by run {run} ({}, since {since})",
+                "{}{scope} is locked by run {run} ({}{on}, since {since})",
                 lock.env, lock.holder
             );
             if stale {
@@ -147,7 +171,7 @@ pub fn describe(state_dir: &Path, lock: &Lock) -> Barrier {
         LockKind::Queued => Barrier {
             kind: BarrierKind::Lock,
             message: format!(
-                "{}{scope} goes next to run {} ({}, queued since {since}): first come, first served",
+                "{}{scope} goes next to run {} ({}{on}, queued since {since}): first come, first served",
                 lock.env,
                 lock.run_id.as_deref().unwrap_or("?"),
                 lock.holder
@@ -323,7 +347,7 @@ impl Admission for StoreAdmission {
 /// (`slate status` reports them). A store that cannot be read gives none:
 /// `slate status` has said so already.
 pub fn stale_locks(state_dir: &Path) -> Vec<String> {
-    let Ok(opened) = crate::store::open_local(state_dir) else {
+    let Ok(opened) = crate::store::open(state_dir) else {
         return Vec::new();
     };
     opened

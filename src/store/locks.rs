@@ -51,6 +51,10 @@ pub struct Lock {
     pub pid: Option<u32>,
     pub reason: String,
     pub since: Timestamp,
+    /// The machine (host and state directory) of the holding or queued
+    /// run, in a team store; None in this machine's embedded store. Only
+    /// that machine can tell whether the run's engine lives.
+    pub origin: Option<String>,
 }
 
 /// A run waiting for a lock.
@@ -62,6 +66,8 @@ pub struct Waiter {
     pub holder: String,
     pub pid: Option<u32>,
     pub since: Timestamp,
+    /// As [`Lock::origin`].
+    pub origin: Option<String>,
 }
 
 /// A run asking to promote into a release × environment.

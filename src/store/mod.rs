@@ -310,10 +310,9 @@ pub fn open(state_dir: &Path) -> Result<Opened, StoreError> {
     open_local(state_dir)
 }
 
-/// Opens the state directory's embedded store, team store or not: where
-/// locks, holds and freezes live until the team store keeps them
-/// (`postgres/locks.rs`), so a run and `slate lock` never wait on a
-/// database server for them.
+/// Opens the state directory's embedded store (the store when no team
+/// store is configured; with one, it keeps only the pins a rollback
+/// leaves, `postgres/locks.rs`).
 pub fn open_local(state_dir: &Path) -> Result<Opened, StoreError> {
     let (store, created) = sqlite::SqliteStore::open(&state_dir.join(STORE_FILE))?;
     let mut notices = Vec::new();

@@ -24,6 +24,7 @@ mod rollback_to;
 mod secrets;
 mod stats;
 mod store_postgres;
+mod team_locks;
 mod validate;
 mod verify_http_json;
 mod verify_prometheus;

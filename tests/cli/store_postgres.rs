@@ -539,7 +539,7 @@ fn two_machines_share_history_memory_and_status_through_the_binary() {
 
     let o = slate(&alice, &db.url, &["store", "init"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("schema 0 → 1"), "{}", text(&o));
+    assert!(text(&o).contains("schema 0 → 2"), "{}", text(&o));
     let o = slate(&bob, &db.url, &["store", "init"]);
     assert!(
         o.status.success() && text(&o).contains("nothing to migrate"),
@@ -938,9 +938,13 @@ fn verify_full_talks_tls_to_a_server_it_can_verify_and_to_no_other() {
     );
 }
 
+/// A run needs its team store before it starts: without it nobody can tell
+/// whether another machine holds prod, so it is refused (and leaves no run
+/// behind) rather than deploying past the team's locks. A run made without
+/// a team store (this machine alone) is copied in by `slate store import`.
 #[test]
-fn a_run_goes_on_without_its_team_store_and_import_catches_up() {
-    let db = db_or_skip!("a_run_goes_on_without_its_team_store_and_import_catches_up");
+fn a_run_without_its_team_store_is_refused_and_import_catches_up() {
+    let db = db_or_skip!("a_run_without_its_team_store_is_refused_and_import_catches_up");
     let sb = Sandbox::new();
     assert!(slate(&sb, &db.url, &["store", "init"]).status.success());
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -949,13 +953,19 @@ fn a_run_goes_on_without_its_team_store_and_import_catches_up() {
         .unwrap()
         .port();
     let away = format!("postgres://postgres@127.0.0.1:{closed}/{}", db.name);
-    // The store is derived from the journal: a run whose store cannot be
-    // reached is released all the same, and leaves its journal and dossier.
     let p = plan(&sb, "plan.toml", "svc");
     let o = slate(&sb, &away, &["run", p.to_str().unwrap(), "--headless"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let run = common::newest_run(sb.home()).expect("a run directory");
-    assert!(run.join("journal.ndjson").exists() && run.join("dossier.md").exists());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot reach the team store")
+            && text(&o).contains("nobody can tell which environments are locked"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        common::run_dirs(sb.home()).is_empty(),
+        "a refused run leaves nothing"
+    );
     // Unreachable: status, history and memory fail, saying so — this
     // machine's journals are not the team's history.
     for args in [&["status"][..], &["history", "--json"], &["memory"]] {
@@ -972,7 +982,12 @@ fn a_run_goes_on_without_its_team_store_and_import_catches_up() {
             text(&o)
         );
     }
-    // Back: the run is copied from its journal.
+    // This machine alone (no team store configured): released, and then
+    // copied from its journal.
+    let o = sb.run(&["run", p.to_str().unwrap(), "--headless"], LIMIT);
+    assert!(o.status.success(), "{}", text(&o));
+    let run = common::newest_run(sb.home()).expect("a run directory");
+    assert!(run.join("journal.ndjson").exists() && run.join("dossier.md").exists());
     let o = slate(&sb, &db.url, &["store", "import"]);
     assert!(
         o.status.success() && text(&o).contains("Imported 1 run "),
@@ -982,6 +997,48 @@ fn a_run_goes_on_without_its_team_store_and_import_catches_up() {
     let runs = history(&sb, &db.url);
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["outcome"], "released");
+}
+
+/// A team store at schema 1 (before locks moved in) is refused with what
+/// to do; `slate store init` migrates it to 2 keeping its runs, and then
+/// it holds locks.
+#[test]
+fn a_schema_1_store_is_migrated_keeping_its_runs() {
+    let db = db_or_skip!("a_schema_1_store_is_migrated_keeping_its_runs");
+    let sb = Sandbox::new();
+    assert!(slate(&sb, &db.url, &["store", "init"]).status.success());
+    let p = plan(&sb, "plan.toml", "svc");
+    assert!(
+        slate(&sb, &db.url, &["run", p.to_str().unwrap(), "--headless"])
+            .status
+            .success()
+    );
+    // Back to schema 1, as a store made by the Slate before this one.
+    pg::sql_on(
+        &db.url,
+        "DROP TABLE slate.locks, slate.lock_queue, slate.freezes;
+         DELETE FROM slate.migrations WHERE version = 2;",
+    )
+    .unwrap();
+    let o = slate(&sb, &db.url, &["locks"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("is at schema 1 and this Slate needs 2: `slate store init` migrates it"),
+        "{}",
+        text(&o)
+    );
+    let o = slate(&sb, &db.url, &["store", "init"]);
+    assert!(text(&o).contains("schema 1 → 2"), "{}", text(&o));
+    assert_eq!(history(&sb, &db.url).len(), 1);
+    let o = slate(
+        &sb,
+        &db.url,
+        &["lock", "prod", "--reason", "after the migration"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = slate(&sb, &db.url, &["run", p.to_str().unwrap(), "--headless"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("after the migration"), "{}", text(&o));
 }
 
 #[test]

@@ -56,8 +56,32 @@ const MIGRATION_LOCK: i64 = 0x5_1a7e_0019;
 
 type PgError = tokio_postgres::Error;
 
+/// A connection's private runtime, which may be dropped anywhere: dropping
+/// a runtime waits for its tasks, which tokio forbids inside another
+/// runtime (the engine host, when a connection fails or is replaced), so
+/// this one is let go in the background.
+struct Rt(Option<tokio::runtime::Runtime>);
+
+impl Drop for Rt {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl std::ops::Deref for Rt {
+    type Target = tokio::runtime::Runtime;
+    fn deref(&self) -> &tokio::runtime::Runtime {
+        // Only `drop` takes it out.
+        self.0
+            .as_ref()
+            .expect("a connection's runtime lives as long as the connection")
+    }
+}
+
 struct Conn {
-    rt: tokio::runtime::Runtime,
+    rt: Rt,
     client: Client,
 }
 
@@ -72,8 +96,8 @@ pub struct PgStore {
     key: String,
     shown: String,
     origin: String,
-    /// This machine's embedded store, which keeps the locks and freezes
-    /// until the team store holds them (see `locks.rs`).
+    /// This machine's embedded store, which keeps the pins a rollback
+    /// leaves until the team store holds them (see `locks.rs`).
     local: Option<std::path::PathBuf>,
 }
 
@@ -107,10 +131,14 @@ fn connect(team: &TeamConfig) -> Result<Conn, StoreError> {
                 .map_err(|e| StoreError::Other(format!("the team store {shown}: {e}")))?,
         ),
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| StoreError::Other(format!("cannot start the team store's runtime: {e}")))?;
+    let rt = Rt(Some(
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                StoreError::Other(format!("cannot start the team store's runtime: {e}"))
+            })?,
+    ));
     let config = c.config;
     let connected = drive(&rt, limit, async move || match tls {
         None => config
@@ -662,7 +690,7 @@ async fn forget(
 
 impl Store for PgStore {
     fn put_run(&self, run: &RunRecord) -> Result<bool, StoreError> {
-        // Pins stay on this machine for now, like locks (`locks.rs`).
+        // Pins stay on this machine for now (`locks.rs`).
         if self.local.is_some() {
             self.local()?.put_pins(run)?;
         }

@@ -74,6 +74,47 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL,
         PRIMARY KEY (origin, key)
     );"#,
+    // 2: deploy locks, the queue for them and ad-hoc freezes, shared by
+    // every machine (issue 18 on the team store). `origin` says which
+    // machine's run holds or waits: only that machine can tell whether
+    // the run's engine lives. One run lock per release × environment is
+    // the primary key's to keep, whatever the transactions do.
+    r#"CREATE TABLE slate.locks (
+        release TEXT COLLATE "C" NOT NULL,
+        env TEXT COLLATE "C" NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('run', 'manual')),
+        run_id TEXT COLLATE "C",
+        holder TEXT NOT NULL,
+        pid BIGINT,
+        reason TEXT NOT NULL,
+        since BIGINT NOT NULL,
+        origin TEXT,
+        PRIMARY KEY (release, env, kind)
+    );
+    CREATE INDEX locks_by_run ON slate.locks (run_id) WHERE run_id IS NOT NULL;
+    CREATE TABLE slate.lock_queue (
+        release TEXT COLLATE "C" NOT NULL,
+        env TEXT COLLATE "C" NOT NULL,
+        run_id TEXT COLLATE "C" NOT NULL,
+        holder TEXT NOT NULL,
+        pid BIGINT,
+        since BIGINT NOT NULL,
+        origin TEXT NOT NULL,
+        PRIMARY KEY (release, env, run_id)
+    );
+    CREATE TABLE slate.freezes (
+        id BIGSERIAL PRIMARY KEY,
+        env TEXT COLLATE "C" NOT NULL,
+        reason TEXT NOT NULL,
+        starts BIGINT NOT NULL,
+        ends BIGINT NOT NULL,
+        tz TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        lifted_by TEXT,
+        lifted_at BIGINT
+    );
+    CREATE INDEX freezes_open ON slate.freezes (env, ends) WHERE lifted_at IS NULL;"#,
 ];
 
 /// Creates what holds the version itself (idempotent).

@@ -30,6 +30,7 @@ fn lock(row: &Row) -> rusqlite::Result<Lock> {
             .and_then(|p| u32::try_from(p).ok()),
         reason: row.get(6)?,
         since: from_micros(row.get(7)?).unwrap_or(Timestamp::UNIX_EPOCH),
+        origin: None,
     })
 }
 
@@ -97,6 +98,7 @@ fn queued_ahead(tx: &rusqlite::Transaction, ask: &LockAsk) -> rusqlite::Result<O
                 .and_then(|p| u32::try_from(p).ok()),
             reason: String::new(),
             since: from_micros(row.get(5)?).unwrap_or(Timestamp::UNIX_EPOCH),
+            origin: None,
         })
     })?;
     rows.next().transpose()
@@ -238,6 +240,7 @@ impl Locks for SqliteStore {
                     .get::<_, Option<i64>>(4)?
                     .and_then(|p| u32::try_from(p).ok()),
                 since: from_micros(row.get(5)?).unwrap_or(Timestamp::UNIX_EPOCH),
+                origin: None,
             })
         })
         .and_then(|r| r.collect())
@@ -439,6 +442,7 @@ mod tests {
             pid: None,
             reason: "incident\n42".into(),
             since: Timestamp::now(),
+            origin: None,
         };
         assert_eq!(s.hold(&hold).unwrap(), None);
         assert!(
