@@ -33,13 +33,25 @@ fn main() -> ExitCode {
     }
     logging::install_panic_log();
     let mut code = cli::dispatch(cli, &state_dir, &paths::config_dir());
-    // A cockpit left with `:board` (the release goes on): the board next.
-    if slate::cockpit::board_asked() {
-        code = slate::board::run(
-            slate::board::BoardArgs { theme: None },
-            &state_dir,
-            &paths::config_dir(),
-        );
+    // A cockpit left with `:board` (the release goes on): the board next;
+    // with `:attach RUN`, that run's cockpit next. Each is a person's ask,
+    // so the chain is as long as they make it.
+    loop {
+        if slate::cockpit::board_asked() {
+            code = slate::board::run(
+                slate::board::BoardArgs { theme: None },
+                &state_dir,
+                &paths::config_dir(),
+            );
+        } else if let Some(run) = slate::cockpit::attach_asked() {
+            code = cli::dispatch(
+                Cli::parse_from(["slate", "attach", run.as_str()]),
+                &state_dir,
+                &paths::config_dir(),
+            );
+        } else {
+            break;
+        }
     }
     ExitCode::from(code as u8)
 }

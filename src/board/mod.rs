@@ -157,17 +157,25 @@ async fn board(mut app: App, state_dir: PathBuf) -> i32 {
         for e in effects {
             match e {
                 Effect::Quit => quit = true,
-                Effect::Attach(run) => {
+                Effect::Attach(first) => {
                     // The cockpit takes the terminal; the board has it back after.
                     drop(tui);
-                    let dir = crate::runs::runs_dir(&state_dir).join(&run);
-                    let opening = crate::cockpit::attach::Opening {
-                        keymap: app.cockpit_keys.clone(),
-                        theme: app.theme.clone(),
-                        read_only: false,
-                        launched: false,
+                    let mut run = first;
+                    let code = loop {
+                        let dir = crate::runs::runs_dir(&state_dir).join(&run);
+                        let opening = crate::cockpit::attach::Opening {
+                            keymap: app.cockpit_keys.clone(),
+                            theme: app.theme.clone(),
+                            read_only: false,
+                            launched: false,
+                        };
+                        let code = crate::cockpit::attach::open(dir, opening).await;
+                        // `:attach RUN` in that cockpit: that run's cockpit next.
+                        match crate::cockpit::attach_asked() {
+                            Some(next) => run = next,
+                            None => break code,
+                        }
                     };
-                    let code = crate::cockpit::attach::open(dir, opening).await;
                     // `:board` in that cockpit: this is the board already.
                     crate::cockpit::board_asked();
                     tui = match Tui::enter() {

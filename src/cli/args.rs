@@ -395,6 +395,15 @@ pub enum Cmd {
         #[arg(long, hide = true, conflicts_with = "headless")]
         serve: bool,
     },
+    /// Write a run's journal as NDJSON (whole records only), to stdout or a new file
+    Export {
+        /// Run id, a unique prefix of one, or "latest"
+        #[arg(default_value = "latest")]
+        run: String,
+        /// A new file to write (never overwritten); stdout without it
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Show a run's state, rebuilt from its journal
     Show {
         /// Run id, a unique prefix of one, or "latest"

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::said::Said;
 use crate::engine::Actor;
 use crate::stopline::{describe, shown_time, stale};
 use crate::store::Store;
@@ -37,7 +38,25 @@ fn name_problem(what: &str, name: &str) -> Option<String> {
     None
 }
 
+fn opened(state_dir: &Path) -> Result<Box<dyn Store>, Said> {
+    match crate::store::open(state_dir) {
+        Ok(o) => {
+            for n in &o.notices {
+                tracing::info!(notice = %n, "store");
+            }
+            Ok(o.store)
+        }
+        Err(e) => Err(Said::fail(1, e.to_string())),
+    }
+}
+
 pub fn lock(state_dir: &Path, env: &str, release: Option<&str>, reason: &str) -> i32 {
+    hold(state_dir, env, release, reason, "cli").print()
+}
+
+/// A person's hold on `env` (for `release`, or every release), by the OS
+/// user this process runs as (`via`: how they asked).
+pub fn hold(state_dir: &Path, env: &str, release: Option<&str>, reason: &str, via: &str) -> Said {
     let problems: Vec<String> = [
         name_problem("the environment", env),
         release.and_then(|r| name_problem("--release", r)),
@@ -50,18 +69,22 @@ pub fn lock(state_dir: &Path, env: &str, release: Option<&str>, reason: &str) ->
     .flatten()
     .collect();
     if !problems.is_empty() {
-        problems
-            .iter()
-            .for_each(|p| crate::warn_user!("slate: {p}"));
-        return crate::exit::USAGE;
+        return Said {
+            code: crate::exit::USAGE,
+            out: Vec::new(),
+            err: problems,
+        };
     }
-    let Ok(store) = open(state_dir) else { return 1 };
+    let store = match opened(state_dir) {
+        Ok(s) => s,
+        Err(said) => return said,
+    };
     let hold = Lock {
         release: release.unwrap_or(ANY_RELEASE).to_string(),
         env: env.to_string(),
         kind: LockKind::Manual,
         run_id: None,
-        holder: Actor::current("cli").user,
+        holder: Actor::current(via).user,
         pid: None,
         reason: reason.to_string(),
         since: jiff::Timestamp::now(),
@@ -70,35 +93,29 @@ pub fn lock(state_dir: &Path, env: &str, release: Option<&str>, reason: &str) ->
     match store.hold(&hold) {
         Ok(None) => {
             let scope = release.map(|r| format!(" for {r}")).unwrap_or_default();
-            crate::say!(
+            let mut out = vec![format!(
                 "{env}{scope} is held: no run starts promoting into it, and runs inside stop at their next safe point, until `slate unlock {env}{}`",
                 release
                     .map(|r| format!(" --release {r}"))
                     .unwrap_or_default()
-            );
+            )];
             for l in store.locks().unwrap_or_default().iter().filter(|l| {
                 l.kind == LockKind::Run && l.env == env && release.is_none_or(|r| r == l.release)
             }) {
-                crate::say!(
+                out.push(format!(
                     "run {} ({}) is inside {env} for {}: it stops at its next safe point",
                     l.run_id.as_deref().unwrap_or("?"),
                     l.holder,
                     l.release
-                );
+                ));
             }
-            0
+            Said::ok(out)
         }
-        Ok(Some(existing)) => {
-            crate::warn_user!(
-                "slate: already held: {}",
-                describe(state_dir, &existing).message
-            );
-            1
-        }
-        Err(e) => {
-            crate::warn_user!("slate: {e}");
-            1
-        }
+        Ok(Some(existing)) => Said::fail(
+            1,
+            format!("already held: {}", describe(state_dir, &existing).message),
+        ),
+        Err(e) => Said::fail(1, e.to_string()),
     }
 }
 
@@ -331,10 +348,21 @@ pub fn freeze(
     tz: Option<&str>,
     reason: &str,
 ) -> i32 {
-    let usage = |m: String| {
-        crate::warn_user!("slate: {m}");
-        crate::exit::USAGE
-    };
+    add_freeze(state_dir, env, until, from, tz, reason, "cli").print()
+}
+
+/// An ad-hoc freeze of `env` until `until` (from `from`, or now), by the
+/// OS user this process runs as.
+pub fn add_freeze(
+    state_dir: &Path,
+    env: &str,
+    until: &str,
+    from: Option<&str>,
+    tz: Option<&str>,
+    reason: &str,
+    via: &str,
+) -> Said {
+    let usage = |m: String| Said::fail(crate::exit::USAGE, m);
     if env != "*"
         && let Some(p) = name_problem("the environment", env)
     {
@@ -371,7 +399,10 @@ pub fn freeze(
     if ends <= now {
         return usage("--until is in the past".into());
     }
-    let Ok(store) = open(state_dir) else { return 1 };
+    let store = match opened(state_dir) {
+        Ok(s) => s,
+        Err(said) => return said,
+    };
     let f = Freeze {
         id: 0,
         env: env.to_string(),
@@ -379,7 +410,7 @@ pub fn freeze(
         starts,
         ends,
         tz: tz_name,
-        by: Actor::current("cli").user,
+        by: Actor::current(via).user,
         at: now,
     };
     match store.add_freeze(&f) {
@@ -391,16 +422,12 @@ pub fn freeze(
             } else {
                 String::new()
             };
-            crate::say!(
+            Said::ok(vec![format!(
                 "{which} is frozen{from} until {}: no run starts promoting into it, and runs inside stop at their next safe point (`slate unfreeze {env}` lifts it)",
                 w.calendar.shown(ends)
-            );
-            0
+            )])
         }
-        Err(e) => {
-            crate::warn_user!("slate: {e}");
-            1
-        }
+        Err(e) => Said::fail(1, e.to_string()),
     }
 }
 

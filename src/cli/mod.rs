@@ -14,12 +14,14 @@ mod complete;
 pub mod demo;
 mod doctor;
 mod dossier;
+pub mod export;
 pub mod init;
 pub mod ledger;
-mod locks;
+pub mod locks;
 mod memory;
 mod plan;
 mod run;
+pub mod said;
 mod show;
 mod stats;
 pub mod steer;
@@ -65,6 +67,7 @@ pub fn state_use(cmd: &Cmd) -> crate::state_dir::Use {
         | Cmd::Note { .. }
         | Cmd::Attach { .. }
         | Cmd::Show { .. }
+        | Cmd::Export { .. }
         | Cmd::Dossier { .. }
         | Cmd::Analysis { .. }
         | Cmd::Replay { .. } => Use::OneRun,
@@ -87,6 +90,7 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
         Cmd::Complete { kind, target } => complete::run(state_dir, kind, target.as_deref()),
         Cmd::Man { dir } => tooling::man(dir.as_deref()),
         Cmd::Show { run, json } => show::run(state_dir, &run, json),
+        Cmd::Export { run, output } => export::run(state_dir, &run, output.as_deref()),
         Cmd::Status {
             json: _,
             watch: true,

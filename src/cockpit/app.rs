@@ -56,6 +56,25 @@ pub enum Effect {
     /// Put this text on the clipboard of the terminal the cockpit is in
     /// (OSC 52, which works over SSH and tmux).
     Copy(String),
+    /// A verb of the palette carried out off the loop by the feed, its
+    /// answer shown as a toast.
+    Verb(Verb),
+}
+
+/// What the palette asks of the world beyond the run (`:lock`, `:freeze`,
+/// `:export`), done as the CLI verbs do it, by the OS user the cockpit runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verb {
+    /// `slate lock ENV --reason R`.
+    Hold { env: String, reason: String },
+    /// `slate freeze ENV --until UNTIL --reason R`.
+    Freeze {
+        env: String,
+        until: String,
+        reason: String,
+    },
+    /// `slate export RUN -o PATH` (this run).
+    Export { path: std::path::PathBuf },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +155,8 @@ pub struct App {
     pub attached: bool,
     /// `:board` asked to leave for the board (the release goes on).
     pub then_board: bool,
+    /// `:attach RUN` asked to leave for that run's cockpit (this one goes on).
+    pub then_attach: Option<String>,
     /// Who follows the run through its control socket (this cockpit
     /// included), as the server last said; not part of the run's state.
     pub watchers: Option<crate::control::presence::Watchers>,
@@ -196,6 +217,7 @@ impl App {
             then_board: false,
             watchers: None,
             freezes: Vec::new(),
+            then_attach: None,
         }
     }
 

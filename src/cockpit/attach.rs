@@ -342,6 +342,46 @@ fn read_freezes(
     rx
 }
 
+/// Carries out a palette verb for the run in `run_dir`, as its CLI verb
+/// would: what it was, and what it said. A hold or a freeze goes to the
+/// store of the run's state directory, so only the user who owns it may
+/// (another account stops its own line with `slate lock`).
+fn verb_in(run_dir: &Path, verb: crate::cockpit::app::Verb) -> (String, crate::cli::said::Said) {
+    use crate::cli::said::Said;
+    use crate::cockpit::app::Verb;
+    use std::os::unix::fs::MetadataExt;
+    let state_dir = run_dir.parent().and_then(Path::parent).unwrap_or(run_dir);
+    let own =
+        std::fs::metadata(state_dir).is_ok_and(|m| m.uid() == nix::unistd::geteuid().as_raw());
+    let not_own = || {
+        Said::fail(
+            1,
+            "this run's state directory is another user's: stop the line from your own with `slate lock` or `slate freeze`",
+        )
+    };
+    match verb {
+        Verb::Hold { env, reason } => (
+            "lock".into(),
+            if own {
+                crate::cli::locks::hold(state_dir, &env, None, &reason, "cockpit")
+            } else {
+                not_own()
+            },
+        ),
+        Verb::Freeze { env, until, reason } => (
+            "freeze".into(),
+            if own {
+                crate::cli::locks::add_freeze(
+                    state_dir, &env, &until, None, None, &reason, "cockpit",
+                )
+            } else {
+                not_own()
+            },
+        ),
+        Verb::Export { path } => ("export".into(), crate::cli::export::to_file(run_dir, &path)),
+    }
+}
+
 impl Attach {
     fn new(
         run_dir: PathBuf,
@@ -438,6 +478,15 @@ impl Attach {
             Effect::LoadHistory { before } => {
                 let path = self.run_dir.join(crate::journal::JOURNAL_FILE);
                 logs::read_history(path, before, self.history_tx.clone());
+            }
+            Effect::Verb(verb) => {
+                let tx = self.reply_tx.clone();
+                let run_dir = self.run_dir.clone();
+                tokio::task::spawn_blocking(move || {
+                    let (what, said) = verb_in(&run_dir, verb);
+                    let (text, error) = said.first();
+                    let _ = tx.blocking_send((what, if error { Err(text) } else { Ok(text) }));
+                });
             }
             // Copies are written by the loop, which holds the terminal.
             Effect::Quit | Effect::Replay(_) | Effect::Copy(_) => {}

@@ -42,6 +42,15 @@ pub fn board_asked() -> bool {
     BOARD_NEXT.swap(false, std::sync::atomic::Ordering::SeqCst)
 }
 
+/// A cockpit left with `:attach RUN`: the run (its id) to open next, as
+/// [`BOARD_NEXT`] is for the board.
+static ATTACH_NEXT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// The run the last cockpit asked to attach to next (and forget it).
+pub fn attach_asked() -> Option<String> {
+    ATTACH_NEXT.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
+
 /// Floods are coalesced into at most this many frames a second.
 const MAX_FPS: u64 = 30;
 const TICK: Duration = Duration::from_millis(250);
@@ -224,6 +233,9 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
                     quit = true;
                     if app.then_board {
                         BOARD_NEXT.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    if let Some(run) = app.then_attach.take() {
+                        *ATTACH_NEXT.lock().unwrap_or_else(|p| p.into_inner()) = Some(run);
                     }
                 }
                 Effect::Copy(text) => {

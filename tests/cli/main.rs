@@ -11,6 +11,7 @@ mod control;
 mod demo;
 mod demo_service;
 mod dossier;
+mod export;
 mod first_steps;
 mod freezes;
 mod headless;

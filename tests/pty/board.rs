@@ -375,3 +375,106 @@ fn freezes_in_effect_and_coming_show_on_the_board_and_in_the_cockpit() {
     headless.kill().expect("stop the headless run");
     headless.wait().expect("reap it");
 }
+
+/// The palette's verbs that reach beyond the run, from the real binary:
+/// `:attach RUN` leaves one waiting run's cockpit for another's (both go
+/// on); there, `:lock` and `:freeze` stop the line on the environment it
+/// shows, as `slate lock`/`slate freeze` would (`slate locks` lists both),
+/// `:export` writes the journal to a new file, `:theme` switches colours.
+#[test]
+fn palette_verbs_attach_lock_freeze_export_and_theme() {
+    let sb = Sandbox::new();
+    let start = |name: &str, release: &str| {
+        let plan = sb.plan(
+            name,
+            &PLAN.replacen("name = \"svc\"", &format!("name = \"{release}\""), 1),
+        );
+        sb.slate()
+            .args(["run", "--headless", plan.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start a headless run")
+    };
+    let gates = || {
+        common::run_dirs(sb.home())
+            .iter()
+            .filter(|d| {
+                std::fs::read_to_string(d.join("journal.ndjson"))
+                    .is_ok_and(|j| j.contains("\"gate_waiting\""))
+            })
+            .count()
+    };
+    let other = start("other.toml", "other");
+    sb.wait_for("the first gate", WAIT, || gates() == 1);
+    let other_id = newest_run(sb.home())
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let mut svc = start("plan.toml", "svc");
+    sb.wait_for("the second gate", WAIT, || gates() == 2);
+    let svc_id = newest_run(sb.home())
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert_ne!(svc_id, other_id);
+
+    let mut t = board(&sb, &["attach", &svc_id]);
+    t.wait_for("svc 2.0.0", WAIT);
+    let palette = |t: &mut Term, cmd: &str| {
+        t.send(b":");
+        t.wait_for("Command", WAIT);
+        t.send(cmd.as_bytes());
+        t.send(ENTER);
+    };
+    palette(&mut t, "attach nosuchrun");
+    t.wait_for("no run", WAIT);
+    // Esc alone (with the next key it would read as Alt+key).
+    t.send(b"\x1b");
+    t.wait_until("the palette to close", WAIT, || {
+        !t.screen().contains("Command")
+    });
+    palette(&mut t, &format!("attach {other_id}"));
+    t.wait_for("other 2.0.0", WAIT);
+    assert!(svc.try_wait().unwrap().is_none(), "the run left goes on");
+
+    palette(&mut t, "lock incident 42");
+    t.wait_for("prod is held", WAIT);
+    palette(&mut t, "freeze 1h board meeting");
+    t.wait_for("prod is frozen until", WAIT);
+    let out = sb.run(&["locks"], WAIT);
+    let listed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        listed.contains(&format!("prod is held by {} since", me())),
+        "{listed}"
+    );
+    assert!(listed.contains("incident 42"), "{listed}");
+    assert!(listed.contains("prod frozen until"), "{listed}");
+    assert!(listed.contains("board meeting"), "{listed}");
+
+    palette(&mut t, "export");
+    t.wait_for("exported", WAIT);
+    let file = sb.path(&format!("slate-{other_id}.ndjson"));
+    let text = std::fs::read_to_string(&file).expect("the exported journal");
+    let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(common::ty(&first), "run_started");
+    // Never over an existing file.
+    palette(&mut t, "export");
+    t.wait_for("exists; it was left as it is", WAIT);
+
+    palette(&mut t, "theme light");
+    t.wait_for("theme light", WAIT);
+    t.send(b"q");
+    t.wait_for("Quit?", WAIT);
+    t.send(b"d");
+    assert!(t.wait_exit(WAIT).success());
+    for mut c in [other, svc] {
+        assert!(c.try_wait().unwrap().is_none(), "both runs go on");
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+}

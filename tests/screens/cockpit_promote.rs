@@ -740,3 +740,137 @@ fn the_approval_prompt_lists_the_evidence_so_far_strongest_first() {
     assert!(s.contains("analysis post-deploy passed"), "{s}");
     insta::assert_snapshot!("approve_evidence_100x40", s);
 }
+
+/// The verbs that reach beyond the run: `:lock` and `:freeze` apply to the
+/// environment the matrix shows and need words; `:export` names a file;
+/// `:theme` switches the theme; `:attach` needs a run. Refused read-only
+/// where they would stop anyone's line; hostile words go to the verb as
+/// typed, its answer comes back as a toast.
+#[test]
+fn lock_freeze_export_theme_and_attach_from_the_palette() {
+    use slate::cockpit::app::Verb;
+    let run = |cmd: &str| {
+        let (mut app, _) = at_pause();
+        app.on_key(key(':'));
+        typed(&mut app, cmd);
+        let fx = enter(&mut app);
+        (app, fx)
+    };
+    let (app, fx) = run("lock incident 42");
+    assert_eq!(
+        fx,
+        [Effect::Verb(Verb::Hold {
+            env: "prod".into(),
+            reason: "incident 42".into()
+        })]
+    );
+    assert!(app.modal.is_none());
+    let (app, fx) = run("lock");
+    assert!(fx.is_empty());
+    assert_eq!(toast(&app), "lock needs a reason: :lock incident 42");
+    assert!(matches!(app.modal, Some(Modal::Palette { .. })));
+
+    let (_, fx) = run("freeze 2h board meeting");
+    assert_eq!(
+        fx,
+        [Effect::Verb(Verb::Freeze {
+            env: "prod".into(),
+            until: "2h".into(),
+            reason: "board meeting".into()
+        })]
+    );
+    let (_, fx) = run("freeze 2026-12-28 08:00 end of year");
+    assert_eq!(
+        fx,
+        [Effect::Verb(Verb::Freeze {
+            env: "prod".into(),
+            until: "2026-12-28 08:00".into(),
+            reason: "end of year".into()
+        })]
+    );
+    let (app, fx) = run("freeze 2h");
+    assert!(fx.is_empty());
+    assert_eq!(
+        toast(&app),
+        "freeze needs an end and a reason: :freeze 2h incident 42"
+    );
+
+    let (_, fx) = run("export");
+    assert_eq!(
+        fx,
+        [Effect::Verb(Verb::Export {
+            path: "slate-r-2026.ndjson".into()
+        })]
+    );
+    let (_, fx) = run("export /tmp/x.ndjson");
+    assert_eq!(
+        fx,
+        [Effect::Verb(Verb::Export {
+            path: "/tmp/x.ndjson".into()
+        })]
+    );
+
+    let (app, fx) = run("theme light");
+    assert!(fx.is_empty());
+    assert_eq!(app.theme.name, "light");
+    assert_eq!(toast(&app), "theme light");
+    let (app, _) = run("theme neon");
+    assert!(
+        toast(&app).starts_with("unknown theme `neon`"),
+        "{}",
+        toast(&app)
+    );
+    assert!(matches!(app.modal, Some(Modal::Palette { .. })));
+    let (app, _) = run("theme");
+    assert!(
+        toast(&app).starts_with("theme needs a name: default, light"),
+        "{}",
+        toast(&app)
+    );
+
+    let (app, fx) = run("attach");
+    assert!(fx.is_empty());
+    assert!(
+        toast(&app).starts_with("attach needs a run"),
+        "{}",
+        toast(&app)
+    );
+    assert!(app.then_attach.is_none());
+
+    // Read-only: a hold or a freeze would stop others' runs too.
+    for cmd in ["lock why", "freeze 2h why"] {
+        let (mut app, _) = at_pause();
+        app.set_read_only("attach --read-only");
+        app.on_key(key(':'));
+        typed(&mut app, cmd);
+        assert!(enter(&mut app).is_empty(), "{cmd}");
+        assert!(
+            toast(&app).ends_with("read-only (attach --read-only)"),
+            "{cmd}: {}",
+            toast(&app)
+        );
+    }
+    // What the verb answered is the toast.
+    let (mut app, _) = at_pause();
+    app.on_reply("lock", Err("already held: prod is held by bob".into()));
+    assert_eq!(toast(&app), "lock: already held: prod is held by bob");
+}
+
+#[test]
+fn until_and_reason_takes_a_duration_or_a_date_and_time() {
+    assert_eq!(
+        palette::until_and_reason("90m deploy window"),
+        Some(("90m".into(), "deploy window".into()))
+    );
+    assert_eq!(
+        palette::until_and_reason("2026-12-28 08:00 holiday"),
+        Some(("2026-12-28 08:00".into(), "holiday".into()))
+    );
+    // A date alone is an end (checked by the verb), the rest the reason.
+    assert_eq!(
+        palette::until_and_reason("2026-12-28 holiday"),
+        Some(("2026-12-28".into(), "holiday".into()))
+    );
+    assert_eq!(palette::until_and_reason("2h"), None);
+    assert_eq!(palette::until_and_reason(""), None);
+}

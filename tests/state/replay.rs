@@ -218,6 +218,7 @@ fn press(app: &mut App, replay: &mut Replay, k: KeyEvent) -> bool {
             // The terminal's clipboard; nothing to do with the run.
             Effect::Copy(_) => {}
             Effect::Send(a) => panic!("a replay sent {a:?}"),
+            Effect::Verb(v) => panic!("a replay asked for {v:?}"),
         }
     }
     quit

@@ -17,7 +17,7 @@ use strum::VariantArray;
 use super::frame::{block, centered, hint_line, input_box};
 use super::reason::Ask;
 use super::{Modal, Outcome, text_of};
-use crate::cockpit::app::{App, textarea};
+use crate::cockpit::app::{App, Effect, Verb, textarea};
 use crate::cockpit::keymap::{Scope, UiAction};
 use crate::engine::Action;
 use crate::engine::state::StepState;
@@ -39,6 +39,16 @@ pub enum Do {
     Abort,
     /// `:board`: leave the cockpit (the release goes on) for the board.
     Board,
+    /// `:attach RUN`: leave for another run's cockpit (this run goes on).
+    Attach,
+    /// `:theme NAME`: draw with another theme from now on.
+    Theme,
+    /// `:export [FILE]`: this run's journal as NDJSON into a new file.
+    Export,
+    /// `:lock REASON`: hold the selected environment (`slate lock`).
+    Lock,
+    /// `:freeze UNTIL REASON`: freeze the selected environment (`slate freeze`).
+    Freeze,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +111,46 @@ pub fn entries(app: &App) -> Vec<Entry> {
         desc: "leave the cockpit for the board (the release goes on; Enter on it comes back)",
         run: Do::Board,
     });
+    for (name, args, desc, run) in [
+        (
+            "attach",
+            "RUN",
+            "open another run's cockpit (id, prefix or latest; this run goes on)",
+            Do::Attach,
+        ),
+        (
+            "theme",
+            "NAME",
+            "draw with another theme (default, light, high-contrast, sixteen, or your own)",
+            Do::Theme,
+        ),
+        (
+            "export",
+            "[FILE]",
+            "write this run's journal as NDJSON to a new file (slate export)",
+            Do::Export,
+        ),
+        (
+            "lock",
+            "REASON",
+            "hold the selected environment: no run starts promoting into it (slate lock)",
+            Do::Lock,
+        ),
+        (
+            "freeze",
+            "UNTIL REASON",
+            "freeze the selected environment until UNTIL: 2h, or 2026-12-28 08:00 (slate freeze)",
+            Do::Freeze,
+        ),
+    ] {
+        out.push(Entry {
+            name,
+            args,
+            key: String::new(),
+            desc,
+            run,
+        });
+    }
     out
 }
 
@@ -130,8 +180,9 @@ pub fn matching(app: &App, query: &str) -> Vec<Entry> {
 pub fn unavailable(app: &App, run: Do) -> Option<String> {
     let changes = match run {
         Do::Key(a) => crate::cockpit::readonly::changes_the_run(a),
-        Do::Weight | Do::Note | Do::Abort => true,
-        Do::Board => false,
+        // A hold or a freeze stops more than this run.
+        Do::Weight | Do::Note | Do::Abort | Do::Lock | Do::Freeze => true,
+        Do::Board | Do::Attach | Do::Theme | Do::Export => false,
     };
     if changes && let Some(ro) = &app.read_only {
         return Some(format!("read-only ({})", ro.reason));
@@ -150,6 +201,9 @@ pub fn unavailable(app: &App, run: Do) -> Option<String> {
             Some("nothing is waiting for a decision".into())
         }
         Do::Key(UiAction::Pause) | Do::Abort if finished => Some("the run has finished".into()),
+        Do::Export if app.replay.is_some() => {
+            Some("a replay reads a journal already: `slate export RUN` writes it".into())
+        }
         _ => None,
     }
 }
@@ -264,7 +318,119 @@ fn run(app: &mut App, typed: &str, chosen: Option<&Entry>) -> Outcome {
         }
         Do::Board => {
             app.then_board = true;
-            Outcome::close_with(crate::cockpit::app::Effect::Quit)
+            Outcome::close_with(Effect::Quit)
+        }
+        Do::Attach => attach(app, rest),
+        Do::Theme => theme(app, rest),
+        Do::Export => {
+            let path = if rest.is_empty() {
+                std::path::PathBuf::from(format!("slate-{}.ndjson", app.run.run_id))
+            } else {
+                std::path::PathBuf::from(rest)
+            };
+            Outcome::close_with(Effect::Verb(Verb::Export { path }))
+        }
+        Do::Lock if rest.is_empty() => {
+            app.toast("lock needs a reason: :lock incident 42", true);
+            Outcome::keep()
+        }
+        Do::Lock => Outcome::close_with(Effect::Verb(Verb::Hold {
+            env: selected_env(app),
+            reason: rest.to_string(),
+        })),
+        Do::Freeze => match until_and_reason(rest) {
+            Some((until, reason)) => Outcome::close_with(Effect::Verb(Verb::Freeze {
+                env: selected_env(app),
+                until,
+                reason,
+            })),
+            None => {
+                app.toast(
+                    "freeze needs an end and a reason: :freeze 2h incident 42",
+                    true,
+                );
+                Outcome::keep()
+            }
+        },
+    }
+}
+
+/// The environment the matrix shows (where `:lock` and `:freeze` apply).
+fn selected_env(app: &App) -> String {
+    app.plan
+        .environments
+        .get(app.shown_env())
+        .map(|e| e.name.clone())
+        .unwrap_or_default()
+}
+
+/// `2h incident 42` or `2026-12-28 08:00 holiday`: the end (a duration, or
+/// a date and a time of day) and the reason after it; None without either.
+pub fn until_and_reason(rest: &str) -> Option<(String, String)> {
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let date = |w: &str| jiff::civil::Date::strptime("%Y-%m-%d", w).is_ok();
+    let took = if words.len() >= 2 && date(words[0]) && words[1].contains(':') {
+        2
+    } else {
+        1
+    };
+    if words.len() <= took {
+        return None;
+    }
+    Some((words[..took].join(" "), words[took..].join(" ")))
+}
+
+/// `:attach RUN`: leaves for that run's cockpit once it is found here.
+fn attach(app: &mut App, rest: &str) -> Outcome {
+    if rest.is_empty() {
+        app.toast(
+            "attach needs a run: :attach RUN (slate status lists them)",
+            true,
+        );
+        return Outcome::keep();
+    }
+    match crate::runs::find_run(&crate::paths::state_dir(), rest) {
+        Ok(dir) => {
+            let id = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if id == app.run.run_id {
+                app.toast(format!("this is run {id} already"), false);
+                return Outcome::close();
+            }
+            app.then_attach = Some(id);
+            Outcome::close_with(Effect::Quit)
+        }
+        Err(e) => {
+            app.toast(e.to_string(), true);
+            Outcome::keep()
+        }
+    }
+}
+
+/// `:theme NAME`: the theme, from the user's themes or the built-ins.
+fn theme(app: &mut App, rest: &str) -> Outcome {
+    if rest.is_empty() {
+        let names: Vec<&str> = crate::tui::theme::BUILTIN.iter().map(|(n, _)| *n).collect();
+        app.toast(
+            format!(
+                "theme needs a name: {} (or one of your own)",
+                names.join(", ")
+            ),
+            true,
+        );
+        return Outcome::keep();
+    }
+    match crate::tui::theme::Theme::load(rest, &crate::paths::config_dir()) {
+        Ok(t) => {
+            app.theme = t;
+            app.toast(format!("theme {rest}"), false);
+            Outcome::close()
+        }
+        Err(e) => {
+            app.toast(e, true);
+            Outcome::keep()
         }
     }
 }

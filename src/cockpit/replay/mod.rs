@@ -179,7 +179,7 @@ impl ReplayFeed {
             // In memory already, and capped at the position: no journal read.
             Effect::LoadHistory { before } => app.add_history(self.session.history(before)),
             // Read-only: the app refuses commands before they become effects.
-            Effect::Send(_) | Effect::Quit | Effect::Copy(_) => {}
+            Effect::Send(_) | Effect::Quit | Effect::Copy(_) | Effect::Verb(_) => {}
         }
     }
 }
