@@ -310,9 +310,8 @@ pub fn open(state_dir: &Path) -> Result<Opened, StoreError> {
     open_local(state_dir)
 }
 
-/// Opens the state directory's embedded store (the store when no team
-/// store is configured; with one, it keeps only the pins a rollback
-/// leaves, `postgres/locks.rs`).
+/// Opens the state directory's embedded store: the store when no team
+/// store is configured.
 pub fn open_local(state_dir: &Path) -> Result<Opened, StoreError> {
     let (store, created) = sqlite::SqliteStore::open(&state_dir.join(STORE_FILE))?;
     let mut notices = Vec::new();

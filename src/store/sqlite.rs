@@ -617,13 +617,6 @@ impl Store for SqliteStore {
     }
 }
 
-impl SqliteStore {
-    /// Writes a run's pin events alone (a team store keeps pins here, see `postgres`).
-    pub fn put_pins(&self, run: &RunRecord) -> Result<(), StoreError> {
-        self.write(|tx| put_pins(tx, run))
-    }
-}
-
 /// SQLite's parameters are `?N`; its LIKE ignores the case of ASCII letters.
 const DIALECT: sql::Dialect = sql::Dialect {
     placeholder: |n| format!("?{n}"),

@@ -1016,7 +1016,7 @@ fn a_schema_1_store_is_migrated_keeping_its_runs() {
     // Back to schema 1, as a store made by the Slate before this one.
     pg::sql_on(
         &db.url,
-        "DROP TABLE slate.locks, slate.lock_queue, slate.freezes;
+        "DROP TABLE slate.locks, slate.lock_queue, slate.freezes, slate.pins;
          DELETE FROM slate.migrations WHERE version = 2;",
     )
     .unwrap();

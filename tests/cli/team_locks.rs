@@ -431,3 +431,71 @@ fn a_hold_and_a_freeze_on_one_machine_stop_runs_on_another() {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(entered(shared.path()).len(), 1);
 }
+
+/// A rollback to a known-good version on one machine pins the place for
+/// every machine: a run from another is refused, naming the pin, until it
+/// promotes over it with `--unpin`.
+#[test]
+fn a_pin_left_by_a_rollback_on_one_machine_holds_on_another() {
+    let Some(db) = TestDb::create("a_pin_left_by_a_rollback_on_one_machine_holds_on_another")
+    else {
+        return;
+    };
+    let (alice, bob) = (Sandbox::new(), Sandbox::new());
+    let plan = |sb: &Sandbox, version: &str| {
+        sb.plan(
+            &format!("plan-{version}.toml"),
+            &format!(
+                "[release]\nname = \"pay\"\nversion = \"{version}\"\nprevious_version = \"0.9\"\nowner = \"owner\"\n\
+                 [[environments]]\nname = \"prod\"\n[[stages]]\nname = \"deploy\"\ncommand = \"true\"\n"
+            ),
+        )
+    };
+    assert!(slate(&alice, &db, &["store", "init"]).status.success());
+    for v in ["1.0", "2.0"] {
+        let p = plan(&alice, v);
+        let o = slate(&alice, &db, &["run", "--headless", p.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = slate(
+        &alice,
+        &db,
+        &[
+            "rollback",
+            "--to",
+            "1.0",
+            "--env",
+            "prod",
+            "--reason",
+            "2.0 drops payments",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let p = plan(&bob, "3.0");
+    let o = slate(&bob, &db, &["run", "--headless", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("prod is pinned to 1.0 by rollback run"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("2.0 drops payments"), "{}", text(&o));
+    let o = slate(
+        &bob,
+        &db,
+        &[
+            "run",
+            "--headless",
+            p.to_str().unwrap(),
+            "--unpin",
+            "3.0 fixes it",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = slate(&alice, &db, &["ledger", "--json", "--env", "prod"]);
+    let v: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    let env = &v["environments"][0];
+    assert_eq!(env["live"]["version"], "3.0", "{v:#}");
+    assert!(env.get("pin").is_none(), "{v:#}");
+}

@@ -14,8 +14,6 @@
 //!   across machines whose clocks differ;
 //! - each lock and queued run says its `origin`: only that machine can tell
 //!   whether the run's engine lives (`stopline::stale`).
-//!
-//! Pins stay in this machine's embedded store for now (`PgStore::local`).
 
 use jiff::Timestamp;
 use tokio_postgres::{Client, Row, Transaction};
@@ -24,7 +22,6 @@ use super::{ATTEMPTS, PgError, PgStore, get, retriable, text};
 use crate::store::StoreError;
 use crate::store::locks::{ANY_RELEASE, Acquired, Freeze, Lock, LockAsk, LockKind, Locks, Waiter};
 use crate::store::sql::from_micros;
-use crate::store::sqlite::SqliteStore;
 
 /// The server's clock, in the store's unit (microseconds since the epoch).
 const NOW_US: &str = "(extract(epoch from clock_timestamp()) * 1000000)::bigint";
@@ -168,15 +165,6 @@ enum Got {
 }
 
 impl PgStore {
-    pub(super) fn local(&self) -> Result<SqliteStore, StoreError> {
-        let path = self.local.as_ref().ok_or_else(|| {
-            StoreError::Other(
-                "this team store was opened without a state directory, which keeps its pins".into(),
-            )
-        })?;
-        SqliteStore::open(path).map(|(store, _)| store)
-    }
-
     /// One transaction, serialised per environment when `env` is given,
     /// run again when it loses a deadlock or serialization race.
     fn transact<T: Send>(

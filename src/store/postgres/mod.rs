@@ -96,9 +96,6 @@ pub struct PgStore {
     key: String,
     shown: String,
     origin: String,
-    /// This machine's embedded store, which keeps the pins a rollback
-    /// leaves until the team store holds them (see `locks.rs`).
-    local: Option<std::path::PathBuf>,
 }
 
 /// Runs `f` on `rt`, bounded by `limit` (None: it did not finish in time).
@@ -316,8 +313,7 @@ impl PgStore {
     /// that is missing, older or newer than this Slate's is refused with
     /// what to do.
     pub fn open(team: &TeamConfig, state_dir: &Path) -> Result<PgStore, StoreError> {
-        let mut store = PgStore::unchecked(team, origin(state_dir))?;
-        store.local = Some(state_dir.join(super::STORE_FILE));
+        let store = PgStore::unchecked(team, origin(state_dir))?;
         let version = store.call(async |c: &mut Client| {
             // Two statements: a query naming a missing table fails to plan.
             let exists: bool = c
@@ -357,7 +353,6 @@ impl PgStore {
             key: team.key(),
             shown: team.shown(),
             origin,
-            local: None,
         })
     }
 
@@ -654,6 +649,28 @@ async fn put(
     for (release, env, index) in &places {
         tx.execute(&upsert_place, &[release, env, index]).await?;
     }
+    tx.execute("DELETE FROM slate.pins WHERE run_id = $1", &[&run_id])
+        .await?;
+    for p in &run.pins {
+        tx.execute(
+            "INSERT INTO slate.pins (release, env, run_id, kind, version, by_user, reason, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (run_id, env, kind) DO UPDATE SET
+                 release = excluded.release, version = excluded.version,
+                 by_user = excluded.by_user, reason = excluded.reason, at = excluded.at",
+            &[
+                &text(&p.release),
+                &text(&p.env),
+                &text(&p.run_id),
+                &p.kind.key(),
+                &text(&p.version),
+                &text(&p.by),
+                &text(&p.reason),
+                &p.at.as_microsecond(),
+            ],
+        )
+        .await?;
+    }
     Ok(true)
 }
 
@@ -681,6 +698,12 @@ async fn forget(
     )
     .await?;
     tx.execute(
+        "DELETE FROM slate.pins WHERE run_id IN
+             (SELECT run_id FROM slate.runs WHERE origin = $1 AND run_id = ANY($2))",
+        &[&origin, &ids],
+    )
+    .await?;
+    tx.execute(
         "DELETE FROM slate.runs WHERE origin = $1 AND run_id = ANY($2)",
         &[&origin, &ids],
     )
@@ -690,10 +713,6 @@ async fn forget(
 
 impl Store for PgStore {
     fn put_run(&self, run: &RunRecord) -> Result<bool, StoreError> {
-        // Pins stay on this machine for now (`locks.rs`).
-        if self.local.is_some() {
-            self.local()?.put_pins(run)?;
-        }
         let now = Timestamp::now().as_microsecond();
         let origin = self.origin.as_str();
         self.call(async |c: &mut Client| {
@@ -718,7 +737,30 @@ impl Store for PgStore {
     }
 
     fn pin(&self, release: &str, env: &str) -> Result<Option<crate::store::pins::Pin>, StoreError> {
-        self.local()?.pin(release, env)
+        let (release, env) = (text(release), text(env));
+        let rows = self.call(async |c: &mut Client| {
+            c.query(
+                "SELECT kind, version, run_id, by_user, reason, at FROM slate.pins
+                 WHERE release = $1 AND env = $2 ORDER BY at DESC, kind DESC LIMIT 1",
+                &[&release, &env],
+            )
+            .await
+        })?;
+        let newest = self.rows(rows, |r| {
+            Ok((
+                get::<String>(r, 0)?,
+                crate::store::pins::Pin {
+                    version: get(r, 1)?,
+                    run_id: get(r, 2)?,
+                    by: get(r, 3)?,
+                    reason: get(r, 4)?,
+                    at: from_micros(Some(get(r, 5)?)).unwrap_or_default(),
+                },
+            ))
+        })?;
+        Ok(newest.into_iter().next().and_then(|(kind, pin)| {
+            (kind == crate::store::pins::PinKind::Pin.key()).then_some(pin)
+        }))
     }
 
     fn forget_runs(&self, run_ids: &[String]) -> Result<(), StoreError> {

@@ -74,8 +74,9 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL,
         PRIMARY KEY (origin, key)
     );"#,
-    // 2: deploy locks, the queue for them and ad-hoc freezes, shared by
-    // every machine (issue 18 on the team store). `origin` says which
+    // 2: deploy locks, the queue for them, ad-hoc freezes and the pins a
+    // rollback leaves, shared by every machine (issue 18 on the team
+    // store). Pins are derived from journals like the ledger (`put`). `origin` says which
     // machine's run holds or waits: only that machine can tell whether
     // the run's engine lives. One run lock per release × environment is
     // the primary key's to keep, whatever the transactions do.
@@ -114,7 +115,19 @@ pub const MIGRATIONS: &[&str] = &[
         lifted_by TEXT,
         lifted_at BIGINT
     );
-    CREATE INDEX freezes_open ON slate.freezes (env, ends) WHERE lifted_at IS NULL;"#,
+    CREATE INDEX freezes_open ON slate.freezes (env, ends) WHERE lifted_at IS NULL;
+    CREATE TABLE slate.pins (
+        release TEXT COLLATE "C" NOT NULL,
+        env TEXT COLLATE "C" NOT NULL,
+        run_id TEXT COLLATE "C" NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('pin', 'unpin')),
+        version TEXT NOT NULL,
+        by_user TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        PRIMARY KEY (run_id, env, kind)
+    );
+    CREATE INDEX pins_by_place ON slate.pins (release, env, at);"#,
 ];
 
 /// Creates what holds the version itself (idempotent).
