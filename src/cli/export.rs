@@ -14,10 +14,8 @@ use super::said::Said;
 pub fn run(state_dir: &Path, run: &str, out: Option<&Path>) -> i32 {
     let dir = match crate::runs::find_run(state_dir, run) {
         Ok(d) => d,
-        Err(e) => {
-            crate::warn_user!("slate: {e}");
-            return crate::exit::USAGE;
-        }
+        // Not on this machine: a team run is in the team journal.
+        Err(e) => return from_team(run, out, &e.to_string()),
     };
     match out {
         Some(path) => to_file(&dir, path).print(),
@@ -81,5 +79,70 @@ fn copy(run_dir: &Path, out: &mut impl Write) -> std::io::Result<u64> {
         }
         out.write_all(&line)?;
         n += 1;
+    }
+}
+
+/// `slate export RUN` of a run this machine does not have: from the team
+/// journal, when a team store is configured (else the local error stands).
+fn from_team(run: &str, out: Option<&Path>, local: &str) -> i32 {
+    use crate::store::postgres::{configured, journal};
+    let team = match configured(&crate::paths::config_dir()) {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            crate::warn_user!("slate: {local}");
+            return crate::exit::USAGE;
+        }
+        Err(e) => {
+            crate::warn_user!("slate: {e}");
+            return 1;
+        }
+    };
+    let id = match journal::resolve(&team, run) {
+        Ok(id) => id,
+        Err(e) => {
+            crate::warn_user!("slate: {local}; {e}");
+            return crate::exit::USAGE;
+        }
+    };
+    let written = match out {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path);
+            let mut file = match file {
+                Ok(f) => std::io::BufWriter::new(f),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    crate::warn_user!("slate: {} exists; it was left as it is", path.display());
+                    return 1;
+                }
+                Err(e) => {
+                    crate::warn_user!("slate: cannot create {}: {e}", path.display());
+                    return 1;
+                }
+            };
+            journal::export(&team, &id, &mut file)
+                .and_then(|n| file.flush().map(|()| n).map_err(|e| e.to_string()))
+                .map(|n| {
+                    crate::say!(
+                        "exported {n} record{} of run {id} from the team journal to {}",
+                        if n == 1 { "" } else { "s" },
+                        path.display()
+                    );
+                })
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            journal::export(&team, &id, &mut lock).map(|_| ())
+        }
+    };
+    match written {
+        Ok(()) => 0,
+        Err(e) => {
+            crate::warn_user!("slate: {e}");
+            1
+        }
     }
 }

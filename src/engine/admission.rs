@@ -161,6 +161,12 @@ impl Engine {
         self.admission = Some(admission);
     }
 
+    /// Gives the run's journal a second home (the team store), from the
+    /// next record on: the composition root decides, the engine only writes.
+    pub fn set_journal_mirror(&mut self, mirror: Box<dyn crate::journal::Mirror>) {
+        self.journal.set_mirror(mirror);
+    }
+
     /// Who may break glass, by the team's config (None: the plan says), and
     /// whether the team's config asks for a second person's approval.
     pub fn set_break_glass_policy(&mut self, list: Option<Vec<String>>, second: bool) {

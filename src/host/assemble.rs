@@ -238,6 +238,18 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
             });
         }
     }
+    // A team run's journal lives in the team store too (its lease taken,
+    // what the file holds copied in), before the engine writes a record.
+    if shared && let Err(lines) = team_journal(&mut engine, &handle, state_dir, fresh, &before) {
+        drop(engine);
+        if fresh {
+            let _ = std::fs::remove_dir_all(&handle.run_dir);
+        }
+        return Err(Failure {
+            lines,
+            code: crate::exit::NOT_RELEASED,
+        });
+    }
     let (server, socket_warning) = match ControlServer::start(handle.clone()) {
         Ok(s) => (Some(s), None),
         Err(e) => {
@@ -316,6 +328,36 @@ type Admitting = (
     Option<Vec<String>>,
     bool,
 );
+
+/// Gives the engine the team journal when a team store is configured. A
+/// recovered run (`fresh` false) was driven from this machine, whose engine
+/// lock now proves its old engine gone, so its lease is taken at once.
+fn team_journal(
+    engine: &mut Engine,
+    handle: &EngineHandle,
+    state_dir: &Path,
+    fresh: bool,
+    before: &[Record],
+) -> Result<(), Vec<String>> {
+    let team = crate::store::postgres::configured(&crate::paths::config_dir())
+        .map_err(|e| vec![format!("slate: {e}")])?;
+    let Some(team) = team else { return Ok(()) };
+    let origin = crate::store::postgres::origin(state_dir);
+    let mirror = crate::store::postgres::journal::TeamJournal::start(
+        &team,
+        &handle.run_id,
+        &origin,
+        !fresh,
+        before,
+    )
+    .map_err(|e| {
+        vec![format!(
+            "slate: {e}; a team run's journal lives in the team store, so the run was not started"
+        )]
+    })?;
+    engine.set_journal_mirror(Box::new(mirror));
+    Ok(())
+}
 
 /// The admission every run asks before promoting (locks, holds, freezes),
 /// over the state directory's store. Without a store nobody could tell

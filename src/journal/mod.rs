@@ -29,8 +29,23 @@ pub const JOURNAL_FILE: &str = "journal.ndjson";
 /// Longest time an output line may sit in memory before it reaches the file.
 pub const OUTPUT_FLUSH: Duration = Duration::from_millis(100);
 
+/// A second home for a run's journal (the team store's events table): a
+/// state record is there before the engine acts on it, as it is on disk;
+/// output lines go through a bounded buffer and may be elided there under
+/// pressure, never in the file.
+pub trait Mirror: Send + Sync {
+    /// Returns once `rec` (a state record) is committed; an error means the
+    /// engine must not act on it (the mirror is gone, or the run's lease
+    /// was lost to another engine).
+    fn state(&mut self, rec: &Record, line: &str) -> Result<(), String>;
+    /// Queues an output line; never waits beyond a bounded buffer.
+    fn output(&mut self, rec: &Record, line: &str);
+}
+
 pub struct JournalWriter {
     path: PathBuf,
+    /// The team store's copy, when the run has one.
+    mirror: Option<Box<dyn Mirror>>,
     out: BufWriter<File>,
     /// The last record appended, and the last one known to be in the file:
     /// followers of the run read the file and wake when this moves.
@@ -53,6 +68,7 @@ impl JournalWriter {
             .open(&path)?;
         Ok(Self {
             path,
+            mirror: None,
             out: BufWriter::with_capacity(256 * 1024, file),
             last_seq: 0,
             on_disk: tokio::sync::watch::Sender::new(0),
@@ -76,6 +92,7 @@ impl JournalWriter {
         }
         Ok(Self {
             path,
+            mirror: None,
             out: BufWriter::with_capacity(256 * 1024, file),
             last_seq: 0,
             on_disk: tokio::sync::watch::Sender::new(0),
@@ -99,9 +116,27 @@ impl JournalWriter {
         self.on_disk.subscribe()
     }
 
-    /// Appends one record; state changes reach the disk before this returns.
+    /// Gives the journal a second home (see [`Mirror`]) from the next record on.
+    pub fn set_mirror(&mut self, mirror: Box<dyn Mirror>) {
+        self.mirror = Some(mirror);
+    }
+
+    /// Appends one record; state changes reach the disk (and the mirror,
+    /// when there is one) before this returns.
     pub fn append(&mut self, rec: &Record) -> std::io::Result<()> {
-        serde_json::to_writer(&mut self.out, rec)?;
+        // The line is made once for both homes; without a mirror it goes
+        // straight into the buffer (a flood costs no extra allocation).
+        let line = match &self.mirror {
+            Some(_) => {
+                let line = serde_json::to_string(rec)?;
+                self.out.write_all(line.as_bytes())?;
+                line
+            }
+            None => {
+                serde_json::to_writer(&mut self.out, rec)?;
+                String::new()
+            }
+        };
         self.out.write_all(b"\n")?;
         self.last_seq = rec.seq;
         if rec.event.is_state_change() {
@@ -111,8 +146,16 @@ impl JournalWriter {
             }
             self.last_flush = Instant::now();
             self.written();
-        } else if self.last_flush.elapsed() >= OUTPUT_FLUSH {
-            self.flush()?;
+            if let Some(m) = self.mirror.as_mut() {
+                m.state(rec, &line).map_err(std::io::Error::other)?;
+            }
+        } else {
+            if let Some(m) = self.mirror.as_mut() {
+                m.output(rec, &line);
+            }
+            if self.last_flush.elapsed() >= OUTPUT_FLUSH {
+                self.flush()?;
+            }
         }
         Ok(())
     }

@@ -25,6 +25,7 @@ mod rollback_to;
 mod secrets;
 mod stats;
 mod store_postgres;
+mod team_journal;
 mod team_locks;
 mod validate;
 mod verify_http_json;

@@ -539,7 +539,7 @@ fn two_machines_share_history_memory_and_status_through_the_binary() {
 
     let o = slate(&alice, &db.url, &["store", "init"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("schema 0 → 2"), "{}", text(&o));
+    assert!(text(&o).contains("schema 0 → 3"), "{}", text(&o));
     let o = slate(&bob, &db.url, &["store", "init"]);
     assert!(
         o.status.success() && text(&o).contains("nothing to migrate"),
@@ -999,9 +999,9 @@ fn a_run_without_its_team_store_is_refused_and_import_catches_up() {
     assert_eq!(runs[0]["outcome"], "released");
 }
 
-/// A team store at schema 1 (before locks moved in) is refused with what
-/// to do; `slate store init` migrates it to 2 keeping its runs, and then
-/// it holds locks.
+/// A team store at schema 1 (before locks and the journal moved in) is
+/// refused with what to do; `slate store init` migrates it to the latest
+/// keeping its runs, and then it holds locks.
 #[test]
 fn a_schema_1_store_is_migrated_keeping_its_runs() {
     let db = db_or_skip!("a_schema_1_store_is_migrated_keeping_its_runs");
@@ -1016,19 +1016,19 @@ fn a_schema_1_store_is_migrated_keeping_its_runs() {
     // Back to schema 1, as a store made by the Slate before this one.
     pg::sql_on(
         &db.url,
-        "DROP TABLE slate.locks, slate.lock_queue, slate.freezes, slate.pins;
-         DELETE FROM slate.migrations WHERE version = 2;",
+        "DROP TABLE slate.locks, slate.lock_queue, slate.freezes, slate.pins, slate.events, slate.leases;
+         DELETE FROM slate.migrations WHERE version >= 2;",
     )
     .unwrap();
     let o = slate(&sb, &db.url, &["locks"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
-        text(&o).contains("is at schema 1 and this Slate needs 2: `slate store init` migrates it"),
+        text(&o).contains("is at schema 1 and this Slate needs 3: `slate store init` migrates it"),
         "{}",
         text(&o)
     );
     let o = slate(&sb, &db.url, &["store", "init"]);
-    assert!(text(&o).contains("schema 1 → 2"), "{}", text(&o));
+    assert!(text(&o).contains("schema 1 → 3"), "{}", text(&o));
     assert_eq!(history(&sb, &db.url).len(), 1);
     let o = slate(
         &sb,

@@ -128,6 +128,24 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, env, kind)
     );
     CREATE INDEX pins_by_place ON slate.pins (release, env, at);"#,
+    // 3: the team journal (issue 19): every record of a team run, as the
+    // journal file's line (`record`), fenced by the engine's lease. The
+    // primary key is what keeps two engines from both writing seq n.
+    r#"CREATE TABLE slate.events (
+        run_id TEXT COLLATE "C" NOT NULL,
+        seq BIGINT NOT NULL,
+        ts BIGINT NOT NULL,
+        state BOOLEAN NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    );
+    CREATE TABLE slate.leases (
+        run_id TEXT COLLATE "C" PRIMARY KEY,
+        origin TEXT NOT NULL,
+        pid BIGINT NOT NULL,
+        token BIGINT NOT NULL,
+        heartbeat BIGINT NOT NULL
+    );"#,
 ];
 
 /// Creates what holds the version itself (idempotent).

@@ -1,0 +1,213 @@
+//! The team journal (issue 19) on a real PostgreSQL, one database per test:
+//! a team run's records are in `slate.events` as its journal file has them,
+//! so another machine exports the same NDJSON; the engine's lease fences a
+//! second engine; an engine killed mid-run and recovered leaves no gap and
+//! no record twice.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use slate::engine::event::{Event, Record, RunOutcome};
+use slate::journal::Mirror;
+use slate::store::postgres::TeamConfig;
+use slate::store::postgres::journal::TeamJournal;
+
+use crate::common;
+use common::postgres::TestDb;
+use common::sandbox::{Sandbox, wait_output};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn slate(sb: &Sandbox, db: &TestDb, args: &[&str]) -> std::process::Output {
+    let child = sb
+        .slate()
+        .env("SLATE_STORE", &db.url)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_output(child, LIMIT, args)
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const PLAN: &str = r#"
+[release]
+name = "pay"
+version = "2.0"
+previous_version = "1.0"
+owner = "owner"
+
+[[environments]]
+name = "dev"
+
+[[environments]]
+name = "prod"
+
+[[stages]]
+name = "deploy"
+command = 'for i in $(seq 1 300); do echo "line $i \033[31mred\033[0m"; done; echo "deploy $SLATE_ENV" >> "$LEDGER"; while [ -e "@DIR@/hold.$SLATE_ENV" ]; do sleep 0.02; done'
+timeout = "60s"
+"#;
+
+/// A run on alice's machine is exported from bob's, byte for byte what
+/// alice's journal file holds; its lease is gone once the run ended.
+#[test]
+fn a_team_runs_journal_is_exported_the_same_from_another_machine() {
+    let Some(db) = TestDb::create("a_team_runs_journal_is_exported_the_same_from_another_machine")
+    else {
+        return;
+    };
+    let (alice, bob) = (Sandbox::new(), Sandbox::new());
+    assert!(slate(&alice, &db, &["store", "init"]).status.success());
+    let p = alice.plan("plan.toml", PLAN);
+    let o = slate(&alice, &db, &["run", "--headless", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let run = common::newest_run(alice.home()).unwrap();
+    let id = run.file_name().unwrap().to_string_lossy().into_owned();
+    let file = std::fs::read_to_string(run.join("journal.ndjson")).unwrap();
+
+    let o = slate(&bob, &db, &["export", &id[..12]]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), file);
+    // To a file, too.
+    let out = bob.path("pay.ndjson");
+    let o = slate(&bob, &db, &["export", &id, "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("from the team journal"), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), file);
+    // The engine let its lease go when it ended.
+    assert_eq!(
+        db.value("SELECT count(*)::text FROM slate.leases")
+            .as_deref(),
+        Some("0")
+    );
+    // Not a run anywhere: said, exit 2.
+    let o = slate(&bob, &db, &["export", "nosuchrun"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("no run nosuchrun in the team journal either"),
+        "{}",
+        text(&o)
+    );
+}
+
+fn record(seq: u64) -> Record {
+    Record {
+        seq,
+        ts: Timestamp::now(),
+        event: Event::RunFinished {
+            outcome: RunOutcome::Released,
+            message: format!("record {seq}"),
+        },
+    }
+}
+
+/// One engine per run: a second engine on another machine is refused while
+/// the lease is fresh; one that takes the run over (here: its machine's
+/// recovery) fences the first, whose next state record fails — it must
+/// stop rather than act.
+#[test]
+fn the_lease_fences_a_second_engine() {
+    let Some(db) = TestDb::create("the_lease_fences_a_second_engine") else {
+        return;
+    };
+    let team = TeamConfig::new(&db.url, None, "the test".into());
+    slate::store::postgres::init(&team).unwrap();
+    let mut first = TeamJournal::start(&team, "r1", "host-a:/state", false, &[]).unwrap();
+    let r = record(1);
+    first
+        .state(&r, &serde_json::to_string(&r).unwrap())
+        .unwrap();
+    let other = TeamJournal::start(&team, "r1", "host-b:/state", false, &[]);
+    let err = other.err().expect("refused");
+    assert!(
+        err.starts_with("run r1 is driven by an engine on host-a:/state (its lease was renewed"),
+        "{err}"
+    );
+    // The first machine's recovery takes the run over (its engine lock
+    // proved the old engine gone), copying in what its file holds.
+    let mut second =
+        TeamJournal::start(&team, "r1", "host-a:/state", true, &[record(1), record(2)]).unwrap();
+    let r3 = record(3);
+    let lost = first.state(&r3, &serde_json::to_string(&r3).unwrap());
+    assert!(
+        lost.as_ref().is_err_and(|e| e.contains("lost its lease")),
+        "{lost:?}"
+    );
+    second
+        .state(&r3, &serde_json::to_string(&r3).unwrap())
+        .unwrap();
+    let seqs = db
+        .value(
+            "SELECT string_agg(seq::text, ',' ORDER BY seq) FROM slate.events WHERE run_id = 'r1'",
+        )
+        .unwrap();
+    assert_eq!(seqs, "1,2,3");
+}
+
+/// An engine killed with SIGKILL while its stage runs in prod, then
+/// recovered on its machine: the run finishes, no step ran twice, and the
+/// team journal equals the file — no gap, no record twice.
+#[test]
+fn a_killed_and_recovered_team_run_leaves_no_gap() {
+    let Some(db) = TestDb::create("a_killed_and_recovered_team_run_leaves_no_gap") else {
+        return;
+    };
+    let (alice, bob) = (Sandbox::new(), Sandbox::new());
+    assert!(slate(&alice, &db, &["store", "init"]).status.success());
+    let p = alice.plan("plan.toml", PLAN);
+    std::fs::write(alice.path("hold.prod"), "").unwrap();
+    let mut run = alice
+        .slate()
+        .env("SLATE_STORE", &db.url)
+        .args(["run", "--headless", p.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    alice.wait_for("the deploy in prod", LIMIT, || {
+        alice.ledger() == ["deploy dev", "deploy prod"]
+    });
+    run.kill().unwrap();
+    run.wait().unwrap();
+    std::fs::remove_file(alice.path("hold.prod")).unwrap();
+    let id = common::newest_run(alice.home())
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let o = slate(
+        &alice,
+        &db,
+        &["recover", &id, "--headless", "--interrupted", "done"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        alice.ledger(),
+        ["deploy dev", "deploy prod"],
+        "no step ran twice"
+    );
+    let file = std::fs::read_to_string(alice.home().join("runs").join(&id).join("journal.ndjson"))
+        .unwrap();
+    let o = slate(&bob, &db, &["export", &id]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), file);
+    let n = file.lines().count().to_string();
+    assert_eq!(
+        db.value(&format!(
+            "SELECT count(*)::text FROM slate.events WHERE run_id = '{id}'"
+        ))
+        .as_deref(),
+        Some(n.as_str())
+    );
+}
