@@ -211,3 +211,174 @@ fn a_killed_and_recovered_team_run_leaves_no_gap() {
         Some(n.as_str())
     );
 }
+
+/// A TCP proxy to the test server that can be cut (every connection
+/// dropped, nothing accepted) and brought back on the same port: the team
+/// store going away and coming back, as a restart or a network cut looks.
+struct Proxy {
+    port: u16,
+    upstream: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+    accept: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Proxy {
+    fn start(port: u16, upstream: &str) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (s, c, up) = (stop.clone(), conns.clone(), upstream.to_string());
+        let accept = std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        client.set_nonblocking(false).unwrap();
+                        let Ok(server) = std::net::TcpStream::connect(&up) else {
+                            continue;
+                        };
+                        let mut list = c.lock().unwrap();
+                        for (mut from, mut to) in [
+                            (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                            (server.try_clone().unwrap(), client.try_clone().unwrap()),
+                        ] {
+                            std::thread::spawn(move || {
+                                let _ = std::io::copy(&mut from, &mut to);
+                                let _ = to.shutdown(std::net::Shutdown::Both);
+                            });
+                        }
+                        list.push(client);
+                        list.push(server);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Proxy {
+            port,
+            upstream: upstream.to_string(),
+            stop,
+            conns,
+            accept: Some(accept),
+        }
+    }
+
+    /// Drops every connection and stops listening.
+    fn cut(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(a) = self.accept.take() {
+            a.join().unwrap();
+        }
+        for s in self.conns.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+/// The team store goes away while a stage runs and comes back: the engine
+/// waits at its next state record (it does not act unjournaled), goes on
+/// once the store answers, and the team journal ends up equal to the file.
+#[test]
+fn a_team_store_that_goes_away_mid_run_and_comes_back_loses_nothing() {
+    let Some(db) =
+        TestDb::create("a_team_store_that_goes_away_mid_run_and_comes_back_loses_nothing")
+    else {
+        return;
+    };
+    let (alice, bob) = (Sandbox::new(), Sandbox::new());
+    assert!(slate(&alice, &db, &["store", "init"]).status.success());
+    // host:port of the test server, from the database's URL.
+    let upstream = db
+        .url
+        .split_once('@')
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(hp, _)| hp.to_string())
+        .unwrap();
+    let mut proxy = Proxy::start(0, &upstream);
+    let via = format!("postgres://postgres@127.0.0.1:{}/{}", proxy.port, db.name);
+    let p = alice.plan("plan.toml", PLAN);
+    std::fs::write(alice.path("hold.dev"), "").unwrap();
+    let run = alice
+        .slate()
+        .env("SLATE_STORE", &via)
+        .args(["run", "--headless", p.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    alice.wait_for("the deploy in dev", LIMIT, || {
+        alice.ledger() == ["deploy dev"]
+    });
+    proxy.cut();
+    // The stage ends while the store is away: its record waits for it.
+    std::fs::remove_file(alice.path("hold.dev")).unwrap();
+    // A state record is in the file (written first) and not in the team
+    // store: the engine waits for the store before it acts on it.
+    let journal = common::newest_run(alice.home())
+        .unwrap()
+        .join("journal.ndjson");
+    let newest_state = || -> i64 {
+        std::fs::read_to_string(&journal)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.ends_with('}') && !l.contains("\"type\":\"output\""))
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["seq"].as_i64())
+            .max()
+            .unwrap_or(0)
+    };
+    let in_store = || -> i64 {
+        db.value("SELECT coalesce(max(seq), 0)::text FROM slate.events WHERE state")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    alice.wait_for("a state record the store has not taken", LIMIT, || {
+        newest_state() > in_store()
+    });
+    assert_eq!(
+        alice.ledger(),
+        ["deploy dev"],
+        "nothing acted past the record"
+    );
+    let back = Proxy::start(proxy.port, &proxy.upstream);
+    assert_eq!(back.port, proxy.port);
+    let out = wait_output(run, LIMIT, &["the run"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(alice.ledger(), ["deploy dev", "deploy prod"]);
+    let id = common::newest_run(alice.home())
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let file = std::fs::read_to_string(alice.home().join("runs").join(&id).join("journal.ndjson"))
+        .unwrap();
+    let o = slate(&bob, &db, &["export", &id]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Every state record is there; output lines the store missed while
+    // away may be left out of the team's copy, never out of order.
+    let team: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let states = |lines: Vec<&str>| -> Vec<String> {
+        lines
+            .into_iter()
+            .filter(|l| !l.contains("\"type\":\"output\""))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        states(team.iter().map(String::as_str).collect()),
+        states(file.lines().collect())
+    );
+}
