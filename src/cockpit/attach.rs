@@ -93,12 +93,20 @@ pub async fn run(args: AttachArgs, state_dir: &Path, config_dir: &Path) -> i32 {
         Some(dir) => Ok(dir),
         None => crate::runs::find_run(state_dir, &args.run),
     };
-    let run_dir = match found {
-        Ok(d) => d,
-        Err(e) => {
-            err(&format!("slate: {e}"));
-            return 2;
-        }
+    let (run_dir, remote) = match found {
+        Ok(d) => (d, None),
+        // Not on this machine: a team run is followed from the team journal.
+        Err(e) => match remote_run(&args.run, config_dir).await {
+            Ok(Some((team, id))) => (crate::runs::runs_dir(state_dir).join(&id), Some(team)),
+            Ok(None) => {
+                err(&format!("slate: {e}"));
+                return 2;
+            }
+            Err(why) => {
+                err(&format!("slate: {e}; {why}"));
+                return 2;
+            }
+        },
     };
     if !crate::tui::has_terminal(
         "slate: attach needs a terminal; `slate status` prints active runs",
@@ -117,7 +125,52 @@ pub async fn run(args: AttachArgs, state_dir: &Path, config_dir: &Path) -> i32 {
         read_only: args.read_only,
         launched: false,
     };
-    open(run_dir, opening).await
+    match remote {
+        Some(team) => open_remote(run_dir, team, opening).await,
+        None => open(run_dir, opening).await,
+    }
+}
+
+/// The team store and the run `run` names in its journal, when a team
+/// store is configured and this machine does not have the run.
+async fn remote_run(
+    run: &str,
+    config_dir: &Path,
+) -> Result<Option<(crate::store::postgres::TeamConfig, String)>, String> {
+    let Some(team) = crate::store::postgres::configured(config_dir)? else {
+        return Ok(None);
+    };
+    let (t, r) = (team.clone(), run.to_string());
+    let id = tokio::task::spawn_blocking(move || crate::store::postgres::journal::resolve(&t, &r))
+        .await
+        .map_err(|e| e.to_string())??;
+    Ok(Some((team, id)))
+}
+
+/// A run whose engine is on another machine, followed read-only from the
+/// team journal (steering from another machine comes with commands through
+/// the team store).
+async fn open_remote(
+    run_dir: PathBuf,
+    team: crate::store::postgres::TeamConfig,
+    o: Opening,
+) -> i32 {
+    let run_id = run_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let records = match crate::store::postgres::follow::follow(team, run_id.clone()).await {
+        Ok(r) => r,
+        Err(e) => {
+            err(&format!("slate: {e}"));
+            return 1;
+        }
+    };
+    let o = Opening {
+        read_only: true,
+        ..o
+    };
+    followed(run_dir, run_id, records, Commands::closed(), o, true).await
 }
 
 /// Opens the cockpit on the active run in `run_dir` until the viewer leaves.
@@ -151,7 +204,20 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
             return 1;
         }
     };
-    let (mut records, commands) = session.into_parts();
+    let (records, commands) = session.into_parts();
+    followed(run_dir, run_id, records, commands, o, false).await
+}
+
+/// The cockpit on a run's records, as they are followed (through its
+/// control socket, or from the team journal when `remote`).
+async fn followed(
+    run_dir: PathBuf,
+    run_id: String,
+    mut records: mpsc::Receiver<Followed>,
+    commands: Commands,
+    o: Opening,
+    remote: bool,
+) -> i32 {
     // Who is here may be said before the first record; it is kept for the app.
     let mut present = None;
     let first = loop {
@@ -188,7 +254,9 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
         }
     };
     let mut app = App::new(plan, o.keymap, o.theme);
-    if o.read_only {
+    if remote {
+        app.set_read_only("its engine is on another machine");
+    } else if o.read_only {
         app.set_read_only("attach --read-only");
     }
     app.attached = !o.launched;
@@ -232,7 +300,16 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
         tracing::info!(run = %run_id, "the terminal went away; the cockpit leaves the run");
         return code;
     }
-    if finished {
+    if finished && remote {
+        let released = app.run.outcome.is_some_and(|o| o.released());
+        crate::say!(
+            "{} {}: {}",
+            if released { "✔" } else { "✘" },
+            app.run.status.word(),
+            app.run.message,
+        );
+        crate::say!("journal: `slate export {run_id}` (its engine ran on another machine)");
+    } else if finished {
         print_verdict(&app, &run_dir).await;
     } else if let Some(why) = ended {
         // The stream broke mid-run (the engine crashed, or the socket failed).

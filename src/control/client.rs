@@ -243,6 +243,12 @@ impl Session {
 pub struct Commands(mpsc::Sender<(Action, oneshot::Sender<Reply>)>);
 
 impl Commands {
+    /// Commands that go nowhere: every send is refused (a run followed
+    /// from the team journal, whose engine is on another machine).
+    pub fn closed() -> Commands {
+        Commands(mpsc::channel(1).0)
+    }
+
     pub async fn send(&self, action: Action) -> Reply {
         let (tx, rx) = oneshot::channel();
         self.0

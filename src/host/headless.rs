@@ -93,7 +93,12 @@ pub async fn drive(assembled: Assembled, signals: Signals, args: Options) -> i32
     // The verdict stays the last line (scripts read it with `tail -1`).
     let dossier = handle.run_dir.join(crate::dossier::DOSSIER_FILE);
     if !args.json && dossier.exists() {
-        out(&format!("         dossier: {}", dossier.display()));
+        // A link where the terminal takes them (plain text in a pipe or a file).
+        crate::output::out_link(
+            "         dossier: ",
+            &dossier.display().to_string(),
+            &crate::tui::osc::file_url(&dossier),
+        );
     }
     if let Some(line) = last_line {
         out(&line);

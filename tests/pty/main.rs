@@ -16,3 +16,4 @@ mod history;
 mod replay;
 mod review;
 mod status_watch;
+mod team_attach;

@@ -25,6 +25,7 @@
 //! history, memory and the ledger are the team's.
 
 pub mod config;
+pub mod follow;
 pub mod journal;
 mod locks;
 mod schema;
