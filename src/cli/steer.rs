@@ -64,7 +64,52 @@ pub fn status(state_dir: &Path, json: bool) -> i32 {
     for line in status_lines(state_dir, &active, true) {
         crate::say!("{line}");
     }
-    0
+    elsewhere(state_dir)
+}
+
+/// With a team store: the runs other machines' engines drive now, and how
+/// to follow one from here. 1 when the team store cannot say.
+fn elsewhere(state_dir: &Path) -> i32 {
+    let team = match crate::store::postgres::configured(&crate::paths::config_dir()) {
+        Ok(Some(t)) => t,
+        Ok(None) => return 0,
+        Err(e) => {
+            crate::warn_user!("slate: {e}");
+            return 1;
+        }
+    };
+    let origin = crate::store::postgres::origin(state_dir);
+    match crate::store::postgres::journal::elsewhere(&team, &origin) {
+        Ok(runs) if runs.is_empty() => 0,
+        Ok(runs) => {
+            crate::say!("");
+            crate::say!("on other machines:");
+            for r in runs {
+                let what = match (&r.release, &r.version) {
+                    (Some(rel), Some(v)) => format!("{rel} {v}"),
+                    _ => "(not indexed yet)".to_string(),
+                };
+                let lapsed =
+                    if r.renewed as u64 >= crate::store::postgres::journal::LEASE_TTL.as_secs() {
+                        " — its lease has lapsed: its engine may be gone"
+                    } else {
+                        ""
+                    };
+                crate::say!(
+                    "{}  {what}  on {} (lease renewed {}s ago){lapsed}  — slate attach {} follows it",
+                    r.run_id,
+                    r.origin,
+                    r.renewed,
+                    r.run_id
+                );
+            }
+            0
+        }
+        Err(e) => {
+            crate::warn_user!("slate: the team store: {e}");
+            1
+        }
+    }
 }
 
 /// `slate status`'s text for these active runs. `elapsed`: say how long a

@@ -69,6 +69,22 @@ fn a_run_on_another_machine_is_followed_read_only_to_its_end() {
         .to_string_lossy()
         .into_owned();
 
+    // Bob's status lists it among the runs of other machines.
+    let st = bob
+        .slate()
+        .env("SLATE_STORE", &db.url)
+        .args(["status"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&st.stdout).to_string();
+    assert!(st.status.success(), "{listed}");
+    assert!(listed.contains("on other machines:"), "{listed}");
+    assert!(
+        listed.contains(&format!("{id}  svc 2.0.0  on "))
+            && listed.contains(&format!("slate attach {id} follows it")),
+        "{listed}"
+    );
+
     let mut t = Term::builder(&["attach", &id[..14]])
         .size(100, 30)
         .cwd(bob.dir.path())

@@ -510,3 +510,48 @@ pub fn export(
         }
     }
 }
+
+/// A team run driven from another machine (its lease is held elsewhere).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Elsewhere {
+    pub run_id: String,
+    pub origin: String,
+    pub release: Option<String>,
+    pub version: Option<String>,
+    /// Seconds since its engine last renewed its lease.
+    pub renewed: i64,
+}
+
+/// The runs whose engines hold a lease from a machine other than `origin`.
+pub fn elsewhere(team: &TeamConfig, origin: &str) -> Result<Vec<Elsewhere>, String> {
+    let conn = connect(team).map_err(|e| e.to_string())?;
+    let Conn { rt, client } = &conn;
+    let o = text(origin);
+    let o = &o;
+    let rows = drive(rt, CALL, async move || {
+        client
+            .query(
+                &format!(
+                    "SELECT l.run_id, l.origin, r.release, r.version, ({NOW_US} - l.heartbeat) / 1000000
+                     FROM slate.leases l LEFT JOIN slate.runs r ON r.run_id = l.run_id
+                     WHERE l.origin <> $1 ORDER BY l.run_id LIMIT 200"
+                ),
+                &[o],
+            )
+            .await
+    });
+    match rows {
+        Some(Ok(rows)) => Ok(rows
+            .iter()
+            .map(|r| Elsewhere {
+                run_id: r.get(0),
+                origin: r.get(1),
+                release: r.get(2),
+                version: r.get(3),
+                renewed: r.get::<_, i64>(4).max(0),
+            })
+            .collect()),
+        Some(Err(e)) => Err(describe(&e)),
+        None => Err("the team store did not answer".into()),
+    }
+}
