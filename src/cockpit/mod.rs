@@ -62,6 +62,19 @@ pub struct CockpitArgs {
     pub theme: Option<String>,
 }
 
+/// When the loop looks at the clock next: a spinner (a step running) or a
+/// replay playing moves every [`TICK`]; otherwise only a seconds counter
+/// can change, so the loop wakes once a second, just after the second
+/// turns — a cockpit parked at a gate for an hour wakes 3,600 times, not
+/// 14,400.
+fn next_wake(app: &App, running: bool) -> Duration {
+    if running || app.replay.is_some() {
+        return TICK;
+    }
+    let into = u64::try_from(app.now.subsec_millisecond()).unwrap_or(0) % 1000;
+    Duration::from_millis(1000 - into + 2)
+}
+
 /// How the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Left {
@@ -152,7 +165,7 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
     if let Some(size) = tui.size() {
         app.view.size = size;
     }
-    let mut tick = tokio::time::interval(TICK);
+    let mut next_tick = tokio::time::Instant::now() + TICK;
     let frame_gap = Duration::from_millis(1000 / MAX_FPS);
     let mut last_draw = tokio::time::Instant::now() - frame_gap;
     app.pace_logs();
@@ -207,10 +220,10 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
                 TuiEvent::Gone => left = Left::HungUp,
             },
             msg = feed.next() => effects.extend(feed.take(msg, app)),
-            _ = tick.tick() => {
+            _ = tokio::time::sleep_until(next_tick) => {
                 feed.sync(app);
+                let running = app.run.envs.iter().any(|e| e.steps.iter().any(|s| s.state == crate::engine::state::StepState::Running));
                 if app.animating() {
-                    let running = app.run.envs.iter().any(|e| e.steps.iter().any(|s| s.state == crate::engine::state::StepState::Running));
                     let second = app.now.as_second();
                     // Spinners move while a step runs; otherwise only the seconds counters change.
                     if running || second != last_second {
@@ -219,6 +232,7 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
                     }
                     last_second = second;
                 }
+                next_tick = tokio::time::Instant::now() + next_wake(app, running);
             }
             _ = tokio::time::sleep_until(redraw_at), if wait_draw => {}
             _ = tokio::time::sleep_until(reveal_at), if wait_reveal => {}
