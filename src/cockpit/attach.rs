@@ -436,6 +436,20 @@ fn verb_in(run_dir: &Path, verb: crate::cockpit::app::Verb) -> (String, crate::c
             "this run's state directory is another user's: stop the line from your own with `slate lock` or `slate freeze`",
         )
     };
+    // A demo's environments are its own fleet: no lock or freeze binds it,
+    // so stopping the line from its cockpit would only mislead.
+    let demo = run_dir.join(crate::cli::demo::FLEET_DIR).is_dir();
+    let own = own && !demo;
+    let not_own = || {
+        if demo {
+            Said::fail(
+                1,
+                "the demo's environments are its own fleet, which locks and freezes do not bind: `slate lock` and `slate freeze` stop the line for real runs",
+            )
+        } else {
+            not_own()
+        }
+    };
     match verb {
         Verb::Hold { env, reason } => (
             "lock".into(),
@@ -572,5 +586,43 @@ impl Attach {
 
     pub fn sync(&mut self, app: &mut App) {
         app.now = Timestamp::now();
+    }
+}
+
+#[cfg(test)]
+mod verb_tests {
+    use super::*;
+    use crate::cockpit::app::Verb;
+
+    /// A demo run's cockpit refuses to stop the line: its fleet is its own,
+    /// and a hold or freeze written to the store would not bind it.
+    #[test]
+    fn a_demo_cockpit_refuses_lock_and_freeze_and_writes_nothing() {
+        let state = tempfile::TempDir::new().unwrap();
+        let run_dir = state.path().join("runs").join("20261204-000000.000-demo");
+        std::fs::create_dir_all(run_dir.join(crate::cli::demo::FLEET_DIR)).unwrap();
+        for verb in [
+            Verb::Hold {
+                env: "prod".into(),
+                reason: "why".into(),
+            },
+            Verb::Freeze {
+                env: "prod".into(),
+                until: "1h".into(),
+                reason: "why".into(),
+            },
+        ] {
+            let (_, said) = verb_in(&run_dir, verb);
+            assert_eq!(said.code, 1);
+            assert!(
+                said.first()
+                    .0
+                    .starts_with("the demo's environments are its own fleet")
+            );
+        }
+        assert!(
+            !state.path().join(crate::store::STORE_FILE).exists(),
+            "no store was written"
+        );
     }
 }

@@ -13,6 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui_textarea::TextArea;
 use strum::VariantArray;
+use unicode_width::UnicodeWidthStr;
 
 use super::frame::{block, centered, hint_line, input_box};
 use super::reason::Ask;
@@ -121,7 +122,7 @@ pub fn entries(app: &App) -> Vec<Entry> {
         (
             "theme",
             "NAME",
-            "draw with another theme (default, light, high-contrast, sixteen, or your own)",
+            "switch the theme: default, light, high-contrast, sixteen or your own",
             Do::Theme,
         ),
         (
@@ -133,13 +134,13 @@ pub fn entries(app: &App) -> Vec<Entry> {
         (
             "lock",
             "REASON",
-            "hold the selected environment: no run starts promoting into it (slate lock)",
+            "hold the selected environment: no run promotes into it (slate lock)",
             Do::Lock,
         ),
         (
             "freeze",
             "UNTIL REASON",
-            "freeze the selected environment until UNTIL: 2h, or 2026-12-28 08:00 (slate freeze)",
+            "freeze the selected environment until UNTIL: 2h, or a date and time",
             Do::Freeze,
         ),
     ] {
@@ -478,13 +479,20 @@ pub fn draw(frame: &mut Frame, app: &App, input: &TextArea<'static>, sel: usize,
             (false, true) => (t.muted, t.muted),
             (false, false) => (t.title, t.text),
         };
+        let head = format!("{marker}{name:<14}");
+        let key = format!("{:<10}", e.key);
+        // What does not fit is cut with an ellipsis, never mid-word unmarked.
+        let why = no.as_ref().map(|w| format!(" — {w}")).unwrap_or_default();
+        let room = usize::from(list.width)
+            .saturating_sub(head.width() + key.width() + why.width())
+            .max(10);
         let mut spans = vec![
-            Span::styled(format!("{marker}{name:<14}"), name_style),
-            Span::styled(format!("{:<10}", e.key), t.accent),
-            Span::styled(e.desc.to_string(), desc_style),
+            Span::styled(head, name_style),
+            Span::styled(key, t.accent),
+            Span::styled(crate::tui::widgets::truncate(e.desc, room), desc_style),
         ];
-        if let Some(why) = no {
-            spans.push(Span::styled(format!(" — {why}"), t.muted));
+        if !why.is_empty() {
+            spans.push(Span::styled(why, t.muted));
         }
         lines.push(Line::from(spans));
     }
