@@ -77,7 +77,7 @@ fn copy(run_dir: &Path, out: &mut impl Write) -> std::io::Result<u64> {
         if file.read_until(b'\n', &mut line)? == 0 || line.last() != Some(&b'\n') {
             return Ok(n);
         }
-        out.write_all(&line)?;
+        out.write_all(json_safe(&String::from_utf8_lossy(&line)).as_bytes())?;
         n += 1;
     }
 }
@@ -144,5 +144,58 @@ fn from_team(run: &str, out: Option<&Path>, local: &str) -> i32 {
             crate::warn_user!("slate: {e}");
             1
         }
+    }
+}
+
+/// A journal line with every character a terminal (or a reader) could obey
+/// written as a JSON `\uXXXX` escape: C0 controls, DEL, C1 controls, line
+/// separators and bidi controls. Inside a JSON string that is the same
+/// text; Slate's own lines never hold them raw (serde_json escapes C0
+/// already), so only a hand-edited journal or a forged team row changes.
+/// The line's own newline stays.
+pub fn json_safe(line: &str) -> std::borrow::Cow<'_, str> {
+    let hazard = |c: char| {
+        (c != '\n' && c.is_control())
+            || matches!(c, '\u{2028}' | '\u{2029}')
+            || crate::text::neutral::is_bidi(c)
+    };
+    if !line.chars().any(hazard) {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + 16);
+    for c in line.chars() {
+        if hazard(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_safe;
+
+    #[test]
+    fn hazards_become_json_escapes_and_the_json_means_the_same() {
+        let line = "{\"t\":\"a\u{1b}]0;x\u{7}\u{9b}2J\u{202e}b\u{7f}\"}\n";
+        let safe = json_safe(line);
+        assert_eq!(
+            safe,
+            "{\"t\":\"a\\u001b]0;x\\u0007\\u009b2J\\u202eb\\u007f\"}\n"
+        );
+        // Raw C0 is not JSON at all (a forged row); the escaped line is.
+        assert!(serde_json::from_str::<serde_json::Value>(line.trim_end()).is_err());
+        assert!(serde_json::from_str::<serde_json::Value>(safe.trim_end()).is_ok());
+        // What JSON allows raw (DEL, C1, bidi) means the same escaped.
+        let valid = "{\"t\":\"a\u{9b}2J\u{202e}b\u{7f}\"}";
+        let a: serde_json::Value = serde_json::from_str(valid).unwrap();
+        let b: serde_json::Value = serde_json::from_str(&json_safe(valid)).unwrap();
+        assert_eq!(a, b);
+        assert!(matches!(
+            json_safe("{\"ok\":1}\n"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

@@ -84,6 +84,19 @@ fn a_team_runs_journal_is_exported_the_same_from_another_machine() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("from the team journal"), "{}", text(&o));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), file);
+    // A row forged by someone with SQL reaches no terminal raw.
+    common::postgres::sql_on(
+        &db.url,
+        &format!("INSERT INTO slate.events VALUES ('{id}', 999999, 0, true, E'{{\"x\":\"\\x1b]0;pwn\\x07\\u009b\"}}')"),
+    )
+    .unwrap();
+    let o = slate(&bob, &db, &["export", &id]);
+    let shown = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        shown.ends_with("{\"x\":\"\\u001b]0;pwn\\u0007\\u009b\"}\n"),
+        "{shown:?}"
+    );
+    assert!(!shown.contains('\u{1b}') && !shown.contains('\u{7}') && !shown.contains('\u{9b}'));
     // The engine let its lease go when it ended.
     assert_eq!(
         db.value("SELECT count(*)::text FROM slate.leases")

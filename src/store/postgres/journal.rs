@@ -503,7 +503,9 @@ pub fn export(
         for r in &rows {
             after = r.get(0);
             let line: String = r.get(1);
-            out.write_all(line.as_bytes())
+            // A row anyone with write access could have forged: nothing in
+            // it reaches a terminal raw.
+            out.write_all(crate::cli::export::json_safe(&line).as_bytes())
                 .and_then(|()| out.write_all(b"\n"))
                 .map_err(|e| e.to_string())?;
             n += 1;
