@@ -37,20 +37,9 @@ pub fn run(state_dir: &Path, run: &str, out: Option<&Path>) -> i32 {
 /// Writes the journal of the run in `run_dir` to a new file `path`
 /// (owner-only; an existing file is never overwritten).
 pub fn to_file(run_dir: &Path, path: &Path) -> Said {
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path);
-    let mut file = match file {
-        Ok(f) => std::io::BufWriter::new(f),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Said::fail(
-                1,
-                format!("{} exists; it was left as it is", path.display()),
-            );
-        }
-        Err(e) => return Said::fail(1, format!("cannot create {}: {e}", path.display())),
+    let mut file = match create(path) {
+        Ok(f) => f,
+        Err(why) => return Said::fail(1, why),
     };
     match copy(run_dir, &mut file).and_then(|n| file.flush().map(|()| n)) {
         Ok(n) => Said::ok(vec![format!(
@@ -59,6 +48,22 @@ pub fn to_file(run_dir: &Path, path: &Path) -> Said {
             path.display()
         )]),
         Err(e) => Said::fail(1, format!("cannot write {}: {e}", path.display())),
+    }
+}
+
+/// A new owner-only file at `path`; an existing one is never overwritten.
+fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, String> {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(f) => Ok(std::io::BufWriter::new(f)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(format!("{} exists; it was left as it is", path.display()))
+        }
+        Err(e) => Err(format!("cannot create {}: {e}", path.display())),
     }
 }
 
@@ -106,19 +111,10 @@ fn from_team(run: &str, out: Option<&Path>, local: &str) -> i32 {
     };
     let written = match out {
         Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path);
-            let mut file = match file {
-                Ok(f) => std::io::BufWriter::new(f),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    crate::warn_user!("slate: {} exists; it was left as it is", path.display());
-                    return 1;
-                }
-                Err(e) => {
-                    crate::warn_user!("slate: cannot create {}: {e}", path.display());
+            let mut file = match create(path) {
+                Ok(f) => f,
+                Err(why) => {
+                    crate::warn_user!("slate: {why}");
                     return 1;
                 }
             };

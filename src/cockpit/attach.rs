@@ -301,13 +301,7 @@ async fn followed(
         return code;
     }
     if finished && remote {
-        let released = app.run.outcome.is_some_and(|o| o.released());
-        crate::say!(
-            "{} {}: {}",
-            if released { "✔" } else { "✘" },
-            app.run.status.word(),
-            app.run.message,
-        );
+        say_outcome(&app);
         crate::say!("journal: `slate export {run_id}` (its engine ran on another machine)");
     } else if finished {
         print_verdict(&app, &run_dir).await;
@@ -328,8 +322,8 @@ async fn followed(
     code
 }
 
-/// How the run ended, where its journal is and (once written) its dossier.
-async fn print_verdict(app: &App, run_dir: &Path) {
+/// How the run ended, in one line.
+fn say_outcome(app: &App) {
     let released = app.run.outcome.is_some_and(|o| o.released());
     crate::say!(
         "{} {}: {}",
@@ -337,6 +331,11 @@ async fn print_verdict(app: &App, run_dir: &Path) {
         app.run.status.word(),
         app.run.message,
     );
+}
+
+/// How the run ended, where its journal is and (once written) its dossier.
+async fn print_verdict(app: &App, run_dir: &Path) {
+    say_outcome(app);
     crate::say!(
         "journal: {}",
         run_dir.join(crate::journal::JOURNAL_FILE).display()

@@ -227,28 +227,12 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
             engine.set_admission(a);
             engine.set_break_glass_policy(policy, second);
         }
-        Err(lines) => {
-            drop(engine);
-            if fresh {
-                let _ = std::fs::remove_dir_all(&handle.run_dir);
-            }
-            return Err(Failure {
-                lines,
-                code: crate::exit::NOT_RELEASED,
-            });
-        }
+        Err(lines) => return Err(not_started(engine, &handle, fresh, lines)),
     }
     // A team run's journal lives in the team store too (its lease taken,
     // what the file holds copied in), before the engine writes a record.
     if shared && let Err(lines) = team_journal(&mut engine, &handle, state_dir, fresh, &before) {
-        drop(engine);
-        if fresh {
-            let _ = std::fs::remove_dir_all(&handle.run_dir);
-        }
-        return Err(Failure {
-            lines,
-            code: crate::exit::NOT_RELEASED,
-        });
+        return Err(not_started(engine, &handle, fresh, lines));
     }
     let (server, socket_warning) = match ControlServer::start(handle.clone()) {
         Ok(s) => (Some(s), None),
@@ -328,6 +312,18 @@ type Admitting = (
     Option<Vec<String>>,
     bool,
 );
+
+/// A run given up before its engine ran: a new one leaves no directory.
+fn not_started(engine: Engine, handle: &EngineHandle, fresh: bool, lines: Vec<String>) -> Failure {
+    drop(engine);
+    if fresh {
+        let _ = std::fs::remove_dir_all(&handle.run_dir);
+    }
+    Failure {
+        lines,
+        code: crate::exit::NOT_RELEASED,
+    }
+}
 
 /// Gives the engine the team journal when a team store is configured. A
 /// recovered run (`fresh` false) was driven from this machine, whose engine

@@ -15,29 +15,10 @@ use slate::store::postgres::journal::TeamJournal;
 
 use crate::common;
 use common::postgres::TestDb;
+use common::said;
 use common::sandbox::{Sandbox, wait_output};
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-fn slate(sb: &Sandbox, db: &TestDb, args: &[&str]) -> std::process::Output {
-    let child = sb
-        .slate()
-        .env("SLATE_STORE", &db.url)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_output(child, LIMIT, args)
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 const PLAN: &str = r#"
 [release]
@@ -67,22 +48,22 @@ fn a_team_runs_journal_is_exported_the_same_from_another_machine() {
         return;
     };
     let (alice, bob) = (Sandbox::new(), Sandbox::new());
-    assert!(slate(&alice, &db, &["store", "init"]).status.success());
+    assert!(db.slate(&alice, &["store", "init"]).status.success());
     let p = alice.plan("plan.toml", PLAN);
-    let o = slate(&alice, &db, &["run", "--headless", p.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", text(&o));
+    let o = db.slate(&alice, &["run", "--headless", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", said(&o));
     let run = common::newest_run(alice.home()).unwrap();
     let id = run.file_name().unwrap().to_string_lossy().into_owned();
     let file = std::fs::read_to_string(run.join("journal.ndjson")).unwrap();
 
-    let o = slate(&bob, &db, &["export", &id[..12]]);
-    assert!(o.status.success(), "{}", text(&o));
+    let o = db.slate(&bob, &["export", &id[..12]]);
+    assert!(o.status.success(), "{}", said(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), file);
     // To a file, too.
     let out = bob.path("pay.ndjson");
-    let o = slate(&bob, &db, &["export", &id, "-o", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("from the team journal"), "{}", text(&o));
+    let o = db.slate(&bob, &["export", &id, "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", said(&o));
+    assert!(said(&o).contains("from the team journal"), "{}", said(&o));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), file);
     // A row forged by someone with SQL reaches no terminal raw.
     common::postgres::sql_on(
@@ -90,7 +71,7 @@ fn a_team_runs_journal_is_exported_the_same_from_another_machine() {
         &format!("INSERT INTO slate.events VALUES ('{id}', 999999, 0, true, E'{{\"x\":\"\\x1b]0;pwn\\x07\\u009b\"}}')"),
     )
     .unwrap();
-    let o = slate(&bob, &db, &["export", &id]);
+    let o = db.slate(&bob, &["export", &id]);
     let shown = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(
         shown.ends_with("{\"x\":\"\\u001b]0;pwn\\u0007\\u009b\"}\n"),
@@ -104,12 +85,12 @@ fn a_team_runs_journal_is_exported_the_same_from_another_machine() {
         Some("0")
     );
     // Not a run anywhere: said, exit 2.
-    let o = slate(&bob, &db, &["export", "nosuchrun"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = db.slate(&bob, &["export", "nosuchrun"]);
+    assert_eq!(o.status.code(), Some(2), "{}", said(&o));
     assert!(
-        text(&o).contains("no run nosuchrun in the team journal either"),
+        said(&o).contains("no run nosuchrun in the team journal either"),
         "{}",
-        text(&o)
+        said(&o)
     );
 }
 
@@ -176,7 +157,7 @@ fn a_killed_and_recovered_team_run_leaves_no_gap() {
         return;
     };
     let (alice, bob) = (Sandbox::new(), Sandbox::new());
-    assert!(slate(&alice, &db, &["store", "init"]).status.success());
+    assert!(db.slate(&alice, &["store", "init"]).status.success());
     let p = alice.plan("plan.toml", PLAN);
     std::fs::write(alice.path("hold.prod"), "").unwrap();
     let mut run = alice
@@ -199,12 +180,11 @@ fn a_killed_and_recovered_team_run_leaves_no_gap() {
         .unwrap()
         .to_string_lossy()
         .into_owned();
-    let o = slate(
+    let o = db.slate(
         &alice,
-        &db,
         &["recover", &id, "--headless", "--interrupted", "done"],
     );
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", said(&o));
     assert_eq!(
         alice.ledger(),
         ["deploy dev", "deploy prod"],
@@ -212,8 +192,8 @@ fn a_killed_and_recovered_team_run_leaves_no_gap() {
     );
     let file = std::fs::read_to_string(alice.home().join("runs").join(&id).join("journal.ndjson"))
         .unwrap();
-    let o = slate(&bob, &db, &["export", &id]);
-    assert!(o.status.success(), "{}", text(&o));
+    let o = db.slate(&bob, &["export", &id]);
+    assert!(o.status.success(), "{}", said(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), file);
     let n = file.lines().count().to_string();
     assert_eq!(
@@ -308,7 +288,7 @@ fn a_team_store_that_goes_away_mid_run_and_comes_back_loses_nothing() {
         return;
     };
     let (alice, bob) = (Sandbox::new(), Sandbox::new());
-    assert!(slate(&alice, &db, &["store", "init"]).status.success());
+    assert!(db.slate(&alice, &["store", "init"]).status.success());
     // host:port of the test server, from the database's URL.
     let upstream = db
         .url
@@ -365,7 +345,7 @@ fn a_team_store_that_goes_away_mid_run_and_comes_back_loses_nothing() {
     let back = Proxy::start(proxy.port, &proxy.upstream);
     assert_eq!(back.port, proxy.port);
     let out = wait_output(run, LIMIT, &["the run"]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", said(&out));
     assert_eq!(alice.ledger(), ["deploy dev", "deploy prod"]);
     let id = common::newest_run(alice.home())
         .unwrap()
@@ -375,8 +355,8 @@ fn a_team_store_that_goes_away_mid_run_and_comes_back_loses_nothing() {
         .into_owned();
     let file = std::fs::read_to_string(alice.home().join("runs").join(&id).join("journal.ndjson"))
         .unwrap();
-    let o = slate(&bob, &db, &["export", &id]);
-    assert!(o.status.success(), "{}", text(&o));
+    let o = db.slate(&bob, &["export", &id]);
+    assert!(o.status.success(), "{}", said(&o));
     // Every state record is there; output lines the store missed while
     // away may be left out of the team's copy, never out of order.
     let team: Vec<String> = String::from_utf8_lossy(&o.stdout)

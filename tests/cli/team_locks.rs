@@ -16,6 +16,7 @@ use slate::store::postgres::{PgStore, TeamConfig};
 
 use crate::common;
 use common::postgres::TestDb;
+use common::said;
 use common::sandbox::{Sandbox, wait_output};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -227,26 +228,6 @@ fn machine(shared: &std::path::Path) -> (Sandbox, std::path::PathBuf) {
     (sb, plan)
 }
 
-fn slate(sb: &Sandbox, db: &TestDb, args: &[&str]) -> std::process::Output {
-    let child = sb
-        .slate()
-        .env("SLATE_STORE", &db.url)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_output(child, LIMIT, args)
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 fn entered(shared: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(shared.join("entered"))
         .unwrap_or_default()
@@ -268,7 +249,7 @@ fn two_machines_racing_for_prod_exactly_one_proceeds() {
     std::fs::write(shared.path().join("hold"), "").unwrap();
     let (alice, alice_plan) = machine(shared.path());
     let (bob, bob_plan) = machine(shared.path());
-    assert!(slate(&alice, &db, &["store", "init"]).status.success());
+    assert!(db.slate(&alice, &["store", "init"]).status.success());
     let start = |sb: &Sandbox, plan: &std::path::Path| {
         sb.slate()
             .env("SLATE_STORE", &db.url)
@@ -292,7 +273,7 @@ fn two_machines_racing_for_prod_exactly_one_proceeds() {
         (b, a, (&alice, &alice_plan), bob.home().to_path_buf())
     };
     let lost = wait_output(loser, LIMIT, &["the losing run"]);
-    assert_eq!(lost.status.code(), Some(1), "{}", text(&lost));
+    assert_eq!(lost.status.code(), Some(1), "{}", said(&lost));
     let recs = common::parse_journal(&String::from_utf8_lossy(&lost.stdout), "stdout");
     let msg = common::only(&recs, "run_finished")["message"]
         .as_str()
@@ -305,30 +286,29 @@ fn two_machines_racing_for_prod_exactly_one_proceeds() {
     );
     assert!(msg.contains(&format!(" on {origin}, since ")), "{msg}");
     // The loser's machine lists the lock, on the winner's machine.
-    let o = slate(loser_sb, &db, &["locks", "--json"]);
+    let o = db.slate(loser_sb, &["locks", "--json"]);
     let v: Value =
-        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", said(&o)));
     assert_eq!(v["locks"][0]["run_id"], winner_id.as_str());
     assert_eq!(v["locks"][0]["origin"], origin.as_str());
     assert_eq!(v["locks"][0]["stale"], false);
 
     std::fs::remove_file(shared.path().join("hold")).unwrap();
     let won = wait_output(winner, LIMIT, &["the winning run"]);
-    assert!(won.status.success(), "{}", text(&won));
+    assert!(won.status.success(), "{}", said(&won));
     assert_eq!(
         entered(shared.path()),
         std::slice::from_ref(&winner_id),
         "no second deploy"
     );
     // Released when the run ended: the loser's machine gets in now.
-    let again = slate(
+    let again = db.slate(
         loser_sb,
-        &db,
         &["run", "--headless", loser_plan.to_str().unwrap()],
     );
-    assert!(again.status.success(), "{}", text(&again));
+    assert!(again.status.success(), "{}", said(&again));
     assert_eq!(entered(shared.path()).len(), 2);
-    let o = slate(loser_sb, &db, &["locks"]);
+    let o = db.slate(loser_sb, &["locks"]);
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "no locks");
 }
 
@@ -345,7 +325,7 @@ fn a_killed_engines_lock_is_stale_only_on_its_own_machine() {
     std::fs::write(shared.path().join("hold"), "").unwrap();
     let (alice, plan) = machine(shared.path());
     let (bob, _) = machine(shared.path());
-    assert!(slate(&alice, &db, &["store", "init"]).status.success());
+    assert!(db.slate(&alice, &["store", "init"]).status.success());
     let mut run = alice
         .slate()
         .env("SLATE_STORE", &db.url)
@@ -361,27 +341,27 @@ fn a_killed_engines_lock_is_stale_only_on_its_own_machine() {
     run.kill().unwrap();
     run.wait().unwrap();
     // The engine is gone, but bob's machine cannot know it.
-    let o = slate(&bob, &db, &["unlock", "prod", "--release", "pay"]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = db.slate(&bob, &["unlock", "prod", "--release", "pay"]);
+    assert_eq!(o.status.code(), Some(1), "{}", said(&o));
     assert!(
-        text(&o).contains("this machine cannot tell whether its engine lives"),
+        said(&o).contains("this machine cannot tell whether its engine lives"),
         "{}",
-        text(&o)
+        said(&o)
     );
-    let o = slate(&bob, &db, &["locks", "--json"]);
+    let o = db.slate(&bob, &["locks", "--json"]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["locks"][0]["stale"], false);
     // Alice's machine knows: status reports it, unlock releases it.
-    let o = slate(&alice, &db, &["status"]);
+    let o = db.slate(&alice, &["status"]);
     assert!(
-        text(&o).contains(&format!("slate recover {run_id}")),
+        said(&o).contains(&format!("slate recover {run_id}")),
         "{}",
-        text(&o)
+        said(&o)
     );
-    let o = slate(&alice, &db, &["unlock", "prod", "--release", "pay"]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("its engine was gone"), "{}", text(&o));
-    let o = slate(&bob, &db, &["locks"]);
+    let o = db.slate(&alice, &["unlock", "prod", "--release", "pay"]);
+    assert!(o.status.success(), "{}", said(&o));
+    assert!(said(&o).contains("its engine was gone"), "{}", said(&o));
+    let o = db.slate(&bob, &["locks"]);
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "no locks");
 }
 
@@ -395,40 +375,31 @@ fn a_hold_and_a_freeze_on_one_machine_stop_runs_on_another() {
     let shared = tempfile::TempDir::new().unwrap();
     let (alice, alice_plan) = machine(shared.path());
     let (bob, plan) = machine(shared.path());
-    assert!(slate(&alice, &db, &["store", "init"]).status.success());
-    let o = slate(&alice, &db, &["lock", "prod", "--reason", "incident 42"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let o = slate(&bob, &db, &["run", "--headless", plan.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("prod is held by"), "{}", text(&o));
-    assert!(text(&o).contains("incident 42"), "{}", text(&o));
+    assert!(db.slate(&alice, &["store", "init"]).status.success());
+    let o = db.slate(&alice, &["lock", "prod", "--reason", "incident 42"]);
+    assert!(o.status.success(), "{}", said(&o));
+    let o = db.slate(&bob, &["run", "--headless", plan.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", said(&o));
+    assert!(said(&o).contains("prod is held by"), "{}", said(&o));
+    assert!(said(&o).contains("incident 42"), "{}", said(&o));
     assert!(entered(shared.path()).is_empty());
-    assert!(slate(&bob, &db, &["unlock", "prod"]).status.success());
-    let o = slate(
+    assert!(db.slate(&bob, &["unlock", "prod"]).status.success());
+    let o = db.slate(
         &bob,
-        &db,
         &["freeze", "prod", "--until", "2h", "--reason", "holiday"],
     );
-    assert!(o.status.success(), "{}", text(&o));
-    let o = slate(
-        &alice,
-        &db,
-        &["run", "--headless", alice_plan.to_str().unwrap()],
-    );
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(o.status.success(), "{}", said(&o));
+    let o = db.slate(&alice, &["run", "--headless", alice_plan.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", said(&o));
     assert!(
-        text(&o).contains("prod is frozen: freeze by"),
+        said(&o).contains("prod is frozen: freeze by"),
         "{}",
-        text(&o)
+        said(&o)
     );
-    assert!(text(&o).contains("(holiday)"), "{}", text(&o));
-    assert!(slate(&alice, &db, &["unfreeze", "prod"]).status.success());
-    let o = slate(
-        &alice,
-        &db,
-        &["run", "--headless", alice_plan.to_str().unwrap()],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(said(&o).contains("(holiday)"), "{}", said(&o));
+    assert!(db.slate(&alice, &["unfreeze", "prod"]).status.success());
+    let o = db.slate(&alice, &["run", "--headless", alice_plan.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", said(&o));
     assert_eq!(entered(shared.path()).len(), 1);
 }
 
@@ -451,15 +422,14 @@ fn a_pin_left_by_a_rollback_on_one_machine_holds_on_another() {
             ),
         )
     };
-    assert!(slate(&alice, &db, &["store", "init"]).status.success());
+    assert!(db.slate(&alice, &["store", "init"]).status.success());
     for v in ["1.0", "2.0"] {
         let p = plan(&alice, v);
-        let o = slate(&alice, &db, &["run", "--headless", p.to_str().unwrap()]);
-        assert!(o.status.success(), "{}", text(&o));
+        let o = db.slate(&alice, &["run", "--headless", p.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", said(&o));
     }
-    let o = slate(
+    let o = db.slate(
         &alice,
-        &db,
         &[
             "rollback",
             "--to",
@@ -470,19 +440,18 @@ fn a_pin_left_by_a_rollback_on_one_machine_holds_on_another() {
             "2.0 drops payments",
         ],
     );
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", said(&o));
     let p = plan(&bob, "3.0");
-    let o = slate(&bob, &db, &["run", "--headless", p.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = db.slate(&bob, &["run", "--headless", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", said(&o));
     assert!(
-        text(&o).contains("prod is pinned to 1.0 by rollback run"),
+        said(&o).contains("prod is pinned to 1.0 by rollback run"),
         "{}",
-        text(&o)
+        said(&o)
     );
-    assert!(text(&o).contains("2.0 drops payments"), "{}", text(&o));
-    let o = slate(
+    assert!(said(&o).contains("2.0 drops payments"), "{}", said(&o));
+    let o = db.slate(
         &bob,
-        &db,
         &[
             "run",
             "--headless",
@@ -491,10 +460,10 @@ fn a_pin_left_by_a_rollback_on_one_machine_holds_on_another() {
             "3.0 fixes it",
         ],
     );
-    assert!(o.status.success(), "{}", text(&o));
-    let o = slate(&alice, &db, &["ledger", "--json", "--env", "prod"]);
+    assert!(o.status.success(), "{}", said(&o));
+    let o = db.slate(&alice, &["ledger", "--json", "--env", "prod"]);
     let v: Value =
-        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", said(&o)));
     let env = &v["environments"][0];
     assert_eq!(env["live"]["version"], "3.0", "{v:#}");
     assert!(env.get("pin").is_none(), "{v:#}");

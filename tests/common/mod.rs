@@ -255,3 +255,12 @@ pub fn run_dirs(home: &Path) -> Vec<std::path::PathBuf> {
 pub fn newest_run(home: &Path) -> Option<std::path::PathBuf> {
     run_dirs(home).pop()
 }
+
+/// What a command printed: its stdout, then its stderr.
+pub fn said(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}

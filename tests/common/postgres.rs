@@ -85,6 +85,20 @@ impl TestDb {
     }
 
     /// Runs SQL in this database.
+    /// `slate ARGS` in `sb` (a "machine") with this database as its team
+    /// store, run to its end within a minute.
+    pub fn slate(&self, sb: &super::sandbox::Sandbox, args: &[&str]) -> std::process::Output {
+        let child = sb
+            .slate()
+            .env("SLATE_STORE", &self.url)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start slate");
+        super::sandbox::wait_output(child, Duration::from_secs(60), args)
+    }
+
     pub fn sql(&self, sql: &str) {
         sql_on(&self.url, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
