@@ -161,6 +161,11 @@ impl Engine {
         self.admission = Some(admission);
     }
 
+    /// The machine a recovered run's dead engine ran on, when not this one.
+    pub fn foreign(&self) -> Option<&str> {
+        self.opts.foreign.as_deref()
+    }
+
     /// Gives the run's journal a second home (the team store), from the
     /// next record on: the composition root decides, the engine only writes.
     pub fn set_journal_mirror(&mut self, mirror: Box<dyn crate::journal::Mirror>) {

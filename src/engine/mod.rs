@@ -97,6 +97,9 @@ pub struct EngineOptions {
     pub rollback_to: Option<event::RollbackTo>,
     /// `--unpin REASON`: promote over a pin a rollback left (journaled).
     pub unpin: Option<String>,
+    /// Recovery on another machine than the dead engine's (a team run):
+    /// that machine, whose leftover processes this one cannot stop.
+    pub foreign: Option<String>,
 }
 
 impl EngineOptions {
@@ -117,6 +120,7 @@ impl EngineOptions {
             break_glass_second: false,
             rollback_to: None,
             unpin: None,
+            foreign: None,
         }
     }
 }

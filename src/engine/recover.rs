@@ -530,6 +530,9 @@ impl Engine {
     /// groups on record, then whatever still carries the running step's mark
     /// (a group started but not yet journaled, or a helper that left it).
     async fn stop_leftovers(&self) -> Vec<Leftover> {
+        if let Some(there) = &self.opts.foreign {
+            return self.foreign_leftovers(there);
+        }
         let mut groups = Vec::new();
         let mut marks = Vec::new();
         for (e, env) in self.state.envs.iter().enumerate() {
@@ -564,5 +567,35 @@ impl Engine {
         })
         .await
         .unwrap_or_default()
+    }
+
+    /// Recovering on another machine: the process groups of the steps that
+    /// were running belong to `there`, and their ids mean nothing here (a
+    /// local group may have the same id), so nothing is signalled; each is
+    /// reported, for someone on that machine to stop.
+    fn foreign_leftovers(&self, there: &str) -> Vec<Leftover> {
+        let mut out = Vec::new();
+        for (e, env) in self.state.envs.iter().enumerate() {
+            for (s, step) in env.steps.iter().enumerate() {
+                let running = step.state == StepState::Running
+                    || step
+                        .undo
+                        .as_ref()
+                        .is_some_and(|u| u.state == UndoState::Running);
+                if let (true, Some((pgid, _))) = (running, step.pgid) {
+                    out.push(Leftover {
+                        env: e,
+                        step: s,
+                        pgid,
+                        stopped: false,
+                        message: format!(
+                            "process group {pgid} was started on {there}; this machine cannot stop it (stop it there if it still runs)"
+                        ),
+                        verify: false,
+                    });
+                }
+            }
+        }
+        out
     }
 }

@@ -198,10 +198,24 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
             (engine, handle, Vec::new(), None, true, true)
         }
         Source::Recover { run, interrupted } => {
-            let run_dir = crate::runs::find_run(state_dir, &run)
-                .map_err(|e| Failure::one(format!("slate: {e}"), crate::exit::USAGE))?;
+            let (run_dir, foreign) = match crate::runs::find_run(state_dir, &run) {
+                Ok(d) => (d, None),
+                // A team run whose engine died on another machine.
+                Err(e) => super::team_recover::fetch(state_dir, &run)
+                    .map_err(|why| {
+                        Failure::one(
+                            format!(
+                                "slate: {e}{}",
+                                why.map(|w| format!("; {w}")).unwrap_or_default()
+                            ),
+                            crate::exit::USAGE,
+                        )
+                    })
+                    .map(|(d, there)| (d, Some(there)))?,
+            };
             let mut opts = options(run_dir.display().to_string(), shape, state_dir, &actor);
             opts.on_interrupted = interrupted;
+            opts.foreign = foreign;
             let taken = Engine::recover(&run_dir, opts)
                 .map_err(|r| Failure::one(format!("slate: {}", r.message), r.code))?;
             // A recovered demo's fleet is its own too (in the run's `fleet/`).
@@ -326,8 +340,8 @@ fn not_started(engine: Engine, handle: &EngineHandle, fresh: bool, lines: Vec<St
 }
 
 /// Gives the engine the team journal when a team store is configured. A
-/// recovered run (`fresh` false) was driven from this machine, whose engine
-/// lock now proves its old engine gone, so its lease is taken at once.
+/// run recovered on its own machine (`fresh` false) has its engine lock,
+/// which proves its old engine gone, so its lease is taken at once.
 fn team_journal(
     engine: &mut Engine,
     handle: &EngineHandle,
@@ -339,11 +353,14 @@ fn team_journal(
         .map_err(|e| vec![format!("slate: {e}")])?;
     let Some(team) = team else { return Ok(()) };
     let origin = crate::store::postgres::origin(state_dir);
+    // Taken at once only by a recovery on the run's own machine; one from
+    // another machine waits for the lease to lapse.
+    let here = !fresh && engine.foreign().is_none();
     let mirror = crate::store::postgres::journal::TeamJournal::start(
         &team,
         &handle.run_id,
         &origin,
-        !fresh,
+        here,
         before,
     )
     .map_err(|e| {

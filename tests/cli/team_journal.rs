@@ -375,3 +375,106 @@ fn a_team_store_that_goes_away_mid_run_and_comes_back_loses_nothing() {
         states(file.lines().collect())
     );
 }
+
+/// alice's engine is killed while its stage runs in prod. bob's machine
+/// cannot take the run over while the lease is fresh; once it lapses, bob
+/// recovers it from the team journal. The process the dead engine left
+/// runs on alice's machine: it is reported, never signalled from bob's
+/// (here both "machines" are one host, so it would be found); no step runs
+/// twice, and the run ends on bob's machine.
+#[test]
+fn a_run_whose_engine_died_is_recovered_from_another_machine_once_its_lease_lapses() {
+    let Some(db) = TestDb::create(
+        "a_run_whose_engine_died_is_recovered_from_another_machine_once_its_lease_lapses",
+    ) else {
+        return;
+    };
+    let (alice, bob) = (Sandbox::new(), Sandbox::new());
+    let shared = tempfile::TempDir::new().unwrap();
+    let s = shared.path().to_str().unwrap();
+    assert!(db.slate(&alice, &["store", "init"]).status.success());
+    let p = alice.plan(
+        "plan.toml",
+        &PLAN
+            .replace("\"$LEDGER\"", &format!("\"{s}/ledger\""))
+            .replace("@DIR@", s),
+    );
+    std::fs::write(shared.path().join("hold.prod"), "").unwrap();
+    let mut run = alice
+        .slate()
+        .env("SLATE_STORE", &db.url)
+        .args(["run", "--headless", p.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ledger = || {
+        std::fs::read_to_string(shared.path().join("ledger"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    alice.wait_for("the deploy in prod", LIMIT, || {
+        ledger() == ["deploy dev", "deploy prod"]
+    });
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let id = common::newest_run(alice.home())
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let args = [
+        "recover",
+        id.as_str(),
+        "--headless",
+        "--interrupted",
+        "done",
+    ];
+    let o = db.slate(&bob, &args);
+    assert_eq!(o.status.code(), Some(2), "{}", said(&o));
+    let alice_origin = slate::store::postgres::origin(alice.home());
+    assert!(
+        said(&o).contains(&format!("is driven by an engine on {alice_origin}")),
+        "{}",
+        said(&o)
+    );
+    assert!(
+        common::run_dirs(bob.home()).is_empty(),
+        "nothing was fetched"
+    );
+    bob.wait_for("the lease to lapse", Duration::from_secs(60), || {
+        db.value(&format!(
+            "SELECT (((extract(epoch from clock_timestamp()) * 1000000)::bigint - heartbeat) >= 31000000)::text
+             FROM slate.leases WHERE run_id = '{id}'"
+        ))
+        .as_deref()
+            == Some("true")
+    });
+    let o = db.slate(&bob, &args);
+    assert!(o.status.success(), "{}", said(&o));
+    assert_eq!(ledger(), ["deploy dev", "deploy prod"], "no step ran twice");
+    let journal =
+        std::fs::read_to_string(bob.home().join("runs").join(&id).join("journal.ndjson")).unwrap();
+    let recs = common::parse_journal(&journal, "bob's journal");
+    let recovered = common::only(&recs, "run_recovered");
+    let left = &recovered["leftovers"][0];
+    assert_eq!(left["stopped"], false, "{recovered}");
+    assert!(
+        left["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("was started on {alice_origin}")),
+        "{recovered}"
+    );
+    // Still running on "alice's machine": nothing signalled it from bob's.
+    let pgid = left["pgid"].as_i64().unwrap() as i32;
+    assert!(
+        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None).is_ok(),
+        "the leftover was stopped from another machine"
+    );
+    std::fs::remove_file(shared.path().join("hold.prod")).unwrap();
+    assert_eq!(common::outcome(&recs), "released");
+}

@@ -557,3 +557,25 @@ pub fn elsewhere(team: &TeamConfig, origin: &str) -> Result<Vec<Elsewhere>, Stri
         None => Err("the team store did not answer".into()),
     }
 }
+
+/// Who holds the lease of `run_id` and how many seconds ago it was renewed.
+pub fn lease(team: &TeamConfig, run_id: &str) -> Result<Option<(String, i64)>, String> {
+    let conn = connect(team).map_err(|e| e.to_string())?;
+    let Conn { rt, client } = &conn;
+    let id = text(run_id);
+    let id = &id;
+    match drive(rt, CALL, async move || {
+        client
+            .query_opt(
+                &format!(
+                    "SELECT origin, ({NOW_US} - heartbeat) / 1000000 FROM slate.leases WHERE run_id = $1"
+                ),
+                &[id],
+            )
+            .await
+    }) {
+        Some(Ok(row)) => Ok(row.map(|r| (r.get(0), r.get::<_, i64>(1).max(0)))),
+        Some(Err(e)) => Err(describe(&e)),
+        None => Err("the team store did not answer".into()),
+    }
+}
