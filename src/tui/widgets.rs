@@ -24,7 +24,8 @@ pub fn truncate(s: &str, width: usize) -> String {
     out
 }
 
-/// A toast as a status line shows it: a mark, then the text, red when it is an error.
+/// A toast as a status line shows it: a mark, then the text (its controls
+/// shown, never sent), red when it is an error.
 pub fn toast_line(text: &str, error: bool, t: &Theme) -> Line<'static> {
     let (mark, style) = if error {
         ("✘ ", t.fail)
@@ -33,7 +34,12 @@ pub fn toast_line(text: &str, error: bool, t: &Theme) -> Line<'static> {
     };
     Line::from(vec![
         Span::styled(mark, style),
-        Span::styled(text.to_string(), if error { t.fail } else { t.text }),
+        // Toasts carry what verbs, stores and people said (a hold's reason,
+        // a server's error): shown as one safe line, never obeyed.
+        Span::styled(
+            crate::text::neutral::line(text).into_owned(),
+            if error { t.fail } else { t.text },
+        ),
     ])
 }
 

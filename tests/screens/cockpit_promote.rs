@@ -854,6 +854,15 @@ fn lock_freeze_export_theme_and_attach_from_the_palette() {
     let (mut app, _) = at_pause();
     app.on_reply("lock", Err("already held: prod is held by bob".into()));
     assert_eq!(toast(&app), "lock: already held: prod is held by bob");
+    // A hold's reason is someone's text (`slate lock --reason $'\e]0;x\a'`):
+    // drawn as symbols, never sent to the terminal.
+    app.on_reply(
+        "lock",
+        Err("already held: prod is held by bob: \u{1b}]0;pwn\u{7}\nnext".into()),
+    );
+    let s = screen(&mut app, 100, 30);
+    assert!(s.contains("prod is held by bob: ␛]0;pwn␇⏎next"), "{s}");
+    assert!(!s.contains('\u{1b}') && !s.contains('\u{7}'), "{s:?}");
 }
 
 #[test]

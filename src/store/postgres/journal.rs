@@ -211,11 +211,6 @@ impl TeamJournal {
             .map_err(|e| format!("cannot start the team journal's writer: {e}"))?;
         Ok(TeamJournal { tx, elided })
     }
-
-    /// Output lines the team's copy left out so far (the file has them).
-    pub fn elided(&self) -> u64 {
-        self.elided.load(Ordering::Relaxed)
-    }
 }
 
 impl crate::journal::Mirror for TeamJournal {
