@@ -90,7 +90,7 @@ fn copy(run_dir: &Path, out: &mut impl Write) -> std::io::Result<u64> {
 /// `slate export RUN` of a run this machine does not have: from the team
 /// journal, when a team store is configured (else the local error stands).
 fn from_team(run: &str, out: Option<&Path>, local: &str) -> i32 {
-    use crate::store::postgres::{configured, journal};
+    use crate::store::postgres::{configured, reader};
     let team = match configured(&crate::paths::config_dir()) {
         Ok(Some(t)) => t,
         Ok(None) => {
@@ -102,7 +102,7 @@ fn from_team(run: &str, out: Option<&Path>, local: &str) -> i32 {
             return 1;
         }
     };
-    let id = match journal::resolve(&team, run) {
+    let id = match reader::resolve(&team, run) {
         Ok(id) => id,
         Err(e) => {
             crate::warn_user!("slate: {local}; {e}");
@@ -118,7 +118,7 @@ fn from_team(run: &str, out: Option<&Path>, local: &str) -> i32 {
                     return 1;
                 }
             };
-            journal::export(&team, &id, &mut file)
+            reader::export(&team, &id, &mut file)
                 .and_then(|n| file.flush().map(|()| n).map_err(|e| e.to_string()))
                 .map(|n| {
                     crate::say!(
@@ -131,7 +131,7 @@ fn from_team(run: &str, out: Option<&Path>, local: &str) -> i32 {
         None => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
-            journal::export(&team, &id, &mut lock).map(|_| ())
+            reader::export(&team, &id, &mut lock).map(|_| ())
         }
     };
     match written {

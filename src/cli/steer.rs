@@ -79,7 +79,7 @@ fn elsewhere(state_dir: &Path) -> i32 {
         }
     };
     let origin = crate::store::postgres::origin(state_dir);
-    match crate::store::postgres::journal::elsewhere(&team, &origin) {
+    match crate::store::postgres::reader::elsewhere(&team, &origin) {
         Ok(runs) if runs.is_empty() => 0,
         Ok(runs) => {
             crate::say!("");

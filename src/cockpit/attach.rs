@@ -141,7 +141,7 @@ async fn remote_run(
         return Ok(None);
     };
     let (t, r) = (team.clone(), run.to_string());
-    let id = tokio::task::spawn_blocking(move || crate::store::postgres::journal::resolve(&t, &r))
+    let id = tokio::task::spawn_blocking(move || crate::store::postgres::reader::resolve(&t, &r))
         .await
         .map_err(|e| e.to_string())??;
     Ok(Some((team, id)))
@@ -265,7 +265,7 @@ async fn followed(
     if let Some(w) = present {
         app.set_watchers(w);
     }
-    let freezes = read_freezes(run_dir.clone(), &app.plan);
+    let freezes = super::freezes::read(run_dir.clone(), &app.plan);
     let mut feed = Feed::Attach(Box::new(Attach::new(
         run_dir.clone(),
         records,
@@ -350,125 +350,6 @@ async fn print_verdict(app: &App, run_dir: &Path) {
         // A link where the terminal takes them: a click opens the dossier.
         let text = dossier.display().to_string();
         crate::output::out_link("dossier: ", &text, &crate::tui::osc::file_url(&dossier));
-    }
-}
-
-/// How often the cockpit reads the freezes again (a freeze that starts
-/// shows within this; `slate freeze` shows within this too).
-const FREEZE_POLL: Duration = Duration::from_secs(30);
-
-/// Reads the freezes on the plan's environments now and every
-/// [`FREEZE_POLL`], off the loop, until the cockpit goes. The plan's own
-/// windows always; the config's and the store's only for the user whose
-/// state directory holds the run: they are what its engine obeys, and a
-/// viewer from another account must not be shown its own policy as the run's.
-fn read_freezes(
-    run_dir: PathBuf,
-    plan: &crate::plan::Plan,
-) -> mpsc::Receiver<Vec<crate::stopline::upcoming::Upcoming>> {
-    use std::os::unix::fs::MetadataExt;
-    let (tx, rx) = mpsc::channel(1);
-    let plan_windows = plan.windows.clone();
-    let envs: Vec<String> = plan.environments.iter().map(|e| e.name.clone()).collect();
-    let Some(state_dir) = run_dir
-        .parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-    else {
-        return rx;
-    };
-    tokio::spawn(async move {
-        let mut store: Option<Box<dyn crate::store::Store>> = None;
-        loop {
-            let dir = state_dir.clone();
-            let mut windows = plan_windows.clone();
-            let env_list = envs.clone();
-            let mut held = store.take();
-            let read = tokio::task::spawn_blocking(move || {
-                let now = Timestamp::now();
-                let own = std::fs::metadata(&dir)
-                    .is_ok_and(|m| m.uid() == nix::unistd::geteuid().as_raw());
-                if own {
-                    if held.is_none() {
-                        held = crate::store::open(&dir).ok().map(|o| o.store);
-                    }
-                    let (team, _) = crate::stopline::upcoming::team_windows(
-                        &crate::paths::config_dir(),
-                        held.as_deref(),
-                        now,
-                    );
-                    windows.extend(team);
-                }
-                let found = crate::stopline::upcoming::for_envs(
-                    &windows,
-                    env_list.iter().map(String::as_str),
-                    now,
-                );
-                (found, held)
-            })
-            .await;
-            let Ok((found, held)) = read else { return };
-            store = held;
-            if tx.send(found).await.is_err() {
-                return;
-            }
-            tokio::time::sleep(FREEZE_POLL).await;
-        }
-    });
-    rx
-}
-
-/// Carries out a palette verb for the run in `run_dir`, as its CLI verb
-/// would: what it was, and what it said. A hold or a freeze goes to the
-/// store of the run's state directory, so only the user who owns it may
-/// (another account stops its own line with `slate lock`).
-fn verb_in(run_dir: &Path, verb: crate::cockpit::app::Verb) -> (String, crate::cli::said::Said) {
-    use crate::cli::said::Said;
-    use crate::cockpit::app::Verb;
-    use std::os::unix::fs::MetadataExt;
-    let state_dir = run_dir.parent().and_then(Path::parent).unwrap_or(run_dir);
-    let own =
-        std::fs::metadata(state_dir).is_ok_and(|m| m.uid() == nix::unistd::geteuid().as_raw());
-    let not_own = || {
-        Said::fail(
-            1,
-            "this run's state directory is another user's: stop the line from your own with `slate lock` or `slate freeze`",
-        )
-    };
-    // A demo's environments are its own fleet: no lock or freeze binds it,
-    // so stopping the line from its cockpit would only mislead.
-    let demo = run_dir.join(crate::cli::demo::FLEET_DIR).is_dir();
-    let own = own && !demo;
-    let not_own = || {
-        if demo {
-            Said::fail(
-                1,
-                "the demo's environments are its own fleet, which locks and freezes do not bind: `slate lock` and `slate freeze` stop the line for real runs",
-            )
-        } else {
-            not_own()
-        }
-    };
-    match verb {
-        Verb::Hold { env, reason } => (
-            "lock".into(),
-            if own {
-                crate::cli::locks::hold(state_dir, &env, None, &reason, "cockpit")
-            } else {
-                not_own()
-            },
-        ),
-        Verb::Freeze { env, until, reason } => (
-            "freeze".into(),
-            if own {
-                crate::cli::locks::add_freeze(
-                    state_dir, &env, &until, None, None, &reason, "cockpit",
-                )
-            } else {
-                not_own()
-            },
-        ),
-        Verb::Export { path } => ("export".into(), crate::cli::export::to_file(run_dir, &path)),
     }
 }
 
@@ -573,7 +454,7 @@ impl Attach {
                 let tx = self.reply_tx.clone();
                 let run_dir = self.run_dir.clone();
                 tokio::task::spawn_blocking(move || {
-                    let (what, said) = verb_in(&run_dir, verb);
+                    let (what, said) = super::verbs::carry_out(&run_dir, verb);
                     let (text, error) = said.first();
                     let _ = tx.blocking_send((what, if error { Err(text) } else { Ok(text) }));
                 });
@@ -585,43 +466,5 @@ impl Attach {
 
     pub fn sync(&mut self, app: &mut App) {
         app.now = Timestamp::now();
-    }
-}
-
-#[cfg(test)]
-mod verb_tests {
-    use super::*;
-    use crate::cockpit::app::Verb;
-
-    /// A demo run's cockpit refuses to stop the line: its fleet is its own,
-    /// and a hold or freeze written to the store would not bind it.
-    #[test]
-    fn a_demo_cockpit_refuses_lock_and_freeze_and_writes_nothing() {
-        let state = tempfile::TempDir::new().unwrap();
-        let run_dir = state.path().join("runs").join("20261204-000000.000-demo");
-        std::fs::create_dir_all(run_dir.join(crate::cli::demo::FLEET_DIR)).unwrap();
-        for verb in [
-            Verb::Hold {
-                env: "prod".into(),
-                reason: "why".into(),
-            },
-            Verb::Freeze {
-                env: "prod".into(),
-                until: "1h".into(),
-                reason: "why".into(),
-            },
-        ] {
-            let (_, said) = verb_in(&run_dir, verb);
-            assert_eq!(said.code, 1);
-            assert!(
-                said.first()
-                    .0
-                    .starts_with("the demo's environments are its own fleet")
-            );
-        }
-        assert!(
-            !state.path().join(crate::store::STORE_FILE).exists(),
-            "no store was written"
-        );
     }
 }

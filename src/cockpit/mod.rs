@@ -14,12 +14,14 @@ pub mod attach;
 pub mod config;
 pub mod dialog;
 mod feed;
+mod freezes;
 pub mod keymap;
 pub mod logs;
 pub mod readonly;
 pub mod replay;
 pub mod screenshot;
 pub mod ui;
+mod verbs;
 
 use std::ffi::OsString;
 use std::path::Path;

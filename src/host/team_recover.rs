@@ -8,7 +8,7 @@
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::store::postgres::journal;
+use crate::store::postgres::{journal, reader};
 
 /// The run's directory here, with its journal from the team store, and
 /// the machine its engine ran on. `Err(None)`: no team store is
@@ -17,8 +17,8 @@ pub fn fetch(state_dir: &Path, run: &str) -> Result<(PathBuf, String), Option<St
     let team = crate::store::postgres::configured(&crate::paths::config_dir())
         .map_err(Some)?
         .ok_or(None)?;
-    let id = journal::resolve(&team, run).map_err(Some)?;
-    let there = match journal::lease(&team, &id).map_err(Some)? {
+    let id = reader::resolve(&team, run).map_err(Some)?;
+    let there = match reader::lease(&team, &id).map_err(Some)? {
         Some((origin, renewed)) if renewed < journal::LEASE_TTL.as_secs() as i64 => {
             return Err(Some(format!(
                 "run {id} is driven by an engine on {origin} (its lease was renewed {renewed}s ago); \
@@ -43,7 +43,7 @@ pub fn fetch(state_dir: &Path, run: &str) -> Result<(PathBuf, String), Option<St
         .open(&path)
         .map_err(|e| Some(format!("{}: {e}", path.display())))?;
     let mut out = std::io::BufWriter::new(file);
-    journal::export(&team, &id, &mut out)
+    reader::export(&team, &id, &mut out)
         .and_then(|_| {
             use std::io::Write;
             out.flush().map_err(|e| e.to_string())?;

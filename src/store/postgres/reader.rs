@@ -1,0 +1,152 @@
+//! Reading the team journal from any machine: which run an id names, its
+//! records as NDJSON (`slate export`), who holds a run's lease, and the runs
+//! other machines' engines drive (`slate status`). Each is one call on a
+//! connection of its own, bounded in time.
+
+use super::connect::{Conn, connect, describe, drive};
+use super::journal::NOW_US;
+use super::{TeamConfig, text};
+
+const CALL: std::time::Duration = super::journal::CALL;
+
+/// The run ids in the team journal that `prefix` names: exactly one, or
+/// why not.
+pub fn resolve(team: &TeamConfig, prefix: &str) -> Result<String, String> {
+    let conn = connect(team).map_err(|e| e.to_string())?;
+    let Conn { rt, client } = &conn;
+    let p = text(prefix);
+    let p = &p;
+    let found = drive(rt, CALL, async move || {
+        client
+            .query(
+                "SELECT run_id FROM slate.leases WHERE left(run_id, length($1)) = $1
+                 UNION SELECT DISTINCT run_id FROM slate.events WHERE seq = 1 AND left(run_id, length($1)) = $1
+                 ORDER BY 1 LIMIT 2",
+                &[p],
+            )
+            .await
+    });
+    let rows = match found {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => return Err(describe(&e)),
+        None => return Err("the team store did not answer".into()),
+    };
+    match rows.len() {
+        0 => Err(format!("no run {prefix} in the team journal either")),
+        1 => Ok(rows[0].get(0)),
+        _ => Err(format!(
+            "{prefix} names more than one run in the team journal"
+        )),
+    }
+}
+
+/// Writes the team journal of `run_id` to `out`, in order, a page at a
+/// time (a flooded run costs a page); how many records.
+pub fn export(
+    team: &TeamConfig,
+    run_id: &str,
+    out: &mut dyn std::io::Write,
+) -> Result<u64, String> {
+    const PAGE: i64 = 10_000;
+    let conn = connect(team).map_err(|e| e.to_string())?;
+    let Conn { rt, client } = &conn;
+    let mut after = 0i64;
+    let mut n = 0u64;
+    loop {
+        let run = &run_id;
+        let page = drive(rt, CALL, async move || {
+            client
+                .query(
+                    "SELECT seq, record FROM slate.events WHERE run_id = $1 AND seq > $2
+                     ORDER BY seq LIMIT $3",
+                    &[run, &after, &PAGE],
+                )
+                .await
+        });
+        let rows = match page {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => return Err(describe(&e)),
+            None => return Err("the team store did not answer".into()),
+        };
+        if rows.is_empty() {
+            return Ok(n);
+        }
+        for r in &rows {
+            after = r.get(0);
+            let line: String = r.get(1);
+            // A row anyone with write access could have forged: nothing in
+            // it reaches a terminal raw.
+            out.write_all(crate::cli::export::json_safe(&line).as_bytes())
+                .and_then(|()| out.write_all(b"\n"))
+                .map_err(|e| e.to_string())?;
+            n += 1;
+        }
+    }
+}
+
+/// A team run driven from another machine (its lease is held elsewhere).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Elsewhere {
+    pub run_id: String,
+    pub origin: String,
+    pub release: Option<String>,
+    pub version: Option<String>,
+    /// Seconds since its engine last renewed its lease.
+    pub renewed: i64,
+}
+
+/// The runs whose engines hold a lease from a machine other than `origin`.
+pub fn elsewhere(team: &TeamConfig, origin: &str) -> Result<Vec<Elsewhere>, String> {
+    let conn = connect(team).map_err(|e| e.to_string())?;
+    let Conn { rt, client } = &conn;
+    let o = text(origin);
+    let o = &o;
+    let rows = drive(rt, CALL, async move || {
+        client
+            .query(
+                &format!(
+                    "SELECT l.run_id, l.origin, r.release, r.version, ({NOW_US} - l.heartbeat) / 1000000
+                     FROM slate.leases l LEFT JOIN slate.runs r ON r.run_id = l.run_id
+                     WHERE l.origin <> $1 ORDER BY l.run_id LIMIT 200"
+                ),
+                &[o],
+            )
+            .await
+    });
+    match rows {
+        Some(Ok(rows)) => Ok(rows
+            .iter()
+            .map(|r| Elsewhere {
+                run_id: r.get(0),
+                origin: r.get(1),
+                release: r.get(2),
+                version: r.get(3),
+                renewed: r.get::<_, i64>(4).max(0),
+            })
+            .collect()),
+        Some(Err(e)) => Err(describe(&e)),
+        None => Err("the team store did not answer".into()),
+    }
+}
+
+/// Who holds the lease of `run_id` and how many seconds ago it was renewed.
+pub fn lease(team: &TeamConfig, run_id: &str) -> Result<Option<(String, i64)>, String> {
+    let conn = connect(team).map_err(|e| e.to_string())?;
+    let Conn { rt, client } = &conn;
+    let id = text(run_id);
+    let id = &id;
+    match drive(rt, CALL, async move || {
+        client
+            .query_opt(
+                &format!(
+                    "SELECT origin, ({NOW_US} - heartbeat) / 1000000 FROM slate.leases WHERE run_id = $1"
+                ),
+                &[id],
+            )
+            .await
+    }) {
+        Some(Ok(row)) => Ok(row.map(|r| (r.get(0), r.get::<_, i64>(1).max(0)))),
+        Some(Err(e)) => Err(describe(&e)),
+        None => Err("the team store did not answer".into()),
+    }
+}
