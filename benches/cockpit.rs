@@ -79,6 +79,7 @@ fn app(lines: usize) -> App {
                 user: "bench".into(),
                 uid: 0,
                 via: "bench".into(),
+                roles: None,
             },
             pid: 1,
             pre_approved: Vec::new(),

@@ -58,6 +58,7 @@ fn journal(id: &str, start: Timestamp, i: usize) -> Vec<Record> {
         user: "alice".into(),
         uid: 1000,
         via: "cockpit".into(),
+        roles: None,
     };
     let step = |label: &str, kind: &str| StepOutline {
         label: label.into(),

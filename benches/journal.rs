@@ -123,6 +123,7 @@ fn big_journal() -> &'static PathBuf {
                     user: "b".into(),
                     uid: 0,
                     via: "bench".into(),
+                    roles: None,
                 },
                 pid: 1,
                 pre_approved: Vec::new(),

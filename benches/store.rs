@@ -63,6 +63,7 @@ fn journal(i: usize) -> Vec<Record> {
         user: "alice".into(),
         uid: 1000,
         via: "cockpit".into(),
+        roles: None,
     };
     let step = |label: &str, kind: &str| StepOutline {
         label: label.into(),

@@ -355,7 +355,13 @@ fn inbox_entry(f: &crate::runs::Found, user: &str) -> Option<InboxEntry> {
     let w = f.state.waiting.as_ref()?;
     let plan = f.open.plan()?.ok()?;
     let env = plan.environments.get(w.env)?;
-    if crate::engine::policy::refusal(&env.approval, &env.name, user, &f.state.started_by).is_some()
+    if crate::engine::policy::refusal(
+        &env.approval,
+        &env.name,
+        crate::engine::policy::Who::os(user),
+        &f.state.started_by,
+    )
+    .is_some()
     {
         return None;
     }
@@ -404,18 +410,23 @@ fn glass_entry(
         .ok()
         .and_then(|t| t.break_glass);
     let list = team.unwrap_or_else(|| plan.release.break_glass.clone());
-    crate::engine::policy::break_glass_refusal(&list, &env.approval, &env.name, user)
-        .is_none()
-        .then(|| InboxEntry {
-            run_id: safe(&f.run.run_id),
-            release: safe(&f.run.release),
-            version: safe(&f.run.version),
-            env: safe(&env.name),
-            gate: crate::engine::state::admission::GLASS_GATE.to_string(),
-            since: g.since,
-            approvals: 0,
-            required: 1,
-        })
+    crate::engine::policy::break_glass_refusal(
+        &list,
+        &env.approval,
+        &env.name,
+        crate::engine::policy::Who::os(user),
+    )
+    .is_none()
+    .then(|| InboxEntry {
+        run_id: safe(&f.run.run_id),
+        release: safe(&f.run.release),
+        version: safe(&f.run.version),
+        env: safe(&env.name),
+        gate: crate::engine::state::admission::GLASS_GATE.to_string(),
+        since: g.since,
+        approvals: 0,
+        required: 1,
+    })
 }
 
 /// One environment's history, newest first, as the history pane lists it.

@@ -576,6 +576,31 @@ pub enum StoreCmd {
     Init,
     /// Copy this machine's runs (their summaries and ledger rows) into the team store
     Import,
+    /// Let a database role into the team: watch (read), steer (also send commands), run (also run releases)
+    Grant {
+        /// The database role (it must exist: CREATE ROLE … LOGIN)
+        role: String,
+        #[arg(value_enum)]
+        level: LevelArg,
+        /// The person the role is, as approver lists name them (default: the role's name)
+        #[arg(long = "as", value_name = "PERSON")]
+        person: Option<String>,
+    },
+    /// Take every right in the team store back from a database role
+    Revoke { role: String },
+    /// List the team's members: role, level, person
+    Members {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What a team member may do (`slate store grant`).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LevelArg {
+    Watch,
+    Steer,
+    Run,
 }
 
 /// `--set NAME=VALUE`: split at the first `=`.

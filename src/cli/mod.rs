@@ -132,6 +132,29 @@ pub fn dispatch(cli: Cli, state_dir: &Path, config_dir: &Path) -> i32 {
         Cmd::Store(StoreCmd::Rebuild) => ledger::rebuild(state_dir),
         Cmd::Store(StoreCmd::Init) => team::run(team::Verb::Init, state_dir, config_dir),
         Cmd::Store(StoreCmd::Import) => team::run(team::Verb::Import, state_dir, config_dir),
+        Cmd::Store(StoreCmd::Grant {
+            role,
+            level,
+            person,
+        }) => team::run(
+            team::Verb::Grant {
+                level: match level {
+                    args::LevelArg::Watch => crate::store::postgres::members::Level::Watch,
+                    args::LevelArg::Steer => crate::store::postgres::members::Level::Steer,
+                    args::LevelArg::Run => crate::store::postgres::members::Level::Run,
+                },
+                person: person.unwrap_or_else(|| role.clone()),
+                role,
+            },
+            state_dir,
+            config_dir,
+        ),
+        Cmd::Store(StoreCmd::Revoke { role }) => {
+            team::run(team::Verb::Revoke { role }, state_dir, config_dir)
+        }
+        Cmd::Store(StoreCmd::Members { json }) => {
+            team::run(team::Verb::Members { json }, state_dir, config_dir)
+        }
         Cmd::Lock {
             env,
             release,

@@ -12,14 +12,13 @@ use crate::engine::Action;
 use crate::exit::{ACCEPTED, REFUSED, USAGE};
 use crate::runs;
 
-/// Sends one command to the run's engine, as the OS user running this process.
+/// Sends one command to the run's engine, as the OS user running this
+/// process; a run this machine does not have, through the team store, as
+/// the role it authenticates as.
 pub async fn command(state_dir: &Path, run: &str, action: Action) -> i32 {
     let dir = match runs::find_run(state_dir, run) {
         Ok(d) => d,
-        Err(e) => {
-            crate::warn_user!("slate: {e}");
-            return USAGE;
-        }
+        Err(e) => return through_team(run, action, &e.to_string()).await,
     };
     match crate::control::client::command(&dir, action, "cli").await {
         Ok(Ok(what)) => {
@@ -33,6 +32,48 @@ pub async fn command(state_dir: &Path, run: &str, action: Action) -> i32 {
         Err(ClientError::NotActive(_)) => {
             crate::warn_user!("slate: {}", runs::not_served(&dir));
             USAGE
+        }
+        Err(e) => {
+            crate::warn_user!("slate: {e}");
+            REFUSED
+        }
+    }
+}
+
+/// A run elsewhere: its id from the team journal, then the command as a
+/// row its engine answers (`store::postgres::commands`).
+async fn through_team(run: &str, action: Action, here: &str) -> i32 {
+    let team = match crate::store::postgres::configured(&crate::paths::config_dir()) {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            crate::warn_user!("slate: {here}");
+            return USAGE;
+        }
+        Err(e) => {
+            crate::warn_user!("slate: {here}; {e}");
+            return USAGE;
+        }
+    };
+    let (run, here) = (run.to_string(), here.to_string());
+    let asked = tokio::task::spawn_blocking(move || {
+        let id = crate::store::postgres::reader::resolve(&team, &run)
+            .map_err(|why| (format!("{here}; {why}"), USAGE))?;
+        crate::store::postgres::commands::ask(&team, &id, &action, "cli")
+            .map_err(|why| (why, REFUSED))
+    })
+    .await;
+    match asked {
+        Ok(Ok(Ok(what))) => {
+            crate::say!("{}", crate::text::neutral::line(&what));
+            ACCEPTED
+        }
+        Ok(Ok(Err(why))) => {
+            crate::warn_user!("slate: refused: {}", crate::text::neutral::line(&why));
+            REFUSED
+        }
+        Ok(Err((why, code))) => {
+            crate::warn_user!("slate: {}", crate::text::neutral::line(&why));
+            code
         }
         Err(e) => {
             crate::warn_user!("slate: {e}");

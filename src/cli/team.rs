@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::store::postgres::members::{self, Level};
 use crate::store::postgres::{self, TeamConfig};
 use crate::store::{Store, rebuild};
 
@@ -12,6 +13,17 @@ use crate::store::{Store, rebuild};
 pub enum Verb {
     Init,
     Import,
+    Grant {
+        role: String,
+        level: Level,
+        person: String,
+    },
+    Revoke {
+        role: String,
+    },
+    Members {
+        json: bool,
+    },
 }
 
 pub fn run(cmd: Verb, state_dir: &Path, config_dir: &Path) -> i32 {
@@ -35,6 +47,13 @@ pub fn run(cmd: Verb, state_dir: &Path, config_dir: &Path) -> i32 {
     let result = match cmd {
         Verb::Init => init(&team),
         Verb::Import => import(&team, state_dir),
+        Verb::Grant {
+            role,
+            level,
+            person,
+        } => grant(&team, &role, level, &person),
+        Verb::Revoke { role } => revoke(&team, &role),
+        Verb::Members { json } => list(&team, json),
     };
     match result {
         Ok(()) => 0,
@@ -105,5 +124,66 @@ fn import(team: &TeamConfig, state_dir: &Path) -> Result<(), String> {
             format!("; {} unreadable journal(s) skipped", skipped.len())
         }
     );
+    Ok(())
+}
+
+/// Names as the database has them may hold anything: shown neutralised.
+fn shown(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::neutral::line(s)
+}
+
+fn grant(team: &TeamConfig, role: &str, level: Level, person: &str) -> Result<(), String> {
+    if role.trim().is_empty() || person.trim().is_empty() {
+        return Err("a role and a person are names: neither may be empty".into());
+    }
+    members::grant(team, role, level, person)?;
+    let what = match level {
+        Level::Watch => "may watch the team's runs",
+        Level::Steer => "may watch the team's runs and steer them",
+        Level::Run => "may watch, steer and run releases",
+    };
+    crate::say!(
+        "Role {} ({}) {what} in {}.",
+        shown(role),
+        shown(person),
+        team.shown()
+    );
+    Ok(())
+}
+
+fn revoke(team: &TeamConfig, role: &str) -> Result<(), String> {
+    if members::revoke(team, role)? {
+        crate::say!("Role {} is no longer in the team.", shown(role));
+    } else {
+        crate::say!(
+            "Role {} was not a member; its rights in the team store are gone anyway.",
+            shown(role)
+        );
+    }
+    Ok(())
+}
+
+fn list(team: &TeamConfig, json: bool) -> Result<(), String> {
+    let all = members::list(team)?;
+    if json {
+        // One line: `json_safe` escapes every control, a pretty layout's newlines too.
+        let v = serde_json::to_string(&all).map_err(|e| e.to_string())?;
+        crate::say!("{}", crate::cli::export::json_safe(&v));
+        return Ok(());
+    }
+    if all.is_empty() {
+        crate::say!("No members yet: `slate store grant ROLE watch|steer|run` lets a role in.");
+        return Ok(());
+    }
+    for m in &all {
+        crate::say!(
+            "{:<20} {:<6} {:<20} granted by {} at {}",
+            shown(&m.role),
+            m.level,
+            shown(&m.person),
+            shown(&m.granted_by),
+            m.granted_at
+        );
+    }
     Ok(())
 }

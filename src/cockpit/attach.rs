@@ -60,6 +60,8 @@ pub enum Msg {
     Watchers(crate::control::presence::Watchers),
     /// The stream ended: the engine exited, or the socket failed.
     Ended(String),
+    /// Something to say that ends nothing (the team store went away).
+    Notice(String, bool),
     Reply(String, Reply),
     History(Vec<LogLine>),
     /// The freezes on the run's environments, read again.
@@ -147,9 +149,9 @@ async fn remote_run(
     Ok(Some((team, id)))
 }
 
-/// A run whose engine is on another machine, followed read-only from the
-/// team journal (steering from another machine comes with commands through
-/// the team store).
+/// A run whose engine is on another machine, followed from the team
+/// journal and steered through the team store's commands (as the role this
+/// machine authenticates as; its engine decides, as it does for the socket).
 async fn open_remote(
     run_dir: PathBuf,
     team: crate::store::postgres::TeamConfig,
@@ -159,18 +161,19 @@ async fn open_remote(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let records = match crate::store::postgres::follow::follow(team, run_id.clone()).await {
+    let records = match crate::store::postgres::follow::follow(team.clone(), run_id.clone()).await {
         Ok(r) => r,
         Err(e) => {
             err(&format!("slate: {e}"));
             return 1;
         }
     };
-    let o = Opening {
-        read_only: true,
-        ..o
+    let commands = if o.read_only {
+        Commands::closed()
+    } else {
+        crate::store::postgres::commands::forward(team, run_id.clone(), "cockpit")
     };
-    followed(run_dir, run_id, records, Commands::closed(), o, true).await
+    followed(run_dir, run_id, records, commands, o, true).await
 }
 
 /// Opens the cockpit on the active run in `run_dir` until the viewer leaves.
@@ -254,9 +257,7 @@ async fn followed(
         }
     };
     let mut app = App::new(plan, o.keymap, o.theme);
-    if remote {
-        app.set_read_only("its engine is on another machine");
-    } else if o.read_only {
+    if o.read_only {
         app.set_read_only("attach --read-only");
     }
     app.attached = !o.launched;
@@ -383,6 +384,7 @@ impl Attach {
                 Followed::Elided(e) => Msg::Elided(e),
                 Followed::Watchers(w) => Msg::Watchers(w),
                 Followed::Ended(why) => Msg::Ended(why),
+                Followed::Notice(text, error) => Msg::Notice(text, error),
             },
             Some((what, reply)) = self.replies.recv() => Msg::Reply(what, reply),
             Some(lines) = self.history.recv() => Msg::History(lines),
@@ -417,6 +419,7 @@ impl Attach {
                         Followed::Elided(e) => Msg::Elided(e),
                         Followed::Watchers(w) => Msg::Watchers(w),
                         Followed::Ended(why) => Msg::Ended(why),
+                        Followed::Notice(text, error) => Msg::Notice(text, error),
                     });
                 }
             }
@@ -425,6 +428,7 @@ impl Attach {
                 app.toast(format!("{why}; {quit} leaves"), !app.run.is_finished());
                 self.ended = Some(why);
             }
+            Msg::Notice(text, error) => app.toast(text, error),
             Msg::Watchers(w) => app.set_watchers(w),
             Msg::Reply(what, reply) => app.on_reply(&what, reply),
             Msg::History(lines) => app.add_history(lines),

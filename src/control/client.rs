@@ -182,6 +182,9 @@ pub enum Followed {
     Watchers(super::presence::Watchers),
     /// The stream ended: the engine exited, or the connection failed.
     Ended(String),
+    /// Something to tell the viewer that ends nothing (the team store is
+    /// unreachable, answers again); `true` for trouble.
+    Notice(String, bool),
 }
 
 /// How a [`Session`] follows a run.
@@ -247,6 +250,14 @@ impl Commands {
     /// from the team journal, whose engine is on another machine).
     pub fn closed() -> Commands {
         Commands(mpsc::channel(1).0)
+    }
+
+    /// Commands someone else carries to the engine (the team store's, for
+    /// a run on another machine): each arrives on the receiver with where
+    /// its reply goes.
+    pub fn channel() -> (Commands, mpsc::Receiver<(Action, oneshot::Sender<Reply>)>) {
+        let (tx, rx) = mpsc::channel(16);
+        (Commands(tx), rx)
     }
 
     pub async fn send(&self, action: Action) -> Reply {

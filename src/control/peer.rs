@@ -27,8 +27,27 @@ pub fn via(client: Option<&str>) -> &'static str {
     }
 }
 
-/// The actor for a uid: its user name (or `uid<N>` if it has none), via "socket".
+/// In team mode, who this process is in the team store (see
+/// `host::assemble::starter`): a peer with this process's uid is that person.
+static TEAM_SELF: std::sync::OnceLock<Actor> = std::sync::OnceLock::new();
+
+/// Says who this process is in the team store (once; one run per process).
+pub fn set_team_self(actor: &Actor) {
+    let _ = TEAM_SELF.set(actor.clone());
+}
+
+/// The actor for a uid: its user name (or `uid<N>` if it has none), via
+/// "socket"; in team mode, this process's own uid is the team person it
+/// runs as, so the socket is no way around four-eyes.
 pub fn actor_for(uid: u32) -> Actor {
+    if uid == nix::unistd::geteuid().as_raw()
+        && let Some(me) = TEAM_SELF.get()
+    {
+        return Actor {
+            via: VIA.to_string(),
+            ..me.clone()
+        };
+    }
     let user = User::from_uid(Uid::from_raw(uid))
         .ok()
         .flatten()
@@ -38,6 +57,7 @@ pub fn actor_for(uid: u32) -> Actor {
         user,
         uid,
         via: VIA.to_string(),
+        roles: None,
     }
 }
 

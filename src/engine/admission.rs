@@ -341,8 +341,12 @@ impl Engine {
     ) -> Result<Glass, Fatal> {
         let e = &self.plan.environments[env];
         let list = self.glass_list();
-        let mut refusal =
-            super::policy::break_glass_refusal(&list, &e.approval, &e.name, &actor.user);
+        let mut refusal = super::policy::break_glass_refusal(
+            &list,
+            &e.approval,
+            &e.name,
+            super::policy::Who::of(&actor),
+        );
         let second = self.opts.break_glass_second || self.plan.release.break_glass_second;
         if refusal.is_none() && second && self.opts.unattended == super::Unattended::FailClosed {
             refusal = Some(format!(

@@ -100,6 +100,13 @@ pub enum Instruction {
     /// engine, the only journal writer, journals it. Refused from any client
     /// whose `via` is not [`NOTIFIER`].
     RecordNotification(Delivered),
+    /// A command refused before the engine could weigh it (a team role that
+    /// may watch but not steer, `store/postgres/commands.rs`): journaled as
+    /// refused like any other, so who tried is on the record.
+    Refuse {
+        action: Action,
+        reason: String,
+    },
 }
 
 /// The `via` of the notifier's commands; the engine records notifications
@@ -198,7 +205,7 @@ impl Action {
 impl Instruction {
     pub fn describe(&self) -> String {
         match self {
-            Instruction::Client(a) => a.describe(),
+            Instruction::Client(a) | Instruction::Refuse { action: a, .. } => a.describe(),
             Instruction::Shutdown => "shutdown".into(),
             Instruction::Terminate { .. } => "terminate".into(),
             Instruction::RecordNotification(d) => {

@@ -96,6 +96,7 @@ impl Engine {
                 }
             }
             Instruction::Terminate { reason } => self.terminate(&actor, reason, ctx)?,
+            Instruction::Refuse { reason, .. } => Err(reason),
         };
         let (reply_value, wake) = match answer {
             Ok((msg, wake)) => (Ok(msg), wake),
@@ -316,9 +317,12 @@ impl Engine {
         }
         let env = *env;
         let e = &self.plan.environments[env];
-        if let Some(why) =
-            super::policy::refusal(&e.approval, &e.name, &actor.user, &self.state.started_by)
-        {
+        if let Some(why) = super::policy::refusal(
+            &e.approval,
+            &e.name,
+            super::policy::Who::of(actor),
+            &self.state.started_by,
+        ) {
             return Ok(Err(why));
         }
         if let Some(why) = missing {
@@ -420,8 +424,15 @@ impl Engine {
         };
         let e = &self.plan.environments[w.env];
         let list = self.glass_list();
-        let refusal =
-            |what| super::policy::glass_refusal(&list, &e.approval, &e.name, &actor.user, what);
+        let refusal = |what| {
+            super::policy::glass_refusal(
+                &list,
+                &e.approval,
+                &e.name,
+                super::policy::Who::of(actor),
+                what,
+            )
+        };
         let name = e.name.clone();
         match answer {
             Ok(comment) => {

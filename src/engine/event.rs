@@ -52,8 +52,14 @@ pub struct MetricInfo {
 pub struct Actor {
     pub user: String,
     pub uid: u32,
-    /// "headless", "cockpit", "cli", "socket", or "engine" for its own decisions.
+    /// "headless", "cockpit", "cli", "socket", "team", or "engine" for its own decisions.
     pub via: String,
+    /// Set when the team store authenticated this person (team mode): the
+    /// database roles they were a member of when they acted, which is what
+    /// an approver `@group` means for them. `None`: an OS user, whose
+    /// groups are the host's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
 }
 
 impl Actor {
@@ -70,6 +76,7 @@ impl Actor {
             user,
             uid: uid.as_raw(),
             via: via.to_string(),
+            roles: None,
         }
     }
 
@@ -78,6 +85,7 @@ impl Actor {
             user: "slate".into(),
             uid: nix::unistd::getuid().as_raw(),
             via: "engine".into(),
+            roles: None,
         }
     }
 }

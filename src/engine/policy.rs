@@ -1,5 +1,6 @@
 //! Who may approve an environment's manual gates: its approver list (users,
-//! and `@groups` looked up in the OS group database when someone approves)
+//! and `@groups` looked up in the OS group database when someone approves,
+//! or, for a person the team store authenticated, their database roles)
 //! and four-eyes (the person who started the run may not approve).
 //!
 //! The engine asks this for every approval, whichever client it came
@@ -8,9 +9,46 @@
 use crate::plan::steps::{StepKind, env_steps};
 use crate::plan::{ApprovalPolicy, GateKind, Plan};
 
-/// Why `user` may not approve environment `env`, or `None` when they may.
+/// Who asks, as a policy sees them: a name, and where their groups come
+/// from.
+#[derive(Debug, Clone, Copy)]
+pub struct Who<'a> {
+    pub name: &'a str,
+    /// The database roles of a person the team store authenticated; `None`
+    /// for an OS user, whose groups are the host's.
+    pub roles: Option<&'a [String]>,
+}
+
+impl<'a> Who<'a> {
+    /// An OS user of this host.
+    pub fn os(name: &'a str) -> Who<'a> {
+        Who { name, roles: None }
+    }
+
+    /// Whoever sent a command.
+    pub fn of(actor: &'a crate::engine::Actor) -> Who<'a> {
+        Who {
+            name: &actor.user,
+            roles: actor.roles.as_deref(),
+        }
+    }
+
+    /// Whether they are in `group`: a database role they are a member of
+    /// (team store), else an OS group of this host. A team member's OS
+    /// groups on this host say nothing about them, and an OS user has no
+    /// database roles, so the two are never mixed.
+    fn member(&self, group: &str) -> Result<bool, String> {
+        match self.roles {
+            Some(roles) => Ok(roles.iter().any(|r| r == group)),
+            None => crate::identity::member(self.name, group),
+        }
+    }
+}
+
+/// Why `who` may not approve environment `env`, or `None` when they may.
 /// `starter` is who started the run (`RunStarted.actor.user`).
-pub fn refusal(policy: &ApprovalPolicy, env: &str, user: &str, starter: &str) -> Option<String> {
+pub fn refusal(policy: &ApprovalPolicy, env: &str, who: Who<'_>, starter: &str) -> Option<String> {
+    let user = who.name;
     if policy.four_eyes && user == starter {
         return Some(four_eyes(env, user));
     }
@@ -19,7 +57,7 @@ pub fn refusal(policy: &ApprovalPolicy, env: &str, user: &str, starter: &str) ->
     }
     let mut problems = Vec::new();
     for group in policy.groups() {
-        match crate::identity::member(user, group) {
+        match who.member(group) {
             Ok(true) => return None,
             Ok(false) => {}
             Err(e) => problems.push(e),
@@ -44,9 +82,9 @@ pub fn break_glass_refusal(
     list: &[String],
     approval: &ApprovalPolicy,
     env: &str,
-    user: &str,
+    who: Who<'_>,
 ) -> Option<String> {
-    glass_refusal(list, approval, env, user, "break glass into")
+    glass_refusal(list, approval, env, who, "break glass into")
 }
 
 /// [`break_glass_refusal`], saying `user` may not `what` `env`
@@ -55,15 +93,16 @@ pub fn glass_refusal(
     list: &[String],
     approval: &ApprovalPolicy,
     env: &str,
-    user: &str,
+    who: Who<'_>,
     what: &str,
 ) -> Option<String> {
+    let user = who.name;
     if list.is_empty() {
         let no_four_eyes = ApprovalPolicy {
             four_eyes: false,
             ..approval.clone()
         };
-        return refusal(&no_four_eyes, env, user, "")
+        return refusal(&no_four_eyes, env, who, "")
             .map(|why| format!("break-glass: {why}, and only they may break glass there"));
     }
     let policy = ApprovalPolicy {
@@ -72,7 +111,7 @@ pub fn glass_refusal(
         require_comment: false,
         four_eyes: false,
     };
-    refusal(&policy, env, user, "").map(|_| {
+    refusal(&policy, env, who, "").map(|_| {
         format!(
             "break-glass: {user} may not {what} {env} (allowed: {})",
             list.join(", ")

@@ -58,7 +58,7 @@ impl Engine {
         if let Some(why) = super::policy::refusal(
             &policy.approval,
             &policy.name,
-            &actor.user,
+            super::policy::Who::of(actor),
             &self.state.started_by,
         ) {
             return Err(format!("{why} ({what} is decided like an approval)"));

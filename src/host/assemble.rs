@@ -153,7 +153,7 @@ pub fn load(
 /// Builds the engine for `source`, opens its control socket, and starts the
 /// notifier and the recorder as clients of it.
 pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assembled, Failure> {
-    let actor = Actor::current(shape.via);
+    let mut actor = Actor::current(shape.via);
     let (engine, handle, before, warning, fresh, shared) = match source {
         Source::Plan {
             path,
@@ -179,6 +179,9 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
                 ));
             }
             let plan = load(&path, &approve, auto_approve, &set)?;
+            if shared {
+                actor = starter(actor)?;
+            }
             let mut opts = options(path.display().to_string(), shape, state_dir, &actor);
             opts.pre_approved = approve;
             opts.auto_approve = auto_approve;
@@ -191,6 +194,7 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
         }
         Source::RollbackTo(ask) => {
             let ready = super::rollback_to::prepare(&ask, state_dir)?;
+            actor = starter(actor)?;
             let mut opts = options(ready.plan_path, shape, state_dir, &actor);
             opts.rollback_to = Some(ready.to);
             let (engine, handle) = Engine::new(ready.plan, opts)
@@ -213,6 +217,11 @@ pub fn assemble(source: Source, shape: &Shape, state_dir: &Path) -> Result<Assem
                     })
                     .map(|(d, there)| (d, Some(there)))?,
             };
+            // A demo's fleet is its own; anything else is a team run when
+            // a team store is configured.
+            if !run_dir.join(crate::cli::demo::FLEET_DIR).is_dir() {
+                actor = starter(actor)?;
+            }
             let mut opts = options(run_dir.display().to_string(), shape, state_dir, &actor);
             opts.on_interrupted = interrupted;
             opts.foreign = foreign;
@@ -318,7 +327,35 @@ fn options(plan_path: String, shape: &Shape, state_dir: &Path, actor: &Actor) ->
     opts
 }
 
-/// The admission, and who may break glass by the team's config.
+/// Who starts (or takes over) a run that shares its environments: the OS
+/// user, or, with a team store, the person the store authenticates this
+/// process as, so approver lists and four-eyes compare people the same
+/// way on every machine (the store's commands come as that person too).
+/// A team store that cannot say who this is starts nothing.
+fn starter(os: Actor) -> Result<Actor, Failure> {
+    let team = crate::store::postgres::configured(&crate::paths::config_dir())
+        .map_err(|e| Failure::one(format!("slate: {e}"), crate::exit::USAGE))?;
+    let Some(team) = team else { return Ok(os) };
+    let me = crate::store::postgres::members::whoami(&team).map_err(|e| {
+        Failure::one(
+            format!(
+                "slate: {e}; a team run's people are the team store's, so the run was not started"
+            ),
+            crate::exit::NOT_RELEASED,
+        )
+    })?;
+    let actor = Actor {
+        user: crate::text::neutral::line(&me.person).into_owned(),
+        uid: os.uid,
+        via: os.via,
+        roles: Some(me.roles),
+    };
+    // Whoever reaches this engine's socket as this OS user holds the same
+    // database credentials: the same person.
+    crate::control::peer::set_team_self(&actor);
+    Ok(actor)
+}
+
 /// The admission, who may break glass by the team's config, and whether
 /// the team's config asks for a second person's approval of a break-glass.
 type Admitting = (
@@ -368,6 +405,13 @@ fn team_journal(
             "slate: {e}; a team run's journal lives in the team store, so the run was not started"
         )]
     })?;
+    // Commands from other machines, fenced by the same lease.
+    crate::store::postgres::commands::spawn(
+        team,
+        handle.downgrade(),
+        handle.run_id.clone(),
+        mirror.token(),
+    );
     engine.set_journal_mirror(Box::new(mirror));
     Ok(())
 }

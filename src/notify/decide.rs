@@ -643,6 +643,7 @@ support = "payments on-call"
             user: "ana".into(),
             uid: 1,
             via: "test".into(),
+            roles: None,
         }
     }
 

@@ -234,6 +234,7 @@ fn notifier() -> Actor {
         user: "slate".into(),
         uid: nix::unistd::getuid().as_raw(),
         via: VIA.into(),
+        roles: None,
     }
 }
 

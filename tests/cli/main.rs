@@ -27,6 +27,7 @@ mod stats;
 mod store_postgres;
 mod team_journal;
 mod team_locks;
+mod team_steer;
 mod validate;
 mod verify_http_json;
 mod verify_prometheus;

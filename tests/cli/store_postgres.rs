@@ -539,7 +539,7 @@ fn two_machines_share_history_memory_and_status_through_the_binary() {
 
     let o = slate(&alice, &db.url, &["store", "init"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("schema 0 → 3"), "{}", text(&o));
+    assert!(text(&o).contains("schema 0 → 4"), "{}", text(&o));
     let o = slate(&bob, &db.url, &["store", "init"]);
     assert!(
         o.status.success() && text(&o).contains("nothing to migrate"),
@@ -958,7 +958,7 @@ fn a_run_without_its_team_store_is_refused_and_import_catches_up() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         text(&o).contains("cannot reach the team store")
-            && text(&o).contains("nobody can tell which environments are locked"),
+            && text(&o).contains("so the run was not started"),
         "{}",
         text(&o)
     );
@@ -1016,19 +1016,21 @@ fn a_schema_1_store_is_migrated_keeping_its_runs() {
     // Back to schema 1, as a store made by the Slate before this one.
     pg::sql_on(
         &db.url,
-        "DROP TABLE slate.locks, slate.lock_queue, slate.freezes, slate.pins, slate.events, slate.leases;
+        "DROP TABLE slate.locks, slate.lock_queue, slate.freezes, slate.pins, slate.events, slate.leases,
+             slate.members, slate.commands;
+         DROP FUNCTION slate.command_asked, slate.command_kept, slate.command_wake;
          DELETE FROM slate.migrations WHERE version >= 2;",
     )
     .unwrap();
     let o = slate(&sb, &db.url, &["locks"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
-        text(&o).contains("is at schema 1 and this Slate needs 3: `slate store init` migrates it"),
+        text(&o).contains("is at schema 1 and this Slate needs 4: `slate store init` migrates it"),
         "{}",
         text(&o)
     );
     let o = slate(&sb, &db.url, &["store", "init"]);
-    assert!(text(&o).contains("schema 1 → 3"), "{}", text(&o));
+    assert!(text(&o).contains("schema 1 → 4"), "{}", text(&o));
     assert_eq!(history(&sb, &db.url).len(), 1);
     let o = slate(
         &sb,
@@ -1345,6 +1347,17 @@ fn a_break_glass_is_listed_in_the_team_ledger() {
     let o = slate(&sb, &db.url, &["store", "init"]);
     assert!(o.status.success(), "{}", text(&o));
     let me = slate::engine::Actor::current("test").user;
+    // In team mode a person is the database role, named by the store.
+    let role = db
+        .url
+        .split_once("://")
+        .unwrap()
+        .1
+        .split_once('@')
+        .unwrap()
+        .0;
+    let o = slate(&sb, &db.url, &["store", "grant", role, "run", "--as", &me]);
+    assert!(o.status.success(), "{}", text(&o));
     // An argument holds no NUL; every other hostile character goes in.
     let reason = HOSTILE.replace('\u{0}', "");
     let p = sb.plan(

@@ -20,6 +20,9 @@ use common::sandbox::{Sandbox, wait_output};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
+/// The server's clock in microseconds.
+const NOW: &str = "(extract(epoch from clock_timestamp()) * 1000000)::bigint";
+
 const PLAN: &str = r#"
 [release]
 name = "pay"
@@ -278,8 +281,11 @@ impl Drop for Proxy {
 }
 
 /// The team store goes away while a stage runs and comes back: the engine
-/// waits at its next state record (it does not act unjournaled), goes on
-/// once the store answers, and the team journal ends up equal to the file.
+/// waits at its next state record (it does not act unjournaled), still
+/// after its lease lapsed (nobody took the run over), goes on once the
+/// store answers, and the team journal ends up equal to the file. A
+/// follower on another machine says the store is unreachable, then that it
+/// answers again, and misses nothing.
 #[test]
 fn a_team_store_that_goes_away_mid_run_and_comes_back_loses_nothing() {
     let Some(db) =
@@ -311,6 +317,38 @@ fn a_team_store_that_goes_away_mid_run_and_comes_back_loses_nothing() {
     alice.wait_for("the deploy in dev", LIMIT, || {
         alice.ledger() == ["deploy dev"]
     });
+    let id = common::newest_run(alice.home())
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    // Bob follows through the same proxy.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    {
+        let team = TeamConfig::new(&via, None, "the test".into());
+        let mut followed = rt
+            .block_on(slate::store::postgres::follow::follow(team, id.clone()))
+            .unwrap();
+        let seen = seen.clone();
+        rt.spawn(async move {
+            use slate::control::client::Followed;
+            while let Some(m) = followed.recv().await {
+                seen.lock().unwrap().push(match m {
+                    Followed::Record(r) => format!("record {}", r.seq),
+                    Followed::Notice(text, trouble) => format!("notice {trouble} {text}"),
+                    Followed::Ended(why) => format!("ended {why}"),
+                    _ => "other".into(),
+                });
+            }
+        });
+    }
+    let saw = |what: &str| seen.lock().unwrap().iter().any(|s| s.starts_with(what));
     proxy.cut();
     // The stage ends while the store is away: its record waits for it.
     std::fs::remove_file(alice.path("hold.dev")).unwrap();
@@ -337,6 +375,18 @@ fn a_team_store_that_goes_away_mid_run_and_comes_back_loses_nothing() {
     alice.wait_for("a state record the store has not taken", LIMIT, || {
         newest_state() > in_store()
     });
+    bob.wait_for("the follower to say the store is away", LIMIT, || {
+        saw("notice true the team store is unreachable")
+    });
+    // Past the lease's lapse, as the server's clock tells.
+    bob.wait_for("the lease to lapse", LIMIT, || {
+        db.value(&format!(
+            "SELECT ({NOW} - heartbeat > {})::text FROM slate.leases WHERE run_id = '{id}'",
+            slate::store::postgres::journal::LEASE_TTL.as_micros() + 1_000_000
+        ))
+        .as_deref()
+            == Some("true")
+    });
     assert_eq!(
         alice.ledger(),
         ["deploy dev"],
@@ -347,12 +397,22 @@ fn a_team_store_that_goes_away_mid_run_and_comes_back_loses_nothing() {
     let out = wait_output(run, LIMIT, &["the run"]);
     assert!(out.status.success(), "{}", said(&out));
     assert_eq!(alice.ledger(), ["deploy dev", "deploy prod"]);
-    let id = common::newest_run(alice.home())
+    bob.wait_for("the follower to catch up and end", LIMIT, || saw("ended"));
+    assert!(saw("notice false the team store answers again"));
+    let followed = seen
+        .lock()
         .unwrap()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+        .iter()
+        .filter(|s| s.starts_with("record "))
+        .count();
+    assert_eq!(
+        followed.to_string(),
+        db.value(&format!(
+            "SELECT count(*)::text FROM slate.events WHERE run_id = '{id}'"
+        ))
+        .unwrap(),
+        "the follower missed nothing"
+    );
     let file = std::fs::read_to_string(alice.home().join("runs").join(&id).join("journal.ndjson"))
         .unwrap();
     let o = db.slate(&bob, &["export", &id]);

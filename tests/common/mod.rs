@@ -77,6 +77,7 @@ pub fn actor(user: &str, via: &str) -> slate::engine::Actor {
         user: user.into(),
         uid: 1000,
         via: via.into(),
+        roles: None,
     }
 }
 

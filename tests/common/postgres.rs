@@ -49,6 +49,8 @@ pub struct TestDb {
     pub name: String,
     /// The URL Slate is given (`SLATE_STORE`).
     pub url: String,
+    /// Roles made for this test (the server's, not the database's): dropped with it.
+    roles: std::sync::Mutex<Vec<String>>,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -81,6 +83,7 @@ impl TestDb {
         Some(TestDb {
             url: format!("{base}/{name}"),
             name,
+            roles: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -132,5 +135,40 @@ impl Drop for TestDb {
             &admin_url(),
             &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
         );
+        for r in self.roles.lock().unwrap().iter() {
+            let _ = sql_on(&admin_url(), &format!("DROP ROLE IF EXISTS {r}"));
+        }
+    }
+}
+
+impl TestDb {
+    /// A role of the server for this test only (`<database>_<name>`, with
+    /// `LOGIN` when `login`): its name, and the URL that connects as it.
+    pub fn role(&self, name: &str, login: bool) -> (String, String) {
+        let role = format!("{}_{name}", self.name);
+        let login = if login { "LOGIN" } else { "NOLOGIN" };
+        sql_on(&admin_url(), &format!("CREATE ROLE {role} {login}")).unwrap();
+        self.roles.lock().unwrap().push(role.clone());
+        let rest = self.url.split_once("://").unwrap().1;
+        let host = rest.split_once('@').map_or(rest, |(_, h)| h);
+        (role.clone(), format!("postgres://{role}@{host}"))
+    }
+
+    /// `slate ARGS` in `sb`, connecting to the team store as `url` (a role's).
+    pub fn slate_as(
+        &self,
+        url: &str,
+        sb: &super::sandbox::Sandbox,
+        args: &[&str],
+    ) -> std::process::Output {
+        let child = sb
+            .slate()
+            .env("SLATE_STORE", url)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start slate");
+        super::sandbox::wait_output(child, Duration::from_secs(90), args)
     }
 }

@@ -47,6 +47,7 @@ fn me() -> Actor {
         user: user.name,
         uid: getuid().as_raw(),
         via: "test".into(),
+        roles: None,
     }
 }
 

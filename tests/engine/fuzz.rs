@@ -176,6 +176,7 @@ fn any_actor() -> impl Strategy<Value = Actor> {
             user,
             uid: 1000,
             via: via.to_string(),
+            roles: None,
         })
 }
 

@@ -1,8 +1,8 @@
-//! Following a team run from another machine, in a pseudo-terminal: alice's
-//! run waits at a gate on her machine; bob, on his (another state
-//! directory, the same team store), attaches to it by id and sees it —
-//! read-only, since steering from another machine is not built yet — and
-//! follows it to its end when alice approves on hers.
+//! Following and steering a team run from another machine, in a
+//! pseudo-terminal: alice's run waits at a gate on her machine; carol, on
+//! hers, follows it read-only; bob, on his (another state directory, the
+//! same team store, his own database role), attaches by id and approves it
+//! from the keyboard, and both cockpits follow it to its end.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -35,12 +35,14 @@ command = 'echo "deploy $SLATE_ENV"'
 );
 
 #[test]
-fn a_run_on_another_machine_is_followed_read_only_to_its_end() {
-    let Some(db) = TestDb::create("a_run_on_another_machine_is_followed_read_only_to_its_end")
+fn a_run_on_another_machine_is_followed_and_approved_from_the_keyboard() {
+    let Some(db) =
+        TestDb::create("a_run_on_another_machine_is_followed_and_approved_from_the_keyboard")
     else {
         return;
     };
-    let (alice, bob) = (Sandbox::new(), Sandbox::new());
+    let (alice, bob, carol) = (Sandbox::new(), Sandbox::new(), Sandbox::new());
+    let (bob_role, bob_url) = db.role("bob", true);
     let init = alice
         .slate()
         .env("SLATE_STORE", &db.url)
@@ -48,6 +50,11 @@ fn a_run_on_another_machine_is_followed_read_only_to_its_end() {
         .output()
         .unwrap();
     assert!(init.status.success());
+    let o = db.slate(
+        &alice,
+        &["store", "grant", &bob_role, "steer", "--as", "bob"],
+    );
+    assert!(o.status.success(), "{}", common::said(&o));
     let plan = alice.plan("plan.toml", PLAN);
     let run = alice
         .slate()
@@ -85,35 +92,54 @@ fn a_run_on_another_machine_is_followed_read_only_to_its_end() {
         "{listed}"
     );
 
+    // Carol follows read-only.
+    let mut c = Term::builder(&["attach", "--read-only", &id[..14]])
+        .size(100, 30)
+        .cwd(carol.dir.path())
+        .env("SLATE_HOME", carol.home())
+        .env("SLATE_STORE", &db.url)
+        .tag(&carol.tag)
+        .budget(Duration::from_secs(90))
+        .start();
+    c.wait_for_all(&["WAITING FOR APPROVAL", "[READ-ONLY]"], WAIT);
+    c.send(b"a");
+    c.wait_for("approve is not available", WAIT);
+
+    // Bob steers from his machine, as his role.
     let mut t = Term::builder(&["attach", &id[..14]])
         .size(100, 30)
         .cwd(bob.dir.path())
         .env("SLATE_HOME", bob.home())
-        .env("SLATE_STORE", &db.url)
+        .env("SLATE_STORE", &bob_url)
         .tag(&bob.tag)
         .budget(Duration::from_secs(90))
         .start();
-    let s = t.wait_for_all(&["WAITING FOR APPROVAL", "[READ-ONLY]"], WAIT);
+    let s = t.wait_for("WAITING FOR APPROVAL", WAIT);
     assert!(s.contains("prod · gate go"), "{s}");
-    // Deciding is refused here, and says why.
+    assert!(!s.contains("READ-ONLY"), "{s}");
     t.send(b"a");
-    t.wait_for("its engine is on another machine", WAIT);
-
-    // Alice approves on her machine; bob's cockpit follows to the end.
-    let o = alice
-        .slate()
-        .env("SLATE_STORE", &db.url)
-        .args(["approve", &id, "--comment", "ok from alice"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    t.wait_for("RELEASED", WAIT);
+    t.wait_for("comment", WAIT);
+    t.send(b"ok from bob");
+    t.send(common::pty::ENTER);
+    for term in [&t, &c] {
+        term.wait_for("RELEASED", WAIT);
+    }
     let out = common::sandbox::wait_output(run, WAIT, &["the run"]);
     assert!(out.status.success());
-    t.wait_for("the run's engine has exited", WAIT);
-    t.send(b"q");
-    assert!(t.wait_exit(WAIT).success());
-    t.assert_terminal_restored();
+    let journal =
+        std::fs::read_to_string(alice.home().join("runs").join(&id).join("journal.ndjson"))
+            .unwrap();
+    assert!(
+        journal.contains(r#""actor":{"user":"bob","uid":4294967295,"via":"cockpit""#)
+            && journal.contains("ok from bob"),
+        "{journal}"
+    );
+    for term in [&mut t, &mut c] {
+        term.wait_for("the run's engine has exited", WAIT);
+        term.send(b"q");
+        assert!(term.wait_exit(WAIT).success());
+        term.assert_terminal_restored();
+    }
     assert!(
         t.raw().contains(&format!("slate export {id}")),
         "{}",

@@ -4,8 +4,8 @@
 //! is elsewhere. The follower `LISTEN`s on `slate_run` and, woken, reads
 //! what it has not seen (`seq > last`); it also looks every
 //! [`POLL`] without being woken, so a missed notification costs latency,
-//! never data. Read-only: commands from another machine travel through the
-//! team store in a later step.
+//! never data. Commands from another machine travel through the team
+//! store too (`commands.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,8 +47,12 @@ where
     }
 }
 
-/// A connection that hears notifications.
-async fn listening(team: &TeamConfig, woken: Arc<Notify>) -> Result<Client, String> {
+/// A connection that hears `channel`'s notifications.
+pub(super) async fn listening(
+    team: &TeamConfig,
+    woken: Arc<Notify>,
+    channel: &str,
+) -> Result<Client, String> {
     let c = team.connect()?;
     let shown = team.shown();
     let client = match c.tls {
@@ -72,50 +76,72 @@ async fn listening(team: &TeamConfig, woken: Arc<Notify>) -> Result<Client, Stri
         }
     };
     client
-        .batch_execute("LISTEN slate_run")
+        .batch_execute(&format!("LISTEN {channel}"))
         .await
         .map_err(|e| describe(&e))?;
     Ok(client)
 }
 
 /// Starts following `run_id` from its first record; records (and, when the
-/// run's engine is gone after its end, `Ended`) arrive on the receiver. The
-/// follower stops when the receiver is dropped.
+/// run's engine is gone after its end, `Ended`) arrive on the receiver. A
+/// server that stops answering is said once (`Notice`), tried again with
+/// backoff, and said again when it answers; the follower then reads on
+/// from the last record it had, so nothing is missed. The follower stops
+/// when the receiver is dropped.
 pub async fn follow(team: TeamConfig, run_id: String) -> Result<mpsc::Receiver<Followed>, String> {
     let woken = Arc::new(Notify::new());
-    let client = tokio::time::timeout(super::CALL_TIMEOUT, listening(&team, woken.clone()))
-        .await
-        .map_err(|_| "the team store did not answer".to_string())??;
+    let client = tokio::time::timeout(
+        super::CALL_TIMEOUT,
+        listening(&team, woken.clone(), "slate_run"),
+    )
+    .await
+    .map_err(|_| "the team store did not answer".to_string())??;
     let (tx, rx) = mpsc::channel(4096);
     tokio::spawn(async move {
+        let (mut client, mut woken) = (client, woken);
         let mut last = 0i64;
         let mut finished = false;
+        let mut away = false;
+        let mut backoff = Duration::from_millis(200);
         let id = text(&run_id);
         loop {
-            let page = tokio::time::timeout(
-                super::CALL_TIMEOUT,
-                client.query(
-                    "SELECT seq, record FROM slate.events WHERE run_id = $1 AND seq > $2
-                     ORDER BY seq LIMIT $3",
-                    &[&id, &last, &PAGE],
-                ),
-            )
-            .await;
-            let rows = match page {
-                Ok(Ok(rows)) => rows,
-                Ok(Err(e)) => {
-                    let _ = tx
-                        .send(Followed::Ended(format!("the team store: {}", describe(&e))))
-                        .await;
-                    return;
-                }
-                Err(_) => {
-                    let _ = tx
-                        .send(Followed::Ended("the team store did not answer".into()))
-                        .await;
-                    return;
+            let rows = match page(&client, &id, last).await {
+                Ok(rows) => rows,
+                Err(why) => {
+                    if !away {
+                        away = true;
+                        let said = format!(
+                            "the team store is unreachable ({why}); following again when it answers"
+                        );
+                        if tx.send(Followed::Notice(said, true)).await.is_err() {
+                            return;
+                        }
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    if tx.is_closed() {
+                        return;
+                    }
+                    let fresh = Arc::new(Notify::new());
+                    let again = tokio::time::timeout(
+                        super::CALL_TIMEOUT,
+                        listening(&team, fresh.clone(), "slate_run"),
+                    )
+                    .await;
+                    if let Ok(Ok(c)) = again {
+                        (client, woken) = (c, fresh);
+                    }
+                    continue;
                 }
             };
+            if away {
+                away = false;
+                backoff = Duration::from_millis(200);
+                let said = "the team store answers again; caught up".to_string();
+                if tx.send(Followed::Notice(said, false)).await.is_err() {
+                    return;
+                }
+            }
             let full = rows.len() as i64 == PAGE;
             for row in rows {
                 last = row.get(0);
@@ -144,14 +170,6 @@ pub async fn follow(team: TeamConfig, run_id: String) -> Result<mpsc::Receiver<F
                     return;
                 }
             }
-            if client.is_closed() {
-                let _ = tx
-                    .send(Followed::Ended(
-                        "the connection to the team store closed".into(),
-                    ))
-                    .await;
-                return;
-            }
             let _ = tokio::time::timeout(POLL, woken.notified()).await;
             if tx.is_closed() {
                 return;
@@ -159,4 +177,25 @@ pub async fn follow(team: TeamConfig, run_id: String) -> Result<mpsc::Receiver<F
         }
     });
     Ok(rx)
+}
+
+/// The records after `last`, a page of them; why not, in a line.
+async fn page(client: &Client, id: &str, last: i64) -> Result<Vec<tokio_postgres::Row>, String> {
+    if client.is_closed() {
+        return Err("the connection closed".into());
+    }
+    let page = tokio::time::timeout(
+        super::CALL_TIMEOUT,
+        client.query(
+            "SELECT seq, record FROM slate.events WHERE run_id = $1 AND seq > $2
+             ORDER BY seq LIMIT $3",
+            &[&id, &last, &PAGE],
+        ),
+    )
+    .await;
+    match page {
+        Ok(Ok(rows)) => Ok(rows),
+        Ok(Err(e)) => Err(describe(&e)),
+        Err(_) => Err("no answer".into()),
+    }
 }

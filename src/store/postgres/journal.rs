@@ -12,9 +12,14 @@
 //!   through a bounded queue ([`QUEUE`]); past it, lines are elided from
 //!   the team's copy (counted and logged) — the file keeps every line.
 //!   A state record waits for its commit, and for the lines before it.
-//! - **A server that goes away** is retried with backoff for up to
-//!   [`STATE_PATIENCE`] before a state record fails, which stops the run
-//!   rather than letting it act unjournaled.
+//! - **A server that goes away** pauses the run at its next state record
+//!   (a safe point: nothing has been acted on that is not journaled), which
+//!   is retried with backoff for up to [`STATE_PATIENCE`]; the run goes on
+//!   where it was when the server answers. If another engine took the
+//!   lease meanwhile (it lapsed and someone ran `slate recover`), the
+//!   fenced insert fails and this engine stops without acting. Past the
+//!   patience the record fails, which stops the run rather than letting
+//!   it act unjournaled.
 //! - **Followers** are woken by `NOTIFY slate_run` carrying only the run
 //!   id and a sequence number; they read what they have not seen.
 //!
@@ -39,8 +44,10 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 pub const QUEUE: usize = 8192;
 /// Output lines per insert, at most.
 const BATCH: usize = 1000;
-/// How long a state record may wait for a server that went away.
-pub const STATE_PATIENCE: Duration = Duration::from_secs(30);
+/// How long a state record may wait for a server that went away: long
+/// enough for a restart or a failover, bounded so a run whose store is
+/// gone for good ends (failed, the file saying why) instead of hanging.
+pub const STATE_PATIENCE: Duration = Duration::from_secs(10 * 60);
 /// One statement's bound.
 pub(super) const CALL: Duration = Duration::from_secs(10);
 
@@ -56,6 +63,15 @@ enum Item {
 pub struct TeamJournal {
     tx: SyncSender<Item>,
     elided: Arc<AtomicU64>,
+    token: i64,
+}
+
+impl TeamJournal {
+    /// The lease's fencing token: whatever acts for this engine in the
+    /// team store (taking commands) is fenced by it too.
+    pub fn token(&self) -> i64 {
+        self.token
+    }
 }
 
 /// Takes the lease of `run_id`, or says who holds it.
@@ -209,7 +225,7 @@ impl TeamJournal {
             .name("team-journal".into())
             .spawn(move || writer.run(rx))
             .map_err(|e| format!("cannot start the team journal's writer: {e}"))?;
-        Ok(TeamJournal { tx, elided })
+        Ok(TeamJournal { tx, elided, token })
     }
 }
 

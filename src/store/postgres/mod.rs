@@ -24,11 +24,13 @@
 //! marking an engine gone, the store's notes — are asked per origin; the
 //! history, memory and the ledger are the team's.
 
+pub mod commands;
 pub mod config;
 mod connect;
 pub mod follow;
 pub mod journal;
 mod locks;
+pub mod members;
 pub mod reader;
 mod schema;
 
@@ -117,6 +119,8 @@ pub fn init(team: &TeamConfig) -> Result<Initialised, StoreError> {
             )
             .await?;
         }
+        // Tables a migration added are read by every member too.
+        members::regrant(&tx).await?;
         tx.commit().await?;
         Ok(found)
     })?;

@@ -146,6 +146,70 @@ pub const MIGRATIONS: &[&str] = &[
         token BIGINT NOT NULL,
         heartbeat BIGINT NOT NULL
     );"#,
+    // 4: who is in the team and commands from other machines (issue 19).
+    // A member is a database role with a level (`watch` reads, `steer` also
+    // asks, `run` also runs releases) and the person it is; only the
+    // store's owner writes it (`slate store grant`). A command's `actor` is
+    // the role that inserted it, set by the trigger whatever the insert
+    // says, and never changed after: identity comes from the database's
+    // authentication. The other trigger wakes the run's engine. Neither is
+    // SECURITY DEFINER: they need no right the inserter lacks.
+    r#"CREATE TABLE slate.members (
+        role TEXT COLLATE "C" PRIMARY KEY,
+        level TEXT NOT NULL CHECK (level IN ('watch', 'steer', 'run')),
+        person TEXT NOT NULL,
+        granted_by TEXT NOT NULL DEFAULT session_user,
+        granted_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE slate.commands (
+        id BIGSERIAL PRIMARY KEY,
+        run_id TEXT COLLATE "C" NOT NULL CHECK (octet_length(run_id) <= 200),
+        idem TEXT NOT NULL CHECK (octet_length(idem) <= 200),
+        actor TEXT NOT NULL DEFAULT session_user,
+        action TEXT NOT NULL CHECK (octet_length(action) <= 65536),
+        client TEXT CHECK (octet_length(client) <= 64),
+        asked_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+        taken_token BIGINT,
+        taken_at TIMESTAMPTZ,
+        answered_at TIMESTAMPTZ,
+        ok BOOLEAN,
+        answer TEXT,
+        UNIQUE (actor, idem)
+    );
+    CREATE INDEX commands_open ON slate.commands (run_id, id) WHERE taken_at IS NULL;
+    CREATE FUNCTION slate.command_asked() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.actor := session_user;
+        NEW.asked_at := clock_timestamp();
+        NEW.taken_token := NULL;
+        NEW.taken_at := NULL;
+        NEW.answered_at := NULL;
+        NEW.ok := NULL;
+        NEW.answer := NULL;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER command_actor BEFORE INSERT ON slate.commands
+        FOR EACH ROW EXECUTE FUNCTION slate.command_asked();
+    CREATE FUNCTION slate.command_kept() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NEW.run_id IS DISTINCT FROM OLD.run_id OR NEW.idem IS DISTINCT FROM OLD.idem
+           OR NEW.actor IS DISTINCT FROM OLD.actor OR NEW.action IS DISTINCT FROM OLD.action
+           OR NEW.client IS DISTINCT FROM OLD.client OR NEW.asked_at IS DISTINCT FROM OLD.asked_at THEN
+            RAISE EXCEPTION 'a command is never changed, only answered';
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER command_kept BEFORE UPDATE ON slate.commands
+        FOR EACH ROW EXECUTE FUNCTION slate.command_kept();
+    CREATE FUNCTION slate.command_wake() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('slate_command', NEW.run_id);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER command_wake AFTER INSERT ON slate.commands
+        FOR EACH ROW EXECUTE FUNCTION slate.command_wake();
+    REVOKE ALL ON SCHEMA slate FROM PUBLIC;
+    REVOKE ALL ON ALL TABLES IN SCHEMA slate FROM PUBLIC;"#,
 ];
 
 /// Creates what holds the version itself (idempotent).
