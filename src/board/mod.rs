@@ -79,11 +79,42 @@ pub fn run(args: BoardArgs, state_dir: &Path, config_dir: &Path) -> i32 {
             return 2;
         }
     };
+    let team = match crate::store::postgres::configured(config_dir) {
+        Ok(t) => t,
+        Err(e) => {
+            err(&format!("slate: {e}"));
+            return 2;
+        }
+    };
     let app = App::new(theme, user.keymap);
-    crate::cli::block_on(board(app, state_dir.to_path_buf()))
+    crate::cli::block_on(board(app, state_dir.to_path_buf(), team))
 }
 
-async fn board(mut app: App, state_dir: PathBuf) -> i32 {
+/// Who the inbox is for: whoever the engines will see. An OS user through
+/// a control socket; with a team store, the person it authenticates this
+/// user as (a run's own socket maps this uid to the same person).
+fn viewer(team: Option<&crate::store::postgres::TeamConfig>) -> snapshot::Viewer {
+    let os = crate::engine::Actor::current("board").user;
+    let Some(team) = team else {
+        return snapshot::Viewer::os(&os);
+    };
+    match crate::store::postgres::members::whoami(team) {
+        Ok(me) => snapshot::Viewer {
+            name: me.person,
+            roles: Some(me.roles),
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "the team store cannot say who this is: the inbox is the OS user's");
+            snapshot::Viewer::os(&os)
+        }
+    }
+}
+
+async fn board(
+    mut app: App,
+    state_dir: PathBuf,
+    team: Option<crate::store::postgres::TeamConfig>,
+) -> i32 {
     let mut tui = match Tui::enter() {
         Ok(t) => t,
         Err(e) => {
@@ -95,9 +126,11 @@ async fn board(mut app: App, state_dir: PathBuf) -> i32 {
         app.resize(size.width, size.height);
     }
     app.tick(Timestamp::now());
-    // The inbox is for whoever the control socket will see: this OS user.
-    let me = crate::engine::Actor::current("board").user;
-    let (mut boards, force) = watch::spawn(state_dir.clone(), me);
+    let t = team.clone();
+    let me = tokio::task::spawn_blocking(move || viewer(t.as_ref()))
+        .await
+        .unwrap_or_else(|_| snapshot::Viewer::os("unknown"));
+    let (mut boards, force) = watch::spawn(state_dir.clone(), me, team.clone());
     let (done_tx, mut done) = mpsc::channel::<Done>(8);
     let mut tick = tokio::time::interval(TICK);
     let frame_gap = Duration::from_millis(1000 / MAX_FPS);
@@ -169,7 +202,13 @@ async fn board(mut app: App, state_dir: PathBuf) -> i32 {
                             read_only: false,
                             launched: false,
                         };
-                        let code = crate::cockpit::attach::open(dir, opening).await;
+                        let code = match (&team, dir.exists()) {
+                            // A run another machine's engine drives.
+                            (Some(t), false) => {
+                                crate::cockpit::attach::open_remote(dir, t.clone(), opening).await
+                            }
+                            _ => crate::cockpit::attach::open(dir, opening).await,
+                        };
                         // `:attach RUN` in that cockpit: that run's cockpit next.
                         match crate::cockpit::attach_asked() {
                             Some(next) => run = next,
@@ -207,8 +246,10 @@ async fn board(mut app: App, state_dir: PathBuf) -> i32 {
                 Effect::OpenApproval(run) => {
                     let tx = done_tx.clone();
                     let dir = crate::runs::runs_dir(&state_dir).join(&run);
+                    let team = team.clone();
                     tokio::task::spawn_blocking(move || {
-                        let _ = tx.blocking_send(Done::Approval(run, Box::new(read_run(&dir))));
+                        let r = read_run(&dir, &run, team.as_ref());
+                        let _ = tx.blocking_send(Done::Approval(run, Box::new(r)));
                     });
                 }
                 Effect::OpenStats => {
@@ -261,9 +302,21 @@ async fn board(mut app: App, state_dir: PathBuf) -> i32 {
                 Effect::Send { run_id, command } => {
                     let tx = done_tx.clone();
                     let dir = crate::runs::runs_dir(&state_dir).join(&run_id);
+                    let team = team.clone();
                     tokio::spawn(async move {
                         let what = command.describe();
-                        let r = send(&dir, command).await;
+                        let r = match team {
+                            // A run another machine's engine drives: through the team store.
+                            Some(team) if !dir.exists() => tokio::task::spawn_blocking(move || {
+                                crate::store::postgres::commands::ask(
+                                    &team, &run_id, &command, "board",
+                                )
+                                .and_then(|r| r)
+                            })
+                            .await
+                            .unwrap_or_else(|e| Err(e.to_string())),
+                            _ => send(&dir, command).await,
+                        };
                         let _ = tx.send(Done::Reply(what, r)).await;
                     });
                 }
@@ -285,9 +338,23 @@ async fn board(mut app: App, state_dir: PathBuf) -> i32 {
     0
 }
 
-/// A run's plan as it ran and its state now, for the approval dialog.
-fn read_run(dir: &Path) -> Result<(Plan, RunState), String> {
-    let open = crate::runs::open_dir_states(dir)?;
+/// A run's plan as it ran and its state now, for the approval dialog: from
+/// its journal here, or from the team journal when another machine has it.
+fn read_run(
+    dir: &Path,
+    run_id: &str,
+    team: Option<&crate::store::postgres::TeamConfig>,
+) -> Result<(Plan, RunState), String> {
+    let open = match team {
+        Some(team) if !dir.exists() => {
+            crate::runs::remote(
+                dir.to_path_buf(),
+                crate::store::postgres::reader::states(team, run_id)?,
+            )
+            .open
+        }
+        _ => crate::runs::open_dir_states(dir)?,
+    };
     let plan = match open.plan() {
         Some(Ok(p)) => p,
         Some(Err(_)) => return Err("its plan no longer loads (`slate show` says why)".into()),

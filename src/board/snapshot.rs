@@ -155,6 +155,9 @@ pub struct RunLine {
     pub status: String,
     pub env: Option<String>,
     pub waits: Waits,
+    /// The machine whose engine drives it, when that is not this one (a
+    /// team run: its lease's holder, host only).
+    pub elsewhere: Option<String>,
 }
 
 /// What an active run waits for.
@@ -190,21 +193,66 @@ fn safe(s: &str) -> String {
     neutral::line(s).into_owned()
 }
 
+/// Who the inbox is for: the person the engine will see.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub name: String,
+    /// Their database roles when the team store says who they are
+    /// (`engine::policy::Who`); `None` for an OS user.
+    pub roles: Option<Vec<String>>,
+}
+
+impl Viewer {
+    pub fn os(name: &str) -> Viewer {
+        Viewer {
+            name: name.to_string(),
+            roles: None,
+        }
+    }
+
+    fn who(&self) -> crate::engine::policy::Who<'_> {
+        crate::engine::policy::Who {
+            name: &self.name,
+            roles: self.roles.as_deref(),
+        }
+    }
+}
+
 /// Reads the board from a store already brought up to date
 /// (`store::sync`) and the active runs' journals. `user` is who the inbox
 /// is for (this process's OS user: the one the control socket will see).
 pub fn read(store: &dyn Store, state_dir: &Path, user: &str) -> Snapshot {
+    read_as(store, state_dir, &Viewer::os(user), None)
+}
+
+/// [`read`] for `viewer`, with the runs other machines' engines drive when
+/// there is a team store (from their state records in the team journal).
+pub fn read_as(
+    store: &dyn Store,
+    state_dir: &Path,
+    viewer: &Viewer,
+    team: Option<&crate::store::postgres::TeamConfig>,
+) -> Snapshot {
     let mut snap = Snapshot::default();
-    let found = match crate::runs::active_in(store, state_dir) {
+    let mut found = match crate::runs::active_in(store, state_dir) {
         Ok(f) => f,
         Err(e) => {
             snap.warnings.push(e.to_string());
             Vec::new()
         }
     };
-    for f in &found {
-        snap.runs.push(run_line(&f.run));
-        if let Some(entry) = inbox_entry(f, user) {
+    let mut hosts = vec![None; found.len()];
+    if let Some(team) = team {
+        for (f, host) in elsewhere(team, state_dir, &mut snap.warnings) {
+            found.push(f);
+            hosts.push(Some(host));
+        }
+    }
+    for (f, host) in found.iter().zip(hosts) {
+        let mut line = run_line(&f.run);
+        line.elsewhere = host;
+        snap.runs.push(line);
+        if let Some(entry) = inbox_entry(f, viewer) {
             snap.inbox.push(entry);
         }
     }
@@ -338,6 +386,7 @@ fn run_line(r: &crate::runs::ActiveRun) -> RunLine {
         status: safe(&r.status),
         env: r.environment.as_deref().map(safe),
         waits,
+        elsewhere: None,
     }
 }
 
@@ -345,23 +394,19 @@ fn run_line(r: &crate::runs::ActiveRun) -> RunLine {
 /// take the decision, the environment's approval policy (approvers, groups,
 /// four-eyes) lets `user` approve, the same rule the engine applies
 /// ([`crate::engine::policy::refusal`]), and `user` has not approved it yet.
-fn inbox_entry(f: &crate::runs::Found, user: &str) -> Option<InboxEntry> {
+fn inbox_entry(f: &crate::runs::Found, viewer: &Viewer) -> Option<InboxEntry> {
+    let user = viewer.name.as_str();
     if f.run.engine != Engine::Running {
         return None;
     }
     if let Some(g) = &f.state.glass_wait {
-        return glass_entry(f, g, user);
+        return glass_entry(f, g, viewer);
     }
     let w = f.state.waiting.as_ref()?;
     let plan = f.open.plan()?.ok()?;
     let env = plan.environments.get(w.env)?;
-    if crate::engine::policy::refusal(
-        &env.approval,
-        &env.name,
-        crate::engine::policy::Who::os(user),
-        &f.state.started_by,
-    )
-    .is_some()
+    if crate::engine::policy::refusal(&env.approval, &env.name, viewer.who(), &f.state.started_by)
+        .is_some()
     {
         return None;
     }
@@ -399,9 +444,9 @@ fn inbox_entry(f: &crate::runs::Found, user: &str) -> Option<InboxEntry> {
 fn glass_entry(
     f: &crate::runs::Found,
     g: &crate::engine::state::admission::GlassWait,
-    user: &str,
+    viewer: &Viewer,
 ) -> Option<InboxEntry> {
-    if g.actor.user == user {
+    if g.actor.user == viewer.name {
         return None;
     }
     let plan = f.open.plan()?.ok()?;
@@ -410,23 +455,18 @@ fn glass_entry(
         .ok()
         .and_then(|t| t.break_glass);
     let list = team.unwrap_or_else(|| plan.release.break_glass.clone());
-    crate::engine::policy::break_glass_refusal(
-        &list,
-        &env.approval,
-        &env.name,
-        crate::engine::policy::Who::os(user),
-    )
-    .is_none()
-    .then(|| InboxEntry {
-        run_id: safe(&f.run.run_id),
-        release: safe(&f.run.release),
-        version: safe(&f.run.version),
-        env: safe(&env.name),
-        gate: crate::engine::state::admission::GLASS_GATE.to_string(),
-        since: g.since,
-        approvals: 0,
-        required: 1,
-    })
+    crate::engine::policy::break_glass_refusal(&list, &env.approval, &env.name, viewer.who())
+        .is_none()
+        .then(|| InboxEntry {
+            run_id: safe(&f.run.run_id),
+            release: safe(&f.run.release),
+            version: safe(&f.run.version),
+            env: safe(&env.name),
+            gate: crate::engine::state::admission::GLASS_GATE.to_string(),
+            since: g.since,
+            approvals: 0,
+            required: 1,
+        })
 }
 
 /// One environment's history, newest first, as the history pane lists it.
@@ -481,4 +521,39 @@ pub fn env_history(store: &dyn Store, release: &str, env: &str) -> Result<EnvHis
         lines,
         picks,
     })
+}
+
+/// The runs other machines' engines drive, from the team journal, with
+/// the host each is on; each problem is one warning.
+fn elsewhere(
+    team: &crate::store::postgres::TeamConfig,
+    state_dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Vec<(crate::runs::Found, String)> {
+    let origin = crate::store::postgres::origin(state_dir);
+    let leases = match crate::store::postgres::reader::elsewhere(team, &origin) {
+        Ok(l) => l,
+        Err(e) => {
+            warnings.push(format!("the runs on other machines: {e}"));
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for l in leases {
+        match crate::store::postgres::reader::states(team, &l.run_id) {
+            Ok(records) if !records.is_empty() => {
+                // Where the run would be here (it is not).
+                let dir = crate::runs::runs_dir(state_dir).join(&l.run_id);
+                out.push((crate::runs::remote(dir, records), safe(host_of(&l.origin))));
+            }
+            Ok(_) => {}
+            Err(e) => warnings.push(format!("run {}: {e}", safe(&l.run_id))),
+        }
+    }
+    out
+}
+
+/// The host of a lease's origin (`host:/state/dir`).
+fn host_of(origin: &str) -> &str {
+    origin.split_once(':').map_or(origin, |(h, _)| h)
 }

@@ -343,6 +343,9 @@ fn run_spans(app: &App, r: &RunLine) -> Vec<Span<'static>> {
         }
     }
     spans.push(Span::styled(format!(" · {}", r.run_id), t.muted));
+    if let Some(host) = &r.elsewhere {
+        spans.push(Span::styled(format!(" · on {host}"), t.muted));
+    }
     spans
 }
 

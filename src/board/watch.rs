@@ -64,19 +64,24 @@ pub fn marker(state_dir: &Path, runs: &[(PathBuf, u32)]) -> Marker {
 
 /// Starts the watcher; boards arrive on the returned receiver. Sending on
 /// `force` asks for a read at once. The thread ends when the receiver is dropped.
-pub fn spawn(state_dir: PathBuf, user: String) -> (mpsc::Receiver<Snapshot>, std_mpsc::Sender<()>) {
+pub fn spawn(
+    state_dir: PathBuf,
+    viewer: snapshot::Viewer,
+    team: Option<crate::store::postgres::TeamConfig>,
+) -> (mpsc::Receiver<Snapshot>, std_mpsc::Sender<()>) {
     let (tx, rx) = mpsc::channel(2);
     let (force_tx, force) = std_mpsc::channel();
     std::thread::Builder::new()
         .name("board-watch".into())
-        .spawn(move || watch(&state_dir, &user, &tx, &force))
+        .spawn(move || watch(&state_dir, &viewer, team.as_ref(), &tx, &force))
         .ok();
     (rx, force_tx)
 }
 
 fn watch(
     state_dir: &Path,
-    user: &str,
+    viewer: &snapshot::Viewer,
+    team: Option<&crate::store::postgres::TeamConfig>,
     tx: &mpsc::Sender<Snapshot>,
     force: &std_mpsc::Receiver<()>,
 ) {
@@ -94,7 +99,7 @@ fn watch(
             // itself, syncing the store, settles after one more read.)
             last = Some(now);
             last_read = Instant::now();
-            let snap = read(state_dir, user, &mut store);
+            let snap = read(state_dir, viewer, team, &mut store);
             runs = active_dirs(state_dir, &snap);
             if tx.blocking_send(snap).is_err() {
                 return;
@@ -114,7 +119,8 @@ fn watch(
 /// One read: the store opened once and kept (opened again after a failure).
 fn read(
     state_dir: &Path,
-    user: &str,
+    viewer: &snapshot::Viewer,
+    team: Option<&crate::store::postgres::TeamConfig>,
     store: &mut Option<Box<dyn crate::store::Store>>,
 ) -> Snapshot {
     if store.is_none() {
@@ -146,7 +152,7 @@ fn read(
             };
         }
     };
-    let mut snap = snapshot::read(s, state_dir, user);
+    let mut snap = snapshot::read_as(s, state_dir, viewer, team);
     warnings.append(&mut snap.warnings);
     snap.warnings = warnings;
     snap

@@ -152,7 +152,7 @@ async fn remote_run(
 /// A run whose engine is on another machine, followed from the team
 /// journal and steered through the team store's commands (as the role this
 /// machine authenticates as; its engine decides, as it does for the socket).
-async fn open_remote(
+pub async fn open_remote(
     run_dir: PathBuf,
     team: crate::store::postgres::TeamConfig,
     o: Opening,

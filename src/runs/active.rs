@@ -133,6 +133,25 @@ pub fn active_in(
     Ok(active)
 }
 
+/// A run whose engine runs on another machine (it holds the run's lease in
+/// the team store), from its state records there. `dir` is where the run
+/// would be here: it is not, so it has no socket and no local engine pid.
+pub fn remote(dir: PathBuf, records: Vec<crate::engine::Record>) -> Found {
+    let open = super::OpenRun {
+        dir: dir.clone(),
+        records,
+        warning: None,
+        output: Vec::new(),
+    };
+    let state = open.state();
+    Found {
+        run: describe(&dir, &state, Engine::Running),
+        dir,
+        open,
+        state,
+    }
+}
+
 /// What `slate approve` and the other verbs say when nobody serves a run:
 /// why, and what to do about it.
 pub fn not_served(dir: &Path) -> String {

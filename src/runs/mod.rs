@@ -10,7 +10,7 @@ pub mod summary;
 
 use std::path::{Path, PathBuf};
 
-pub use active::{ActiveRun, Engine, Found, Waiting, active_in, active_runs, not_served};
+pub use active::{ActiveRun, Engine, Found, Waiting, active_in, active_runs, not_served, remote};
 pub use index::{History, INDEX_FILE, load, record_journal};
 pub use lock::{EngineLock, LockState, engine_running, lock_state};
 pub use open::{

@@ -88,6 +88,8 @@ pub fn sample() -> Snapshot {
                 status: "running".into(),
                 env: Some("dev".into()),
                 waits: Waits::Nothing,
+                // A team run whose engine is on another machine.
+                elsewhere: Some("bastion-2".into()),
             },
             RunLine {
                 run_id: "20261122-143000.000-c0de".into(),
@@ -102,6 +104,7 @@ pub fn sample() -> Snapshot {
                     approvals: 0,
                     required: 1,
                 },
+                elsewhere: None,
             },
             RunLine {
                 run_id: INTERRUPTED.into(),
@@ -111,6 +114,7 @@ pub fn sample() -> Snapshot {
                 status: "running".into(),
                 env: Some("staging".into()),
                 waits: Waits::Recover(format!("slate recover {INTERRUPTED}")),
+                elsewhere: None,
             },
         ],
         inbox: vec![InboxEntry {

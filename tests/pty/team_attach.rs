@@ -146,3 +146,80 @@ fn a_run_on_another_machine_is_followed_and_approved_from_the_keyboard() {
         t.screen()
     );
 }
+
+/// Bob's board, on his machine, lists alice's run with the host it runs on
+/// and puts its gate in his inbox (his role is in the plan's approvers);
+/// he approves it from there, through the team store, and the run proceeds.
+#[test]
+fn the_board_on_another_machine_lists_the_run_and_approves_it() {
+    let Some(db) = TestDb::create("the_board_on_another_machine_lists_the_run_and_approves_it")
+    else {
+        return;
+    };
+    let (alice, bob) = (Sandbox::new(), Sandbox::new());
+    let (bob_role, bob_url) = db.role("bob", true);
+    assert!(db.slate(&alice, &["store", "init"]).status.success());
+    let o = db.slate(
+        &alice,
+        &["store", "grant", &bob_role, "steer", "--as", "bob"],
+    );
+    assert!(o.status.success(), "{}", common::said(&o));
+    let plan = alice.plan(
+        "plan.toml",
+        &PLAN.replace(
+            "name = \"prod\"\n",
+            "name = \"prod\"\napproval = { approvers = [\"bob\"] }\n",
+        ),
+    );
+    let run = alice
+        .slate()
+        .env("SLATE_STORE", &db.url)
+        .args(["run", "--headless", plan.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    alice.wait_for("the gate to wait", WAIT, || {
+        common::newest_run(alice.home())
+            .and_then(|d| std::fs::read_to_string(d.join("journal.ndjson")).ok())
+            .is_some_and(|j| j.contains("\"gate_waiting\""))
+    });
+    let id = common::newest_run(alice.home())
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
+
+    let mut t = Term::builder(&["board"])
+        .size(160, 40)
+        .cwd(bob.dir.path())
+        .env("SLATE_HOME", bob.home())
+        .env("SLATE_STORE", &bob_url)
+        .tag(&bob.tag)
+        .budget(Duration::from_secs(90))
+        .start();
+    let s = t.wait_for("1 waiting for you", WAIT);
+    assert!(s.contains(&format!("{id} · on {host}")), "{s}");
+    // Releases → runs → inbox, then the approval dialog.
+    t.send(b"\t");
+    t.send(b"\t");
+    t.send(b"a");
+    t.wait_for("Approve?", WAIT);
+    t.send(b"from bob's board");
+    t.send(common::pty::ENTER);
+    let out = common::sandbox::wait_output(run, WAIT, &["the run"]);
+    assert!(out.status.success());
+    let journal =
+        std::fs::read_to_string(alice.home().join("runs").join(&id).join("journal.ndjson"))
+            .unwrap();
+    assert!(
+        journal.contains(r#""actor":{"user":"bob","uid":4294967295,"via":"board""#)
+            && journal.contains("from bob's board"),
+        "{journal}"
+    );
+    t.wait_for("no gate waits for you", WAIT);
+    t.send(b"q");
+    assert!(t.wait_exit(WAIT).success());
+}

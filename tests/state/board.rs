@@ -222,6 +222,7 @@ fn a_new_board_is_redrawn_only_when_it_differs_and_keeps_the_selection() {
             status: "running".into(),
             env: Some("dev".into()),
             waits: Waits::Nothing,
+            elsewhere: None,
         },
     );
     a.set_snapshot(snap);
@@ -280,6 +281,7 @@ fn a_cell_is_what_its_newest_run_did() {
         status: "running".into(),
         env: Some("prod".into()),
         waits,
+        elsewhere: None,
     };
     let gate = Waits::Gate {
         gate: "go".into(),

@@ -150,3 +150,37 @@ pub fn lease(team: &TeamConfig, run_id: &str) -> Result<Option<(String, i64)>, S
         None => Err("the team store did not answer".into()),
     }
 }
+
+/// The state records of `run_id` in the team journal, in order (output
+/// left out: what a board or an approval dialog needs of a run that is on
+/// another machine). A row that does not parse is skipped and logged.
+pub fn states(team: &TeamConfig, run_id: &str) -> Result<Vec<crate::engine::Record>, String> {
+    let conn = connect(team).map_err(|e| e.to_string())?;
+    let Conn { rt, client } = &conn;
+    let id = text(run_id);
+    let id = &id;
+    let rows = drive(rt, CALL, async move || {
+        client
+            .query(
+                "SELECT seq, record FROM slate.events WHERE run_id = $1 AND state ORDER BY seq",
+                &[id],
+            )
+            .await
+    });
+    let rows = match rows {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => return Err(describe(&e)),
+        None => return Err("the team store did not answer".into()),
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let line: String = r.get(1);
+        match serde_json::from_str(&line) {
+            Ok(rec) => out.push(rec),
+            Err(_) => {
+                tracing::warn!(run = %run_id, seq = r.get::<_, i64>(0), "an unreadable record in the team journal")
+            }
+        }
+    }
+    Ok(out)
+}
