@@ -538,3 +538,83 @@ fn a_run_whose_engine_died_is_recovered_from_another_machine_once_its_lease_laps
     std::fs::remove_file(shared.path().join("hold.prod")).unwrap();
     assert_eq!(common::outcome(&recs), "released");
 }
+
+/// The team store's server really stops (`pg_ctl stop -m fast`, every
+/// client cut off) while a stage runs, and starts again: the run pauses at
+/// its next state record, goes on when the server is back, and the team
+/// journal has every state record of the file, in order, without a gap.
+#[test]
+fn the_team_stores_server_stopped_and_started_again_mid_run_loses_nothing() {
+    let Some(server) = common::postgres::PrivateServer::start(
+        "the_team_stores_server_stopped_and_started_again_mid_run_loses_nothing",
+    ) else {
+        return;
+    };
+    let url = server.url();
+    let (alice, bob) = (Sandbox::new(), Sandbox::new());
+    let slate = |sb: &Sandbox, args: &[&str]| {
+        let child = sb
+            .slate()
+            .env("SLATE_STORE", &url)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_output(child, LIMIT, args)
+    };
+    assert!(slate(&alice, &["store", "init"]).status.success());
+    let p = alice.plan("plan.toml", PLAN);
+    std::fs::write(alice.path("hold.dev"), "").unwrap();
+    let run = alice
+        .slate()
+        .env("SLATE_STORE", &url)
+        .args(["run", "--headless", p.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    alice.wait_for("the deploy in dev", LIMIT, || {
+        alice.ledger() == ["deploy dev"]
+    });
+    server.stop_fast();
+    std::fs::remove_file(alice.path("hold.dev")).unwrap();
+    let dir = common::newest_run(alice.home()).unwrap();
+    let journal = dir.join("journal.ndjson");
+    // The stage's end is in the file; nothing after it is acted on.
+    alice.wait_for("the stage's end in the file", LIMIT, || {
+        std::fs::read_to_string(&journal)
+            .unwrap_or_default()
+            .contains("\"step_finished\"")
+    });
+    assert_eq!(
+        alice.ledger(),
+        ["deploy dev"],
+        "nothing acted past the record"
+    );
+    server.up();
+    let out = wait_output(run, LIMIT, &["the run"]);
+    assert!(out.status.success(), "{}", said(&out));
+    assert_eq!(alice.ledger(), ["deploy dev", "deploy prod"]);
+    let id = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let file = std::fs::read_to_string(&journal).unwrap();
+    let o = slate(&bob, &["export", &id]);
+    assert!(o.status.success(), "{}", said(&o));
+    let states = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.contains("\"type\":\"output\""))
+            .map(str::to_string)
+            .collect()
+    };
+    let team = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(states(&team), states(&file));
+    // No gap: the team's sequence numbers are the file's.
+    let seqs = |text: &str| -> Vec<u64> {
+        text.lines()
+            .filter(|l| !l.contains("\"type\":\"output\""))
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["seq"].as_u64())
+            .collect()
+    };
+    assert_eq!(seqs(&team), seqs(&file));
+}

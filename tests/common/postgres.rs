@@ -172,3 +172,161 @@ impl TestDb {
         super::sandbox::wait_output(child, Duration::from_secs(90), args)
     }
 }
+
+/// A PostgreSQL server of one test's own (`initdb` into a temporary
+/// directory, on a free loopback port), which the test may stop and start
+/// again: a real server going away, without touching the shared one.
+/// Run as uid 65534 when the tests run as root (PostgreSQL refuses root).
+pub struct PrivateServer {
+    bin: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl PrivateServer {
+    /// A fresh cluster, started; None (after saying so) when this machine
+    /// has no PostgreSQL server programs and CI did not require them.
+    pub fn start(test: &str) -> Option<PrivateServer> {
+        let Some(bin) = server_bin() else {
+            if std::env::var("SLATE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+                panic!("no initdb/pg_ctl on this machine, and SLATE_REQUIRE_POSTGRES=1");
+            }
+            eprintln!("\n*** SKIPPED {test}: no PostgreSQL server programs (initdb, pg_ctl) ***\n");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = PrivateServer { bin, dir, port };
+        if nix::unistd::geteuid().is_root() {
+            let nobody = nix::unistd::Uid::from_raw(65534);
+            std::os::unix::fs::chown(server.dir.path(), Some(nobody.as_raw()), None).unwrap();
+        }
+        let data = server.data();
+        let o = server
+            .command("initdb")
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "-D",
+            ])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        server.up();
+        Some(server)
+    }
+
+    fn data(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn command(&self, program: &str) -> std::process::Command {
+        use std::os::unix::process::CommandExt;
+        let mut c = std::process::Command::new(self.bin.join(program));
+        if nix::unistd::geteuid().is_root() {
+            c.uid(65534).gid(65534);
+        }
+        c.current_dir(self.dir.path())
+            .env_remove("PGDATA")
+            .stdin(std::process::Stdio::null());
+        c
+    }
+
+    /// Starts the server (again) on its port and waits until it answers.
+    pub fn up(&self) {
+        let opts = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off",
+            self.port
+        );
+        let o = self
+            .command("pg_ctl")
+            .args(["-w", "-t", "60", "-o", &opts, "-l"])
+            .arg(self.dir.path().join("log"))
+            .arg("-D")
+            .arg(self.data())
+            .arg("start")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    /// Stops the server the way an operator does in a hurry: every client
+    /// is cut off at once.
+    pub fn stop_fast(&self) {
+        let o = self
+            .command("pg_ctl")
+            .args(["-w", "-t", "60", "-m", "fast", "-D"])
+            .arg(self.data())
+            .arg("stop")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    /// The URL of its `postgres` database as its superuser.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        let _ = self
+            .command("pg_ctl")
+            .args(["-m", "immediate", "-D"])
+            .arg(self.data())
+            .arg("stop")
+            .output();
+    }
+}
+
+/// Where `initdb` and `pg_ctl` are: Debian's newest
+/// `/usr/lib/postgresql/<version>/bin` (the programs and their files
+/// together), else `$PATH`.
+fn server_bin() -> Option<std::path::PathBuf> {
+    let mut versions: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .filter(|b| b.join("initdb").is_file() && b.join("pg_ctl").is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    versions.sort_by_key(|p| {
+        p.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    if let Some(b) = versions.pop() {
+        return Some(b);
+    }
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
+}
