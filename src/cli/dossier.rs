@@ -4,7 +4,7 @@
 use std::path::Path;
 
 pub fn run(state_dir: &Path, run: &str, out: Option<&Path>) -> i32 {
-    let dir = match crate::runs::find_run(state_dir, run) {
+    let dir = match crate::runs::find_anywhere(state_dir, run) {
         Ok(d) => d,
         Err(e) => {
             crate::warn_user!("slate: {e}");

@@ -25,7 +25,14 @@ enum Edited {
 /// `slate review RUN [--theme NAME]`: 0 saved or left, 1 not saved because
 /// of an error or a signal, 2 usage (no terminal, bad run).
 pub fn run(state_dir: &Path, config_dir: &Path, run: &str, theme: Option<String>) -> i32 {
-    let journal = match crate::runs::open_states(state_dir, run) {
+    // This machine's runs only: a review is journaled in the run's own
+    // journal, which a copy of a team run is not.
+    let journal = match crate::runs::find_run(state_dir, run)
+        .map_err(|message| crate::runs::OpenError { code: 2, message })
+        .and_then(|d| {
+            crate::runs::open_dir_states(&d)
+                .map_err(|message| crate::runs::OpenError { code: 1, message })
+        }) {
         Ok(j) => j,
         Err(e) => {
             crate::warn_user!("slate: {}", e.message);

@@ -27,6 +27,20 @@ pub fn runs_dir(state_dir: &Path) -> PathBuf {
     state_dir.join("runs")
 }
 
+/// [`find_run`], else a team run this machine does not have, read from the
+/// team journal into a copy here (`store::postgres::reader::copy_here`):
+/// for the commands that only read a run.
+pub fn find_anywhere(state_dir: &Path, run: &str) -> Result<PathBuf, String> {
+    match find_run(state_dir, run) {
+        Ok(d) => Ok(d),
+        Err(here) => match crate::store::postgres::reader::copy_here(state_dir, run) {
+            Ok(Some(d)) => Ok(d),
+            Ok(None) => Err(here),
+            Err(team) => Err(format!("{here}; {team}")),
+        },
+    }
+}
+
 /// Finds a run by id, unique prefix, or "latest".
 pub fn find_run(state_dir: &Path, run: &str) -> Result<PathBuf, String> {
     let dir = runs_dir(state_dir);

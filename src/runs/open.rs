@@ -43,14 +43,16 @@ pub struct OpenError {
 
 /// Finds and reads a run: `run` is an id, a unique prefix of one, or "latest".
 pub fn open(state_dir: &Path, run: &str) -> Result<OpenRun, OpenError> {
-    let dir = super::find_run(state_dir, run).map_err(|message| OpenError { code: 2, message })?;
+    let dir =
+        super::find_anywhere(state_dir, run).map_err(|message| OpenError { code: 2, message })?;
     open_dir(&dir).map_err(|message| OpenError { code: 1, message })
 }
 
 /// Finds a run like [`open`] and reads it without its stage output (see
 /// [`open_dir_states`]).
 pub fn open_states(state_dir: &Path, run: &str) -> Result<OpenRun, OpenError> {
-    let dir = super::find_run(state_dir, run).map_err(|message| OpenError { code: 2, message })?;
+    let dir =
+        super::find_anywhere(state_dir, run).map_err(|message| OpenError { code: 2, message })?;
     open_dir_states(&dir).map_err(|message| OpenError { code: 1, message })
 }
 

@@ -68,6 +68,24 @@ fn a_team_runs_journal_is_exported_the_same_from_another_machine() {
     assert!(o.status.success(), "{}", said(&o));
     assert!(said(&o).contains("from the team journal"), "{}", said(&o));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), file);
+    // Every reader works on bob's machine too, from a copy of the team journal.
+    let o = db.slate(&bob, &["show", &id[..12], "--json"]);
+    assert!(o.status.success(), "{}", said(&o));
+    let shown: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(shown["run_id"], id.as_str());
+    let o = db.slate(&bob, &["dossier", &id]);
+    assert!(o.status.success(), "{}", said(&o));
+    assert!(said(&o).contains("## Release Summary"), "{}", said(&o));
+    assert!(
+        !said(&o).contains('\u{1b}'),
+        "the stage's escapes stay neutralised"
+    );
+    let o = db.slate(&bob, &["analysis", &id]);
+    assert!(o.status.success(), "{}", said(&o));
+    assert!(
+        !bob.home().join("runs").join(&id).exists(),
+        "a copy is not one of bob's runs"
+    );
     // A row forged by someone with SQL reaches no terminal raw.
     common::postgres::sql_on(
         &db.url,

@@ -43,7 +43,7 @@ pub async fn run(args: ReplayArgs, state_dir: &Path, config_dir: &Path) -> i32 {
         ));
         return 2;
     }
-    let dir = match crate::runs::find_run(state_dir, &args.run) {
+    let dir = match crate::runs::find_anywhere(state_dir, &args.run) {
         Ok(d) => d,
         Err(e) => {
             err(&format!("slate: {e}"));

@@ -184,3 +184,47 @@ pub fn states(team: &TeamConfig, run_id: &str) -> Result<Vec<crate::engine::Reco
     }
     Ok(out)
 }
+
+/// Where copies of team runs read from this machine go (never `runs/`:
+/// they are not this machine's runs).
+pub const COPIES_DIR: &str = "team-copies";
+
+/// A run this machine does not have, copied from the team journal into
+/// `<state>/team-copies/<run-id>/` (made again at every call: the run may
+/// still be going), so that every reader of run directories (show,
+/// dossier, analysis, replay) reads it. `Ok(None)`: no team store is
+/// configured.
+pub fn copy_here(
+    state_dir: &std::path::Path,
+    run: &str,
+) -> Result<Option<std::path::PathBuf>, String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let Some(team) = super::configured(&crate::paths::config_dir())? else {
+        return Ok(None);
+    };
+    let id = resolve(&team, run)?;
+    let copies = state_dir.join(COPIES_DIR);
+    let dir = copies.join(&id);
+    crate::paths::ensure_private_dir(&copies)
+        .and_then(|()| crate::paths::ensure_private_dir(&dir))
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join(crate::journal::JOURNAL_FILE);
+    let part = dir.join(format!(".{}.part", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&part)
+        .map_err(|e| format!("{}: {e}", part.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let written = export(&team, &id, &mut out)
+        .and_then(|_| out.flush().map_err(|e| e.to_string()))
+        .and_then(|()| std::fs::rename(&part, &path).map_err(|e| e.to_string()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&part);
+        return Err(format!("cannot read run {id} from the team journal: {e}"));
+    }
+    Ok(Some(dir))
+}
