@@ -1018,7 +1018,8 @@ fn a_schema_1_store_is_migrated_keeping_its_runs() {
         &db.url,
         "DROP TABLE slate.locks, slate.lock_queue, slate.freezes, slate.pins, slate.events, slate.leases,
              slate.members, slate.commands;
-         DROP FUNCTION slate.command_asked, slate.command_kept, slate.command_wake;
+         DROP FUNCTION slate.command_asked, slate.command_kept, slate.command_wake,
+             slate.stamp_holder, slate.stamp_freeze, slate.person;
          DELETE FROM slate.migrations WHERE version >= 2;",
     )
     .unwrap();

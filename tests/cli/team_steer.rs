@@ -236,6 +236,32 @@ fn who_steers_a_team_run_is_the_role_the_database_authenticated() {
             .as_deref(),
         Some("1")
     );
+
+    // Who froze is stamped by the database too, whatever the client says.
+    let o = db.slate_as(
+        &alice_url,
+        &a,
+        &["freeze", "prod", "--until", "2h", "--reason", "x"],
+    );
+    assert!(o.status.success(), "{}", said(&o));
+    sql_on(
+        &alice_url,
+        "INSERT INTO slate.freezes (env, reason, starts, ends, tz, by, at) VALUES ('dev', 'y', 0, 1, 'UTC', 'bob', 0)",
+    )
+    .unwrap();
+    assert_eq!(
+        db.value("SELECT string_agg(DISTINCT by, ',') FROM slate.freezes")
+            .as_deref(),
+        Some("alice")
+    );
+    // A member who may only steer cannot freeze at all.
+    let o = db.slate_as(
+        &bob_url,
+        &b,
+        &["freeze", "prod", "--until", "2h", "--reason", "x"],
+    );
+    assert!(!o.status.success());
+    assert!(said(&o).contains("permission denied"), "{}", said(&o));
 }
 
 /// `slate store grant` names what is wrong (a role that does not exist, an

@@ -152,8 +152,10 @@ pub const MIGRATIONS: &[&str] = &[
     // store's owner writes it (`slate store grant`). A command's `actor` is
     // the role that inserted it, set by the trigger whatever the insert
     // says, and never changed after: identity comes from the database's
-    // authentication. The other trigger wakes the run's engine. Neither is
-    // SECURITY DEFINER: they need no right the inserter lacks.
+    // authentication. The other trigger wakes the run's engine. Who holds a
+    // lock, waits for one, freezes or lifts a freeze is stamped the same
+    // way (the person the role is), not taken from the client. No trigger
+    // is SECURITY DEFINER: they need no right the writer lacks.
     r#"CREATE TABLE slate.members (
         role TEXT COLLATE "C" PRIMARY KEY,
         level TEXT NOT NULL CHECK (level IN ('watch', 'steer', 'run')),
@@ -208,6 +210,30 @@ pub const MIGRATIONS: &[&str] = &[
     END $$;
     CREATE TRIGGER command_wake AFTER INSERT ON slate.commands
         FOR EACH ROW EXECUTE FUNCTION slate.command_wake();
+    CREATE FUNCTION slate.person() RETURNS text LANGUAGE sql STABLE AS $$
+        SELECT coalesce((SELECT person FROM slate.members WHERE role = session_user),
+                        session_user::text)
+    $$;
+    CREATE FUNCTION slate.stamp_holder() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.holder := slate.person();
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER lock_holder BEFORE INSERT ON slate.locks
+        FOR EACH ROW EXECUTE FUNCTION slate.stamp_holder();
+    CREATE TRIGGER queue_holder BEFORE INSERT ON slate.lock_queue
+        FOR EACH ROW EXECUTE FUNCTION slate.stamp_holder();
+    CREATE FUNCTION slate.stamp_freeze() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            NEW.by := slate.person();
+        ELSIF NEW.lifted_at IS DISTINCT FROM OLD.lifted_at THEN
+            NEW.lifted_by := slate.person();
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER freeze_by BEFORE INSERT OR UPDATE ON slate.freezes
+        FOR EACH ROW EXECUTE FUNCTION slate.stamp_freeze();
     REVOKE ALL ON SCHEMA slate FROM PUBLIC;
     REVOKE ALL ON ALL TABLES IN SCHEMA slate FROM PUBLIC;"#,
 ];
