@@ -165,6 +165,50 @@ fn who_steers_a_team_run_is_the_role_the_database_authenticated() {
         )
     );
 
+    // What is not a command is answered so, and what is too big never lands.
+    sql_on(
+        &bob_url,
+        &format!(
+            "INSERT INTO slate.commands (run_id, idem, action) VALUES ('{id}', 'm1', '{{\"action\":\"launch\\u001b[2J\"}}')"
+        ),
+    )
+    .unwrap();
+    a.wait_for("the malformed command's answer", LIMIT, || {
+        db.value("SELECT answer FROM slate.commands WHERE idem = 'm1' AND answered_at IS NOT NULL")
+            .is_some()
+    });
+    let answer = db
+        .value("SELECT ok::text || ' ' || answer FROM slate.commands WHERE idem = 'm1'")
+        .unwrap();
+    assert!(answer.starts_with("false malformed command"), "{answer}");
+    assert!(!answer.contains('\u{1b}'), "{answer:?}");
+    let e = sql_on(
+        &bob_url,
+        &format!(
+            "INSERT INTO slate.commands (run_id, idem, action) VALUES ('{id}', 'm2', repeat('x', 70000))"
+        ),
+    )
+    .unwrap_err();
+    assert!(e.contains("check constraint"), "{e}");
+    // A run nobody drives is said at once, not waited for.
+    let o = db.slate_as(
+        &bob_url,
+        &b,
+        &[
+            "approve",
+            "20200101-000000.000-dead",
+            "go",
+            "--comment",
+            "x",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", said(&o));
+    assert!(
+        said(&o).contains("in the team journal either"),
+        "{}",
+        said(&o)
+    );
+
     // carol watches: refused, and the journal says she tried.
     let o = db.slate_as(&carol_url, &c, &["approve", &id, "go", "--comment", "ok"]);
     assert_eq!(o.status.code(), Some(1), "{}", said(&o));
