@@ -164,6 +164,12 @@ pub struct App {
     /// environments, as the engine obeys them (its plan's, and for the
     /// run's owner the config's and the store's); read off the loop.
     pub freezes: Vec<crate::stopline::upcoming::Upcoming>,
+    /// Draw check URLs and the dossier's path as OSC 8 links
+    /// (`tui::osc::enabled`: off in tests, `SLATE_NO_OSC`, dumb terminals).
+    pub links: bool,
+    /// Where the run's dossier is written, when the run is on this machine
+    /// (shown once the run has ended).
+    pub dossier: Option<std::path::PathBuf>,
 }
 
 pub(super) fn textarea(placeholder: &str) -> TextArea<'static> {
@@ -218,6 +224,8 @@ impl App {
             watchers: None,
             freezes: Vec::new(),
             then_attach: None,
+            links: false,
+            dossier: None,
         }
     }
 

@@ -257,6 +257,9 @@ async fn followed(
         }
     };
     let mut app = App::new(plan, o.keymap, o.theme);
+    app.links = crate::tui::osc::enabled();
+    // A run on another machine has its dossier there.
+    app.dossier = (!remote).then(|| run_dir.join(crate::dossier::DOSSIER_FILE));
     if o.read_only {
         app.set_read_only("attach --read-only");
     }

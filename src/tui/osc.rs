@@ -37,13 +37,14 @@ pub fn copy(text: &str) -> String {
     format!("\x1b]52;c;{b64}\x07")
 }
 
-/// `text` as an OSC 8 hyperlink to `target`. The target is percent-encoded
-/// (nothing but unreserved characters and `/:` pass), so it cannot end the
-/// sequence; `text` must already be neutralised (the caller's one line).
+/// `text` as an OSC 8 hyperlink to `target`. Every byte of the target but
+/// printable ASCII (and `\`) is percent-encoded, so it cannot end the
+/// sequence, while a web address keeps its query (`?`, `=`, `&`); `text`
+/// must already be neutralised (the caller's one line).
 pub fn link(target: &str, text: &str) -> String {
     let mut url = String::with_capacity(target.len());
     for b in target.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/:".contains(&b) {
+        if b.is_ascii_graphic() && b != b'\\' {
             url.push(b as char);
         } else {
             url.push_str(&format!("%{b:02X}"));
@@ -61,9 +62,80 @@ pub fn file_url(path: &std::path::Path) -> String {
     )
 }
 
+/// Makes what is drawn in `area` (one row) of `buf` a link to `target`:
+/// the first cell carries the whole text inside the OSC 8 sequence, with
+/// the row's width forced, so ratatui writes it in one piece, only when it
+/// changed, and lets the cells it covers be. The text keeps the first
+/// cell's style. Blank cells at the end are left out of the link.
+pub fn link_cells(buf: &mut ratatui::buffer::Buffer, area: ratatui::layout::Rect, target: &str) {
+    use ratatui::buffer::CellDiffOption;
+    use unicode_width::UnicodeWidthStr;
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    let mut text = String::new();
+    let mut used = 0u16;
+    let mut x = area.x;
+    while x < area.right() {
+        let symbol = buf[(x, area.y)].symbol();
+        let w = (symbol.width() as u16).max(1);
+        text.push_str(symbol);
+        x += w;
+        if !symbol.trim().is_empty() {
+            used = x - area.x;
+        }
+    }
+    let kept: String = {
+        let mut out = String::new();
+        let mut w = 0u16;
+        for ch in text.chars() {
+            let cw = (unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0)) as u16;
+            if w + cw > used {
+                break;
+            }
+            w += cw;
+            out.push(ch);
+        }
+        out
+    };
+    let Some(width) = std::num::NonZeroU16::new(used) else {
+        return;
+    };
+    buf[(area.x, area.y)]
+        .set_symbol(&link(target, &kept))
+        .set_diff_option(CellDiffOption::ForcedWidth(width));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_linked_row_is_one_cell_of_forced_width() {
+        use ratatui::buffer::{Buffer, CellDiffOption};
+        use ratatui::layout::Rect;
+        let mut buf = Buffer::empty(Rect::new(0, 0, 12, 1));
+        buf.set_string(2, 0, "a/b.md", ratatui::style::Style::default());
+        link_cells(&mut buf, Rect::new(2, 0, 10, 1), "file:///a/b.md");
+        let cell = &buf[(2, 0)];
+        assert_eq!(
+            cell.symbol(),
+            "\x1b]8;;file:///a/b.md\x1b\\a/b.md\x1b]8;;\x1b\\"
+        );
+        assert_eq!(
+            cell.diff_option,
+            CellDiffOption::ForcedWidth(std::num::NonZeroU16::new(6).unwrap())
+        );
+        // Only the changed link is written, in one piece.
+        let before = Buffer::empty(Rect::new(0, 0, 12, 1));
+        let diff = before.diff(&buf);
+        assert_eq!(
+            diff.iter().filter(|(x, _, _)| (2..8).contains(x)).count(),
+            1
+        );
+        assert!(buf.diff(&buf.clone()).is_empty());
+    }
 
     #[test]
     fn a_link_target_cannot_end_the_sequence() {

@@ -123,6 +123,20 @@ fn two_cockpits_follow_a_headless_run_and_one_approves_it() {
         "the observer sent nothing"
     );
 
+    // Inside the cockpit, the ended run names its dossier: a link (OSC 8)
+    // where OSC is allowed, plain text with SLATE_NO_OSC.
+    let dossier = newest_run(sb.home()).unwrap().join("dossier.md");
+    let link = format!("\x1b]8;;file://{}", dossier.display());
+    for t in [&driver, &observer] {
+        t.wait_for(&format!("dossier: {}", dossier.display()), WAIT);
+    }
+    assert!(
+        driver.raw().contains(&link),
+        "{:?}",
+        common::pty::tail(&driver.raw())
+    );
+    assert!(!observer.raw().contains("\x1b]8;"));
+
     // Leaving is just leaving, and says how the run ended.
     for t in [&mut driver, &mut observer] {
         t.send(b"q");
@@ -131,10 +145,7 @@ fn two_cockpits_follow_a_headless_run_and_one_approves_it() {
         assert!(after.contains("released"), "{after}");
         assert!(after.contains("dossier: "), "{after}");
     }
-    // The dossier's path is a link (OSC 8) where OSC is allowed, and plain
-    // text with SLATE_NO_OSC.
-    let dossier = newest_run(sb.home()).unwrap().join("dossier.md");
-    let link = format!("\x1b]8;;file://{}", dossier.display());
+    // Printed after leaving, too.
     assert!(
         driver.raw().contains(&link),
         "{:?}",

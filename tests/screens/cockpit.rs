@@ -884,3 +884,125 @@ fn a_huge_config_value_in_the_change_keeps_the_gate_dialog_usable() {
     assert!(screen.contains("Enter approve"), "{screen}");
     assert!(screen.contains("comment"), "{screen}");
 }
+
+/// The cells of a rendered buffer that carry an OSC 8 link, as (text of
+/// the symbol, row).
+fn linked(buf: &Buffer) -> Vec<(String, u16)> {
+    let area = buf.area;
+    let mut out = Vec::new();
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let s = buf[(x, y)].symbol();
+            if s.contains("\x1b]8;;") {
+                out.push((s.to_string(), y));
+            }
+        }
+    }
+    out
+}
+
+/// Once the run has ended, the header says where its dossier is; with
+/// links on, the path is one OSC 8 link to the file, and with them off
+/// nothing but text is drawn.
+#[test]
+fn a_finished_run_names_its_dossier_and_links_it() {
+    let mut app = finished();
+    app.dossier = Some(std::path::PathBuf::from(
+        "/srv/slate/runs/20261122-143000.000-c0de/dossier.md",
+    ));
+    let term = render(&mut app, 120, 40);
+    let screen = text(term.backend().buffer());
+    assert!(
+        screen.contains("dossier: /srv/slate/runs/20261122-143000.000-c0de/dossier.md"),
+        "{screen}"
+    );
+    assert!(linked(term.backend().buffer()).is_empty());
+    insta::assert_snapshot!("finished_dossier_120x40", term.backend());
+    // Where the whole path does not fit, it is left to what is printed on leaving.
+    let narrow = text(render(&mut app, 80, 24).backend().buffer());
+    assert!(!narrow.contains("dossier:"), "{narrow}");
+    app.links = true;
+    let term = render(&mut app, 120, 40);
+    let links = linked(term.backend().buffer());
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert_eq!(
+        links[0].0,
+        "\x1b]8;;file:///srv/slate/runs/20261122-143000.000-c0de/dossier.md\x1b\\/srv/slate/runs/20261122-143000.000-c0de/dossier.md\x1b]8;;\x1b\\"
+    );
+    assert_eq!(links[0].1, 1, "the header's second line");
+}
+
+/// An HTTP check's name in the metrics panel links to the address it asks
+/// in that environment; a check whose address holds a secret is not linked.
+#[test]
+fn an_http_checks_name_links_to_its_address() {
+    let src = common::release_plan!(
+        r#"
+[[environments]]
+name = "dev"
+config = { host = "dev.internal" }
+health = ["health", "private"]
+
+[[stages]]
+name = "deploy"
+command = "true"
+
+[[checks]]
+name = "health"
+http = "http://${config.host}:8080/health?v=${version}"
+
+[[checks]]
+name = "private"
+http = "http://${config.host}/x?token=${secret.TOKEN}"
+
+[secrets]
+TOKEN = "env:TOKEN"
+"#
+    );
+    let mut app = slate::cockpit::app::App::new(
+        slate::plan::parse(src, "release.toml", std::path::PathBuf::from("/tmp")).unwrap(),
+        slate::cockpit::keymap::Keymap::default(),
+        theme("default"),
+    );
+    // The run's start, from a real run of the same environments without
+    // the checks (which would ask the network).
+    let plain = common::release_plan!(
+        r#"
+[[environments]]
+name = "dev"
+config = { host = "dev.internal" }
+
+[[stages]]
+name = "deploy"
+command = "true"
+"#
+    );
+    let records = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(run_engine(plain, |_| None));
+    app.apply_record(&records[0]);
+    for check in ["health", "private"] {
+        app.apply_record(&Record {
+            seq: 1,
+            ts: base_ts(),
+            event: Event::CheckResult {
+                env: 0,
+                step: 0,
+                check: check.into(),
+                role: Default::default(),
+                attempt: 1,
+                ok: true,
+                latency_ms: 12,
+                message: "200".into(),
+            },
+        });
+    }
+    app.links = true;
+    let term = render(&mut app, 120, 40);
+    let links = linked(term.backend().buffer());
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert_eq!(
+        links[0].0,
+        "\x1b]8;;http://dev.internal:8080/health?v=2.0.0\x1b\\health\x1b]8;;\x1b\\"
+    );
+}

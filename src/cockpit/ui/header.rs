@@ -167,9 +167,29 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             if f.now() { t.paused } else { t.muted },
         ));
     }
+    // An ended run on this machine: where its dossier is (a link when the
+    // terminal takes them).
+    // Only whole: a path cut short is no help (it is printed on leaving).
+    let mut dossier_at = None;
+    if let Some(path) = app.dossier.as_ref().filter(|_| r.is_finished()) {
+        const LEAD: &str = " · dossier: ";
+        let x = Line::from(line2.clone()).width() as u16 + LEAD.width() as u16;
+        let shown = home_relative(path);
+        if x + (shown.width() as u16) < area.width {
+            line2.push(Span::styled(LEAD, t.muted));
+            dossier_at = Some((x, shown.width() as u16, path));
+            line2.push(Span::styled(shown, t.accent));
+        }
+    }
     let line2 = Line::from(line2);
     let used2 = line2.width() as u16;
     frame.render_widget(Paragraph::new(vec![line1, line2]), area);
+    if let Some((x, w, path)) = dossier_at.filter(|_| app.links && area.height > 1) {
+        let x = area.x.saturating_add(x);
+        let w = w.min(area.right().saturating_sub(x));
+        let at = Rect::new(x, area.y + 1, w, 1);
+        crate::tui::osc::link_cells(frame.buffer_mut(), at, &crate::tui::osc::file_url(path));
+    }
     // Who else follows the run, right-aligned in what either line leaves:
     // the fullest form that fits, on the first line if it can.
     let room = |used: u16| area.width.saturating_sub(used + 2) as usize;
@@ -185,6 +205,16 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         let at = Rect::new(area.x + area.width - w - 1, area.y + row, w, 1);
         frame.render_widget(Paragraph::new(Span::styled(text.clone(), t.muted)), at);
     }
+}
+
+/// A path as one safe line, under `$HOME` written `~/…`.
+fn home_relative(path: &std::path::Path) -> String {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let shown = match home.as_deref().and_then(|h| path.strip_prefix(h).ok()) {
+        Some(rest) if !rest.as_os_str().is_empty() => format!("~/{}", rest.display()),
+        _ => path.display().to_string(),
+    };
+    crate::text::neutral::line(&shown).into_owned()
 }
 
 /// The freeze to mention: the soonest on an environment the run has still

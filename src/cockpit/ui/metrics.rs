@@ -7,6 +7,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline};
+use unicode_width::UnicodeWidthStr;
 
 use super::spark;
 use super::widgets::panel_block;
@@ -136,12 +137,21 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         } else {
             ("✘ FAIL", t.fail)
         };
+        let lead = format!("{env} · ");
         let label = Line::from(vec![
-            Span::styled(format!("{env} · {} ", c.check), t.text),
+            Span::styled(format!("{lead}{} ", c.check), t.text),
             Span::styled(format!("{last_ms} ms "), t.accent),
             Span::styled(mark, style),
         ]);
         frame.render_widget(Paragraph::new(label), Rect::new(inner.x, y, inner.width, 1));
+        // The check's name links to what it asks, when that is a web address.
+        if app.links
+            && let Some(url) = check_url(app, c.env, &c.check)
+        {
+            let x = inner.x.saturating_add(lead.width() as u16);
+            let w = (c.check.width() as u16).min(inner.right().saturating_sub(x));
+            crate::tui::osc::link_cells(frame.buffer_mut(), Rect::new(x, y, w, 1), &url);
+        }
         y += 1;
         if y < inner.bottom() {
             let data: Vec<u64> = c.samples.iter().map(|(ms, _)| (*ms).max(1)).collect();
@@ -155,4 +165,17 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             y += 1;
         }
     }
+}
+
+/// The address an HTTP check asks in environment `env`, as it may be shown
+/// (placeholders filled, `${secret.…}` never: such an address is not linked).
+fn check_url(app: &App, env: usize, name: &str) -> Option<String> {
+    let check = app.plan.checks.iter().find(|c| c.name == name)?;
+    let crate::plan::Check::Http(http) = &check.check else {
+        return None;
+    };
+    let environment = app.plan.environments.get(env)?;
+    let url = crate::plan::template::expand(&http.url, environment, &app.plan.release).ok()?;
+    let web = url.starts_with("http://") || url.starts_with("https://");
+    (web && !url.contains("${")).then_some(url)
 }
