@@ -226,6 +226,25 @@ fn a_killed_and_recovered_team_run_leaves_no_gap() {
     );
 }
 
+/// alice's run of `PLAN` with the team store at `url`, held in dev's
+/// deploy (until `hold.dev` goes) once it has reached it.
+fn in_dev(alice: &Sandbox, url: &str) -> std::process::Child {
+    let p = alice.plan("plan.toml", PLAN);
+    std::fs::write(alice.path("hold.dev"), "").unwrap();
+    let run = alice
+        .slate()
+        .env("SLATE_STORE", url)
+        .args(["run", "--headless", p.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    alice.wait_for("the deploy in dev", LIMIT, || {
+        alice.ledger() == ["deploy dev"]
+    });
+    run
+}
+
 /// A TCP proxy to the test server that can be cut (every connection
 /// dropped, nothing accepted) and brought back on the same port: the team
 /// store going away and coming back, as a restart or a network cut looks.
@@ -322,19 +341,7 @@ fn a_team_store_that_goes_away_mid_run_and_comes_back_loses_nothing() {
         .unwrap();
     let mut proxy = Proxy::start(0, &upstream);
     let via = format!("postgres://postgres@127.0.0.1:{}/{}", proxy.port, db.name);
-    let p = alice.plan("plan.toml", PLAN);
-    std::fs::write(alice.path("hold.dev"), "").unwrap();
-    let run = alice
-        .slate()
-        .env("SLATE_STORE", &via)
-        .args(["run", "--headless", p.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    alice.wait_for("the deploy in dev", LIMIT, || {
-        alice.ledger() == ["deploy dev"]
-    });
+    let run = in_dev(&alice, &via);
     let id = common::newest_run(alice.home())
         .unwrap()
         .file_name()
@@ -582,19 +589,7 @@ fn the_team_stores_server_stopped_and_started_again_mid_run_loses_nothing() {
         wait_output(child, LIMIT, args)
     };
     assert!(slate(&alice, &["store", "init"]).status.success());
-    let p = alice.plan("plan.toml", PLAN);
-    std::fs::write(alice.path("hold.dev"), "").unwrap();
-    let run = alice
-        .slate()
-        .env("SLATE_STORE", &url)
-        .args(["run", "--headless", p.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    alice.wait_for("the deploy in dev", LIMIT, || {
-        alice.ledger() == ["deploy dev"]
-    });
+    let run = in_dev(&alice, &url);
     server.stop_fast();
     std::fs::remove_file(alice.path("hold.dev")).unwrap();
     let dir = common::newest_run(alice.home()).unwrap();

@@ -257,6 +257,16 @@ pub fn newest_run(home: &Path) -> Option<std::path::PathBuf> {
     run_dirs(home).pop()
 }
 
+/// The id of the newest run in `home` (its directory's name).
+pub fn newest_run_id(home: &Path) -> Option<String> {
+    newest_run(home).map(|d| {
+        d.file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    })
+}
+
 /// What a command printed: its stdout, then its stderr.
 pub fn said(o: &std::process::Output) -> String {
     format!(

@@ -154,6 +154,24 @@ impl TestDb {
         (role.clone(), format!("postgres://{role}@{host}"))
     }
 
+    /// `slate run --headless PLAN` started in `sb` with the team store at
+    /// `url`, left running (its output piped).
+    pub fn start_run(
+        &self,
+        url: &str,
+        sb: &super::sandbox::Sandbox,
+        plan: &std::path::Path,
+    ) -> std::process::Child {
+        sb.slate()
+            .env("SLATE_STORE", url)
+            .args(["run", "--headless"])
+            .arg(plan)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the run")
+    }
+
     /// `slate ARGS` in `sb`, connecting to the team store as `url` (a role's).
     pub fn slate_as(
         &self,

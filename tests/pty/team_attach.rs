@@ -4,7 +4,6 @@
 //! same team store, his own database role), attaches by id and approves it
 //! from the keyboard, and both cockpits follow it to its end.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use crate::common;
@@ -34,6 +33,17 @@ command = 'echo "deploy $SLATE_ENV"'
 "#
 );
 
+/// alice's run of `plan`, started on her machine, once its gate waits; its id.
+fn at_gate(db: &TestDb, alice: &Sandbox, plan: &std::path::Path) -> (std::process::Child, String) {
+    let run = db.start_run(&db.url, alice, plan);
+    alice.wait_for("the gate to wait", WAIT, || {
+        common::newest_run(alice.home())
+            .and_then(|d| std::fs::read_to_string(d.join("journal.ndjson")).ok())
+            .is_some_and(|j| j.contains("\"gate_waiting\""))
+    });
+    (run, common::newest_run_id(alice.home()).unwrap())
+}
+
 #[test]
 fn a_run_on_another_machine_is_followed_and_approved_from_the_keyboard() {
     let Some(db) =
@@ -56,25 +66,7 @@ fn a_run_on_another_machine_is_followed_and_approved_from_the_keyboard() {
     );
     assert!(o.status.success(), "{}", common::said(&o));
     let plan = alice.plan("plan.toml", PLAN);
-    let run = alice
-        .slate()
-        .env("SLATE_STORE", &db.url)
-        .args(["run", "--headless", plan.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    alice.wait_for("the gate to wait", WAIT, || {
-        common::newest_run(alice.home())
-            .and_then(|d| std::fs::read_to_string(d.join("journal.ndjson")).ok())
-            .is_some_and(|j| j.contains("\"gate_waiting\""))
-    });
-    let id = common::newest_run(alice.home())
-        .unwrap()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let (run, id) = at_gate(&db, &alice, &plan);
 
     // Bob's status lists it among the runs of other machines.
     let st = bob
@@ -171,25 +163,7 @@ fn the_board_on_another_machine_lists_the_run_and_approves_it() {
             "name = \"prod\"\napproval = { approvers = [\"bob\"] }\n",
         ),
     );
-    let run = alice
-        .slate()
-        .env("SLATE_STORE", &db.url)
-        .args(["run", "--headless", plan.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    alice.wait_for("the gate to wait", WAIT, || {
-        common::newest_run(alice.home())
-            .and_then(|d| std::fs::read_to_string(d.join("journal.ndjson")).ok())
-            .is_some_and(|j| j.contains("\"gate_waiting\""))
-    });
-    let id = common::newest_run(alice.home())
-        .unwrap()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let (run, id) = at_gate(&db, &alice, &plan);
     let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
 
     let mut t = Term::builder(&["board"])

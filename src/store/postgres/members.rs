@@ -99,16 +99,23 @@ fn call<T: Send>(
         .unwrap_or_else(|| Err("the team store did not answer".into()))
 }
 
+/// Whether the server has a role of that name.
+async fn role_exists(
+    tx: &tokio_postgres::Transaction<'_>,
+    role: &str,
+) -> Result<bool, super::PgError> {
+    Ok(tx
+        .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role])
+        .await?
+        .is_some())
+}
+
 /// `slate store grant ROLE LEVEL [--as PERSON]`: one transaction.
 pub fn grant(team: &TeamConfig, role: &str, level: Level, person: &str) -> Result<(), String> {
     let (role, person) = (text(role), text(person));
     call(team, async |c: &mut Client| {
         let tx = c.transaction().await.map_err(|e| describe(&e))?;
-        let exists = tx
-            .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role])
-            .await
-            .map_err(|e| describe(&e))?;
-        if exists.is_none() {
+        if !role_exists(&tx, &role).await.map_err(|e| describe(&e))? {
             return Err(format!(
                 "no database role {}: create it first (CREATE ROLE … LOGIN)",
                 crate::text::neutral::line(&role)
@@ -134,11 +141,7 @@ pub fn revoke(team: &TeamConfig, role: &str) -> Result<bool, String> {
     let role = text(role);
     call(team, async |c: &mut Client| {
         let tx = c.transaction().await.map_err(|e| describe(&e))?;
-        let exists = tx
-            .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role])
-            .await
-            .map_err(|e| describe(&e))?;
-        if exists.is_some() {
+        if role_exists(&tx, &role).await.map_err(|e| describe(&e))? {
             tx.batch_execute(&revokes(&role))
                 .await
                 .map_err(|e| describe(&e))?;
@@ -192,10 +195,7 @@ pub(super) async fn regrant(tx: &tokio_postgres::Transaction<'_>) -> Result<(), 
         .await?;
     for r in rows {
         let (role, level): (String, String) = (r.get(0), r.get(1));
-        let exists = tx
-            .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role])
-            .await?;
-        if let (Some(_), Some(level)) = (exists, Level::parse(&level)) {
+        if let (true, Some(level)) = (role_exists(tx, &role).await?, Level::parse(&level)) {
             tx.batch_execute(&grants(&role, level)).await?;
         }
     }
