@@ -27,6 +27,9 @@ pub(super) struct Shared {
     pub(super) states: broadcast::Sender<Record>,
     pub(super) on_disk: tokio::sync::watch::Receiver<u64>,
     pub(super) holds: hold::Registry,
+    /// Why the engine stopped before the run's end could be journaled (a
+    /// journal it can no longer write): set once, as it stops.
+    pub(super) stopped: std::sync::Arc<std::sync::OnceLock<String>>,
 }
 
 /// A handle that keeps nothing open: the engine still learns when every
@@ -43,6 +46,7 @@ pub struct WeakHandle {
     states: broadcast::WeakSender<Record>,
     on_disk: tokio::sync::watch::Receiver<u64>,
     holds: hold::Registry,
+    stopped: std::sync::Arc<std::sync::OnceLock<String>>,
 }
 
 impl WeakHandle {
@@ -58,6 +62,7 @@ impl WeakHandle {
                 states: self.states.upgrade()?,
                 on_disk: self.on_disk.clone(),
                 holds: self.holds.clone(),
+                stopped: self.stopped.clone(),
             },
         })
     }
@@ -100,7 +105,13 @@ impl EngineHandle {
             states: self.rest.states.downgrade(),
             on_disk: self.rest.on_disk.clone(),
             holds: self.rest.holds.clone(),
+            stopped: self.rest.stopped.clone(),
         }
+    }
+
+    /// Why the engine stopped without journaling the run's end, once it has.
+    pub fn stopped_because(&self) -> Option<String> {
+        self.rest.stopped.get().cloned()
     }
 
     /// Sends a command and waits for the engine's answer.

@@ -215,6 +215,8 @@ pub struct Engine {
     admission: Option<admission::AdmissionRef>,
     /// Environments where a break-glass was refused (journaled once).
     glass_refused: Vec<usize>,
+    /// Why it stopped without journaling the run's end (see `EngineHandle::stopped_because`).
+    stopped: std::sync::Arc<std::sync::OnceLock<String>>,
 }
 
 /// A run's directory with its journal open for appending and its lock held;
@@ -299,6 +301,7 @@ impl Engine {
         let (events, _) = broadcast::channel(65_536);
         let (states, _) = broadcast::channel(4_096);
         let holds = hold::Holds::new();
+        let stopped = std::sync::Arc::new(std::sync::OnceLock::new());
         let handle = EngineHandle {
             run_id: run_id.clone(),
             run_dir,
@@ -309,6 +312,7 @@ impl Engine {
                 states: states.clone(),
                 on_disk: journal.on_disk(),
                 holds: holds.registry(),
+                stopped: stopped.clone(),
             },
         };
         let seq = state.last_seq;
@@ -338,6 +342,7 @@ impl Engine {
                 masker: Default::default(),
                 admission: None,
                 glass_refused: Vec::new(),
+                stopped,
             },
             handle,
         )
@@ -404,11 +409,14 @@ impl Engine {
             if self
                 .emit(Event::RunFinished {
                     outcome: RunOutcome::Failed,
-                    message: msg,
+                    message: msg.clone(),
                 })
                 .is_ok()
             {
                 self.settle().await;
+            } else {
+                // No end in the journal: the front ends learn it here.
+                let _ = self.stopped.set(msg);
             }
         }
         // Whatever the journal could still say (a fault may have stopped it),

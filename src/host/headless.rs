@@ -6,6 +6,7 @@
 //! Exit status: 0 released, 1 not released, 2 invalid plan or usage.
 
 use std::io::IsTerminal;
+use std::time::Duration;
 
 use tokio::signal::unix::Signal;
 use tokio::sync::broadcast::error::RecvError;
@@ -83,9 +84,33 @@ pub async fn drive(assembled: Assembled, signals: Signals, args: Options) -> i32
         hup,
         handle.subscribe_states(),
     ));
-    let (printed, last_line) = print_events(events, &hints, &handle, &before).await;
+    let printing = print_events(events, &hints, &handle, &before);
+    tokio::pin!(printing);
+    let mut engine_task = engine_task;
+    let (state, last_line) = tokio::select! {
+        (printed, last_line) = &mut printing => {
+            (engine_task.await.unwrap_or(printed), last_line)
+        }
+        done = &mut engine_task => {
+            // The engine ended without the end reaching its journal (it can
+            // no longer write it): what it did say is printed, then why.
+            let printed = tokio::time::timeout(Duration::from_millis(500), &mut printing).await;
+            let why = handle
+                .stopped_because()
+                .unwrap_or_else(|| "the engine stopped before the run ended".into());
+            let line = format!(
+                "✘ stopped: {why}",
+                why = crate::text::neutral::line(&why)
+            );
+            let state = match (done, printed) {
+                (Ok(s), _) => s,
+                (Err(_), Ok((s, _))) => s,
+                (Err(_), Err(_)) => RunState::replay(&before),
+            };
+            (state, Some(line))
+        }
+    };
     signals.abort();
-    let state = engine_task.await.unwrap_or(printed);
     // The engine has exited: subscribers get the last records, then the socket goes.
     if let Some(server) = server {
         server.close().await;

@@ -124,6 +124,15 @@ impl JournalWriter {
     /// Appends one record; state changes reach the disk (and the mirror,
     /// when there is one) before this returns.
     pub fn append(&mut self, rec: &Record) -> std::io::Result<()> {
+        // With a mirror, where the file ends before a state record: a record
+        // the mirror refuses is taken back out, so the two homes agree.
+        let before = match &self.mirror {
+            Some(_) if rec.event.is_state_change() => {
+                self.out.flush()?;
+                Some(self.out.get_ref().metadata()?.len())
+            }
+            _ => None,
+        };
         // The line is made once for both homes; without a mirror it goes
         // straight into the buffer (a flood costs no extra allocation).
         let line = match &self.mirror {
@@ -145,10 +154,22 @@ impl JournalWriter {
                 self.out.get_ref().sync_data()?;
             }
             self.last_flush = Instant::now();
-            self.written();
-            if let Some(m) = self.mirror.as_mut() {
-                m.state(rec, &line).map_err(std::io::Error::other)?;
+            if let Some(m) = self.mirror.as_mut()
+                && let Err(why) = m.state(rec, &line)
+            {
+                // Not journaled in the team store, so not journaled at all:
+                // the engine stops without acting on it, and a recovery
+                // (here or elsewhere) starts from what both homes hold.
+                if let Some(len) = before {
+                    let file = self.out.get_ref();
+                    file.set_len(len)?;
+                    file.sync_data()?;
+                }
+                self.last_seq = rec.seq.saturating_sub(1);
+                return Err(std::io::Error::other(why));
             }
+            // Followers (which read the file) see it once both homes hold it.
+            self.written();
         } else {
             if let Some(m) = self.mirror.as_mut() {
                 m.output(rec, &line);
@@ -178,5 +199,75 @@ impl JournalWriter {
 impl Drop for JournalWriter {
     fn drop(&mut self) {
         let _ = self.out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::event::{Actor, Event, Record, Stream};
+
+    /// A mirror that takes state records until told not to.
+    struct Refusing(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+    impl Mirror for Refusing {
+        fn state(&mut self, _: &Record, _: &str) -> Result<(), String> {
+            if self.0.load(std::sync::atomic::Ordering::SeqCst) {
+                Err("the lease lapsed".into())
+            } else {
+                Ok(())
+            }
+        }
+        fn output(&mut self, _: &Record, _: &str) {}
+    }
+
+    fn rec(seq: u64, event: Event) -> Record {
+        Record {
+            seq,
+            ts: jiff::Timestamp::now(),
+            event,
+        }
+    }
+
+    fn note(seq: u64, text: &str) -> Record {
+        rec(
+            seq,
+            Event::NoteAdded {
+                actor: Actor::engine(),
+                text: text.into(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_state_record_the_mirror_refuses_leaves_the_file_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        let mut w = JournalWriter::create(&run).unwrap();
+        let refuse = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        w.set_mirror(Box::new(Refusing(refuse.clone())));
+        w.append(&note(1, "kept")).unwrap();
+        let out = rec(
+            2,
+            Event::Output {
+                env: 0,
+                step: 0,
+                stream: Stream::Stdout,
+                line: "a line before".into(),
+                rollback: false,
+            },
+        );
+        w.append(&out).unwrap();
+        let seen = w.on_disk();
+        refuse.store(true, std::sync::atomic::Ordering::SeqCst);
+        let err = w.append(&note(3, "refused")).unwrap_err();
+        assert!(err.to_string().contains("lease lapsed"), "{err}");
+        let text = std::fs::read_to_string(run.join(JOURNAL_FILE)).unwrap();
+        assert!(
+            text.contains("kept") && text.contains("a line before"),
+            "{text}"
+        );
+        assert!(!text.contains("refused"), "{text}");
+        assert!(*seen.borrow() < 3, "followers were never told of it");
     }
 }

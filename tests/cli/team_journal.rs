@@ -317,12 +317,15 @@ impl Drop for Proxy {
     }
 }
 
-/// The team store goes away while a stage runs and comes back: the engine
-/// waits at its next state record (it does not act unjournaled), still
-/// after its lease lapsed (nobody took the run over), goes on once the
-/// store answers, and the team journal ends up equal to the file. A
-/// follower on another machine says the store is unreachable, then that it
-/// answers again, and misses nothing.
+/// The team store goes away while a stage runs and stays away until the
+/// engine's lease has lapsed: the engine waits at its next state record
+/// (it does not act unjournaled), and when the store answers again it
+/// stops without acting and says why, since another machine may be taking
+/// the run over. `slate recover` on its machine then finishes the run: no
+/// step twice, and the team journal ends up with the file's state records.
+/// A follower on another machine says the store is unreachable, then that
+/// it answers again, and misses nothing. (A shorter outage is waited out:
+/// `the_team_stores_server_stopped_and_started_again_mid_run_loses_nothing`.)
 #[test]
 fn a_team_store_that_goes_away_mid_run_and_comes_back_loses_nothing() {
     let Some(db) =
@@ -420,8 +423,33 @@ fn a_team_store_that_goes_away_mid_run_and_comes_back_loses_nothing() {
     let back = Proxy::start(proxy.port, &proxy.upstream);
     assert_eq!(back.port, proxy.port);
     let out = wait_output(run, LIMIT, &["the run"]);
-    assert!(out.status.success(), "{}", said(&out));
-    assert_eq!(alice.ledger(), ["deploy dev", "deploy prod"]);
+    assert!(!out.status.success(), "{}", said(&out));
+    assert!(
+        said(&out).contains("lease in the team store lapsed while the store was away"),
+        "{}",
+        said(&out)
+    );
+    assert_eq!(alice.ledger(), ["deploy dev"], "it stopped without acting");
+    let o = wait_output(
+        alice
+            .slate()
+            .env("SLATE_STORE", &via)
+            // The stage's end was not journaled (the store refused it), so
+            // it is the interrupted step; it did finish.
+            .args(["recover", &id, "--headless", "--interrupted", "done"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        LIMIT,
+        &["recover"],
+    );
+    assert!(o.status.success(), "{}", said(&o));
+    assert_eq!(
+        alice.ledger(),
+        ["deploy dev", "deploy prod"],
+        "no step ran twice"
+    );
     bob.wait_for("the follower to catch up and end", LIMIT, || saw("ended"));
     assert!(saw("notice false the team store answers again"));
     let followed = seen

@@ -15,11 +15,11 @@
 //! - **A server that goes away** pauses the run at its next state record
 //!   (a safe point: nothing has been acted on that is not journaled), which
 //!   is retried with backoff for up to [`STATE_PATIENCE`]; the run goes on
-//!   where it was when the server answers. If another engine took the
-//!   lease meanwhile (it lapsed and someone ran `slate recover`), the
-//!   fenced insert fails and this engine stops without acting. Past the
-//!   patience the record fails, which stops the run rather than letting
-//!   it act unjournaled.
+//!   where it was when the server answers within [`LEASE_TTL`]. Past it,
+//!   the lease has lapsed and another machine may be taking the run over:
+//!   the fence (token and a fresh heartbeat) refuses the insert and this
+//!   engine stops without acting, saying so (`Writer::lost`). Past the
+//!   patience the record fails the same way.
 //! - **Followers** are woken by `NOTIFY slate_run` carrying only the run
 //!   id and a sequence number; they read what they have not seen.
 //!
@@ -134,16 +134,24 @@ async fn insert(
     let seqs: Vec<i64> = rows.iter().map(|r| r.0).collect();
     let ts: Vec<i64> = rows.iter().map(|r| r.1).collect();
     let lines: Vec<String> = rows.iter().map(|r| text(&r.2)).collect();
+    let ttl = LEASE_TTL.as_micros() as i64;
+    // Fenced by the token *and* a lease that has not lapsed: once it has,
+    // another machine may be taking the run over (`take_lease` wants a
+    // lapsed one), so this engine must not write, and so not act, again.
     let row = c
         .query_one(
-            "WITH ins AS (
-                 INSERT INTO slate.events (run_id, seq, ts, state, record)
-                 SELECT $1, u.s, u.t, $5, u.r FROM unnest($2::bigint[], $3::bigint[], $4::text[]) AS u(s, t, r)
-                 WHERE EXISTS (SELECT 1 FROM slate.leases WHERE run_id = $1 AND token = $6)
-                 ON CONFLICT DO NOTHING RETURNING seq)
-             SELECT EXISTS (SELECT 1 FROM slate.leases WHERE run_id = $1 AND token = $6),
-                    pg_notify('slate_run', $1 || ' ' || coalesce((SELECT max(seq) FROM ins), 0)::text) IS NULL",
-            &[&text(run_id), &seqs, &ts, &lines, &state, &token],
+            &format!(
+                "WITH fresh AS (SELECT 1 FROM slate.leases
+                     WHERE run_id = $1 AND token = $6 AND heartbeat >= {NOW_US} - $7),
+                 ins AS (
+                     INSERT INTO slate.events (run_id, seq, ts, state, record)
+                     SELECT $1, u.s, u.t, $5, u.r FROM unnest($2::bigint[], $3::bigint[], $4::text[]) AS u(s, t, r)
+                     WHERE EXISTS (SELECT 1 FROM fresh)
+                     ON CONFLICT DO NOTHING RETURNING seq)
+                 SELECT EXISTS (SELECT 1 FROM fresh),
+                        pg_notify('slate_run', $1 || ' ' || coalesce((SELECT max(seq) FROM ins), 0)::text) IS NULL"
+            ),
+            &[&text(run_id), &seqs, &ts, &lines, &state, &token, &ttl],
         )
         .await?;
     Ok(row.get(0))
@@ -396,11 +404,34 @@ impl Writer {
         }
     }
 
+    /// Why this engine may not write: its lease lapsed while the store was
+    /// away (it may be being taken over), or another engine has it.
     fn lost(&self) -> String {
-        format!(
-            "run {} lost its lease in the team store: another engine drives it now, so this one stops",
-            self.run_id
-        )
+        let mine = self.conn.as_ref().and_then(|Conn { rt, client }| {
+            let (run, token) = (&self.run_id, self.token);
+            drive(rt, CALL, async move || {
+                client
+                    .query_opt(
+                        "SELECT 1 FROM slate.leases WHERE run_id = $1 AND token = $2",
+                        &[run, &token],
+                    )
+                    .await
+            })
+            .and_then(Result::ok)
+        });
+        match mine {
+            Some(Some(_)) => format!(
+                "run {run}'s lease in the team store lapsed while the store was away (not renewed for {}s), \
+                 so another machine may be taking it over: this engine stops without acting; \
+                 `slate recover {run}` here takes it over at once",
+                LEASE_TTL.as_secs(),
+                run = self.run_id
+            ),
+            _ => format!(
+                "run {} lost its lease in the team store: another engine drives it now, so this one stops",
+                self.run_id
+            ),
+        }
     }
 
     fn heartbeat(&mut self) {
@@ -413,9 +444,10 @@ impl Writer {
             client
                 .execute(
                     &format!(
-                        "UPDATE slate.leases SET heartbeat = {NOW_US} WHERE run_id = $1 AND token = $2"
+                        "UPDATE slate.leases SET heartbeat = {NOW_US}
+                         WHERE run_id = $1 AND token = $2 AND heartbeat >= {NOW_US} - $3"
                     ),
-                    &[run, &token],
+                    &[run, &token, &(LEASE_TTL.as_micros() as i64)],
                 )
                 .await
         });
