@@ -158,12 +158,22 @@ pub async fn follow(team: TeamConfig, run_id: String) -> Result<mpsc::Receiver<F
             if full {
                 continue;
             }
-            // Ended and its engine gone (the lease is let go at the very end).
+            // Ended and its engine gone: the lease let go at the very end,
+            // or lapsed (an engine that could not let it go).
             if finished {
-                let held = client
-                    .query_opt("SELECT 1 FROM slate.leases WHERE run_id = $1", &[&id])
-                    .await;
-                if matches!(held, Ok(None)) {
+                let held = tokio::time::timeout(
+                    super::CALL_TIMEOUT,
+                    client.query_opt(
+                        &format!(
+                            "SELECT 1 FROM slate.leases WHERE run_id = $1
+                             AND heartbeat >= {} - $2",
+                            super::journal::NOW_US
+                        ),
+                        &[&id, &(super::journal::LEASE_TTL.as_micros() as i64)],
+                    ),
+                )
+                .await;
+                if matches!(held, Ok(Ok(None))) {
                     let _ = tx
                         .send(Followed::Ended("the run's engine has exited".into()))
                         .await;

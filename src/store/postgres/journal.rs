@@ -61,9 +61,29 @@ enum Item {
 
 /// The engine's side of the team journal.
 pub struct TeamJournal {
-    tx: SyncSender<Item>,
+    /// `None` once dropped: the writer then flushes and lets the lease go.
+    tx: Option<SyncSender<Item>>,
     elided: Arc<AtomicU64>,
     token: i64,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How long the end of a run waits for the writer to flush and let the
+/// lease go (followers end when it is gone).
+const FINISH_WAIT: Duration = Duration::from_secs(5);
+
+impl Drop for TeamJournal {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        // The process may exit right after: the lease is let go first, so
+        // followers elsewhere see the engine gone at once, not 30 s later.
+        if let Some(w) = self.writer.take() {
+            let deadline = Instant::now() + FINISH_WAIT;
+            while !w.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
 }
 
 impl TeamJournal {
@@ -229,34 +249,39 @@ impl TeamJournal {
             beat: Instant::now(),
             elided: elided.clone(),
         };
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("team-journal".into())
             .spawn(move || writer.run(rx))
             .map_err(|e| format!("cannot start the team journal's writer: {e}"))?;
-        Ok(TeamJournal { tx, elided, token })
+        Ok(TeamJournal {
+            tx: Some(tx),
+            elided,
+            token,
+            writer: Some(writer),
+        })
     }
 }
 
 impl crate::journal::Mirror for TeamJournal {
     fn state(&mut self, rec: &Record, line: &str) -> Result<(), String> {
         let (ack, done) = sync_channel(1);
-        self.tx
-            .send(Item::State(
-                rec.seq as i64,
-                micros(rec),
-                line.to_string(),
-                ack,
-            ))
-            .map_err(|_| "the team journal's writer stopped".to_string())?;
+        let Some(tx) = self.tx.as_ref() else {
+            return Err("the team journal's writer stopped".into());
+        };
+        tx.send(Item::State(
+            rec.seq as i64,
+            micros(rec),
+            line.to_string(),
+            ack,
+        ))
+        .map_err(|_| "the team journal's writer stopped".to_string())?;
         done.recv()
             .unwrap_or_else(|_| Err("the team journal's writer stopped".into()))
     }
 
     fn output(&mut self, rec: &Record, line: &str) {
-        match self
-            .tx
-            .try_send(Item::Output(rec.seq as i64, micros(rec), line.to_string()))
-        {
+        let Some(tx) = self.tx.as_ref() else { return };
+        match tx.try_send(Item::Output(rec.seq as i64, micros(rec), line.to_string())) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 let n = self.elided.fetch_add(1, Ordering::Relaxed);
@@ -466,6 +491,9 @@ impl Writer {
     /// The engine is done with the run: its lease goes, so a recovery
     /// anywhere need not wait it out.
     fn release(&mut self) {
+        if self.conn.as_ref().is_none_or(|c| c.client.is_closed()) {
+            self.conn = connect(&self.team).ok();
+        }
         let Some(Conn { rt, client }) = self.conn.as_ref() else {
             return;
         };
