@@ -21,20 +21,28 @@ pub async fn command(state_dir: &Path, run: &str, action: Action) -> i32 {
         Err(e) => return through_team(run, action, &e.to_string()).await,
     };
     match crate::control::client::command(&dir, action, "cli").await {
-        Ok(Ok(what)) => {
-            crate::say!("{what}");
-            ACCEPTED
-        }
-        Ok(Err(why)) => {
-            crate::warn_user!("slate: refused: {why}");
-            REFUSED
-        }
+        Ok(reply) => answered(reply),
         Err(ClientError::NotActive(_)) => {
             crate::warn_user!("slate: {}", runs::not_served(&dir));
             USAGE
         }
         Err(e) => {
             crate::warn_user!("slate: {e}");
+            REFUSED
+        }
+    }
+}
+
+/// The engine's answer, said (neutralised, as everything `say!` and
+/// `warn_user!` print); the exit status.
+fn answered(reply: crate::engine::Reply) -> i32 {
+    match reply {
+        Ok(what) => {
+            crate::say!("{what}");
+            ACCEPTED
+        }
+        Err(why) => {
+            crate::warn_user!("slate: refused: {why}");
             REFUSED
         }
     }
@@ -63,16 +71,9 @@ async fn through_team(run: &str, action: Action, here: &str) -> i32 {
     })
     .await;
     match asked {
-        Ok(Ok(Ok(what))) => {
-            crate::say!("{}", crate::text::neutral::line(&what));
-            ACCEPTED
-        }
-        Ok(Ok(Err(why))) => {
-            crate::warn_user!("slate: refused: {}", crate::text::neutral::line(&why));
-            REFUSED
-        }
+        Ok(Ok(reply)) => answered(reply),
         Ok(Err((why, code))) => {
-            crate::warn_user!("slate: {}", crate::text::neutral::line(&why));
+            crate::warn_user!("slate: {why}");
             code
         }
         Err(e) => {

@@ -127,10 +127,8 @@ fn import(team: &TeamConfig, state_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Names as the database has them may hold anything: shown neutralised.
-fn shown(s: &str) -> std::borrow::Cow<'_, str> {
-    crate::text::neutral::line(s)
-}
+// Names as the database has them may hold anything: `say!` neutralises
+// every line it prints.
 
 fn grant(team: &TeamConfig, role: &str, level: Level, person: &str) -> Result<(), String> {
     if role.trim().is_empty() || person.trim().is_empty() {
@@ -142,22 +140,17 @@ fn grant(team: &TeamConfig, role: &str, level: Level, person: &str) -> Result<()
         Level::Steer => "may watch the team's runs and steer them",
         Level::Run => "may watch, steer and run releases",
     };
-    crate::say!(
-        "Role {} ({}) {what} in {}.",
-        shown(role),
-        shown(person),
-        team.shown()
-    );
+    crate::say!("Role {} ({}) {what} in {}.", role, person, team.shown());
     Ok(())
 }
 
 fn revoke(team: &TeamConfig, role: &str) -> Result<(), String> {
     if members::revoke(team, role)? {
-        crate::say!("Role {} is no longer in the team.", shown(role));
+        crate::say!("Role {} is no longer in the team.", role);
     } else {
         crate::say!(
             "Role {} was not a member; its rights in the team store are gone anyway.",
-            shown(role)
+            role
         );
     }
     Ok(())
@@ -178,10 +171,10 @@ fn list(team: &TeamConfig, json: bool) -> Result<(), String> {
     for m in &all {
         crate::say!(
             "{:<20} {:<6} {:<20} granted by {} at {}",
-            shown(&m.role),
+            m.role,
             m.level,
-            shown(&m.person),
-            shown(&m.granted_by),
+            m.person,
+            m.granted_by,
             m.granted_at
         );
     }

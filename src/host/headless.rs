@@ -98,10 +98,7 @@ pub async fn drive(assembled: Assembled, signals: Signals, args: Options) -> i32
             let why = handle
                 .stopped_because()
                 .unwrap_or_else(|| "the engine stopped before the run ended".into());
-            let line = format!(
-                "✘ stopped: {why}",
-                why = crate::text::neutral::line(&why)
-            );
+            let line = format!("✘ stopped: {why}");
             let state = match (done, printed) {
                 (Ok(s), _) => s,
                 (Err(_), Ok((s, _))) => s,

@@ -42,16 +42,9 @@ pub fn fetch(state_dir: &Path, run: &str) -> Result<(PathBuf, String), Option<St
         .mode(0o600)
         .open(&path)
         .map_err(|e| Some(format!("{}: {e}", path.display())))?;
-    let mut out = std::io::BufWriter::new(file);
-    reader::export(&team, &id, &mut out)
-        .and_then(|_| {
-            use std::io::Write;
-            out.flush().map_err(|e| e.to_string())?;
-            out.get_ref().sync_all().map_err(|e| e.to_string())
-        })
-        .map_err(|e| {
-            let _ = std::fs::remove_dir_all(&dir);
-            Some(format!("cannot read run {id} from the team journal: {e}"))
-        })?;
+    reader::export_to(&team, &id, file).map_err(|e| {
+        let _ = std::fs::remove_dir_all(&dir);
+        Some(format!("cannot read run {id} from the team journal: {e}"))
+    })?;
     Ok((dir, there))
 }

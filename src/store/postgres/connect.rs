@@ -59,6 +59,18 @@ where
     }
 }
 
+/// One call on a connection of its own (connected, used, dropped), bounded
+/// by `limit`; `f`'s error, or why the server could not be asked.
+pub(super) fn once<T: Send>(
+    team: &TeamConfig,
+    limit: Duration,
+    f: impl AsyncFnOnce(&mut Client) -> Result<T, String> + Send,
+) -> Result<T, String> {
+    let Conn { rt, mut client } = connect(team).map_err(|e| e.to_string())?;
+    drive(&rt, limit, async move || f(&mut client).await)
+        .unwrap_or_else(|| Err("the team store did not answer".into()))
+}
+
 pub(super) fn connect(team: &TeamConfig) -> Result<Conn, StoreError> {
     let shown = team.shown();
     let c = team.connect().map_err(StoreError::Other)?;

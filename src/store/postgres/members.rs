@@ -21,7 +21,7 @@
 
 use tokio_postgres::Client;
 
-use super::connect::{Conn, connect, describe, drive};
+use super::connect::{describe, once};
 use super::{CALL_TIMEOUT, StoreError, TeamConfig, text};
 
 /// What a role may do.
@@ -89,16 +89,6 @@ fn revokes(role: &str) -> String {
     )
 }
 
-fn call<T: Send>(
-    team: &TeamConfig,
-    f: impl AsyncFnOnce(&mut Client) -> Result<T, String> + Send,
-) -> Result<T, String> {
-    let conn = connect(team).map_err(|e| e.to_string())?;
-    let Conn { rt, mut client } = conn;
-    drive(&rt, CALL_TIMEOUT, async move || f(&mut client).await)
-        .unwrap_or_else(|| Err("the team store did not answer".into()))
-}
-
 /// Whether the server has a role of that name.
 async fn role_exists(
     tx: &tokio_postgres::Transaction<'_>,
@@ -113,7 +103,7 @@ async fn role_exists(
 /// `slate store grant ROLE LEVEL [--as PERSON]`: one transaction.
 pub fn grant(team: &TeamConfig, role: &str, level: Level, person: &str) -> Result<(), String> {
     let (role, person) = (text(role), text(person));
-    call(team, async |c: &mut Client| {
+    once(team, CALL_TIMEOUT, async |c: &mut Client| {
         let tx = c.transaction().await.map_err(|e| describe(&e))?;
         if !role_exists(&tx, &role).await.map_err(|e| describe(&e))? {
             return Err(format!(
@@ -139,7 +129,7 @@ pub fn grant(team: &TeamConfig, role: &str, level: Level, person: &str) -> Resul
 /// `slate store revoke ROLE`: takes every right back; whether it was a member.
 pub fn revoke(team: &TeamConfig, role: &str) -> Result<bool, String> {
     let role = text(role);
-    call(team, async |c: &mut Client| {
+    once(team, CALL_TIMEOUT, async |c: &mut Client| {
         let tx = c.transaction().await.map_err(|e| describe(&e))?;
         if role_exists(&tx, &role).await.map_err(|e| describe(&e))? {
             tx.batch_execute(&revokes(&role))
@@ -166,7 +156,7 @@ pub struct Member {
 }
 
 pub fn list(team: &TeamConfig) -> Result<Vec<Member>, String> {
-    call(team, async |c: &mut Client| {
+    once(team, CALL_TIMEOUT, async |c: &mut Client| {
         let rows = c
             .query(
                 "SELECT role, level, person, granted_by, to_char(granted_at AT TIME ZONE 'UTC',
@@ -226,7 +216,7 @@ pub(super) fn roles_of(who: &str) -> String {
 }
 
 pub fn whoami(team: &TeamConfig) -> Result<Me, StoreError> {
-    call(team, async |c: &mut Client| {
+    once(team, CALL_TIMEOUT, async |c: &mut Client| {
         let role: String = c
             .query_one("SELECT session_user::text", &[])
             .await

@@ -3,7 +3,7 @@
 //! other machines' engines drive (`slate status`). Each is one call on a
 //! connection of its own, bounded in time.
 
-use super::connect::{Conn, connect, describe, drive};
+use super::connect::{Conn, connect, describe, drive, once};
 use super::journal::NOW_US;
 use super::{TeamConfig, text};
 
@@ -12,25 +12,18 @@ const CALL: std::time::Duration = super::journal::CALL;
 /// The run ids in the team journal that `prefix` names: exactly one, or
 /// why not.
 pub fn resolve(team: &TeamConfig, prefix: &str) -> Result<String, String> {
-    let conn = connect(team).map_err(|e| e.to_string())?;
-    let Conn { rt, client } = &conn;
     let p = text(prefix);
-    let p = &p;
-    let found = drive(rt, CALL, async move || {
+    let rows = once(team, CALL, async |client| {
         client
             .query(
                 "SELECT run_id FROM slate.leases WHERE left(run_id, length($1)) = $1
                  UNION SELECT DISTINCT run_id FROM slate.events WHERE seq = 1 AND left(run_id, length($1)) = $1
                  ORDER BY 1 LIMIT 2",
-                &[p],
+                &[&p],
             )
             .await
-    });
-    let rows = match found {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => return Err(describe(&e)),
-        None => return Err("the team store did not answer".into()),
-    };
+            .map_err(|e| describe(&e))
+    })?;
     match rows.len() {
         0 => Err(format!("no run {prefix} in the team journal either")),
         1 => Ok(rows[0].get(0)),
@@ -97,11 +90,8 @@ pub struct Elsewhere {
 
 /// The runs whose engines hold a lease from a machine other than `origin`.
 pub fn elsewhere(team: &TeamConfig, origin: &str) -> Result<Vec<Elsewhere>, String> {
-    let conn = connect(team).map_err(|e| e.to_string())?;
-    let Conn { rt, client } = &conn;
     let o = text(origin);
-    let o = &o;
-    let rows = drive(rt, CALL, async move || {
+    let rows = once(team, CALL, async |client| {
         client
             .query(
                 &format!(
@@ -109,69 +99,54 @@ pub fn elsewhere(team: &TeamConfig, origin: &str) -> Result<Vec<Elsewhere>, Stri
                      FROM slate.leases l LEFT JOIN slate.runs r ON r.run_id = l.run_id
                      WHERE l.origin <> $1 ORDER BY l.run_id LIMIT 200"
                 ),
-                &[o],
+                &[&o],
             )
             .await
-    });
-    match rows {
-        Some(Ok(rows)) => Ok(rows
-            .iter()
-            .map(|r| Elsewhere {
-                run_id: r.get(0),
-                origin: r.get(1),
-                release: r.get(2),
-                version: r.get(3),
-                renewed: r.get::<_, i64>(4).max(0),
-            })
-            .collect()),
-        Some(Err(e)) => Err(describe(&e)),
-        None => Err("the team store did not answer".into()),
-    }
+            .map_err(|e| describe(&e))
+    })?;
+    Ok(rows
+        .iter()
+        .map(|r| Elsewhere {
+            run_id: r.get(0),
+            origin: r.get(1),
+            release: r.get(2),
+            version: r.get(3),
+            renewed: r.get::<_, i64>(4).max(0),
+        })
+        .collect())
 }
 
 /// Who holds the lease of `run_id` and how many seconds ago it was renewed.
 pub fn lease(team: &TeamConfig, run_id: &str) -> Result<Option<(String, i64)>, String> {
-    let conn = connect(team).map_err(|e| e.to_string())?;
-    let Conn { rt, client } = &conn;
     let id = text(run_id);
-    let id = &id;
-    match drive(rt, CALL, async move || {
+    let row = once(team, CALL, async |client| {
         client
             .query_opt(
                 &format!(
                     "SELECT origin, ({NOW_US} - heartbeat) / 1000000 FROM slate.leases WHERE run_id = $1"
                 ),
-                &[id],
+                &[&id],
             )
             .await
-    }) {
-        Some(Ok(row)) => Ok(row.map(|r| (r.get(0), r.get::<_, i64>(1).max(0)))),
-        Some(Err(e)) => Err(describe(&e)),
-        None => Err("the team store did not answer".into()),
-    }
+            .map_err(|e| describe(&e))
+    })?;
+    Ok(row.map(|r| (r.get(0), r.get::<_, i64>(1).max(0))))
 }
 
 /// The state records of `run_id` in the team journal, in order (output
 /// left out: what a board or an approval dialog needs of a run that is on
 /// another machine). A row that does not parse is skipped and logged.
 pub fn states(team: &TeamConfig, run_id: &str) -> Result<Vec<crate::engine::Record>, String> {
-    let conn = connect(team).map_err(|e| e.to_string())?;
-    let Conn { rt, client } = &conn;
     let id = text(run_id);
-    let id = &id;
-    let rows = drive(rt, CALL, async move || {
+    let rows = once(team, CALL, async |client| {
         client
             .query(
                 "SELECT seq, record FROM slate.events WHERE run_id = $1 AND state ORDER BY seq",
-                &[id],
+                &[&id],
             )
             .await
-    });
-    let rows = match rows {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => return Err(describe(&e)),
-        None => return Err("the team store did not answer".into()),
-    };
+            .map_err(|e| describe(&e))
+    })?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let line: String = r.get(1);
@@ -183,6 +158,16 @@ pub fn states(team: &TeamConfig, run_id: &str) -> Result<Vec<crate::engine::Reco
         }
     }
     Ok(out)
+}
+
+/// The team journal of `run_id` written into `file` and synced: a journal
+/// file a run directory here can hold.
+pub fn export_to(team: &TeamConfig, run_id: &str, file: std::fs::File) -> Result<(), String> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(file);
+    export(team, run_id, &mut out)?;
+    out.flush().map_err(|e| e.to_string())?;
+    out.get_ref().sync_all().map_err(|e| e.to_string())
 }
 
 /// Where copies of team runs read from this machine go (never `runs/`:
@@ -198,7 +183,6 @@ pub fn copy_here(
     state_dir: &std::path::Path,
     run: &str,
 ) -> Result<Option<std::path::PathBuf>, String> {
-    use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let Some(team) = super::configured(&crate::paths::config_dir())? else {
         return Ok(None);
@@ -218,9 +202,7 @@ pub fn copy_here(
         .mode(0o600)
         .open(&part)
         .map_err(|e| format!("{}: {e}", part.display()))?;
-    let mut out = std::io::BufWriter::new(file);
-    let written = export(&team, &id, &mut out)
-        .and_then(|_| out.flush().map_err(|e| e.to_string()))
+    let written = export_to(&team, &id, file)
         .and_then(|()| std::fs::rename(&part, &path).map_err(|e| e.to_string()));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&part);
