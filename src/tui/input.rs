@@ -24,12 +24,19 @@ pub struct Input {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// How long a stopping reader is waited for: one poll, and some.
+/// How long a stopping reader is waited for. It is woken at once (see
+/// [`wake_reader`]); this only bounds a wake that went astray.
 const STOP_WAIT: Duration = Duration::from_millis(300);
+
+/// How long the reader sleeps in one poll when nothing happens. It is woken
+/// early for a stop, so this is only a safety net: a reader parked at a
+/// waiting gate for an hour wakes 3,600 times, not 36,000.
+const POLL_SAFETY: Duration = Duration::from_secs(1);
 
 impl Drop for Input {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        wake_reader();
         // The next reader of this terminal (the cockpit the board hands it
         // to, the board again after it) must not race this one for a key:
         // whichever thread reads a key gets it, and a stopping one drops it.
@@ -53,9 +60,11 @@ pub fn spawn() -> Input {
         .name("slate-input".into())
         .spawn(move || {
             while !flag.load(Ordering::SeqCst) {
-                // The timeout only bounds how long a stop request waits.
-                match event::poll(Duration::from_millis(100)) {
+                match event::poll(POLL_SAFETY) {
                     Ok(false) => {}
+                    // Woken to stop: whatever is ready stays in crossterm's
+                    // queue for the next reader.
+                    Ok(true) if flag.load(Ordering::SeqCst) => return,
                     Ok(true) => {
                         let ev = event::read();
                         let failed = ev.is_err();
@@ -75,6 +84,17 @@ pub fn spawn() -> Input {
         events,
         stop,
         thread: Some(thread),
+    }
+}
+
+/// Ends the reader's poll now. crossterm's poll offers no waker of its
+/// own (only its async `EventStream` has one), but it watches SIGWINCH on
+/// the same descriptor set it waits on, so raising SIGWINCH in this
+/// process wakes it with a resize of the same size. That resize stays
+/// queued for the next reader, which redraws at the size it already has.
+fn wake_reader() {
+    if let Err(e) = nix::sys::signal::raise(nix::sys::signal::Signal::SIGWINCH) {
+        tracing::info!(error = %e, "cannot wake the terminal reader");
     }
 }
 

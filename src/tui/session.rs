@@ -13,8 +13,10 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use super::input::{self, Input};
 use super::terminal::{self, Screen};
 
-/// How often a silent terminal is checked for a hang-up.
-const HANGUP_CHECK: Duration = Duration::from_millis(250);
+/// How often a silent terminal is checked for a hang-up. The kernel's
+/// SIGHUP usually says so first; this catches a hang-up whose SIGHUP went
+/// elsewhere, and is kept rare because an idle cockpit wakes for it.
+const HANGUP_CHECK: Duration = Duration::from_secs(1);
 
 /// What the terminal (or a signal) brought.
 #[derive(Debug, Clone, PartialEq, Eq)]
