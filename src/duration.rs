@@ -4,9 +4,10 @@
 //! seconds up to a minute, then two units at most: "0.4s", "45s",
 //! "3m 12s", "1h 04m", "2d 3h".
 //!
-//! A clock that counts a wait (a gate, a pause) is [`wait`]: seconds for
-//! the first ten minutes, so it can be quoted ("waiting 42s"), then
-//! minutes, so a release parked for an hour redraws once a minute.
+//! A clock still counting (a gate's wait, a pause, a running step or run)
+//! is [`wait`]: whole seconds for the first ten minutes, so it can be
+//! quoted ("waiting 42s") and moves once a second, then minutes, so a
+//! release parked for an hour redraws once a minute.
 
 /// A duration in milliseconds, as people read it.
 pub fn human(ms: u64) -> String {

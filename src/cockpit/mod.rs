@@ -64,13 +64,13 @@ pub struct CockpitArgs {
     pub theme: Option<String>,
 }
 
-/// When the loop looks at the clock next: a spinner (a step running) or a
-/// replay playing moves every [`TICK`]; otherwise only a seconds counter
-/// can change, so the loop wakes once a second, just after the second
-/// turns — a cockpit parked at a gate for an hour wakes 3,600 times, not
-/// 14,400.
-fn next_wake(app: &App, running: bool) -> Duration {
-    if running || app.replay.is_some() {
+/// When the loop looks at the clock next: a replay playing moves every
+/// [`TICK`]; otherwise only spinners and seconds counters change, and they
+/// change together once a second, just after the second turns — a cockpit
+/// parked at a gate for an hour wakes 3,600 times, not 14,400, and one
+/// watching an analysis over SSH gets one frame a second for them, not four.
+fn next_wake(app: &App) -> Duration {
+    if app.replay.is_some() {
         return TICK;
     }
     let into = u64::try_from(app.now.subsec_millisecond()).unwrap_or(0) % 1000;
@@ -234,7 +234,7 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
                     }
                     last_second = second;
                 }
-                next_tick = tokio::time::Instant::now() + next_wake(app, running);
+                next_tick = tokio::time::Instant::now() + next_wake(app);
             }
             _ = tokio::time::sleep_until(redraw_at), if wait_draw => {}
             _ = tokio::time::sleep_until(reveal_at), if wait_reveal => {}

@@ -28,17 +28,11 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     };
     let elapsed = match (r.started, r.finished) {
         (Some(a), Some(b)) => fmt_ms(b.duration_since(a).as_millis().max(0) as u64),
-        // Nothing moves while the run waits for people: its clock goes coarse,
-        // and the wait's own clock (below) is the one that counts seconds.
-        (Some(a), None)
-            if matches!(
-                r.status,
-                RunStatus::WaitingApproval | RunStatus::Paused | RunStatus::Blocked
-            ) =>
-        {
-            crate::duration::coarse(since_ms(app, a))
-        }
-        (Some(a), None) => fmt_ms(since_ms(app, a)),
+        // The run's clock counts minutes while it goes on: the seconds are
+        // counted by what is happening now (the step's clock in the
+        // pipeline, the wait's below), so one counter on screen moves each
+        // second, and watching over SSH costs a few bytes for it, not two.
+        (Some(a), None) => crate::duration::coarse(since_ms(app, a)),
         _ => String::new(),
     };
     let release = if r.release.is_empty() {

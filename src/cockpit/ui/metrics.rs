@@ -155,7 +155,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         y += 1;
         if y < inner.bottom() {
             let data: Vec<u64> = c.samples.iter().map(|(ms, _)| (*ms).max(1)).collect();
-            let data = &data[data.len().saturating_sub(w)..];
+            let data = &data[spark::window(data.len(), w)..];
             frame.render_widget(
                 Sparkline::default()
                     .data(data)

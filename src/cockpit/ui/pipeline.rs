@@ -42,16 +42,21 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     for (i, s) in view.steps.iter().enumerate() {
         let (glyph, style) = step_glyph(app, s.state);
         let mut spans = vec![Span::styled(format!("{glyph} "), style)];
-        let elapsed = match (s.state, s.started, s.duration_ms) {
-            (StepState::Running | StepState::Waiting, Some(st), _) => Some(since_ms(app, st)),
+        let counting = matches!(s.state, StepState::Running | StepState::Waiting);
+        let elapsed = match (counting, s.started, s.duration_ms) {
+            (true, Some(st), _) => Some(since_ms(app, st)),
             (_, _, Some(d)) => Some(d),
             _ => None,
         };
         let mut right = String::new();
         if let Some(e) = elapsed {
             // The header counts the gate's wait in seconds; here minutes do.
+            // A clock still counting shows whole seconds (it moves once a
+            // second); a finished step keeps its tenths ("0.4s").
             right = if s.state == StepState::Waiting && s.kind == "gate" {
                 crate::duration::coarse(e)
+            } else if counting {
+                crate::duration::wait(e)
             } else {
                 fmt_ms(e)
             };

@@ -12,14 +12,30 @@ const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '
 const ROWS: usize = 2;
 const LEVELS: f64 = (ROWS * 8) as f64;
 
-/// Rows top first. `samples` newest last; only the last `width` are drawn.
+/// Where the drawn samples start: `0` until `len` samples fill `width`
+/// columns, then the window jumps on by half a width at a time instead of
+/// sliding by one. Sliding moves every column with each sample, so an
+/// analysis sampling once a second rewrote its whole sparkline every second
+/// (over SSH, most of what watching one cost); paged, a sample writes its
+/// own column, and the whole line moves once per half a width of samples.
+/// The newest sample is always drawn.
+pub fn window(len: usize, width: usize) -> usize {
+    if len <= width || width == 0 {
+        return 0;
+    }
+    let page = (width / 2).max(1);
+    (len - width).div_ceil(page) * page
+}
+
+/// Rows top first. `samples` newest last; the newest that fit are drawn,
+/// paged (see [`window`]).
 pub fn rows(
     samples: &[(Option<f64>, Judgement)],
     threshold: Option<f64>,
     width: usize,
     t: &Theme,
 ) -> Vec<Line<'static>> {
-    let shown = &samples[samples.len().saturating_sub(width)..];
+    let shown = &samples[window(samples.len(), width)..];
     let max = shown
         .iter()
         .filter_map(|(v, _)| *v)
@@ -124,5 +140,61 @@ mod tests {
         let rows = text(&rows(&s, None, 4, &t));
         assert_eq!(rows[1].chars().count(), 4);
         assert_eq!(rows[0], "▅▆▇█");
+    }
+
+    #[test]
+    fn a_full_sparkline_pages_by_half_its_width_and_always_shows_the_newest() {
+        // Filling up: everything from the first sample.
+        assert_eq!(window(0, 10), 0);
+        assert_eq!(window(10, 10), 0);
+        // One past full: the window jumps half a width, not one sample.
+        assert_eq!(window(11, 10), 5);
+        // The next samples append to the right of the same window.
+        for len in 11..=15 {
+            assert_eq!(window(len, 10), 5, "len {len}");
+        }
+        assert_eq!(window(16, 10), 10);
+        for (len, width) in [
+            (11, 10),
+            (1000, 7),
+            (1000, 1),
+            (3, 2),
+            (101, 120),
+            (500, 120),
+        ] {
+            let start = window(len, width);
+            assert!(
+                len - start <= width,
+                "len {len} width {width}: {} drawn",
+                len - start
+            );
+            assert!(start < len, "the newest sample is drawn");
+        }
+        assert_eq!(window(5, 0), 0);
+    }
+
+    #[test]
+    fn a_new_sample_in_a_full_sparkline_changes_only_its_own_column() {
+        let t = Theme::monochrome();
+        // Values that differ column to column; the threshold fixes the scale.
+        let s: Vec<_> = (0..25)
+            .map(|i| (Some((i % 4) as f64 * 2.0 + 1.0), Judgement::Pass))
+            .collect();
+        let before = text(&rows(&s[..23], Some(8.0), 20, &t));
+        let after = text(&rows(&s[..24], Some(8.0), 20, &t));
+        let changed = |a: &str, b: &str| {
+            let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+            (0..a.len().max(b.len()))
+                .filter(|&i| a.get(i) != b.get(i))
+                .count()
+        };
+        for r in 0..2 {
+            assert!(
+                changed(&before[r], &after[r]) <= 1,
+                "row {r}: {:?} -> {:?}",
+                before[r],
+                after[r]
+            );
+        }
     }
 }
