@@ -13,7 +13,10 @@ baseline measured in the same run. See docs/PERFORMANCE.md.
      then minutes (budget 10 B/s): with --minutes-clock a second set of runs
      waits until the gate has waited ten minutes and measures again (adds
      about ten minutes).
-  2. the first complete frame of `slate run`, from the fork.
+  2. the first complete frame of `slate run`, from the fork, at --size and
+     at 80x24; beside it (issue 22), the time until the screen is settled
+     (unchanged for 100 ms) for slate and for the peers Debian packages
+     (btop, htop; skipped when not installed), interleaved run by run.
   3. a flood of --lines lines (assets/bench/flood.toml) under slate at --size,
      against the same command redirected to a file, and printed straight
      into a terminal (a detached tmux at --size; skipped without tmux).
@@ -34,9 +37,13 @@ Budgets 1 and 6 count bytes paced by clocks (counter ticks, the stage's
 sleeps), not by CPU speed, so their runs all go side by side; the timed
 budgets (2, 3, 4, 5) run one session at a time. With the defaults the whole
 script takes about two and a half minutes on 2 cores, and prints its wall time.
+
+--load N runs N busy loops beside everything timed (issue 22 measures at
+N = 2 on two cores, a load average of about 2, as well as quiet).
 """
 
 import argparse
+import atexit
 import calendar
 import fcntl
 import glob
@@ -360,6 +367,76 @@ def first_frame(binary, cols, rows):
     finally:
         s.quit()
         shutil.rmtree(home, ignore_errors=True)
+
+
+# How long a screen must stay unchanged for its first frame to count as
+# drawn: every program measured (slate, btop, htop) writes its next update
+# a second or more later, and its first frame's pieces within a few ms.
+SETTLE = 0.1
+
+# The terminal programs Debian packages that the first frame is measured
+# beside (issue 22): each draws a full screen of its own at start.
+PEERS = ("btop", "htop")
+
+
+def settled_frame(argv, cols, rows, env=None):
+    """ms from the fork to the last byte of the first burst of output, the
+    screen then unchanged for SETTLE s; any program, so peers are timed the
+    same way as slate. None if it wrote nothing within 20 s."""
+    home = tempfile.mkdtemp(prefix="slate-bench-settle-")
+    s = Slate(argv[0], argv[1:], home, cols, rows, dict(env or {}, HOME=home))
+    try:
+        until = time.monotonic() + 20
+        while time.monotonic() < until:
+            s.pump(0.01)
+            if s.stamps and time.monotonic() - s.stamps[-1][0] >= SETTLE:
+                return 1000 * (s.stamps[-1][0] - s.started)
+        return None
+    finally:
+        s.quit()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def first_frames(binary, sizes, runs):
+    """Budget 2 beside the peers, interleaved run by run so that each
+    figure and its baseline see the same machine. Per size: slate's first
+    complete frame (its synchronized update holding the release's name),
+    slate's screen settled, and each installed peer's screen settled."""
+    peers = [p for p in PEERS if shutil.which(p)]
+    plan = os.path.join(ROOT, "assets/bench/gate.toml")
+    out = {}
+    for cols, rows in sizes:
+        got = {"slate": [], "slate settled": [], **{p: [] for p in peers}}
+        for i in range(runs):
+            order = ["slate", "slate settled", *peers]
+            random.Random(i).shuffle(order)
+            for who in order:
+                if who == "slate":
+                    got[who].append(first_frame(binary, cols, rows))
+                elif who == "slate settled":
+                    got[who].append(settled_frame([binary, "run", plan], cols, rows))
+                else:
+                    got[who].append(settled_frame([shutil.which(who)], cols, rows))
+        out[(cols, rows)] = {k: [x for x in v if x is not None] for k, v in got.items()}
+    return out
+
+
+class Load:
+    """`n` busy loops at normal priority, started by the bench itself, so
+    "under load" means the same thing on every machine (two on a two-core
+    machine: a load average of about 2)."""
+
+    def __init__(self, n):
+        self.procs = [
+            subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)
+        ]
+        if self.procs:
+            time.sleep(1.0)  # let them take their cores before anything is timed
+
+    def stop(self):
+        for p in self.procs:
+            p.kill()
+            p.wait()
 
 
 # ---------------------------------------------------------------------------
@@ -705,6 +782,9 @@ def main():
     p.add_argument("--presses", type=int, default=40, help="most keypresses per run (budget 4)")
     p.add_argument("--size", default="200x50", help="terminal of budgets 1 to 5 (budget 6 is at 120x40)")
     p.add_argument("--only", default="1,2,3,4,5,6", help="comma list of budgets to measure")
+    p.add_argument(
+        "--load", type=int, default=0, help="busy loops the bench runs beside everything it times (issue 22: 2)"
+    )
     a = p.parse_args()
     cols, rows = map(int, a.size.split("x"))
     try:
@@ -715,12 +795,30 @@ def main():
         p.error("--only takes budget numbers from 1 to 6")
     med = statistics.median
 
+    load = Load(a.load)
+    atexit.register(load.stop)
+    if a.load:
+        print(f"under load: {a.load} busy loops started by the bench; load average {os.getloadavg()[0]:.1f}", flush=True)
+
     if 2 in only:
-        frames = [first_frame(a.bin, cols, rows) for _ in range(a.runs)]
-        print(
-            f"2. first frame: median {med(frames):.1f} ms (runs: {', '.join(f'{x:.1f}' for x in frames)}); budget 25 ms",
-            flush=True,
-        )
+        sizes = [(cols, rows)] + ([(80, 24)] if (cols, rows) != (80, 24) else [])
+        for (w, h), got in first_frames(a.bin, sizes, a.runs).items():
+            slate_ms = got.pop("slate")
+            print(
+                f"2. first frame at {w}x{h}: median {med(slate_ms):.1f} ms (runs: {', '.join(f'{x:.1f}' for x in slate_ms)}); budget 25 ms",
+                flush=True,
+            )
+            ours = got.pop("slate settled")
+            peers = {k: med(v) for k, v in got.items() if v}
+            line = f"   screen settled ({SETTLE * 1000:.0f} ms unchanged): slate {med(ours):.1f} ms"
+            for k, v in peers.items():
+                line += f", {k} {v:.1f} ms"
+            if peers:
+                best = min(peers, key=peers.get)
+                line += f"; slate / best peer ({best}) = {med(ours) / peers[best]:.2f}x (goal <= 1)"
+            else:
+                line += "; no peer installed (apt-get install btop htop)"
+            print(line, flush=True)
 
     if only & {1, 6}:
         idles, trickles = quiet(a.bin, 1 in only, 6 in only, a.runs, a.idle, cols, rows, a.minutes_clock)
@@ -801,6 +899,8 @@ def main():
         else:
             print(f"4. keypress: no press made: the flood of {a.key_lines:,} lines ended before the first", flush=True)
 
+    if a.load:
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}", flush=True)
     print(f"total wall time {time.monotonic() - wall:.0f} s")
 
 

@@ -14,6 +14,7 @@ pub mod attach;
 pub mod config;
 pub mod dialog;
 mod feed;
+mod frames;
 mod freezes;
 pub mod keymap;
 pub mod logs;
@@ -53,8 +54,6 @@ pub fn attach_asked() -> Option<String> {
     ATTACH_NEXT.lock().unwrap_or_else(|p| p.into_inner()).take()
 }
 
-/// Floods are coalesced into at most this many frames a second.
-const MAX_FPS: u64 = 30;
 const TICK: Duration = Duration::from_millis(250);
 /// New output is shown at most this often while the log follows (see
 /// [`App::pace_logs`]); the first line after a quiet spell at once.
@@ -168,8 +167,7 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
         app.view.size = size;
     }
     let mut next_tick = tokio::time::Instant::now() + TICK;
-    let frame_gap = Duration::from_millis(1000 / MAX_FPS);
-    let mut last_draw = tokio::time::Instant::now() - frame_gap;
+    let mut frames = frames::Frames::new(tokio::time::Instant::now());
     app.pace_logs();
     let mut last_reveal = tokio::time::Instant::now() - LOG_GAP;
     let mut left = Left::Quit;
@@ -177,7 +175,7 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
     let mut last_second = 0i64;
 
     while !quit {
-        let redraw_at = last_draw + frame_gap;
+        let redraw_at = frames.next_at(tokio::time::Instant::now());
         let reveal_at = last_reveal + LOG_GAP;
         let wait_reveal = app.logs_pending && !tui.gone();
         let wait_draw = app.dirty && !tui.gone();
@@ -274,14 +272,15 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
         }
         if app.dirty
             && !tui.gone()
-            && (answer_now || tokio::time::Instant::now() >= last_draw + frame_gap)
+            && (answer_now
+                || frames.next_at(tokio::time::Instant::now()) <= tokio::time::Instant::now())
         {
             if !tui.draw(|f| ui::draw(f, app)) {
                 left = Left::HungUp;
                 quit = true;
             }
             app.dirty = false;
-            last_draw = tokio::time::Instant::now();
+            frames.drawn(tokio::time::Instant::now());
         }
     }
     drop(tui);

@@ -100,7 +100,17 @@ pub struct EngineOptions {
     /// Recovery on another machine than the dead engine's (a team run):
     /// that machine, whose leftover processes this one cannot stop.
     pub foreign: Option<String>,
+    /// How many records the every-record channel ([`EngineHandle::subscribe`])
+    /// keeps for a client that falls behind. tokio allocates and writes every
+    /// slot when the channel is made, about 400 bytes a record: 65,536 are
+    /// 26 MB and most of 10 ms before the run's first record. The headless
+    /// printer, which prints every line, wants them; an engine host whose
+    /// followers read the journal file (the cockpit's) keeps a few.
+    pub every_record_buffer: usize,
 }
+
+/// The every-record channel's size for a client that prints every line.
+pub const EVERY_RECORD_BUFFER: usize = 65_536;
 
 impl EngineOptions {
     pub fn new(plan_path: impl Into<String>, state_dir: impl Into<PathBuf>, actor: Actor) -> Self {
@@ -121,6 +131,7 @@ impl EngineOptions {
             rollback_to: None,
             unpin: None,
             foreign: None,
+            every_record_buffer: EVERY_RECORD_BUFFER,
         }
     }
 }
@@ -298,7 +309,7 @@ impl Engine {
             .collect();
         let (cmd_tx, cmds) = mpsc::channel(256);
         let cmd_weak = cmd_tx.downgrade();
-        let (events, _) = broadcast::channel(65_536);
+        let (events, _) = broadcast::channel(opts.every_record_buffer.max(16));
         let (states, _) = broadcast::channel(4_096);
         let holds = hold::Holds::new();
         let stopped = std::sync::Arc::new(std::sync::OnceLock::new());

@@ -49,6 +49,10 @@ pub struct Shape {
     pub linger: bool,
     /// Without a control socket nobody can steer or even see the run.
     pub socket_required: bool,
+    /// A client here takes every record from the engine (the headless
+    /// printer); otherwise followers read the journal file and the engine
+    /// keeps a small every-record channel (see `EngineOptions::every_record_buffer`).
+    pub prints_every_record: bool,
 }
 
 /// Why a run could not be assembled: the lines to show, and the exit status.
@@ -324,6 +328,9 @@ fn options(plan_path: String, shape: &Shape, state_dir: &Path, actor: &Actor) ->
     let mut opts = EngineOptions::new(plan_path, state_dir, actor.clone());
     opts.unattended = shape.unattended;
     opts.linger = shape.linger;
+    if !shape.prints_every_record {
+        opts.every_record_buffer = 1_024;
+    }
     opts
 }
 

@@ -61,12 +61,14 @@ impl Front {
                 unattended: Unattended::FailClosed,
                 linger: false,
                 socket_required: false,
+                prints_every_record: true,
             },
             Front::Serve => Shape {
                 via: "cockpit",
                 unattended: Unattended::Wait,
                 linger: true,
                 socket_required: true,
+                prints_every_record: false,
             },
         }
     }

@@ -813,3 +813,31 @@ kind = "manual"
         "the engine host used {used} clock ticks of CPU in 2 s at a gate: it is spinning"
     );
 }
+
+/// The engine host behind a cockpit keeps no buffer for clients it does not
+/// have: its every-record channel held 65,536 records, allocated and
+/// written before the run's first record (26 MB, most of 10 ms of its
+/// start-up; `docs/PERFORMANCE.md`). The cockpit reads the journal file,
+/// so the host keeps a small one. Its peak resident size at a gate was
+/// 58 MB in a debug build with the big channel and is 33 MB without it.
+#[test]
+fn the_engine_host_behind_a_cockpit_stays_small_at_a_gate() {
+    let mut c = Cockpit::start(&gated_plan(false), 100, 30);
+    let recs = c.wait_for_journal("\"type\":\"gate_waiting\"", WAIT);
+    let host = recs
+        .iter()
+        .find(|r| r["event"]["type"] == "run_started")
+        .and_then(|r| r["event"]["pid"].as_i64())
+        .expect("run_started names the host's pid");
+    let status = fs::read_to_string(format!("/proc/{host}/status")).unwrap();
+    let peak_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status");
+    assert!(
+        peak_kb < 45 * 1024,
+        "the engine host peaked at {} MB waiting at a gate",
+        peak_kb / 1024
+    );
+}
