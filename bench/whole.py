@@ -785,7 +785,14 @@ def main():
     p.add_argument(
         "--load", type=int, default=0, help="busy loops the bench runs beside everything it times (issue 22: 2)"
     )
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="CI: every measure once, on tiny sizes, with one busy loop; the figures mean nothing",
+    )
     a = p.parse_args()
+    if a.smoke:
+        a.runs, a.idle, a.lines, a.key_lines, a.presses, a.load = 1, 2, 2_000, 20_000, 3, max(a.load, 1)
     cols, rows = map(int, a.size.split("x"))
     try:
         only = {int(b) for b in a.only.split(",") if b.strip()}
