@@ -63,10 +63,17 @@ pub struct Tail {
     partial: Vec<u8>,
 }
 
-/// One read: complete lines, and whether the file already holds more.
+/// One read: complete lines, whether the file already holds more, and
+/// whether it holds at least another whole chunk (the reader is behind).
 pub struct Chunk {
     pub lines: Vec<u8>,
     pub more: bool,
+    /// A whole [`CHUNK`] or more waits beyond this read. Only then is an
+    /// eliding subscriber sent none of this read's output: a file that
+    /// merely grew while it was read (a run's first records land a
+    /// millisecond apart) is not a flood, and eliding then cost the
+    /// cockpit lines it had room for.
+    pub behind: bool,
 }
 
 impl Tail {
@@ -95,8 +102,12 @@ impl Tail {
         self.offset += n as u64;
         let cut = memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1);
         self.partial = buf.split_off(cut);
-        let more = self.file.metadata()?.len() > self.offset;
-        Ok(Chunk { lines: buf, more })
+        let waiting = self.file.metadata()?.len().saturating_sub(self.offset);
+        Ok(Chunk {
+            lines: buf,
+            more: waiting > 0,
+            behind: waiting >= CHUNK as u64,
+        })
     }
 }
 
@@ -255,6 +266,24 @@ mod tests {
     fn a_line_that_is_not_a_record_is_an_error() {
         let text = journal() + "{\"nope\":1}\n";
         assert!(render(text.as_bytes(), 1, None).is_err());
+    }
+
+    #[test]
+    fn a_file_that_grew_a_little_past_a_read_is_not_a_reader_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let line = format!("{}\n", "x".repeat(99));
+        // A whole chunk and a few lines more: the read takes the chunk, and
+        // the few lines wait (as when the run appends while it is read).
+        let lines = CHUNK / line.len() + 3;
+        std::fs::write(&path, line.repeat(lines)).unwrap();
+        let first = Tail::open(&path).unwrap().read().unwrap();
+        assert!(first.more, "more waits beyond the read");
+        assert!(!first.behind, "but not a whole chunk: its output is sent");
+        // Two chunks and more: the first read's output is not worth sending.
+        std::fs::write(&path, line.repeat(lines + CHUNK / line.len())).unwrap();
+        let first = Tail::open(&path).unwrap().read().unwrap();
+        assert!(first.more && first.behind);
     }
 
     #[test]

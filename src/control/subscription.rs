@@ -209,8 +209,8 @@ async fn send_on_disk(
         let from = *next;
         let (t, read) = tokio::task::spawn_blocking(move || {
             let read = t.read().map_err(|e| e.to_string()).and_then(|chunk| {
-                // Behind by more than this chunk: none of its output is worth sending.
-                let keep = elide.then_some(if chunk.more { 0 } else { follow::KEEP });
+                // Behind by more than a chunk: none of this one's output is worth sending.
+                let keep = elide.then_some(if chunk.behind { 0 } else { follow::KEEP });
                 follow::render(&chunk.lines, from, keep)
                     .map(|(bytes, last)| (bytes, last, chunk.more))
             });

@@ -39,7 +39,8 @@ impl Drop for Input {
         wake_reader();
         // The next reader of this terminal (the cockpit the board hands it
         // to, the board again after it) must not race this one for a key:
-        // whichever thread reads a key gets it, and a stopping one drops it.
+        // whichever thread reads a key gets it, so this one is woken, reads
+        // nothing more, and is waited for.
         let deadline = std::time::Instant::now() + STOP_WAIT;
         if let Some(t) = self.thread.take() {
             while !t.is_finished() && std::time::Instant::now() < deadline {
