@@ -183,6 +183,10 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
         // A key is answered at once; the frame cap is for floods, not for people.
         let mut answer_now = false;
         tokio::select! {
+            // The terminal first: a key waiting is answered before the next
+            // batch of a flood's records (the batches are bounded, keys are
+            // people's pace, so nothing else starves).
+            biased;
             ev = tui.next() => match ev {
                 TuiEvent::Key(k) => {
                     feed.sync(app);
@@ -219,7 +223,6 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
                 // Without a terminal nobody can quit by hand; the run is not ours to keep.
                 TuiEvent::Gone => left = Left::HungUp,
             },
-            msg = feed.next() => effects.extend(feed.take(msg, app)),
             _ = tokio::time::sleep_until(next_tick) => {
                 feed.sync(app);
                 let running = app.run.envs.iter().any(|e| e.steps.iter().any(|s| s.state == crate::engine::state::StepState::Running));
@@ -234,6 +237,9 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
                 }
                 next_tick = tokio::time::Instant::now() + next_wake(app);
             }
+            // After the clock (ready once a second, so a flood cannot starve
+            // it) and before the frame and reveal timers.
+            msg = feed.next() => effects.extend(feed.take(msg, app)),
             _ = tokio::time::sleep_until(redraw_at), if wait_draw => {}
             _ = tokio::time::sleep_until(reveal_at), if wait_reveal => {}
         }

@@ -68,6 +68,9 @@ pub fn spawn() -> Input {
                     Ok(true) if flag.load(Ordering::SeqCst) => return,
                     Ok(true) => {
                         let ev = event::read();
+                        if matches!(ev, Ok(Event::Key(_) | Event::Paste(_))) {
+                            WAITING.store(true, Ordering::SeqCst);
+                        }
                         let failed = ev.is_err();
                         if flag.load(Ordering::SeqCst) || tx.blocking_send(ev).is_err() || failed {
                             return;
@@ -97,6 +100,21 @@ fn wake_reader() {
     if let Err(e) = nix::sys::signal::raise(nix::sys::signal::Signal::SIGWINCH) {
         tracing::info!(error = %e, "cannot wake the terminal reader");
     }
+}
+
+/// A key (or paste) read from the terminal and not yet taken by the loop.
+pub(crate) static WAITING: AtomicBool = AtomicBool::new(false);
+
+/// Whether a key is waiting for the loop: work the loop does in bounded
+/// batches (applying a flood's records) stops early for it, so a key
+/// pressed during a flood is answered before the next batch.
+pub fn key_waiting() -> bool {
+    WAITING.load(Ordering::Relaxed)
+}
+
+/// The loop took what was waiting.
+pub fn key_taken() {
+    WAITING.store(false, Ordering::SeqCst);
 }
 
 /// Whether the terminal on stdin has hung up (checked without reading).

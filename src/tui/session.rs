@@ -93,7 +93,12 @@ impl Tui {
                 return std::future::pending().await;
             };
             let ev = tokio::select! {
-                ev = input.events.recv() => ev,
+                ev = input.events.recv() => {
+                    if input.events.is_empty() {
+                        input::key_taken();
+                    }
+                    ev
+                }
                 _ = self.term.recv() => return TuiEvent::Stop("SIGTERM"),
                 _ = self.int.recv() => return TuiEvent::Stop("SIGINT"),
                 // The kernel hangs the terminal up before it sends SIGHUP;
