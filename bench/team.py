@@ -98,8 +98,10 @@ import termios
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procstat import TICK, cpu_seconds, percentile, rss_mb  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TICK = os.sysconf("SC_CLK_TCK")
 SIZE = (200, 50)  # the attached cockpit's terminal
 
 
@@ -107,11 +109,6 @@ SIZE = (200, 50)  # the attached cockpit's terminal
 # Helpers
 # ---------------------------------------------------------------------------
 
-
-def percentile(xs, p):
-    """Nearest rank: with 40 samples, p99 is the slowest."""
-    xs = sorted(xs)
-    return xs[max(0, math.ceil(p / 100 * len(xs)) - 1)]
 
 
 def ms(x):
@@ -139,22 +136,6 @@ def loadavg():
         return "?"
 
 
-def cpu_of(pid):
-    try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def rss_mb(pid):
-    try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def postgres_cpus():
@@ -415,7 +396,7 @@ class Attached:
     def sample(self):
         self.peak = max(self.peak, rss_mb(self.pid))
         if not self.reaped:
-            self.cpu = max(self.cpu, cpu_of(self.pid))
+            self.cpu = max(self.cpu, cpu_seconds(self.pid))
 
     def quit(self):
         """`q`, then killed if it has not gone within 3 s (pty.fork made it a session and group leader)."""

@@ -39,7 +39,8 @@ budgets (2, 3, 4, 5) run one session at a time. With the defaults the whole
 script takes about two and a half minutes on 2 cores, and prints its wall time.
 
 --load N runs N busy loops beside everything timed (issue 22 measures at
-N = 2 on two cores, a load average of about 2, as well as quiet).
+N = 2 on two cores, a load average of about 2, as well as quiet). --smoke
+runs every measure once on tiny sizes, for CI: the figures mean nothing.
 """
 
 import argparse
@@ -63,10 +64,12 @@ import sys
 import tempfile
 import termios
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procstat import cpu_seconds, percentile, rss_mb  # noqa: E402
 import unicodedata
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TICK = os.sysconf("SC_CLK_TCK")
 END_OF_FRAME = b"\x1b[?2026l"  # the end of a synchronized update
 # The start of the help overlay's title (src/cockpit/ui/modal.rs). ratatui
 # skips cells that did not change, so a marker could be split by cursor moves
@@ -243,22 +246,6 @@ def quit_all(sessions):
         s.closed = True
 
 
-def cpu_seconds(pid):
-    try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
-    except (OSError, IndexError):
-        return 0.0
-
-
-def rss_mb(pid):
-    try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def records(text):
@@ -286,11 +273,6 @@ def written_between(s, start, end):
             after = n
     return after - before
 
-
-def percentile(xs, p):
-    """Nearest rank: with 120 samples, p99 is the second slowest."""
-    xs = sorted(xs)
-    return xs[max(0, math.ceil(p / 100 * len(xs)) - 1)]
 
 
 def latency_summary(xs):

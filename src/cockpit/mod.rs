@@ -276,11 +276,8 @@ async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
             app.reveal_logs();
             last_reveal = tokio::time::Instant::now();
         }
-        if app.dirty
-            && !tui.gone()
-            && (answer_now
-                || frames.next_at(tokio::time::Instant::now()) <= tokio::time::Instant::now())
-        {
+        let now = tokio::time::Instant::now();
+        if app.dirty && !tui.gone() && (answer_now || frames.next_at(now) <= now) {
             if !tui.draw(|f| ui::draw(f, app)) {
                 left = Left::HungUp;
                 quit = true;
