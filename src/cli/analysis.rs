@@ -7,7 +7,7 @@ use crate::explain::{self, Explained};
 use crate::text::neutral;
 
 pub fn run(state_dir: &Path, run: &str, env: Option<&str>, json: bool) -> i32 {
-    let journal = match crate::runs::open(state_dir, run) {
+    let journal = match crate::runs::open_states(state_dir, run) {
         Ok(j) => j,
         Err(e) => {
             crate::warn_user!("slate: {}", e.message);

@@ -212,6 +212,15 @@ fn show_of_a_flooded_run_counts_every_line_in_bounded_memory() {
     assert!(text.contains("big 2.0.0"), "{text}");
     assert!(peak_kb < BOUND_KB, "slate show peaked at {peak_kb} KiB");
 
+    // The other readers of a finished run skip the output as well: an
+    // analysis explains analysis records, a dossier counts lines.
+    let (text, peak_kb) = measured(&sandbox, &["analysis", "latest"]);
+    assert!(text.contains("no analysis ran"), "{text}");
+    assert!(peak_kb < BOUND_KB, "slate analysis peaked at {peak_kb} KiB");
+    let (text, peak_kb) = measured(&sandbox, &["dossier", "latest"]);
+    assert!(text.contains("big 2.0.0"), "{text}");
+    assert!(peak_kb < BOUND_KB, "slate dossier peaked at {peak_kb} KiB");
+
     replay_reads_a_flood_back_a_window_at_a_time(&sandbox);
 }
 
