@@ -201,6 +201,7 @@ async fn board(
                             theme: app.theme.clone(),
                             read_only: false,
                             launched: false,
+                            screen: None,
                         };
                         let code = match (&team, dir.exists()) {
                             // A run another machine's engine drives.

@@ -34,7 +34,11 @@ pub struct DemoArgs {
 /// that host), prepares it, runs it, and stops its fleet.
 pub fn run(args: DemoArgs, state_dir: &Path, config_dir: &Path) -> i32 {
     if !args.headless && !args.serve {
-        return super::launch_cockpit(args.theme, state_dir, config_dir);
+        let cockpit = crate::cockpit::CockpitArgs {
+            theme: args.theme,
+            plan: Some(outline(args.scenario, args.fast)),
+        };
+        return super::launch_cockpit(cockpit, state_dir, config_dir);
     }
     let serve = args.serve;
     super::host_block_on(serve, demo(args, state_dir))
@@ -159,6 +163,23 @@ pub struct Ports {
     pub canary: u16,
     /// The `hooks` instance, which receives the plan's notifications.
     pub hooks: u16,
+}
+
+/// The demo's plan as its engine host will write it, for the cockpit to
+/// outline while that host starts: ports are the host's to pick (and hold),
+/// and no part of the outline shows one.
+fn outline(scenario: Scenario, fast: bool) -> crate::cockpit::Outline {
+    let ports = Ports {
+        dev: 1,
+        staging: 2,
+        prod: 3,
+        canary: 4,
+        hooks: 5,
+    };
+    crate::cockpit::Outline::Text {
+        source: render(scenario, fast, ports),
+        file: "demo plan".into(),
+    }
 }
 
 /// Fills in the template.
@@ -297,6 +318,36 @@ mod tests {
                 assert_eq!(plan.channels.len(), 1);
                 assert_eq!(plan.channels[0].url, "http://127.0.0.1:18005/hooks");
                 assert!(plan.communication.cadence.is_some());
+            }
+        }
+    }
+
+    /// The cockpit's outline of the demo loads, and is the plan the host
+    /// runs but for its ports: the same release and steps.
+    #[test]
+    fn the_outline_is_the_demos_plan_but_for_its_ports() {
+        let ports = Ports {
+            dev: 18001,
+            staging: 18002,
+            prod: 18003,
+            canary: 18004,
+            hooks: 18005,
+        };
+        for scenario in [Scenario::Good, Scenario::BadCanary] {
+            for fast in [false, true] {
+                let crate::cockpit::Outline::Text { source, file } = outline(scenario, fast) else {
+                    panic!("the demo's outline is its text");
+                };
+                let outlined = crate::plan::parse(&source, &file, ".".into())
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let run =
+                    crate::plan::parse(&render(scenario, fast, ports), "demo.toml", ".".into())
+                        .unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(outlined.release, run.release);
+                assert_eq!(
+                    crate::engine::outline(&outlined),
+                    crate::engine::outline(&run)
+                );
             }
         }
     }

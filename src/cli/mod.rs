@@ -401,12 +401,9 @@ fn tell_stderr(line: &str) {
 /// `slate run PLAN`, `slate demo` and `slate recover RUN` in the cockpit:
 /// starts the engine host with this process's own arguments (plus
 /// `--serve`) and attaches to its run.
-fn launch_cockpit(theme: Option<String>, state_dir: &Path, config_dir: &Path) -> i32 {
+fn launch_cockpit(args: crate::cockpit::CockpitArgs, state_dir: &Path, config_dir: &Path) -> i32 {
     let host_args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     block_on(crate::cockpit::launch(
-        host_args,
-        crate::cockpit::CockpitArgs { theme },
-        state_dir,
-        config_dir,
+        host_args, args, state_dir, config_dir,
     ))
 }

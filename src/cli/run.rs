@@ -25,7 +25,14 @@ pub struct RecoverArgs {
 
 pub fn run(args: RunArgs, state_dir: &Path, config_dir: &Path) -> i32 {
     if !args.headless && !args.serve {
-        return super::launch_cockpit(args.theme, state_dir, config_dir);
+        let cockpit = crate::cockpit::CockpitArgs {
+            theme: args.theme,
+            plan: Some(crate::cockpit::Outline::File {
+                path: args.plan,
+                set: args.set,
+            }),
+        };
+        return super::launch_cockpit(cockpit, state_dir, config_dir);
     }
     let source = Source::Plan {
         set: args.set.clone(),
@@ -70,7 +77,11 @@ pub fn rollback_to(ask: host::rollback_to::Ask, json: bool, serve: bool, state_d
 
 pub fn recover(args: RecoverArgs, state_dir: &Path, config_dir: &Path) -> i32 {
     if !args.headless && !args.serve {
-        return super::launch_cockpit(args.theme, state_dir, config_dir);
+        let cockpit = crate::cockpit::CockpitArgs {
+            theme: args.theme,
+            plan: None,
+        };
+        return super::launch_cockpit(cockpit, state_dir, config_dir);
     }
     let source = Source::Recover {
         run: args.run,

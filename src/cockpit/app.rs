@@ -229,6 +229,21 @@ impl App {
         }
     }
 
+    /// The cockpit before its run exists: the plan's outline
+    /// ([`RunState::outlined`]), which `slate run` draws while the engine
+    /// host starts.
+    pub fn outlined(plan: Plan, keymap: Keymap, theme: Theme) -> Self {
+        let mut app = App::new(plan, keymap, theme);
+        let r = &app.plan.release;
+        app.run = RunState::outlined(
+            &r.name,
+            &r.version,
+            &r.previous_version,
+            &crate::engine::outline(&app.plan),
+        );
+        app
+    }
+
     /// Who follows the run now, as the run's socket says (a reducer like
     /// `apply_record`, for a fact that is not journaled). Names are
     /// neutralised again here: the header draws them as they are.

@@ -49,6 +49,10 @@ pub struct Opening {
     /// This process started the run's engine host (`slate run`, `slate
     /// demo`): a run that ends while the cockpit is open gives the exit status.
     pub launched: bool,
+    /// The terminal, when it is already taken: `slate run` draws its plan's
+    /// outline while the engine host starts, and the cockpit draws the run
+    /// over it. Handed back (dropped) before anything is printed.
+    pub screen: Option<crate::tui::Tui>,
 }
 
 /// What the attach feed waited for.
@@ -126,6 +130,7 @@ pub async fn run(args: AttachArgs, state_dir: &Path, config_dir: &Path) -> i32 {
         theme,
         read_only: args.read_only,
         launched: false,
+        screen: None,
     };
     match remote {
         Some(team) => open_remote(run_dir, team, opening).await,
@@ -196,6 +201,7 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
     let session = match Session::open(&run_dir, how).await {
         Ok(s) => s,
         Err(ClientError::NotActive(_)) => {
+            drop(o);
             err(&format!(
                 "slate: {}; `slate replay {run_id}` shows what happened",
                 crate::runs::not_served(&run_dir)
@@ -203,6 +209,7 @@ pub async fn open(run_dir: PathBuf, o: Opening) -> i32 {
             return 2;
         }
         Err(e) => {
+            drop(o);
             err(&format!("slate: {e}"));
             return 1;
         }
@@ -218,9 +225,15 @@ async fn followed(
     run_id: String,
     mut records: mpsc::Receiver<Followed>,
     commands: Commands,
-    o: Opening,
+    mut o: Opening,
     remote: bool,
 ) -> i32 {
+    // Anything printed before the loop must reach the terminal's own screen.
+    let mut screen = o.screen.take();
+    let mut fail = |line: String| {
+        screen = None;
+        err(&line);
+    };
     // Who is here may be said before the first record; it is kept for the app.
     let mut present = None;
     let first = loop {
@@ -232,25 +245,25 @@ async fn followed(
     let first = match first {
         Ok(Some(Followed::Record(r))) => r,
         Ok(Some(Followed::Ended(why))) => {
-            err(&format!("slate: run {run_id}: {why}"));
+            fail(format!("slate: run {run_id}: {why}"));
             return 1;
         }
         _ => {
-            err(&format!("slate: run {run_id} sent nothing to follow"));
+            fail(format!("slate: run {run_id} sent nothing to follow"));
             return 1;
         }
     };
     let plan = match crate::runs::recorded_plan(std::slice::from_ref(&first)) {
         Some(Ok(p)) => p,
         Some(Err(e)) => {
-            err(&format!("slate: run {run_id}: its plan no longer loads:"));
+            fail(format!("slate: run {run_id}: its plan no longer loads:"));
             for l in e.lines() {
                 err(&l);
             }
             return 1;
         }
         None => {
-            err(&format!(
+            fail(format!(
                 "slate: run {run_id}: its journal does not begin with the run's start"
             ));
             return 1;
@@ -276,7 +289,7 @@ async fn followed(
         commands.clone(),
         freezes,
     )));
-    let left = match super::drive(&mut app, &mut feed).await {
+    let left = match super::drive(&mut app, &mut feed, screen).await {
         Ok(left) => left,
         Err(e) => {
             err(&format!("slate: {e}"));

@@ -25,7 +25,7 @@ pub mod ui;
 mod verbs;
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::output::err;
@@ -61,6 +61,22 @@ const LOG_GAP: Duration = Duration::from_millis(500);
 
 pub struct CockpitArgs {
     pub theme: Option<String>,
+    /// The plan whose outline is drawn while the engine host starts;
+    /// `None` for `slate recover`, whose host finds the plan in a journal.
+    pub plan: Option<Outline>,
+}
+
+/// The plan the engine host will run, as this process can load it.
+pub enum Outline {
+    /// `slate run PLAN` and its `--set NAME=VALUE` values (with a cockpit,
+    /// `slate run` takes no pre-approvals).
+    File {
+        path: PathBuf,
+        set: Vec<(String, String)>,
+    },
+    /// A plan's text: the demo's, filled in as its host fills it in, but
+    /// for the loopback ports only the host holds (the outline shows none).
+    Text { source: String, file: String },
 }
 
 /// When the loop looks at the clock next: a replay playing moves every
@@ -91,7 +107,9 @@ pub enum Left {
 
 /// `slate run PLAN` and `slate demo`: starts the engine host (this binary,
 /// `host_args` plus `--serve`), waits for its handshake, then opens the
-/// cockpit on its run like `slate attach`. The exit status is the run's
+/// cockpit on its run like `slate attach`. Meanwhile, given the plan, it
+/// draws the plan's outline (status starting): the first frame does not
+/// wait for a second process to start and answer. The exit status is the run's
 /// (0 released, 1 not) if it ended while the cockpit was open, 0 after a
 /// detach, the host's if it failed (2 invalid plan), 2 without a terminal.
 pub async fn launch(
@@ -112,31 +130,62 @@ pub async fn launch(
         return 2;
     };
     let state = state_dir.to_path_buf();
-    let started = tokio::task::spawn_blocking(move || crate::host::start(&host_args, &state)).await;
-    let ready = match started {
+    let starting = tokio::task::spawn_blocking(move || crate::host::start(&host_args, &state));
+    let screen = args
+        .plan
+        .and_then(|plan| outline(&plan, &user.keymap, &theme));
+    let ready = match starting.await {
         Ok(Ok(ready)) => ready,
         Ok(Err(failed)) => {
+            drop(screen);
             for l in &failed.lines {
                 err(l);
             }
             return failed.code;
         }
         Err(e) => {
+            drop(screen);
             err(&format!("slate: {e}"));
             return 1;
         }
     };
     tracing::info!(run_dir = %ready.run_dir.display(), pid = ready.pid, "attaching to the engine host");
-    attach::open(
+    let code = attach::open(
         ready.run_dir,
         attach::Opening {
             keymap: user.keymap,
             theme,
             read_only: false,
             launched: true,
+            screen,
         },
     )
-    .await
+    .await;
+    // After the cockpit, where a line cannot land on a drawn screen.
+    for l in &ready.said {
+        err(l);
+    }
+    code
+}
+
+/// Takes the terminal and draws the outline of the plan `o` names, loaded
+/// as the engine host will load it, while the host starts. `None` (the
+/// terminal left alone) when the plan does not load: the host says why on
+/// the terminal's own screen, as it does without a cockpit.
+fn outline(o: &Outline, keymap: &keymap::Keymap, theme: &Theme) -> Option<Tui> {
+    let plan = match o {
+        Outline::File { path, set } => crate::plan::load_file_with(path, set),
+        Outline::Text { source, file } => crate::plan::parse(source, file, PathBuf::new()),
+    }
+    .ok()?;
+    let mut app = App::outlined(plan, keymap.clone(), theme.clone());
+    app.now = jiff::Timestamp::now();
+    let mut tui = Tui::enter().ok()?;
+    if let Some(size) = tui.size() {
+        app.view.size = size;
+    }
+    tui.draw(|f| ui::draw(f, &app));
+    Some(tui)
 }
 
 /// The user's config.toml, its problems reported.
@@ -157,11 +206,14 @@ fn load_theme(arg: Option<String>, user: &config::UserConfig, config_dir: &Path)
         .ok()
 }
 
-/// Takes the terminal, runs the loop until the app quits or the terminal
-/// goes away, and hands the terminal back. Errs (with the terminal
-/// untouched) if it could not start.
-async fn drive(app: &mut App, feed: &mut Feed) -> Result<Left, String> {
-    let mut tui = Tui::enter()?;
+/// Takes the terminal (unless `screen` already holds it), runs the loop
+/// until the app quits or the terminal goes away, and hands the terminal
+/// back. Errs (with the terminal untouched) if it could not start.
+async fn drive(app: &mut App, feed: &mut Feed, screen: Option<Tui>) -> Result<Left, String> {
+    let mut tui = match screen {
+        Some(tui) => tui,
+        None => Tui::enter()?,
+    };
     feed.sync(app);
     if let Some(size) = tui.size() {
         app.view.size = size;

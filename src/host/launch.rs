@@ -18,6 +18,9 @@ pub const READY_WAIT: Duration = Duration::from_secs(20);
 pub struct Ready {
     pub run_dir: PathBuf,
     pub pid: u32,
+    /// Lines the host wrote before its handshake, for the caller to print
+    /// where they cannot land on a screen it has drawn.
+    pub said: Vec<String>,
 }
 
 /// The host did not get ready: what it said (or why we gave up) and the
@@ -96,12 +99,10 @@ pub fn start(args: &[OsString], state_dir: &Path) -> Result<Ready, Failed> {
             Ok(Some(line)) => match line.strip_prefix(READY) {
                 Some(dir) => {
                     reap(child);
-                    for l in &lines {
-                        crate::output::err(l);
-                    }
                     return Ok(Ready {
                         run_dir: PathBuf::from(dir),
                         pid,
+                        said: lines,
                     });
                 }
                 None => lines.push(line),

@@ -841,3 +841,78 @@ fn the_engine_host_behind_a_cockpit_stays_small_at_a_gate() {
         peak_kb / 1024
     );
 }
+
+/// `slate run`'s first frame is the plan's outline, drawn before the
+/// engine host (a second process) has started and answered: the release,
+/// its environments and steps, and a status that says the run is starting,
+/// not that it runs (issue 22). The run's own state is drawn over it.
+#[test]
+fn the_first_frame_is_the_plans_outline_while_the_engine_starts() {
+    let mut c = Cockpit::start(&gated_plan(false), 120, 40);
+    c.wait_for_screen("WAITING FOR APPROVAL", WAIT);
+    let raw = c.term.raw();
+    // The first frame is one synchronized update (it is far over the
+    // size below which a frame goes without one).
+    let end = raw
+        .find("\u{1b}[?2026l")
+        .expect("a synchronized update ends the first frame");
+    let mut first = vt100::Parser::new(40, 120, 0);
+    first.process(&raw.as_bytes()[..end]);
+    let first = first.screen().contents();
+    assert!(
+        line_with(&first, " slate svc 2.0.0").contains("STARTING"),
+        "the first frame says the run is starting:\n{first}"
+    );
+    for name in [
+        "dev",
+        "prod",
+        "1.0.0 → 2.0.0",
+        "deploy",
+        "smoke",
+        "0/2 steps pending",
+    ] {
+        assert!(first.contains(name), "the outline shows {name}:\n{first}");
+    }
+    assert!(
+        !first.contains("RUNNING") && !first.contains("WAITING"),
+        "the outline claims nothing the run has not done:\n{first}"
+    );
+    // Then the run's records, drawn over it: nothing of the outline's
+    // status is left behind.
+    let now = c.screen_text();
+    assert!(!now.contains("STARTING"), "{now}");
+    c.send(b"q");
+    c.wait_for_screen("Quit", WAIT);
+}
+
+/// A plan that does not load draws no outline: the terminal's own screen
+/// is never left, and the engine host's diagnostics (`file:line:col`) are
+/// printed there once, with usage's status.
+#[test]
+fn a_plan_that_does_not_load_draws_no_outline_first() {
+    let home = TempDir::new().expect("tempdir");
+    let dir = TempDir::new().expect("tempdir");
+    let plan = dir.path().join("plan.toml");
+    let text = gated_plan(false).replace("name = \"smoke\"", "name = \"smoke\"\ncomand = 'true'");
+    fs::write(&plan, text).expect("write plan");
+    let term = Term::builder(&["run", plan.to_str().expect("utf-8 temp path")])
+        .size(100, 30)
+        .cwd(dir.path())
+        .env("SLATE_HOME", home.path())
+        .tag(&unique())
+        .budget(TEST_BUDGET)
+        .start();
+    let status = term.wait_exit(EXIT_WAIT);
+    let screen = term.screen();
+    assert_eq!(status.exit_code(), 2, "{status:?}\n{screen}");
+    assert!(
+        !term.raw().contains("\u{1b}[?1049h"),
+        "the alternate screen was entered for a plan that does not load:\n{screen}"
+    );
+    assert_eq!(
+        screen.matches("plan.toml:").count(),
+        1,
+        "one diagnostic, at its place:\n{screen}"
+    );
+    assert!(screen.contains("comand"), "{screen}");
+}

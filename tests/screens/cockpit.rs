@@ -334,6 +334,27 @@ fn main_screen_80x24_waiting_at_the_prod_gate() {
     insta::assert_snapshot!("main_80x24_at_gate", term.backend());
 }
 
+/// `slate run`'s first frame, before the engine host has answered: the
+/// plan's outline, every step pending, the run said to be starting (no id,
+/// no clock, nothing waiting).
+#[test]
+fn the_plans_outline_before_the_run_exists_80x24() {
+    let plan = slate::plan::parse(PLAN, "release.toml", std::path::PathBuf::from("/tmp")).unwrap();
+    let mut app = App::outlined(
+        plan,
+        slate::cockpit::keymap::Keymap::default(),
+        theme("default"),
+    );
+    let term = render(&mut app, 80, 24);
+    let screen = text(term.backend().buffer());
+    assert!(screen.contains("STARTING"), "{screen}");
+    assert!(screen.contains("0/5 steps pending"), "{screen}");
+    for claim in ["RUNNING", "WAITING", "<1m", "ago"] {
+        assert!(!screen.contains(claim), "{claim}:\n{screen}");
+    }
+    insta::assert_snapshot!("outline_80x24_starting", term.backend());
+}
+
 #[test]
 fn main_screen_160x48_waiting_at_the_prod_gate() {
     let mut app = at_gate(theme("default"));

@@ -126,7 +126,7 @@ pub async fn run(args: ReplayArgs, state_dir: &Path, config_dir: &Path) -> i32 {
         app.toast(w, true);
     }
     let mut feed = Feed::Replay(ReplayFeed::new(replay));
-    if let Err(e) = super::drive(&mut app, &mut feed).await {
+    if let Err(e) = super::drive(&mut app, &mut feed, None).await {
         err(&format!("slate: {e}"));
         return 1;
     }

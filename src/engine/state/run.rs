@@ -112,6 +112,29 @@ pub(super) fn apply(s: &mut RunState, event: &Event, ts: Timestamp) {
     }
 }
 
+impl RunState {
+    /// The run its plan outlines, before any record: the release, each
+    /// environment's steps as the engine will walk them (`outline`), all
+    /// pending, status `Starting`; no id, no starter, no clock, since no
+    /// run exists yet. The cockpit draws it while the engine host starts,
+    /// and replaces it with the state the run's records build.
+    pub fn outlined(
+        release: &str,
+        version: &str,
+        previous_version: &str,
+        environments: &[EnvOutline],
+    ) -> RunState {
+        RunState {
+            release: release.to_string(),
+            version: version.to_string(),
+            previous_version: previous_version.to_string(),
+            status: RunStatus::Starting,
+            envs: environments.iter().map(env_view).collect(),
+            ..RunState::default()
+        }
+    }
+}
+
 /// An environment as `RunStarted` outlines it, before anything ran.
 fn env_view(e: &EnvOutline) -> EnvView {
     EnvView {
