@@ -1338,6 +1338,72 @@ fn delivery_queries_answer_the_same_on_both_stores() {
     }
 }
 
+/// The ledger's reads put NULL where SQLite does (no start: after every
+/// dated row; no time it went live: never before one that has it), at any
+/// limit: `history` and `live` answer the same on both stores.
+#[test]
+fn ledger_reads_answer_the_same_on_both_stores() {
+    let db = db_or_skip!("ledger_reads_answer_the_same_on_both_stores");
+    slate::store::postgres::init(&team(&db)).unwrap();
+    let machine = tempfile::TempDir::new().unwrap();
+    let pg = PgStore::open(&team(&db), machine.path()).unwrap();
+    let dir = tempfile::TempDir::new().unwrap();
+    let (lite, _) = slate::store::sqlite::SqliteStore::open(&dir.path().join("store.db")).unwrap();
+    let mut runs = delivery_history();
+    // Deployed with no time it went live (nor a start): alone in its place,
+    // and beside rows that have one.
+    for (run_id, env) in [
+        ("20260107-100000.000-d007", "qa"),
+        ("20260108-100000.000-d008", "prod"),
+    ] {
+        let mut d = deployment(run_id, "svc", env, "3.0", None);
+        d.reach = Reach::Deployed;
+        runs.push(record(
+            summary(run_id, "svc", Outcome::Released),
+            3,
+            vec![d],
+        ));
+    }
+    for r in &runs {
+        pg.put_run(r).unwrap();
+        lite.put_run(r).unwrap();
+    }
+    let ids = |v: Vec<Deployment>| -> Vec<String> { v.into_iter().map(|d| d.run_id).collect() };
+    let places = lite.places(None).unwrap();
+    assert_eq!(places.len(), 4);
+    for place in &places {
+        for limit in [Some(1), Some(2), Some(4), Some(5), None] {
+            assert_eq!(
+                ids(lite.history(place, limit).unwrap()),
+                ids(pg.history(place, limit).unwrap()),
+                "{place:?} {limit:?}"
+            );
+        }
+        assert_eq!(
+            lite.live(place).unwrap().map(|d| d.run_id),
+            pg.live(place).unwrap().map(|d| d.run_id),
+            "{place:?}"
+        );
+    }
+    let place = |env: &str| Place {
+        release: "svc".into(),
+        env: env.into(),
+        env_index: 0,
+    };
+    let prod: Vec<String> = ids(pg.history(&place("prod"), None).unwrap());
+    assert_eq!(
+        prod.iter().map(|id| &id[20..]).collect::<Vec<_>>(),
+        ["d003", "d002", "d001", "d000", "d008", "d006"]
+    );
+    let live = |env: &str| {
+        pg.live(&place(env))
+            .unwrap()
+            .map(|d| d.run_id[20..].to_string())
+    };
+    assert_eq!(live("prod").as_deref(), Some("d003"));
+    assert_eq!(live("qa").as_deref(), Some("d007"));
+}
+
 /// A break-glass run recorded in the team store: its prod row says the
 /// version went live by break-glass, who and why (hostile text kept as
 /// data), read back by `slate ledger` like the SQLite store's.

@@ -713,11 +713,22 @@ impl Store for PgStore {
     fn live(&self, place: &Place) -> Result<Option<Deployment>, StoreError> {
         let (release, env) = (text(&place.release), text(&place.env));
         let rows = self.call(async |c: &mut Client| {
+            // NULLS LAST: where SQLite puts them (NULL sorts lowest there).
+            // An ascending index read backwards gives NULLS FIRST, so asked
+            // for in one piece this sorted every deployed row of the place
+            // (14,000 at 100,000 runs: ~15 ms a place); the rows with a
+            // time and those without are taken apart, each from the index.
             c.query(
                 &format!(
-                    "SELECT {DEPLOYMENT_COLUMNS} FROM slate.deployments
-                     WHERE release = $1 AND env = $2 AND reach = 'deployed'
-                     ORDER BY live_at DESC NULLS LAST LIMIT 1"
+                    "SELECT {DEPLOYMENT_COLUMNS} FROM (
+                         (SELECT {DEPLOYMENT_COLUMNS} FROM slate.deployments
+                          WHERE release = $1 AND env = $2 AND reach = 'deployed' AND live_at IS NOT NULL
+                          ORDER BY live_at DESC LIMIT 1)
+                         UNION ALL
+                         (SELECT {DEPLOYMENT_COLUMNS} FROM slate.deployments
+                          WHERE release = $1 AND env = $2 AND reach = 'deployed' AND live_at IS NULL
+                          LIMIT 1)
+                     ) d ORDER BY live_at DESC NULLS LAST LIMIT 1"
                 ),
                 &[&release, &env],
             )
@@ -731,11 +742,19 @@ impl Store for PgStore {
         let limit = limit.map(|l| l.min(i64::MAX as usize) as i64);
         let rows = self.call(async |c: &mut Client| {
             // NULLS LAST: where SQLite puts them (NULL sorts lowest there).
+            // As in `live`, the two parts are each read from the index
+            // (`deployments_history`) and only their first `limit` sorted.
             c.query(
                 &format!(
-                    "SELECT {DEPLOYMENT_COLUMNS} FROM slate.deployments
-                     WHERE release = $1 AND env = $2
-                     ORDER BY started DESC NULLS LAST, run_id DESC LIMIT $3"
+                    "SELECT {DEPLOYMENT_COLUMNS} FROM (
+                         (SELECT {DEPLOYMENT_COLUMNS} FROM slate.deployments
+                          WHERE release = $1 AND env = $2 AND started IS NOT NULL
+                          ORDER BY started DESC, run_id DESC LIMIT $3)
+                         UNION ALL
+                         (SELECT {DEPLOYMENT_COLUMNS} FROM slate.deployments
+                          WHERE release = $1 AND env = $2 AND started IS NULL
+                          ORDER BY run_id DESC LIMIT $3)
+                     ) d ORDER BY started DESC NULLS LAST, run_id DESC LIMIT $3"
                 ),
                 &[&release, &env, &limit],
             )
