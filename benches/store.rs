@@ -6,27 +6,16 @@
 //!
 //! `cargo bench --bench store` — medians are what to report. CI's smoke
 //! run sets `SLATE_BENCH_RUNS` and `SLATE_BENCH_JOURNALS` small.
+//! The same runs and questions on the team store (PostgreSQL):
+//! `benches/team_store.rs`; the fixture is `benches/fixture`.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use jiff::{SignedDuration, Timestamp};
-use slate::engine::event::{
-    Actor, ApprovalSource, EnvOutcome, EnvOutline, Event, Record, RunOutcome, StepOutline,
-    StepStatus,
-};
-use slate::engine::state::RunState;
+use jiff::Timestamp;
 
-fn count(var: &str, default: usize) -> usize {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn runs() -> usize {
-    count("SLATE_BENCH_RUNS", 100_000)
-}
+mod fixture;
+use fixture::{count, id, journal, runs};
 
 fn journals() -> usize {
     count("SLATE_BENCH_JOURNALS", 10_000)
@@ -46,136 +35,6 @@ fn main() {
     }
 }
 
-fn id(i: usize) -> (String, Timestamp) {
-    let t0: Timestamp = "2024-01-01T00:00:00Z".parse().unwrap();
-    let start = t0 + SignedDuration::from_secs(i as i64 * 600);
-    (
-        format!("{}-{i:05x}", start.strftime("%Y%m%d-%H%M%S.000")),
-        start,
-    )
-}
-
-/// A small but real run: two environments, a gate each, an ending; every
-/// 20th rolls prod back.
-fn journal(i: usize) -> Vec<Record> {
-    let (id, start) = id(i);
-    let actor = Actor {
-        user: "alice".into(),
-        uid: 1000,
-        via: "cockpit".into(),
-        roles: None,
-    };
-    let step = |label: &str, kind: &str| StepOutline {
-        label: label.into(),
-        kind: kind.into(),
-        stage: None,
-        timeout_ms: None,
-        irreversible: false,
-    };
-    let envs = ["staging", "prod"]
-        .iter()
-        .map(|n| EnvOutline {
-            name: n.to_string(),
-            strategy: "all-at-once".into(),
-            steps: vec![step("gate ok", "gate"), step("deploy", "run")],
-        })
-        .collect();
-    let mut events = vec![Event::RunStarted {
-        run_id: id,
-        plan_path: "/srv/plans/payments.toml".into(),
-        plan_source: String::new(),
-        release: format!("service-{}", i % 7),
-        version: format!("1.{i}.0"),
-        previous_version: format!("1.{}.0", i.saturating_sub(1)),
-        owner: "payments".into(),
-        environments: envs,
-        actor: actor.clone(),
-        pid: 0,
-        pre_approved: Vec::new(),
-        sealed: Vec::new(),
-        auto_approve: false,
-        vars: Vec::new(),
-        rollback_to: None,
-    }];
-    let bad = i % 20 == 19;
-    for env in 0..2 {
-        events.push(Event::ArtifactVerified {
-            env,
-            name: "image".into(),
-            expected: None,
-            found: Some(format!("sha256:{i:064x}")),
-            ok: true,
-            message: String::new(),
-        });
-        events.push(Event::EnvStarted { env });
-        events.push(Event::Approved {
-            env,
-            step: 0,
-            gate: "ok".into(),
-            actor: actor.clone(),
-            comment: "lgtm".into(),
-            source: ApprovalSource::Operator,
-        });
-        events.push(Event::GatePassed {
-            env,
-            step: 0,
-            gate: "ok".into(),
-        });
-        events.push(Event::StepStarted {
-            env,
-            step: 1,
-            attempt: 1,
-        });
-        for n in 0..5 {
-            events.push(Event::Output {
-                env,
-                step: 1,
-                stream: slate::engine::event::Stream::Stdout,
-                line: format!("deploying shard {n}"),
-                rollback: false,
-            });
-        }
-        events.push(Event::StepFinished {
-            env,
-            step: 1,
-            attempt: 1,
-            status: StepStatus::Succeeded,
-            exit_code: Some(0),
-            duration_ms: 1200,
-            message: "exit 0".into(),
-        });
-        events.push(Event::EnvFinished {
-            env,
-            outcome: if bad && env == 1 {
-                EnvOutcome::RolledBack
-            } else {
-                EnvOutcome::Deployed
-            },
-        });
-    }
-    events.push(Event::RunFinished {
-        outcome: if bad {
-            RunOutcome::RolledBack
-        } else {
-            RunOutcome::Released
-        },
-        message: if bad {
-            "prod rolled back: analysis canary failed".into()
-        } else {
-            "released".into()
-        },
-    });
-    events
-        .into_iter()
-        .enumerate()
-        .map(|(n, event)| Record {
-            seq: n as u64 + 1,
-            ts: start + SignedDuration::from_secs(n as i64),
-            event,
-        })
-        .collect()
-}
-
 /// A state directory whose store holds `runs()` runs (written in one go,
 /// as a rebuild would), with no journals: what is measured is the store.
 fn store_home() -> &'static Path {
@@ -183,16 +42,7 @@ fn store_home() -> &'static Path {
         let home = std::env::temp_dir().join(format!("slate-bench-store-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&home);
         std::fs::create_dir_all(slate::runs::runs_dir(&home)).unwrap();
-        let configs = vec![
-            Some("sha256:staging".to_string()),
-            Some("sha256:prod".into()),
-        ];
-        let records: Vec<_> = (0..runs())
-            .map(|i| {
-                let state = RunState::replay(&journal(i));
-                slate::store::rebuild::record(&state, false, &configs)
-            })
-            .collect();
+        let records = fixture::records();
         let opened = slate::store::open(&home).unwrap();
         opened
             .store

@@ -92,8 +92,10 @@ pub fn run(args: BoardArgs, state_dir: &Path, config_dir: &Path) -> i32 {
 
 /// Who the inbox is for: whoever the engines will see. An OS user through
 /// a control socket; with a team store, the person it authenticates this
-/// user as (a run's own socket maps this uid to the same person).
-fn viewer(team: Option<&crate::store::postgres::TeamConfig>) -> snapshot::Viewer {
+/// user as (a run's own socket maps this uid to the same person). Public
+/// for the team store's bench (`benches/team_store.rs`), which opens the
+/// board's first frame as the board does.
+pub fn viewer(team: Option<&crate::store::postgres::TeamConfig>) -> snapshot::Viewer {
     let os = crate::engine::Actor::current("board").user;
     let Some(team) = team else {
         return snapshot::Viewer::os(&os);

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 const DEFAULT_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-fn admin_url() -> String {
+/// The server's admin URL (`$SLATE_TEST_POSTGRES`, else the local default);
+/// the team store's bench creates its database there too.
+pub fn admin_url() -> String {
     std::env::var("SLATE_TEST_POSTGRES")
         .ok()
         .filter(|v| !v.is_empty())
