@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use jiff::Timestamp;
 
 mod fixture;
-use fixture::{count, id, journal, runs};
+use fixture::{ask, count, id, journal, runs};
 
 fn journals() -> usize {
     count("SLATE_BENCH_JOURNALS", 10_000)
@@ -83,11 +83,10 @@ fn journal_home() -> &'static Path {
 fn status_100k(b: divan::Bencher) {
     let home = store_home();
     b.bench(|| {
-        let active = slate::runs::active_runs(home).unwrap();
-        let store = slate::cli::ledger::open(home).unwrap();
-        let live = slate::cli::ledger::read(store.as_ref(), None, None, Some(1)).unwrap();
-        assert_eq!(live.len(), 14);
-        (active, live)
+        (
+            slate::runs::active_runs(home).unwrap(),
+            ask::ledger(home, 1),
+        )
     });
 }
 
@@ -95,32 +94,14 @@ fn status_100k(b: divan::Bencher) {
 #[divan::bench(sample_count = 20)]
 fn ledger_json_100k(b: divan::Bencher) {
     let home = store_home();
-    b.bench(|| {
-        let store = slate::cli::ledger::open(home).unwrap();
-        let ledger = slate::cli::ledger::read(store.as_ref(), None, None, Some(10)).unwrap();
-        slate::text::json::to_string_pretty(&ledger).unwrap()
-    });
+    b.bench(|| slate::text::json::to_string_pretty(&ask::ledger(home, 10)).unwrap());
 }
 
-/// `slate history`'s first frame, minus the terminal: the store opened and
-/// brought up to date, the counts and the first window of runs read (a page
-/// from the store), the list drawn at 120×40.
+/// `slate history`'s first frame (`ask::history_first_frame`).
 #[divan::bench(sample_count = 20)]
 fn history_first_frame_100k(b: divan::Bencher) {
     let home = store_home();
-    let theme = slate::tui::theme::Theme::builtin("default")
-        .expect("a built-in theme")
-        .expect("it parses");
-    b.bench(|| {
-        let listing = slate::store::list_runs(home);
-        let mut app =
-            slate::history::app::App::paged(listing.runs, theme.clone(), jiff::tz::TimeZone::UTC);
-        app.resize(120, 40);
-        assert_eq!(app.total, runs());
-        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
-        term.draw(|f| slate::history::ui::draw(f, &app)).unwrap();
-        term
-    });
+    b.bench(|| ask::history_first_frame(home));
 }
 
 /// `slate board`'s first frame, minus the terminal: what its watcher does
@@ -130,21 +111,14 @@ fn history_first_frame_100k(b: divan::Bencher) {
 #[divan::bench(sample_count = 20)]
 fn board_first_frame_100k(b: divan::Bencher) {
     let home = store_home();
-    let theme = slate::tui::theme::Theme::builtin("default")
-        .expect("a built-in theme")
-        .expect("it parses");
     b.bench(|| {
         let opened = slate::store::open(home).unwrap();
         slate::store::sync::sync(opened.store.as_ref(), home).unwrap();
-        let snap = slate::board::snapshot::read(opened.store.as_ref(), home, "bench");
-        assert_eq!(snap.releases.len(), 7);
-        let mut app =
-            slate::board::app::App::new(theme.clone(), slate::cockpit::keymap::Keymap::default());
-        app.resize(120, 40);
-        app.set_snapshot(snap);
-        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
-        term.draw(|f| slate::board::ui::draw(f, &app)).unwrap();
-        term
+        ask::board_frame(slate::board::snapshot::read(
+            opened.store.as_ref(),
+            home,
+            "bench",
+        ))
     });
 }
 
@@ -167,44 +141,18 @@ fn history_first_frame_all_loaded_100k(b: divan::Bencher) {
     });
 }
 
-/// A filter typed in the browser at 100,000 runs: one key's store queries
-/// (the count, the window) for a text found in one run in seven.
+/// A filter typed in the browser at 100,000 runs (`ask::filter_key`).
 #[divan::bench(sample_count = 10)]
 fn history_filter_100k(b: divan::Bencher) {
-    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    let home = store_home();
-    let theme = slate::tui::theme::Theme::builtin("default")
-        .expect("a built-in theme")
-        .expect("it parses");
-    let listing = slate::store::list_runs(home);
-    let mut app = slate::history::app::App::paged(listing.runs, theme, jiff::tz::TimeZone::UTC);
-    app.resize(120, 40);
-    app.on_key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE));
-    for c in "service-".chars() {
-        app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
-    }
-    b.bench_local(|| {
-        app.on_key(KeyEvent::new(KeyCode::Char('3'), KeyModifiers::NONE));
-        let n = app.matched;
-        app.on_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
-        n
-    });
+    let mut app = ask::filtering(store_home());
+    b.bench_local(|| ask::filter_key(&mut app));
 }
 
 /// `slate memory -n 10 --release R`: the newest entries of one release.
 #[divan::bench(sample_count = 20)]
 fn memory_100k(b: divan::Bencher) {
     let home = store_home();
-    b.bench(|| {
-        slate::store::load_runs(
-            home,
-            &slate::store::RunQuery {
-                release: Some("service-3".into()),
-                limit: Some(10),
-                ..Default::default()
-            },
-        )
-    });
+    b.bench(|| ask::memory(home));
 }
 
 /// `slate store rebuild` over 10,000 journals.

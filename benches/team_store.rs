@@ -36,7 +36,7 @@ use jiff::Timestamp;
 use slate_testkit::postgres::{admin_url, sql_on};
 
 mod fixture;
-use fixture::runs;
+use fixture::ask;
 
 /// The fixture's state directory (also `SLATE_HOME`).
 static HOME: OnceLock<PathBuf> = OnceLock::new();
@@ -175,16 +175,16 @@ fn team_home() -> &'static Path {
 fn status_100k_team(b: divan::Bencher) {
     let home = team_home();
     b.bench(|| {
-        let active = slate::runs::active_runs(home).unwrap();
-        let store = slate::cli::ledger::open(home).unwrap();
-        let live = slate::cli::ledger::read(store.as_ref(), None, None, Some(1)).unwrap();
-        assert_eq!(live.len(), 14);
         let elsewhere = slate::store::postgres::reader::elsewhere(
             &team(),
             &slate::store::postgres::origin(home),
         )
         .unwrap();
-        (active, live, elsewhere)
+        (
+            slate::runs::active_runs(home).unwrap(),
+            ask::ledger(home, 1),
+            elsewhere,
+        )
     });
 }
 
@@ -192,33 +192,14 @@ fn status_100k_team(b: divan::Bencher) {
 #[divan::bench(sample_count = 20)]
 fn ledger_json_100k_team(b: divan::Bencher) {
     let home = team_home();
-    b.bench(|| {
-        let store = slate::cli::ledger::open(home).unwrap();
-        let ledger = slate::cli::ledger::read(store.as_ref(), None, None, Some(10)).unwrap();
-        slate::text::json::to_string_pretty(&ledger).unwrap()
-    });
+    b.bench(|| slate::text::json::to_string_pretty(&ask::ledger(home, 10)).unwrap());
 }
 
-/// `slate history`'s first frame, minus the terminal: the store opened and
-/// brought up to date, the counts and the first window of runs read (a page
-/// from the store), the list drawn at 120×40.
+/// `slate history`'s first frame (`ask::history_first_frame`).
 #[divan::bench(sample_count = 20)]
 fn history_first_frame_100k_team(b: divan::Bencher) {
     let home = team_home();
-    let theme = slate::tui::theme::Theme::builtin("default")
-        .expect("a built-in theme")
-        .expect("it parses");
-    b.bench(|| {
-        let listing = slate::store::list_runs(home);
-        assert!(listing.unavailable.is_none(), "{:?}", listing.unavailable);
-        let mut app =
-            slate::history::app::App::paged(listing.runs, theme.clone(), jiff::tz::TimeZone::UTC);
-        app.resize(120, 40);
-        assert_eq!(app.total, runs());
-        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
-        term.draw(|f| slate::history::ui::draw(f, &app)).unwrap();
-        term
-    });
+    b.bench(|| ask::history_first_frame(home));
 }
 
 /// `slate board`'s first frame, minus the terminal: who the viewer is (the
@@ -229,9 +210,6 @@ fn history_first_frame_100k_team(b: divan::Bencher) {
 #[divan::bench(sample_count = 20)]
 fn board_first_frame_100k_team(b: divan::Bencher) {
     let home = team_home();
-    let theme = slate::tui::theme::Theme::builtin("default")
-        .expect("a built-in theme")
-        .expect("it parses");
     b.bench(|| {
         let team = team();
         let viewer = slate::board::viewer(Some(&team));
@@ -239,56 +217,21 @@ fn board_first_frame_100k_team(b: divan::Bencher) {
         slate::store::sync::sync(opened.store.as_ref(), home).unwrap();
         let snap =
             slate::board::snapshot::read_as(opened.store.as_ref(), home, &viewer, Some(&team));
-        assert_eq!(snap.releases.len(), 7);
         assert!(snap.warnings.is_empty(), "{:?}", snap.warnings);
-        let mut app =
-            slate::board::app::App::new(theme.clone(), slate::cockpit::keymap::Keymap::default());
-        app.resize(120, 40);
-        app.set_snapshot(snap);
-        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
-        term.draw(|f| slate::board::ui::draw(f, &app)).unwrap();
-        term
+        ask::board_frame(snap)
     });
 }
 
-/// A filter typed in the browser: one key's store queries (the count, the
-/// window) for a text found in one run in seven, then backspace (two more).
+/// A filter typed in the browser (`ask::filter_key`).
 #[divan::bench(sample_count = 10)]
 fn history_filter_100k_team(b: divan::Bencher) {
-    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    let home = team_home();
-    let theme = slate::tui::theme::Theme::builtin("default")
-        .expect("a built-in theme")
-        .expect("it parses");
-    let listing = slate::store::list_runs(home);
-    let mut app = slate::history::app::App::paged(listing.runs, theme, jiff::tz::TimeZone::UTC);
-    app.resize(120, 40);
-    app.on_key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE));
-    for c in "service-".chars() {
-        app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
-    }
-    b.bench_local(|| {
-        app.on_key(KeyEvent::new(KeyCode::Char('3'), KeyModifiers::NONE));
-        let n = app.matched;
-        app.on_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
-        n
-    });
+    let mut app = ask::filtering(team_home());
+    b.bench_local(|| ask::filter_key(&mut app));
 }
 
 /// `slate memory -n 10 --release R`: the newest entries of one release.
 #[divan::bench(sample_count = 20)]
 fn memory_100k_team(b: divan::Bencher) {
     let home = team_home();
-    b.bench(|| {
-        let h = slate::store::load_runs(
-            home,
-            &slate::store::RunQuery {
-                release: Some("service-3".into()),
-                limit: Some(10),
-                ..Default::default()
-            },
-        );
-        assert!(h.unavailable.is_none(), "{:?}", h.unavailable);
-        h
-    });
+    b.bench(|| ask::memory(home));
 }

@@ -294,15 +294,17 @@ pub fn start_fleet(demo: &Demo, run_dir: &Path, exe: &Path) -> Result<(), String
 mod tests {
     use super::*;
 
+    const PORTS: Ports = Ports {
+        dev: 18001,
+        staging: 18002,
+        prod: 18003,
+        canary: 18004,
+        hooks: 18005,
+    };
+
     #[test]
     fn every_placeholder_is_filled_and_the_plan_is_valid() {
-        let ports = Ports {
-            dev: 18001,
-            staging: 18002,
-            prod: 18003,
-            canary: 18004,
-            hooks: 18005,
-        };
+        let ports = PORTS;
         for scenario in [Scenario::Good, Scenario::BadCanary] {
             for fast in [false, true] {
                 let text = render(scenario, fast, ports);
@@ -326,13 +328,7 @@ mod tests {
     /// runs but for its ports: the same release and steps.
     #[test]
     fn the_outline_is_the_demos_plan_but_for_its_ports() {
-        let ports = Ports {
-            dev: 18001,
-            staging: 18002,
-            prod: 18003,
-            canary: 18004,
-            hooks: 18005,
-        };
+        let ports = PORTS;
         for scenario in [Scenario::Good, Scenario::BadCanary] {
             for fast in [false, true] {
                 let crate::cockpit::Outline::Text { source, file } = outline(scenario, fast) else {
