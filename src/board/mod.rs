@@ -290,6 +290,10 @@ async fn board(
                         .iter()
                         .map(|a| (*a).into())
                         .collect();
+                        // A host that gets ready has said nothing before
+                        // it (`host::run` tells only why it stopped), so
+                        // `ready.said` is empty here; what a failed one said
+                        // is the board's message.
                         let r = crate::host::launch::start(&args, &dir)
                             .map(|ready| {
                                 ready
