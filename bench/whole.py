@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Whole-program benchmark: the real slate binary in a pseudo-terminal.
 
-Measures issue 8's budgets 1 to 6. Each figure is the median of --runs runs
-(or, for keypresses, percentiles over every press of every run), next to its
+Measures issue 8's budgets 1 to 6 (its 7th is measured under `benches/`) and
+issue 22's state events as 8. Each figure is the median of --runs runs (or,
+for keypresses, percentiles over every press of every run), next to its
 baseline measured in the same run. See docs/PERFORMANCE.md.
 
     cargo build --release && python3 bench/whole.py [--runs 3] [--idle 60] [--only 3,4]
@@ -32,6 +33,16 @@ baseline measured in the same run. See docs/PERFORMANCE.md.
      written per byte of log text while the stage trickles, and bytes/s while
      the analysis samples its metrics. Baseline: `tail -f` writes the log
      text itself, 1x. The bench serves the plan's /metrics on loopback.
+
+  8. state events journaled a second by `slate run --headless` of a plan of
+     --steps stages of `true` (three state records each: the step's start,
+     its process's start, its end), read from the journal's own timestamps
+     from the first step's start to the last step's end; every record is
+     fsynced before the engine acts on it (group commit). Baselines in the
+     same run: the same number of `/bin/sh -c true` run from this script
+     with their output piped (the floor for a step that starts a process,
+     with no journal at all), and one write+fdatasync per record of the
+     same size in the bench's own directory (one fsync per record).
 
 Budgets 1 and 6 count bytes paced by clocks (counter ticks, the stage's
 sleeps), not by CPU speed, so their runs all go side by side; the timed
@@ -772,6 +783,60 @@ def keypresses(binary, lines, cols, rows, presses, rng, peak):
 # ---------------------------------------------------------------------------
 
 
+def state_events(binary, steps):
+    """Budget 8: (records, seconds, bytes a record) journaled by a run of `steps` steps of `true`."""
+    home = tempfile.mkdtemp(prefix="slate-bench-states-")
+    try:
+        plan = os.path.join(home, "plan.toml")
+        with open(plan, "w") as f:
+            f.write('[release]\nname = "states"\nversion = "2"\nprevious_version = "1"\nowner = "bench"\n')
+            f.write('[[environments]]\nname = "dev"\n')
+            for i in range(steps):
+                f.write(f'[[stages]]\nname = "s{i}"\nkind = "custom"\ncommand = "true"\n')
+        subprocess.run(
+            [binary, "run", "--headless", plan],
+            env=dict(os.environ, SLATE_HOME=os.path.join(home, "state")),
+            cwd=home,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=True,
+        )
+        (journal,) = glob.glob(os.path.join(home, "state", "runs", "*", "journal.ndjson"))
+        with open(journal) as f:
+            recs = records(f.read())
+        kinds = [e["type"] for _, e in recs]
+        first = kinds.index("step_started")
+        last = len(kinds) - 1 - kinds[::-1].index("step_finished")
+        return last - first + 1, recs[last][0] - recs[first][0], os.path.getsize(journal) / len(recs)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def process_floor(steps):
+    """Seconds for `steps` runs of `/bin/sh -c true` with piped output, from here."""
+    t = time.monotonic()
+    for _ in range(steps):
+        subprocess.run(["/bin/sh", "-c", "true"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True)
+    return time.monotonic() - t
+
+
+def fsync_floor(records, size):
+    """Seconds to append `records` lines of `size` bytes, each followed by fdatasync."""
+    home = tempfile.mkdtemp(prefix="slate-bench-fsync-")
+    try:
+        fd = os.open(os.path.join(home, "j"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        line = b"x" * (max(int(size), 2) - 1) + b"\n"
+        t = time.monotonic()
+        for _ in range(records):
+            os.write(fd, line)
+            os.fdatasync(fd)
+        took = time.monotonic() - t
+        os.close(fd)
+        return took
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def main():
     wall = time.monotonic()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -789,7 +854,8 @@ def main():
     )
     p.add_argument("--presses", type=int, default=40, help="most keypresses per run (budget 4)")
     p.add_argument("--size", default="200x50", help="terminal of budgets 1 to 5 (budget 6 is at 120x40)")
-    p.add_argument("--only", default="1,2,3,4,5,6", help="comma list of budgets to measure")
+    p.add_argument("--steps", type=int, default=1_000, help="stages of `true` in budget 8's plan")
+    p.add_argument("--only", default="1,2,3,4,5,6,8", help="comma list of budgets to measure")
     p.add_argument(
         "--load", type=int, default=0, help="busy loops the bench runs beside everything it times (issue 22: 2)"
     )
@@ -801,13 +867,14 @@ def main():
     a = p.parse_args()
     if a.smoke:
         a.runs, a.idle, a.lines, a.key_lines, a.presses, a.load = 1, 2, 2_000, 20_000, 3, max(a.load, 1)
+        a.steps = 20
     cols, rows = map(int, a.size.split("x"))
     try:
         only = {int(b) for b in a.only.split(",") if b.strip()}
     except ValueError:
         p.error("--only takes budget numbers, e.g. --only 3,4")
-    if not only or not only <= {1, 2, 3, 4, 5, 6}:
-        p.error("--only takes budget numbers from 1 to 6")
+    if not only or not only <= {1, 2, 3, 4, 5, 6, 8}:
+        p.error("--only takes budget numbers 1 to 6 and 8")
     med = statistics.median
 
     load = Load(a.load)
@@ -922,6 +989,22 @@ def main():
             )
         else:
             print(f"4. keypress: no press made: the flood of {a.key_lines:,} lines ended before the first", flush=True)
+
+    if 8 in only:
+        rates, procs, fsyncs = [], [], []
+        for _ in range(a.runs):  # interleaved, run by run
+            n, took, size = state_events(a.bin, a.steps)
+            rates.append(n / took)
+            procs.append(3 * a.steps / process_floor(a.steps))
+            fsyncs.append(n / fsync_floor(n, size))
+        print(
+            f"8. state events of {a.steps:,} steps of `true`, {a.runs} runs: median {med(rates):,.0f} a second "
+            f"(runs: {', '.join(f'{x:,.0f}' for x in rates)}); goal 5,000\n"
+            f"   baselines: three records per `sh -c true` started from the bench, no journal: "
+            f"{med(procs):,.0f} a second (slate/that = {med(rates) / med(procs):.2f}x); "
+            f"one write+fdatasync per record: {med(fsyncs):,.0f} a second (slate/that = {med(rates) / med(fsyncs):.2f}x)",
+            flush=True,
+        )
 
     if a.load:
         print(f"load average at the end: {os.getloadavg()[0]:.1f}", flush=True)

@@ -1,5 +1,5 @@
 //! The journal's costs: appending (output lines batched; state changes
-//! flushed, with and without fsync), and reading back a 1,000,000-event
+//! flushed, with and without fsync, one fsync each or grouped), and reading back a 1,000,000-event
 //! journal and replaying it into a `RunState` (issue 8's budget: ≤ 1 s).
 //! Baselines in the same run: appending output lines with fsync off shows
 //! what the flush policy saves; parsing the same journal without replay
@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use jiff::Timestamp;
 use slate::engine::RunState;
 use slate::engine::event::{Event, Record, Stream};
-use slate::journal::JournalWriter;
+use slate::journal::{Durable, JournalWriter};
 
 fn main() {
     divan::main();
@@ -53,8 +53,14 @@ fn state_change(seq: u64, ts: Timestamp) -> Record {
     }
 }
 
-/// `APPEND` records into a fresh journal; the bench measures all of them.
-fn append(bencher: divan::Bencher, make: fn(u64, Timestamp) -> Record, durable: bool) {
+/// `APPEND` records into a fresh journal, each on disk as `when` says and
+/// all of them by the end; the bench measures all of them.
+fn append(
+    bencher: divan::Bencher,
+    make: fn(u64, Timestamp) -> Record,
+    durable: bool,
+    when: Durable,
+) {
     let ts = Timestamp::now();
     let records: Vec<Record> = (1..=APPEND as u64).map(|s| make(s, ts)).collect();
     bencher
@@ -67,8 +73,9 @@ fn append(bencher: divan::Bencher, make: fn(u64, Timestamp) -> Record, durable: 
         })
         .bench_local_values(|(dir, mut w)| {
             for r in &records {
-                w.append(r).unwrap();
+                w.append_as(r, when).unwrap();
             }
+            w.commit().unwrap();
             w.flush().unwrap();
             drop(w);
             dir
@@ -77,17 +84,25 @@ fn append(bencher: divan::Bencher, make: fn(u64, Timestamp) -> Record, durable: 
 
 #[divan::bench(sample_count = 10)]
 fn append_output_lines(bencher: divan::Bencher) {
-    append(bencher, output, true);
+    append(bencher, output, true, Durable::Now);
 }
 
 #[divan::bench(sample_count = 10)]
 fn append_state_changes_fsynced(bencher: divan::Bencher) {
-    append(bencher, state_change, true);
+    append(bencher, state_change, true, Durable::Now);
+}
+
+/// Group commit: each record's fsync starts at once (`Durable::Soon`, as
+/// the engine journals a process's start) and those written meanwhile
+/// share the next; issue 22's goal is 5,000 state records a second.
+#[divan::bench(sample_count = 10)]
+fn append_state_changes_grouped(bencher: divan::Bencher) {
+    append(bencher, state_change, true, Durable::Soon);
 }
 
 #[divan::bench(sample_count = 10)]
 fn baseline_append_state_changes_without_fsync(bencher: divan::Bencher) {
-    append(bencher, state_change, false);
+    append(bencher, state_change, false, Durable::Now);
 }
 
 /// A real start, then a million output lines — written once per process.

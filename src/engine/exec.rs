@@ -9,6 +9,7 @@ use super::commands::{Ctx, Wake};
 use super::event::{Event, StepStatus};
 use super::process::{self, ProcSpec};
 use super::{Engine, Fatal, Stop};
+use crate::journal::Durable;
 
 /// How long output may keep arriving after the command exits (a grandchild
 /// that inherited the pipe must not hold the step open).
@@ -172,6 +173,9 @@ impl Engine {
         let started = Instant::now();
         // Batches of up to 64 KiB: a few in flight bound the memory a flood takes.
         let (tx, mut lines) = mpsc::channel(16);
+        // Starting a process is acting: what the run let ride (the last
+        // step's end) is on disk first.
+        self.commit()?;
         let mut proc = match process::spawn(&spec, tx) {
             Ok(p) => p,
             Err(e) => {
@@ -186,14 +190,22 @@ impl Engine {
             }
         };
         if !x.verify {
-            self.emit(Event::ProcessStarted {
-                env: x.env,
-                step: x.step,
-                pid: proc.pid,
-                pgid: proc.pgid,
-                rollback: x.rollback,
-                start_ticks: super::leftovers::start_ticks(proc.pid),
-            })?;
+            // The engine's next act is to wait for the process, so the
+            // record need not be on disk first (recovery finds an
+            // unjournaled process by its mark, `leftovers.rs`): it shares
+            // the step's end's fsync, or has its own within `LAZY` of a
+            // process that runs longer.
+            self.emit_as(
+                Event::ProcessStarted {
+                    env: x.env,
+                    step: x.step,
+                    pid: proc.pid,
+                    pgid: proc.pgid,
+                    rollback: x.rollback,
+                    start_ticks: super::leftovers::start_ticks(proc.pid),
+                },
+                Durable::Lazy,
+            )?;
         }
         let mut kept = std::collections::VecDeque::new();
         let mut stderr = std::collections::VecDeque::new();

@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::journal::{JournalWriter, new_run_id};
+use crate::journal::{Durable, JournalWriter, new_run_id};
 use crate::plan::Plan;
 use crate::plan::steps::{Step, env_steps};
 
@@ -191,9 +191,6 @@ pub struct Engine {
     state: RunState,
     journal: JournalWriter,
     seq: u64,
-    events: broadcast::Sender<Record>,
-    /// The same without stage output (see [`EngineHandle::subscribe_states`]).
-    states: broadcast::Sender<Record>,
     cmds: mpsc::Receiver<Command>,
     cmds_open: bool,
     /// The command channel, held weakly so it still closes when every client
@@ -311,6 +308,15 @@ impl Engine {
         let cmd_weak = cmd_tx.downgrade();
         let (events, _) = broadcast::channel(opts.every_record_buffer.max(16));
         let (states, _) = broadcast::channel(4_096);
+        // Clients hear of a record once the journal holds it durably.
+        let (all, changes) = (events.clone(), states.clone());
+        journal.set_publisher(Box::new(move |rec: Record| {
+            if rec.event.is_state_change() {
+                let _ = changes.send(rec.clone());
+            }
+            // Without receivers (a cockpit follows the journal file instead) this costs a lock.
+            let _ = all.send(rec);
+        }));
         let holds = hold::Holds::new();
         let stopped = std::sync::Arc::new(std::sync::OnceLock::new());
         let handle = EngineHandle {
@@ -319,8 +325,8 @@ impl Engine {
             sharing,
             cmd_tx,
             rest: handle::Shared {
-                events: events.clone(),
-                states: states.clone(),
+                events,
+                states,
                 on_disk: journal.on_disk(),
                 holds: holds.registry(),
                 stopped: stopped.clone(),
@@ -336,8 +342,6 @@ impl Engine {
                 state,
                 journal,
                 seq,
-                events,
-                states,
                 cmds,
                 cmds_open: true,
                 cmd_weak,
@@ -382,8 +386,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Journal first, then state, then clients.
-    fn emit(&mut self, mut event: Event) -> Result<(), Fatal> {
+    /// Journal first, then state, then clients; the record is on disk
+    /// before this returns, so the engine may act on it.
+    fn emit(&mut self, event: Event) -> Result<(), Fatal> {
+        self.emit_as(event, Durable::Now)
+    }
+
+    /// [`Engine::emit`] for a record the engine does not act on next: it
+    /// reaches the disk as `when` says (group commit, see `journal/commit.rs`),
+    /// and the clients once it is there. Whatever the engine does outside
+    /// itself afterwards is preceded by [`Engine::commit`] or a record
+    /// emitted [`Durable::Now`].
+    fn emit_as(&mut self, mut event: Event, when: Durable) -> Result<(), Fatal> {
         if !self.masker.is_empty() {
             event = self.mask(event);
         }
@@ -393,19 +407,24 @@ impl Engine {
             ts: Timestamp::now(),
             event,
         };
-        self.journal.append(&rec).map_err(|e| {
-            Fatal(format!(
-                "cannot write the journal {}: {e}",
-                self.journal.path().display()
-            ))
-        })?;
+        self.journal
+            .append_as(&rec, when)
+            .map_err(|e| self.journal_fault(e))?;
         self.state.apply(&rec);
-        if rec.event.is_state_change() {
-            let _ = self.states.send(rec.clone());
-        }
-        // Without receivers (a cockpit follows the journal file instead) this costs a lock.
-        let _ = self.events.send(rec);
-        Ok(())
+        self.journal.publish(rec).map_err(|e| self.journal_fault(e))
+    }
+
+    /// Waits until every record emitted so far is on disk: before the
+    /// engine acts outside itself after records it let ride.
+    fn commit(&mut self) -> Result<(), Fatal> {
+        self.journal.commit().map_err(|e| self.journal_fault(e))
+    }
+
+    fn journal_fault(&self, e: std::io::Error) -> Fatal {
+        Fatal(format!(
+            "cannot write the journal {}: {e}",
+            self.journal.path().display()
+        ))
     }
 
     /// Runs the plan to the end and returns the final state. Clients that

@@ -13,6 +13,10 @@ impl Engine {
     /// those left at the side door) and keeps other commands for after:
     /// they are put back in the queue for whatever reads it next.
     pub(super) async fn settle(&mut self) {
+        // Clients hear of records once they are on disk: all of them, now.
+        if let Err(Fatal(why)) = self.commit() {
+            tracing::error!(%why, "the journal's last records may not be on disk");
+        }
         let Some(bound) = self.holds.bound() else {
             self.take_late();
             return;

@@ -6,6 +6,7 @@ use super::event::{EnvOutcome, Event, RunOutcome, StepStatus, Trigger};
 use super::exec::Exec;
 use super::rollback::RollbackEnd;
 use super::{Engine, Fatal, Stop};
+use crate::journal::Durable;
 use crate::plan::steps::{RunSpec, StepKind};
 
 /// How a walk enters its first environment.
@@ -404,15 +405,21 @@ impl Engine {
                     verify: false,
                 })
                 .await?;
-            self.emit(Event::StepFinished {
-                env,
-                step,
-                attempt,
-                status: r.status,
-                exit_code: r.exit_code,
-                duration_ms: r.duration_ms,
-                message: r.message.clone(),
-            })?;
+            // Whatever the engine does next (the next step, a retry, a
+            // rollback, the run's end) journals a record it must wait for
+            // before acting, and one fsync covers both.
+            self.emit_as(
+                Event::StepFinished {
+                    env,
+                    step,
+                    attempt,
+                    status: r.status,
+                    exit_code: r.exit_code,
+                    duration_ms: r.duration_ms,
+                    message: r.message.clone(),
+                },
+                Durable::Lazy,
+            )?;
             if let Some(stop) = r.interrupted {
                 return Err(stop);
             }

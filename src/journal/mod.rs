@@ -3,9 +3,13 @@
 //! It is the truth about a run. State changes are written and synced before
 //! the engine acts on them; output lines are buffered and written at the next
 //! state change or within [`OUTPUT_FLUSH`], so a log flood costs one write per
-//! batch instead of one per line.
+//! batch instead of one per line. State changes reach the disk by group
+//! commit (`commit.rs`): one fsync covers every record written while the
+//! previous one was in flight, and the engine waits for the disk before it
+//! acts, not after every record.
 
 mod amend;
+mod commit;
 pub mod head;
 mod read;
 mod run_id;
@@ -19,6 +23,8 @@ use std::time::{Duration, Instant};
 use crate::engine::event::Record;
 
 pub use amend::append_after;
+use commit::Committer;
+pub use commit::{Durable, LAZY, Publish};
 pub use read::{
     JournalError, LineIndex, OutputSpan, ReadJournal, read_journal, read_journal_indexed,
     read_journal_states, replay,
@@ -47,10 +53,13 @@ pub struct JournalWriter {
     /// The team store's copy, when the run has one.
     mirror: Option<Box<dyn Mirror>>,
     out: BufWriter<File>,
-    /// The last record appended, and the last one known to be in the file:
-    /// followers of the run read the file and wake when this moves.
+    /// The last record appended.
     last_seq: u64,
-    on_disk: tokio::sync::watch::Sender<u64>,
+    /// Followers of the run read the file and wake when this moves (see
+    /// [`JournalWriter::on_disk`]); the committer moves it.
+    on_disk: tokio::sync::watch::Receiver<u64>,
+    /// Where state records reach the disk, and records reach the clients.
+    committer: Committer,
     last_flush: Instant,
     /// fsync state changes; tests and benchmarks of the batching may turn it off.
     durable: bool,
@@ -66,15 +75,7 @@ impl JournalWriter {
             .append(true)
             .mode(0o600)
             .open(&path)?;
-        Ok(Self {
-            path,
-            mirror: None,
-            out: BufWriter::with_capacity(256 * 1024, file),
-            last_seq: 0,
-            on_disk: tokio::sync::watch::Sender::new(0),
-            last_flush: Instant::now(),
-            durable: true,
-        })
+        Self::around(path, file)
     }
 
     /// Opens an existing journal to go on appending (crash recovery). A torn
@@ -90,12 +91,19 @@ impl JournalWriter {
             file.set_len(valid_len)?;
             file.sync_data()?;
         }
+        Self::around(path, file)
+    }
+
+    fn around(path: PathBuf, file: File) -> std::io::Result<Self> {
+        let (tell, on_disk) = tokio::sync::watch::channel(0);
+        let committer = Committer::new(file.try_clone()?, tell)?;
         Ok(Self {
             path,
             mirror: None,
             out: BufWriter::with_capacity(256 * 1024, file),
             last_seq: 0,
-            on_disk: tokio::sync::watch::Sender::new(0),
+            on_disk,
+            committer,
             last_flush: Instant::now(),
             durable: true,
         })
@@ -110,10 +118,11 @@ impl JournalWriter {
     }
 
     /// The sequence number of the last record written to the file (not
-    /// merely buffered), and its changes: a follower reading the file wakes
-    /// on it instead of being sent every record.
+    /// merely buffered) with every state record up to it on disk, and its
+    /// changes: a follower reading the file wakes on it instead of being
+    /// sent every record.
     pub fn on_disk(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.on_disk.subscribe()
+        self.on_disk.clone()
     }
 
     /// Gives the journal a second home (see [`Mirror`]) from the next record on.
@@ -121,9 +130,23 @@ impl JournalWriter {
         self.mirror = Some(mirror);
     }
 
-    /// Appends one record; state changes reach the disk (and the mirror,
+    /// Who hears of each record once it is durable (state records) or
+    /// written behind every state record before it (output lines), in
+    /// order; see [`JournalWriter::publish`].
+    pub fn set_publisher(&mut self, publish: Publish) {
+        self.committer.set_publisher(publish);
+    }
+
+    /// Appends one record; a state change reaches the disk (and the mirror,
     /// when there is one) before this returns.
     pub fn append(&mut self, rec: &Record) -> std::io::Result<()> {
+        self.append_as(rec, Durable::Now)
+    }
+
+    /// Appends one record; a state change reaches the disk as `when` says.
+    /// Beside a mirror every state change is [`Durable::Now`]: the team
+    /// store's copy is written in the engine's own order.
+    pub fn append_as(&mut self, rec: &Record, when: Durable) -> std::io::Result<()> {
         // With a mirror, where the file ends before a state record: a record
         // the mirror refuses is taken back out, so the two homes agree.
         let before = match &self.mirror {
@@ -148,57 +171,78 @@ impl JournalWriter {
         };
         self.out.write_all(b"\n")?;
         self.last_seq = rec.seq;
-        if rec.event.is_state_change() {
-            self.out.flush()?;
-            if self.durable {
-                self.out.get_ref().sync_data()?;
-            }
-            self.last_flush = Instant::now();
-            if let Some(m) = self.mirror.as_mut()
-                && let Err(why) = m.state(rec, &line)
-            {
-                // Not journaled in the team store, so not journaled at all:
-                // the engine stops without acting on it, and a recovery
-                // (here or elsewhere) starts from what both homes hold.
-                if let Some(len) = before {
-                    let file = self.out.get_ref();
-                    file.set_len(len)?;
-                    file.sync_data()?;
-                }
-                self.last_seq = rec.seq.saturating_sub(1);
-                return Err(std::io::Error::other(why));
-            }
-            // Followers (which read the file) see it once both homes hold it.
-            self.written();
-        } else {
+        if !rec.event.is_state_change() {
             if let Some(m) = self.mirror.as_mut() {
                 m.output(rec, &line);
             }
             if self.last_flush.elapsed() >= OUTPUT_FLUSH {
                 self.flush()?;
             }
+            return Ok(());
         }
+        self.out.flush()?;
+        self.last_flush = Instant::now();
+        let Some(m) = self.mirror.as_mut() else {
+            if self.durable {
+                return self.committer.written(rec.seq, when);
+            }
+            self.committer.settled_here(rec.seq);
+            return Ok(());
+        };
+        // Beside a mirror, in line: the file, then the team store.
+        self.committer.commit()?;
+        if self.durable {
+            self.out.get_ref().sync_data()?;
+        }
+        if let Err(why) = m.state(rec, &line) {
+            // Not journaled in the team store, so not journaled at all:
+            // the engine stops without acting on it, and a recovery
+            // (here or elsewhere) starts from what both homes hold.
+            if let Some(len) = before {
+                let file = self.out.get_ref();
+                file.set_len(len)?;
+                file.sync_data()?;
+            }
+            self.last_seq = rec.seq.saturating_sub(1);
+            return Err(std::io::Error::other(why));
+        }
+        // Followers (which read the file) see it once both homes hold it.
+        self.committer.settled_here(rec.seq);
         Ok(())
+    }
+
+    /// Hands an appended record to the clients: at once when the disk holds
+    /// every state record up to it, else when it does. Records go out in
+    /// the order they are given, which must be the order appended.
+    pub fn publish(&self, rec: Record) -> std::io::Result<()> {
+        self.committer.publish(rec)
+    }
+
+    /// Waits until every state record appended so far is on disk (and has
+    /// been published): what the engine does before it acts.
+    pub fn commit(&self) -> std::io::Result<()> {
+        self.committer.commit()
+    }
+
+    /// fsyncs the group commit has done so far (records per fsync is what
+    /// it saves; see `benches/journal.rs`).
+    pub fn fsyncs(&self) -> u64 {
+        self.committer.syncs()
     }
 
     /// Writes buffered output lines to the file.
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()?;
         self.last_flush = Instant::now();
-        self.written();
+        self.committer.flushed(self.last_seq);
         Ok(())
-    }
-
-    fn written(&self) {
-        let seq = self.last_seq;
-        self.on_disk
-            .send_if_modified(|s| std::mem::replace(s, seq) != seq);
     }
 }
 
 impl Drop for JournalWriter {
     fn drop(&mut self) {
         let _ = self.out.flush();
+        self.committer.flushed(self.last_seq);
     }
 }
 
