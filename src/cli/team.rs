@@ -81,6 +81,15 @@ fn init(team: &TeamConfig) -> Result<(), String> {
         );
         crate::say!("`slate store import` copies this machine's runs into it.");
     }
+    match &done.text_index {
+        Ok(true) => {}
+        Ok(false) => crate::say!(
+            "pg_trgm is not installed on the server, or this role may not create it: a text filter in `slate history` reads every run (slower past tens of thousands)."
+        ),
+        Err(why) => crate::warn_user!(
+            "slate: the text filter's index was not made ({why}); a text filter reads every run until `slate store init` makes it."
+        ),
+    }
     Ok(())
 }
 

@@ -48,13 +48,41 @@ pub(super) struct Dialect {
     pub like: &'static str,
     /// A text parameter as the store can hold it.
     pub text: fn(&str) -> String,
+    /// An expression over every field the text filter reads, indexed for
+    /// LIKE (PostgreSQL's trigram index, [`HAYSTACK`]): a count with a
+    /// filter of three characters or more asks it first, so the index
+    /// picks the candidates and the per-field test keeps the answer exact.
+    pub haystack: Option<&'static str>,
 }
+
+/// The text filter's fields in one string, each ended by a unit separator
+/// (a match across two fields is a candidate the per-field test then
+/// drops). Written as the team store's index `runs_text` is, character
+/// for character, so the planner can use it. `run_id` and `release` sort
+/// in "C" and the rest in the default collation; LIKE needs one.
+pub(super) const HAYSTACK: &str = "((run_id COLLATE \"default\") || E'\\x1f' || \
+    (release COLLATE \"default\") || E'\\x1f' || version || E'\\x1f' || \
+    previous_version || E'\\x1f' || owner || E'\\x1f' || started_by || E'\\x1f' || \
+    coalesce(reached, '') || E'\\x1f' || \
+    CASE outcome WHEN 'rolled_back' THEN 'rolled back' ELSE outcome END || E'\\x1f' || \
+    message || E'\\x1f' || approvers)";
+
+/// Trigrams need three characters: a shorter filter reads every row either way.
+const HAYSTACK_MIN_CHARS: usize = 3;
 
 /// The WHERE clause of a run query (filters and where its page starts)
 /// and its parameters, in order. The text filter is a LIKE over the fields
 /// `RunSummary::matches` reads (the outcome as its word), with the text's
 /// own wildcards escaped.
-pub(super) fn run_filter(query: &RunQuery, d: &Dialect) -> (String, Vec<String>) {
+///
+/// `counting`: the clause is a count's. A count of the whole list reads
+/// every match, and the dialect's indexed [`Dialect::haystack`] finds them
+/// fastest. A page, or a count from a run on (a run's place in the list),
+/// reads along the primary key and stops at its limit or bound without
+/// the index; offered it, PostgreSQL misjudges how many rows it gives and
+/// takes it, then reads every match (92 ms instead of 0.8 for a page of a
+/// text one run in seven has, at 100,000 runs).
+pub(super) fn run_filter(query: &RunQuery, d: &Dialect, counting: bool) -> (String, Vec<String>) {
     let mut terms: Vec<String> = Vec::new();
     let mut params: Vec<String> = Vec::new();
     let mut param = |v: &str| {
@@ -93,11 +121,54 @@ pub(super) fn run_filter(query: &RunQuery, d: &Dialect) -> (String, Vec<String>)
             .iter()
             .map(|f| format!("{f} {} {p} ESCAPE '\\'", d.like))
             .collect();
+        let whole = counting && matches!(query.page, Page::Newest | Page::Oldest);
+        if let Some(h) = d.haystack.filter(|_| whole)
+            && query.text.chars().count() >= HAYSTACK_MIN_CHARS
+        {
+            terms.push(format!("{h} {} {p} ESCAPE '\\'", d.like));
+        }
         terms.push(format!("({})", any.join(" OR ")));
     }
     if terms.is_empty() {
         (String::new(), params)
     } else {
         (format!(" WHERE {}", terms.join(" AND ")), params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INDEXED: Dialect = Dialect {
+        placeholder: |n| format!("${n}"),
+        like: "ILIKE",
+        text: str::to_string,
+        haystack: Some(HAYSTACK),
+    };
+
+    fn asks_index(text: &str, page: Page, counting: bool) -> bool {
+        let q = RunQuery {
+            text: text.into(),
+            page,
+            ..RunQuery::default()
+        };
+        run_filter(&q, &INDEXED, counting).0.contains(HAYSTACK)
+    }
+
+    /// The index serves a count of every match; a page and a run's place
+    /// stop early along the primary key, and two characters make no trigram.
+    #[test]
+    fn only_a_count_of_the_whole_list_asks_the_text_index() {
+        assert!(asks_index("svc", Page::Newest, true));
+        assert!(asks_index("svc", Page::Oldest, true));
+        assert!(!asks_index("svc", Page::Newest, false));
+        assert!(!asks_index("svc", Page::NewerThan("r".into()), true));
+        assert!(!asks_index("svc", Page::OlderThan("r".into()), true));
+        assert!(!asks_index("sv", Page::Newest, true));
+        assert!(!asks_index("", Page::Newest, true));
+        // Three characters, not three bytes.
+        assert!(!asks_index("é", Page::Newest, true));
+        assert!(asks_index("éèê", Page::Newest, true));
     }
 }

@@ -402,7 +402,7 @@ impl Store for SqliteStore {
     }
 
     fn runs(&self, query: &RunQuery) -> Result<Vec<RunSummary>, StoreError> {
-        let (filter, params) = sql::run_filter(query, &DIALECT);
+        let (filter, params) = sql::run_filter(query, &DIALECT, false);
         let oldest_first = matches!(query.page, Page::Oldest | Page::NewerThan(_));
         let limit = query
             .limit
@@ -425,7 +425,7 @@ impl Store for SqliteStore {
     }
 
     fn count_runs(&self, query: &RunQuery) -> Result<usize, StoreError> {
-        let (filter, params) = sql::run_filter(query, &DIALECT);
+        let (filter, params) = sql::run_filter(query, &DIALECT, true);
         let sql = format!("SELECT count(*) FROM runs{filter}");
         let run = || -> rusqlite::Result<i64> {
             let mut st = self.conn.prepare_cached(&sql)?;
@@ -622,6 +622,7 @@ const DIALECT: sql::Dialect = sql::Dialect {
     placeholder: |n| format!("?{n}"),
     like: "LIKE",
     text: str::to_string,
+    haystack: None,
 };
 
 #[cfg(test)]

@@ -1189,6 +1189,50 @@ fn paging_holds_on_postgresql() {
     paging_contract(&a);
 }
 
+/// `slate store init` makes the text filter's trigram index, and the
+/// filter's own query can read it (the planner matches an expression index
+/// only to the same expression, so a filter written apart from its index
+/// would read every run). A filter of two characters, which trigrams
+/// cannot serve, does not ask for it.
+#[test]
+fn store_init_makes_the_index_the_text_filter_reads() {
+    let db = db_or_skip!("store_init_makes_the_index_the_text_filter_reads");
+    let done = slate::store::postgres::init(&team(&db)).unwrap();
+    assert_eq!(
+        done.text_index,
+        Ok(true),
+        "PostgreSQL's pg_trgm is in its contrib, which Debian installs with it"
+    );
+    let m = tempfile::TempDir::new().unwrap();
+    let a = PgStore::open(&team(&db), m.path()).unwrap();
+    for (i, release) in ["svc-one", "svc-two", "other"].iter().enumerate() {
+        let id = format!("20260201-00000{i}.000-000{i}");
+        a.put_run(&record(summary(&id, release, Outcome::Released), 1, vec![]))
+            .unwrap();
+    }
+    let count = |text: &str| {
+        a.count_runs(&RunQuery {
+            text: text.into(),
+            ..RunQuery::default()
+        })
+        .unwrap()
+    };
+    assert_eq!(count("svc-"), 2);
+    let plan = db.plan_without_seq_scan(&format!(
+        "SELECT count(*) FROM slate.runs{}",
+        slate::store::postgres::text_filter_where("svc-")
+    ));
+    assert!(plan.contains("runs_text"), "{plan}");
+    let short = slate::store::postgres::text_filter_where("sv");
+    assert!(!short.contains("x1f"), "{short}");
+    // Text that could be SQL or a pattern is still only text.
+    assert_eq!(count("'; DROP TABLE slate.runs; --"), 0);
+    assert_eq!(count("svc-%"), 0);
+    // Init again: nothing to do, the index stays.
+    let again = slate::store::postgres::init(&team(&db)).unwrap();
+    assert_eq!(again.text_index, Ok(true));
+}
+
 /// Ledger rows for `deliveries`: two releases (one named with hostile
 /// text), reaches of every kind, a row with no start (NULL sorts first in
 /// both stores), and rows before the window.

@@ -110,6 +110,17 @@ impl TestDb {
 
     /// One value of a query, as text.
     pub fn value(&self, sql: &str) -> Option<String> {
+        self.on_client(async |client| {
+            let row = client
+                .query_opt(&format!("SELECT ({sql})::text"), &[])
+                .await
+                .unwrap();
+            row.and_then(|r| r.get::<_, Option<String>>(0))
+        })
+    }
+
+    /// `f` on a connection of its own to the test's database.
+    fn on_client<T>(&self, f: impl AsyncFnOnce(&tokio_postgres::Client) -> T) -> T {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -119,13 +130,29 @@ impl TestDb {
                 .await
                 .unwrap();
             let driver = tokio::spawn(conn);
-            let row = client
-                .query_opt(&format!("SELECT ({sql})::text"), &[])
-                .await
-                .unwrap();
+            let out = f(&client).await;
             drop(client);
             let _ = driver.await;
-            row.and_then(|r| r.get::<_, Option<String>>(0))
+            out
+        })
+    }
+
+    /// The server's plan for `query` (EXPLAIN's lines) with sequential
+    /// scans ruled out: an index the query can use is then the one read.
+    pub fn plan_without_seq_scan(&self, query: &str) -> String {
+        self.on_client(async |client| {
+            client
+                .batch_execute("SET enable_seqscan = off")
+                .await
+                .unwrap();
+            let rows = client
+                .query(&format!("EXPLAIN {query}"), &[])
+                .await
+                .unwrap();
+            rows.iter()
+                .map(|r| r.get::<_, String>(0))
+                .collect::<Vec<_>>()
+                .join("\n")
         })
     }
 }

@@ -93,6 +93,10 @@ pub struct Initialised {
     pub shown: String,
     pub from: i64,
     pub to: i64,
+    /// The text filter's index (`schema::text_index`): `Ok(true)` when it
+    /// is there, `Ok(false)` when the server has no `pg_trgm` for it, and
+    /// why it could not be made.
+    pub text_index: Result<bool, String>,
 }
 
 /// `slate store init`: creates or migrates the team store's schema, in one
@@ -132,10 +136,22 @@ pub fn init(team: &TeamConfig) -> Result<Initialised, StoreError> {
     if from > latest() {
         return Err(store.newer(from));
     }
+    // Apart from the migrations: an index a server cannot make (no
+    // `pg_trgm`, no right to create it, a big table slower than the call's
+    // bound) leaves the schema as good as it was.
+    let text_index = store
+        .call(async |c: &mut Client| {
+            c.batch_execute(&schema::text_index()).await?;
+            Ok(c.query_one(schema::HAS_TEXT_INDEX, &[])
+                .await?
+                .get::<_, bool>(0))
+        })
+        .map_err(|e| e.to_string());
     Ok(Initialised {
         shown: store.shown.clone(),
         from,
         to: from.max(latest()),
+        text_index,
     })
 }
 
@@ -359,7 +375,7 @@ impl Store for PgStore {
     }
 
     fn runs(&self, query: &RunQuery) -> Result<Vec<RunSummary>, StoreError> {
-        let (filter, params) = sql::run_filter(query, &DIALECT);
+        let (filter, params) = sql::run_filter(query, &DIALECT, false);
         let oldest_first = matches!(query.page, Page::Oldest | Page::NewerThan(_));
         let limit = match query.limit {
             Some(l) => format!(" LIMIT {}", l.min(i64::MAX as usize)),
@@ -384,7 +400,7 @@ impl Store for PgStore {
     }
 
     fn count_runs(&self, query: &RunQuery) -> Result<usize, StoreError> {
-        let (filter, params) = sql::run_filter(query, &DIALECT);
+        let (filter, params) = sql::run_filter(query, &DIALECT, true);
         let sql = format!("SELECT count(*)::bigint FROM slate.runs{filter}");
         let n: i64 = self.call(async |c: &mut Client| {
             let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
@@ -617,9 +633,28 @@ impl Store for PgStore {
     }
 }
 
+/// The WHERE clause the team store counts runs through for a text filter,
+/// with its parameter written in as a literal: for tests that ask the
+/// server's planner whether the count can use its index.
+#[doc(hidden)]
+pub fn text_filter_where(text: &str) -> String {
+    let q = super::RunQuery {
+        text: text.into(),
+        ..Default::default()
+    };
+    let (clause, params) = sql::run_filter(&q, &DIALECT, true);
+    params.iter().enumerate().rev().fold(clause, |c, (i, p)| {
+        c.replace(
+            &format!("${}", i + 1),
+            &format!("'{}'", p.replace('\'', "''")),
+        )
+    })
+}
+
 /// PostgreSQL's parameters are `$N`, `ILIKE` ignores case, and text holds no NUL.
 const DIALECT: sql::Dialect = sql::Dialect {
     placeholder: |n| format!("${n}"),
     like: "ILIKE",
     text,
+    haystack: Some(sql::HAYSTACK),
 };

@@ -238,6 +238,37 @@ pub const MIGRATIONS: &[&str] = &[
     REVOKE ALL ON ALL TABLES IN SCHEMA slate FROM PUBLIC;"#,
 ];
 
+/// The text filter's trigram index over `sql::HAYSTACK`, made where the
+/// server has `pg_trgm` and whoever initialises may create it (idempotent).
+/// Not a migration: it changes no table's shape, so members still on a
+/// Slate that does not ask for it are not locked out, and a server without
+/// it still answers every filter, by reading every run.
+pub fn text_index() -> String {
+    format!(
+        r#"DO $slate$
+DECLARE
+    ext name;
+BEGIN
+    BEGIN
+        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+    EXCEPTION WHEN OTHERS THEN
+        NULL;
+    END;
+    SELECT n.nspname INTO ext FROM pg_extension e
+        JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
+    IF ext IS NOT NULL THEN
+        EXECUTE format($index$CREATE INDEX IF NOT EXISTS runs_text ON slate.runs
+            USING gin ({haystack} %I.gin_trgm_ops)$index$, ext);
+    END IF;
+END $slate$;"#,
+        haystack = crate::store::sql::HAYSTACK
+    )
+}
+
+/// Whether the text filter's index is there.
+pub const HAS_TEXT_INDEX: &str = "SELECT EXISTS (SELECT 1 FROM pg_indexes
+    WHERE schemaname = 'slate' AND indexname = 'runs_text')";
+
 /// Creates what holds the version itself (idempotent).
 pub const BOOTSTRAP: &str = "CREATE SCHEMA IF NOT EXISTS slate;
     CREATE TABLE IF NOT EXISTS slate.migrations (
