@@ -666,7 +666,11 @@ def flood(binary, lines, cols, rows):
                 raise SystemExit("the flood did not finish within 10 minutes")
             s.pump(0.1)
             peak.sample(s)
-        took = time.monotonic() - s.started
+        # When the run ended, by its own record's timestamp: noticing it
+        # here takes up to a pump (0.1 s, a tenth of the redirect).
+        tail = s.journal_tail()
+        last = tail[tail.rfind("\n", 0, tail.rfind('"run_finished"')) + 1 :]
+        took = records(last.split("\n", 1)[0])[0][0] - s.started
         journaled = s.journal().count('"type":"output"')
         return took, peak, journaled
     finally:
@@ -794,7 +798,7 @@ def state_events(binary, steps):
             for i in range(steps):
                 f.write(f'[[stages]]\nname = "s{i}"\nkind = "custom"\ncommand = "true"\n')
         subprocess.run(
-            [binary, "run", "--headless", plan],
+            [os.path.abspath(binary), "run", "--headless", plan],
             env=dict(os.environ, SLATE_HOME=os.path.join(home, "state")),
             cwd=home,
             stdout=subprocess.DEVNULL,
