@@ -92,19 +92,15 @@ pub async fn drive(assembled: Assembled, signals: Signals, args: Options) -> i32
             (engine_task.await.unwrap_or(printed), last_line)
         }
         done = &mut engine_task => {
-            // The engine ended without the end reaching its journal (it can
-            // no longer write it): what it did say is printed, then why.
             let printed = tokio::time::timeout(Duration::from_millis(500), &mut printing).await;
-            let why = handle
-                .stopped_because()
-                .unwrap_or_else(|| "the engine stopped before the run ended".into());
-            let line = format!("✘ stopped: {why}");
-            let state = match (done, printed) {
-                (Ok(s), _) => s,
-                (Err(_), Ok((s, _))) => s,
-                (Err(_), Err(_)) => RunState::replay(&before),
-            };
-            (state, Some(line))
+            match printed {
+                // Both ended at once: the printer was still on the run's
+                // last records when the engine's task was seen done.
+                Ok((printed, last_line)) if printed.is_finished() => {
+                    (done.unwrap_or(printed), last_line)
+                }
+                printed => stopped_early(done, printed, &handle, &before),
+            }
         }
     };
     signals.abort();
@@ -260,6 +256,25 @@ async fn print_events(
             Err(RecvError::Closed) => return (printer.into_state(), None),
         }
     }
+}
+
+/// The engine ended without the end reaching its journal (it can no
+/// longer write it): what it did say is printed, then why.
+fn stopped_early(
+    done: Result<RunState, tokio::task::JoinError>,
+    printed: Result<(RunState, Option<String>), tokio::time::error::Elapsed>,
+    handle: &EngineHandle,
+    before: &[crate::engine::Record],
+) -> (RunState, Option<String>) {
+    let why = handle
+        .stopped_because()
+        .unwrap_or_else(|| "the engine stopped before the run ended".into());
+    let state = match (done, printed) {
+        (Ok(s), _) => s,
+        (Err(_), Ok((s, _))) => s,
+        (Err(_), Err(_)) => RunState::replay(before),
+    };
+    (state, Some(format!("✘ stopped: {why}")))
 }
 
 /// Ctrl-C pauses at the next safe point and asks; a second Ctrl-C aborts with
