@@ -92,9 +92,9 @@ fn append_state_changes_fsynced(bencher: divan::Bencher) {
     append(bencher, state_change, true, Durable::Now);
 }
 
-/// Group commit: each record's fsync starts at once (`Durable::Soon`, as
-/// the engine journals a process's start) and those written meanwhile
-/// share the next; issue 22's goal is 5,000 state records a second.
+/// Group commit: each record's fsync is asked for at once and none is
+/// waited for until the end (`Durable::Soon`); those written while one is
+/// in flight share the next. Issue 22's goal is 5,000 state records a second.
 #[divan::bench(sample_count = 10)]
 fn append_state_changes_grouped(bencher: divan::Bencher) {
     append(bencher, state_change, true, Durable::Soon);

@@ -416,7 +416,7 @@ impl Engine {
 
     /// Waits until every record emitted so far is on disk: before the
     /// engine acts outside itself after records it let ride.
-    fn commit(&mut self) -> Result<(), Fatal> {
+    fn commit(&self) -> Result<(), Fatal> {
         self.journal.commit().map_err(|e| self.journal_fault(e))
     }
 

@@ -86,7 +86,8 @@ struct State {
     /// An fsync failed: the journal can no longer promise anything.
     failed: Option<String>,
     closing: bool,
-    /// fsyncs done, for benchmarks and tests of the grouping.
+    /// fsyncs done, for the tests of the grouping.
+    #[cfg(test)]
     syncs: u64,
 }
 
@@ -151,6 +152,7 @@ impl Committer {
                 on_disk,
                 failed: None,
                 closing: false,
+                #[cfg(test)]
                 syncs: 0,
             }),
             work: Condvar::new(),
@@ -210,7 +212,8 @@ impl Committer {
     }
 
     /// fsyncs done so far by the sync thread.
-    pub(super) fn syncs(&self) -> u64 {
+    #[cfg(test)]
+    fn syncs(&self) -> u64 {
         self.lock().syncs
     }
 
@@ -324,7 +327,10 @@ fn sync_loop(shared: &Shared, file: &File) {
         st = lock();
         match result {
             Ok(()) => {
-                st.syncs += 1;
+                #[cfg(test)]
+                {
+                    st.syncs += 1;
+                }
                 st.synced = st.synced.max(target);
                 // Lazy records written during the fsync wait from now.
                 if st.written > target {

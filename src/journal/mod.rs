@@ -224,12 +224,6 @@ impl JournalWriter {
         self.committer.commit()
     }
 
-    /// fsyncs the group commit has done so far (records per fsync is what
-    /// it saves; see `benches/journal.rs`).
-    pub fn fsyncs(&self) -> u64 {
-        self.committer.syncs()
-    }
-
     /// Writes buffered output lines to the file.
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()?;
