@@ -151,14 +151,19 @@ impl Engine {
                 stderr.push_back(text.chars().take(STDERR_LINE_MAX).collect());
             }
         }
+        let read_at = jiff::Timestamp::now();
         for line in lines {
-            self.emit(Event::Output {
-                env: x.env,
-                step: x.step,
-                stream,
-                line,
-                rollback: x.rollback,
-            })?;
+            self.emit_at(
+                Event::Output {
+                    env: x.env,
+                    step: x.step,
+                    stream,
+                    line,
+                    rollback: x.rollback,
+                },
+                Durable::Now,
+                read_at,
+            )?;
         }
         Ok(())
     }

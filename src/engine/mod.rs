@@ -397,14 +397,20 @@ impl Engine {
     /// and the clients once it is there. Whatever the engine does outside
     /// itself afterwards is preceded by [`Engine::commit`] or a record
     /// emitted [`Durable::Now`].
-    fn emit_as(&mut self, mut event: Event, when: Durable) -> Result<(), Fatal> {
+    fn emit_as(&mut self, event: Event, when: Durable) -> Result<(), Fatal> {
+        self.emit_at(event, when, Timestamp::now())
+    }
+
+    /// [`Engine::emit_as`] with the record's time given: the lines of one
+    /// read of a stage's output arrived together and share one.
+    fn emit_at(&mut self, mut event: Event, when: Durable, ts: Timestamp) -> Result<(), Fatal> {
         if !self.masker.is_empty() {
             event = self.mask(event);
         }
         self.seq += 1;
         let rec = Record {
             seq: self.seq,
-            ts: Timestamp::now(),
+            ts,
             event,
         };
         self.journal

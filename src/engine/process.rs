@@ -93,9 +93,19 @@ async fn read_lines(reader: impl AsyncRead + Unpin, stream: Stream, tx: mpsc::Se
         if buf.is_empty() {
             break;
         }
-        let mut batch = Vec::new();
+        let mut batch = Vec::with_capacity(memchr::memchr_iter(b'\n', buf).count() + 1);
         let mut rest = buf;
         while !rest.is_empty() {
+            // A whole line inside the read, nothing held from the last one:
+            // straight into its string (the common case of a flood).
+            if acc.is_empty()
+                && let Some(i) = memchr::memchr(b'\n', rest)
+                && i < MAX_LINE
+            {
+                batch.push(line_of(&rest[..i], false));
+                rest = &rest[i + 1..];
+                continue;
+            }
             let room = MAX_LINE - acc.len();
             let (take, complete) = match memchr::memchr(b'\n', rest) {
                 Some(i) if i < room => (i + 1, true),
@@ -120,16 +130,30 @@ async fn read_lines(reader: impl AsyncRead + Unpin, stream: Stream, tx: mpsc::Se
 }
 
 fn finish_line(acc: &mut Vec<u8>, split: bool) -> String {
-    while matches!(acc.last(), Some(b'\n' | b'\r')) {
-        acc.pop();
-    }
-    let mut s = String::from_utf8_lossy(acc).into_owned();
-    if split {
-        s.push_str(" ⏎…");
-    }
+    let s = line_of(acc, split);
     acc.clear();
     s
 }
+
+/// One line's text without its line end; bytes that are not UTF-8 become
+/// U+FFFD. Valid text (nearly all) is checked by the fast validator and
+/// copied once.
+fn line_of(mut bytes: &[u8], split: bool) -> String {
+    while let [rest @ .., b'\n' | b'\r'] = bytes {
+        bytes = rest;
+    }
+    let mut s = match std::str::from_utf8(bytes) {
+        Ok(text) => String::with_capacity(text.len() + if split { SPLIT.len() } else { 0 }) + text,
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    };
+    if split {
+        s.push_str(SPLIT);
+    }
+    s
+}
+
+/// Ends the first part of a line longer than [`MAX_LINE`].
+const SPLIT: &str = " ⏎…";
 
 impl Running {
     pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
@@ -201,5 +225,28 @@ mod tests {
             long.iter().map(|l| l.1.len()).collect::<Vec<_>>()
         );
         assert!(long[0].1.ends_with(" ⏎…"));
+    }
+
+    #[tokio::test]
+    async fn line_ends_go_and_bytes_that_are_not_utf8_become_replacement_characters() {
+        let (tx, mut rx) = mpsc::channel(64);
+        let spec = ProcSpec {
+            command: r"printf 'crlf\r\nbad \377\376 end\n\n\r\nno newline'".into(),
+            cwd: ".".into(),
+            env: vec![],
+            unset: vec![],
+        };
+        let mut p = spawn(&spec, tx).unwrap();
+        assert!(p.wait().await.unwrap().success());
+        let mut got = Vec::new();
+        while let Ok(Some((_, lines))) =
+            tokio::time::timeout(Duration::from_secs(2), rx.recv()).await
+        {
+            got.extend(lines);
+        }
+        assert_eq!(
+            got,
+            ["crlf", "bad \u{fffd}\u{fffd} end", "", "", "no newline"]
+        );
     }
 }

@@ -17,6 +17,9 @@ pub struct Printer {
     state: RunState,
     journal: PathBuf,
     tz: TimeZone,
+    /// The last second printed, as its `HH:MM:SS`: a flood's lines share
+    /// a handful of seconds, and the zone's rules are asked once for each.
+    clock: Option<(i64, String)>,
     /// Stage output keeps its colours (stdout is a terminal that wants them).
     pub colour: bool,
 }
@@ -27,6 +30,7 @@ impl Printer {
             state: RunState::default(),
             journal,
             tz: TimeZone::system(),
+            clock: None,
             colour: false,
         }
     }
@@ -60,16 +64,30 @@ impl Printer {
         format!("{} · {}", self.env(env), self.step(env, step))
     }
 
+    /// `HH:MM:SS` of `ts` in the local zone (a zone's offset changes only
+    /// on a whole second, so the second decides the text).
+    fn time(&mut self, ts: jiff::Timestamp) -> &str {
+        // Floored, so the half second before the epoch is not its first.
+        let second = ts.as_second() - i64::from(ts.subsec_nanosecond() < 0);
+        if self.clock.as_ref().is_none_or(|(s, _)| *s != second) {
+            let text = ts
+                .to_zoned(self.tz.clone())
+                .strftime("%H:%M:%S")
+                .to_string();
+            self.clock = Some((second, text));
+        }
+        self.clock
+            .as_ref()
+            .map(|(_, t)| t.as_str())
+            .unwrap_or_default()
+    }
+
     /// The lines for a record (none for records that print nothing). Each
     /// is one line: what people and plans wrote is neutralised in it, and
     /// stage output keeps its colours only when `colour` is set.
     pub fn lines(&mut self, rec: &Record) -> Vec<String> {
         self.observe(rec);
-        let time = rec
-            .ts
-            .to_zoned(self.tz.clone())
-            .strftime("%H:%M:%S")
-            .to_string();
+        let time = self.time(rec.ts).to_string();
         if let Event::Output {
             env,
             step,

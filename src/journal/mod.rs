@@ -10,6 +10,7 @@
 
 mod amend;
 mod commit;
+mod encode;
 pub mod head;
 mod read;
 mod run_id;
@@ -34,6 +35,10 @@ pub use run_id::new_run_id;
 pub const JOURNAL_FILE: &str = "journal.ndjson";
 /// Longest time an output line may sit in memory before it reaches the file.
 pub const OUTPUT_FLUSH: Duration = Duration::from_millis(100);
+/// Output lines between two looks at the clock for [`OUTPUT_FLUSH`]. Lines
+/// that stop short of it are flushed by the engine's own tick of
+/// [`OUTPUT_FLUSH`] while a step runs, and by the step's end.
+const CLOCK_EVERY: u32 = 64;
 
 /// A second home for a run's journal (the team store's events table): a
 /// state record is there before the engine acts on it, as it is on disk;
@@ -61,6 +66,10 @@ pub struct JournalWriter {
     /// Where state records reach the disk, and records reach the clients.
     committer: Committer,
     last_flush: Instant,
+    /// Output lines appended since the clock was last read for
+    /// [`OUTPUT_FLUSH`]: a flood reads it once every [`CLOCK_EVERY`] lines.
+    unclocked: u32,
+    encoder: encode::Encoder,
     /// fsync state changes; tests and benchmarks of the batching may turn it off.
     durable: bool,
 }
@@ -105,6 +114,8 @@ impl JournalWriter {
             on_disk,
             committer,
             last_flush: Instant::now(),
+            unclocked: 0,
+            encoder: encode::Encoder::default(),
             durable: true,
         })
     }
@@ -160,12 +171,12 @@ impl JournalWriter {
         // straight into the buffer (a flood costs no extra allocation).
         let line = match &self.mirror {
             Some(_) => {
-                let line = serde_json::to_string(rec)?;
+                let line = self.encoder.line(rec)?;
                 self.out.write_all(line.as_bytes())?;
                 line
             }
             None => {
-                serde_json::to_writer(&mut self.out, rec)?;
+                self.encoder.write(&mut self.out, rec)?;
                 String::new()
             }
         };
@@ -175,8 +186,12 @@ impl JournalWriter {
             if let Some(m) = self.mirror.as_mut() {
                 m.output(rec, &line);
             }
-            if self.last_flush.elapsed() >= OUTPUT_FLUSH {
-                self.flush()?;
+            self.unclocked += 1;
+            if self.unclocked >= CLOCK_EVERY {
+                self.unclocked = 0;
+                if self.last_flush.elapsed() >= OUTPUT_FLUSH {
+                    self.flush()?;
+                }
             }
             return Ok(());
         }

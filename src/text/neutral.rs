@@ -35,8 +35,52 @@ fn hazard(c: char, keep_newline: bool) -> bool {
 }
 
 /// Whether any character of `s` would be changed by [`line`].
+///
+/// A flood is asked this for every line the headless printer writes, so
+/// it goes 32 bytes at a time: a stretch of printable ASCII (most of any
+/// line) is passed over with vector compares, and only a stretch holding
+/// something else is looked at a byte at a time.
 pub fn is_clean_line(s: &str) -> bool {
-    !s.chars().any(|c| hazard(c, false))
+    let bytes = s.as_bytes();
+    bytes.chunks(32).enumerate().all(|(n, chunk)| {
+        printable_ascii(chunk)
+            || chunk
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| clean_at(s, n * 32 + i, b))
+    })
+}
+
+/// Whether the byte at `at` (which is `b`) starts nothing [`line`] would
+/// change. Every hazard beyond ASCII is a character whose UTF-8 starts
+/// with 0xC2 (the C1 controls, U+0085), 0xD8 (U+061C) or 0xE2 (U+200E/F,
+/// U+2028/9, U+202A–E, U+2066–9); only those are decoded. A continuation
+/// byte (0x80–0xBF) is never one of them, so any byte may be asked.
+fn clean_at(s: &str, at: usize, b: u8) -> bool {
+    match b {
+        b'\t' => true,
+        0..=0x1f | 0x7f => false,
+        HAZARD_LEAD_C1 | HAZARD_LEAD_ARABIC | HAZARD_LEAD_PUNCTUATION => s
+            .get(at..)
+            .and_then(|rest| rest.chars().next())
+            .is_none_or(|c| !hazard(c, false)),
+        _ => true,
+    }
+}
+
+const HAZARD_LEAD_C1: u8 = 0xC2;
+const HAZARD_LEAD_ARABIC: u8 = 0xD8;
+const HAZARD_LEAD_PUNCTUATION: u8 = 0xE2;
+
+/// Whether every byte is printable ASCII or a tab, none of which [`line`]
+/// changes; without stopping early, which the compiler turns into vector
+/// compares.
+fn printable_ascii(s: &[u8]) -> bool {
+    s.chunks(32).all(|chunk| {
+        chunk.iter().fold(true, |ok, &b| {
+            ok & (((0x20..0x7f).contains(&b)) | (b == b'\t'))
+        })
+    })
 }
 
 /// One character, shown (never `\n` or `\t`, which callers decide about).
@@ -233,5 +277,45 @@ mod tests {
     fn long_lines_are_handled_in_one_pass() {
         let long = format!("{}\u{1b}[2J", "x".repeat(100 * 1024));
         assert_eq!(line(&long).len(), 100 * 1024 + "␛[2J".len());
+    }
+
+    /// [`clean_at`] decodes only characters that start with one of three
+    /// bytes: every hazard beyond ASCII must start with one of them.
+    #[test]
+    fn every_hazard_beyond_ascii_starts_with_a_byte_that_is_decoded() {
+        for c in (0x80..=0x10ffff).filter_map(char::from_u32) {
+            if hazard(c, false) {
+                let mut buf = [0; 4];
+                let lead = c.encode_utf8(&mut buf).as_bytes()[0];
+                assert!(
+                    [HAZARD_LEAD_C1, HAZARD_LEAD_ARABIC, HAZARD_LEAD_PUNCTUATION].contains(&lead),
+                    "{c:?} starts with {lead:#x}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The 32-byte stretches agree with the plain character-by-character
+        /// check, wherever the odd characters fall around their edges.
+        #[test]
+        fn the_stretches_agree_with_the_full_check(
+            text in "[ -~\t]{0,100}",
+            odd in proptest::collection::vec((0usize..101, proptest::sample::select(vec![
+                '\u{0}', '\u{1b}', '\n', '\r', '\u{7f}', '\u{85}', '\u{9b}', '\u{61c}',
+                '\u{200e}', '\u{2028}', '\u{202e}', '\u{2069}', 'é', '·', '┃', '🚀', '\t', ' ',
+            ])), 0..4),
+        ) {
+            let mut s = text.clone();
+            for (at, c) in odd {
+                let mut at = at.min(s.len());
+                while !s.is_char_boundary(at) {
+                    at -= 1;
+                }
+                s.insert(at, c);
+            }
+            let full = !s.chars().any(|c| hazard(c, false));
+            proptest::prop_assert_eq!(is_clean_line(&s), full, "{:?}", s);
+        }
     }
 }
