@@ -6,6 +6,7 @@
 use super::admission::off_task;
 use super::event::Event;
 use super::{Engine, Fatal};
+use crate::journal::Durable;
 
 impl Engine {
     /// Journals what promoting into `env` changes against what is live
@@ -52,10 +53,16 @@ impl Engine {
                 .unwrap_or_else(|_| Err("git could not be run".into()));
             change.commits = Some(crate::change::commits(range, log));
         }
-        self.emit(Event::EnvChange {
-            env,
-            change: Box::new(change),
-        })?;
+        // Said, not acted on: it rides on the next record the engine waits
+        // for (`EnvStarted` rides too; a step's start or a gate's wait is
+        // the first one waited for).
+        self.emit_as(
+            Event::EnvChange {
+                env,
+                change: Box::new(change),
+            },
+            Durable::Lazy,
+        )?;
         Ok(())
     }
 }

@@ -8,16 +8,27 @@ use jiff::Timestamp;
 use super::commands::{Ctx, GateCtx, Wake};
 use super::event::{ApprovalSource, CheckRole, Event};
 use super::{Engine, Fatal, Stop, Unattended};
+use crate::journal::Durable;
 use crate::plan::{Check, GateKind};
 
 impl Engine {
     pub(super) async fn gate(&mut self, env: usize, step: usize, gate: usize) -> Result<(), Stop> {
         let g = self.plan.gates[gate].clone();
-        self.emit(Event::StepStarted {
-            env,
-            step,
-            attempt: 1,
-        })?;
+        // A manual gate's next record is its wait, which is waited for: the
+        // step's start rides on that fsync. Other gates act (a request, a
+        // file read, a timer) and have it on disk first.
+        let when = match g.kind {
+            GateKind::Manual { .. } => Durable::Lazy,
+            _ => Durable::Now,
+        };
+        self.emit_as(
+            Event::StepStarted {
+                env,
+                step,
+                attempt: 1,
+            },
+            when,
+        )?;
         match &g.kind {
             GateKind::Manual {
                 require_comment,

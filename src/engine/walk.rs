@@ -88,7 +88,10 @@ impl Engine {
                         break 'envs;
                     }
                     self.describe_change(env).await?;
-                    self.emit(Event::EnvStarted { env })?;
+                    // Nothing is done inside the environment before a
+                    // record that is waited for, or `commit` before a
+                    // process starts: it rides on that one's fsync.
+                    self.emit_as(Event::EnvStarted { env }, Durable::Lazy)?;
                     (0, None)
                 }
                 Entry::At(step) => {

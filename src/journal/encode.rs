@@ -113,10 +113,7 @@ mod tests {
     }
 
     fn both(enc: &mut Encoder, rec: &Record) -> (String, String) {
-        (
-            enc.line(rec).unwrap(),
-            serde_json::to_string(rec).unwrap(),
-        )
+        (enc.line(rec).unwrap(), serde_json::to_string(rec).unwrap())
     }
 
     #[test]
