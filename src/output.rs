@@ -53,6 +53,60 @@ pub fn out_coloured(line: &str) {
     write_out(&neutral::output(line, true));
 }
 
+/// Lines for stdout gathered into one write: each is neutralised as
+/// [`out`] or [`out_coloured`] would, and the caller writes them
+/// ([`Batch::flush`]) when nothing more is waiting, or drop it. A flood printed
+/// headless then costs a write per batch of lines, not a write and a flush
+/// per line.
+#[derive(Default)]
+pub struct Batch {
+    buf: String,
+}
+
+/// Past this many bytes a batch is written whether or not more is waiting.
+pub const BATCH_MAX: usize = 64 * 1024;
+
+impl Batch {
+    /// One line, as [`out`] prints it.
+    pub fn line(&mut self, line: &str) {
+        self.buf.push_str(&neutral::line(line));
+        self.buf.push('\n');
+    }
+
+    /// One line that may keep its colours, as [`out_coloured`] prints it.
+    pub fn coloured(&mut self, line: &str) {
+        self.buf.push_str(&neutral::output(line, true));
+        self.buf.push('\n');
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Writes what is gathered, in one write.
+    pub fn flush(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(self.buf.as_bytes());
+        let _ = stdout.flush();
+        self.buf.clear();
+    }
+}
+
+/// A batch dropped unwritten (its printer cancelled while more records
+/// waited) is written then: no line it took is lost.
+impl Drop for Batch {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 /// `println!` that ignores a closed stdout and prints one line.
 #[macro_export]
 macro_rules! say {

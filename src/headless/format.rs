@@ -20,6 +20,9 @@ pub struct Printer {
     /// The last second printed, as its `HH:MM:SS`: a flood's lines share
     /// a handful of seconds, and the zone's rules are asked once for each.
     clock: Option<(i64, String)>,
+    /// The step output lines last came from, as they name it: a flood's
+    /// lines all come from one.
+    place: Option<((usize, usize), String)>,
     /// Stage output keeps its colours (stdout is a terminal that wants them).
     pub colour: bool,
 }
@@ -31,6 +34,7 @@ impl Printer {
             journal,
             tz: TimeZone::system(),
             clock: None,
+            place: None,
             colour: false,
         }
     }
@@ -87,6 +91,10 @@ impl Printer {
     /// stage output keeps its colours only when `colour` is set.
     pub fn lines(&mut self, rec: &Record) -> Vec<String> {
         self.observe(rec);
+        if rec.event.is_state_change() {
+            // What names a step comes from the run's state; say it afresh.
+            self.place = None;
+        }
         let time = self.time(rec.ts).to_string();
         if let Event::Output {
             env,
@@ -101,9 +109,18 @@ impl Printer {
                 (_, true) => "┃↶",
                 _ => "┃ ",
             };
+            let (env, step) = (*env, *step);
+            if self.place.as_ref().is_none_or(|(at, _)| *at != (env, step)) {
+                let text = neutral::line(&self.at(env, step)).into_owned();
+                self.place = Some(((env, step), text));
+            }
+            let place = self
+                .place
+                .as_ref()
+                .map(|(_, t)| t.as_str())
+                .unwrap_or_default();
             return vec![format!(
-                "{time}   {} {bar} {}",
-                neutral::line(&self.at(*env, *step)),
+                "{time}   {place} {bar} {}",
                 neutral::output(line, self.colour)
             )];
         }

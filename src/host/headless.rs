@@ -213,11 +213,16 @@ async fn print_events(
     let mut printer = Printer::new(handle.journal_path());
     let colour = !json && crate::text::neutral::colour_on_stdout();
     printer.colour = colour;
-    let print = |line: &str| {
+    // Lines are gathered while more records wait and written together: a
+    // flood costs a write per batch. Anything else (a step's end, a gate)
+    // is written before the next thing happens, hints on stderr included,
+    // so the two streams stay in order.
+    let mut batch = crate::output::Batch::default();
+    let print = |batch: &mut crate::output::Batch, line: &str| {
         if colour {
-            crate::output::out_coloured(line)
+            batch.coloured(line)
         } else {
-            out(line)
+            batch.line(line)
         }
     };
     for r in before {
@@ -229,16 +234,23 @@ async fn print_events(
                 let done = matches!(rec.event, Event::RunFinished { .. });
                 if json {
                     if let Ok(line) = crate::text::json::to_string(&rec) {
-                        out(&line);
+                        batch.line(&line);
                     }
                     printer.observe(&rec);
                 } else {
                     let mut lines = printer.lines(&rec);
                     if done && let Some(verdict) = lines.pop() {
-                        lines.iter().for_each(|l| print(l));
+                        lines.iter().for_each(|l| print(&mut batch, l));
+                        batch.flush();
                         return (printer.into_state(), Some(verdict));
                     }
-                    lines.iter().for_each(|l| print(l));
+                    lines.iter().for_each(|l| print(&mut batch, l));
+                }
+                if rec.event.is_state_change()
+                    || events.is_empty()
+                    || batch.len() >= crate::output::BATCH_MAX
+                {
+                    batch.flush();
                 }
                 hints.on_record(&rec);
                 if done {
@@ -246,6 +258,7 @@ async fn print_events(
                 }
             }
             Err(RecvError::Lagged(n)) => {
+                batch.flush();
                 if !json {
                     out(&format!(
                         "… {n} events not shown here (they are in {})",
@@ -253,7 +266,10 @@ async fn print_events(
                     ));
                 }
             }
-            Err(RecvError::Closed) => return (printer.into_state(), None),
+            Err(RecvError::Closed) => {
+                batch.flush();
+                return (printer.into_state(), None);
+            }
         }
     }
 }
