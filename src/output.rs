@@ -13,8 +13,16 @@ use std::io::Write;
 use crate::text::neutral;
 
 fn write_out(text: &str) {
+    write_stdout(&[text, "\n"]);
+}
+
+/// Writes `parts` to stdout under one lock and flushes, ignoring a
+/// closed stdout.
+fn write_stdout(parts: &[&str]) {
     let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{text}");
+    for part in parts {
+        let _ = stdout.write_all(part.as_bytes());
+    }
     let _ = stdout.flush();
 }
 
@@ -92,9 +100,7 @@ impl Batch {
         if self.buf.is_empty() {
             return;
         }
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(self.buf.as_bytes());
-        let _ = stdout.flush();
+        write_stdout(&[&self.buf]);
         self.buf.clear();
     }
 }

@@ -152,6 +152,8 @@ impl Engine {
             }
         }
         let read_at = jiff::Timestamp::now();
+        // Output is never fsynced: `Durable` only says when a state record
+        // reaches the disk, and the journal does not look at it here.
         for line in lines {
             self.emit_at(
                 Event::Output {
