@@ -1233,6 +1233,64 @@ fn store_init_makes_the_index_the_text_filter_reads() {
     assert_eq!(again.text_index, Ok(true));
 }
 
+/// A server where `pg_trgm` cannot be made (here: a function of its name
+/// is already in the schema it would go to, so `CREATE EXTENSION` fails as
+/// it does where contrib is missing or the role may not create it): `slate
+/// store init` still makes the store, says plainly what the text filter
+/// will cost, and exits 0; the filter still answers, by reading every run.
+#[test]
+fn without_pg_trgm_the_store_is_made_and_the_text_filter_still_answers() {
+    let db = db_or_skip!("without_pg_trgm_the_store_is_made_and_the_text_filter_still_answers");
+    db.sql(
+        "CREATE FUNCTION public.show_trgm(text) RETURNS text[] LANGUAGE sql AS 'SELECT ARRAY[$1]'",
+    );
+    let sb = Sandbox::new();
+    let o = slate(&sb, &db.url, &["store", "init"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("pg_trgm is not installed on the server"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        db.value("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"),
+        Some("0".into())
+    );
+    let done = slate::store::postgres::init(&team(&db)).unwrap();
+    assert_eq!(done.text_index, Ok(false));
+    assert_eq!(
+        done.from, done.to,
+        "the schema was made by the binary's init"
+    );
+
+    let m = tempfile::TempDir::new().unwrap();
+    let a = PgStore::open(&team(&db), m.path()).unwrap();
+    for (i, release) in ["svc-one", "svc-two", "other"].iter().enumerate() {
+        let id = format!("20260201-00000{i}.000-000{i}");
+        a.put_run(&record(summary(&id, release, Outcome::Released), 1, vec![]))
+            .unwrap();
+    }
+    let query = |text: &str| RunQuery {
+        text: text.into(),
+        ..RunQuery::default()
+    };
+    assert_eq!(a.count_runs(&query("svc-")).unwrap(), 2);
+    // Two characters, and in another case: what trigrams could not serve anyway.
+    assert_eq!(a.count_runs(&query("-T")).unwrap(), 1);
+    assert_eq!(a.count_runs(&query("svc-%")).unwrap(), 0);
+    let names: Vec<String> = a
+        .runs(&query("two"))
+        .unwrap()
+        .into_iter()
+        .map(|r| r.release)
+        .collect();
+    assert_eq!(names, ["svc-two"]);
+    // What every member runs still works against it.
+    let o = slate(&sb, &db.url, &["status"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(history(&sb, &db.url).len(), 3);
+}
+
 /// Ledger rows for `deliveries`: two releases (one named with hostile
 /// text), reaches of every kind, a row with no start (NULL sorts first in
 /// both stores), and rows before the window.
