@@ -2,8 +2,8 @@
 //! `rusqlite` with SQLite compiled in (`bundled`), so the default needs no
 //! server and no system library. Many processes write it at once (every
 //! run's recorder), so it runs in WAL mode (readers never wait for the
-//! writer) with a busy timeout, and every write is one short `IMMEDIATE`
-//! transaction.
+//! writer) with a busy handler (writers queue), and every write is one
+//! short `IMMEDIATE` transaction.
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -24,6 +24,46 @@ mod locks;
 /// How long a writer waits for another before giving up: far longer than
 /// any transaction here takes, short enough that a wedged writer is told.
 const BUSY: Duration = Duration::from_secs(10);
+
+/// How long a writer waits before its `n`th look (0-based) at a store
+/// another connection is writing. SQLite's own busy timeout sleeps 1 ms
+/// first, then 2, 5, 10 … ms: a run's first lock slept a whole 1 ms
+/// while the run's recorder indexed its start (one short transaction,
+/// about a millisecond with its fsyncs). Short looks first, for the common case of
+/// another transaction here ending within a millisecond or two, then
+/// longer ones, so a long wait costs few wake-ups.
+fn busy_pause(n: u32) -> Duration {
+    match n {
+        0..16 => Duration::from_micros(125),
+        16..24 => Duration::from_millis(1),
+        _ => Duration::from_millis(10),
+    }
+}
+
+/// The store's busy handler: waits [`busy_pause`] and looks again, until
+/// the pauses add up to [`BUSY`]; then the writer is told (SQLITE_BUSY).
+fn busy_wait(n: i32) -> bool {
+    #[cfg(test)]
+    LOOKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let n = u32::try_from(n).unwrap_or(0);
+    if busy_waited(n) >= BUSY {
+        return false;
+    }
+    std::thread::sleep(busy_pause(n));
+    true
+}
+
+/// How many times a busy handler has looked, for a test to see one wait.
+#[cfg(test)]
+static LOOKS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// The pauses before the `n`th look, added up.
+fn busy_waited(n: u32) -> Duration {
+    let short = n.min(16);
+    let medium = n.clamp(16, 24) - 16;
+    let long = n.saturating_sub(24);
+    busy_pause(0) * short + busy_pause(16) * medium + busy_pause(24) * long
+}
 
 pub struct SqliteStore {
     conn: Connection,
@@ -82,7 +122,7 @@ impl SqliteStore {
         };
         store
             .conn
-            .busy_timeout(BUSY)
+            .busy_handler(Some(busy_wait))
             .map_err(|e| classify(&shown, e))?;
         // A newer Slate's store is not touched at all, not even its mode.
         let version = store.user_version()?;
@@ -660,5 +700,78 @@ mod tests {
             );
             assert_eq!(created, 1, "round {round}: {opened:?}");
         }
+    }
+
+    /// A writer meeting another's transaction looks again within a fraction
+    /// of a millisecond at first (SQLite's own timeout sleeps 1 ms, then 2,
+    /// then 5), still gives up after [`BUSY`], and a long wait is not a
+    /// busy loop.
+    #[test]
+    fn a_busy_store_is_looked_at_soon_and_given_up_on_after_busy() {
+        assert!(busy_pause(0) <= Duration::from_micros(200));
+        assert_eq!(busy_waited(0), Duration::ZERO);
+        assert_eq!(busy_waited(16), Duration::from_millis(2));
+        assert_eq!(busy_waited(24), Duration::from_millis(10));
+        // The sum is the sum of the pauses, at every look.
+        for n in 0..2000 {
+            assert_eq!(
+                busy_waited(n + 1),
+                busy_waited(n) + busy_pause(n),
+                "look {n}"
+            );
+        }
+        let looks = (0..).find(|&n| busy_waited(n) >= BUSY).unwrap();
+        assert!(busy_waited(looks) < BUSY + busy_pause(looks), "{looks}");
+        assert!(looks < 1100, "{looks} wake-ups before giving up");
+        assert!(!busy_wait(looks as i32));
+    }
+
+    /// Two connections write at once: the second waits for the first's
+    /// transaction (held open here) and gets in once it ends, instead of
+    /// failing; what both wrote is there.
+    #[test]
+    fn a_writer_waits_for_another_and_then_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let (a, _) = SqliteStore::open(&path).unwrap();
+        let (b, _) = SqliteStore::open(&path).unwrap();
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let first = std::thread::spawn(move || {
+            a.write(|tx| {
+                tx.execute("CREATE TABLE held (n INTEGER)", [])?;
+                held_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                Ok(())
+            })
+        });
+        held_rx.recv().unwrap();
+        let before = LOOKS.load(std::sync::atomic::Ordering::Relaxed);
+        let second = std::thread::spawn(move || {
+            let wrote = b.write(|tx| tx.execute("CREATE TABLE after (n INTEGER)", []));
+            (b, wrote)
+        });
+        // The second has met the held transaction: its handler looked.
+        let deadline = std::time::Instant::now() + BUSY;
+        while LOOKS.load(std::sync::atomic::Ordering::Relaxed) == before
+            && !second.is_finished()
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::yield_now();
+        }
+        assert!(!second.is_finished(), "the second writer did not wait");
+        go_tx.send(()).unwrap();
+        first.join().unwrap().unwrap();
+        let (b, wrote) = second.join().unwrap();
+        wrote.unwrap();
+        let names: Vec<String> = b
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE name IN ('held', 'after') ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(names, ["after", "held"]);
     }
 }
