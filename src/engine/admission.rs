@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::Event;
 use super::{Engine, Fatal, Stop};
+use crate::journal::Durable;
 
 /// How often a waiting run asks again.
 const POLL: Duration = Duration::from_millis(500);
@@ -219,12 +220,30 @@ impl Engine {
         loop {
             let ask = self.ask(env, wait.is_some());
             let name = ask.env.clone();
-            let answer = off_task(&adm, move |a| a.enter(&ask)).await;
-            match answer
-                .unwrap_or_else(|| Admit::Blocked(Barrier::unknown(&name, "the admission failed")))
-            {
+            // What is live there is read in the same call once the lock is
+            // the run's: one trip off the engine's task, not two.
+            let answer = off_task(&adm, move |a| {
+                let admit = a.enter(&ask);
+                let baseline = (admit == Admit::Granted).then(|| a.baseline(&ask));
+                (admit, baseline)
+            })
+            .await;
+            let (admit, baseline) = answer.unwrap_or_else(|| {
+                (
+                    Admit::Blocked(Barrier::unknown(&name, "the admission failed")),
+                    None,
+                )
+            });
+            match admit {
                 Admit::Granted => {
-                    self.emit(Event::EnvLocked { env })?;
+                    self.baseline = baseline.map(|b| (env, b));
+                    // Said, not acted on next: the lock is already the run's
+                    // in the store (a crash before this record is on disk
+                    // leaves what a crash just before it always left: a
+                    // recovery asks again and the store grants its own lock),
+                    // and nothing is done inside the environment before a
+                    // record that is waited for. It rides on that one's fsync.
+                    self.emit_as(Event::EnvLocked { env }, Durable::Lazy)?;
                     return Ok(Admitted::Go);
                 }
                 Admit::Blocked(b) if b.kind == BarrierKind::Pin => {

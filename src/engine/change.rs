@@ -20,10 +20,18 @@ impl Engine {
         if self.state.envs[env].change.is_some() {
             return Ok(());
         }
-        let ask = self.ask(env, false);
-        let baseline = off_task(&adm, move |a| a.baseline(&ask))
-            .await
-            .unwrap_or_else(|| crate::change::Baseline::Unknown("the admission failed".into()));
+        let baseline = match self.baseline.take() {
+            // Read with the environment's lock (`admit`).
+            Some((at, b)) if at == env => b,
+            _ => {
+                let ask = self.ask(env, false);
+                off_task(&adm, move |a| a.baseline(&ask))
+                    .await
+                    .unwrap_or_else(|| {
+                        crate::change::Baseline::Unknown("the admission failed".into())
+                    })
+            }
+        };
         let artifacts: Vec<(String, Option<String>)> = self
             .state
             .artifacts

@@ -336,6 +336,51 @@ fn a_lock_held_by_a_run_killed_with_sigkill_is_stale_until_recovered() {
     assert_eq!(locks_json(&sb)["locks"], Value::Array(vec![]));
 }
 
+/// The engine journals `env_locked` without waiting for its fsync (it
+/// rides on the next record the engine waits for), so a crash can leave a
+/// lock in the store that the run's journal on disk does not mention: the
+/// same state a crash between taking the lock and writing the record always
+/// could. Made here by killing the run and cutting its journal back to its
+/// first record: `slate recover` asks for the environment again, the store
+/// grants the run its own lock, and the run goes on to release.
+#[test]
+fn a_lock_the_journal_never_recorded_is_the_recovered_runs_own() {
+    let sb = Sandbox::new();
+    let p = sb.plan("plan.toml", &plan("pay", ""));
+    let mut a = inside_staging(&sb, &p);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(a.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    a.wait().unwrap();
+    let listed = locks_json(&sb);
+    let run_id = listed["locks"][0]["run_id"].as_str().unwrap().to_string();
+    let path = sb.home().join("runs").join(&run_id).join("journal.ndjson");
+    let text_before = std::fs::read_to_string(&path).unwrap();
+    let first = text_before.lines().next().unwrap();
+    assert!(first.contains("\"run_started\""), "{first}");
+    std::fs::write(&path, format!("{first}\n")).unwrap();
+    release_hold(&sb, "staging");
+    let rec = sb.run(&["recover", &run_id, "--headless"], LIMIT);
+    let rt = text(&rec);
+    assert!(rec.status.success(), "{rt}");
+    let journal = common::read_journal(&path);
+    assert_eq!(common::outcome(&journal), "released", "{rt}");
+    assert!(
+        !common::has(&journal, "env_blocked"),
+        "the run's own lock did not keep it out: {rt}"
+    );
+    assert_eq!(locks_json(&sb)["locks"], Value::Array(vec![]));
+    // Staging ran again from its start (the cut journal said nothing of it).
+    let starts = sb
+        .ledger()
+        .iter()
+        .filter(|l| l.starts_with("start staging"))
+        .count();
+    assert_eq!(starts, 2, "{:?}", sb.ledger());
+}
+
 #[test]
 fn a_stale_lock_can_be_released_by_hand_but_a_live_one_cannot() {
     let sb = Sandbox::new();
