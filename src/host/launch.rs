@@ -2,12 +2,11 @@
 
 use std::ffi::OsString;
 use std::io::BufRead;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use super::spawn::Host;
 use super::{READY, SERVE_FLAG};
 
 /// How long the host may take to say `ready`.
@@ -42,7 +41,7 @@ impl Failed {
 
 /// Starts this binary with `args` (a subcommand and its arguments, as the
 /// user gave them) plus `--serve` right after the subcommand, in a session of
-/// its own, stdin `/dev/null`, stderr appended to `<state>/slate.log`, and
+/// its own (`spawn`), stdin `/dev/null`, stderr appended to `<state>/slate.log`, and
 /// waits at most [`READY_WAIT`] for its handshake on stdout. The host is
 /// never waited for by the caller: a thread reaps it if it ends while this
 /// process lives.
@@ -54,28 +53,11 @@ pub fn start(args: &[OsString], state_dir: &Path) -> Result<Ready, Failed> {
     argv.insert(argv.len().min(1), SERVE_FLAG.into());
     let log_path = state_dir.join(crate::logging::LOG_FILE);
     // Panics and anything else on stderr end up in the log, not lost.
-    let stderr = crate::logging::open_log(state_dir)
-        .map(Stdio::from)
-        .unwrap_or_else(|_| Stdio::null());
-    let mut cmd = Command::new(exe);
-    cmd.args(&argv)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr);
-    // SAFETY: setsid is async-signal-safe and touches nothing of ours.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid()
-                .map(|_| ())
-                .map_err(std::io::Error::from)
-        });
-    }
-    let mut child = cmd
-        .spawn()
+    let stderr = crate::logging::open_log(state_dir).ok();
+    let (child, stdout) = super::spawn::spawn(&exe, &argv, stderr)
         .map_err(|e| Failed::one(format!("slate: cannot start the engine: {e}"), 1))?;
     let pid = child.id();
     tracing::info!(pid, args = ?argv, "engine host started");
-    let stdout = child.stdout.take().expect("piped");
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("slate-handshake".into())
@@ -109,10 +91,10 @@ pub fn start(args: &[OsString], state_dir: &Path) -> Result<Ready, Failed> {
             },
             Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                 let status = child.wait();
-                let code = status.as_ref().ok().and_then(|s| s.code()).unwrap_or(1);
+                let code = status.as_ref().ok().and_then(|s| s.code).unwrap_or(1);
                 if lines.is_empty() {
                     let how = match status {
-                        Ok(s) => s.to_string(),
+                        Ok(s) => s.shown,
                         Err(e) => e.to_string(),
                     };
                     lines.push(format!(
@@ -145,7 +127,7 @@ pub fn start(args: &[OsString], state_dir: &Path) -> Result<Ready, Failed> {
 
 /// Waits for the host on a thread, so it leaves no zombie while this process
 /// lives; once this process is gone, the host is someone else's to reap.
-fn reap(mut child: Child) {
+fn reap(child: Host) {
     let spawned = std::thread::Builder::new()
         .name("slate-reap".into())
         .spawn(move || {

@@ -20,6 +20,7 @@ pub mod headless;
 pub mod launch;
 pub mod rollback_to;
 pub mod serve;
+mod spawn;
 mod team_recover;
 
 use std::path::Path;
