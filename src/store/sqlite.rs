@@ -65,6 +65,134 @@ fn busy_waited(n: u32) -> Duration {
     busy_pause(0) * short + busy_pause(16) * medium + busy_pause(24) * long
 }
 
+/// Makes a new store for `path` in a file of its own, beside it, and
+/// publishes it under `path` unless another process published one first.
+/// Whether this call published it.
+///
+/// Made in place, a new store cost six fsyncs (turning the new file to WAL
+/// goes through a rollback journal: four; the migrations' first write to
+/// the new write-ahead log: two), each a wait for a core on a busy machine
+/// (24 ms before a run's engine was ready, see `docs/PERFORMANCE.md`).
+/// Unpublished, the file needs none: it is built without syncs, made
+/// durable with one, and appears under its name whole, by a link that
+/// refuses to replace (so two processes making the store at once end with
+/// one store, and the other's file is removed), then the directory's fsync.
+fn publish_new(path: &Path) -> Result<bool, StoreError> {
+    let shown = path.display().to_string();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let prefix = format!(".{name}.new-");
+    remove_orphans(dir, &prefix);
+    let tmp = dir.join(format!(
+        "{prefix}{}-{:08x}",
+        std::process::id(),
+        fastrand::u32(..)
+    ));
+    let made = build(&tmp).and_then(|()| match std::fs::hard_link(&tmp, path) {
+        Ok(()) => {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| format!("cannot make {} durable: {e}", dir.display()))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        // A file system without hard links: an empty file in place, which
+        // the caller migrates as an older Slate's would be.
+        Err(_) => match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .open(path)
+        {
+            Ok(_) => Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e.to_string()),
+        },
+    });
+    remove_with_sidecars(&tmp);
+    made.map_err(|e| StoreError::Other(format!("cannot create the store {shown}: {e}")))
+}
+
+/// Builds a migrated store in WAL mode at `tmp` (a new file, private from
+/// its first byte), durable when this returns. Nobody else knows the
+/// file, so nothing in it needs a sync until the one at the end.
+fn build(tmp: &Path) -> Result<(), String> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(tmp)
+        .map_err(|e| e.to_string())?;
+    let conn = Connection::open_with_flags(
+        tmp,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| e.to_string())?;
+    let sql = |e: rusqlite::Error| e.to_string();
+    conn.pragma_update(None, "journal_mode", "MEMORY")
+        .map_err(sql)?;
+    conn.pragma_update(None, "synchronous", "OFF")
+        .map_err(sql)?;
+    let tx =
+        rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate).map_err(sql)?;
+    for sql_text in MIGRATIONS {
+        tx.execute_batch(sql_text).map_err(sql)?;
+    }
+    tx.pragma_update(None, "user_version", latest())
+        .map_err(sql)?;
+    tx.commit().map_err(sql)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+        .map_err(sql)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::info!(%mode, "the new store is not in WAL mode (no shared memory here?)");
+    }
+    conn.close().map_err(|(_, e)| e.to_string())?;
+    std::fs::File::open(tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| e.to_string())
+}
+
+/// Removes `path` and what SQLite may have left beside it.
+fn remove_with_sidecars(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+/// Removes the files of stores being made (`<prefix><pid>-<n>`) whose
+/// process is gone: a crash while making one leaves it behind.
+fn remove_orphans(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+            continue;
+        };
+        let pid = rest
+            .split(['-', '.'])
+            .next()
+            .and_then(|p| p.parse::<i32>().ok());
+        let gone = pid.is_some_and(|pid| {
+            pid > 0
+                && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+                    == Err(nix::errno::Errno::ESRCH)
+        });
+        if gone && !rest.contains("-wal") && !rest.contains("-shm") && !rest.contains("-journal") {
+            remove_with_sidecars(&entry.path());
+        }
+    }
+}
+
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
@@ -75,6 +203,7 @@ impl SqliteStore {
     /// was created just now (so the caller fills it from the journals).
     pub fn open(path: &Path) -> Result<(SqliteStore, bool), StoreError> {
         let shown = path.display().to_string();
+        let mut published = false;
         match std::fs::symlink_metadata(path) {
             Ok(m) if !m.file_type().is_file() => {
                 return Err(StoreError::Other(format!(
@@ -88,22 +217,7 @@ impl SqliteStore {
                         StoreError::Other(format!("cannot create {}: {e}", dir.display()))
                     })?;
                 }
-                // Private from the first byte; a link planted here is refused.
-                match std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .custom_flags(nix::libc::O_NOFOLLOW)
-                    .open(path)
-                {
-                    Ok(_) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                    Err(e) => {
-                        return Err(StoreError::Other(format!(
-                            "cannot create the store {shown}: {e}"
-                        )));
-                    }
-                }
+                published = publish_new(path)?;
             }
             Err(e) => {
                 return Err(StoreError::Other(format!(
@@ -136,7 +250,9 @@ impl SqliteStore {
             .conn
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| classify(&shown, e))?;
-        let created = store.migrate()?;
+        // A store this call published is new and migrated already; a file
+        // an older Slate left empty is migrated here.
+        let created = store.migrate()? || published;
         Ok((store, created))
     }
 
@@ -700,6 +816,53 @@ mod tests {
             );
             assert_eq!(created, 1, "round {round}: {opened:?}");
         }
+    }
+
+    /// A new store is made beside its name and published whole: migrated,
+    /// in WAL mode, private, and nothing of its making left in the
+    /// directory; a file left by a process that died making one is removed,
+    /// one of a live process is not.
+    #[test]
+    fn a_new_store_is_published_whole_and_leaves_nothing_beside_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        // pid 0x7ffffffe is no process; this test's own pid is a live one.
+        let dead = dir.path().join(".store.db.new-2147483646-0000abcd");
+        let live = dir
+            .path()
+            .join(format!(".store.db.new-{}-0000abcd", std::process::id()));
+        for f in [&dead, &live] {
+            std::fs::write(f, "half made").unwrap();
+        }
+        std::fs::write(dir.path().join(".store.db.new-2147483646-0000abcd-wal"), "").unwrap();
+        let (store, created) = SqliteStore::open(&path).unwrap();
+        assert!(created);
+        assert_eq!(store.user_version().unwrap(), latest());
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let perms = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(perms, 0o600);
+        drop(store);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                live.file_name().unwrap().to_string_lossy().into_owned(),
+                "store.db".to_string()
+            ],
+            "{left:?}"
+        );
+        // Opened again: nothing to make.
+        let (_, again) = SqliteStore::open(&path).unwrap();
+        assert!(!again);
     }
 
     /// A writer meeting another's transaction looks again within a fraction
