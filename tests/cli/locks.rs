@@ -74,6 +74,16 @@ fn inside_staging(sb: &Sandbox, plan: &std::path::Path) -> Child {
     a
 }
 
+/// SIGKILLs a run's engine (its stage is left running) and reaps it.
+fn kill_engine(engine: &mut Child) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(engine.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    engine.wait().unwrap();
+}
+
 fn release_hold(sb: &Sandbox, env: &str) {
     let _ = std::fs::remove_file(sb.path("hold").join(env));
 }
@@ -297,12 +307,7 @@ fn a_lock_held_by_a_run_killed_with_sigkill_is_stale_until_recovered() {
         sb.ledger().iter().any(|l| l.starts_with("start staging"))
     });
     // The engine dies; its stage is left (recovery stops it).
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(a.id() as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    a.wait().unwrap();
+    kill_engine(&mut a);
     let listed = locks_json(&sb);
     assert_eq!(listed["locks"][0]["stale"], true, "{listed}");
     let run_id = listed["locks"][0]["run_id"].as_str().unwrap().to_string();
@@ -348,12 +353,7 @@ fn a_lock_the_journal_never_recorded_is_the_recovered_runs_own() {
     let sb = Sandbox::new();
     let p = sb.plan("plan.toml", &plan("pay", ""));
     let mut a = inside_staging(&sb, &p);
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(a.id() as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    a.wait().unwrap();
+    kill_engine(&mut a);
     let listed = locks_json(&sb);
     let run_id = listed["locks"][0]["run_id"].as_str().unwrap().to_string();
     let path = sb.home().join("runs").join(&run_id).join("journal.ndjson");
@@ -397,12 +397,7 @@ fn a_stale_lock_can_be_released_by_hand_but_a_live_one_cannot() {
         "{}",
         text(&live)
     );
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(a.id() as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    a.wait().unwrap();
+    kill_engine(&mut a);
     release_hold(&sb, "staging");
     let gone = sb.run(&["unlock", "staging", "--release", "pay"], LIMIT);
     assert!(gone.status.success(), "{}", text(&gone));

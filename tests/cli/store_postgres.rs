@@ -1189,6 +1189,18 @@ fn paging_holds_on_postgresql() {
     paging_contract(&a);
 }
 
+/// The team store of `db` opened for the machine `state`, holding three
+/// released runs: svc-one, svc-two and other.
+fn three_runs(db: &TestDb, state: &std::path::Path) -> PgStore {
+    let a = PgStore::open(&team(db), state).unwrap();
+    for (i, release) in ["svc-one", "svc-two", "other"].iter().enumerate() {
+        let id = format!("20260201-00000{i}.000-000{i}");
+        a.put_run(&record(summary(&id, release, Outcome::Released), 1, vec![]))
+            .unwrap();
+    }
+    a
+}
+
 /// `slate store init` makes the text filter's trigram index, and the
 /// filter's own query can read it (the planner matches an expression index
 /// only to the same expression, so a filter written apart from its index
@@ -1204,12 +1216,7 @@ fn store_init_makes_the_index_the_text_filter_reads() {
         "PostgreSQL's pg_trgm is in its contrib, which Debian installs with it"
     );
     let m = tempfile::TempDir::new().unwrap();
-    let a = PgStore::open(&team(&db), m.path()).unwrap();
-    for (i, release) in ["svc-one", "svc-two", "other"].iter().enumerate() {
-        let id = format!("20260201-00000{i}.000-000{i}");
-        a.put_run(&record(summary(&id, release, Outcome::Released), 1, vec![]))
-            .unwrap();
-    }
+    let a = three_runs(&db, m.path());
     let count = |text: &str| {
         a.count_runs(&RunQuery {
             text: text.into(),
@@ -1264,12 +1271,7 @@ fn without_pg_trgm_the_store_is_made_and_the_text_filter_still_answers() {
     );
 
     let m = tempfile::TempDir::new().unwrap();
-    let a = PgStore::open(&team(&db), m.path()).unwrap();
-    for (i, release) in ["svc-one", "svc-two", "other"].iter().enumerate() {
-        let id = format!("20260201-00000{i}.000-000{i}");
-        a.put_run(&record(summary(&id, release, Outcome::Released), 1, vec![]))
-            .unwrap();
-    }
+    let a = three_runs(&db, m.path());
     let query = |text: &str| RunQuery {
         text: text.into(),
         ..RunQuery::default()
