@@ -151,7 +151,9 @@ pub(super) enum Glass {
 
 /// What `Engine::admit` decided.
 pub(super) enum Admitted {
-    Go,
+    /// In, with what the ledger says is live there, read with the lock in
+    /// the same call (none without an admission).
+    Go(Option<crate::change::Baseline>),
     /// The run ends here without entering: the line it ends with.
     Refused(String),
 }
@@ -207,7 +209,7 @@ impl Engine {
     /// taken. A stop asked for while waiting ends the wait.
     pub(super) async fn admit(&mut self, env: usize) -> Result<Admitted, Stop> {
         let Some(adm) = self.admission.clone() else {
-            return Ok(Admitted::Go);
+            return Ok(Admitted::Go(None));
         };
         let wait = self.opts.lock_wait.or(self.plan.release.lock_wait);
         let deadline = wait.map(|w| {
@@ -236,7 +238,6 @@ impl Engine {
             });
             match admit {
                 Admit::Granted => {
-                    self.baseline = baseline.map(|b| (env, b));
                     // Said, not acted on next: the lock is already the run's
                     // in the store (a crash before this record is on disk
                     // leaves what a crash just before it always left: a
@@ -244,7 +245,7 @@ impl Engine {
                     // and nothing is done inside the environment before a
                     // record that is waited for. It rides on that one's fsync.
                     self.emit_as(Event::EnvLocked { env }, Durable::Lazy)?;
-                    return Ok(Admitted::Go);
+                    return Ok(Admitted::Go(baseline));
                 }
                 Admit::Blocked(b) if b.kind == BarrierKind::Pin => {
                     // A pin never goes by itself: promote over it as told, or refuse now.

@@ -3,35 +3,24 @@
 //! environment's lock, compared with the run's own plan and digests, and
 //! journaled as `EnvChange` before the environment starts.
 
-use super::admission::off_task;
 use super::event::Event;
 use super::{Engine, Fatal};
 use crate::journal::Durable;
 
 impl Engine {
-    /// Journals what promoting into `env` changes against what is live
-    /// there, once the run holds its lock and has checked its artifacts
+    /// Journals what promoting into `env` changes against `baseline`, what
+    /// is live there (read with the lock, `admit`), once the run holds its
+    /// lock and has checked its artifacts
     /// (their digests are compared with the live version's). With a
     /// repository in the plan, the commits between the versions go in too.
-    pub(super) async fn describe_change(&mut self, env: usize) -> Result<(), Fatal> {
-        let Some(adm) = self.admission.clone() else {
-            return Ok(());
-        };
+    pub(super) async fn describe_change(
+        &mut self,
+        env: usize,
+        baseline: crate::change::Baseline,
+    ) -> Result<(), Fatal> {
         if self.state.envs[env].change.is_some() {
             return Ok(());
         }
-        let baseline = match self.baseline.take() {
-            // Read with the environment's lock (`admit`).
-            Some((at, b)) if at == env => b,
-            _ => {
-                let ask = self.ask(env, false);
-                off_task(&adm, move |a| a.baseline(&ask))
-                    .await
-                    .unwrap_or_else(|| {
-                        crate::change::Baseline::Unknown("the admission failed".into())
-                    })
-            }
-        };
         let artifacts: Vec<(String, Option<String>)> = self
             .state
             .artifacts

@@ -221,9 +221,6 @@ pub struct Engine {
     masker: crate::secrets::Masker,
     /// Asked before promoting into an environment (locks, freezes); see `admission.rs`.
     admission: Option<admission::AdmissionRef>,
-    /// What is live in an environment, read with its lock in the same call
-    /// to the admission (`admit`), for `describe_change`.
-    baseline: Option<(usize, crate::change::Baseline)>,
     /// Environments where a break-glass was refused (journaled once).
     glass_refused: Vec<usize>,
     /// Why it stopped without journaling the run's end (see `EngineHandle::stopped_because`).
@@ -359,7 +356,6 @@ impl Engine {
                 secrets: Default::default(),
                 masker: Default::default(),
                 admission: None,
-                baseline: None,
                 glass_refused: Vec::new(),
                 stopped,
             },

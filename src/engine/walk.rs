@@ -62,8 +62,8 @@ impl Engine {
                 Entry::Fresh => {
                     // Nothing of `env` has run: another run's lock, a hold or a
                     // freeze keeps the run out (it may wait), as does a changed artifact.
-                    match self.admit(env).await {
-                        Ok(super::admission::Admitted::Go) => {}
+                    let baseline = match self.admit(env).await {
+                        Ok(super::admission::Admitted::Go(baseline)) => baseline,
                         Ok(super::admission::Admitted::Refused(why)) => {
                             outcome = RunOutcome::Failed;
                             message = why;
@@ -81,13 +81,15 @@ impl Engine {
                             };
                             break 'envs;
                         }
-                    }
+                    };
                     if let Some(why) = self.verify_artifacts(env).await? {
                         outcome = RunOutcome::Failed;
                         message = why;
                         break 'envs;
                     }
-                    self.describe_change(env).await?;
+                    if let Some(baseline) = baseline {
+                        self.describe_change(env, baseline).await?;
+                    }
                     // Nothing is done inside the environment before a
                     // record that is waited for, or `commit` before a
                     // process starts: it rides on that one's fsync.
