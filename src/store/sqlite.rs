@@ -5,7 +5,6 @@
 //! writer) with a busy handler (writers queue), and every write is one
 //! short `IMMEDIATE` transaction.
 
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,179 +18,13 @@ use super::sql::{self, from_micros, micros, outcome_from, outcome_key};
 use super::{Delivery, DeliveryQuery, Page, Place, RunQuery, RunRecord, Store, StoreError};
 use crate::runs::RunSummary;
 
+mod busy;
+mod create;
 mod locks;
 
 /// How long a writer waits for another before giving up: far longer than
 /// any transaction here takes, short enough that a wedged writer is told.
 const BUSY: Duration = Duration::from_secs(10);
-
-/// How long a writer waits before its `n`th look (0-based) at a store
-/// another connection is writing. SQLite's own busy timeout sleeps 1 ms
-/// first, then 2, 5, 10 … ms: a run's first lock slept a whole 1 ms
-/// while the run's recorder indexed its start (one short transaction,
-/// about a millisecond with its fsyncs). Short looks first, for the common case of
-/// another transaction here ending within a millisecond or two, then
-/// longer ones, so a long wait costs few wake-ups.
-fn busy_pause(n: u32) -> Duration {
-    match n {
-        0..16 => Duration::from_micros(125),
-        16..24 => Duration::from_millis(1),
-        _ => Duration::from_millis(10),
-    }
-}
-
-/// The store's busy handler: waits [`busy_pause`] and looks again, until
-/// the pauses add up to [`BUSY`]; then the writer is told (SQLITE_BUSY).
-fn busy_wait(n: i32) -> bool {
-    #[cfg(test)]
-    LOOKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let n = u32::try_from(n).unwrap_or(0);
-    if busy_waited(n) >= BUSY {
-        return false;
-    }
-    std::thread::sleep(busy_pause(n));
-    true
-}
-
-/// How many times a busy handler has looked, for a test to see one wait.
-#[cfg(test)]
-static LOOKS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-/// The pauses before the `n`th look, added up.
-fn busy_waited(n: u32) -> Duration {
-    let short = n.min(16);
-    let medium = n.clamp(16, 24) - 16;
-    let long = n.saturating_sub(24);
-    busy_pause(0) * short + busy_pause(16) * medium + busy_pause(24) * long
-}
-
-/// Makes a new store for `path` in a file of its own, beside it, and
-/// publishes it under `path` unless another process published one first.
-/// Whether this call published it.
-///
-/// Made in place, a new store cost six fsyncs (turning the new file to WAL
-/// goes through a rollback journal: four; the migrations' first write to
-/// the new write-ahead log: two), each a wait for a core on a busy machine
-/// (24 ms before a run's engine was ready, see `docs/PERFORMANCE.md`).
-/// Unpublished, the file needs none: it is built without syncs, made
-/// durable with one, and appears under its name whole, by a link that
-/// refuses to replace (so two processes making the store at once end with
-/// one store, and the other's file is removed), then the directory's fsync.
-fn publish_new(path: &Path) -> Result<bool, StoreError> {
-    let shown = path.display().to_string();
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let prefix = format!(".{name}.new-");
-    remove_orphans(dir, &prefix);
-    let tmp = dir.join(format!(
-        "{prefix}{}-{:08x}",
-        std::process::id(),
-        fastrand::u32(..)
-    ));
-    let made = build(&tmp).and_then(|()| match std::fs::hard_link(&tmp, path) {
-        Ok(()) => {
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| format!("cannot make {} durable: {e}", dir.display()))?;
-            Ok(true)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-        // A file system without hard links: an empty file in place, which
-        // the caller migrates as an older Slate's would be.
-        Err(_) => match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(nix::libc::O_NOFOLLOW)
-            .open(path)
-        {
-            Ok(_) => Ok(false),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-            Err(e) => Err(e.to_string()),
-        },
-    });
-    remove_with_sidecars(&tmp);
-    made.map_err(|e| StoreError::Other(format!("cannot create the store {shown}: {e}")))
-}
-
-/// Builds a migrated store in WAL mode at `tmp` (a new file, private from
-/// its first byte), durable when this returns. Nobody else knows the
-/// file, so nothing in it needs a sync until the one at the end.
-fn build(tmp: &Path) -> Result<(), String> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(tmp)
-        .map_err(|e| e.to_string())?;
-    let conn = Connection::open_with_flags(
-        tmp,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| e.to_string())?;
-    let sql = |e: rusqlite::Error| e.to_string();
-    conn.pragma_update(None, "journal_mode", "MEMORY")
-        .map_err(sql)?;
-    conn.pragma_update(None, "synchronous", "OFF")
-        .map_err(sql)?;
-    let tx =
-        rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate).map_err(sql)?;
-    for sql_text in MIGRATIONS {
-        tx.execute_batch(sql_text).map_err(sql)?;
-    }
-    tx.pragma_update(None, "user_version", latest())
-        .map_err(sql)?;
-    tx.commit().map_err(sql)?;
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-        .map_err(sql)?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        tracing::info!(%mode, "the new store is not in WAL mode (no shared memory here?)");
-    }
-    conn.close().map_err(|(_, e)| e.to_string())?;
-    std::fs::File::open(tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| e.to_string())
-}
-
-/// Removes `path` and what SQLite may have left beside it.
-fn remove_with_sidecars(path: &Path) {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut p = path.as_os_str().to_os_string();
-        p.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(p));
-    }
-}
-
-/// Removes the files of stores being made (`<prefix><pid>-<n>`) whose
-/// process is gone: a crash while making one leaves it behind.
-fn remove_orphans(dir: &Path, prefix: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
-            continue;
-        };
-        let pid = rest
-            .split(['-', '.'])
-            .next()
-            .and_then(|p| p.parse::<i32>().ok());
-        let gone = pid.is_some_and(|pid| {
-            pid > 0
-                && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
-                    == Err(nix::errno::Errno::ESRCH)
-        });
-        if gone && !rest.contains("-wal") && !rest.contains("-shm") && !rest.contains("-journal") {
-            remove_with_sidecars(&entry.path());
-        }
-    }
-}
 
 pub struct SqliteStore {
     conn: Connection,
@@ -217,7 +50,7 @@ impl SqliteStore {
                         StoreError::Other(format!("cannot create {}: {e}", dir.display()))
                     })?;
                 }
-                published = publish_new(path)?;
+                published = create::publish_new(path)?;
             }
             Err(e) => {
                 return Err(StoreError::Other(format!(
@@ -236,7 +69,7 @@ impl SqliteStore {
         };
         store
             .conn
-            .busy_handler(Some(busy_wait))
+            .busy_handler(Some(busy::wait))
             .map_err(|e| classify(&shown, e))?;
         // A newer Slate's store is not touched at all, not even its mode.
         let version = store.user_version()?;
@@ -865,30 +698,6 @@ mod tests {
         assert!(!again);
     }
 
-    /// A writer meeting another's transaction looks again within a fraction
-    /// of a millisecond at first (SQLite's own timeout sleeps 1 ms, then 2,
-    /// then 5), still gives up after [`BUSY`], and a long wait is not a
-    /// busy loop.
-    #[test]
-    fn a_busy_store_is_looked_at_soon_and_given_up_on_after_busy() {
-        assert!(busy_pause(0) <= Duration::from_micros(200));
-        assert_eq!(busy_waited(0), Duration::ZERO);
-        assert_eq!(busy_waited(16), Duration::from_millis(2));
-        assert_eq!(busy_waited(24), Duration::from_millis(10));
-        // The sum is the sum of the pauses, at every look.
-        for n in 0..2000 {
-            assert_eq!(
-                busy_waited(n + 1),
-                busy_waited(n) + busy_pause(n),
-                "look {n}"
-            );
-        }
-        let looks = (0..).find(|&n| busy_waited(n) >= BUSY).unwrap();
-        assert!(busy_waited(looks) < BUSY + busy_pause(looks), "{looks}");
-        assert!(looks < 1100, "{looks} wake-ups before giving up");
-        assert!(!busy_wait(looks as i32));
-    }
-
     /// Two connections write at once: the second waits for the first's
     /// transaction (held open here) and gets in once it ends, instead of
     /// failing; what both wrote is there.
@@ -909,14 +718,14 @@ mod tests {
             })
         });
         held_rx.recv().unwrap();
-        let before = LOOKS.load(std::sync::atomic::Ordering::Relaxed);
+        let before = busy::LOOKS.load(std::sync::atomic::Ordering::Relaxed);
         let second = std::thread::spawn(move || {
             let wrote = b.write(|tx| tx.execute("CREATE TABLE after (n INTEGER)", []));
             (b, wrote)
         });
         // The second has met the held transaction: its handler looked.
         let deadline = std::time::Instant::now() + BUSY;
-        while LOOKS.load(std::sync::atomic::Ordering::Relaxed) == before
+        while busy::LOOKS.load(std::sync::atomic::Ordering::Relaxed) == before
             && !second.is_finished()
             && std::time::Instant::now() < deadline
         {
