@@ -290,6 +290,9 @@ command = 'echo "deploy" >> "$LEDGER"'
     assert_eq!(glass["crossed"]["kind"], "freeze");
     assert_in_order(&recs, &["env_blocked", "break_glass", "env_started"]);
     assert_eq!(c.ledger(), ["deploy"]);
+    // The journal is on disk before the cockpit hears of the end; `q` while
+    // it still shows the run going would ask how to leave it.
+    c.term.wait_for("RELEASED", WAIT);
     c.term.send(b"q");
     c.term.wait_exit(WAIT);
 }

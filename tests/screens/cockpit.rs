@@ -472,6 +472,32 @@ fn rollback_confirmation_lists_the_undo_in_reverse_order() {
     insta::assert_snapshot!("rollback_confirm_120x40", term.backend());
 }
 
+/// `q` asked how to leave a release in progress; the run ended while the
+/// question was on screen, so it no longer says a release is in progress
+/// and offers only leaving or staying.
+#[test]
+fn the_quit_question_tells_the_truth_once_the_run_has_ended() {
+    let mut app = at_gate(theme("default"));
+    assert!(app.on_key(key('q')).is_empty());
+    let screen = text(render(&mut app, 100, 30).backend().buffer());
+    assert!(screen.contains("A release is in progress."), "{screen}");
+    assert!(screen.contains("abort (asks why) and quit"), "{screen}");
+    for r in &run().records[run().at_gate..] {
+        app.apply_record(r);
+    }
+    assert!(matches!(app.modal, Some(Modal::Quit)), "still asking");
+    let term = render(&mut app, 100, 30);
+    let screen = text(term.backend().buffer());
+    assert!(
+        screen.contains("The release has ended: released."),
+        "{screen}"
+    );
+    assert!(!screen.contains("in progress"), "{screen}");
+    assert!(!screen.contains("abort (asks why)"), "{screen}");
+    assert!(screen.contains("d / Enter leave"), "{screen}");
+    insta::assert_snapshot!("quit_after_the_end_100x30", term.backend());
+}
+
 #[test]
 fn help_overlay() {
     let mut app = at_gate(theme("default"));

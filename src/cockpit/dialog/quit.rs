@@ -1,6 +1,7 @@
 //! The question `q` asks while a release is in progress: detach (the
 //! cockpit closes, the release goes on in its engine's process), abort
-//! (roll back, then quit), or stay.
+//! (roll back, then quit), or stay. A run can end while the question is on
+//! screen; the question then says so and asks only whether to leave.
 
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
@@ -40,7 +41,8 @@ pub fn event(app: &mut App, key: KeyEvent) -> Outcome {
 }
 
 /// (keys, what): every way out, the dialog's own key first, then the one
-/// every dialog shares (`d / Enter`).
+/// every dialog shares (`d / Enter`). Once the run has ended, nothing is
+/// left to detach from or abort: leaving and staying are the only answers.
 pub fn commands(app: &App) -> Vec<(String, &'static str)> {
     let k = |own: UiAction, shared: Option<UiAction>| {
         [Some(own), shared]
@@ -51,6 +53,12 @@ pub fn commands(app: &App) -> Vec<(String, &'static str)> {
             .collect::<Vec<_>>()
             .join(" / ")
     };
+    if !app.is_active() {
+        return vec![
+            (k(UiAction::Detach, Some(UiAction::Confirm)), "leave"),
+            (k(UiAction::Stay, Some(UiAction::Cancel)), "stay"),
+        ];
+    }
     vec![
         (k(UiAction::Detach, Some(UiAction::Confirm)), "detach"),
         (k(UiAction::Abort, None), "abort (asks why) and quit"),
@@ -73,7 +81,37 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         keys.push(Span::styled(key, t.accent));
         keys.push(Span::styled(format!(" {what}{gap}"), t.text));
     }
-    let lines = vec![
+    let lines = if app.is_active() {
+        in_progress(app, env, keys)
+    } else {
+        // Ended while the question was on screen: say so, not "in progress".
+        vec![
+            Line::from(Span::styled(
+                format!("The release has ended: {}.", app.run.status.word()),
+                t.title,
+            )),
+            Line::from(Span::styled(
+                "Nothing is left to detach from or abort; the cockpit can close.",
+                t.text,
+            )),
+            Line::from(""),
+            Line::from(keys),
+        ]
+    };
+    let r = centered(area, 72, wrapped_rows(&lines, inner_width(area, 72)) + 2);
+    frame.render_widget(Clear, r);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block(app, "Quit?")),
+        r,
+    );
+}
+
+/// The question while the release goes on.
+fn in_progress<'a>(app: &App, env: String, keys: Vec<Span<'a>>) -> Vec<Line<'a>> {
+    let t = &app.theme;
+    vec![
         Line::from(Span::styled("A release is in progress.", t.title)),
         Line::from(Span::styled(
             "Detach: the cockpit closes and the release goes on; slate attach brings it back.",
@@ -85,13 +123,5 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         )),
         Line::from(""),
         Line::from(keys),
-    ];
-    let r = centered(area, 72, wrapped_rows(&lines, inner_width(area, 72)) + 2);
-    frame.render_widget(Clear, r);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block(app, "Quit?")),
-        r,
-    );
+    ]
 }
