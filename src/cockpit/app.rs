@@ -358,6 +358,11 @@ impl App {
         if matches!(self.modal, Some(Modal::Decide { .. })) && self.run.blocked.is_none() {
             self.modal = None;
         }
+        // The same for a gate (`slate approve`, another cockpit): its prompt
+        // is not drawn once nothing waits, and must not keep taking keys.
+        if matches!(self.modal, Some(Modal::Gate { .. })) && !super::dialog::gate::waits(self) {
+            self.modal = None;
+        }
         let mut effects = Vec::new();
         match &rec.event {
             Event::Output {

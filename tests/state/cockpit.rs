@@ -340,6 +340,93 @@ fn the_quit_question_after_the_run_ended_just_quits() {
     }
 }
 
+/// The gate prompt is open, half a comment typed, when someone else decides
+/// the gate (another cockpit, `slate approve`): the prompt closes, since it
+/// has nothing left to decide and could not be drawn, and the next key is
+/// the cockpit's again instead of going into a prompt nobody sees.
+#[test]
+fn a_gate_prompt_closes_when_the_gate_is_decided_elsewhere() {
+    let approved = |who: &str| Event::Approved {
+        env: 1,
+        step: 0,
+        gate: "go".into(),
+        actor: actor(who, "socket"),
+        comment: "LGTM".into(),
+        source: ApprovalSource::Operator,
+    };
+    let passed = Event::GatePassed {
+        env: 1,
+        step: 0,
+        gate: "go".into(),
+    };
+    let rejected = Event::Rejected {
+        env: 1,
+        step: 0,
+        gate: "go".into(),
+        actor: actor("bob", "socket"),
+        reason: "error budget spent".into(),
+    };
+    let finished = Event::RunFinished {
+        outcome: RunOutcome::Rejected,
+        message: "rejected".into(),
+    };
+    for decided in [vec![approved("bob"), passed], vec![rejected, finished]] {
+        let mut app = app_with(Keymap::default());
+        let mut f = at_gate(&mut app);
+        app.on_key(key('a'));
+        assert!(matches!(app.modal, Some(Modal::Gate { .. })));
+        type_text(&mut app, "looks g");
+        let first = decided[0].clone();
+        app.apply_record(&f.rec(first));
+        assert!(
+            app.toast
+                .as_ref()
+                .is_some_and(|t| t.text.starts_with("bob ")),
+            "the toast names who decided: {:?}",
+            app.toast.as_ref().map(|t| &t.text)
+        );
+        for e in decided.into_iter().skip(1) {
+            app.apply_record(&f.rec(e));
+        }
+        assert!(app.modal.is_none(), "nothing is left to decide");
+        // The next key is the cockpit's: `q` quits (or asks), it is not typed.
+        let fx = app.on_key(key('q'));
+        assert!(
+            fx == [Effect::Quit] || matches!(app.modal, Some(Modal::Quit)),
+            "{fx:?}"
+        );
+    }
+}
+
+/// An approval that leaves the gate waiting (one that needs two approvals,
+/// or the moment before its `gate_passed`) leaves the prompt open: this
+/// viewer may be the second approver.
+#[test]
+fn a_gate_prompt_stays_open_while_the_gate_still_waits() {
+    let mut app = app_with(Keymap::default());
+    let mut f = at_gate(&mut app);
+    app.on_key(key('a'));
+    type_text(&mut app, "looks g");
+    app.apply_record(&f.rec(Event::Approved {
+        env: 1,
+        step: 0,
+        gate: "go".into(),
+        actor: actor("bob", "socket"),
+        comment: "LGTM".into(),
+        source: ApprovalSource::Operator,
+    }));
+    assert!(matches!(app.modal, Some(Modal::Gate { .. })), "still waits");
+    type_text(&mut app, "ood");
+    let fx = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(
+        fx,
+        [Effect::Send(Action::Approve {
+            gate: Some("go".into()),
+            comment: "looks good".into(),
+        })]
+    );
+}
+
 #[test]
 fn quitting_a_finished_run_is_immediate() {
     let mut app = app_with(Keymap::default());

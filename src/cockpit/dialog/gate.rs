@@ -31,6 +31,11 @@ fn target(app: &App) -> Option<(String, bool)> {
     }
 }
 
+/// Whether a gate (or a break-glass) waits for a decision here.
+pub fn waits(app: &App) -> bool {
+    target(app).is_some()
+}
+
 /// `a` or `x`: the prompt, if a gate (or a break-glass) waits.
 pub fn open(app: &mut App, intent: Intent) {
     if target(app).is_none() {
