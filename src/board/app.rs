@@ -222,7 +222,39 @@ impl App {
             .and_then(|k| self.shown_releases().iter().position(|r| r.key == k))
             .unwrap_or(self.row);
         self.clamp();
+        self.close_decided_approval();
         self.dirty = true;
+    }
+
+    /// An approval dialog whose gate left the inbox (decided from another
+    /// board or cockpit, or `slate approve`; or the run ended) has nothing
+    /// left to decide: it closes and says so, instead of taking a comment
+    /// the engine would refuse.
+    fn close_decided_approval(&mut self) {
+        let Some(a) = &self.approval else { return };
+        // A read that failed (the store missing, say) lists nothing and
+        // says why: it cannot tell whether the gate still waits.
+        if self.snap.inbox.is_empty() && !self.snap.warnings.is_empty() {
+            return;
+        }
+        let neutral = |s: &str| crate::text::neutral::line(s).into_owned();
+        let waits = crate::cockpit::dialog::gate::place(&a.cockpit).is_some_and(|(env, gate)| {
+            let (env, gate) = (neutral(&env), neutral(&gate));
+            self.snap
+                .inbox
+                .iter()
+                .any(|e| e.run_id == neutral(&a.run_id) && e.env == env && e.gate == gate)
+        });
+        if !waits {
+            let run_id = a.run_id.clone();
+            self.approval = None;
+            self.toast(
+                format!(
+                    "run {run_id}: its gate no longer waits for you (decided elsewhere, or the run ended); nothing was sent"
+                ),
+                false,
+            );
+        }
     }
 
     fn matches(&self, release: &str) -> bool {

@@ -117,6 +117,36 @@ fn the_dialog_closes_without_sending_and_a_gate_gone_meanwhile_is_said() {
     assert!(a.approval.is_none());
 }
 
+/// The dialog is open, a comment half typed, when the gate is decided
+/// elsewhere: the next snapshot no longer lists it, so the dialog closes
+/// and says so, and the next keys are the board's again. A snapshot that
+/// still lists the gate (anything else changed) leaves it open.
+#[test]
+fn an_approval_dialog_closes_when_its_gate_leaves_the_inbox() {
+    let mut a = board();
+    a.focus = Pane::Inbox;
+    a.on_key(key('a'));
+    a.approval_ready(WAITING, Ok(waiting_run()));
+    assert!(type_text(&mut a, "looks g").is_empty());
+    let mut other = common::board::sample();
+    other.releases.truncate(1);
+    a.set_snapshot(other);
+    assert!(a.approval.is_some(), "the gate still waits");
+    // A read that failed lists nothing and says why: it cannot tell.
+    a.set_snapshot(snapshot::Snapshot {
+        warnings: vec!["cannot open the store".into()],
+        ..Default::default()
+    });
+    assert!(a.approval.is_some(), "a failed read closes nothing");
+    let mut decided = common::board::sample();
+    decided.inbox.clear();
+    a.set_snapshot(decided);
+    assert!(a.approval.is_none());
+    assert!(toast(&a).contains("decided elsewhere"), "{}", toast(&a));
+    // `q` is the board's again: it quits, it is not typed.
+    assert_eq!(a.on_key(key('q')), [Effect::Quit]);
+}
+
 #[test]
 fn approve_outside_the_inbox_says_where_to_go() {
     let mut a = board();

@@ -36,6 +36,18 @@ pub fn waits(app: &App) -> bool {
     target(app).is_some()
 }
 
+/// The environment and gate the prompt decides, as a board's inbox names
+/// them (the break-glass's gate is `break-glass`).
+pub fn place(app: &App) -> Option<(String, String)> {
+    let env = match (&app.run.waiting, &app.run.glass_wait) {
+        (Some(w), _) => w.env,
+        (None, Some(g)) => g.env,
+        (None, None) => return None,
+    };
+    let (gate, _) = target(app)?;
+    Some((app.run.envs.get(env)?.name.clone(), gate))
+}
+
 /// `a` or `x`: the prompt, if a gate (or a break-glass) waits.
 pub fn open(app: &mut App, intent: Intent) {
     if target(app).is_none() {
