@@ -442,7 +442,22 @@ impl App {
                 self.toast(format!("{} was refused: {reason}", actor.user), true);
             }
             Event::RunFinished { message, outcome } => {
-                self.toast(message.clone(), !outcome.released());
+                // A dialog that would send the run a command has nothing
+                // left to act on: it closes rather than take a reason the
+                // engine would refuse.
+                let moot = matches!(
+                    self.modal,
+                    Some(Modal::Rollback { .. } | Modal::Reason { .. } | Modal::Decide { .. })
+                );
+                if moot {
+                    self.modal = None;
+                    self.toast(
+                        format!("{message}; the dialog closed, nothing was sent"),
+                        !outcome.released(),
+                    );
+                } else {
+                    self.toast(message.clone(), !outcome.released());
+                }
                 if self.quit == QuitState::AfterFinish {
                     effects.push(Effect::Quit);
                 }

@@ -427,6 +427,42 @@ fn a_gate_prompt_stays_open_while_the_gate_still_waits() {
     );
 }
 
+/// A run that ends while a dialog would send it a command (a rollback to
+/// confirm, a reason being typed) closes that dialog and says nothing was
+/// sent; the next key is the cockpit's.
+#[test]
+fn a_command_dialog_closes_when_the_run_ends() {
+    let open_rollback = |app: &mut App| {
+        app.on_key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT));
+        assert!(matches!(app.modal, Some(Modal::Rollback { .. })));
+    };
+    let open_abort_reason = |app: &mut App| {
+        app.on_key(key('q'));
+        app.on_key(key('a'));
+        assert!(matches!(app.modal, Some(Modal::Reason { .. })));
+    };
+    for open in [
+        &open_rollback as &dyn Fn(&mut App),
+        &open_abort_reason as &dyn Fn(&mut App),
+    ] {
+        let mut app = app_with(Keymap::default());
+        let mut f = at_gate(&mut app);
+        open(&mut app);
+        type_text(&mut app, "half a reas");
+        app.apply_record(&f.rec(Event::RunFinished {
+            outcome: RunOutcome::Aborted,
+            message: "aborted by bob".into(),
+        }));
+        assert!(app.modal.is_none());
+        assert_eq!(
+            app.toast.as_ref().map(|t| t.text.as_str()),
+            Some("aborted by bob; the dialog closed, nothing was sent")
+        );
+        assert_eq!(app.quit, QuitState::Running, "no abort was sent");
+        assert_eq!(app.on_key(key('q')), [Effect::Quit]);
+    }
+}
+
 #[test]
 fn quitting_a_finished_run_is_immediate() {
     let mut app = app_with(Keymap::default());
