@@ -444,11 +444,18 @@ impl App {
             Event::RunFinished { message, outcome } => {
                 // A dialog that would send the run a command has nothing
                 // left to act on: it closes rather than take a reason the
-                // engine would refuse.
-                let moot = matches!(
-                    self.modal,
-                    Some(Modal::Rollback { .. } | Modal::Reason { .. } | Modal::Decide { .. })
-                );
+                // engine would refuse. A rollback of an environment the run
+                // deployed stays: the engine still takes it after the end.
+                let moot = match &self.modal {
+                    Some(Modal::Reason { .. } | Modal::Decide { .. }) => true,
+                    Some(Modal::Rollback { env, .. }) => self.run.envs.get(*env).is_none_or(|e| {
+                        e.status
+                            != crate::engine::state::EnvStatus::Done(
+                                crate::engine::event::EnvOutcome::Deployed,
+                            )
+                    }),
+                    _ => false,
+                };
                 if moot {
                     self.modal = None;
                     self.toast(

@@ -463,6 +463,43 @@ fn a_command_dialog_closes_when_the_run_ends() {
     }
 }
 
+/// A rollback being confirmed for an environment the run then deploys stays
+/// open when the run ends released: the engine takes a rollback of a
+/// deployed environment after the end.
+#[test]
+fn a_rollback_of_what_the_run_deployed_stays_open_at_the_end() {
+    let mut app = app_with(Keymap::default());
+    let mut f = at_gate(&mut app);
+    for e in [
+        Event::GatePassed {
+            env: 1,
+            step: 0,
+            gate: "go".into(),
+        },
+        Event::EnvFinished {
+            env: 1,
+            outcome: EnvOutcome::Deployed,
+        },
+    ] {
+        app.apply_record(&f.rec(e));
+    }
+    app.on_key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT));
+    assert!(matches!(app.modal, Some(Modal::Rollback { env: 1, .. })));
+    app.apply_record(&f.rec(Event::RunFinished {
+        outcome: RunOutcome::Released,
+        message: "released".into(),
+    }));
+    assert!(matches!(app.modal, Some(Modal::Rollback { env: 1, .. })));
+    type_text(&mut app, "p99 doubled");
+    assert_eq!(
+        app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        [Effect::Send(Action::Rollback {
+            env: Some("prod".into()),
+            reason: "p99 doubled".into(),
+        })]
+    );
+}
+
 #[test]
 fn quitting_a_finished_run_is_immediate() {
     let mut app = app_with(Keymap::default());
