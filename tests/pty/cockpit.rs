@@ -619,6 +619,46 @@ fn rejecting_a_gate_with_ctrl_r() {
     c.assert_terminal_restored();
 }
 
+/// The gate prompt is open with half a comment typed when the gate is
+/// approved from the command line: the prompt closes, the toast says who
+/// approved, the release goes on, and `q` is the cockpit's key again.
+#[test]
+fn a_gate_approved_elsewhere_closes_the_prompt_being_typed() {
+    let mut c = Cockpit::start(&gated_plan(false), 120, 40);
+    c.wait_for_screen("WAITING FOR APPROVAL", WAIT);
+    c.send(b"a");
+    c.wait_for_screen("Approve?", WAIT);
+    c.send(b"half a comm");
+    c.wait_for_screen("half a comm", WAIT);
+    let recs = c.journal();
+    let run_id = only(&recs, "run_started")["run_id"]
+        .as_str()
+        .expect("run id")
+        .to_string();
+    let out = std::process::Command::new(slate_bin())
+        .env("SLATE_HOME", c.home.path())
+        .args([
+            "approve",
+            &run_id,
+            "prod-approval",
+            "--comment",
+            "from the CLI",
+        ])
+        .output()
+        .expect("slate approve");
+    assert!(out.status.success(), "{out:?}");
+    c.wait_for_screen("RELEASED", WAIT);
+    let screen = c.wait_for_screen_without("Approve?", WAIT);
+    assert!(!screen.contains("half a comm"), "{screen}");
+    c.send(b"q");
+    let status = c.wait_exit(EXIT_WAIT);
+    assert_eq!(status.exit_code(), 0, "{status:?}");
+    let recs = c.journal();
+    let approved = only(&recs, "approved");
+    assert_eq!(approved["comment"], "from the CLI");
+    assert_eq!(approved["actor"]["via"], "cli");
+}
+
 /// SIGHUP (a dropped SSH session) closes the cockpit at once, quietly; the
 /// release carries on to the end in its engine host, which then exits too,
 /// since nobody follows the run any more.
