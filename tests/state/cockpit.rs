@@ -120,6 +120,15 @@ fn at_gate(app: &mut App) -> Feed {
     f
 }
 
+/// Prod's gate `go` passed (its approvals are in).
+fn go_passed() -> Event {
+    Event::GatePassed {
+        env: 1,
+        step: 0,
+        gate: "go".into(),
+    }
+}
+
 fn type_text(app: &mut App, s: &str) {
     for c in s.chars() {
         assert!(app.on_key(key(c)).is_empty(), "typing sends nothing");
@@ -185,11 +194,7 @@ fn rollback_lists_what_will_be_undone_and_needs_a_reason() {
     let mut app = app_with(Keymap::default());
     let mut f = at_gate(&mut app);
     for e in [
-        Event::GatePassed {
-            env: 1,
-            step: 0,
-            gate: "go".into(),
-        },
+        go_passed(),
         Event::StepStarted {
             env: 1,
             step: 1,
@@ -354,11 +359,7 @@ fn a_gate_prompt_closes_when_the_gate_is_decided_elsewhere() {
         comment: "LGTM".into(),
         source: ApprovalSource::Operator,
     };
-    let passed = Event::GatePassed {
-        env: 1,
-        step: 0,
-        gate: "go".into(),
-    };
+
     let rejected = Event::Rejected {
         env: 1,
         step: 0,
@@ -370,7 +371,7 @@ fn a_gate_prompt_closes_when_the_gate_is_decided_elsewhere() {
         outcome: RunOutcome::Rejected,
         message: "rejected".into(),
     };
-    for decided in [vec![approved("bob"), passed], vec![rejected, finished]] {
+    for decided in [vec![approved("bob"), go_passed()], vec![rejected, finished]] {
         let mut app = app_with(Keymap::default());
         let mut f = at_gate(&mut app);
         app.on_key(key('a'));
@@ -471,11 +472,7 @@ fn a_rollback_of_what_the_run_deployed_stays_open_at_the_end() {
     let mut app = app_with(Keymap::default());
     let mut f = at_gate(&mut app);
     for e in [
-        Event::GatePassed {
-            env: 1,
-            step: 0,
-            gate: "go".into(),
-        },
+        go_passed(),
         Event::EnvFinished {
             env: 1,
             outcome: EnvOutcome::Deployed,
