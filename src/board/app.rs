@@ -237,13 +237,14 @@ impl App {
         if self.snap.inbox.is_empty() && !self.snap.warnings.is_empty() {
             return;
         }
+        // The inbox holds its names neutralised.
         let neutral = |s: &str| crate::text::neutral::line(s).into_owned();
         let waits = crate::cockpit::dialog::gate::place(&a.cockpit).is_some_and(|(env, gate)| {
-            let (env, gate) = (neutral(&env), neutral(&gate));
+            let (run_id, env, gate) = (neutral(&a.run_id), neutral(&env), neutral(&gate));
             self.snap
                 .inbox
                 .iter()
-                .any(|e| e.run_id == neutral(&a.run_id) && e.env == env && e.gate == gate)
+                .any(|e| e.run_id == run_id && e.env == env && e.gate == gate)
         });
         if !waits {
             let run_id = a.run_id.clone();

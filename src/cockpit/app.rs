@@ -354,15 +354,8 @@ impl App {
         } else {
             self.dirty = true;
         }
-        // Decided elsewhere (another cockpit, `slate decide`): nothing left to ask.
-        if matches!(self.modal, Some(Modal::Decide { .. })) && self.run.blocked.is_none() {
-            self.modal = None;
-        }
-        // The same for a gate (`slate approve`, another cockpit): its prompt
-        // is not drawn once nothing waits, and must not keep taking keys.
-        if matches!(self.modal, Some(Modal::Gate { .. })) && !super::dialog::gate::waits(self) {
-            self.modal = None;
-        }
+        // Decided elsewhere (another cockpit, `slate approve`), or the end.
+        let fallen = self.close_fallen_dialog();
         let mut effects = Vec::new();
         match &rec.event {
             Event::Output {
@@ -442,29 +435,15 @@ impl App {
                 self.toast(format!("{} was refused: {reason}", actor.user), true);
             }
             Event::RunFinished { message, outcome } => {
-                // A dialog that would send the run a command has nothing
-                // left to act on: it closes rather than take a reason the
-                // engine would refuse. A rollback of an environment the run
-                // deployed stays: the engine still takes it after the end.
-                let moot = match &self.modal {
-                    Some(Modal::Reason { .. } | Modal::Decide { .. }) => true,
-                    Some(Modal::Rollback { env, .. }) => self.run.envs.get(*env).is_none_or(|e| {
-                        e.status
-                            != crate::engine::state::EnvStatus::Done(
-                                crate::engine::event::EnvOutcome::Deployed,
-                            )
-                    }),
-                    _ => false,
+                // A reason or a rollback being typed when the run ended:
+                // say it was not sent (a decision elsewhere has its own toast).
+                let said = match fallen {
+                    Some(Modal::Reason { .. } | Modal::Rollback { .. }) => {
+                        "; the dialog closed, nothing was sent"
+                    }
+                    _ => "",
                 };
-                if moot {
-                    self.modal = None;
-                    self.toast(
-                        format!("{message}; the dialog closed, nothing was sent"),
-                        !outcome.released(),
-                    );
-                } else {
-                    self.toast(message.clone(), !outcome.released());
-                }
+                self.toast(format!("{message}{said}"), !outcome.released());
                 if self.quit == QuitState::AfterFinish {
                     effects.push(Effect::Quit);
                 }

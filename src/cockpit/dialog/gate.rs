@@ -18,15 +18,26 @@ use crate::engine::Action;
 use crate::tui::widgets::truncate;
 
 /// What the prompt decides: the gate that waits, or a break-glass that
-/// waits for a second person (its gate name is `break-glass`); with
-/// whether a comment is required.
-fn target(app: &App) -> Option<(String, bool)> {
+/// waits for a second person (its gate name is `break-glass`); with its
+/// environment and whether a comment is required.
+struct Target {
+    env: usize,
+    gate: String,
+    require_comment: bool,
+}
+
+fn target(app: &App) -> Option<Target> {
     match (&app.run.waiting, &app.run.glass_wait) {
-        (Some(w), _) => Some((w.gate.clone(), w.require_comment)),
-        (None, Some(_)) => Some((
-            crate::engine::state::admission::GLASS_GATE.to_string(),
-            false,
-        )),
+        (Some(w), _) => Some(Target {
+            env: w.env,
+            gate: w.gate.clone(),
+            require_comment: w.require_comment,
+        }),
+        (None, Some(g)) => Some(Target {
+            env: g.env,
+            gate: crate::engine::state::admission::GLASS_GATE.to_string(),
+            require_comment: false,
+        }),
         (None, None) => None,
     }
 }
@@ -39,13 +50,8 @@ pub fn waits(app: &App) -> bool {
 /// The environment and gate the prompt decides, as a board's inbox names
 /// them (the break-glass's gate is `break-glass`).
 pub fn place(app: &App) -> Option<(String, String)> {
-    let env = match (&app.run.waiting, &app.run.glass_wait) {
-        (Some(w), _) => w.env,
-        (None, Some(g)) => g.env,
-        (None, None) => return None,
-    };
-    let (gate, _) = target(app)?;
-    Some((app.run.envs.get(env)?.name.clone(), gate))
+    let t = target(app)?;
+    Some((app.run.envs.get(t.env)?.name.clone(), t.gate))
 }
 
 /// `a` or `x`: the prompt, if a gate (or a break-glass) waits.
@@ -80,7 +86,7 @@ pub fn event(
             app.toast("the gate is no longer waiting", true);
             Outcome::close()
         }
-        (_, Some((gate, _))) if reject => Outcome::send_checked(
+        (_, Some(Target { gate, .. })) if reject => Outcome::send_checked(
             app,
             Action::Reject {
                 gate: Some(gate),
@@ -88,7 +94,14 @@ pub fn event(
             },
             false,
         ),
-        (Some(UiAction::Confirm), Some((gate, require_comment))) => Outcome::send_checked(
+        (
+            Some(UiAction::Confirm),
+            Some(Target {
+                gate,
+                require_comment,
+                ..
+            }),
+        ) => Outcome::send_checked(
             app,
             Action::Approve {
                 gate: Some(gate),

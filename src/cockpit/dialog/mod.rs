@@ -121,6 +121,32 @@ fn text_of(input: &TextArea<'static>) -> String {
 }
 
 impl App {
+    /// Closes the open dialog if a record took away what it acts on, and
+    /// returns it: a decision or a gate decided elsewhere, a reason or a
+    /// rollback asked for a run that has ended (a rollback of an
+    /// environment the run deployed stays: the engine takes it after the
+    /// end). A dialog that is not drawn must not keep taking keys.
+    pub(super) fn close_fallen_dialog(&mut self) -> Option<Modal> {
+        use crate::engine::event::EnvOutcome;
+        use crate::engine::state::EnvStatus;
+        let stands = match &self.modal {
+            None => return None,
+            Some(Modal::Decide { .. }) => self.run.blocked.is_some(),
+            Some(Modal::Gate { .. }) => gate::waits(self),
+            Some(Modal::Reason { .. }) => self.is_active(),
+            Some(Modal::Rollback { env, .. }) => {
+                self.is_active()
+                    || self
+                        .run
+                        .envs
+                        .get(*env)
+                        .is_some_and(|e| e.status == EnvStatus::Done(EnvOutcome::Deployed))
+            }
+            Some(_) => true,
+        };
+        if stands { None } else { self.modal.take() }
+    }
+
     pub(super) fn on_modal_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let Some(mut modal) = self.modal.take() else {
             return Vec::new();

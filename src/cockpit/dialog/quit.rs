@@ -68,11 +68,6 @@ pub fn commands(app: &App) -> Vec<(String, &'static str)> {
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let env = app
-        .run
-        .current_env
-        .map(|e| app.run.envs[e].name.clone())
-        .unwrap_or_default();
     let commands = commands(app);
     let last = commands.len().saturating_sub(1);
     let mut keys = Vec::new();
@@ -82,7 +77,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         keys.push(Span::styled(format!(" {what}{gap}"), t.text));
     }
     let lines = if app.is_active() {
-        in_progress(app, env, keys)
+        in_progress(app, keys)
     } else {
         // Ended while the question was on screen: say so, not "in progress".
         vec![
@@ -109,8 +104,13 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 /// The question while the release goes on.
-fn in_progress<'a>(app: &App, env: String, keys: Vec<Span<'a>>) -> Vec<Line<'a>> {
+fn in_progress<'a>(app: &App, keys: Vec<Span<'a>>) -> Vec<Line<'a>> {
     let t = &app.theme;
+    let env = app
+        .run
+        .current_env
+        .map(|e| app.run.envs[e].name.clone())
+        .unwrap_or_default();
     vec![
         Line::from(Span::styled("A release is in progress.", t.title)),
         Line::from(Span::styled(
